@@ -1,0 +1,21 @@
+//! Argument parsing (clap) and dispatch to one file per subcommand.
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// smppd: an SMPP v3.4 gateway daemon.
+#[derive(Debug, Parser)]
+#[command(name = "smppd", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {}
+
+/// Parses the command line and runs the chosen subcommand.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {}
+}

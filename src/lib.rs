@@ -1,0 +1,26 @@
+//! # smppd
+//!
+//! An SMPP v3.4 client driver ("ESME") that runs as a daemon: one supervised SMPP session per
+//! configured channel, over plain TCP or TLS, with a built-in SMSC simulator for tests and demos.
+//!
+//! ## Layout
+//!
+//! Data flows from the operator's configuration down to the bytes on the wire. Each module may
+//! depend only on the modules below it:
+//!
+//! ```text
+//!   config      TOML sections -> typed, validated parameters
+//!     |
+//!   supervisor  one per channel: reconnect with back-off, log codes (43009/43010/43011/42403)
+//!     |
+//!   session     bind, window, keep-alive, throttling (sans-I/O state + a thin async driver)
+//!     |
+//!   transport   TCP and TLS (rustls), PKCS#12 / PEM keystores
+//!     |
+//!   codec       pure SMPP v3.4 wire format: framing, PDUs, TLVs, command statuses
+//! ```
+//!
+//! Beside the codec, [`sms`] holds the message-level rules that do not depend on sockets
+//! either: text codings (GSM 03.38, Latin-1, UCS-2), long-message segmentation and
+//! reassembly, and delivery receipts.
+#![forbid(unsafe_code)]
