@@ -8,14 +8,18 @@ use std::process::ExitCode;
 #[command(name = "smppd", version, about, long_about = None)]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
+/// One variant per subcommand; each is implemented in its own file in this directory.
 #[derive(Debug, Subcommand)]
 enum Command {}
 
 /// Parses the command line and runs the chosen subcommand.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {}
+    match cli.command {
+        None => ExitCode::SUCCESS,
+        Some(command) => match command {},
+    }
 }
