@@ -25,4 +25,5 @@
 //! reassembly, and delivery receipts.
 #![forbid(unsafe_code)]
 
+pub mod config;
 pub mod secret;

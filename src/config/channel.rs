@@ -1,0 +1,498 @@
+//! One `[channel-NAME]` section: one SMPP account at one SMSC.
+
+use super::error::Problem;
+use super::options::CHANNEL_OPTIONS;
+use super::section::{FileContext, SectionReader};
+use crate::secret::Secret;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Which bind the channel sends (`x-smpp-bind-mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BindMode {
+    /// bind_transmitter: submit only.
+    Transmitter,
+    /// bind_receiver: receive deliver_sm only.
+    Receiver,
+    /// bind_transceiver: both on one link.
+    Transceiver,
+}
+
+/// How the link to the SMSC is secured (`x-smpp-tls-mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    /// Plain TCP.
+    Off,
+    /// TLS; the SMSC's certificate is verified.
+    Single,
+    /// TLS; the SMSC's certificate is verified and ours is presented.
+    Mutual,
+}
+
+/// The TLS version, pinned exactly (`x-smpp-tls-version`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsVersion {
+    /// TLS 1.1 (OpenSSL-backed, `tls11` build only).
+    V1_1,
+    /// TLS 1.2.
+    V1_2,
+    /// TLS 1.3.
+    V1_3,
+}
+
+/// Where the channel's certificates and key come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeystoreSource {
+    /// No file: `single` mode trusts the operating system's store.
+    None,
+    /// A PKCS#12 file with its two passwords.
+    Pkcs12 {
+        /// `x-smpp-tls-path-to-certificate`.
+        path: PathBuf,
+        /// `x-smpp-tls-certificate-file-password`.
+        file_password: Secret,
+        /// `x-smpp-tls-certificate-password` (the file password when not set).
+        key_password: Secret,
+    },
+    /// PEM files.
+    Pem {
+        /// `x-smpp-tls-pem-certificate`: our chain, leaf first.
+        certificate: Option<PathBuf>,
+        /// `x-smpp-tls-pem-key`: our private key.
+        key: Option<PathBuf>,
+        /// `x-smpp-tls-pem-ca`: the CAs to trust.
+        ca: Option<PathBuf>,
+    },
+}
+
+/// The TLS options of a channel, checked against each other.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsOptions {
+    /// `x-smpp-tls-mode`.
+    pub mode: TlsMode,
+    /// `x-smpp-tls-version`.
+    pub version: TlsVersion,
+    /// The keystore, if any.
+    pub keystore: KeystoreSource,
+    /// `x-smpp-tls-server-name`: verified and sent as SNI instead of the host.
+    pub server_name: Option<String>,
+    /// `x-smpp-tls-trust-all`: lab use only.
+    pub trust_all: bool,
+}
+
+/// The text coding for outbound messages (`x-smpp-outbound-enc-default`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboundEncoding {
+    /// The cheapest coding that represents the text exactly: GSM 7-bit, else UCS-2.
+    Auto,
+    /// GSM 03.38 default alphabet (data_coding 0).
+    Gsm7,
+    /// IA5 / ASCII (data_coding 1).
+    Ascii,
+    /// ISO-8859-1 (data_coding 3).
+    Latin1,
+    /// UCS-2 / UTF-16BE (data_coding 8).
+    Ucs2,
+}
+
+/// How inbound data_coding 0 ("SMSC default alphabet") is read (`x-smpp-inbound-enc-default`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InboundEncoding {
+    /// GSM 03.38 default alphabet, one septet per octet.
+    Gsm7,
+    /// IA5 / ASCII.
+    Ascii,
+    /// ISO-8859-1.
+    Latin1,
+}
+
+/// One channel, validated: every value is within its documented range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelConfig {
+    /// The section name without `channel-` (e.g. `opensmpp`), used in every log line.
+    pub name: String,
+    /// `x-smpp-host`.
+    pub host: String,
+    /// `x-smpp-port`.
+    pub port: u16,
+    /// `x-smpp-system-id`.
+    pub system_id: String,
+    /// `password`.
+    pub password: Secret,
+    /// `x-smpp-system-type`.
+    pub system_type: String,
+    /// `x-smpp-address-range`.
+    pub address_range: String,
+    /// `x-smpp-bind-mode`.
+    pub bind_mode: BindMode,
+    /// `x-smpp-comms-timeout`.
+    pub connect_timeout: Duration,
+    /// `x-smpp-enquire-link-timeout`.
+    pub enquire_link_interval: Duration,
+    /// `x-smpp-response-max-waiting-time`.
+    pub response_timeout: Duration,
+    /// `reconnection-timeout`.
+    pub reconnect_ceiling: Duration,
+    /// `x-smpp-submit-window-size`.
+    pub window_size: u16,
+    /// `x-smpp-submit-max-rate` (0 = no cap).
+    pub max_rate: u32,
+    /// `x-smpp-sar-max-segments`.
+    pub max_segments: u8,
+    /// `x-smpp-use-msg-payload`.
+    pub use_message_payload: bool,
+    /// `x-smpp-src-addr-ton`.
+    pub source_addr_ton: u8,
+    /// `x-smpp-src-addr-npi`.
+    pub source_addr_npi: u8,
+    /// `x-smpp-dest-addr-ton`.
+    pub dest_addr_ton: u8,
+    /// `x-smpp-dest-addr-npi`.
+    pub dest_addr_npi: u8,
+    /// `x-smpp-service-type`.
+    pub service_type: String,
+    /// `x-smpp-validity-period`, as the SMPP time string to send (empty: SMSC default).
+    pub validity_period: String,
+    /// `x-smpp-delivery-report`.
+    pub delivery_report: bool,
+    /// `x-smpp-outbound-enc-default`.
+    pub outbound_encoding: OutboundEncoding,
+    /// `x-smpp-inbound-enc-default`.
+    pub inbound_encoding: InboundEncoding,
+    /// `x-smpp-empty-message`.
+    pub empty_message: String,
+    /// `default-reply-address`.
+    pub default_reply_address: Option<String>,
+    /// `x-debug-mode`.
+    pub debug_mode: bool,
+    /// The TLS options.
+    pub tls: TlsOptions,
+}
+
+const MS: fn(i64) -> Duration = |n| Duration::from_millis(n.unsigned_abs());
+
+/// Reads one channel section; problems are left in `r`.
+pub(super) fn read_channel(name: &str, r: &mut SectionReader<'_>) -> ChannelConfig {
+    let host = r.required_string("x-smpp-host", 253);
+    let port = r.integer("x-smpp-port", 1, 65535, 2775) as u16;
+    // SMPP v3.4 maxima, counted without the terminating NUL.
+    let system_id = r.required_string("x-smpp-system-id", 15);
+    let password = r.secret("password", 8).unwrap_or_default();
+    let system_type = r.string("x-smpp-system-type", 12, "");
+    let address_range = r.string("x-smpp-address-range", 40, "");
+    let bind_mode = r.choice(
+        "x-smpp-bind-mode",
+        &[
+            ("transmitter", BindMode::Transmitter),
+            ("receiver", BindMode::Receiver),
+            ("transceiver", BindMode::Transceiver),
+        ],
+        BindMode::Transceiver,
+    );
+    let connect_timeout = MS(r.integer("x-smpp-comms-timeout", 1000, 180_000, 10_000));
+    let enquire_link_interval =
+        MS(r.integer("x-smpp-enquire-link-timeout", 1000, 3_600_000, 30_000));
+    let response_timeout = MS(r.integer("x-smpp-response-max-waiting-time", 1000, 180_000, 30_000));
+    let reconnect_ceiling = Duration::from_secs(
+        r.integer("reconnection-timeout", 10, 86_400, 180)
+            .unsigned_abs(),
+    );
+    let window_size = r.integer("x-smpp-submit-window-size", 1, 1000, 10) as u16;
+    let max_rate = r.integer("x-smpp-submit-max-rate", 0, 1_000_000, 10) as u32;
+    let max_segments = r.integer("x-smpp-sar-max-segments", 2, 255, 255) as u8;
+    let use_message_payload = r.boolean("x-smpp-use-msg-payload", false);
+    let source_addr_ton = r.integer("x-smpp-src-addr-ton", 0, 255, 1) as u8;
+    let source_addr_npi = r.integer("x-smpp-src-addr-npi", 0, 255, 1) as u8;
+    let dest_addr_ton = r.integer("x-smpp-dest-addr-ton", 0, 255, 1) as u8;
+    let dest_addr_npi = r.integer("x-smpp-dest-addr-npi", 0, 255, 1) as u8;
+    let service_type = r.string("x-smpp-service-type", 5, "");
+    let validity_period = read_validity(r);
+    let delivery_report = r.boolean("x-smpp-delivery-report", true);
+    let outbound_encoding = r.choice(
+        "x-smpp-outbound-enc-default",
+        &[
+            ("auto", OutboundEncoding::Auto),
+            ("gsm7", OutboundEncoding::Gsm7),
+            ("ascii", OutboundEncoding::Ascii),
+            ("latin1", OutboundEncoding::Latin1),
+            ("ucs2", OutboundEncoding::Ucs2),
+            // Java charset names, as a Genesys configuration may hold them.
+            ("GSM0338", OutboundEncoding::Gsm7),
+            ("US-ASCII", OutboundEncoding::Ascii),
+            ("ISO-8859-1", OutboundEncoding::Latin1),
+            ("UTF-16BE", OutboundEncoding::Ucs2),
+        ],
+        OutboundEncoding::Auto,
+    );
+    let inbound_encoding = r.choice(
+        "x-smpp-inbound-enc-default",
+        &[
+            ("gsm7", InboundEncoding::Gsm7),
+            ("ascii", InboundEncoding::Ascii),
+            ("latin1", InboundEncoding::Latin1),
+            ("GSM0338", InboundEncoding::Gsm7),
+            ("US-ASCII", InboundEncoding::Ascii),
+            ("ISO-8859-1", InboundEncoding::Latin1),
+        ],
+        InboundEncoding::Gsm7,
+    );
+    // The option entry of the original says one space replaces an empty value.
+    let empty_message = match r.string("x-smpp-empty-message", 1024, " ") {
+        s if s.is_empty() => " ".to_string(),
+        s => s,
+    };
+    let default_reply_address = r.opt_string("default-reply-address", 20);
+    let debug_mode = r.boolean("x-debug-mode", false);
+    let tls = read_tls(r);
+
+    ChannelConfig {
+        name: name.to_string(),
+        host,
+        port,
+        system_id,
+        password,
+        system_type,
+        address_range,
+        bind_mode,
+        connect_timeout,
+        enquire_link_interval,
+        response_timeout,
+        reconnect_ceiling,
+        window_size,
+        max_rate,
+        max_segments,
+        use_message_payload,
+        source_addr_ton,
+        source_addr_npi,
+        dest_addr_ton,
+        dest_addr_npi,
+        service_type,
+        validity_period,
+        delivery_report,
+        outbound_encoding,
+        inbound_encoding,
+        empty_message,
+        default_reply_address,
+        debug_mode,
+        tls,
+    }
+}
+
+/// The longest relative validity SMPP can express with days < 100.
+const MAX_VALIDITY_SECS: i64 = 99 * 86_400 + 86_399;
+
+fn read_validity(r: &mut SectionReader<'_>) -> String {
+    const KEY: &str = "x-smpp-validity-period";
+    let is_seconds = matches!(
+        r_value_kind(r, KEY),
+        Some(ValueKind::Integer) | Some(ValueKind::DigitString)
+    );
+    if is_seconds {
+        let secs = r.integer(KEY, 1, MAX_VALIDITY_SECS, 0);
+        return if secs == 0 {
+            String::new()
+        } else {
+            relative_time(secs)
+        };
+    }
+    let s = r.string(KEY, 16, "");
+    if !s.is_empty() && !is_smpp_time(&s) {
+        r.error(
+            Some(KEY),
+            Problem::Invalid {
+                value: s,
+                expected: "seconds, or a 16-character SMPP time YYMMDDhhmmsstnnp (p = +, - or R)"
+                    .into(),
+            },
+        );
+        return String::new();
+    }
+    s
+}
+
+enum ValueKind {
+    Integer,
+    DigitString,
+    Other,
+}
+
+fn r_value_kind(r: &SectionReader<'_>, key: &str) -> Option<ValueKind> {
+    r.peek(key).map(|v| match v {
+        toml::Value::Integer(_) => ValueKind::Integer,
+        toml::Value::String(s)
+            if !s.is_empty() && s.len() < 16 && s.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            ValueKind::DigitString
+        }
+        _ => ValueKind::Other,
+    })
+}
+
+/// `secs` as an SMPP relative time, `YYMMDDhhmmss000R` with years and months left at zero.
+fn relative_time(secs: i64) -> String {
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    let (hours, rest) = (rest / 3600, rest % 3600);
+    let (minutes, seconds) = (rest / 60, rest % 60);
+    format!("0000{days:02}{hours:02}{minutes:02}{seconds:02}000R")
+}
+
+/// Whether `s` has the shape of an SMPP absolute or relative time (SMPP v3.4, 7.1.1).
+fn is_smpp_time(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 16
+        && b[..15].iter().all(u8::is_ascii_digit)
+        && match b[15] {
+            b'+' | b'-' => true,
+            b'R' => &b[13..15] == b"00",
+            _ => false,
+        }
+}
+
+fn read_tls(r: &mut SectionReader<'_>) -> TlsOptions {
+    let mode = r.choice(
+        "x-smpp-tls-mode",
+        &[
+            ("off", TlsMode::Off),
+            ("single", TlsMode::Single),
+            ("mutual", TlsMode::Mutual),
+        ],
+        TlsMode::Off,
+    );
+    let version = r.choice(
+        "x-smpp-tls-version",
+        &[
+            ("1.1", TlsVersion::V1_1),
+            ("1.2", TlsVersion::V1_2),
+            ("1.3", TlsVersion::V1_3),
+        ],
+        TlsVersion::V1_2,
+    );
+    let p12 = r.path("x-smpp-tls-path-to-certificate");
+    let file_password = r.secret("x-smpp-tls-certificate-file-password", 1024);
+    let key_password = r.secret("x-smpp-tls-certificate-password", 1024);
+    let pem_certificate = r.path("x-smpp-tls-pem-certificate");
+    let pem_key = r.path("x-smpp-tls-pem-key");
+    let pem_ca = r.path("x-smpp-tls-pem-ca");
+    let server_name = r.opt_string("x-smpp-tls-server-name", 253);
+    let trust_all = r.boolean("x-smpp-tls-trust-all", false);
+
+    let any_pem = pem_certificate.is_some() || pem_key.is_some() || pem_ca.is_some();
+    let keystore = match p12 {
+        Some(path) => {
+            if any_pem {
+                r.error(
+                    Some("x-smpp-tls-path-to-certificate"),
+                    Problem::Conflict(
+                        "a PKCS#12 file and x-smpp-tls-pem-* files cannot be used together".into(),
+                    ),
+                );
+            }
+            let file_password = file_password.unwrap_or_default();
+            let key_password = key_password.unwrap_or_else(|| file_password.clone());
+            KeystoreSource::Pkcs12 {
+                path,
+                file_password,
+                key_password,
+            }
+        }
+        None if any_pem => KeystoreSource::Pem {
+            certificate: pem_certificate,
+            key: pem_key,
+            ca: pem_ca,
+        },
+        None => KeystoreSource::None,
+    };
+
+    match mode {
+        TlsMode::Off => {
+            let tls_keys_set = keystore != KeystoreSource::None
+                || server_name.is_some()
+                || trust_all
+                || r.has("x-smpp-tls-version");
+            if tls_keys_set {
+                r.warn(
+                    Some("x-smpp-tls-mode"),
+                    "TLS options are set but x-smpp-tls-mode is off: the link is plain TCP",
+                );
+            }
+        }
+        TlsMode::Single => {}
+        TlsMode::Mutual => {
+            let has_identity = match &keystore {
+                KeystoreSource::Pkcs12 { .. } => true,
+                KeystoreSource::Pem {
+                    certificate, key, ..
+                } => certificate.is_some() && key.is_some(),
+                KeystoreSource::None => false,
+            };
+            if !has_identity {
+                r.error(
+                    Some("x-smpp-tls-mode"),
+                    Problem::Conflict(
+                        "mutual mode needs our certificate and key: set x-smpp-tls-path-to-certificate (PKCS#12) or both x-smpp-tls-pem-certificate and x-smpp-tls-pem-key".into(),
+                    ),
+                );
+            }
+        }
+    }
+    if matches!(
+        keystore,
+        KeystoreSource::Pem {
+            key: Some(_),
+            certificate: None,
+            ..
+        }
+    ) {
+        r.error(
+            Some("x-smpp-tls-pem-key"),
+            Problem::Conflict("x-smpp-tls-pem-key needs x-smpp-tls-pem-certificate".into()),
+        );
+    }
+    if trust_all && mode != TlsMode::Off {
+        r.warn(
+            Some("x-smpp-tls-trust-all"),
+            "the SMSC's certificate will NOT be verified (lab use only)",
+        );
+    }
+    TlsOptions {
+        mode,
+        version,
+        keystore,
+        server_name,
+        trust_all,
+    }
+}
+
+/// Reads `[channel-NAME]`, returning the channel and the reader with its problems.
+pub(super) fn parse<'a>(
+    ctx: &'a FileContext<'a>,
+    section: &'a str,
+    name: &str,
+    table: &'a toml::Table,
+) -> (ChannelConfig, SectionReader<'a>) {
+    let mut reader = SectionReader::new(ctx, section, table, CHANNEL_OPTIONS);
+    let channel = read_channel(name, &mut reader);
+    reader.finish();
+    (channel, reader)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_validity() {
+        assert_eq!(relative_time(3600), "000000010000000R");
+        assert_eq!(relative_time(86_400 * 2 + 61), "000002000101000R");
+        assert!(is_smpp_time(&relative_time(MAX_VALIDITY_SECS)));
+    }
+
+    #[test]
+    fn smpp_time_shapes() {
+        assert!(is_smpp_time("261125103000004+"));
+        assert!(is_smpp_time("000001000000000R"));
+        assert!(!is_smpp_time("000001000000004R"));
+        assert!(!is_smpp_time("26112510300000+"));
+        assert!(!is_smpp_time("2611251030000a4+"));
+    }
+}

@@ -1,0 +1,208 @@
+//! Configuration: one TOML file, one `[channel-NAME]` section per SMPP account, turned into
+//! typed, validated values before anything starts.
+//!
+//! The option names are those of the Genesys Driver for SMS and MMS, verbatim (see
+//! [`options::CHANNEL_OPTIONS`]). Every problem in a file is collected — an unknown key with the
+//! nearest valid one, a value out of range, a refused option with the reason — so that a start
+//! (or `smppd check-config`) reports them all at once, naming file, section and key.
+//!
+//! Depends on: nothing below it at parse time; it produces the values that the supervisor,
+//! session and transport layers are built from.
+
+mod channel;
+mod error;
+pub mod options;
+mod section;
+mod suggest;
+
+pub use channel::{
+    BindMode, ChannelConfig, InboundEncoding, KeystoreSource, OutboundEncoding, TlsMode,
+    TlsOptions, TlsVersion,
+};
+pub use error::{ConfigError, ConfigErrors, ConfigWarning, Location, Problem};
+
+use section::FileContext;
+use std::path::{Path, PathBuf};
+
+/// The prefix of every channel section's name.
+pub const CHANNEL_PREFIX: &str = "channel-";
+
+/// A whole configuration file, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// The channels, in the order the file lists them (the order matters for channel choice).
+    pub channels: Vec<ChannelConfig>,
+}
+
+/// A configuration that passed validation, and what is worth telling about it.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The configuration.
+    pub config: Config,
+    /// Notices that do not stop a start (ignored Genesys options, lax permissions...).
+    pub warnings: Vec<ConfigWarning>,
+}
+
+impl Config {
+    /// Reads and validates `path`, resolving `{ env = .. }` secrets from the process
+    /// environment and `{ file = .. }` secrets relative to the file's directory.
+    pub fn load(path: &Path) -> Result<Loaded, ConfigErrors> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigErrors(vec![ConfigError {
+                location: file_location(path),
+                problem: Problem::Read(e.to_string()),
+            }])
+        })?;
+        let env = |var: &str| std::env::var(var).ok();
+        let mut loaded = Self::parse(&text, path, &env)?;
+        if loaded.inline_secret {
+            if let Some(w) = permissions_warning(path) {
+                loaded.warnings.push(w);
+            }
+        }
+        Ok(Loaded {
+            config: loaded.config,
+            warnings: loaded.warnings,
+        })
+    }
+
+    /// Validates `text` as if read from `path`, looking environment variables up with `env`.
+    pub fn parse(
+        text: &str,
+        path: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Parsed, ConfigErrors> {
+        let table: toml::Table = toml::from_str(text).map_err(|e| {
+            ConfigErrors(vec![ConfigError {
+                location: file_location(path),
+                problem: Problem::Syntax(e.message().to_string()),
+            }])
+        })?;
+        let base_dir = path.parent().unwrap_or(Path::new("."));
+        let ctx = FileContext {
+            path,
+            base_dir,
+            env,
+        };
+        let mut errors = Vec::new();
+        let mut warnings = Vec::new();
+        let mut channels = Vec::new();
+        let mut inline_secret = false;
+        for (section, value) in &table {
+            let located = |key: Option<&str>| Location {
+                path: path.to_path_buf(),
+                section: Some(section.clone()),
+                key: key.map(str::to_string),
+            };
+            let Some(name) = section.strip_prefix(CHANNEL_PREFIX) else {
+                let problem = match value {
+                    toml::Value::Table(_) => Problem::UnknownSection {
+                        nearest: suggest::nearest(section, ["channel-NAME"]),
+                    },
+                    _ => Problem::UnknownKey { nearest: None },
+                };
+                let location = match value {
+                    toml::Value::Table(_) => located(None),
+                    _ => Location {
+                        path: path.to_path_buf(),
+                        section: None,
+                        key: Some(section.clone()),
+                    },
+                };
+                errors.push(ConfigError { location, problem });
+                continue;
+            };
+            if !valid_channel_name(name) {
+                errors.push(ConfigError {
+                    location: located(None),
+                    problem: Problem::BadChannelName,
+                });
+                continue;
+            }
+            let toml::Value::Table(body) = value else {
+                errors.push(ConfigError {
+                    location: located(None),
+                    problem: Problem::WrongType {
+                        expected: "a [section]",
+                        found: "a value",
+                    },
+                });
+                continue;
+            };
+            let (channel, reader) = channel::parse(&ctx, section, name, body);
+            errors.extend(reader.errors);
+            warnings.extend(reader.warnings);
+            inline_secret |= reader.inline_secret;
+            channels.push(channel);
+        }
+        if channels.is_empty() && errors.is_empty() {
+            errors.push(ConfigError {
+                location: file_location(path),
+                problem: Problem::NoChannels,
+            });
+        }
+        if !errors.is_empty() {
+            return Err(ConfigErrors(errors));
+        }
+        Ok(Parsed {
+            config: Config {
+                path: path.to_path_buf(),
+                channels,
+            },
+            warnings,
+            inline_secret,
+        })
+    }
+}
+
+/// The result of [`Config::parse`]: like [`Loaded`], and whether the text held an inline
+/// secret (so that the caller can check the file's permissions).
+#[derive(Debug, Clone)]
+pub struct Parsed {
+    /// The configuration.
+    pub config: Config,
+    /// Notices that do not stop a start.
+    pub warnings: Vec<ConfigWarning>,
+    /// Whether any secret was written inline in the file.
+    pub inline_secret: bool,
+}
+
+fn file_location(path: &Path) -> Location {
+    Location {
+        path: path.to_path_buf(),
+        section: None,
+        key: None,
+    }
+}
+
+fn valid_channel_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
+/// A warning when a file holding inline passwords can be read by group or others.
+#[cfg(unix)]
+fn permissions_warning(path: &Path) -> Option<ConfigWarning> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode();
+    (mode & 0o077 != 0).then(|| ConfigWarning {
+        location: file_location(path),
+        message: format!(
+            "holds inline passwords but is readable by group or others (mode {:o}); \
+             chmod 600 it, or use {{ env = \"VAR\" }} / {{ file = \"PATH\" }}",
+            mode & 0o777
+        ),
+    })
+}
+
+#[cfg(not(unix))]
+fn permissions_warning(_path: &Path) -> Option<ConfigWarning> {
+    None
+}
+
+#[cfg(test)]
+mod tests;
