@@ -1,0 +1,6 @@
+//! The daemon around the channels: logging, systemd integration and (later) the HTTP API.
+//!
+//! Depends on: config, supervisor and everything below them.
+
+pub mod logging;
+pub mod mask;
