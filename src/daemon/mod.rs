@@ -4,3 +4,4 @@
 
 pub mod logging;
 pub mod mask;
+pub mod systemd;
