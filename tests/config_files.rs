@@ -1,0 +1,26 @@
+//! The configuration files shipped in `config/` stay valid as the option table evolves.
+
+use smppd::config::{Config, KeystoreSource, TlsMode};
+use std::path::Path;
+
+#[test]
+fn annotated_example_is_valid() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/smppd.example.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    // The example reads its passwords from a credential file and the environment; stand in for
+    // both so the test checks the options, not this machine.
+    let text = text.replace(
+        "{ file = \"/run/credentials/smppd.service/bind-password\" }",
+        "\"pw\"",
+    );
+    let env = |var: &str| Some(format!("value-of-{var}"));
+    let parsed = Config::parse(&text, &path, &env).unwrap_or_else(|e| panic!("{e}"));
+    let channel = &parsed.config.channels[0];
+    assert_eq!(channel.name, "opensmpp");
+    assert_eq!(channel.tls.mode, TlsMode::Mutual);
+    assert!(matches!(
+        channel.tls.keystore,
+        KeystoreSource::Pkcs12 { .. }
+    ));
+    assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+}
