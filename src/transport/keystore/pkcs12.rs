@@ -415,3 +415,74 @@ fn pbe_error(e: PbeError, what: &'static str, path: &Path) -> KeystoreError {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LEGACY: &[u8] = include_bytes!("../../../certs/dev/client-legacy.p12");
+    const MODERN: &[u8] = include_bytes!("../../../certs/dev/client.p12");
+    const TWO: &[u8] = include_bytes!("../../../certs/dev/client-two-passwords.p12");
+
+    fn path() -> &'static Path {
+        Path::new("t.p12")
+    }
+
+    #[test]
+    fn structure_is_visible_without_a_password() {
+        let legacy = Container::parse(LEGACY, path()).unwrap();
+        assert_eq!(legacy.mac_summary().map(|m| m.0), Some("SHA-1".into()));
+        assert_eq!(
+            legacy.section_kinds(),
+            vec![
+                SectionKind::Encrypted(oid::PBE_SHA1_RC2_40.to_string()),
+                SectionKind::Plain
+            ]
+        );
+        let modern = Container::parse(MODERN, path()).unwrap();
+        assert_eq!(modern.mac_summary().map(|m| m.0), Some("SHA-256".into()));
+        assert_eq!(
+            modern.section_kinds().first(),
+            Some(&SectionKind::Encrypted(oid::PBES2.to_string()))
+        );
+    }
+
+    #[test]
+    fn each_password_opens_only_its_part() {
+        let c = Container::parse(TWO, path()).unwrap();
+        assert!(matches!(
+            c.open(&Secret::new("keypass"), path()),
+            Err(KeystoreError::WrongFilePassword)
+        ));
+        let bags = c.open(&Secret::new("filepass"), path()).unwrap();
+        assert_eq!((bags.certs.len(), bags.keys.len()), (2, 1));
+        assert!(matches!(
+            bags.decrypt_keys(&Secret::new("filepass"), path()),
+            Err(KeystoreError::WrongKeyPassword { .. })
+        ));
+        let keys = bags.decrypt_keys(&Secret::new("keypass"), path()).unwrap();
+        assert!(is_pkcs8(&keys[0].pkcs8));
+        assert_eq!(keys[0].local_key_id, bags.certs[0].local_key_id);
+    }
+
+    #[test]
+    fn junk_is_not_pkcs12() {
+        for junk in [
+            &b""[..],
+            b"\x30\x00",
+            b"\x30\x03\x02\x01\x03",
+            b"-----BEGIN",
+        ] {
+            assert!(matches!(
+                Container::parse(junk, path()),
+                Err(KeystoreError::NotPkcs12 { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn pkcs8_check_refuses_garbage() {
+        assert!(!is_pkcs8(b"\x30\x03\x02\x01\x00"));
+        assert!(!is_pkcs8(&[0u8; 32]));
+    }
+}
