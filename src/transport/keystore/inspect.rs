@@ -23,6 +23,8 @@ pub enum PasswordCheck {
     Correct,
     /// It did not.
     Wrong,
+    /// Not tried, because an earlier step failed (the file did not open).
+    Unchecked,
 }
 
 /// One certificate found in the file.
@@ -63,9 +65,10 @@ pub struct Inspection {
 }
 
 impl Inspection {
-    /// Whether a channel could load this file with these passwords.
+    /// Whether a channel could load this file with these passwords. False when the file
+    /// password was not given, since the contents could not be checked.
     pub fn is_ok(&self) -> bool {
-        self.error.is_none()
+        self.error.is_none() && self.file_password != PasswordCheck::NotGiven
     }
 }
 
@@ -107,6 +110,7 @@ pub fn inspect(
             if matches!(e, KeystoreError::WrongFilePassword) {
                 report.file_password = PasswordCheck::Wrong;
             }
+            report.key_password = PasswordCheck::Unchecked;
             return report.failed(e);
         }
     };

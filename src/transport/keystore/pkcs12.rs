@@ -50,6 +50,28 @@ pub enum SectionKind {
     Other(String),
 }
 
+impl std::fmt::Display for SectionKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SectionKind::Plain => f.write_str("clear (key bags inside are encrypted on their own)"),
+            SectionKind::Encrypted(o) => write!(f, "encrypted with {} ({o})", scheme_name(o)),
+            SectionKind::Other(o) => write!(f, "content type {o}, skipped"),
+        }
+    }
+}
+
+/// A readable name for the encryption schemes `inspect` shows.
+fn scheme_name(dotted: &str) -> &'static str {
+    match dotted.parse::<der::asn1::ObjectIdentifier>() {
+        Ok(oid::PBES2) => "PBES2",
+        Ok(oid::PBE_SHA1_3DES) => "pbeWithSHAAnd3-KeyTripleDES-CBC",
+        Ok(oid::PBE_SHA1_2DES) => "pbeWithSHAAnd2-KeyTripleDES-CBC",
+        Ok(oid::PBE_SHA1_RC2_128) => "pbeWithSHAAnd128BitRC2-CBC",
+        Ok(oid::PBE_SHA1_RC2_40) => "pbeWithSHAAnd40BitRC2-CBC",
+        _ => "an unknown scheme",
+    }
+}
+
 /// A certificate bag's content and attributes.
 #[derive(Debug, Clone)]
 pub(crate) struct CertEntry {
