@@ -283,3 +283,13 @@ fn no_password_appears_in_any_error_or_debug_output() {
         "{debug}"
     );
 }
+
+#[test]
+fn oversized_files_are_refused_before_parsing() {
+    let pki = Pki::new();
+    let size = usize::try_from(smppd::transport::keystore::MAX_FILE_SIZE).unwrap() + 1;
+    let path = pki.write("huge.p12", &vec![0u8; size]);
+    let e = load(&path, "pw", "pw").unwrap_err();
+    assert_eq!(e.reason(), "keystore_unreadable");
+    assert!(e.to_string().contains("too big for a keystore"), "{e}");
+}

@@ -72,6 +72,10 @@ impl Keystore {
     /// Reads a PKCS#12 file. `file_password` verifies the MAC and decrypts the certificate
     /// sections; `key_password` decrypts the private key. An empty `key_password` means "the
     /// same as the file password", as `keytool` assumes when `-keypass` is not given.
+    ///
+    /// Our leaf is the certificate paired with the key by the localKeyId attribute, else the
+    /// one holding the key's public key. A file with several keys uses the first; every
+    /// certificate except our leaf is trusted, whether or not Java marked it trusted.
     pub fn load_pkcs12(
         path: &Path,
         file_password: &Secret,
@@ -166,12 +170,29 @@ pub(crate) fn effective_key_password<'a>(file: &'a Secret, key: &'a Secret) -> &
     }
 }
 
-/// Reads a whole file, naming it in the error.
+/// The largest keystore file we read. Real ones are a few kilobytes; a path pointing at a
+/// device or a huge file must not exhaust memory at channel start.
+pub const MAX_FILE_SIZE: u64 = 1 << 20;
+
+/// Reads a whole file of at most [`MAX_FILE_SIZE`] bytes, naming it in the error.
 pub(crate) fn read(path: &Path) -> Result<Vec<u8>, KeystoreError> {
-    std::fs::read(path).map_err(|source| KeystoreError::Unreadable {
+    use std::io::Read;
+    let unreadable = |source| KeystoreError::Unreadable {
         path: path.to_path_buf(),
         source,
-    })
+    };
+    let file = std::fs::File::open(path).map_err(unreadable)?;
+    let mut data = Vec::new();
+    file.take(MAX_FILE_SIZE + 1)
+        .read_to_end(&mut data)
+        .map_err(unreadable)?;
+    if data.len() as u64 > MAX_FILE_SIZE {
+        return Err(unreadable(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than {MAX_FILE_SIZE} bytes, too big for a keystore"),
+        )));
+    }
+    Ok(data)
 }
 
 /// Builds a [`Keystore`] from certificates (DER, optional localKeyId) and an optional PKCS#8

@@ -85,3 +85,45 @@ fn invalid(path: &Path, detail: String) -> KeystoreError {
         detail,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(name: &str, contents: &[u8]) -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, contents).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn a_file_without_a_key_block_is_invalid_pem() {
+        let (_dir, path) = file("key.pem", b"just text\n");
+        let e = private_key(&path).unwrap_err();
+        assert_eq!(e.reason(), "keystore_invalid_pem");
+        assert!(e.to_string().contains("no PRIVATE KEY block"), "{e}");
+    }
+
+    #[test]
+    fn a_certificate_block_with_garbage_inside_is_invalid_pem() {
+        let (_dir, path) = file(
+            "c.pem",
+            b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        );
+        assert_eq!(
+            certificates(&path).unwrap_err().reason(),
+            "keystore_invalid_pem"
+        );
+    }
+
+    #[test]
+    fn no_files_give_an_empty_keystore() {
+        let ks = load(None, None, None).unwrap();
+        assert!(ks.chain.is_empty() && ks.key.is_none() && ks.trusted.is_empty());
+        assert_eq!(
+            ks.require_trusted().unwrap_err().reason(),
+            "keystore_empty_trust_store"
+        );
+    }
+}
