@@ -241,9 +241,12 @@ pub(crate) fn assemble(
     let leaf_facts = facts.get(leaf).ok_or_else(|| KeystoreError::KeyMismatch {
         certificate: "(none)".into(),
     })?;
-    // A key type the provider cannot report a public key for (`None`) was already refused
-    // by `key_spki`; comparing here covers the localKeyId pairing.
-    if spki.as_deref() != Some(leaf_facts.spki.as_slice()) {
+    // A certificate paired by localKeyId must still hold our public key. When the provider
+    // cannot derive the public key (`None`), the pairing attribute is all we have.
+    if spki
+        .as_deref()
+        .is_some_and(|spki| spki != leaf_facts.spki.as_slice())
+    {
         return Err(KeystoreError::KeyMismatch {
             certificate: leaf_facts.subject.clone(),
         });
