@@ -26,3 +26,5 @@
 #![forbid(unsafe_code)]
 
 pub mod secret;
+pub mod supervisor;
+pub mod transport;
