@@ -143,10 +143,9 @@ impl ChannelFailure {
                 | T::TlsServerOnPlainChannel { .. }
                 | T::HandshakeFailed { .. }),
             ) => retried(format!("failed to send bind request: {e}"), e),
-            ChannelFailure::Connect(e @ T::LinkLost { .. }) => retried(
-                format!("SMSC close socket connection before the bind response: {e}"),
-                e,
-            ),
+            ChannelFailure::Connect(e @ T::LinkLost { .. }) => {
+                retried(format!("SMSC close socket connection: {e}"), e)
+            }
             ChannelFailure::Bind { status, detail } => {
                 let e = BindRejected {
                     status: *status,

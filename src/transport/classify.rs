@@ -85,7 +85,7 @@ pub(crate) fn cert_problem(err: &CertificateError) -> CertProblem {
             presented,
         } => CertProblem::WrongHostName {
             expected: expected.to_str().into_owned(),
-            presented: presented.clone(),
+            presented: presented.iter().map(|n| readable_name(n)).collect(),
         },
         CertificateError::Revoked => CertProblem::Revoked,
         CertificateError::BadSignature => CertProblem::BadSignature,
@@ -95,6 +95,15 @@ pub(crate) fn cert_problem(err: &CertificateError) -> CertProblem {
         // CertificateError is non-exhaustive; the rest keep the library's own words.
         other => CertProblem::Other(other.to_string()),
     }
+}
+
+/// rustls lists certificate names in `Debug` form (`DnsName("smsc.example")`); operators
+/// want the bare name.
+fn readable_name(name: &str) -> String {
+    name.strip_prefix("DnsName(\"")
+        .and_then(|rest| rest.strip_suffix("\")"))
+        .unwrap_or(name)
+        .to_owned()
 }
 
 fn alert_kind(alert: AlertDescription) -> AlertKind {
