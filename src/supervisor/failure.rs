@@ -236,3 +236,247 @@ pub fn emit(failure: &ChannelFailure, at: Attempt<'_>) -> FailureReport {
     }
     report
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::{CertProblem, RejectionSeen, TlsVersion};
+    use std::net::SocketAddr;
+
+    fn addr() -> SocketAddr {
+        "127.0.0.1:2776".parse().unwrap()
+    }
+
+    /// (failure, primary code, primary text fragment, follow-up code, reason, phase, retried)
+    fn table() -> Vec<(ChannelFailure, u32, String, u32, &'static str, Phase, bool)> {
+        use ChannelFailure::{Bind, Connect, Init, Link};
+        use TransportError as T;
+        let address = addr();
+        vec![
+            (
+                Init(InitError::NoPrivateKey {
+                    path: "esme.p12".into(),
+                }),
+                43010,
+                "failed to initialize ssl context: keystore esme.p12 holds no private key".into(),
+                42403,
+                "no_private_key",
+                Phase::TlsInit,
+                false,
+            ),
+            (
+                Init(InitError::Tls11Unavailable),
+                43010,
+                "failed to initialize ssl context: TLS 1.1 is not supported".into(),
+                42403,
+                "tls11_unavailable",
+                Phase::TlsInit,
+                false,
+            ),
+            (
+                Init(InitError::EmptyTrustStore {
+                    detail: "nothing".into(),
+                }),
+                43010,
+                "failed to initialize ssl context: no trusted certificate".into(),
+                42403,
+                "empty_trust_store",
+                Phase::TlsInit,
+                false,
+            ),
+            (
+                Connect(T::Dns {
+                    host: "smsc.invalid".into(),
+                    detail: "no such host".into(),
+                }),
+                43009,
+                "failed to open connection to SMSC: cannot resolve smsc.invalid".into(),
+                43011,
+                "dns_failure",
+                Phase::Connect,
+                true,
+            ),
+            (
+                Connect(T::ConnectRefused { address }),
+                43009,
+                format!("failed to open connection to SMSC: connection to {address} refused"),
+                43011,
+                "connect_refused",
+                Phase::Connect,
+                true,
+            ),
+            (
+                Connect(T::ConnectTimedOut {
+                    address,
+                    timeout: Duration::from_secs(5),
+                }),
+                43009,
+                "timed out after 5000 ms".into(),
+                43011,
+                "connect_timeout",
+                Phase::Connect,
+                true,
+            ),
+            (
+                Connect(T::ConnectFailed {
+                    address,
+                    source: std::io::Error::other("network unreachable"),
+                }),
+                43009,
+                "failed to open connection to SMSC: cannot connect".into(),
+                43011,
+                "connect_failed",
+                Phase::Connect,
+                true,
+            ),
+            (
+                Connect(T::ServerCertUntrusted {
+                    address,
+                    server_name: String::new(),
+                    problem: CertProblem::UnknownIssuer,
+                }),
+                43009,
+                "failed to send bind request: TLS handshake failed: No trusted certificate found (unknown issuer)".into(),
+                43011,
+                "server_cert_untrusted",
+                Phase::Handshake,
+                true,
+            ),
+            (
+                Connect(T::ClientCertRejected {
+                    address,
+                    seen: RejectionSeen::FirstRead,
+                    detail: "alert".into(),
+                }),
+                43009,
+                CERT_REJECTED_TEXT.into(),
+                43011,
+                "client_cert_rejected",
+                Phase::Bind,
+                true,
+            ),
+            (
+                Connect(T::VersionNotSupported {
+                    address,
+                    version: TlsVersion::V1_3,
+                    detail: "alert".into(),
+                }),
+                43009,
+                "failed to send bind request: SMSC 127.0.0.1:2776 does not accept TLS 1.3".into(),
+                43011,
+                "tls_version_unsupported",
+                Phase::Handshake,
+                true,
+            ),
+            (
+                Connect(T::PlainServerOnTlsChannel {
+                    address,
+                    detail: "EOF".into(),
+                }),
+                43009,
+                "does not speak TLS on this port".into(),
+                43011,
+                "plain_server_on_tls_channel",
+                Phase::Handshake,
+                true,
+            ),
+            (
+                Connect(T::TlsServerOnPlainChannel { address }),
+                43009,
+                "the SMSC probably requires TLS".into(),
+                43011,
+                "tls_server_on_plain_channel",
+                Phase::Bind,
+                true,
+            ),
+            (
+                Connect(T::HandshakeFailed {
+                    address,
+                    detail: "decrypt error".into(),
+                }),
+                43009,
+                "failed to send bind request: TLS handshake with 127.0.0.1:2776 failed".into(),
+                43011,
+                "tls_handshake_failed",
+                Phase::Handshake,
+                true,
+            ),
+            (
+                Connect(T::LinkLost {
+                    address,
+                    detail: "EOF".into(),
+                }),
+                43009,
+                "SMSC close socket connection: ".into(),
+                43011,
+                "link_lost",
+                Phase::Bind,
+                true,
+            ),
+            (
+                Bind {
+                    status: 0x0E,
+                    detail: "ESME_RINVPASWD".into(),
+                },
+                43009,
+                "failed to bind: bind rejected by SMSC with command_status 0x0000000E".into(),
+                43011,
+                "bind_rejected",
+                Phase::Bind,
+                true,
+            ),
+            (
+                Link(T::LinkLost {
+                    address,
+                    detail: "reset".into(),
+                }),
+                43009,
+                "connection to SMSC lost".into(),
+                43011,
+                "link_lost",
+                Phase::Session,
+                true,
+            ),
+        ]
+    }
+
+    #[test]
+    fn every_failure_gets_its_documented_codes() {
+        for (failure, code, text, follow, reason, phase, retried) in table() {
+            let r = failure.report();
+            assert_eq!(r.primary.code, code, "{failure:?}");
+            assert!(
+                r.primary.text.contains(&text),
+                "{:?} lacks {text:?}",
+                r.primary.text
+            );
+            assert_eq!(r.follow_up.code, follow, "{failure:?}");
+            assert_eq!(r.reason, reason, "{failure:?}");
+            assert_eq!(r.phase, phase, "{failure:?}");
+            assert_eq!(r.retryable, retried, "{failure:?}");
+            assert_eq!(failure.retryable(), retried);
+            if follow == EXCEPTION_PROCESSED {
+                assert!(r
+                    .follow_up
+                    .text
+                    .starts_with("exception caught and processed... "));
+            } else {
+                assert_eq!(r.follow_up.text, DRIVER_INIT_FAILED_TEXT);
+            }
+        }
+    }
+
+    #[test]
+    fn the_exception_trace_follows_the_cause_chain() {
+        let failure = ChannelFailure::Connect(TransportError::ConnectFailed {
+            address: addr(),
+            source: std::io::Error::other("network unreachable"),
+        });
+        let r = failure.report();
+        assert!(
+            r.follow_up.text.ends_with("caused by: network unreachable"),
+            "{}",
+            r.follow_up.text
+        );
+    }
+}

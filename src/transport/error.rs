@@ -212,8 +212,9 @@ pub enum TransportError {
         /// The connect timeout.
         timeout: Duration,
     },
-    /// Another TCP connect error (unreachable network, ...).
-    #[error("cannot connect to {address}: {source}")]
+    /// Another TCP connect error (unreachable network, ...). The socket error is the
+    /// `source`, so it appears once in a cause chain, not twice.
+    #[error("cannot connect to {address}")]
     ConnectFailed {
         /// The address tried last.
         address: SocketAddr,
