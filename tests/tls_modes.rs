@@ -183,3 +183,15 @@ fn tls11_is_refused_without_the_feature_and_says_how_to_get_it() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn single_mode_against_a_server_that_requires_a_client_certificate() {
+    let pki = Pki::new();
+    // TLS 1.2: the server's refusal ends the handshake.
+    let addr = tls_server(server_config(&pki, &pki.server, TLS12, true), After::Echo).await;
+    let err = connect(&single(&pki, TlsVersion::V1_2), addr)
+        .await
+        .expect_err("client certificate required");
+    let err = assert_failure(err, "tls_handshake_failed", "failed to send bind request");
+    assert!(err.detail().contains("x-smpp-tls-mode = mutual"), "{err}");
+}

@@ -138,3 +138,23 @@ async fn tls11_does_not_trust_a_server_from_another_ca() {
         "No trusted certificate found (unknown issuer)",
     );
 }
+
+#[tokio::test]
+async fn tls11_is_refused_by_a_tls12_only_server() {
+    let pki = Pki::new();
+    let addr = tls_server(server_config(&pki, &pki.server, TLS12, false), After::Echo).await;
+    let err = connect(&single(&pki, TlsVersion::V1_1), addr)
+        .await
+        .expect_err("no common version");
+    assert_failure(err, "tls_version_unsupported", "does not accept TLS 1.1");
+}
+
+#[tokio::test]
+async fn tls12_is_refused_by_a_tls11_only_server() {
+    let pki = Pki::new();
+    let (_server, port) = s_server(&pki, &pki.server, "v12", &[]);
+    let err = connect_host(&single(&pki, TlsVersion::V1_2), "127.0.0.1", port)
+        .await
+        .expect_err("no common version");
+    assert_failure(err, "tls_version_unsupported", "does not accept TLS 1.2");
+}

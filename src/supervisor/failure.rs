@@ -45,6 +45,20 @@ pub enum ChannelFailure {
     Link(TransportError),
 }
 
+impl From<InitError> for ChannelFailure {
+    fn from(e: InitError) -> Self {
+        ChannelFailure::Init(e)
+    }
+}
+
+/// A transport error while opening the channel (up to the bind response); a link lost
+/// after the bind is [`ChannelFailure::Link`], built explicitly.
+impl From<TransportError> for ChannelFailure {
+    fn from(e: TransportError) -> Self {
+        ChannelFailure::Connect(e)
+    }
+}
+
 /// One log event: its code and its text.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogEvent {

@@ -19,6 +19,10 @@ use super::settings::{TlsMode, TlsVersion};
 pub(crate) enum AlertKind {
     /// protocol_version: no common TLS version.
     ProtocolVersion,
+    /// handshake_failure or insufficient_security: no acceptable parameters. As the server's
+    /// first record it refuses our ClientHello (version or cipher suites); after its
+    /// ServerHello, in mutual mode, it refuses our certificate.
+    HandshakeFailure,
     /// An alert a server sends when it does not accept the client's certificate.
     CertificateRejection,
     /// Anything else.
@@ -109,11 +113,13 @@ fn readable_name(name: &str) -> String {
 fn alert_kind(alert: AlertDescription) -> AlertKind {
     match alert {
         AlertDescription::ProtocolVersion => AlertKind::ProtocolVersion,
+        AlertDescription::HandshakeFailure | AlertDescription::InsufficientSecurity => {
+            AlertKind::HandshakeFailure
+        }
         AlertDescription::BadCertificate
         | AlertDescription::UnknownCA
         | AlertDescription::CertificateUnknown
         | AlertDescription::CertificateRequired
-        | AlertDescription::HandshakeFailure
         | AlertDescription::UnsupportedCertificate
         | AlertDescription::CertificateExpired
         | AlertDescription::CertificateRevoked
@@ -208,8 +214,22 @@ pub(crate) fn classify_handshake(observed: Observed, ctx: &HandshakeContext) -> 
             version: ctx.version,
             detail,
         },
+        // The server's very first record is an alert: it refused our ClientHello, which only
+        // carries versions, cipher suites and extensions. With a pinned version, that is
+        // almost always the version (TLS 1.1 also implies old cipher suites).
         Observed::Alert {
-            kind: AlertKind::CertificateRejection,
+            kind: AlertKind::HandshakeFailure,
+            name,
+        } if ctx.head.first() == Some(&0x15) => TransportError::VersionNotSupported {
+            address,
+            version: ctx.version,
+            detail: format!(
+                "server refused our ClientHello with alert {name}: \
+                 no TLS version or cipher suite in common"
+            ),
+        },
+        Observed::Alert {
+            kind: AlertKind::CertificateRejection | AlertKind::HandshakeFailure,
             name,
         } if ctx.mode == TlsMode::Mutual => TransportError::ClientCertRejected {
             address,
@@ -217,7 +237,7 @@ pub(crate) fn classify_handshake(observed: Observed, ctx: &HandshakeContext) -> 
             detail: format!("server sent alert {name}"),
         },
         Observed::Alert {
-            kind: AlertKind::CertificateRejection,
+            kind: AlertKind::CertificateRejection | AlertKind::HandshakeFailure,
             name,
         } => TransportError::HandshakeFailed {
             address,
@@ -311,7 +331,7 @@ pub fn classify_first_read_error(
     };
     match observed {
         Observed::Alert {
-            kind: AlertKind::CertificateRejection,
+            kind: AlertKind::CertificateRejection | AlertKind::HandshakeFailure,
             name,
         } if in_window => rejected(format!("server sent alert {name} after the handshake")),
         Observed::Eof if in_window => {
@@ -340,6 +360,13 @@ fn lost(observed: Observed, address: SocketAddr, when: &str) -> TransportError {
     let what = match observed {
         Observed::CleanClose => "SMSC closed the connection".to_string(),
         Observed::Eof => "SMSC closed the connection without close_notify".to_string(),
+        Observed::Alert {
+            name,
+            kind: AlertKind::CertificateRejection,
+        } => format!(
+            "SMSC sent alert {name} (if it requires a client certificate, \
+             set x-smpp-tls-mode = mutual)"
+        ),
         Observed::Alert { name, .. } => format!("SMSC sent alert {name}"),
         Observed::ServerCertInvalid(problem) => problem.to_string(),
         Observed::NoCommonVersion(d)

@@ -169,12 +169,16 @@ pub(crate) fn observe_ssl(err: &ssl::Error) -> Observed {
         "alert unknown ca",
         "alert certificate required",
         "alert certificate unknown",
-        "alert handshake failure",
         "alert access denied",
     ]) {
         Observed::Alert {
             name: text,
             kind: AlertKind::CertificateRejection,
+        }
+    } else if has(&["alert handshake failure", "alert insufficient security"]) {
+        Observed::Alert {
+            name: text,
+            kind: AlertKind::HandshakeFailure,
         }
     } else if has(&["alert"]) {
         Observed::Alert {
