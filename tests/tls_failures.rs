@@ -34,6 +34,10 @@ async fn a_server_cert_from_another_ca_is_not_trusted() {
         "No trusted certificate found (unknown issuer)",
     );
     assert_eq!(problem(&err), CertProblem::UnknownIssuer);
+    assert!(
+        err.to_string().contains("not trusted for 127.0.0.1"),
+        "{err}"
+    );
 }
 
 #[tokio::test]

@@ -58,6 +58,8 @@ pub(crate) struct HandshakeContext {
     pub address: SocketAddr,
     pub mode: TlsMode,
     pub version: TlsVersion,
+    /// The name the SMSC certificate is verified against.
+    pub server_name: String,
     /// How many bytes the server sent before the failure, and the first of them.
     pub received: u64,
     pub head: Vec<u8>,
@@ -195,10 +197,7 @@ pub(crate) fn classify_handshake(observed: Observed, ctx: &HandshakeContext) -> 
     match observed {
         Observed::ServerCertInvalid(problem) => TransportError::ServerCertUntrusted {
             address,
-            server_name: match &problem {
-                CertProblem::WrongHostName { expected, .. } => expected.clone(),
-                _ => String::new(),
-            },
+            server_name: ctx.server_name.clone(),
             problem,
         },
         Observed::Alert {

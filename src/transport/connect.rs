@@ -65,6 +65,7 @@ impl Connector {
                 address,
                 mode: self.mode,
                 version: self.version,
+                server_name: verify_name.to_owned(),
                 received: seen.received,
                 head: seen.head,
             }
