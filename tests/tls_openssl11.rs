@@ -97,7 +97,12 @@ async fn single_tls11_against_openssl_s_server() {
 #[tokio::test]
 async fn mutual_tls11_presents_our_certificate() {
     let pki = Pki::new();
-    let (_server, port) = s_server(&pki, &pki.server, "mutual", &["-Verify", "1"]);
+    let (_server, port) = s_server(
+        &pki,
+        &pki.server,
+        "mutual",
+        &["-Verify", "1", "-verify_return_error"],
+    );
     let mut c = connect_host(
         &mutual(&pki, &pki.client, TlsVersion::V1_1),
         "127.0.0.1",
@@ -157,4 +162,61 @@ async fn tls12_is_refused_by_a_tls11_only_server() {
         .await
         .expect_err("no common version");
     assert_failure(err, "tls_version_unsupported", "does not accept TLS 1.2");
+}
+
+#[tokio::test]
+async fn tls11_honours_the_server_name_override_and_trust_all() {
+    let pki = Pki::new();
+    let (_named, port) = s_server(&pki, &pki.named_server, "named", &[]);
+    let mut settings = single(&pki, TlsVersion::V1_1);
+    if let smppd::transport::TlsSettings::Single { options, .. } = &mut settings {
+        options.server_name = Some("smsc.example".into());
+    }
+    let mut c = connect_host(&settings, "127.0.0.1", port)
+        .await
+        .expect("verified via the override");
+    assert_eq!(www_get(&mut c.stream).await, "HTTP/1.0 200 ok");
+
+    let (_foreign, port) = s_server(&pki, &pki.foreign_server, "trustall", &[]);
+    let mut settings = single(&pki, TlsVersion::V1_1);
+    if let smppd::transport::TlsSettings::Single { options, .. } = &mut settings {
+        options.trust_all = true;
+    }
+    let c = connect_host(&settings, "127.0.0.1", port)
+        .await
+        .expect("trust_all connects");
+    assert_eq!(c.warning, Some(smppd::transport::TRUST_ALL_WARNING));
+}
+
+#[tokio::test]
+async fn tls11_wrong_host_name_is_not_trusted() {
+    let pki = Pki::new();
+    let (_server, port) = s_server(&pki, &pki.named_server, "wrongname", &[]);
+    let err = connect_host(&single(&pki, TlsVersion::V1_1), "127.0.0.1", port)
+        .await
+        .expect_err("wrong name");
+    assert_failure(err, "server_cert_untrusted", "wrong host name");
+}
+
+#[tokio::test]
+async fn tls11_rejection_of_our_certificate() {
+    let pki = Pki::new();
+    let (_server, port) = s_server(
+        &pki,
+        &pki.server,
+        "reject",
+        &["-Verify", "1", "-verify_return_error"],
+    );
+    let err = connect_host(
+        &mutual(&pki, &pki.foreign_client, TlsVersion::V1_1),
+        "127.0.0.1",
+        port,
+    )
+    .await
+    .expect_err("rejected");
+    assert_failure(
+        err,
+        "client_cert_rejected",
+        smppd::supervisor::failure::CERT_REJECTED_TEXT,
+    );
 }
