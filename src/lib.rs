@@ -28,4 +28,5 @@
 pub mod config;
 pub mod daemon;
 pub mod secret;
+pub mod supervisor;
 pub mod transport;

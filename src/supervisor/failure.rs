@@ -1,0 +1,496 @@
+//! The documented log codes of the Genesys SMS driver, assigned in exactly one place:
+//! [`ChannelFailure::report`], an exhaustive `match` with no `_` arm, so that a new error
+//! variant anywhere below cannot compile until someone decides how it is logged.
+//!
+//! | primary | follow-up | when | retried |
+//! |---|---|---|---|
+//! | 43010 `failed to initialize ssl context: <cause>` | 42403 `channel driver initialization failed` | keystore or TLS set-up | no |
+//! | 43009 `<what failed>` | 43011 `exception caught and processed... <causes>` | connect, handshake, bind | yes |
+
+use std::error::Error as StdError;
+use std::time::Duration;
+
+use crate::transport::{InitError, Phase, TransportError};
+
+/// Opening the link or binding failed (`oSmpp.openAndBind`).
+pub const OPEN_AND_BIND_FAILED: u32 = 43009;
+/// The channel's TLS context could not be built (`oSmpp.initialize`).
+pub const SSL_CONTEXT_FAILED: u32 = 43010;
+/// The exception behind a 43009; the channel keeps running and retries.
+pub const EXCEPTION_PROCESSED: u32 = 43011;
+/// The channel could not be created; it stays down until the configuration is fixed.
+pub const DRIVER_INIT_FAILED: u32 = 42403;
+
+/// The text of 43009 when the SMSC dropped us over our certificate, as the driver logs it.
+pub const CERT_REJECTED_TEXT: &str =
+    "SMSC close socket connection. Maybe SMSC don't trust your certificate";
+/// The text of 42403.
+pub const DRIVER_INIT_FAILED_TEXT: &str = "channel driver initialization failed";
+
+/// Everything that stops a channel from running, from initialisation to a lost link.
+#[derive(Debug)]
+pub enum ChannelFailure {
+    /// The keystore or TLS context could not be set up. Not retried.
+    Init(InitError),
+    /// Connecting, the TLS handshake, or the wait for the bind response failed.
+    Connect(TransportError),
+    /// The SMSC answered the bind with an error `command_status`.
+    Bind {
+        /// The bind response's `command_status`.
+        status: u32,
+        /// What the session knows about it (status name, system_id used, ...).
+        detail: String,
+    },
+    /// An established, bound link was lost.
+    Link(TransportError),
+}
+
+impl From<InitError> for ChannelFailure {
+    fn from(e: InitError) -> Self {
+        ChannelFailure::Init(e)
+    }
+}
+
+/// A transport error while opening the channel (up to the bind response); a link lost
+/// after the bind is [`ChannelFailure::Link`], built explicitly.
+impl From<TransportError> for ChannelFailure {
+    fn from(e: TransportError) -> Self {
+        ChannelFailure::Connect(e)
+    }
+}
+
+/// One log event: its code and its text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogEvent {
+    /// The documented message id.
+    pub code: u32,
+    /// The message text.
+    pub text: String,
+}
+
+/// How a failure is logged and handled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FailureReport {
+    /// 43010 or 43009.
+    pub primary: LogEvent,
+    /// 42403 or 43011.
+    pub follow_up: LogEvent,
+    /// Where it happened.
+    pub phase: Phase,
+    /// A stable machine-readable reason.
+    pub reason: &'static str,
+    /// The specific cause.
+    pub detail: String,
+    /// Whether the supervisor tries again after the back-off.
+    pub retryable: bool,
+}
+
+/// The error and its sources, joined the way an exception trace reads.
+fn cause_chain(err: &dyn StdError) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": caused by: ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+fn retried(primary: String, cause: &dyn StdError) -> (LogEvent, LogEvent, bool) {
+    (
+        LogEvent {
+            code: OPEN_AND_BIND_FAILED,
+            text: primary,
+        },
+        LogEvent {
+            code: EXCEPTION_PROCESSED,
+            text: format!("exception caught and processed... {}", cause_chain(cause)),
+        },
+        true,
+    )
+}
+
+/// A bind rejection as an error, so its 43011 trace reads like the others.
+#[derive(Debug, thiserror::Error)]
+#[error("bind rejected by SMSC with command_status 0x{status:08X}: {detail}")]
+struct BindRejected<'a> {
+    status: u32,
+    detail: &'a str,
+}
+
+impl ChannelFailure {
+    /// The codes, texts and fields for this failure: THE table of log codes.
+    pub fn report(&self) -> FailureReport {
+        use TransportError as T;
+        let (primary, follow_up, retryable) = match self {
+            ChannelFailure::Init(e) => (
+                LogEvent {
+                    code: SSL_CONTEXT_FAILED,
+                    text: format!("failed to initialize ssl context: {e}"),
+                },
+                LogEvent {
+                    code: DRIVER_INIT_FAILED,
+                    text: DRIVER_INIT_FAILED_TEXT.to_owned(),
+                },
+                false,
+            ),
+            ChannelFailure::Connect(
+                e @ (T::Dns { .. }
+                | T::ConnectRefused { .. }
+                | T::ConnectTimedOut { .. }
+                | T::ConnectFailed { .. }),
+            ) => retried(format!("failed to open connection to SMSC: {e}"), e),
+            ChannelFailure::Connect(e @ T::ServerCertUntrusted { problem, .. }) => retried(
+                format!(
+                    "failed to send bind request: TLS handshake failed: \
+                     No trusted certificate found ({problem})"
+                ),
+                e,
+            ),
+            ChannelFailure::Connect(e @ T::ClientCertRejected { .. }) => {
+                retried(CERT_REJECTED_TEXT.to_owned(), e)
+            }
+            ChannelFailure::Connect(
+                e @ (T::VersionNotSupported { .. }
+                | T::PlainServerOnTlsChannel { .. }
+                | T::TlsServerOnPlainChannel { .. }
+                | T::HandshakeFailed { .. }),
+            ) => retried(format!("failed to send bind request: {e}"), e),
+            ChannelFailure::Connect(e @ T::LinkLost { .. }) => {
+                retried(format!("SMSC close socket connection: {e}"), e)
+            }
+            ChannelFailure::Bind { status, detail } => {
+                let e = BindRejected {
+                    status: *status,
+                    detail,
+                };
+                retried(format!("failed to bind: {e}"), &e)
+            }
+            ChannelFailure::Link(e) => retried(format!("connection to SMSC lost: {e}"), e),
+        };
+        FailureReport {
+            primary,
+            follow_up,
+            phase: self.phase(),
+            reason: self.reason(),
+            detail: self.detail(),
+            retryable,
+        }
+    }
+
+    /// Whether the supervisor retries the channel (false only for set-up failures).
+    pub fn retryable(&self) -> bool {
+        self.report().retryable
+    }
+
+    fn phase(&self) -> Phase {
+        match self {
+            ChannelFailure::Init(_) => Phase::TlsInit,
+            ChannelFailure::Connect(e) => e.phase(),
+            ChannelFailure::Bind { .. } => Phase::Bind,
+            ChannelFailure::Link(_) => Phase::Session,
+        }
+    }
+
+    fn reason(&self) -> &'static str {
+        match self {
+            ChannelFailure::Init(e) => e.reason(),
+            ChannelFailure::Connect(e) | ChannelFailure::Link(e) => e.reason(),
+            ChannelFailure::Bind { .. } => "bind_rejected",
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            ChannelFailure::Init(e) => e.detail(),
+            ChannelFailure::Connect(e) | ChannelFailure::Link(e) => e.detail(),
+            ChannelFailure::Bind { status, detail } => {
+                format!("command_status 0x{status:08X}: {detail}")
+            }
+        }
+    }
+}
+
+/// Which channel and attempt a failure belongs to.
+#[derive(Clone, Copy, Debug)]
+pub struct Attempt<'a> {
+    /// The channel's configuration section name.
+    pub channel: &'a str,
+    /// 1 for the first connection attempt, counting up until a bind succeeds.
+    pub attempt: u32,
+    /// When the next attempt starts, if there is one.
+    pub retry_in: Option<Duration>,
+}
+
+/// Logs a failure as its pair of events (43009 + 43011, or 43010 + 42403), each with the
+/// fields `code`, `channel`, `phase`, `reason`, `detail`, `attempt` and, when retried,
+/// `retry_in_ms`. Returns the report so the caller can act on `retryable`.
+///
+/// No field carries a password: errors never hold one (passwords are
+/// [`crate::secret::Secret`]s and stay in the configuration).
+pub fn emit(failure: &ChannelFailure, at: Attempt<'_>) -> FailureReport {
+    let report = failure.report();
+    let retry_in_ms = at
+        .retry_in
+        .filter(|_| report.retryable)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    for event in [&report.primary, &report.follow_up] {
+        tracing::error!(
+            code = event.code,
+            channel = at.channel,
+            phase = report.phase.as_str(),
+            reason = report.reason,
+            detail = %report.detail,
+            attempt = at.attempt,
+            retry_in_ms,
+            "{}",
+            event.text
+        );
+    }
+    report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::{CertProblem, RejectionSeen, TlsVersion};
+    use std::net::SocketAddr;
+
+    fn addr() -> SocketAddr {
+        "127.0.0.1:2776".parse().unwrap()
+    }
+
+    /// (failure, primary code, primary text fragment, follow-up code, reason, phase, retried)
+    fn table() -> Vec<(ChannelFailure, u32, String, u32, &'static str, Phase, bool)> {
+        use ChannelFailure::{Bind, Connect, Init, Link};
+        use TransportError as T;
+        let address = addr();
+        vec![
+            (
+                Init(InitError::NoPrivateKey {
+                    path: "esme.p12".into(),
+                }),
+                43010,
+                "failed to initialize ssl context: keystore esme.p12 holds no private key".into(),
+                42403,
+                "no_private_key",
+                Phase::TlsInit,
+                false,
+            ),
+            (
+                Init(InitError::Tls11Unavailable),
+                43010,
+                "failed to initialize ssl context: TLS 1.1 is not supported".into(),
+                42403,
+                "tls11_unavailable",
+                Phase::TlsInit,
+                false,
+            ),
+            (
+                Init(InitError::EmptyTrustStore {
+                    detail: "nothing".into(),
+                }),
+                43010,
+                "failed to initialize ssl context: no trusted certificate".into(),
+                42403,
+                "empty_trust_store",
+                Phase::TlsInit,
+                false,
+            ),
+            (
+                Connect(T::Dns {
+                    host: "smsc.invalid".into(),
+                    detail: "no such host".into(),
+                }),
+                43009,
+                "failed to open connection to SMSC: cannot resolve smsc.invalid".into(),
+                43011,
+                "dns_failure",
+                Phase::Connect,
+                true,
+            ),
+            (
+                Connect(T::ConnectRefused { address }),
+                43009,
+                format!("failed to open connection to SMSC: connection to {address} refused"),
+                43011,
+                "connect_refused",
+                Phase::Connect,
+                true,
+            ),
+            (
+                Connect(T::ConnectTimedOut {
+                    address,
+                    timeout: Duration::from_secs(5),
+                }),
+                43009,
+                "timed out after 5000 ms".into(),
+                43011,
+                "connect_timeout",
+                Phase::Connect,
+                true,
+            ),
+            (
+                Connect(T::ConnectFailed {
+                    address,
+                    source: std::io::Error::other("network unreachable"),
+                }),
+                43009,
+                "failed to open connection to SMSC: cannot connect".into(),
+                43011,
+                "connect_failed",
+                Phase::Connect,
+                true,
+            ),
+            (
+                Connect(T::ServerCertUntrusted {
+                    address,
+                    server_name: String::new(),
+                    problem: CertProblem::UnknownIssuer,
+                }),
+                43009,
+                "failed to send bind request: TLS handshake failed: No trusted certificate found (unknown issuer)".into(),
+                43011,
+                "server_cert_untrusted",
+                Phase::Handshake,
+                true,
+            ),
+            (
+                Connect(T::ClientCertRejected {
+                    address,
+                    seen: RejectionSeen::FirstRead,
+                    detail: "alert".into(),
+                }),
+                43009,
+                CERT_REJECTED_TEXT.into(),
+                43011,
+                "client_cert_rejected",
+                Phase::Bind,
+                true,
+            ),
+            (
+                Connect(T::VersionNotSupported {
+                    address,
+                    version: TlsVersion::V1_3,
+                    detail: "alert".into(),
+                }),
+                43009,
+                "failed to send bind request: SMSC 127.0.0.1:2776 does not accept TLS 1.3".into(),
+                43011,
+                "tls_version_unsupported",
+                Phase::Handshake,
+                true,
+            ),
+            (
+                Connect(T::PlainServerOnTlsChannel {
+                    address,
+                    detail: "EOF".into(),
+                }),
+                43009,
+                "does not speak TLS on this port".into(),
+                43011,
+                "plain_server_on_tls_channel",
+                Phase::Handshake,
+                true,
+            ),
+            (
+                Connect(T::TlsServerOnPlainChannel { address }),
+                43009,
+                "the SMSC probably requires TLS".into(),
+                43011,
+                "tls_server_on_plain_channel",
+                Phase::Bind,
+                true,
+            ),
+            (
+                Connect(T::HandshakeFailed {
+                    address,
+                    detail: "decrypt error".into(),
+                }),
+                43009,
+                "failed to send bind request: TLS handshake with 127.0.0.1:2776 failed".into(),
+                43011,
+                "tls_handshake_failed",
+                Phase::Handshake,
+                true,
+            ),
+            (
+                Connect(T::LinkLost {
+                    address,
+                    detail: "EOF".into(),
+                }),
+                43009,
+                "SMSC close socket connection: ".into(),
+                43011,
+                "link_lost",
+                Phase::Bind,
+                true,
+            ),
+            (
+                Bind {
+                    status: 0x0E,
+                    detail: "ESME_RINVPASWD".into(),
+                },
+                43009,
+                "failed to bind: bind rejected by SMSC with command_status 0x0000000E".into(),
+                43011,
+                "bind_rejected",
+                Phase::Bind,
+                true,
+            ),
+            (
+                Link(T::LinkLost {
+                    address,
+                    detail: "reset".into(),
+                }),
+                43009,
+                "connection to SMSC lost".into(),
+                43011,
+                "link_lost",
+                Phase::Session,
+                true,
+            ),
+        ]
+    }
+
+    #[test]
+    fn every_failure_gets_its_documented_codes() {
+        for (failure, code, text, follow, reason, phase, retried) in table() {
+            let r = failure.report();
+            assert_eq!(r.primary.code, code, "{failure:?}");
+            assert!(
+                r.primary.text.contains(&text),
+                "{:?} lacks {text:?}",
+                r.primary.text
+            );
+            assert_eq!(r.follow_up.code, follow, "{failure:?}");
+            assert_eq!(r.reason, reason, "{failure:?}");
+            assert_eq!(r.phase, phase, "{failure:?}");
+            assert_eq!(r.retryable, retried, "{failure:?}");
+            assert_eq!(failure.retryable(), retried);
+            if follow == EXCEPTION_PROCESSED {
+                assert!(r
+                    .follow_up
+                    .text
+                    .starts_with("exception caught and processed... "));
+            } else {
+                assert_eq!(r.follow_up.text, DRIVER_INIT_FAILED_TEXT);
+            }
+        }
+    }
+
+    #[test]
+    fn the_exception_trace_follows_the_cause_chain() {
+        let failure = ChannelFailure::Connect(TransportError::ConnectFailed {
+            address: addr(),
+            source: std::io::Error::other("network unreachable"),
+        });
+        let r = failure.report();
+        assert!(
+            r.follow_up.text.ends_with("caused by: network unreachable"),
+            "{}",
+            r.follow_up.text
+        );
+    }
+}
