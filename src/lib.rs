@@ -24,3 +24,6 @@
 //! either: text codings (GSM 03.38, Latin-1, UCS-2), long-message segmentation and
 //! reassembly, and delivery receipts.
 #![forbid(unsafe_code)]
+
+/// The SMPP v3.4 wire format: framing, PDUs, TLVs and command statuses, with no I/O.
+pub mod codec;
