@@ -25,5 +25,7 @@
 //! reassembly, and delivery receipts.
 #![forbid(unsafe_code)]
 
+/// The SMPP v3.4 wire format: framing, PDUs, TLVs and command statuses, with no I/O.
+pub mod codec;
 pub mod secret;
 pub mod simulator;
