@@ -21,21 +21,14 @@ mod connection;
 mod error;
 mod faults;
 mod handle;
-// TEMPORARY: used by the connection task, which waits for the codec branch.
-#[allow(dead_code)]
 mod message_id;
 pub mod receipt;
-// TEMPORARY: used by the connection task, which waits for the codec branch.
-#[allow(dead_code)]
 mod record;
-// TEMPORARY: used by the connection task, which waits for the codec branch.
-#[allow(dead_code)]
 mod registry;
 mod server;
-// TEMPORARY: used by the connection task, which waits for the codec branch.
-#[allow(dead_code)]
 mod shared;
 mod tls;
+mod wire;
 
 pub use config::{
     Account, ClientAuth, MessageIdStyle, SimulatorConfig, TlsServerSettings, TlsVersions,

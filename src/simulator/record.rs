@@ -277,17 +277,15 @@ impl Recorder {
         });
     }
 
-    /// Records a submit; `awaits_response` says whether a response will be sent later (and so
-    /// counts as outstanding until [`Recorder::responded`]).
-    pub(crate) fn submit(&self, record: SubmitRecord, awaits_response: bool) {
+    /// Records a submit. It counts as outstanding until [`Recorder::responded`] is called for
+    /// its response, which never happens for withheld or dropped ones.
+    pub(crate) fn submit(&self, record: SubmitRecord) {
         self.update(Some(Event::Submit(record.clone())), |s| {
             if let Some(i) = position(s, record.connection) {
                 let c = &mut s.connections[i];
                 c.submits += 1;
-                if awaits_response || matches!(record.outcome, SubmitOutcome::Withheld) {
-                    c.outstanding += 1;
-                    c.max_outstanding = c.max_outstanding.max(c.outstanding);
-                }
+                c.outstanding += 1;
+                c.max_outstanding = c.max_outstanding.max(c.outstanding);
             }
             s.submits.push(record);
         });
@@ -351,9 +349,9 @@ mod tests {
     fn outstanding_rises_with_pending_submits_and_remembers_its_peak() {
         let r = Recorder::new();
         r.connected(1, SocketAddr::from(([127, 0, 0, 1], 1)));
-        r.submit(submit(1, 1, SubmitOutcome::Withheld), false);
-        r.submit(submit(1, 2, SubmitOutcome::Throttled), true);
-        r.submit(submit(1, 3, SubmitOutcome::Throttled), true);
+        r.submit(submit(1, 1, SubmitOutcome::Withheld));
+        r.submit(submit(1, 2, SubmitOutcome::Throttled));
+        r.submit(submit(1, 3, SubmitOutcome::Throttled));
         r.responded(1);
         r.responded(1);
         let c = r.snapshot().connections[0].clone();

@@ -59,7 +59,7 @@ impl Conn {
         let close_early = self.shared.faults().close_after_handshake;
         match tls {
             None if close_early => drop(stream),
-            None => connection::serve(stream, self.id, &self.shared, self.shutdown).await,
+            None => connection::serve(stream, self.id, self.shared.clone(), self.shutdown).await,
             Some(acceptor) => {
                 // A client that never finishes its handshake must not hold up shutdown.
                 let handshake = tokio::select! {
@@ -72,7 +72,7 @@ impl Conn {
                         let _ = tls.shutdown().await;
                     }
                     Some(Ok(tls)) => {
-                        connection::serve(tls, self.id, &self.shared, self.shutdown).await
+                        connection::serve(tls, self.id, self.shared.clone(), self.shutdown).await
                     }
                     Some(Err(e)) => info!(
                         connection = self.id,

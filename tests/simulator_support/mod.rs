@@ -9,3 +9,15 @@ use std::time::Duration;
 
 /// Hang guard for every await in the tests: generous, never a timing assertion.
 pub const GUARD: Duration = Duration::from_secs(20);
+
+pub mod client;
+
+use smppd::simulator::{Account, SimulatorConfig};
+
+/// Plain TCP config with account `esme`/`secret` (and `other`/`pw2`).
+pub fn config() -> SimulatorConfig {
+    SimulatorConfig::loopback(vec![
+        Account::new("esme", "secret"),
+        Account::new("other", "pw2"),
+    ])
+}
