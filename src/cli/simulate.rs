@@ -163,11 +163,13 @@ async fn serve(config: SimulatorConfig) -> ExitCode {
         }
     };
     let mut events = handle.subscribe();
+    // Registered before the first line goes out, so a supervisor that signals as soon as it
+    // sees "listening" cannot kill the process with the default SIGTERM action.
+    let stop = stop_signal();
     println!(
         "listening {} {mode} accounts={accounts}",
         handle.local_addr()
     );
-    let stop = stop_signal();
     tokio::pin!(stop);
     loop {
         tokio::select! {
@@ -184,12 +186,13 @@ async fn serve(config: SimulatorConfig) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-async fn stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
+/// Installs the SIGTERM handler now and returns a future that resolves on Ctrl-C or SIGTERM.
+#[cfg(unix)]
+fn stop_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let term = signal(SignalKind::terminate());
+    async move {
+        match term {
             Ok(mut term) => {
                 tokio::select! {
                     _ = tokio::signal::ctrl_c() => {}
@@ -201,8 +204,12 @@ async fn stop_signal() {
             }
         }
     }
-    #[cfg(not(unix))]
-    {
+}
+
+/// Resolves on Ctrl-C.
+#[cfg(not(unix))]
+fn stop_signal() -> impl std::future::Future<Output = ()> {
+    async {
         let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -35,10 +35,11 @@ impl Account {
     pub fn parse(text: &str) -> Result<Self, SimulatorError> {
         match text.split_once(':') {
             Some((id, pw)) if !id.is_empty() => Ok(Account::new(id, pw)),
-            _ => Err(SimulatorError::Config(format!(
-                "account must be SYSTEM_ID:PASSWORD (got {} characters without a system_id)",
-                text.len()
-            ))),
+            _ => Err(SimulatorError::Config(
+                "an account must be SYSTEM_ID:PASSWORD with a non-empty SYSTEM_ID \
+                 (the value is not shown: it may hold a password)"
+                    .into(),
+            )),
         }
     }
 
