@@ -28,4 +28,5 @@
 /// The SMPP v3.4 wire format: framing, PDUs, TLVs and command statuses, with no I/O.
 pub mod codec;
 pub mod secret;
+/// A built-in SMSC (SMPP server) for tests and demos: `smppd simulate`.
 pub mod simulator;

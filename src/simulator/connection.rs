@@ -1,10 +1,11 @@
 //! One client connection: a reader loop that frames, decodes and answers PDUs, and a writer
 //! task that owns the socket's write half.
 //!
-//! Responses go through an unbounded channel to the writer so that a response delay (a fault)
-//! can hold one response without holding up reading: that is what lets the record see how
-//! many submits a client really keeps in flight. A misbehaving client only ever ends its own
-//! connection; nothing here panics on input.
+//! Responses go through a channel to the writer so that a response delay (a fault) can hold
+//! one response without holding up reading: that is what lets the record see how many submits
+//! a client really keeps in flight. The channel is bounded: a client that keeps sending but
+//! never reads fills it, and is then disconnected instead of growing the server's memory.
+//! A misbehaving client only ever ends its own connection; nothing here panics on input.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -33,6 +34,9 @@ pub const SMSC_SYSTEM_ID: &str = "smppd-sim";
 /// How long a closing connection waits for its last PDUs (unbind_resp, generic_nack) to be
 /// written: only a hang guard against a client that stopped reading.
 const FLUSH_GUARD: Duration = Duration::from_secs(5);
+
+/// PDUs queued for one client's socket before the client counts as not reading.
+const WRITE_QUEUE: usize = 4096;
 
 /// What the writer task is told.
 enum Out {
@@ -70,7 +74,7 @@ pub(crate) async fn serve<S>(
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let (mut rd, wr) = tokio::io::split(stream);
-    let (out, out_rx) = mpsc::unbounded_channel();
+    let (out, out_rx) = mpsc::channel(WRITE_QUEUE);
     let writer = tokio::spawn(write_loop(wr, out_rx, shared.clone(), id));
     let (deliveries, mut deliveries_rx) = mpsc::unbounded_channel();
     let framer = Framer::new(u32::try_from(shared.max_pdu_size).unwrap_or(u32::MAX));
@@ -83,9 +87,14 @@ pub(crate) async fn serve<S>(
         submits: 0,
         next_sequence: 1,
         pending: HashMap::new(),
+        stalled: false,
     };
     let mut buf = BytesMut::with_capacity(4096);
     let flow = 'session: loop {
+        if conn.stalled {
+            debug!(connection = id, "simulator client stopped reading; closing");
+            break Flow::Abort;
+        }
         loop {
             match framer.decode(&mut buf) {
                 Ok(Some(frame)) => {
@@ -132,7 +141,7 @@ pub(crate) async fn serve<S>(
         }
     }
     if flow == Flow::Close {
-        let _ = conn.out.send(Out::Close);
+        let _ = conn.out.try_send(Out::Close);
         drop(conn);
         let _ = tokio::time::timeout(FLUSH_GUARD, writer).await;
     } else {
@@ -142,7 +151,7 @@ pub(crate) async fn serve<S>(
 
 async fn write_loop<W: AsyncWrite>(
     mut wr: WriteHalf<W>,
-    mut rx: mpsc::UnboundedReceiver<Out>,
+    mut rx: mpsc::Receiver<Out>,
     shared: Arc<Shared>,
     id: ConnectionId,
 ) {
@@ -168,12 +177,14 @@ async fn write_loop<W: AsyncWrite>(
 struct Connection {
     id: ConnectionId,
     shared: Arc<Shared>,
-    out: mpsc::UnboundedSender<Out>,
+    out: mpsc::Sender<Out>,
     deliveries: mpsc::UnboundedSender<Delivery>,
     bound: Option<(String, BindMode)>,
     submits: u64,
     next_sequence: u32,
     pending: HashMap<u32, Pending>,
+    /// Set when the write queue overflowed: the client is not reading its responses.
+    stalled: bool,
 }
 
 impl Connection {
@@ -418,7 +429,7 @@ impl Connection {
         }
     }
 
-    fn respond_pdu(&self, pdu: &Pdu, seq: u32, status: CommandStatus, submit: bool) {
+    fn respond_pdu(&mut self, pdu: &Pdu, seq: u32, status: CommandStatus, submit: bool) {
         match wire::encode(pdu, seq, status) {
             Some(bytes) => self.respond(bytes, submit),
             // Keep the record honest even if our own encoding failed.
@@ -428,20 +439,28 @@ impl Connection {
     }
 
     /// Queues a response, after the response-delay fault if one is set.
-    fn respond(&self, bytes: Bytes, submit_response: bool) {
+    fn respond(&mut self, bytes: Bytes, submit_response: bool) {
         let delay = self.shared.faults().response_delay;
         if delay.is_zero() {
-            let _ = self.out.send(Out::Pdu(bytes, submit_response));
+            self.queue(Out::Pdu(bytes, submit_response));
         } else {
             let out = self.out.clone();
             tokio::spawn(async move {
                 tokio::time::sleep(delay).await;
-                let _ = out.send(Out::Pdu(bytes, submit_response));
+                // Waiting for room is fine here: this task holds nothing else up, and it ends
+                // when the connection does (the receiver goes away).
+                let _ = out.send(Out::Pdu(bytes, submit_response)).await;
             });
         }
     }
 
-    fn send_now(&self, bytes: Bytes) {
-        let _ = self.out.send(Out::Pdu(bytes, false));
+    fn send_now(&mut self, bytes: Bytes) {
+        self.queue(Out::Pdu(bytes, false));
+    }
+
+    fn queue(&mut self, out: Out) {
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.out.try_send(out) {
+            self.stalled = true;
+        }
     }
 }

@@ -11,6 +11,10 @@ use tokio_rustls::TlsAcceptor;
 use tracing::{debug, info};
 
 use super::connection;
+
+/// A client gets this long to finish its TLS handshake, so that idle half-open connections do
+/// not pile up on a long-running simulator.
+const HANDSHAKE_GUARD: std::time::Duration = std::time::Duration::from_secs(30);
 use super::record::ConnectionId;
 use super::shared::Shared;
 
@@ -63,7 +67,9 @@ impl Conn {
             Some(acceptor) => {
                 // A client that never finishes its handshake must not hold up shutdown.
                 let handshake = tokio::select! {
-                    r = acceptor.accept(stream) => Some(r),
+                    r = tokio::time::timeout(HANDSHAKE_GUARD, acceptor.accept(stream)) => {
+                        Some(r.unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into())))
+                    }
                     _ = self.shutdown.wait_for(|stop| *stop) => None,
                 };
                 match handshake {
