@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+mod pdu;
 mod simulate;
 
 /// smppd: an SMPP v3.4 gateway daemon.
@@ -16,6 +17,8 @@ struct Cli {
 /// One variant per subcommand; each is implemented in its own file in this directory.
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Decode raw SMPP PDUs for people (`smppd pdu decode HEX`).
+    Pdu(pdu::PduArgs),
     /// Run the built-in SMSC simulator (a lab tool for tests and demos).
     ///
     /// Accounts come from --account and from the SMPPD_SIM_ACCOUNTS environment variable
@@ -31,6 +34,7 @@ pub fn main() -> ExitCode {
     match cli.command {
         None => ExitCode::SUCCESS,
         Some(command) => match command {
+            Command::Pdu(args) => pdu::run(args),
             Command::Simulate(args) => simulate::run(args),
         },
     }
