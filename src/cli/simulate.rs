@@ -16,6 +16,9 @@ use tokio::sync::broadcast::error::RecvError;
 /// Environment variable holding `id:pw,id2:pw2`, so passwords stay off the command line.
 const ACCOUNTS_ENV: &str = "SMPPD_SIM_ACCOUNTS";
 
+/// Entries kept per record list in a CLI run (the events are printed as they happen).
+const RECORD_LIMIT: usize = 1000;
+
 /// The flags of `smppd simulate` (the subcommand's help text is on `Command::Simulate`).
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
@@ -118,6 +121,8 @@ impl SimulateArgs {
             IdStyleArg::Decimal => MessageIdStyle::Decimal,
         };
         config.receipt_delay = Duration::from_millis(self.receipt_delay_ms);
+        // Nobody reads the record of a CLI run (events are printed instead): keep it small.
+        config.record_limit = Some(RECORD_LIMIT);
         config.faults = Faults {
             throttle_every: self.throttle_every,
             drop_after: self.drop_after,

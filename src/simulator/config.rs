@@ -118,6 +118,10 @@ pub struct SimulatorConfig {
     pub faults: Faults,
     /// Largest PDU accepted from a client, in octets (command_length included).
     pub max_pdu_size: usize,
+    /// Keep at most this many entries in each list of the record (oldest dropped first), so a
+    /// long-running `smppd simulate` does not grow without bound. `None` keeps everything,
+    /// which is what tests want. Per-connection counters stay exact either way.
+    pub record_limit: Option<usize>,
 }
 
 impl SimulatorConfig {
@@ -131,6 +135,7 @@ impl SimulatorConfig {
             receipt_delay: Duration::ZERO,
             faults: Faults::default(),
             max_pdu_size: 64 * 1024,
+            record_limit: None,
         }
     }
 

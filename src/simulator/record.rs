@@ -164,6 +164,26 @@ impl RecordSnapshot {
             .collect()
     }
 
+    /// Drops the oldest entries of each list beyond `limit` (closed connections first).
+    fn trim(&mut self, limit: usize) {
+        fn keep_last<T>(v: &mut Vec<T>, limit: usize) {
+            if v.len() > limit {
+                v.drain(..v.len() - limit);
+            }
+        }
+        if self.connections.len() > limit {
+            let mut excess = self.connections.len() - limit;
+            self.connections.retain(|c| {
+                let drop = excess > 0 && !c.open;
+                excess -= usize::from(drop);
+                !drop
+            });
+        }
+        keep_last(&mut self.binds, limit);
+        keep_last(&mut self.submits, limit);
+        keep_last(&mut self.delivers, limit);
+    }
+
     /// The largest `max_outstanding` over all connections.
     pub fn max_outstanding(&self) -> u64 {
         self.connections
@@ -200,14 +220,16 @@ pub enum Event {
 #[derive(Debug)]
 pub(crate) struct Recorder {
     state: Mutex<RecordSnapshot>,
+    limit: Option<usize>,
     changed: watch::Sender<u64>,
     events: broadcast::Sender<Event>,
 }
 
 impl Recorder {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(limit: Option<usize>) -> Self {
         Recorder {
             state: Mutex::new(RecordSnapshot::default()),
+            limit,
             changed: watch::Sender::new(0),
             events: broadcast::Sender::new(1024),
         }
@@ -235,7 +257,14 @@ impl Recorder {
     }
 
     fn update<T>(&self, event: Option<Event>, f: impl FnOnce(&mut RecordSnapshot) -> T) -> T {
-        let out = f(&mut self.lock());
+        let out = {
+            let mut state = self.lock();
+            let out = f(&mut state);
+            if let Some(limit) = self.limit {
+                state.trim(limit);
+            }
+            out
+        };
         self.changed.send_modify(|n| *n = n.wrapping_add(1));
         if let Some(e) = event {
             // No subscriber is fine: events are optional news.
@@ -347,7 +376,7 @@ mod tests {
 
     #[test]
     fn outstanding_rises_with_pending_submits_and_remembers_its_peak() {
-        let r = Recorder::new();
+        let r = Recorder::new(None);
         r.connected(1, SocketAddr::from(([127, 0, 0, 1], 1)));
         r.submit(submit(1, 1, SubmitOutcome::Withheld));
         r.submit(submit(1, 2, SubmitOutcome::Throttled));
@@ -359,8 +388,28 @@ mod tests {
     }
 
     #[test]
+    fn a_limited_record_keeps_the_newest_entries_and_open_connections() {
+        let r = Recorder::new(Some(2));
+        for id in 1..=3 {
+            r.connected(id, SocketAddr::from(([127, 0, 0, 1], 1)));
+        }
+        r.closed(2);
+        r.connected(4, SocketAddr::from(([127, 0, 0, 1], 1)));
+        for seq in 1..=5 {
+            r.submit(submit(1, seq, SubmitOutcome::Withheld));
+        }
+        let s = r.snapshot();
+        let seqs: Vec<u32> = s.submits.iter().map(|x| x.sequence_number).collect();
+        assert_eq!(seqs, [4, 5]);
+        let ids: Vec<u64> = s.connections.iter().map(|c| c.id).collect();
+        // Open connections are kept even beyond the limit; the closed one went first.
+        assert_eq!(ids, [1, 3, 4]);
+        assert_eq!(s.connections[0].submits, 5);
+    }
+
+    #[test]
     fn a_deliver_response_marks_the_matching_delivery() {
-        let r = Recorder::new();
+        let r = Recorder::new(None);
         r.deliver_sent(DeliverRecord {
             connection: 1,
             system_id: "esme".into(),

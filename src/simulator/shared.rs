@@ -41,7 +41,7 @@ impl Shared {
             receipt_delay: config.receipt_delay,
             max_pdu_size: config.max_pdu_size,
             ids: MessageIds::new(config.message_id_style),
-            recorder: Recorder::new(),
+            recorder: Recorder::new(config.record_limit),
             registry: Registry::default(),
         }
     }
