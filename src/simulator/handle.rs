@@ -137,6 +137,7 @@ impl SimulatorHandle {
     ) -> Result<u32, SimulatorError> {
         let (tx, rx) = oneshot::channel();
         let delivery = Delivery {
+            account: system_id.to_owned(),
             source_addr: mo.source_addr,
             destination_addr: mo.destination_addr,
             short_message: mo.short_message,
@@ -145,7 +146,7 @@ impl SimulatorHandle {
         };
         self.shared
             .registry
-            .route(system_id, None, delivery)
+            .route(None, delivery)
             .map_err(|_| SimulatorError::NotBound(system_id.to_owned()))?;
         match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(status)) => Ok(status),

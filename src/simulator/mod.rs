@@ -27,6 +27,7 @@ mod record;
 mod registry;
 mod server;
 mod shared;
+mod smsc;
 mod tls;
 mod wire;
 
