@@ -164,3 +164,61 @@ async fn an_unacknowledged_receipt_is_sent_again_to_the_next_receiver() {
     assert_eq!(record.delivers.len(), 2);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn many_concurrent_clients_are_served_and_every_id_is_unique() {
+    let sim = Simulator::start(config()).await.unwrap();
+    let addr = sim.local_addr();
+    let mut clients = Vec::new();
+    for _ in 0..16 {
+        clients.push(tokio::spawn(async move {
+            let mut c = Client::tcp(addr).await;
+            c.bind(CommandId::BindTransmitter, "esme", "secret").await;
+            let mut ids = Vec::new();
+            for i in 0..8 {
+                c.submit(&format!("m{i}"), 0, None).await;
+                ids.push(simulator_support::client::message_id(&c.expect().await));
+            }
+            ids
+        }));
+    }
+    let mut ids = Vec::new();
+    for c in clients {
+        ids.extend(c.await.unwrap());
+    }
+    assert_eq!(ids.len(), 128);
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 128, "message ids repeated");
+    let submits = sim.wait_for_submits(128, GUARD).await.unwrap();
+    assert_eq!(submits.len(), 128);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn shutdown_closes_every_connection_and_garbage_never_stops_the_server() {
+    let sim = Simulator::start(config()).await.unwrap();
+    // Hostile bytes: a pseudo-random stream, framed however it happens to fall.
+    let mut garbage = Vec::with_capacity(4096);
+    let mut x: u32 = 0x1234_5678;
+    for _ in 0..4096 {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        garbage.push(x as u8);
+    }
+    let mut bad = Client::tcp(sim.local_addr()).await;
+    // Whether all of it is written depends on when the server hangs up; either is fine.
+    let _ = bad.try_send_raw(&garbage).await;
+    let mut good = Client::tcp(sim.local_addr()).await;
+    assert_eq!(
+        good.bind(CommandId::BindTransceiver, "esme", "secret")
+            .await,
+        CommandStatus::EsmeRok
+    );
+    sim.shutdown().await;
+    assert!(
+        good.recv().await.is_none(),
+        "shutdown must close open sessions"
+    );
+}

@@ -210,7 +210,7 @@ pub enum Event {
     Submit(SubmitRecord),
     /// A deliver_sm was sent.
     DeliverSent(DeliverRecord),
-    /// A deliver_sm_resp arrived (or the delivery timed out, `response_status` `None`).
+    /// A deliver_sm_resp (or a generic_nack) answered a deliver_sm.
     DeliverAnswered(DeliverRecord),
     /// A connection closed.
     Closed(ConnectionId),
