@@ -110,7 +110,7 @@ async fn mobile_originated_messages_reach_a_bound_receiver_and_report_the_ack() 
         (sm, rx)
     });
     let status = sim.inject_mo("esme", mo(), GUARD).await.unwrap();
-    assert_eq!(status, 0);
+    assert_eq!(status, CommandStatus::EsmeRok);
     let (sm, mut rx) = client.await.unwrap();
     assert_eq!(sm.short_message.as_bytes(), b"STOP");
     assert_eq!(sm.source_addr.as_bytes(), b"447700900123");
@@ -128,12 +128,14 @@ async fn mobile_originated_messages_reach_a_bound_receiver_and_report_the_ack() 
         .filter(|d| d.kind == DeliverKind::MobileOriginated)
         .map(|d| d.response_status)
         .collect();
-    assert_eq!(mos, [Some(0), None]);
+    assert_eq!(mos, [Some(CommandStatus::EsmeRok), None]);
 
     // A late answer is still recorded.
     rx.ack(&frame).await;
     sim.wait_until("the late ack", GUARD, |s| {
-        s.delivers.iter().all(|d| d.response_status == Some(0))
+        s.delivers
+            .iter()
+            .all(|d| d.response_status == Some(CommandStatus::EsmeRok))
     })
     .await
     .unwrap();

@@ -27,7 +27,7 @@ pub(crate) struct Delivery {
     /// Receipt (esm_class 0x04 plus TLVs) or MO.
     pub kind: DeliverKind,
     /// Told the deliver_sm_resp command_status, or dropped if the connection closes first.
-    pub answered: Option<oneshot::Sender<u32>>,
+    pub answered: Option<oneshot::Sender<crate::codec::CommandStatus>>,
 }
 
 impl Delivery {

@@ -62,7 +62,7 @@ pub(crate) enum Action {
 
 /// A deliver_sm sent and not yet answered.
 struct Pending {
-    answered: Option<oneshot::Sender<u32>>,
+    answered: Option<oneshot::Sender<CommandStatus>>,
     /// For receipts: what to queue again if the connection closes before the answer.
     resend: Option<Delivery>,
 }
@@ -215,7 +215,7 @@ impl Smsc {
             connection: self.id,
             system_id,
             mode,
-            command_status: status.value(),
+            command_status: status,
         });
         if let Some(bytes) = wire::encode(&resp, seq, status) {
             out.push(Action::Respond {
@@ -260,7 +260,7 @@ impl Smsc {
         if !matches!(&self.bound, Some((_, m)) if m.transmits()) {
             let status = CommandStatus::EsmeRinvbndsts;
             record.outcome = SubmitOutcome::Rejected {
-                command_status: status.value(),
+                command_status: status,
             };
             shared.recorder.submit(record);
             return refuse(out, status);
@@ -328,11 +328,9 @@ impl Smsc {
 
     fn on_deliver_answer(&mut self, seq: u32, status: CommandStatus, shared: &Shared) {
         if let Some(p) = self.pending.remove(&seq) {
-            shared
-                .recorder
-                .deliver_answered(self.id, seq, status.value());
+            shared.recorder.deliver_answered(self.id, seq, status);
             if let Some(tx) = p.answered {
-                let _ = tx.send(status.value());
+                let _ = tx.send(status);
             }
         }
     }
