@@ -25,8 +25,12 @@
 //! reassembly, and delivery receipts.
 #![forbid(unsafe_code)]
 
+/// The SMPP v3.4 wire format: framing, PDUs, TLVs and command statuses, with no I/O.
+pub mod codec;
 pub mod config;
 pub mod daemon;
 pub mod secret;
+/// A built-in SMSC (SMPP server) for tests and demos: `smppd simulate`.
+pub mod simulator;
 pub mod supervisor;
 pub mod transport;

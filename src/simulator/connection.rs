@@ -1,0 +1,225 @@
+//! The async driver of one client connection: reads and frames bytes, feeds them to the
+//! connection's [`Smsc`] state, and carries out the [`Action`]s it returns; a writer task owns
+//! the socket's write half.
+//!
+//! Responses go through a channel to the writer so that a response delay (a fault) can hold
+//! one response without holding up reading: that is what lets the record see how many submits
+//! a client really keeps in flight. The channel is bounded: a client that keeps sending but
+//! never reads fills it, and is then disconnected instead of growing the server's memory.
+//! A misbehaving client only ever ends its own connection; nothing here panics on input.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, WriteHalf};
+use tokio::sync::{mpsc, watch};
+use tracing::debug;
+
+use crate::codec::{CommandId, CommandStatus, Framer, Header};
+
+use super::record::{ConnectionId, DeliverKind};
+use super::registry::Delivery;
+use super::shared::Shared;
+use super::smsc::{Action, Smsc};
+use super::wire;
+
+/// How long a closing connection waits for its last PDUs (unbind_resp, generic_nack) to be
+/// written: only a hang guard against a client that stopped reading.
+const FLUSH_GUARD: Duration = Duration::from_secs(5);
+
+/// PDUs queued for one client's socket before the client counts as not reading.
+const WRITE_QUEUE: usize = 4096;
+
+/// What the writer task is told.
+enum Out {
+    /// Write these octets; if `submit_response`, the record counts one outstanding less.
+    Pdu(Bytes, bool),
+    /// Flush and close the write side.
+    Close,
+}
+
+/// How a session ended.
+#[derive(PartialEq, Eq)]
+enum End {
+    /// Flush what is queued, then close (unbind, framing error).
+    Close,
+    /// Close at once (peer gone, drop fault, client not reading, shutdown).
+    Abort,
+}
+
+/// Serves one connection until it closes or the simulator shuts down.
+pub(crate) async fn serve<S>(
+    stream: S,
+    id: ConnectionId,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut rd, wr) = tokio::io::split(stream);
+    let (out, out_rx) = mpsc::channel(WRITE_QUEUE);
+    let writer = tokio::spawn(write_loop(wr, out_rx, shared.clone(), id));
+    let (deliveries, mut deliveries_rx) = mpsc::unbounded_channel();
+    let framer = Framer::new(u32::try_from(shared.max_pdu_size).unwrap_or(u32::MAX));
+    let mut driver = Driver {
+        id,
+        shared,
+        out,
+        deliveries,
+        stalled: false,
+    };
+    let mut smsc = Smsc::new(id);
+    let mut buf = BytesMut::with_capacity(4096);
+    let end = 'session: loop {
+        loop {
+            match framer.decode(&mut buf) {
+                Ok(Some(frame)) => {
+                    let actions = smsc.on_frame(&frame, &driver.shared, SystemTime::now());
+                    if let Some(end) = driver.run(actions) {
+                        break 'session end;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    // The stream can no longer be split into PDUs: say so and hang up.
+                    debug!(connection = id, error = %e, "simulator framing error");
+                    let seq = Header::peek(&buf).map_or(0, |h| h.sequence_number);
+                    let nack = CommandStatus::EsmeRinvcmdlen;
+                    let bytes = wire::header_only(CommandId::GenericNack, nack, seq);
+                    driver.run(vec![Action::Send(bytes)]);
+                    break 'session End::Close;
+                }
+            }
+        }
+        if driver.stalled {
+            debug!(connection = id, "simulator client stopped reading; closing");
+            break End::Abort;
+        }
+        tokio::select! {
+            read = rd.read_buf(&mut buf) => match read {
+                Ok(0) | Err(_) => break End::Abort,
+                Ok(_) => {}
+            },
+            Some(d) = deliveries_rx.recv() => match smsc.deliver(d, &driver.shared) {
+                Ok(Some(action)) => { driver.run(vec![action]); }
+                Ok(None) => {}
+                Err(d) => driver.requeue(*d),
+            },
+            _ = shutdown.wait_for(|stop| *stop) => break End::Abort,
+        }
+    };
+    driver.shared.registry.unregister(id);
+    // Deliveries routed here but not sent, and receipts sent but not answered, go back to
+    // their account's queue.
+    deliveries_rx.close();
+    while let Ok(d) = deliveries_rx.try_recv() {
+        driver.requeue(d);
+    }
+    for d in smsc.close() {
+        driver.shared.registry.route_or_queue(None, d);
+    }
+    if end == End::Close {
+        let _ = driver.out.try_send(Out::Close);
+        drop(driver);
+        let _ = tokio::time::timeout(FLUSH_GUARD, writer).await;
+    } else {
+        writer.abort();
+    }
+}
+
+async fn write_loop<W: AsyncWrite>(
+    mut wr: WriteHalf<W>,
+    mut rx: mpsc::Receiver<Out>,
+    shared: Arc<Shared>,
+    id: ConnectionId,
+) {
+    while let Some(out) = rx.recv().await {
+        match out {
+            Out::Pdu(bytes, submit_response) => {
+                if wr.write_all(&bytes).await.is_err() {
+                    break;
+                }
+                if submit_response {
+                    shared.recorder.responded(id);
+                }
+            }
+            Out::Close => {
+                let _ = wr.flush().await;
+                let _ = wr.shutdown().await;
+                break;
+            }
+        }
+    }
+}
+
+/// Carries out actions for one connection.
+struct Driver {
+    id: ConnectionId,
+    shared: Arc<Shared>,
+    out: mpsc::Sender<Out>,
+    deliveries: mpsc::UnboundedSender<Delivery>,
+    /// Set when the write queue overflowed: the client is not reading its responses.
+    stalled: bool,
+}
+
+impl Driver {
+    /// Runs `actions` in order; returns how the session ends if one of them ends it.
+    fn run(&mut self, actions: Vec<Action>) -> Option<End> {
+        for action in actions {
+            match action {
+                Action::Respond {
+                    bytes,
+                    after,
+                    submit_response,
+                } if after.is_zero() => self.queue(Out::Pdu(bytes, submit_response)),
+                Action::Respond {
+                    bytes,
+                    after,
+                    submit_response,
+                } => {
+                    let out = self.out.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(after).await;
+                        // Waiting for room is fine here: this task holds nothing else up, and
+                        // it ends when the connection does (the receiver goes away).
+                        let _ = out.send(Out::Pdu(bytes, submit_response)).await;
+                    });
+                }
+                Action::Send(bytes) => self.queue(Out::Pdu(bytes, false)),
+                Action::Register { system_id, mode } => self.shared.registry.register(
+                    self.id,
+                    &system_id,
+                    mode,
+                    self.deliveries.clone(),
+                ),
+                Action::Unregister => self.shared.registry.unregister(self.id),
+                Action::Receipt { delivery, after } => {
+                    let shared = self.shared.clone();
+                    let preferred = Some(self.id);
+                    tokio::spawn(async move {
+                        tokio::time::sleep(after).await;
+                        shared.registry.route_or_queue(preferred, delivery);
+                    });
+                }
+                Action::Close => return Some(End::Close),
+                Action::Abort => return Some(End::Abort),
+            }
+        }
+        None
+    }
+
+    /// Puts an undelivered receipt back in its account's queue; MO deliveries are not queued
+    /// (dropping the reply channel tells the injector the session closed).
+    fn requeue(&self, d: Delivery) {
+        if matches!(d.kind, DeliverKind::Receipt { .. }) {
+            self.shared.registry.route_or_queue(None, d);
+        }
+    }
+
+    fn queue(&mut self, out: Out) {
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.out.try_send(out) {
+            self.stalled = true;
+        }
+    }
+}
