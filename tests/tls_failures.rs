@@ -136,10 +136,10 @@ async fn a_tls_server_on_a_plain_channel_is_recognised_from_its_first_bytes() {
     // A bind_transceiver header: the TLS server takes it for a broken ClientHello.
     let bind = [0u8, 0, 0, 0x2f, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 1];
     c.stream.write_all(&bind).await.expect("write bind");
-    let first = read_some(&mut c.stream).await.expect("the server answers");
-    let err = c
-        .stream
-        .check_first_bytes(&first)
-        .expect("recognised as TLS");
+    // The stream looks at the first bytes itself: the read fails with the classification.
+    let err = read_some(&mut c.stream)
+        .await
+        .expect_err("the first bytes are recognised as TLS");
+    let err = TransportError::take_from_io(err).expect("the read error carries the reason");
     assert_failure(err, "tls_server_on_plain_channel", "probably requires TLS");
 }

@@ -25,9 +25,20 @@ async fn bind_and_read(stream: &mut Stream) -> Result<Vec<u8>, TransportError> {
         return Err(stream.classify_read_end(ReadEnd::Error(&e)));
     }
     match read_some(stream).await {
-        Ok(bytes) if bytes.is_empty() => Err(stream.classify_read_end(ReadEnd::Eof)),
+        // Before the first byte the stream classifies an early end itself, as the session
+        // relies on; after it, a clean EOF is only a read of zero bytes.
+        Ok(bytes) if bytes.is_empty() => {
+            assert!(
+                stream.received_data(),
+                "an early EOF must come back as an error"
+            );
+            Err(stream.classify_read_end(ReadEnd::Eof))
+        }
         Ok(bytes) => Ok(bytes),
-        Err(e) => Err(stream.classify_read_end(ReadEnd::Error(&e))),
+        Err(e) => match TransportError::take_from_io(e) {
+            Ok(classified) => Err(classified),
+            Err(e) => Err(stream.classify_read_end(ReadEnd::Error(&e))),
+        },
     }
 }
 

@@ -286,6 +286,28 @@ pub enum TransportError {
 }
 
 impl TransportError {
+    /// The transport error inside an `io::Error` returned by a [`super::Stream`] read, if any.
+    pub fn from_io(err: &std::io::Error) -> Option<&TransportError> {
+        err.get_ref()?.downcast_ref::<TransportError>()
+    }
+
+    /// Takes the transport error out of an `io::Error` returned by a [`super::Stream`] read;
+    /// any other error is given back unchanged.
+    pub fn take_from_io(err: std::io::Error) -> Result<TransportError, std::io::Error> {
+        if Self::from_io(&err).is_none() {
+            return Err(err);
+        }
+        let kind = err.kind();
+        match err
+            .into_inner()
+            .map(|inner| inner.downcast::<TransportError>())
+        {
+            Some(Ok(e)) => Ok(*e),
+            Some(Err(inner)) => Err(std::io::Error::new(kind, inner)),
+            None => Err(std::io::Error::from(kind)),
+        }
+    }
+
     /// A stable machine-readable reason (the `reason` log field).
     pub fn reason(&self) -> &'static str {
         match self {

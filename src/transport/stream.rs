@@ -25,7 +25,10 @@ pub(crate) enum Io {
 ///
 /// It remembers whether any application byte has been read yet, so that a failure of the
 /// first read (the bind response) can be told apart from a later disconnect: see
-/// [`Stream::classify_read_end`].
+/// [`Stream::classify_read_end`]. Reads do that classification themselves: until the first
+/// byte arrives, an EOF or a read error comes back as an `io::Error` whose inner error is the
+/// [`TransportError`] (find it with [`TransportError::from_io`]), and first bytes that are a
+/// TLS record on a plain channel come back as [`TransportError::TlsServerOnPlainChannel`].
 pub struct Stream {
     io: Io,
     peer: SocketAddr,
@@ -115,10 +118,30 @@ impl AsyncRead for Stream {
             #[cfg(feature = "tls11")]
             Io::OpenSsl(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
         };
-        if buf.filled().len() > before {
-            self.received_data = true;
+        if self.received_data {
+            return result;
         }
-        result
+        // Before the first application byte, say what an early end or odd first bytes mean
+        // (the SMSC rejected our certificate, it speaks TLS on a plain channel...) so the
+        // layer above can log the precise reason: the error carries a `TransportError`.
+        match result {
+            Poll::Ready(Ok(())) if buf.filled().len() > before => {
+                self.received_data = true;
+                match self.check_first_bytes(&buf.filled()[before..]) {
+                    Some(e) => Poll::Ready(Err(io::Error::other(e))),
+                    None => Poll::Ready(Ok(())),
+                }
+            }
+            Poll::Ready(Ok(())) if buf.remaining() > 0 => {
+                let e = self.classify_read_end(ReadEnd::Eof);
+                Poll::Ready(Err(io::Error::new(io::ErrorKind::UnexpectedEof, e)))
+            }
+            Poll::Ready(Err(err)) => {
+                let e = self.classify_read_end(ReadEnd::Error(&err));
+                Poll::Ready(Err(io::Error::new(err.kind(), e)))
+            }
+            other => other,
+        }
     }
 }
 
