@@ -26,3 +26,4 @@
 #![forbid(unsafe_code)]
 
 pub mod secret;
+pub mod session;
