@@ -27,3 +27,4 @@
 
 pub mod secret;
 pub mod session;
+pub mod supervisor;
