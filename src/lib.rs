@@ -25,6 +25,11 @@
 //! reassembly, and delivery receipts.
 #![forbid(unsafe_code)]
 
+/// The SMPP v3.4 wire format: framing, PDUs, TLVs and command statuses, with no I/O.
+pub mod codec;
+/// A redacting string type for passwords.
 pub mod secret;
+/// One SMPP session over a connected stream: bind, window, rate, keep-alive, unbind.
 pub mod session;
+/// Per-channel supervision: reconnect back-off and the channel task.
 pub mod supervisor;

@@ -1,0 +1,146 @@
+//! submit_sm (SMPP 3.4 §4.4.1): the ESME submits one short message.
+
+use super::body::Body;
+use crate::codec::error::{EncodeError, Reason};
+use crate::codec::tlv::{TlvTag, Tlvs};
+use crate::codec::types::{Addr21, ServiceType, ShortMessage, SmppTime};
+use crate::codec::values::{DataCoding, EsmClass, Npi, Ton};
+use crate::codec::wire::{put_c_octet, put_short_message, Fail, ReadResult, Reader, Trace};
+use bytes::{BufMut, BytesMut};
+
+/// The body of submit_sm; deliver_sm (§4.6.1) has the same field table and reuses it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SubmitSm {
+    /// SMS application service (max 6 incl. NUL); empty for the SMSC default.
+    pub service_type: ServiceType,
+    /// TON of source_addr.
+    pub source_addr_ton: Ton,
+    /// NPI of source_addr.
+    pub source_addr_npi: Npi,
+    /// Originator address (max 21 incl. NUL).
+    pub source_addr: Addr21,
+    /// TON of destination_addr.
+    pub dest_addr_ton: Ton,
+    /// NPI of destination_addr.
+    pub dest_addr_npi: Npi,
+    /// Recipient address (max 21 incl. NUL).
+    pub destination_addr: Addr21,
+    /// Messaging mode, message type and GSM features.
+    pub esm_class: EsmClass,
+    /// GSM TP-PID.
+    pub protocol_id: u8,
+    /// Priority level (0-3).
+    pub priority_flag: u8,
+    /// When to deliver; empty for immediately.
+    pub schedule_delivery_time: SmppTime,
+    /// When to give up; empty for the SMSC default.
+    pub validity_period: SmppTime,
+    /// Receipt / acknowledgement request bits.
+    pub registered_delivery: u8,
+    /// Replace an earlier message with the same source, destination and service_type.
+    pub replace_if_present_flag: u8,
+    /// Coding of short_message.
+    pub data_coding: DataCoding,
+    /// Canned message id; 0 when unused.
+    pub sm_default_msg_id: u8,
+    /// User data; sm_length on the wire is its length. Empty when message_payload is used.
+    pub short_message: ShortMessage,
+    /// Optional parameters in wire order.
+    pub tlvs: Tlvs,
+}
+
+impl Body for SubmitSm {
+    fn decode<T: Trace>(r: &mut Reader<'_, T>) -> ReadResult<Self> {
+        let service_type = r.c_octet("service_type")?;
+        let source_addr_ton = r.u8("source_addr_ton")?.into();
+        let source_addr_npi = r.u8("source_addr_npi")?.into();
+        let source_addr = r.c_octet("source_addr")?;
+        let dest_addr_ton = r.u8("dest_addr_ton")?.into();
+        let dest_addr_npi = r.u8("dest_addr_npi")?.into();
+        let destination_addr = r.c_octet("destination_addr")?;
+        let esm_class = EsmClass(r.u8("esm_class")?);
+        let protocol_id = r.u8("protocol_id")?;
+        let priority_flag = r.u8("priority_flag")?;
+        let schedule_delivery_time = r.time("schedule_delivery_time")?;
+        let validity_period = r.time("validity_period")?;
+        let registered_delivery = r.u8("registered_delivery")?;
+        let replace_if_present_flag = r.u8("replace_if_present_flag")?;
+        let data_coding = r.u8("data_coding")?.into();
+        let sm_default_msg_id = r.u8("sm_default_msg_id")?;
+        let sm_at = r.offset();
+        let short_message = r.short_message()?;
+        let tlvs = r.tlvs()?;
+        check_payload(&short_message, &tlvs, sm_at)?;
+        Ok(SubmitSm {
+            service_type,
+            source_addr_ton,
+            source_addr_npi,
+            source_addr,
+            dest_addr_ton,
+            dest_addr_npi,
+            destination_addr,
+            esm_class,
+            protocol_id,
+            priority_flag,
+            schedule_delivery_time,
+            validity_period,
+            registered_delivery,
+            replace_if_present_flag,
+            data_coding,
+            sm_default_msg_id,
+            short_message,
+            tlvs,
+        })
+    }
+
+    fn wire_len(&self) -> usize {
+        self.service_type.wire_len()
+            + self.source_addr.wire_len()
+            + self.destination_addr.wire_len()
+            + self.schedule_delivery_time.as_c_octet().wire_len()
+            + self.validity_period.as_c_octet().wire_len()
+            + 12
+            + self.short_message.len()
+            + self.tlvs.wire_len()
+    }
+
+    fn check(&self, pdu: &'static str) -> Result<(), EncodeError> {
+        if !self.short_message.is_empty() && self.tlvs.get(TlvTag::MessagePayload).is_some() {
+            return Err(EncodeError::ShortMessageAndPayload { pdu });
+        }
+        Ok(())
+    }
+
+    fn encode(&self, buf: &mut BytesMut) {
+        put_c_octet(buf, &self.service_type);
+        buf.put_u8(self.source_addr_ton.value());
+        buf.put_u8(self.source_addr_npi.value());
+        put_c_octet(buf, &self.source_addr);
+        buf.put_u8(self.dest_addr_ton.value());
+        buf.put_u8(self.dest_addr_npi.value());
+        put_c_octet(buf, &self.destination_addr);
+        buf.put_u8(self.esm_class.0);
+        buf.put_u8(self.protocol_id);
+        buf.put_u8(self.priority_flag);
+        put_c_octet(buf, self.schedule_delivery_time.as_c_octet());
+        put_c_octet(buf, self.validity_period.as_c_octet());
+        buf.put_u8(self.registered_delivery);
+        buf.put_u8(self.replace_if_present_flag);
+        buf.put_u8(self.data_coding.value());
+        buf.put_u8(self.sm_default_msg_id);
+        put_short_message(buf, &self.short_message);
+        self.tlvs.encode(buf);
+    }
+}
+
+/// SMPP 3.4 §5.3.2.32: with message_payload present, sm_length must be zero.
+pub(crate) fn check_payload(sm: &ShortMessage, tlvs: &Tlvs, sm_at: usize) -> ReadResult<()> {
+    if !sm.is_empty() && tlvs.get(TlvTag::MessagePayload).is_some() {
+        return Err(Fail {
+            field: "sm_length",
+            offset: sm_at,
+            reason: Reason::ShortMessageAndPayload(u8::try_from(sm.len()).unwrap_or(u8::MAX)),
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,278 @@
+//! Reading and writing the field types on the wire, with offsets for error messages.
+//!
+//! [`Reader`] walks a PDU body; every read is bounds-checked and reports the field's spec name
+//! and byte offset on failure. It optionally records each field it reads (the [`Trace`]
+//! parameter) so that the human-readable dump shows exactly the fields the decoder saw, up to
+//! the point where it stopped, with no second parser to keep in step.
+
+use super::error::Reason;
+use super::header::HEADER_LEN;
+use super::tlv::{Tlv, TlvTag, Tlvs};
+use super::types::{COctetString, ShortMessage, SmppTime};
+use bytes::{BufMut, Bytes, BytesMut};
+
+/// A field value as the decoder saw it, for [`Trace`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldValue {
+    /// One-octet integer.
+    U8(u8),
+    /// Four-octet integer.
+    U32(u32),
+    /// C-Octet string (without NUL).
+    COctet(Bytes),
+    /// Octet string (short_message).
+    Octets(Bytes),
+    /// An optional parameter.
+    Tlv(Tlv),
+}
+
+/// Receives each field as it is decoded. The no-op [`NoTrace`] compiles away.
+pub trait Trace {
+    /// False for [`NoTrace`], so the decoder skips building [`FieldValue`]s entirely.
+    const ENABLED: bool;
+    /// Called after a field has been read successfully.
+    fn field(&mut self, name: &'static str, offset: usize, value: FieldValue);
+}
+
+/// Records nothing; the decoding fast path.
+#[derive(Debug, Default)]
+pub struct NoTrace;
+
+impl Trace for NoTrace {
+    const ENABLED: bool = false;
+    #[inline(always)]
+    fn field(&mut self, _: &'static str, _: usize, _: FieldValue) {}
+}
+
+/// A field read failure before the PDU header is attached.
+#[derive(Debug)]
+pub(crate) struct Fail {
+    pub field: &'static str,
+    pub offset: usize,
+    pub reason: Reason,
+}
+
+pub(crate) type ReadResult<T> = Result<T, Fail>;
+
+/// Bounds-checked cursor over one PDU body.
+pub(crate) struct Reader<'a, T: Trace> {
+    body: &'a Bytes,
+    pos: usize,
+    trace: &'a mut T,
+}
+
+impl<'a, T: Trace> Reader<'a, T> {
+    pub fn new(body: &'a Bytes, trace: &'a mut T) -> Self {
+        Reader {
+            body,
+            pos: 0,
+            trace,
+        }
+    }
+
+    /// Offset of the next field from the first octet of the PDU.
+    pub fn offset(&self) -> usize {
+        HEADER_LEN + self.pos
+    }
+
+    pub fn remaining(&self) -> usize {
+        self.body.len().saturating_sub(self.pos)
+    }
+
+    fn fail(&self, field: &'static str, reason: Reason) -> Fail {
+        Fail {
+            field,
+            offset: self.offset(),
+            reason,
+        }
+    }
+
+    fn take(&mut self, field: &'static str, n: usize) -> ReadResult<&'a [u8]> {
+        let body: &'a Bytes = self.body;
+        match body.get(self.pos..self.pos.saturating_add(n)) {
+            Some(s) => {
+                self.pos += n;
+                Ok(s)
+            }
+            None => Err(self.fail(
+                field,
+                Reason::Truncated {
+                    needed: n,
+                    available: self.remaining(),
+                },
+            )),
+        }
+    }
+
+    #[inline]
+    pub fn u8(&mut self, field: &'static str) -> ReadResult<u8> {
+        let at = self.offset();
+        let v = match self.take(field, 1)? {
+            [b] => *b,
+            _ => 0,
+        };
+        if T::ENABLED {
+            self.trace.field(field, at, FieldValue::U8(v));
+        }
+        Ok(v)
+    }
+
+    #[inline]
+    pub fn u32(&mut self, field: &'static str) -> ReadResult<u32> {
+        let at = self.offset();
+        let v = match self.take(field, 4)? {
+            [a, b, c, d] => u32::from_be_bytes([*a, *b, *c, *d]),
+            _ => 0,
+        };
+        if T::ENABLED {
+            self.trace.field(field, at, FieldValue::U32(v));
+        }
+        Ok(v)
+    }
+
+    /// A C-Octet string of at most `MAX` octets including the NUL, sharing the body's memory.
+    #[inline]
+    pub fn c_octet<const MAX: usize>(
+        &mut self,
+        field: &'static str,
+    ) -> ReadResult<COctetString<MAX>> {
+        let at = self.offset();
+        let rest = self.body.get(self.pos..).unwrap_or_default();
+        let window = rest.get(..MAX).unwrap_or(rest);
+        let Some(len) = window.iter().position(|&b| b == 0) else {
+            return Err(if window.len() < MAX {
+                // Ran out of body before the NUL: the PDU is cut short.
+                self.fail(
+                    field,
+                    Reason::Truncated {
+                        needed: window.len() + 1,
+                        available: window.len(),
+                    },
+                )
+            } else {
+                self.fail(field, Reason::MissingNul { max: MAX })
+            });
+        };
+        let value = self.body.slice(self.pos..self.pos + len);
+        self.pos += len + 1;
+        if T::ENABLED {
+            self.trace
+                .field(field, at, FieldValue::COctet(value.clone()));
+        }
+        Ok(COctetString::from_checked(value))
+    }
+
+    /// schedule_delivery_time, validity_period or final_date.
+    pub fn time(&mut self, field: &'static str) -> ReadResult<SmppTime> {
+        let at = self.offset();
+        let s = self.c_octet::<17>(field)?;
+        SmppTime::check(s.as_bytes()).map_err(|e| Fail {
+            field,
+            offset: at,
+            reason: match e {
+                super::types::ValueError::BadTime(why) => Reason::BadTime(why),
+                _ => Reason::BadTime("malformed"),
+            },
+        })?;
+        Ok(SmppTime::from_checked(s))
+    }
+
+    /// sm_length then short_message (zero-copy).
+    pub fn short_message(&mut self) -> ReadResult<ShortMessage> {
+        let at = self.offset();
+        let sm_length = self.u8("sm_length")?;
+        if usize::from(sm_length) > ShortMessage::MAX {
+            return Err(Fail {
+                field: "sm_length",
+                offset: at,
+                reason: Reason::SmLengthTooLarge(sm_length),
+            });
+        }
+        let start = self.pos;
+        let at = self.offset();
+        self.take("short_message", usize::from(sm_length))?;
+        let value = self.body.slice(start..self.pos);
+        if T::ENABLED {
+            self.trace
+                .field("short_message", at, FieldValue::Octets(value.clone()));
+        }
+        Ok(ShortMessage::from_checked(value))
+    }
+
+    /// All TLVs up to the end of the body, checking the standard tags' lengths.
+    pub fn tlvs(&mut self) -> ReadResult<Tlvs> {
+        let mut out = Tlvs::new();
+        while self.remaining() > 0 {
+            let at = self.offset();
+            let Some([t0, t1, l0, l1]) = self.body.get(self.pos..self.pos + 4) else {
+                return Err(self.fail("tlv", Reason::TlvHeaderTruncated(self.remaining())));
+            };
+            let tag = TlvTag::from(u16::from_be_bytes([*t0, *t1]));
+            let length = u16::from_be_bytes([*l0, *l1]);
+            let start = self.pos + 4;
+            let end = start + usize::from(length);
+            if end > self.body.len() {
+                let available = self.body.len() - start;
+                return Err(Fail {
+                    field: field_name(tag),
+                    offset: at,
+                    reason: Reason::TlvValueTruncated {
+                        tag: tag.value(),
+                        length,
+                        available,
+                    },
+                });
+            }
+            if let Some(kind) = tag.kind() {
+                let (min, max) = kind.length_range();
+                if length < min || length > max {
+                    return Err(Fail {
+                        field: field_name(tag),
+                        offset: at,
+                        reason: Reason::TlvLength {
+                            tag,
+                            length,
+                            min,
+                            max,
+                        },
+                    });
+                }
+            }
+            let tlv = Tlv::from_checked(tag, self.body.slice(start..end));
+            self.pos = end;
+            if T::ENABLED {
+                self.trace
+                    .field(field_name(tag), at, FieldValue::Tlv(tlv.clone()));
+            }
+            out.push(tlv);
+        }
+        Ok(out)
+    }
+
+    /// Fails if octets are left after the last mandatory field of a PDU without TLVs.
+    pub fn finish(&self) -> ReadResult<()> {
+        match self.remaining() {
+            0 => Ok(()),
+            n => Err(self.fail("body", Reason::TrailingBytes(n))),
+        }
+    }
+}
+
+fn field_name(tag: TlvTag) -> &'static str {
+    tag.spec_name().unwrap_or("tlv")
+}
+
+/// Writes a C-Octet string and its terminator.
+#[inline]
+pub(crate) fn put_c_octet<const MAX: usize>(buf: &mut BytesMut, s: &COctetString<MAX>) {
+    buf.put_slice(s.as_bytes());
+    buf.put_u8(0);
+}
+
+/// Writes sm_length then short_message.
+#[inline]
+pub(crate) fn put_short_message(buf: &mut BytesMut, sm: &ShortMessage) {
+    // ShortMessage is bounded to 254 octets at construction.
+    buf.put_u8(u8::try_from(sm.len()).unwrap_or(u8::MAX));
+    buf.put_slice(sm.as_bytes());
+}
