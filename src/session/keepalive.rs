@@ -64,6 +64,11 @@ impl KeepAlive {
         }
     }
 
+    /// The sequence number of the enquire_link awaiting its response, if any.
+    pub fn pending_sequence(&self) -> Option<u32> {
+        self.pending.map(|(sequence, _)| sequence)
+    }
+
     /// What to do at `now`.
     pub fn poll(&self, now: Instant) -> KeepAliveAction {
         match self.pending {

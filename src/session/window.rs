@@ -78,6 +78,11 @@ impl<T> Window<T> {
         Ok(())
     }
 
+    /// Whether a request with `sequence` awaits its response.
+    pub fn contains(&self, sequence: u32) -> bool {
+        self.entries.contains_key(&sequence)
+    }
+
     /// Takes out the entry a response with `sequence` answers; `None` for an unknown number
     /// (a late or spurious response).
     pub fn complete(&mut self, sequence: u32) -> Option<T> {
