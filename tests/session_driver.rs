@@ -13,7 +13,7 @@ use smppd::session::{
     BindMode, Counters, EndReason, FailureReason, InboundPdu, Session, SessionError, SubmitOutcome,
 };
 
-use session_peer::{bound, bound_with, message, pair, params, Peer};
+use session_peer::{bound, bound_in_memory, bound_with, memory_pair, message, pair, params, Peer};
 
 /// Fails a test that hangs instead of letting CI wait forever; never a timing assertion.
 async fn guard<T>(f: impl Future<Output = T>) -> T {
@@ -71,7 +71,7 @@ async fn wrong_password_fails_the_bind_with_the_status() {
 
 #[tokio::test(start_paused = true)]
 async fn unanswered_bind_times_out() {
-    let (client, mut peer) = pair().await;
+    let (client, mut peer) = memory_pair();
     let params = params().with_bind_timeout(Duration::from_secs(5)).unwrap();
     let (result, _) = tokio::join!(Session::bind(client, params), peer.expect());
     assert!(
@@ -146,7 +146,7 @@ async fn submit_without_response_fails_after_the_response_timeout() {
         .unwrap()
         .with_enquire_link_interval(Duration::from_secs(3600))
         .unwrap();
-    let (mut upper, mut peer) = bound(params, vec![]).await;
+    let (mut upper, mut peer) = bound_in_memory(params, vec![]).await;
     upper.queue.send(message(7)).await.unwrap();
     let (_, pdu) = peer.expect().await;
     assert!(matches!(pdu, Pdu::SubmitSm(_)));
@@ -301,7 +301,7 @@ async fn unanswered_enquire_link_declares_the_link_dead() {
         .unwrap()
         .with_response_timeout(Duration::from_secs(5))
         .unwrap();
-    let (upper, mut peer) = bound(params, vec![]).await;
+    let (upper, mut peer) = bound_in_memory(params, vec![]).await;
     let (_, pdu) = peer.expect().await;
     assert_eq!(pdu, Pdu::EnquireLink);
     let end = upper.session.await.unwrap();
@@ -317,7 +317,7 @@ async fn answered_enquire_links_keep_the_session_up() {
     let params = params()
         .with_enquire_link_interval(Duration::from_secs(10))
         .unwrap();
-    let (upper, mut peer) = bound(params, vec![]).await;
+    let (upper, mut peer) = bound_in_memory(params, vec![]).await;
     for _ in 0..3 {
         let (h, pdu) = peer.expect().await;
         assert_eq!(pdu, Pdu::EnquireLink);
@@ -450,6 +450,120 @@ async fn deliver_sm_is_acknowledged_only_after_the_sink_accepts_it() {
         assert_eq!((totals.received, totals.receipts), (2, 1));
     })
     .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn submits_are_paced_at_the_configured_rate() {
+    let params = params().with_window_size(100).unwrap().with_max_rate(5);
+    let (upper, mut peer) = bound_in_memory(params, vec![]).await;
+    for id in 0..11 {
+        upper.queue.send(message(id)).await.unwrap();
+    }
+    let mut times = Vec::new();
+    while times.len() < 11 {
+        let (h, pdu) = peer.expect().await;
+        if let Pdu::SubmitSm(_) = pdu {
+            times.push(tokio::time::Instant::now());
+            peer.answer_submit(h.sequence_number, CommandStatus::EsmeRok)
+                .await;
+        }
+    }
+    // Virtual time: one submit at once, then one every 200 ms, never sooner.
+    for (k, t) in times.iter().enumerate() {
+        let since = *t - times[0];
+        let due = Duration::from_millis(200 * k as u64);
+        assert!(since >= due, "submit {k} after {since:?}, due at {due:?}");
+        assert!(
+            since < due + Duration::from_millis(5),
+            "submit {k} late: {since:?}"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn transient_errors_are_retried_a_bounded_number_of_times() {
+    let params = params()
+        .with_transient_retry_limit(2)
+        .unwrap()
+        .with_enquire_link_interval(Duration::from_secs(3600))
+        .unwrap();
+    let (mut upper, mut peer) = bound_in_memory(params, vec![]).await;
+    upper.queue.send(message(1)).await.unwrap();
+    for _ in 0..3 {
+        let (h, pdu) = peer.expect().await;
+        assert!(matches!(pdu, Pdu::SubmitSm(_)));
+        peer.answer_submit(h.sequence_number, CommandStatus::EsmeRsyserr)
+            .await;
+    }
+    match upper.outcomes.recv().await.unwrap() {
+        SubmitOutcome::Failed { message, reason } => {
+            assert_eq!(message.attempts, 3);
+            assert_eq!(
+                reason,
+                FailureReason::RetriesExhausted(CommandStatus::EsmeRsyserr)
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // A permanent error is not retried at all.
+    upper.queue.send(message(2)).await.unwrap();
+    let (h, _) = peer.expect().await;
+    peer.answer_submit(h.sequence_number, CommandStatus::EsmeRinvdstadr)
+        .await;
+    match upper.outcomes.recv().await.unwrap() {
+        SubmitOutcome::Failed { message, reason } => {
+            assert_eq!(message.attempts, 1);
+            assert_eq!(
+                reason,
+                FailureReason::Rejected(CommandStatus::EsmeRinvdstadr)
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_bind_state_error_ends_the_session_and_hands_the_message_back() {
+    guard(async {
+        let (upper, mut peer) = bound(params(), vec![]).await;
+        upper.queue.send(message(9)).await.unwrap();
+        let (h, _) = peer.expect().await;
+        peer.answer_submit(h.sequence_number, CommandStatus::EsmeRinvbndsts)
+            .await;
+        let end = upper.session.await.unwrap();
+        assert!(
+            matches!(end.result, Err(SessionError::ProtocolViolation { .. })),
+            "{:?}",
+            end.result
+        );
+        assert_eq!(end.unsent.iter().map(|m| m.id).collect::<Vec<_>>(), vec![9]);
+    })
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn graceful_stop_is_bounded_when_responses_never_come() {
+    let params = params()
+        .with_drain_timeout(Duration::from_secs(5))
+        .unwrap()
+        .with_enquire_link_interval(Duration::from_secs(3600))
+        .unwrap();
+    let (upper, mut peer) = bound_in_memory(params, (0..2).map(message).collect()).await;
+    for _ in 0..2 {
+        let (_, pdu) = peer.expect().await;
+        assert!(matches!(pdu, Pdu::SubmitSm(_)));
+    }
+    upper.stop.send(true).unwrap();
+    let (h, pdu) = peer.expect().await;
+    assert_eq!(pdu, Pdu::Unbind);
+    peer.send(Pdu::UnbindResp, h.sequence_number, CommandStatus::EsmeRok)
+        .await;
+    let end = upper.session.await.unwrap();
+    assert_eq!(end.result.unwrap(), EndReason::Stopped);
+    assert_eq!(
+        end.unsent.iter().map(|m| m.id).collect::<Vec<_>>(),
+        vec![0, 1]
+    );
 }
 
 /// Keeps the peer type in use in every build of this file.

@@ -382,7 +382,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             };
             merge(rules.window.next_deadline());
             merge(rules.throttle.paused_until(now));
-            merge(rules.drain_deadline);
+            // Once unbind is sent, the drain deadline is history (merging it would spin).
+            if rules.unbind.is_none() {
+                merge(rules.drain_deadline);
+            }
             merge(rules.unbind.map(|(_, d)| d));
             merge(rules.finish.as_ref().map(|(_, d)| *d));
             let want_queue = rules.finish.is_none() && self.fill_window(rules, io, now, &mut merge);
@@ -646,6 +649,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             Pdu::GenericNack => {
                 if rules.window.contains(sequence) {
                     self.on_submit_resp(rules, io, header, None, now)?;
+                } else if rules.keepalive.pending_sequence() == Some(sequence) {
+                    // A nack still proves the SMSC is there.
+                    rules.keepalive.on_response(sequence, now);
                 } else {
                     tracing::warn!(sequence, status = %header.command_status, "generic_nack from the SMSC");
                 }

@@ -1,13 +1,17 @@
-//! A scripted SMSC for the session tests: a real loopback TCP socket on one side, the codec
-//! on the other, and helpers to read and answer PDUs one at a time so each test states the
-//! SMSC's behaviour explicitly.
+//! A scripted SMSC for the session tests: the codec on one side of a connection, and helpers
+//! to read and answer PDUs one at a time so each test states the SMSC's behaviour explicitly.
+//!
+//! Tests on the real clock use loopback TCP ([`pair`]). Tests on tokio's paused clock use an
+//! in-memory pipe ([`memory_pair`]): the paused clock jumps ahead whenever every task waits,
+//! and bytes still inside the kernel's loopback path would let it jump past a deadline the
+//! test did not mean to reach. In memory, a written byte is readable at once.
 #![allow(dead_code)]
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 
 use bytes::BytesMut;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -20,9 +24,13 @@ use smppd::session::{
     SubmitOutcome,
 };
 
+/// Any stream a test session can run over.
+pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Stream for T {}
+
 /// The SMSC side of one connection.
-pub struct Peer {
-    stream: TcpStream,
+pub struct Peer<S = TcpStream> {
+    stream: S,
     buf: BytesMut,
     framer: Framer,
 }
@@ -32,15 +40,28 @@ pub async fn pair() -> (TcpStream, Peer) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (client, accepted) = tokio::join!(TcpStream::connect(addr), listener.accept());
-    let peer = Peer {
-        stream: accepted.unwrap().0,
-        buf: BytesMut::new(),
-        framer: Framer::default(),
-    };
-    (client.unwrap(), peer)
+    let (client, accepted) = (client.unwrap(), accepted.unwrap().0);
+    // Small PDUs must not wait for Nagle's algorithm.
+    client.set_nodelay(true).unwrap();
+    accepted.set_nodelay(true).unwrap();
+    (client, Peer::new(accepted))
 }
 
-impl Peer {
+/// A connected in-memory pair, for tests on the paused clock.
+pub fn memory_pair() -> (DuplexStream, Peer<DuplexStream>) {
+    let (client, server) = tokio::io::duplex(256 * 1024);
+    (client, Peer::new(server))
+}
+
+impl<S: Stream> Peer<S> {
+    fn new(stream: S) -> Self {
+        Peer {
+            stream,
+            buf: BytesMut::new(),
+            framer: Framer::default(),
+        }
+    }
+
     /// The next PDU, or `None` when the session closed the connection.
     pub async fn read(&mut self) -> Option<(Header, Pdu)> {
         loop {
@@ -130,8 +151,8 @@ pub struct Upper {
 }
 
 /// Runs a bound session in its own task with `resend` handed to it first.
-pub fn run(
-    session: Session<TcpStream>,
+pub fn run<S: Stream>(
+    session: Session<S>,
     resend: Vec<OutboundMessage>,
     counters: Arc<Counters>,
 ) -> Upper {
@@ -173,7 +194,26 @@ pub async fn bound_with(
     resend: Vec<OutboundMessage>,
     counters: Arc<Counters>,
 ) -> (Upper, Peer) {
-    let (client, mut peer) = pair().await;
+    let (client, peer) = pair().await;
+    bind_over(client, peer, params, resend, counters).await
+}
+
+/// Like [`bound`], over an in-memory pipe (for tests on the paused clock).
+pub async fn bound_in_memory(
+    params: SessionParams,
+    resend: Vec<OutboundMessage>,
+) -> (Upper, Peer<DuplexStream>) {
+    let (client, peer) = memory_pair();
+    bind_over(client, peer, params, resend, Arc::new(Counters::default())).await
+}
+
+async fn bind_over<S: Stream>(
+    client: S,
+    mut peer: Peer<S>,
+    params: SessionParams,
+    resend: Vec<OutboundMessage>,
+    counters: Arc<Counters>,
+) -> (Upper, Peer<S>) {
     let (session, _) = tokio::join!(
         Session::bind(client, params),
         peer.answer_bind(CommandStatus::EsmeRok)
