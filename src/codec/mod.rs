@@ -13,6 +13,7 @@
 //! Field types are bounded when built ([`types`]), so encoding cannot exceed the specification's
 //! limits; decoding shares the frame's memory (`Bytes`) for strings and short_message.
 
+pub mod dump;
 pub mod error;
 pub mod frame;
 pub mod header;
