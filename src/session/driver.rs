@@ -36,6 +36,8 @@ use crate::session::window::Window;
 /// Past this many octets waiting to be written, no further submits are encoded: the socket
 /// is the bottleneck and the window deadlines should not start before the bytes can leave.
 const OUTPUT_HIGH_WATER: usize = 64 * 1024;
+/// Past this many octets waiting to be written, the SMSC is not read from.
+const OUTPUT_READ_LIMIT: usize = 1024 * 1024;
 /// Read buffer headroom reserved before each read.
 const READ_CHUNK: usize = 8 * 1024;
 
@@ -392,7 +394,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
 
             self.inbuf.reserve(READ_CHUNK);
             let event = tokio::select! {
-                r = self.reader.read_buf(&mut self.inbuf) => Event::Read(r),
+                // An SMSC that sends requests but never reads our answers must not grow the
+                // output buffer without bound: stop reading until it drains.
+                r = self.reader.read_buf(&mut self.inbuf), if self.out.len() < OUTPUT_READ_LIMIT => Event::Read(r),
                 r = self.writer.write_buf(&mut self.out), if !self.out.is_empty() => Event::Wrote(r),
                 Some(v) = rules.acks_rx.recv() => Event::Ack(v),
                 m = io.queue.recv(), if want_queue => Event::Queued(m.map(Box::new)),
@@ -478,6 +482,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         }
         match rules.keepalive.poll(now) {
             KeepAliveAction::Wait => {}
+            // After unbind, enquire_link is no longer allowed; the unbind deadline rules.
+            KeepAliveAction::SendEnquireLink if !self.state.may_send(CommandId::EnquireLink) => {}
             KeepAliveAction::SendEnquireLink => {
                 let sequence = self.sequence.next_number();
                 self.encode(&Pdu::EnquireLink, sequence, CommandStatus::EsmeRok);
