@@ -31,5 +31,7 @@ pub mod codec;
 pub mod secret;
 /// One SMPP session over a connected stream: bind, window, rate, keep-alive, unbind.
 pub mod session;
+/// A built-in SMSC (SMPP server) for tests and demos: `smppd simulate`.
+pub mod simulator;
 /// Per-channel supervision: reconnect back-off and the channel task.
 pub mod supervisor;

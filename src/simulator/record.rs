@@ -1,0 +1,427 @@
+//! What the simulator saw: binds, submits, deliveries and per-connection counters.
+//!
+//! Tests prove delivery guarantees from this record — nothing lost, nothing duplicated beyond
+//! what SMPP allows, the client's window never exceeded — so it is updated at the moment each
+//! event happens, and every change wakes the wait helpers on the handle.
+
+use std::net::SocketAddr;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use tokio::sync::{broadcast, watch};
+
+/// Identifies one accepted TCP connection, in accept order starting at 1.
+pub type ConnectionId = u64;
+
+/// The three bind modes of SMPP 3.4 §4.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BindMode {
+    /// bind_transmitter: may submit, receives nothing.
+    Transmitter,
+    /// bind_receiver: receives deliver_sm, may not submit.
+    Receiver,
+    /// bind_transceiver: both.
+    Transceiver,
+}
+
+impl BindMode {
+    /// Whether deliver_sm (receipts, MO) may be sent to a session bound this way.
+    pub fn receives(self) -> bool {
+        matches!(self, BindMode::Receiver | BindMode::Transceiver)
+    }
+
+    /// Whether a session bound this way may submit.
+    pub fn transmits(self) -> bool {
+        matches!(self, BindMode::Transmitter | BindMode::Transceiver)
+    }
+}
+
+/// One bind request and how it was answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BindRecord {
+    /// The connection it arrived on.
+    pub connection: ConnectionId,
+    /// The system_id it named (the password is never recorded).
+    pub system_id: String,
+    /// The bind mode requested.
+    pub mode: BindMode,
+    /// The command_status of the bind_resp (0 = bound).
+    pub command_status: u32,
+}
+
+/// What the simulator did with a submit_sm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubmitOutcome {
+    /// Answered ESME_ROK with this message id (or will be, after the response delay).
+    Accepted {
+        /// The id handed out in submit_sm_resp.
+        message_id: String,
+    },
+    /// Answered ESME_RTHROTTLED by the throttle fault.
+    Throttled,
+    /// Never answered: the withhold fault was on.
+    Withheld,
+    /// Never answered: the connection was dropped by the drop fault.
+    Dropped,
+    /// Answered with an error status (e.g. ESME_RINVBNDSTS when not bound to transmit).
+    Rejected {
+        /// The command_status sent.
+        command_status: u32,
+    },
+}
+
+/// One submit_sm as received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubmitRecord {
+    /// The connection it arrived on.
+    pub connection: ConnectionId,
+    /// The system_id the connection was bound as (empty if unbound).
+    pub system_id: String,
+    /// The client's sequence_number.
+    pub sequence_number: u32,
+    /// source_addr.
+    pub source_addr: String,
+    /// destination_addr.
+    pub destination_addr: String,
+    /// short_message octets, or the message_payload TLV when short_message is empty.
+    pub short_message: Vec<u8>,
+    /// The user_message_reference TLV, a client-side correlation id when present.
+    pub user_message_reference: Option<u16>,
+    /// registered_delivery as sent.
+    pub registered_delivery: u8,
+    /// How it was answered.
+    pub outcome: SubmitOutcome,
+}
+
+/// Why a deliver_sm was sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliverKind {
+    /// A delivery receipt for this message id.
+    Receipt {
+        /// The id from the submit_sm_resp.
+        message_id: String,
+    },
+    /// A mobile-originated message injected through the handle.
+    MobileOriginated,
+}
+
+/// One deliver_sm sent to a client and whether it was acknowledged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliverRecord {
+    /// The connection it was sent on.
+    pub connection: ConnectionId,
+    /// The system_id of that session.
+    pub system_id: String,
+    /// The simulator's sequence_number for it.
+    pub sequence_number: u32,
+    /// Receipt or MO.
+    pub kind: DeliverKind,
+    /// The command_status of the deliver_sm_resp; `None` while none has come back.
+    pub response_status: Option<u32>,
+}
+
+/// Per-connection counters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionRecord {
+    /// Accept order.
+    pub id: ConnectionId,
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// The bound system_id and mode, once a bind succeeded.
+    pub bound: Option<(String, BindMode)>,
+    /// submit_sm received on this connection.
+    pub submits: u64,
+    /// submit_sm received whose response has not been sent yet (withheld or delayed).
+    pub outstanding: u64,
+    /// The largest `outstanding` ever observed: an upper bound the client's window must respect.
+    /// Only meaningful while responses are delayed or withheld; otherwise each submit is
+    /// answered before the next one is read.
+    pub max_outstanding: u64,
+    /// False once the connection closed.
+    pub open: bool,
+}
+
+/// A copy of everything recorded so far.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecordSnapshot {
+    /// Every connection ever accepted, in accept order.
+    pub connections: Vec<ConnectionRecord>,
+    /// Every bind request, in arrival order.
+    pub binds: Vec<BindRecord>,
+    /// Every submit_sm, in arrival order.
+    pub submits: Vec<SubmitRecord>,
+    /// Every deliver_sm sent (receipts and MO), in send order.
+    pub delivers: Vec<DeliverRecord>,
+}
+
+impl RecordSnapshot {
+    /// Receipts sent and acknowledged with ESME_ROK.
+    pub fn acknowledged_receipts(&self) -> Vec<&DeliverRecord> {
+        self.delivers
+            .iter()
+            .filter(|d| {
+                matches!(d.kind, DeliverKind::Receipt { .. }) && d.response_status == Some(0)
+            })
+            .collect()
+    }
+
+    /// Drops the oldest entries of each list beyond `limit` (closed connections first).
+    fn trim(&mut self, limit: usize) {
+        fn keep_last<T>(v: &mut Vec<T>, limit: usize) {
+            if v.len() > limit {
+                v.drain(..v.len() - limit);
+            }
+        }
+        if self.connections.len() > limit {
+            let mut excess = self.connections.len() - limit;
+            self.connections.retain(|c| {
+                let drop = excess > 0 && !c.open;
+                excess -= usize::from(drop);
+                !drop
+            });
+        }
+        keep_last(&mut self.binds, limit);
+        keep_last(&mut self.submits, limit);
+        keep_last(&mut self.delivers, limit);
+    }
+
+    /// The largest `max_outstanding` over all connections.
+    pub fn max_outstanding(&self) -> u64 {
+        self.connections
+            .iter()
+            .map(|c| c.max_outstanding)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The record of one connection.
+    pub fn connection(&self, id: ConnectionId) -> Option<&ConnectionRecord> {
+        self.connections.iter().find(|c| c.id == id)
+    }
+}
+
+/// One line's worth of news, for the CLI and for tests that prefer to follow events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A connection was accepted.
+    Connected(ConnectionId, SocketAddr),
+    /// A bind was answered.
+    Bind(BindRecord),
+    /// A submit_sm arrived and was dealt with.
+    Submit(SubmitRecord),
+    /// A deliver_sm was sent.
+    DeliverSent(DeliverRecord),
+    /// A deliver_sm_resp arrived (or the delivery timed out, `response_status` `None`).
+    DeliverAnswered(DeliverRecord),
+    /// A connection closed.
+    Closed(ConnectionId),
+}
+
+/// The shared, lock-protected record plus the channels that announce changes.
+#[derive(Debug)]
+pub(crate) struct Recorder {
+    state: Mutex<RecordSnapshot>,
+    limit: Option<usize>,
+    changed: watch::Sender<u64>,
+    events: broadcast::Sender<Event>,
+}
+
+impl Recorder {
+    pub(crate) fn new(limit: Option<usize>) -> Self {
+        Recorder {
+            state: Mutex::new(RecordSnapshot::default()),
+            limit,
+            changed: watch::Sender::new(0),
+            events: broadcast::Sender::new(1024),
+        }
+    }
+
+    /// A copy of the record.
+    pub(crate) fn snapshot(&self) -> RecordSnapshot {
+        self.lock().clone()
+    }
+
+    /// A receiver that wakes on every change.
+    pub(crate) fn watch(&self) -> watch::Receiver<u64> {
+        self.changed.subscribe()
+    }
+
+    /// A receiver of every event from now on.
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    // A poisoned lock only means another task panicked mid-update; the record is still the
+    // best account we have, and the server must keep running.
+    fn lock(&self) -> MutexGuard<'_, RecordSnapshot> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn update<T>(&self, event: Option<Event>, f: impl FnOnce(&mut RecordSnapshot) -> T) -> T {
+        let out = {
+            let mut state = self.lock();
+            let out = f(&mut state);
+            if let Some(limit) = self.limit {
+                state.trim(limit);
+            }
+            out
+        };
+        self.changed.send_modify(|n| *n = n.wrapping_add(1));
+        if let Some(e) = event {
+            // No subscriber is fine: events are optional news.
+            let _ = self.events.send(e);
+        }
+        out
+    }
+
+    pub(crate) fn connected(&self, id: ConnectionId, peer: SocketAddr) {
+        self.update(Some(Event::Connected(id, peer)), |s| {
+            s.connections.push(ConnectionRecord {
+                id,
+                peer,
+                bound: None,
+                submits: 0,
+                outstanding: 0,
+                max_outstanding: 0,
+                open: true,
+            })
+        });
+    }
+
+    pub(crate) fn closed(&self, id: ConnectionId) {
+        self.update(Some(Event::Closed(id)), |s| {
+            if let Some(i) = position(s, id) {
+                s.connections[i].open = false;
+            }
+        });
+    }
+
+    pub(crate) fn bind(&self, record: BindRecord) {
+        self.update(Some(Event::Bind(record.clone())), |s| {
+            if record.command_status == 0 {
+                if let Some(i) = position(s, record.connection) {
+                    s.connections[i].bound = Some((record.system_id.clone(), record.mode));
+                }
+            }
+            s.binds.push(record);
+        });
+    }
+
+    /// Records a submit. It counts as outstanding until [`Recorder::responded`] is called for
+    /// its response, which never happens for withheld or dropped ones.
+    pub(crate) fn submit(&self, record: SubmitRecord) {
+        self.update(Some(Event::Submit(record.clone())), |s| {
+            if let Some(i) = position(s, record.connection) {
+                let c = &mut s.connections[i];
+                c.submits += 1;
+                c.outstanding += 1;
+                c.max_outstanding = c.max_outstanding.max(c.outstanding);
+            }
+            s.submits.push(record);
+        });
+    }
+
+    /// A submit's response left the simulator.
+    pub(crate) fn responded(&self, id: ConnectionId) {
+        self.update(None, |s| {
+            if let Some(i) = position(s, id) {
+                let c = &mut s.connections[i];
+                c.outstanding = c.outstanding.saturating_sub(1);
+            }
+        });
+    }
+
+    pub(crate) fn deliver_sent(&self, record: DeliverRecord) {
+        self.update(Some(Event::DeliverSent(record.clone())), |s| {
+            s.delivers.push(record)
+        });
+    }
+
+    pub(crate) fn deliver_answered(&self, connection: ConnectionId, sequence: u32, status: u32) {
+        let found = self.update(None, |s| {
+            let d = s
+                .delivers
+                .iter_mut()
+                .rev()
+                .find(|d| d.connection == connection && d.sequence_number == sequence)?;
+            d.response_status = Some(status);
+            Some(d.clone())
+        });
+        if let Some(d) = found {
+            let _ = self.events.send(Event::DeliverAnswered(d));
+        }
+    }
+}
+
+fn position(s: &RecordSnapshot, id: ConnectionId) -> Option<usize> {
+    s.connections.iter().position(|c| c.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn submit(connection: ConnectionId, seq: u32, outcome: SubmitOutcome) -> SubmitRecord {
+        SubmitRecord {
+            connection,
+            system_id: "esme".into(),
+            sequence_number: seq,
+            source_addr: "1".into(),
+            destination_addr: "2".into(),
+            short_message: b"hi".to_vec(),
+            user_message_reference: None,
+            registered_delivery: 0,
+            outcome,
+        }
+    }
+
+    #[test]
+    fn outstanding_rises_with_pending_submits_and_remembers_its_peak() {
+        let r = Recorder::new(None);
+        r.connected(1, SocketAddr::from(([127, 0, 0, 1], 1)));
+        r.submit(submit(1, 1, SubmitOutcome::Withheld));
+        r.submit(submit(1, 2, SubmitOutcome::Throttled));
+        r.submit(submit(1, 3, SubmitOutcome::Throttled));
+        r.responded(1);
+        r.responded(1);
+        let c = r.snapshot().connections[0].clone();
+        assert_eq!((c.submits, c.outstanding, c.max_outstanding), (3, 1, 3));
+    }
+
+    #[test]
+    fn a_limited_record_keeps_the_newest_entries_and_open_connections() {
+        let r = Recorder::new(Some(2));
+        for id in 1..=3 {
+            r.connected(id, SocketAddr::from(([127, 0, 0, 1], 1)));
+        }
+        r.closed(2);
+        r.connected(4, SocketAddr::from(([127, 0, 0, 1], 1)));
+        for seq in 1..=5 {
+            r.submit(submit(1, seq, SubmitOutcome::Withheld));
+        }
+        let s = r.snapshot();
+        let seqs: Vec<u32> = s.submits.iter().map(|x| x.sequence_number).collect();
+        assert_eq!(seqs, [4, 5]);
+        let ids: Vec<u64> = s.connections.iter().map(|c| c.id).collect();
+        // Open connections are kept even beyond the limit; the closed one went first.
+        assert_eq!(ids, [1, 3, 4]);
+        assert_eq!(s.connections[0].submits, 5);
+    }
+
+    #[test]
+    fn a_deliver_response_marks_the_matching_delivery() {
+        let r = Recorder::new(None);
+        r.deliver_sent(DeliverRecord {
+            connection: 1,
+            system_id: "esme".into(),
+            sequence_number: 7,
+            kind: DeliverKind::Receipt {
+                message_id: "ab".into(),
+            },
+            response_status: None,
+        });
+        r.deliver_answered(1, 8, 0);
+        assert!(r.snapshot().acknowledged_receipts().is_empty());
+        r.deliver_answered(1, 7, 0);
+        assert_eq!(r.snapshot().acknowledged_receipts().len(), 1);
+    }
+}

@@ -1,0 +1,188 @@
+//! Which connections are bound, as whom, and how to hand them a deliver_sm.
+//!
+//! Receipts and injected MO messages are routed by system_id, the way an SMSC routes to
+//! whichever receiver session of an account is up. Connections register here on a successful
+//! bind and leave when they close. Receipts for an account with no receiver bound are queued
+//! and handed to the next receiver that binds, as a real SMSC stores and retries them.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::record::{BindMode, ConnectionId, DeliverKind};
+
+/// A deliver_sm for a connection to send, described without the codec so that routing stays
+/// independent of the wire format.
+#[derive(Debug)]
+pub(crate) struct Delivery {
+    /// source_addr (the handset for MO; the original destination for receipts).
+    pub source_addr: String,
+    /// destination_addr.
+    pub destination_addr: String,
+    /// short_message octets.
+    pub short_message: Vec<u8>,
+    /// Receipt (esm_class 0x04 plus TLVs) or MO.
+    pub kind: DeliverKind,
+    /// Told the deliver_sm_resp command_status, or dropped if the connection closes first.
+    pub answered: Option<oneshot::Sender<u32>>,
+}
+
+impl Delivery {
+    /// A copy without the reply channel, for re-queueing an unacknowledged receipt.
+    pub(crate) fn resend(&self) -> Delivery {
+        Delivery {
+            source_addr: self.source_addr.clone(),
+            destination_addr: self.destination_addr.clone(),
+            short_message: self.short_message.clone(),
+            kind: self.kind.clone(),
+            answered: None,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Bound {
+    system_id: String,
+    mode: BindMode,
+    deliveries: mpsc::UnboundedSender<Delivery>,
+}
+
+#[derive(Debug, Default)]
+struct Table {
+    bound: BTreeMap<ConnectionId, Bound>,
+    queued: HashMap<String, Vec<Delivery>>,
+}
+
+/// The table of bound sessions and of receipts waiting for one.
+#[derive(Debug, Default)]
+pub(crate) struct Registry {
+    table: Mutex<Table>,
+}
+
+impl Registry {
+    /// Adds a bound session; a receiving one first gets the receipts queued for its account.
+    pub(crate) fn register(
+        &self,
+        id: ConnectionId,
+        system_id: &str,
+        mode: BindMode,
+        deliveries: mpsc::UnboundedSender<Delivery>,
+    ) {
+        let mut t = self.lock();
+        if mode.receives() {
+            for d in t.queued.remove(system_id).unwrap_or_default() {
+                // The receiver was created by the caller just now; a send cannot fail unless
+                // the connection is already gone, and then the receipt is lost with it.
+                let _ = deliveries.send(d);
+            }
+        }
+        t.bound.insert(
+            id,
+            Bound {
+                system_id: system_id.to_owned(),
+                mode,
+                deliveries,
+            },
+        );
+    }
+
+    /// Removes a session (unbind or close).
+    pub(crate) fn unregister(&self, id: ConnectionId) {
+        self.lock().bound.remove(&id);
+    }
+
+    /// Hands `delivery` to a receiving session of `system_id`, preferring `preferred` (the
+    /// connection a submit came in on), else the oldest one. Gives the delivery back when no
+    /// such session is bound.
+    pub(crate) fn route(
+        &self,
+        system_id: &str,
+        preferred: Option<ConnectionId>,
+        delivery: Delivery,
+    ) -> Result<ConnectionId, Delivery> {
+        Self::route_in(&self.lock(), system_id, preferred, delivery)
+    }
+
+    /// Like [`Registry::route`], but queues the delivery for the next receiver of the account
+    /// when none is bound.
+    pub(crate) fn route_or_queue(
+        &self,
+        system_id: &str,
+        preferred: Option<ConnectionId>,
+        delivery: Delivery,
+    ) {
+        let mut t = self.lock();
+        if let Err(d) = Self::route_in(&t, system_id, preferred, delivery) {
+            t.queued.entry(system_id.to_owned()).or_default().push(d);
+        }
+    }
+
+    fn route_in(
+        t: &Table,
+        system_id: &str,
+        preferred: Option<ConnectionId>,
+        delivery: Delivery,
+    ) -> Result<ConnectionId, Delivery> {
+        let eligible = |(_, b): &(&ConnectionId, &Bound)| {
+            b.system_id == system_id && b.mode.receives() && !b.deliveries.is_closed()
+        };
+        let target = preferred
+            .and_then(|p| t.bound.get_key_value(&p).filter(eligible))
+            .or_else(|| t.bound.iter().find(eligible));
+        match target {
+            Some((id, b)) => match b.deliveries.send(delivery) {
+                Ok(()) => Ok(*id),
+                Err(mpsc::error::SendError(d)) => Err(d),
+            },
+            None => Err(delivery),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Table> {
+        self.table.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn receipt() -> Delivery {
+        Delivery {
+            source_addr: "2".into(),
+            destination_addr: "1".into(),
+            short_message: b"id:1".to_vec(),
+            kind: DeliverKind::Receipt {
+                message_id: "1".into(),
+            },
+            answered: None,
+        }
+    }
+
+    #[test]
+    fn receipts_wait_for_a_receiver_of_their_account() {
+        let r = Registry::default();
+        let (tx_t, mut rx_t) = mpsc::unbounded_channel();
+        r.register(1, "esme", BindMode::Transmitter, tx_t);
+        r.route_or_queue("esme", Some(1), receipt());
+        assert!(
+            rx_t.try_recv().is_err(),
+            "a transmitter never gets deliver_sm"
+        );
+
+        let (tx_other, mut rx_other) = mpsc::unbounded_channel();
+        r.register(2, "other", BindMode::Receiver, tx_other);
+        assert!(
+            rx_other.try_recv().is_err(),
+            "receipts stay within the account"
+        );
+
+        let (tx_r, mut rx_r) = mpsc::unbounded_channel();
+        r.register(3, "esme", BindMode::Receiver, tx_r);
+        assert!(rx_r.try_recv().is_ok());
+        assert!(r.route("esme", None, receipt()).is_ok());
+        r.unregister(3);
+        assert!(r.route("esme", None, receipt()).is_err());
+    }
+}

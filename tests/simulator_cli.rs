@@ -1,0 +1,135 @@
+//! `smppd simulate` as a process: starts, serves a bind and a submit, prints events without
+//! passwords, and stops cleanly on SIGTERM.
+
+mod simulator_support;
+
+use std::net::SocketAddr;
+use std::process::Stdio;
+
+use simulator_support::client::{message_id, Client};
+use simulator_support::GUARD;
+use smppd::codec::{CommandId, CommandStatus};
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::process::{ChildStdout, Command};
+use tokio::time::timeout;
+
+async fn line(lines: &mut Lines<BufReader<ChildStdout>>) -> String {
+    timeout(GUARD, lines.next_line())
+        .await
+        .expect("hang guard")
+        .unwrap()
+        .expect("stdout closed")
+}
+
+#[tokio::test]
+async fn simulate_serves_until_sigterm_and_never_prints_a_password() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_smppd"))
+        .args([
+            "simulate",
+            "--listen",
+            "127.0.0.1:0",
+            "--message-id-style",
+            "decimal",
+        ])
+        .env("SMPPD_SIM_ACCOUNTS", "esme:s3cr3tpw,other:pw2")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = line(&mut lines).await;
+    let addr: SocketAddr = first
+        .split_whitespace()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("no address in {first:?}"));
+    assert!(first.contains("accounts=2"), "{first}");
+
+    let mut c = Client::tcp(addr).await;
+    assert_eq!(
+        c.bind(CommandId::BindTransmitter, "esme", "s3cr3tpw").await,
+        CommandStatus::EsmeRok
+    );
+    c.submit("from the cli test", 0, None).await;
+    let id = message_id(&c.expect().await);
+    assert!(id.bytes().all(|b| b.is_ascii_digit()));
+
+    let mut seen = vec![first];
+    while !seen.last().unwrap().contains("submit") {
+        seen.push(line(&mut lines).await);
+    }
+    assert!(seen
+        .iter()
+        .any(|l| l.contains("bind") && l.contains("system_id=esme")));
+    assert!(seen.last().unwrap().contains(&id));
+
+    let pid = child.id().unwrap().to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(killed.success());
+    let status = timeout(GUARD, child.wait())
+        .await
+        .expect("hang guard")
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    while let Ok(Some(l)) = lines.next_line().await {
+        seen.push(l);
+    }
+    assert_eq!(seen.last().map(String::as_str), Some("stopped"));
+    assert!(
+        seen.iter().all(|l| !l.contains("s3cr3tpw")),
+        "a password was printed: {seen:?}"
+    );
+}
+
+#[tokio::test]
+async fn simulate_help_documents_every_flag_and_the_environment_variable() {
+    let out = Command::new(env!("CARGO_BIN_EXE_smppd"))
+        .args(["simulate", "--help"])
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    for flag in [
+        "--listen",
+        "--account",
+        "--tls-cert",
+        "--tls-key",
+        "--client-ca",
+        "--tls-version",
+        "--message-id-style",
+        "--receipt-delay-ms",
+        "--throttle-every",
+        "--drop-after",
+        "--close-after-handshake",
+        "--delay-ms",
+        "--ignore-enquire-link",
+        "--withhold-submit-responses",
+        "SMPPD_SIM_ACCOUNTS",
+    ] {
+        assert!(help.contains(flag), "--help lacks {flag}");
+    }
+}
+
+#[tokio::test]
+async fn simulate_refuses_a_malformed_account_without_echoing_it() {
+    let out = Command::new(env!("CARGO_BIN_EXE_smppd"))
+        .args([
+            "simulate",
+            "--listen",
+            "127.0.0.1:0",
+            "--account",
+            "nocolonpw",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("SYSTEM_ID:PASSWORD"), "{err}");
+    assert!(!err.contains("nocolonpw"), "{err}");
+}

@@ -1,0 +1,23 @@
+//! Shared helpers of the `simulator_*` integration tests: a throw-away PKI and a small SMPP
+//! client written directly on the codec (not on smppd's session layer, so that the simulator
+//! and the client under test never share code paths).
+#![allow(dead_code)]
+
+pub mod pki;
+
+use std::time::Duration;
+
+/// Hang guard for every await in the tests: generous, never a timing assertion.
+pub const GUARD: Duration = Duration::from_secs(20);
+
+pub mod client;
+
+use smppd::simulator::{Account, SimulatorConfig};
+
+/// Plain TCP config with account `esme`/`secret` (and `other`/`pw2`).
+pub fn config() -> SimulatorConfig {
+    SimulatorConfig::loopback(vec![
+        Account::new("esme", "secret"),
+        Account::new("other", "pw2"),
+    ])
+}
