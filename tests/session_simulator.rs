@@ -144,7 +144,10 @@ async fn throttled_submits_receipts_and_mo_all_arrive_exactly_once() {
             ..Faults::default()
         })
         .await;
-        let mut ch = channel(sim.local_addr(), params(WINDOW));
+        let params = params(WINDOW)
+            .with_throttle_pause(Duration::from_millis(10), Duration::from_millis(100))
+            .unwrap();
+        let mut ch = channel(sim.local_addr(), params);
         for id in 0..N {
             ch.queue.send(message(id, 1)).await.unwrap();
         }

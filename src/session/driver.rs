@@ -53,6 +53,8 @@ pub struct Session<S> {
     framer: Framer,
     inbuf: BytesMut,
     out: BytesMut,
+    /// Bytes were written since the last flush: a TLS stream may hold them until flushed.
+    unflushed: bool,
     state: BindState,
     sequence: SequenceNumbers,
     smsc_system_id: String,
@@ -125,6 +127,7 @@ struct Rules {
 enum Event {
     Read(io::Result<usize>),
     Wrote(io::Result<usize>),
+    Flushed(io::Result<()>),
     Ack(AckVerdict),
     Queued(Option<Box<OutboundMessage>>),
     Stop,
@@ -187,6 +190,16 @@ fn empty_response(id: CommandId) -> Pdu {
     }
 }
 
+/// Writes what it can of `out`, or, once it is all written, flushes (a TLS stream may keep
+/// the last record until flushed). Cancel-safe: either call leaves `out` consistent.
+async fn write_or_flush<W: AsyncWrite + Unpin>(writer: &mut W, out: &mut BytesMut) -> Event {
+    if out.is_empty() {
+        Event::Flushed(writer.flush().await)
+    } else {
+        Event::Wrote(writer.write_buf(out).await)
+    }
+}
+
 fn is_throttling(status: CommandStatus) -> bool {
     matches!(
         status,
@@ -221,6 +234,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             framer: Framer::default(),
             inbuf: BytesMut::with_capacity(READ_CHUNK),
             out: BytesMut::new(),
+            unflushed: false,
             state: BindState::Open,
             sequence: SequenceNumbers::new(),
             smsc_system_id: String::new(),
@@ -368,7 +382,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         loop {
             let now = now();
             if let Some((_, deadline)) = &rules.finish {
-                if self.out.is_empty() || now >= *deadline {
+                if (self.out.is_empty() && !self.unflushed) || now >= *deadline {
                     if let Some((result, _)) = rules.finish.take() {
                         return result;
                     }
@@ -397,7 +411,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 // An SMSC that sends requests but never reads our answers must not grow the
                 // output buffer without bound: stop reading until it drains.
                 r = self.reader.read_buf(&mut self.inbuf), if self.out.len() < OUTPUT_READ_LIMIT => Event::Read(r),
-                r = self.writer.write_buf(&mut self.out), if !self.out.is_empty() => Event::Wrote(r),
+                e = write_or_flush(&mut self.writer, &mut self.out), if !self.out.is_empty() || self.unflushed => e,
                 Some(v) = rules.acks_rx.recv() => Event::Ack(v),
                 m = io.queue.recv(), if want_queue => Event::Queued(m.map(Box::new)),
                 r = io.stop.changed(), if rules.drain_deadline.is_none() => {
@@ -429,7 +443,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                         source: io::ErrorKind::WriteZero.into(),
                     })
                 }
-                Event::Wrote(Ok(_)) => {}
+                Event::Wrote(Ok(_)) => self.unflushed = true,
+                Event::Flushed(Ok(())) => self.unflushed = false,
+                Event::Flushed(Err(source)) => {
+                    return Err(SessionError::LinkLost {
+                        during: "writing",
+                        source,
+                    })
+                }
                 Event::Wrote(Err(source)) => {
                     return Err(SessionError::LinkLost {
                         during: "writing",
