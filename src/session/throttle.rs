@@ -38,7 +38,7 @@ impl Throttle {
         }
         let until = now + self.next;
         self.paused_until = Some(until);
-        self.next = (self.next * 2).min(self.max);
+        self.next = self.next.saturating_mul(2).min(self.max);
         until
     }
 

@@ -104,9 +104,12 @@ impl Backoff {
 
     /// How long to wait before the next attempt; doubles the step for the one after.
     pub fn next_delay(&mut self) -> Duration {
-        let fraction = f64::from(self.jitter.next_u32()) / f64::from(u32::MAX);
-        let delay = self.step.mul_f64(fraction);
-        self.step = (self.step * 2).min(self.ceiling);
+        // Integer arithmetic: a float product can round past Duration's range and panic.
+        let step_ns = u64::try_from(self.step.as_nanos()).unwrap_or(u64::MAX);
+        let scaled =
+            u128::from(step_ns) * u128::from(self.jitter.next_u32()) / u128::from(u32::MAX);
+        let delay = Duration::from_nanos(u64::try_from(scaled).unwrap_or(u64::MAX));
+        self.step = self.step.saturating_mul(2).min(self.ceiling);
         delay
     }
 
@@ -148,6 +151,14 @@ mod tests {
             let step = b.step();
             let d = b.next_delay();
             assert!(d <= step && step <= b.ceiling());
+        }
+    }
+
+    #[test]
+    fn a_huge_ceiling_does_not_overflow() {
+        let mut b = Backoff::with_jitter(u64::MAX, Box::new(Fixed(u32::MAX))).unwrap();
+        for _ in 0..200 {
+            assert!(b.next_delay() <= b.ceiling());
         }
     }
 
