@@ -4,8 +4,14 @@ mod session_peer;
 
 use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use smppd::codec::pdu::DeliverSm;
 use smppd::codec::{CommandId, CommandStatus, EsmClass, Pdu};
@@ -334,12 +340,21 @@ async fn answered_enquire_links_keep_the_session_up() {
 #[tokio::test]
 async fn smsc_unbind_is_answered_and_ends_the_session() {
     guard(async {
-        let (upper, mut peer) = bound(params(), vec![]).await;
+        // Window full: two submits await responses when the SMSC unbinds.
+        let params = params().with_window_size(2).unwrap().with_max_rate(0);
+        let (upper, mut peer) = bound(params, (0..3).map(message).collect()).await;
+        for _ in 0..2 {
+            assert!(matches!(peer.expect().await.1, Pdu::SubmitSm(_)));
+        }
         peer.send(Pdu::Unbind, 77, CommandStatus::EsmeRok).await;
         let (h, pdu) = peer.expect().await;
         assert_eq!((pdu, h.sequence_number), (Pdu::UnbindResp, 77));
         let end = upper.session.await.unwrap();
         assert_eq!(end.result.unwrap(), EndReason::UnboundBySmsc);
+        assert_eq!(
+            end.unsent.iter().map(|m| m.id).collect::<Vec<_>>(),
+            vec![0, 1, 2]
+        );
         assert!(
             peer.read().await.is_none(),
             "the session closes the connection"
@@ -564,6 +579,77 @@ async fn graceful_stop_is_bounded_when_responses_never_come() {
         end.unsent.iter().map(|m| m.id).collect::<Vec<_>>(),
         vec![0, 1]
     );
+}
+
+/// A stream that counts the writes made to it.
+struct CountingWrites {
+    inner: tokio::io::DuplexStream,
+    writes: Arc<AtomicUsize>,
+}
+
+impl AsyncRead for CountingWrites {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for CountingWrites {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let r = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if matches!(r, Poll::Ready(Ok(_))) {
+            self.writes.fetch_add(1, Ordering::SeqCst);
+        }
+        r
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[tokio::test]
+async fn a_burst_of_submits_leaves_in_a_few_writes() {
+    guard(async {
+        const N: u64 = 50;
+        let (client, mut peer) = memory_pair();
+        let writes = Arc::new(AtomicUsize::new(0));
+        let client = CountingWrites {
+            inner: client,
+            writes: writes.clone(),
+        };
+        let params = params()
+            .with_window_size(N as usize)
+            .unwrap()
+            .with_max_rate(0);
+        let (session, _) = tokio::join!(
+            Session::bind(client, params),
+            peer.answer_bind(CommandStatus::EsmeRok)
+        );
+        let after_bind = writes.load(Ordering::SeqCst);
+        let upper = session_peer::run(
+            session.unwrap(),
+            (0..N).map(message).collect(),
+            Arc::new(Counters::default()),
+        );
+        for _ in 0..N {
+            assert!(matches!(peer.expect().await.1, Pdu::SubmitSm(_)));
+        }
+        let submit_writes = writes.load(Ordering::SeqCst) - after_bind;
+        // One write per PDU would be 50; coalescing makes it one or two.
+        assert!(submit_writes <= 3, "{submit_writes} writes for {N} submits");
+        drop(upper);
+    })
+    .await;
 }
 
 /// Keeps the peer type in use in every build of this file.
