@@ -18,7 +18,8 @@ use tokio::sync::{mpsc, watch};
 
 use crate::codec::pdu::{Bind, DataSmResp, DeliverSmResp, SubmitSmResp};
 use crate::codec::{
-    CommandId, CommandStatus, Frame, FrameError, Framer, Header, Pdu, Reply, StatusClass,
+    COctetString, CommandId, CommandStatus, Frame, FrameError, Framer, Header, Pdu, Reply,
+    StatusClass,
 };
 use crate::session::counters::Counters;
 use crate::session::error::SessionError;
@@ -135,21 +136,14 @@ enum Event {
 }
 
 fn bind_pdu(params: &SessionParams) -> Pdu {
-    // SessionParams validated each field against SMPP's limits (stricter than the codec's
-    // checks), so the conversions cannot fail; an empty field would be the harmless fallback.
     let body = Bind {
-        system_id: params.system_id().as_bytes().to_vec().try_into_field(),
-        password: params
-            .password()
-            .expose()
-            .as_bytes()
-            .to_vec()
-            .try_into_field(),
-        system_type: params.system_type().as_bytes().to_vec().try_into_field(),
+        system_id: field(params.system_id()),
+        password: field(params.password().expose()),
+        system_type: field(params.system_type()),
         interface_version: params.interface_version(),
         addr_ton: params.addr_ton().into(),
         addr_npi: params.addr_npi().into(),
-        address_range: params.address_range().as_bytes().to_vec().try_into_field(),
+        address_range: field(params.address_range()),
     };
     match params.bind_mode() {
         BindMode::Transmitter => Pdu::BindTransmitter(body),
@@ -158,14 +152,11 @@ fn bind_pdu(params: &SessionParams) -> Pdu {
     }
 }
 
-trait IntoField<T> {
-    fn try_into_field(self) -> T;
-}
-
-impl<const MAX: usize> IntoField<crate::codec::COctetString<MAX>> for Vec<u8> {
-    fn try_into_field(self) -> crate::codec::COctetString<MAX> {
-        crate::codec::COctetString::new(self).unwrap_or_default()
-    }
+/// A bind field from a parameter. [`SessionParams`] already enforced SMPP's limits (stricter
+/// than the codec's: ASCII, no NUL, within the length), so this cannot fail; the empty string
+/// is only a fallback that keeps the code free of panics.
+fn field<const MAX: usize>(value: &str) -> COctetString<MAX> {
+    COctetString::new(value.as_bytes().to_vec()).unwrap_or_default()
 }
 
 /// A header-only (or minimal) response with `id`, for answering with an error status.
@@ -830,5 +821,49 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+
+    #[test]
+    fn bind_carries_every_parameter_even_at_the_length_limits() {
+        let params = SessionParams::new("abcdefghijklmno", Secret::new("12345678"))
+            .unwrap()
+            .with_system_type("typetypetype")
+            .unwrap()
+            .with_address_range(&"9".repeat(40))
+            .unwrap()
+            .with_addr_ton_npi(1, 1)
+            .with_bind_mode(BindMode::Receiver);
+        let Pdu::BindReceiver(b) = bind_pdu(&params) else {
+            panic!("expected bind_receiver");
+        };
+        assert_eq!(b.system_id.as_bytes(), b"abcdefghijklmno");
+        assert_eq!(b.password.as_bytes(), b"12345678");
+        assert_eq!(b.system_type.as_bytes(), b"typetypetype");
+        assert_eq!(b.address_range.as_bytes(), "9".repeat(40).as_bytes());
+        assert_eq!(b.interface_version, 0x34);
+        assert_eq!(u8::from(b.addr_ton), 1);
+    }
+
+    #[test]
+    fn error_answers_use_the_request_s_own_response() {
+        assert_eq!(
+            empty_response(CommandId::DeliverSmResp),
+            Pdu::DeliverSmResp(None)
+        );
+        assert_eq!(
+            empty_response(CommandId::EnquireLinkResp),
+            Pdu::EnquireLinkResp
+        );
+        // outbind has no response of its own.
+        assert_eq!(
+            empty_response(CommandId::Outbind.response()),
+            Pdu::GenericNack
+        );
     }
 }
