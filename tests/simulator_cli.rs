@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::process::Stdio;
 
 use simulator_support::client::{message_id, Client};
+use simulator_support::pki::Pki;
 use simulator_support::GUARD;
 use smppd::codec::{CommandId, CommandStatus};
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
@@ -132,4 +133,37 @@ async fn simulate_refuses_a_malformed_account_without_echoing_it() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("SYSTEM_ID:PASSWORD"), "{err}");
     assert!(!err.contains("nocolonpw"), "{err}");
+}
+
+#[tokio::test]
+async fn simulate_serves_mutual_tls_from_pem_files() {
+    let pki = Pki::new();
+    let path = |p: &std::path::Path| p.to_str().unwrap().to_owned();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_smppd"))
+        .args([
+            "simulate",
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-version",
+            "1.2",
+        ])
+        .args(["--tls-cert", &path(&pki.server_cert)])
+        .args(["--tls-key", &path(&pki.server_key)])
+        .args(["--client-ca", &path(&pki.ca)])
+        .env("SMPPD_SIM_ACCOUNTS", "esme:secret")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = line(&mut lines).await;
+    assert!(first.contains(" tls "), "{first}");
+    let addr: SocketAddr = first.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let mut c = Client::tls(addr, &pki, true).await;
+    assert_eq!(
+        c.bind(CommandId::BindTransceiver, "esme", "secret").await,
+        CommandStatus::EsmeRok
+    );
+    child.start_kill().unwrap();
+    let _ = timeout(GUARD, child.wait()).await.expect("hang guard");
 }

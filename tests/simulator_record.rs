@@ -110,7 +110,7 @@ async fn mobile_originated_messages_reach_a_bound_receiver_and_report_the_ack() 
         (sm, rx)
     });
     let status = sim.inject_mo("esme", mo(), GUARD).await.unwrap();
-    assert_eq!(status, 0);
+    assert_eq!(status, CommandStatus::EsmeRok);
     let (sm, mut rx) = client.await.unwrap();
     assert_eq!(sm.short_message.as_bytes(), b"STOP");
     assert_eq!(sm.source_addr.as_bytes(), b"447700900123");
@@ -128,12 +128,14 @@ async fn mobile_originated_messages_reach_a_bound_receiver_and_report_the_ack() 
         .filter(|d| d.kind == DeliverKind::MobileOriginated)
         .map(|d| d.response_status)
         .collect();
-    assert_eq!(mos, [Some(0), None]);
+    assert_eq!(mos, [Some(CommandStatus::EsmeRok), None]);
 
     // A late answer is still recorded.
     rx.ack(&frame).await;
     sim.wait_until("the late ack", GUARD, |s| {
-        s.delivers.iter().all(|d| d.response_status == Some(0))
+        s.delivers
+            .iter()
+            .all(|d| d.response_status == Some(CommandStatus::EsmeRok))
     })
     .await
     .unwrap();
@@ -163,4 +165,62 @@ async fn an_unacknowledged_receipt_is_sent_again_to_the_next_receiver() {
     let record = sim.wait_for_acknowledged_receipts(1, GUARD).await.unwrap();
     assert_eq!(record.delivers.len(), 2);
     sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn many_concurrent_clients_are_served_and_every_id_is_unique() {
+    let sim = Simulator::start(config()).await.unwrap();
+    let addr = sim.local_addr();
+    let mut clients = Vec::new();
+    for _ in 0..16 {
+        clients.push(tokio::spawn(async move {
+            let mut c = Client::tcp(addr).await;
+            c.bind(CommandId::BindTransmitter, "esme", "secret").await;
+            let mut ids = Vec::new();
+            for i in 0..8 {
+                c.submit(&format!("m{i}"), 0, None).await;
+                ids.push(simulator_support::client::message_id(&c.expect().await));
+            }
+            ids
+        }));
+    }
+    let mut ids = Vec::new();
+    for c in clients {
+        ids.extend(c.await.unwrap());
+    }
+    assert_eq!(ids.len(), 128);
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 128, "message ids repeated");
+    let submits = sim.wait_for_submits(128, GUARD).await.unwrap();
+    assert_eq!(submits.len(), 128);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn shutdown_closes_every_connection_and_garbage_never_stops_the_server() {
+    let sim = Simulator::start(config()).await.unwrap();
+    // Hostile bytes: a pseudo-random stream, framed however it happens to fall.
+    let mut garbage = Vec::with_capacity(4096);
+    let mut x: u32 = 0x1234_5678;
+    for _ in 0..4096 {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        garbage.push(x as u8);
+    }
+    let mut bad = Client::tcp(sim.local_addr()).await;
+    // Whether all of it is written depends on when the server hangs up; either is fine.
+    let _ = bad.try_send_raw(&garbage).await;
+    let mut good = Client::tcp(sim.local_addr()).await;
+    assert_eq!(
+        good.bind(CommandId::BindTransceiver, "esme", "secret")
+            .await,
+        CommandStatus::EsmeRok
+    );
+    sim.shutdown().await;
+    assert!(
+        good.recv().await.is_none(),
+        "shutdown must close open sessions"
+    );
 }

@@ -32,7 +32,7 @@ async fn binds_in_every_mode_and_refuses_a_second_bind() {
     let modes: Vec<_> = record
         .binds
         .iter()
-        .filter(|b| b.command_status == 0)
+        .filter(|b| b.command_status == CommandStatus::EsmeRok)
         .map(|b| b.mode)
         .collect();
     assert_eq!(

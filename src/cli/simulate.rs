@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
+use smppd::codec::CommandStatus;
 use smppd::simulator::{
     Account, ClientAuth, DeliverKind, Event, Faults, MessageIdStyle, Simulator, SimulatorConfig,
     SimulatorError, SubmitOutcome, TlsServerSettings, TlsVersions,
@@ -225,8 +226,11 @@ fn describe(event: &Event) -> String {
         Event::Connected(id, peer) => format!("conn={id} connected peer={peer}"),
         Event::Closed(id) => format!("conn={id} closed"),
         Event::Bind(b) => format!(
-            "conn={} bind mode={:?} system_id={} status=0x{:08x}",
-            b.connection, b.mode, b.system_id, b.command_status
+            "conn={} bind mode={:?} system_id={} status={}",
+            b.connection,
+            b.mode,
+            b.system_id,
+            status(b.command_status)
         ),
         Event::Submit(s) => {
             let outcome = match &s.outcome {
@@ -235,7 +239,7 @@ fn describe(event: &Event) -> String {
                 SubmitOutcome::Withheld => "withheld".to_owned(),
                 SubmitOutcome::Dropped => "dropped connection".to_owned(),
                 SubmitOutcome::Rejected { command_status } => {
-                    format!("rejected status=0x{command_status:08x}")
+                    format!("rejected status={}", status(*command_status))
                 }
             };
             format!(
@@ -258,8 +262,7 @@ fn describe(event: &Event) -> String {
             d.connection,
             d.sequence_number,
             kind(&d.kind),
-            d.response_status
-                .map_or("none".to_owned(), |s| format!("0x{s:08x}"))
+            d.response_status.map_or("none".to_owned(), status)
         ),
     }
 }
@@ -269,4 +272,10 @@ fn kind(k: &DeliverKind) -> String {
         DeliverKind::Receipt { message_id } => format!("receipt id={message_id}"),
         DeliverKind::MobileOriginated => "mo".to_owned(),
     }
+}
+
+/// A command_status as its spec name when it has one, else as hex.
+fn status(s: CommandStatus) -> String {
+    s.spec_name()
+        .map_or_else(|| format!("0x{:08x}", s.value()), str::to_owned)
 }

@@ -7,6 +7,8 @@ use std::time::Duration;
 use tokio::sync::{broadcast, oneshot, watch};
 use tokio::task::JoinHandle;
 
+use crate::codec::CommandStatus;
+
 use super::error::SimulatorError;
 use super::faults::Faults;
 use super::record::{DeliverKind, Event, RecordSnapshot, SubmitRecord};
@@ -110,7 +112,11 @@ impl SimulatorHandle {
     ) -> Result<RecordSnapshot, SimulatorError> {
         let what = format!("{n} successful binds");
         self.wait_until(&what, timeout, |s| {
-            s.binds.iter().filter(|b| b.command_status == 0).count() >= n
+            s.binds
+                .iter()
+                .filter(|b| b.command_status == CommandStatus::EsmeRok)
+                .count()
+                >= n
         })
         .await
     }
@@ -134,9 +140,10 @@ impl SimulatorHandle {
         system_id: &str,
         mo: MoMessage,
         timeout: Duration,
-    ) -> Result<u32, SimulatorError> {
+    ) -> Result<CommandStatus, SimulatorError> {
         let (tx, rx) = oneshot::channel();
         let delivery = Delivery {
+            account: system_id.to_owned(),
             source_addr: mo.source_addr,
             destination_addr: mo.destination_addr,
             short_message: mo.short_message,
@@ -145,7 +152,7 @@ impl SimulatorHandle {
         };
         self.shared
             .registry
-            .route(system_id, None, delivery)
+            .route(None, delivery)
             .map_err(|_| SimulatorError::NotBound(system_id.to_owned()))?;
         match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(status)) => Ok(status),

@@ -11,9 +11,12 @@
 //! there cannot hide itself by being on both ends of a test.
 //!
 //! ```text
-//!   Simulator::start ──> server (accept loop, TLS handshake)
-//!                           └─> connection task per client ──> answer (bind/submit/...)
-//!   SimulatorHandle ──> registry (route receipts / MO by system_id), record, faults
+//!   Simulator::start ──> server      accept loop, TLS handshake (tls)
+//!                          └─> connection   one task per client: framing, timers, writer
+//!                                 └─> smsc  the SMPP rules, sans-I/O: frame + now -> actions
+//!   SimulatorHandle ──> registry    routes receipts / MO to a bound receiver by system_id
+//!                   ──> record      what was received, sent and acknowledged
+//!                   ──> faults      switches read afresh for every event
 //! ```
 
 mod config;
@@ -27,6 +30,7 @@ mod record;
 mod registry;
 mod server;
 mod shared;
+mod smsc;
 mod tls;
 mod wire;
 

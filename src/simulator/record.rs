@@ -9,6 +9,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::{broadcast, watch};
 
+use crate::codec::CommandStatus;
+
 /// Identifies one accepted TCP connection, in accept order starting at 1.
 pub type ConnectionId = u64;
 
@@ -44,8 +46,8 @@ pub struct BindRecord {
     pub system_id: String,
     /// The bind mode requested.
     pub mode: BindMode,
-    /// The command_status of the bind_resp (0 = bound).
-    pub command_status: u32,
+    /// The command_status of the bind_resp (ESME_ROK = bound).
+    pub command_status: CommandStatus,
 }
 
 /// What the simulator did with a submit_sm.
@@ -65,7 +67,7 @@ pub enum SubmitOutcome {
     /// Answered with an error status (e.g. ESME_RINVBNDSTS when not bound to transmit).
     Rejected {
         /// The command_status sent.
-        command_status: u32,
+        command_status: CommandStatus,
     },
 }
 
@@ -116,7 +118,7 @@ pub struct DeliverRecord {
     /// Receipt or MO.
     pub kind: DeliverKind,
     /// The command_status of the deliver_sm_resp; `None` while none has come back.
-    pub response_status: Option<u32>,
+    pub response_status: Option<CommandStatus>,
 }
 
 /// Per-connection counters.
@@ -159,7 +161,8 @@ impl RecordSnapshot {
         self.delivers
             .iter()
             .filter(|d| {
-                matches!(d.kind, DeliverKind::Receipt { .. }) && d.response_status == Some(0)
+                matches!(d.kind, DeliverKind::Receipt { .. })
+                    && d.response_status == Some(CommandStatus::EsmeRok)
             })
             .collect()
     }
@@ -210,7 +213,7 @@ pub enum Event {
     Submit(SubmitRecord),
     /// A deliver_sm was sent.
     DeliverSent(DeliverRecord),
-    /// A deliver_sm_resp arrived (or the delivery timed out, `response_status` `None`).
+    /// A deliver_sm_resp (or a generic_nack) answered a deliver_sm.
     DeliverAnswered(DeliverRecord),
     /// A connection closed.
     Closed(ConnectionId),
@@ -297,7 +300,7 @@ impl Recorder {
 
     pub(crate) fn bind(&self, record: BindRecord) {
         self.update(Some(Event::Bind(record.clone())), |s| {
-            if record.command_status == 0 {
+            if record.command_status == CommandStatus::EsmeRok {
                 if let Some(i) = position(s, record.connection) {
                     s.connections[i].bound = Some((record.system_id.clone(), record.mode));
                 }
@@ -336,7 +339,12 @@ impl Recorder {
         });
     }
 
-    pub(crate) fn deliver_answered(&self, connection: ConnectionId, sequence: u32, status: u32) {
+    pub(crate) fn deliver_answered(
+        &self,
+        connection: ConnectionId,
+        sequence: u32,
+        status: CommandStatus,
+    ) {
         let found = self.update(None, |s| {
             let d = s
                 .delivers
@@ -419,9 +427,9 @@ mod tests {
             },
             response_status: None,
         });
-        r.deliver_answered(1, 8, 0);
+        r.deliver_answered(1, 8, CommandStatus::EsmeRok);
         assert!(r.snapshot().acknowledged_receipts().is_empty());
-        r.deliver_answered(1, 7, 0);
+        r.deliver_answered(1, 7, CommandStatus::EsmeRok);
         assert_eq!(r.snapshot().acknowledged_receipts().len(), 1);
     }
 }

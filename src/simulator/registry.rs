@@ -16,6 +16,8 @@ use super::record::{BindMode, ConnectionId, DeliverKind};
 /// independent of the wire format.
 #[derive(Debug)]
 pub(crate) struct Delivery {
+    /// The system_id whose receivers it is for.
+    pub account: String,
     /// source_addr (the handset for MO; the original destination for receipts).
     pub source_addr: String,
     /// destination_addr.
@@ -25,13 +27,14 @@ pub(crate) struct Delivery {
     /// Receipt (esm_class 0x04 plus TLVs) or MO.
     pub kind: DeliverKind,
     /// Told the deliver_sm_resp command_status, or dropped if the connection closes first.
-    pub answered: Option<oneshot::Sender<u32>>,
+    pub answered: Option<oneshot::Sender<crate::codec::CommandStatus>>,
 }
 
 impl Delivery {
     /// A copy without the reply channel, for re-queueing an unacknowledged receipt.
     pub(crate) fn resend(&self) -> Delivery {
         Delivery {
+            account: self.account.clone(),
             source_addr: self.source_addr.clone(),
             destination_addr: self.destination_addr.clone(),
             short_message: self.short_message.clone(),
@@ -92,38 +95,32 @@ impl Registry {
         self.lock().bound.remove(&id);
     }
 
-    /// Hands `delivery` to a receiving session of `system_id`, preferring `preferred` (the
+    /// Hands `delivery` to a receiving session of its account, preferring `preferred` (the
     /// connection a submit came in on), else the oldest one. Gives the delivery back when no
-    /// such session is bound.
+    /// such session is bound (boxed: it is large and this is the rare path).
     pub(crate) fn route(
         &self,
-        system_id: &str,
         preferred: Option<ConnectionId>,
         delivery: Delivery,
-    ) -> Result<ConnectionId, Delivery> {
-        Self::route_in(&self.lock(), system_id, preferred, delivery)
+    ) -> Result<ConnectionId, Box<Delivery>> {
+        Self::route_in(&self.lock(), preferred, delivery)
     }
 
     /// Like [`Registry::route`], but queues the delivery for the next receiver of the account
     /// when none is bound.
-    pub(crate) fn route_or_queue(
-        &self,
-        system_id: &str,
-        preferred: Option<ConnectionId>,
-        delivery: Delivery,
-    ) {
+    pub(crate) fn route_or_queue(&self, preferred: Option<ConnectionId>, delivery: Delivery) {
         let mut t = self.lock();
-        if let Err(d) = Self::route_in(&t, system_id, preferred, delivery) {
-            t.queued.entry(system_id.to_owned()).or_default().push(d);
+        if let Err(d) = Self::route_in(&t, preferred, delivery) {
+            t.queued.entry(d.account.clone()).or_default().push(*d);
         }
     }
 
     fn route_in(
         t: &Table,
-        system_id: &str,
         preferred: Option<ConnectionId>,
         delivery: Delivery,
-    ) -> Result<ConnectionId, Delivery> {
+    ) -> Result<ConnectionId, Box<Delivery>> {
+        let system_id = delivery.account.as_str();
         let eligible = |(_, b): &(&ConnectionId, &Bound)| {
             b.system_id == system_id && b.mode.receives() && !b.deliveries.is_closed()
         };
@@ -133,9 +130,9 @@ impl Registry {
         match target {
             Some((id, b)) => match b.deliveries.send(delivery) {
                 Ok(()) => Ok(*id),
-                Err(mpsc::error::SendError(d)) => Err(d),
+                Err(mpsc::error::SendError(d)) => Err(Box::new(d)),
             },
-            None => Err(delivery),
+            None => Err(Box::new(delivery)),
         }
     }
 
@@ -150,6 +147,7 @@ mod tests {
 
     fn receipt() -> Delivery {
         Delivery {
+            account: "esme".into(),
             source_addr: "2".into(),
             destination_addr: "1".into(),
             short_message: b"id:1".to_vec(),
@@ -165,7 +163,7 @@ mod tests {
         let r = Registry::default();
         let (tx_t, mut rx_t) = mpsc::unbounded_channel();
         r.register(1, "esme", BindMode::Transmitter, tx_t);
-        r.route_or_queue("esme", Some(1), receipt());
+        r.route_or_queue(Some(1), receipt());
         assert!(
             rx_t.try_recv().is_err(),
             "a transmitter never gets deliver_sm"
@@ -181,8 +179,8 @@ mod tests {
         let (tx_r, mut rx_r) = mpsc::unbounded_channel();
         r.register(3, "esme", BindMode::Receiver, tx_r);
         assert!(rx_r.try_recv().is_ok());
-        assert!(r.route("esme", None, receipt()).is_ok());
+        assert!(r.route(None, receipt()).is_ok());
         r.unregister(3);
-        assert!(r.route("esme", None, receipt()).is_err());
+        assert!(r.route(None, receipt()).is_err());
     }
 }

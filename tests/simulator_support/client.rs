@@ -72,6 +72,11 @@ impl Client {
         self.io.flush().await.unwrap();
     }
 
+    /// Writes octets, tolerating a server that already hung up (for hostile-input tests).
+    pub async fn try_send_raw(&mut self, bytes: &[u8]) -> bool {
+        self.io.write_all(bytes).await.is_ok() && self.io.flush().await.is_ok()
+    }
+
     /// The next frame, or `None` when the server closed the connection.
     pub async fn recv(&mut self) -> Option<Frame> {
         timeout(GUARD, async {
