@@ -178,7 +178,7 @@ async fn throttled_submits_receipts_and_mo_all_arrive_exactly_once() {
             inbound.accept();
         };
         let (status, ()) = tokio::join!(inject, accept);
-        assert_eq!(status.unwrap(), 0);
+        assert_eq!(status.unwrap(), CommandStatus::EsmeRok);
 
         let record = sim.record();
         assert!(record.max_outstanding() <= WINDOW as u64);
