@@ -93,6 +93,7 @@ async fn reconnects_with_back_off_and_resends_what_was_in_flight() {
     let status = handle.status.borrow().clone();
     assert_eq!(status.state, ChannelState::Bound);
     assert_eq!((status.connect_attempts, status.binds), (3, 1));
+    assert_eq!(handle.counters().acknowledged, 1);
     assert!(status.last_error.unwrap().contains("refused"));
 
     // Message 2 is in flight when the link drops.

@@ -83,7 +83,8 @@ pub enum ChannelState {
 pub struct ChannelStatus {
     /// The current state.
     pub state: ChannelState,
-    /// Message totals over every session.
+    /// Message totals over every session, as of the last state change (see
+    /// [`ChannelHandle::counters`] for live totals).
     pub counters: CountersSnapshot,
     /// The last failure, as text for status pages (logged once, when it happened).
     pub last_error: Option<String>,
@@ -118,11 +119,17 @@ pub struct ChannelEnd {
 pub struct ChannelHandle {
     /// State, counters and last error, updated on every change.
     pub status: watch::Receiver<ChannelStatus>,
+    counters: Arc<Counters>,
     stop: watch::Sender<bool>,
     task: JoinHandle<ChannelEnd>,
 }
 
 impl ChannelHandle {
+    /// The message totals right now (updated by the running session as it goes).
+    pub fn counters(&self) -> CountersSnapshot {
+        self.counters.snapshot()
+    }
+
     /// Asks the channel to stop gracefully (drain, unbind, close) and waits for it.
     pub async fn stop(self) -> Result<ChannelEnd, tokio::task::JoinError> {
         let _ = self.stop.send(true);
@@ -164,19 +171,25 @@ where
         binds: 0,
     });
     let (stop, stop_rx) = watch::channel(false);
+    let counters = Arc::new(Counters::default());
     let runner = Runner {
         name: name.into(),
         params,
         backoff,
         connect,
         io,
-        counters: Arc::new(Counters::default()),
+        counters: counters.clone(),
         status: status_tx,
         stop: stop_rx,
         unsent: VecDeque::new(),
     };
     let task = tokio::spawn(runner.run());
-    ChannelHandle { status, stop, task }
+    ChannelHandle {
+        status,
+        counters,
+        stop,
+        task,
+    }
 }
 
 impl<C, Fut, S> Runner<C>
