@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use smppd::codec::pdu::DeliverSm;
+use smppd::codec::pdu::{DataSm, DeliverSm};
 use smppd::codec::{CommandId, CommandStatus, EsmClass, Pdu};
 use smppd::session::{
     BindMode, Counters, EndReason, FailureReason, InboundPdu, Session, SessionError, SubmitOutcome,
@@ -655,3 +655,42 @@ async fn a_burst_of_submits_leaves_in_a_few_writes() {
 /// Keeps the peer type in use in every build of this file.
 #[allow(dead_code)]
 fn _peer_is_used(_: Peer) {}
+
+#[tokio::test]
+async fn data_sm_is_handed_up_and_a_transmitter_refuses_deliver_sm() {
+    guard(async {
+        let (mut upper, mut peer) = bound(params(), vec![]).await;
+        peer.send(Pdu::DataSm(DataSm::default()), 50, CommandStatus::EsmeRok)
+            .await;
+        let inbound = upper.inbound.recv().await.unwrap();
+        assert!(matches!(inbound.pdu, InboundPdu::Data(_)));
+        inbound.accept();
+        let (h, pdu) = peer.expect().await;
+        assert!(matches!(pdu, Pdu::DataSmResp(_)));
+        assert_eq!(
+            (h.sequence_number, h.command_status),
+            (50, CommandStatus::EsmeRok)
+        );
+
+        // Bound as transmitter, a deliver_sm is out of place: ESME_RINVBNDSTS, session alive.
+        let tx = params().with_bind_mode(BindMode::Transmitter);
+        let (upper, mut peer) = bound(tx, vec![]).await;
+        peer.send(
+            Pdu::DeliverSm(DeliverSm::default()),
+            51,
+            CommandStatus::EsmeRok,
+        )
+        .await;
+        let (h, pdu) = peer.expect().await;
+        assert!(matches!(pdu, Pdu::DeliverSmResp(_)));
+        assert_eq!(
+            (h.sequence_number, h.command_status),
+            (51, CommandStatus::EsmeRinvbndsts)
+        );
+        peer.send(Pdu::EnquireLink, 52, CommandStatus::EsmeRok)
+            .await;
+        assert_eq!(peer.expect().await.1, Pdu::EnquireLinkResp);
+        assert!(!upper.session.is_finished());
+    })
+    .await;
+}
