@@ -122,6 +122,43 @@ mod tests {
         assert_eq!(TokenBucket::new(5000, t0).burst(), 50);
     }
 
+    proptest::proptest! {
+        /// Whatever the rate and however the caller polls, no span of time `t` ever sees more
+        /// than `burst + rate × t` sends, and a caller that always waits as told is never
+        /// refused at the instant it was promised.
+        #[test]
+        fn never_exceeds_burst_plus_rate(
+            rate in 1u32..2000,
+            gaps in proptest::collection::vec(0u64..2_000_000, 1..100),
+        ) {
+            let t0 = Instant::now();
+            let mut bucket = TokenBucket::new(rate, t0);
+            let burst = u128::from(bucket.burst());
+            let mut now = t0;
+            let mut sends = Vec::new();
+            for gap in gaps {
+                now += Duration::from_nanos(gap);
+                while bucket.try_take(now).is_ok() {
+                    sends.push(now);
+                }
+                if let Err(at) = bucket.try_take(now) {
+                    proptest::prop_assert!(at > now);
+                    proptest::prop_assert!(bucket.try_take(at).is_ok());
+                    sends.push(at);
+                    now = at;
+                }
+            }
+            for (i, first) in sends.iter().enumerate() {
+                for (j, last) in sends.iter().enumerate().skip(i) {
+                    let span = last.duration_since(*first).as_nanos();
+                    let allowed = burst + span * u128::from(rate) / 1_000_000_000;
+                    proptest::prop_assert!((j - i + 1) as u128 <= allowed,
+                        "{} sends in {span} ns at {rate}/s (burst {burst})", j - i + 1);
+                }
+            }
+        }
+    }
+
     #[test]
     fn zero_means_unlimited() {
         let t0 = Instant::now();

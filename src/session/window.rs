@@ -171,6 +171,39 @@ mod tests {
         assert_eq!(w.next_deadline(), None);
     }
 
+    proptest::proptest! {
+        /// Any mix of sends, responses and timeouts: never more than the capacity in flight,
+        /// and every entry comes out exactly once (completed, expired or drained).
+        #[test]
+        fn capacity_holds_and_nothing_is_lost(
+            capacity in 1usize..20,
+            ops in proptest::collection::vec((0u8..3, 0u32..40, 0u64..5_000), 1..400),
+        ) {
+            let t0 = Instant::now();
+            let mut w = Window::new(capacity, T);
+            let mut now = t0;
+            let mut next_seq = 1u32;
+            let mut inserted = 0usize;
+            let mut out = 0usize;
+            for (op, pick, step_ms) in ops {
+                now += Duration::from_millis(step_ms);
+                match op {
+                    0 => {
+                        if w.insert(next_seq, next_seq, now).is_ok() {
+                            inserted += 1;
+                        }
+                        next_seq += 1;
+                    }
+                    1 => out += usize::from(w.complete(pick).is_some()),
+                    _ => out += w.expire(now).len(),
+                }
+                proptest::prop_assert!(w.len() <= capacity);
+            }
+            out += w.drain().len();
+            proptest::prop_assert_eq!(inserted, out);
+        }
+    }
+
     #[test]
     fn drain_returns_everything_in_send_order() {
         let now = Instant::now();
