@@ -694,3 +694,56 @@ async fn data_sm_is_handed_up_and_a_transmitter_refuses_deliver_sm() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn hostile_bytes_never_panic_the_session_and_lose_no_message() {
+    guard(async {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..40 {
+            let resend: Vec<_> = (0..3).map(message).collect();
+            let (mut upper, mut peer) =
+                bound_in_memory(params().with_window_size(2).unwrap(), resend).await;
+            // Plausible headers (valid lengths, real and unknown command ids) with random
+            // bodies, then pure noise.
+            let mut bytes = Vec::new();
+            for _ in 0..20 {
+                let body_len = (next() % 40) as u32;
+                let ids = [
+                    0x8000_0004u32,
+                    5,
+                    0x103,
+                    0x15,
+                    6,
+                    0x8000_0000,
+                    0x99,
+                    0x8000_0009,
+                ];
+                let id = ids[(next() % ids.len() as u64) as usize];
+                bytes.extend_from_slice(&(16 + body_len).to_be_bytes());
+                bytes.extend_from_slice(&id.to_be_bytes());
+                bytes.extend_from_slice(&((next() % 0x100) as u32).to_be_bytes());
+                bytes.extend_from_slice(&((next() % 8) as u32).to_be_bytes());
+                bytes.extend((0..body_len).map(|_| next() as u8));
+            }
+            bytes.extend((0..64).map(|_| next() as u8));
+            peer.send_raw(&bytes).await;
+            drop(peer);
+            let end = upper.session.await.expect("the session task panicked");
+            // Any end is fine (a random unbind ends it cleanly); a panic or a loss is not.
+            // Every message is accounted for: outcome or handed back.
+            upper.outcomes.close();
+            let mut resolved = end.unsent.len();
+            while upper.outcomes.recv().await.is_some() {
+                resolved += 1;
+            }
+            assert_eq!(resolved, 3);
+        }
+    })
+    .await;
+}
