@@ -29,8 +29,12 @@
 pub mod codec;
 pub mod config;
 pub mod daemon;
+/// A redacting string type for passwords.
 pub mod secret;
+/// One SMPP session over a connected stream: bind, window, rate, keep-alive, unbind.
+pub mod session;
 /// A built-in SMSC (SMPP server) for tests and demos: `smppd simulate`.
 pub mod simulator;
+/// Per-channel supervision: reconnect back-off, the channel task, and the log codes.
 pub mod supervisor;
 pub mod transport;

@@ -1,8 +1,16 @@
-//! Supervisor: one per channel; reconnects with back-off and logs each failure once.
+//! One supervisor per channel: connect, bind, run the session, and after a failure wait with
+//! back-off and try again. Each failure is logged once, here, with the documented code that
+//! [`failure`] assigns to it.
 //!
-//! May depend on the session and transport layers below it. For now it holds only
-//! [`failure`]: the single place where failures get their documented log codes.
+//! Depends on [`crate::session`] and [`crate::transport`].
 
+pub mod backoff;
+pub mod channel;
 pub mod failure;
 
+pub use backoff::{Backoff, BackoffError, Jitter};
+pub use channel::{
+    spawn, ChannelEnd, ChannelError, ChannelHandle, ChannelIo, ChannelState, ChannelStatus,
+    ConnectError,
+};
 pub use failure::{emit, Attempt, ChannelFailure, FailureReport, LogEvent};

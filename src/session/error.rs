@@ -1,0 +1,52 @@
+//! [`SessionError`]: why a session ended other than by a requested stop.
+//!
+//! Each variant surfaces from [`crate::session::Session::bind`] or in
+//! [`crate::session::SessionEnd`]; the supervisor logs it once and decides to reconnect.
+
+use std::io;
+use std::time::Duration;
+
+use thiserror::Error;
+
+use crate::codec::CommandStatus;
+
+/// Why the session could not bind or did not survive.
+#[derive(Debug, Error)]
+pub enum SessionError {
+    /// The SMSC answered the bind with an error status (e.g. ESME_RINVPASWD).
+    #[error("bind rejected by the SMSC: {status}")]
+    BindRejected {
+        /// The bind_resp (or generic_nack) command_status.
+        status: CommandStatus,
+    },
+    /// No bind_resp within the bind timeout.
+    #[error("no bind response within {after:?}")]
+    BindTimeout {
+        /// The timeout that ran out.
+        after: Duration,
+    },
+    /// The connection closed or failed.
+    #[error("link lost while {during}: {source}")]
+    LinkLost {
+        /// What the session was doing ("binding", "reading", "writing").
+        during: &'static str,
+        /// The I/O error (UnexpectedEof when the SMSC closed the connection).
+        #[source]
+        source: io::Error,
+    },
+    /// An enquire_link went unanswered past the response timeout.
+    #[error("enquire_link (sequence_number {sequence}) unanswered within {after:?}")]
+    EnquireLinkUnanswered {
+        /// The enquire_link's sequence number.
+        sequence: u32,
+        /// The response timeout.
+        after: Duration,
+    },
+    /// The SMSC broke the protocol so that the link cannot be trusted (unframeable bytes,
+    /// a status saying the two sides disagree about the session state).
+    #[error("protocol violation: {detail}")]
+    ProtocolViolation {
+        /// What happened, for the log line.
+        detail: String,
+    },
+}

@@ -1,0 +1,32 @@
+//! One SMPP v3.4 session over a connected stream: bind, submit through a window at a capped
+//! rate, keep the link alive, receive messages, unbind.
+//!
+//! The rules live in small sans-I/O types driven by events with `now` passed in, each tested
+//! on its own: [`sequence`], [`window`], [`rate`], [`keepalive`], [`throttle`], [`state`].
+//! [`driver`] is the thin async part that moves bytes and sleeps until the next deadline.
+//! Depends on [`crate::codec`] and [`crate::secret`]; works over any async byte stream, so
+//! the transport (TCP, TLS) is the caller's choice.
+
+pub mod counters;
+pub mod driver;
+pub mod error;
+pub mod keepalive;
+pub mod message;
+pub mod params;
+pub mod rate;
+pub mod sequence;
+pub mod state;
+pub mod throttle;
+pub mod window;
+
+pub use counters::{Counters, CountersSnapshot};
+pub use driver::{EndReason, Session, SessionEnd, SessionIo};
+pub use error::SessionError;
+pub use keepalive::{KeepAlive, KeepAliveAction};
+pub use message::{FailureReason, Inbound, InboundPdu, OutboundMessage, SubmitOutcome};
+pub use params::{BindMode, ParamError, SessionParams};
+pub use rate::TokenBucket;
+pub use sequence::SequenceNumbers;
+pub use state::BindState;
+pub use throttle::Throttle;
+pub use window::Window;
