@@ -4,7 +4,6 @@
 mod session_peer;
 
 use std::future::Future;
-use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -12,7 +11,8 @@ use std::time::Duration;
 
 use smppd::codec::{CommandStatus, Pdu};
 use smppd::session::SubmitOutcome;
-use smppd::supervisor::{spawn, Backoff, ChannelIo, ChannelState, ConnectError, Jitter};
+use smppd::supervisor::{spawn, Backoff, ChannelFailure, ChannelIo, ChannelState, Jitter};
+use smppd::transport::{InitError, TransportError};
 use tokio::io::DuplexStream;
 use tokio::sync::mpsc;
 
@@ -26,14 +26,16 @@ impl Jitter for Longest {
     }
 }
 
-fn refused() -> ConnectError {
-    ConnectError::Retry(Box::new(io::Error::from(io::ErrorKind::ConnectionRefused)))
+fn refused() -> ChannelFailure {
+    ChannelFailure::Connect(TransportError::ConnectRefused {
+        address: "127.0.0.1:2775".parse().unwrap(),
+    })
 }
 
 /// A connect function whose first `failures` calls are refused; later calls hand the SMSC
 /// end of a fresh in-memory pipe to the test.
 /// What a test connect function returns.
-type Connecting = Pin<Box<dyn Future<Output = Result<DuplexStream, ConnectError>> + Send>>;
+type Connecting = Pin<Box<dyn Future<Output = Result<DuplexStream, ChannelFailure>> + Send>>;
 
 fn connector(
     failures: u32,
@@ -94,7 +96,8 @@ async fn reconnects_with_back_off_and_resends_what_was_in_flight() {
     assert_eq!(status.state, ChannelState::Bound);
     assert_eq!((status.connect_attempts, status.binds), (3, 1));
     assert_eq!(handle.counters().acknowledged, 1);
-    assert!(status.last_error.unwrap().contains("refused"));
+    let last = status.last_error.unwrap();
+    assert_eq!((last.code, last.reason), (43009, "connect_refused"));
 
     // Message 2 is in flight when the link drops.
     queue.send(message(2)).await.unwrap();
@@ -148,9 +151,9 @@ async fn a_fatal_connect_error_fails_the_channel() {
     let (outcomes_tx, _outcomes) = mpsc::unbounded_channel();
     let (inbound_tx, _inbound) = mpsc::unbounded_channel();
     let connect = || async {
-        Err::<DuplexStream, _>(ConnectError::Fatal(Box::new(io::Error::other(
-            "keystore password was incorrect",
-        ))))
+        Err::<DuplexStream, _>(ChannelFailure::Init(InitError::NoPrivateKey {
+            path: "client.p12".into(),
+        }))
     };
     let handle = spawn(
         "test",
@@ -169,12 +172,10 @@ async fn a_fatal_connect_error_fails_the_channel() {
         .wait_for(|s| s.state == ChannelState::Failed)
         .await
         .unwrap();
-    assert!(status
-        .borrow()
-        .last_error
-        .as_deref()
-        .unwrap()
-        .contains("keystore"));
+    let last = status.borrow().last_error.clone().unwrap();
+    assert_eq!(last.code, 43010);
+    assert_eq!(last.reason, "no_private_key");
+    assert!(last.message.contains("client.p12"), "{last:?}");
     // The message is still in the queue the channel hands back.
     let mut end = handle.stop().await.unwrap();
     assert_eq!(end.queue.recv().await.unwrap().id, 5);

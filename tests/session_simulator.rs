@@ -12,7 +12,7 @@ use smppd::secret::Secret;
 use smppd::session::{OutboundMessage, Session, SessionError, SessionParams, SubmitOutcome};
 use smppd::simulator::{Account, Faults, MoMessage, Simulator, SimulatorConfig, SimulatorHandle};
 use smppd::supervisor::{
-    spawn, Backoff, ChannelHandle, ChannelIo, ChannelState, ConnectError, Jitter,
+    spawn, Backoff, ChannelFailure, ChannelHandle, ChannelIo, ChannelState, Jitter,
 };
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -74,9 +74,11 @@ fn channel(addr: SocketAddr, params: SessionParams) -> Channel {
     let (outcomes_tx, outcomes) = mpsc::unbounded_channel();
     let (inbound_tx, inbound) = mpsc::unbounded_channel();
     let connect = move || async move {
-        let stream = TcpStream::connect(addr)
-            .await
-            .map_err(|e| ConnectError::Retry(Box::new(e)))?;
+        let stream = TcpStream::connect(addr).await.map_err(|_| {
+            ChannelFailure::Connect(smppd::transport::TransportError::ConnectRefused {
+                address: addr,
+            })
+        })?;
         stream.set_nodelay(true).ok();
         Ok(stream)
     };
@@ -221,7 +223,8 @@ async fn links_cut_mid_window_lose_nothing() {
         assert!(status.binds >= 2, "the link was cut and re-bound");
         assert!(status.counters.resent > 0);
         assert_eq!(status.counters.submitted, N + status.counters.resent);
-        assert!(status.last_error.unwrap().contains("link lost"));
+        let last = status.last_error.unwrap();
+        assert_eq!((last.code, last.reason), (43009, "link_lost"), "{last:?}");
     })
     .await;
 }

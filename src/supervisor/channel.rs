@@ -15,45 +15,30 @@
 //! State, counters and the last error are published on a `watch` channel.
 
 use std::collections::VecDeque;
-use std::error::Error as StdError;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use thiserror::Error;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::session::{
-    Counters, CountersSnapshot, EndReason, Inbound, OutboundMessage, Session, SessionError,
-    SessionIo, SessionParams, SubmitOutcome,
+    Counters, CountersSnapshot, EndReason, Inbound, OutboundMessage, Session, SessionIo,
+    SessionParams, SubmitOutcome,
 };
 use crate::supervisor::backoff::Backoff;
+use crate::supervisor::failure::{self, Attempt, ChannelFailure};
 
-/// A boxed error from the connect function.
-pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
-
-/// Why a connect attempt failed, and whether trying again can help.
-#[derive(Debug, Error)]
-pub enum ConnectError {
-    /// Network or handshake trouble: back off and try again.
-    #[error("{0}")]
-    Retry(BoxError),
-    /// The channel cannot work as configured (bad keystore, ...): give up.
-    #[error("{0}")]
-    Fatal(BoxError),
-}
-
-/// What stopped the channel from being bound, as kept in [`ChannelStatus::last_error`].
-#[derive(Debug, Error)]
-pub enum ChannelError {
-    /// The connect function failed.
-    #[error("connect failed: {0}")]
-    Connect(#[source] ConnectError),
-    /// Binding or the bound session failed.
-    #[error(transparent)]
-    Session(#[from] SessionError),
+/// The last failure of a channel, as status pages and `GET /v1/channels` show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastError {
+    /// The documented log code of the primary event (43009 or 43010).
+    pub code: u32,
+    /// The stable machine-readable reason.
+    pub reason: &'static str,
+    /// The primary event's text.
+    pub message: String,
 }
 
 /// Where the channel is in its cycle.
@@ -86,8 +71,8 @@ pub struct ChannelStatus {
     /// Message totals over every session, as of the last state change (see
     /// [`ChannelHandle::counters`] for live totals).
     pub counters: CountersSnapshot,
-    /// The last failure, as text for status pages (logged once, when it happened).
-    pub last_error: Option<String>,
+    /// The last failure (logged once, when it happened).
+    pub last_error: Option<LastError>,
     /// Connect attempts so far.
     pub connect_attempts: u64,
     /// Successful binds so far.
@@ -147,10 +132,14 @@ struct Runner<C> {
     status: watch::Sender<ChannelStatus>,
     stop: watch::Receiver<bool>,
     unsent: VecDeque<OutboundMessage>,
+    /// Failures since the last successful bind, this one included (the `attempt` log field).
+    attempt: u32,
 }
 
 /// Starts the task for channel `name`. `connect` opens a fresh stream each time it is
-/// called (the transport's connect-with-timeout, TLS included).
+/// called (the transport's connect-with-timeout, TLS included); a failure it returns is
+/// retried after the back-off when [`ChannelFailure::retryable`], and puts the channel in
+/// [`ChannelState::Failed`] otherwise.
 pub fn spawn<C, Fut, S>(
     name: impl Into<String>,
     params: SessionParams,
@@ -160,7 +149,7 @@ pub fn spawn<C, Fut, S>(
 ) -> ChannelHandle
 where
     C: FnMut() -> Fut + Send + 'static,
-    Fut: Future<Output = Result<S, ConnectError>> + Send + 'static,
+    Fut: Future<Output = Result<S, ChannelFailure>> + Send + 'static,
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let (status_tx, status) = watch::channel(ChannelStatus {
@@ -182,6 +171,7 @@ where
         status: status_tx,
         stop: stop_rx,
         unsent: VecDeque::new(),
+        attempt: 0,
     };
     let task = tokio::spawn(runner.run());
     ChannelHandle {
@@ -195,7 +185,7 @@ where
 impl<C, Fut, S> Runner<C>
 where
     C: FnMut() -> Fut + Send + 'static,
-    Fut: Future<Output = Result<S, ConnectError>> + Send + 'static,
+    Fut: Future<Output = Result<S, ChannelFailure>> + Send + 'static,
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     fn publish(&self, state: ChannelState) {
@@ -206,11 +196,40 @@ where
         });
     }
 
-    fn record(&self, error: &ChannelError) {
-        // The one place a channel failure is logged.
-        tracing::warn!(channel = %self.name, error = %error, "channel failure");
-        let text = error.to_string();
-        self.status.send_modify(|s| s.last_error = Some(text));
+    /// The one place a channel failure is logged: its pair of coded events (43009 + 43011,
+    /// or 43010 + 42403), with the delay before the next attempt when there is one.
+    fn record(&self, failure: &ChannelFailure, retry_in: Option<Duration>) {
+        let report = failure::emit(
+            failure,
+            Attempt {
+                channel: &self.name,
+                attempt: self.attempt,
+                retry_in,
+            },
+        );
+        let last = LastError {
+            code: report.primary.code,
+            reason: report.reason,
+            message: report.primary.text,
+        };
+        self.status.send_modify(|s| s.last_error = Some(last));
+    }
+
+    /// Logs `failure`, then waits out the back-off. Returns the state to end in, if the
+    /// channel must not try again (a failure that retrying cannot fix, or a stop).
+    async fn fail(&mut self, failure: ChannelFailure) -> Option<ChannelState> {
+        self.attempt = self.attempt.saturating_add(1);
+        if !failure.retryable() {
+            self.record(&failure, None);
+            return Some(ChannelState::Failed);
+        }
+        let delay = self.backoff.next_delay();
+        self.record(&failure, Some(delay));
+        self.publish(ChannelState::BackingOff { delay });
+        match self.unless_stopped(tokio::time::sleep(delay)).await {
+            Some(()) => None,
+            None => Some(ChannelState::Stopped),
+        }
     }
 
     fn stop_requested(&self) -> bool {
@@ -246,34 +265,26 @@ where
             let stream = match self.unless_stopped(attempt).await {
                 None => return ChannelState::Stopped,
                 Some(Ok(stream)) => stream,
-                Some(Err(ConnectError::Fatal(e))) => {
-                    self.record(&ChannelError::Connect(ConnectError::Fatal(e)));
-                    return ChannelState::Failed;
-                }
-                Some(Err(e)) => {
-                    self.record(&ChannelError::Connect(e));
-                    if !self.back_off().await {
-                        return ChannelState::Stopped;
-                    }
-                    continue;
-                }
+                Some(Err(failure)) => match self.fail(failure).await {
+                    Some(end) => return end,
+                    None => continue,
+                },
             };
             self.publish(ChannelState::Binding);
             let bind = Session::bind(stream, self.params.clone());
             let session = match self.unless_stopped(bind).await {
                 None => return ChannelState::Stopped,
                 Some(Ok(session)) => session,
-                Some(Err(e)) => {
-                    self.record(&e.into());
-                    if !self.back_off().await {
-                        return ChannelState::Stopped;
-                    }
-                    continue;
-                }
+                Some(Err(e)) => match self.fail(e.into()).await {
+                    Some(end) => return end,
+                    None => continue,
+                },
             };
             self.backoff.reset();
+            self.attempt = 0;
             self.status.send_modify(|s| s.binds += 1);
             self.publish(ChannelState::Bound);
+            tracing::info!(channel = %self.name, event = "bound", "bound to the SMSC");
             let end = session
                 .run(SessionIo {
                     queue: &mut self.io.queue,
@@ -285,25 +296,31 @@ where
                 })
                 .await;
             self.unsent = end.unsent;
-            match end.result {
+            let failure = match end.result {
                 Ok(EndReason::Stopped) => return ChannelState::Stopped,
                 Ok(EndReason::UnboundBySmsc) => {
-                    tracing::info!(channel = %self.name, "unbound by the SMSC; reconnecting");
+                    tracing::info!(
+                        channel = %self.name,
+                        event = "unbound_by_smsc",
+                        "unbound by the SMSC; reconnecting"
+                    );
+                    // Not a failure: reconnect after the shortest back-off step.
+                    let delay = self.backoff.next_delay();
+                    self.publish(ChannelState::BackingOff { delay });
+                    if self
+                        .unless_stopped(tokio::time::sleep(delay))
+                        .await
+                        .is_none()
+                    {
+                        return ChannelState::Stopped;
+                    }
+                    continue;
                 }
-                Err(e) => self.record(&e.into()),
-            }
-            if !self.back_off().await {
-                return ChannelState::Stopped;
+                Err(e) => ChannelFailure::from(e),
+            };
+            if let Some(end) = self.fail(failure).await {
+                return end;
             }
         }
-    }
-
-    /// Sleeps the next back-off delay; `false` if a stop came first.
-    async fn back_off(&mut self) -> bool {
-        let delay = self.backoff.next_delay();
-        self.publish(ChannelState::BackingOff { delay });
-        self.unless_stopped(tokio::time::sleep(delay))
-            .await
-            .is_some()
     }
 }

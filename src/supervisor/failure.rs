@@ -10,6 +10,7 @@
 use std::error::Error as StdError;
 use std::time::Duration;
 
+use crate::session::SessionError;
 use crate::transport::{InitError, Phase, TransportError};
 
 /// Opening the link or binding failed (`oSmpp.openAndBind`).
@@ -43,6 +44,33 @@ pub enum ChannelFailure {
     },
     /// An established, bound link was lost.
     Link(TransportError),
+    /// The SMPP session failed in a way the transport did not see: no bind response, an
+    /// unanswered enquire_link, a protocol violation, or a lost link without more detail.
+    Session(SessionError),
+}
+
+/// Sorts a session's failure into the table: a bind rejection by its status, a lost link by
+/// the transport's classification when the stream gave one (before the first byte: the TLS
+/// 1.3 certificate window, a TLS server on a plain channel), everything else as it is.
+impl From<SessionError> for ChannelFailure {
+    fn from(e: SessionError) -> Self {
+        match e {
+            SessionError::BindRejected { status } => ChannelFailure::Bind {
+                status: status.value(),
+                detail: status.to_string(),
+            },
+            SessionError::LinkLost { during, source } => {
+                match TransportError::take_from_io(source) {
+                    Ok(t) if during == "binding" => ChannelFailure::Connect(t),
+                    Ok(t) => ChannelFailure::Link(t),
+                    Err(source) => {
+                        ChannelFailure::Session(SessionError::LinkLost { during, source })
+                    }
+                }
+            }
+            other => ChannelFailure::Session(other),
+        }
+    }
 }
 
 impl From<InitError> for ChannelFailure {
@@ -168,6 +196,18 @@ impl ChannelFailure {
                 retried(format!("failed to bind: {e}"), &e)
             }
             ChannelFailure::Link(e) => retried(format!("connection to SMSC lost: {e}"), e),
+            ChannelFailure::Session(e) => {
+                let text = match e {
+                    SessionError::BindRejected { .. } => format!("failed to bind: {e}"),
+                    SessionError::BindTimeout { .. } => format!("failed to send bind request: {e}"),
+                    SessionError::LinkLost { .. } => format!("SMSC close socket connection: {e}"),
+                    SessionError::EnquireLinkUnanswered { .. }
+                    | SessionError::ProtocolViolation { .. } => {
+                        format!("connection to SMSC lost: {e}")
+                    }
+                };
+                retried(text, e)
+            }
         };
         FailureReport {
             primary,
@@ -190,6 +230,13 @@ impl ChannelFailure {
             ChannelFailure::Connect(e) => e.phase(),
             ChannelFailure::Bind { .. } => Phase::Bind,
             ChannelFailure::Link(_) => Phase::Session,
+            ChannelFailure::Session(e) => match e {
+                SessionError::BindRejected { .. } | SessionError::BindTimeout { .. } => Phase::Bind,
+                SessionError::LinkLost { during, .. } if *during == "binding" => Phase::Bind,
+                SessionError::LinkLost { .. }
+                | SessionError::EnquireLinkUnanswered { .. }
+                | SessionError::ProtocolViolation { .. } => Phase::Session,
+            },
         }
     }
 
@@ -198,6 +245,13 @@ impl ChannelFailure {
             ChannelFailure::Init(e) => e.reason(),
             ChannelFailure::Connect(e) | ChannelFailure::Link(e) => e.reason(),
             ChannelFailure::Bind { .. } => "bind_rejected",
+            ChannelFailure::Session(e) => match e {
+                SessionError::BindRejected { .. } => "bind_rejected",
+                SessionError::BindTimeout { .. } => "bind_timeout",
+                SessionError::LinkLost { .. } => "link_lost",
+                SessionError::EnquireLinkUnanswered { .. } => "enquire_link_unanswered",
+                SessionError::ProtocolViolation { .. } => "protocol_violation",
+            },
         }
     }
 
@@ -208,6 +262,7 @@ impl ChannelFailure {
             ChannelFailure::Bind { status, detail } => {
                 format!("command_status 0x{status:08X}: {detail}")
             }
+            ChannelFailure::Session(e) => cause_chain(e),
         }
     }
 }
@@ -492,5 +547,66 @@ mod tests {
             "{}",
             r.follow_up.text
         );
+    }
+
+    #[test]
+    fn session_failures_are_sorted_into_the_table() {
+        use crate::codec::CommandStatus;
+        use std::io;
+
+        let rejected = ChannelFailure::from(SessionError::BindRejected {
+            status: CommandStatus::from(0x0000_000E),
+        });
+        let report = rejected.report();
+        assert_eq!(
+            (report.primary.code, report.reason),
+            (43009, "bind_rejected")
+        );
+        assert!(
+            report.detail.starts_with("command_status 0x0000000E"),
+            "{report:?}"
+        );
+        assert_eq!(report.phase, Phase::Bind);
+
+        let timeout = ChannelFailure::from(SessionError::BindTimeout {
+            after: Duration::from_secs(30),
+        })
+        .report();
+        assert_eq!(
+            (timeout.primary.code, timeout.reason),
+            (43009, "bind_timeout")
+        );
+        assert!(timeout
+            .primary
+            .text
+            .starts_with("failed to send bind request: "));
+        assert_eq!(timeout.follow_up.code, 43011);
+
+        // A lost link whose stream classified it keeps the transport's reason and phase.
+        let classified =
+            io::Error::other(TransportError::TlsServerOnPlainChannel { address: addr() });
+        let failure = ChannelFailure::from(SessionError::LinkLost {
+            during: "binding",
+            source: classified,
+        });
+        assert!(matches!(failure, ChannelFailure::Connect(_)));
+        assert_eq!(failure.report().reason, "tls_server_on_plain_channel");
+
+        // Without a classification it is a plain lost link, in the session phase.
+        let plain = ChannelFailure::from(SessionError::LinkLost {
+            during: "reading",
+            source: io::Error::from(io::ErrorKind::UnexpectedEof),
+        })
+        .report();
+        assert_eq!((plain.reason, plain.phase), ("link_lost", Phase::Session));
+        assert!(plain.retryable);
+
+        let dead = ChannelFailure::from(SessionError::EnquireLinkUnanswered {
+            sequence: 7,
+            after: Duration::from_secs(30),
+        })
+        .report();
+        assert_eq!(dead.reason, "enquire_link_unanswered");
+        assert!(dead.retryable);
     }
 }

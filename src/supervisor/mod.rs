@@ -10,7 +10,6 @@ pub mod failure;
 
 pub use backoff::{Backoff, BackoffError, Jitter};
 pub use channel::{
-    spawn, ChannelEnd, ChannelError, ChannelHandle, ChannelIo, ChannelState, ChannelStatus,
-    ConnectError,
+    spawn, ChannelEnd, ChannelHandle, ChannelIo, ChannelState, ChannelStatus, LastError,
 };
 pub use failure::{emit, Attempt, ChannelFailure, FailureReport, LogEvent};
