@@ -4,41 +4,12 @@ use super::error::Problem;
 use super::options::CHANNEL_OPTIONS;
 use super::section::{FileContext, SectionReader};
 use crate::secret::Secret;
+use crate::session::{ParamError, SessionParams};
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Which bind the channel sends (`x-smpp-bind-mode`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BindMode {
-    /// bind_transmitter: submit only.
-    Transmitter,
-    /// bind_receiver: receive deliver_sm only.
-    Receiver,
-    /// bind_transceiver: both on one link.
-    Transceiver,
-}
-
-/// How the link to the SMSC is secured (`x-smpp-tls-mode`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TlsMode {
-    /// Plain TCP.
-    Off,
-    /// TLS; the SMSC's certificate is verified.
-    Single,
-    /// TLS; the SMSC's certificate is verified and ours is presented.
-    Mutual,
-}
-
-/// The TLS version, pinned exactly (`x-smpp-tls-version`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TlsVersion {
-    /// TLS 1.1 (OpenSSL-backed, `tls11` build only).
-    V1_1,
-    /// TLS 1.2.
-    V1_2,
-    /// TLS 1.3.
-    V1_3,
-}
+pub use crate::session::BindMode;
+pub use crate::transport::{TlsMode, TlsVersion};
 
 /// Where the channel's certificates and key come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,6 +140,38 @@ pub struct ChannelConfig {
     pub tls: TlsOptions,
 }
 
+impl ChannelConfig {
+    /// The session layer's parameters for this channel. Every limit was already checked when
+    /// the file was read ([`Config::load`](super::Config::load) builds these once to be sure),
+    /// so this fails only for a `ChannelConfig` built by hand.
+    pub fn session_params(&self) -> Result<SessionParams, ParamError> {
+        SessionParams::new(&self.system_id, self.password.clone())?
+            .with_bind_mode(self.bind_mode)
+            .with_system_type(&self.system_type)?
+            .with_address_range(&self.address_range)?
+            .with_addr_ton_npi(self.source_addr_ton, self.source_addr_npi)
+            .with_window_size(usize::from(self.window_size))?
+            .with_max_rate(self.max_rate)
+            .with_response_timeout(self.response_timeout)?
+            .with_bind_timeout(self.response_timeout)?
+            .with_enquire_link_interval(self.enquire_link_interval)
+    }
+}
+
+/// The configuration key behind a session parameter, for error messages.
+fn option_for_param(param: &'static str) -> &'static str {
+    match param {
+        "system_id" => "x-smpp-system-id",
+        "password" => "password",
+        "system_type" => "x-smpp-system-type",
+        "address_range" => "x-smpp-address-range",
+        "window_size" => "x-smpp-submit-window-size",
+        "response_timeout" | "bind_timeout" => "x-smpp-response-max-waiting-time",
+        "enquire_link_interval" => "x-smpp-enquire-link-timeout",
+        other => other,
+    }
+}
+
 const MS: fn(i64) -> Duration = |n| Duration::from_millis(n.unsigned_abs());
 
 /// Reads one channel section; problems are left in `r`.
@@ -245,7 +248,7 @@ pub(super) fn read_channel(name: &str, r: &mut SectionReader<'_>) -> ChannelConf
     let debug_mode = r.boolean("x-debug-mode", false);
     let tls = read_tls(r);
 
-    ChannelConfig {
+    let channel = ChannelConfig {
         name: name.to_string(),
         host,
         port,
@@ -275,7 +278,23 @@ pub(super) fn read_channel(name: &str, r: &mut SectionReader<'_>) -> ChannelConf
         default_reply_address,
         debug_mode,
         tls,
+    };
+    // Build the session's own parameters now, so that whatever it refuses (a non-ASCII
+    // system_id, say) stops the start with the option named, before a socket opens.
+    if r.errors.is_empty() {
+        if let Err(e) = channel.session_params() {
+            let param = match &e {
+                ParamError::TooLong { param, .. }
+                | ParamError::NotAscii { param }
+                | ParamError::OutOfRange { param, .. } => *param,
+            };
+            r.error(
+                Some(option_for_param(param)),
+                Problem::Conflict(e.to_string()),
+            );
+        }
     }
+    channel
 }
 
 /// The longest relative validity SMPP can express with days < 100.

@@ -6,8 +6,8 @@
 //! nearest valid one, a value out of range, a refused option with the reason — so that a start
 //! (or `smppd check-config`) reports them all at once, naming file, section and key.
 //!
-//! Depends on: nothing below it at parse time; it produces the values that the supervisor,
-//! session and transport layers are built from.
+//! Depends on: the parameter types of the layers below (session, transport), which it builds
+//! and validates; nothing at run time.
 
 mod channel;
 mod error;

@@ -322,3 +322,16 @@ fn world_readable_inline_password_warns() {
     assert!(Config::load(&path).unwrap().warnings.is_empty());
     std::fs::remove_file(&path).unwrap();
 }
+
+#[test]
+fn session_layer_limits_are_checked_at_load() {
+    let e = errors(&MINIMAL.replace("\"acme\"", "\"ácme\""));
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0].location.key.as_deref(), Some("x-smpp-system-id"));
+    assert!(e[0].to_string().contains("ASCII"), "{}", e[0]);
+    let params = parse(MINIMAL).unwrap().config.channels[0]
+        .session_params()
+        .unwrap();
+    assert_eq!(params.system_id(), "acme");
+    assert_eq!(params.window_size(), 10);
+}
