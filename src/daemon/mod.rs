@@ -2,6 +2,7 @@
 //!
 //! Depends on: config, supervisor and everything below them.
 
+pub mod channels;
 pub mod logging;
 pub mod mask;
 pub mod systemd;
