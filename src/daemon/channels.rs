@@ -2,8 +2,8 @@
 //! TLS context once, and hand the supervisor a connect function that uses them.
 //!
 //! Set-up failures (a wrong keystore password, a missing file...) are logged here as 43010
-//! + 42403 and leave the channel `Failed` without a task: retrying cannot fix them, only a
-//! configuration change can (SIGHUP, or a restart).
+//! then 42403, and leave the channel `Failed` without a task: retrying cannot fix them, only
+//! a configuration change can (SIGHUP, or a restart).
 
 use std::sync::Arc;
 use std::time::SystemTime;
