@@ -24,3 +24,4 @@
 //! either: text codings (GSM 03.38, Latin-1, UCS-2), long-message segmentation and
 //! reassembly, and delivery receipts.
 #![forbid(unsafe_code)]
+pub mod sms;
