@@ -28,3 +28,4 @@
 pub mod config;
 pub mod daemon;
 pub mod secret;
+pub mod sms;
