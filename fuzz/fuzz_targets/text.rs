@@ -56,6 +56,7 @@ fuzz_target!(|data: &[u8]| {
         max_sets: 4,
         max_bytes: 64,
         timeout: Duration::from_secs(10),
+        duplicate_window: Duration::from_secs(3),
     };
     let mut r = Reassembler::new(limits);
     let t0 = Instant::now();
