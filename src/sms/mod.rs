@@ -12,23 +12,31 @@
 //! ```
 
 pub mod coding;
+pub mod delivery_state;
 pub mod error;
 pub mod gsm7;
 pub mod lossy;
+pub mod message_id;
 pub mod octet;
 pub mod reassembly;
+pub mod receipt;
+pub mod receipt_text;
 pub mod segment;
 pub mod septet;
 pub mod ucs2;
 pub mod udh;
 
 pub use coding::{cheapest, decode, decode_gsm_packed, encode, Coding, CodingPolicy};
+pub use delivery_state::DeliveryState;
 pub use error::{DecodeError, EncodeError, PackError};
 pub use lossy::{decode_lossy, LossyText};
+pub use message_id::{IdForm, Lookup, MatchRule, MatchRules, MessageIdIndex, MessageIdKey};
 pub use reassembly::{
     Complete, DropReason, Dropped, Fragment, Pushed, Reassembler, ReassemblyError,
     ReassemblyLimits, SetKey,
 };
+pub use receipt::{parse_receipt, NetworkError, Receipt, ReceiptTlvs};
+pub use receipt_text::{parse_text_receipt, ReceiptDate, ReceiptError, ReceiptField, TextReceipt};
 pub use segment::{
     count_segments, segment, segment_binary, Concatenation, Field, GsmPacking, MaxSegments,
     SarValues, Segment, SegmentError, SegmentOptions,

@@ -5,7 +5,7 @@
 //! buffered octets; when either is exceeded the oldest set is evicted and reported, so the
 //! daemon can log what it lost rather than grow without bound.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use super::udh::{ConcatInfo, ConcatRef};
@@ -47,15 +47,21 @@ pub struct ReassemblyLimits {
     pub max_bytes: usize,
     /// How long after its first segment an incomplete set is dropped.
     pub timeout: Duration,
+    /// How long after completion a repeated segment of the same set is recognised as a
+    /// duplicate (an SMSC re-sending after a lost deliver_sm_resp) instead of starting a
+    /// new set that could only expire. A new message reusing the same key within this
+    /// window would lose its segments, so keep it short; zero disables it.
+    pub duplicate_window: Duration,
 }
 
 impl Default for ReassemblyLimits {
-    /// 1 000 sets, 1 MiB, 5 minutes: generous for one SMPP bind.
+    /// 1 000 sets, 1 MiB, 5 minutes, 30 s duplicate window: generous for one SMPP bind.
     fn default() -> Self {
         ReassemblyLimits {
             max_sets: 1_000,
             max_bytes: 1 << 20,
             timeout: Duration::from_secs(300),
+            duplicate_window: Duration::from_secs(30),
         }
     }
 }
@@ -152,6 +158,8 @@ pub struct Reassembler {
     by_age: BTreeMap<u64, SetKey>,
     next_order: u64,
     bytes: usize,
+    /// Sets completed within the duplicate window, oldest first, at most `max_sets`.
+    recent: VecDeque<(Instant, SetKey)>,
 }
 
 impl Reassembler {
@@ -163,6 +171,7 @@ impl Reassembler {
             by_age: BTreeMap::new(),
             next_order: 0,
             bytes: 0,
+            recent: VecDeque::new(),
         }
     }
 
@@ -214,6 +223,10 @@ impl Reassembler {
             }));
         }
         let index = usize::from(seqnum - 1);
+        self.forget_recent(now);
+        if self.recent.iter().any(|(_, k)| *k == key) {
+            return Ok(Pushed::Duplicate);
+        }
         if let Some(set) = self.sets.get(&key) {
             if matches!(set.parts.get(index), Some(Some(_))) {
                 return Ok(Pushed::Duplicate);
@@ -261,6 +274,12 @@ impl Reassembler {
         };
         self.by_age.remove(&set.order);
         self.bytes -= set.bytes;
+        if !self.limits.duplicate_window.is_zero() {
+            if self.recent.len() >= self.limits.max_sets.max(1) {
+                self.recent.pop_front();
+            }
+            self.recent.push_back((now, key.clone()));
+        }
         let parts = set.parts.into_iter().flatten().collect();
         Ok(Pushed::Complete(Complete { key, parts }))
     }
@@ -298,8 +317,19 @@ impl Reassembler {
         }
     }
 
+    /// Forgets completed sets older than the duplicate window.
+    fn forget_recent(&mut self, now: Instant) {
+        while let Some((done, _)) = self.recent.front() {
+            if now.saturating_duration_since(*done) < self.limits.duplicate_window {
+                break;
+            }
+            self.recent.pop_front();
+        }
+    }
+
     /// Drops every incomplete set whose timeout has passed at `now`, returning them.
     pub fn expire(&mut self, now: Instant) -> Vec<Dropped> {
+        self.forget_recent(now);
         let mut dropped = Vec::new();
         while let Some((&order, key)) = self.by_age.iter().next() {
             let expired = self.sets.get(key).is_none_or(|set| {
@@ -366,6 +396,31 @@ mod tests {
     }
 
     #[test]
+    fn late_duplicate_after_completion_is_recognised_within_the_window() {
+        let mut r = Reassembler::new(ReassemblyLimits::default());
+        let t0 = Instant::now();
+        let mut d = Vec::new();
+        r.push(frag(1, 2, 1, b"a"), t0, &mut d).unwrap();
+        assert!(matches!(
+            r.push(frag(1, 2, 2, b"b"), t0, &mut d),
+            Ok(Pushed::Complete(_))
+        ));
+        let soon = t0 + Duration::from_secs(29);
+        assert_eq!(
+            r.push(frag(1, 2, 2, b"b"), soon, &mut d),
+            Ok(Pushed::Duplicate)
+        );
+        assert_eq!(r.pending_sets(), 0);
+        // After the window the same key starts a new message.
+        let later = t0 + Duration::from_secs(30);
+        assert_eq!(
+            r.push(frag(1, 2, 2, b"b"), later, &mut d),
+            Ok(Pushed::Stored)
+        );
+        assert_eq!(r.pending_sets(), 1);
+    }
+
+    #[test]
     fn bad_segment_numbers_are_rejected() {
         let mut r = Reassembler::new(ReassemblyLimits::default());
         let now = Instant::now();
@@ -396,6 +451,7 @@ mod tests {
             max_sets: 2,
             max_bytes: 10,
             timeout: Duration::from_secs(60),
+            duplicate_window: Duration::ZERO,
         };
         let mut r = Reassembler::new(limits);
         let now = Instant::now();
