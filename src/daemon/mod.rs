@@ -4,8 +4,11 @@
 //! Depends on: config, supervisor and everything below them. The API sees the channels only
 //! through the [`engine::Engine`] trait.
 
+pub mod api;
 pub mod engine;
 pub mod logging;
 pub mod mask;
+pub mod router;
 pub mod store;
 pub mod systemd;
+pub mod webhook;
