@@ -165,44 +165,51 @@ fn lookup_utf8(bytes: &[u8]) -> (u8, usize) {
 }
 
 /// Encodes `text` as unpacked septets (one per octet), appending to `out`. On error
-/// `out` may hold a partial encoding.
+/// `out` is left as it was.
 pub fn encode_into(text: &str, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-    // At most two septets per UTF-8 byte (an ASCII extension character), so one reserve
-    // keeps the loop free of reallocation.
-    out.reserve(text.len() * 2);
-    let bytes = text.as_bytes();
-    let mut rest = bytes;
-    while !rest.is_empty() {
-        // Fast path: eight ASCII characters of the basic table at once.
-        if let Some((chunk, tail)) = rest.split_first_chunk::<8>() {
-            let septets = chunk.map(|b| TO_SEPTET[usize::from(b & 0x7F)]);
-            let flags = chunk.iter().chain(&septets).fold(0, |acc, &x| acc | x);
-            if flags & 0x80 == 0 {
-                out.extend_from_slice(&septets);
-                rest = tail;
-                continue;
-            }
-            // Keep the plain characters before the first special one.
-            let plain = chunk
-                .iter()
-                .zip(&septets)
-                .position(|(&b, &s)| (b | s) & 0x80 != 0)
-                .unwrap_or(0);
-            out.extend_from_slice(septets.get(..plain).unwrap_or_default());
-            rest = rest.get(plain..).unwrap_or_default();
+    // At most two septets per UTF-8 byte (an ASCII extension character): size the output
+    // once and write by index, so the loop has no capacity checks.
+    let start = out.len();
+    out.resize(start + text.len() * 2, 0);
+    let dst = out.get_mut(start..).unwrap_or_default();
+    match encode_slice(text, dst) {
+        Ok(n) => {
+            out.truncate(start + n);
+            Ok(())
         }
+        Err(e) => {
+            out.truncate(start);
+            Err(e)
+        }
+    }
+}
+
+/// Writes the septets of `text` into `dst` (at least twice `text.len()` long), returning
+/// how many were written.
+#[inline]
+fn encode_slice(text: &str, dst: &mut [u8]) -> Result<usize, EncodeError> {
+    let bytes = text.as_bytes();
+    let mut n = 0;
+    let mut i = 0;
+    while let Some(rest) = bytes.get(i..).filter(|r| !r.is_empty()) {
         let (v, width) = lookup_utf8(rest);
         if v & EXT_FLAG == 0 {
-            out.push(v);
+            if let Some(d) = dst.get_mut(n) {
+                *d = v;
+            }
+            n += 1;
         } else if v != NONE {
-            out.push(ESCAPE);
-            out.push(v & 0x7F);
+            if let Some([d0, d1]) = dst.get_mut(n..n + 2) {
+                *d0 = ESCAPE;
+                *d1 = v & 0x7F;
+            }
+            n += 2;
         } else {
-            return Err(unrepresentable_at(text, bytes.len() - rest.len()));
+            return Err(unrepresentable_at(text, i));
         }
-        rest = rest.get(width..).unwrap_or_default();
+        i += width;
     }
-    Ok(())
+    Ok(n.min(dst.len()))
 }
 
 /// The error for the character at byte `offset` of `text`, with its char index.
