@@ -5,7 +5,7 @@
 //! buffered octets; when either is exceeded the oldest set is evicted and reported, so the
 //! daemon can log what it lost rather than grow without bound.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use super::udh::{ConcatInfo, ConcatRef};
@@ -160,6 +160,8 @@ pub struct Reassembler {
     bytes: usize,
     /// Sets completed within the duplicate window, oldest first, at most `max_sets`.
     recent: VecDeque<(Instant, SetKey)>,
+    /// The keys of `recent`, for a constant-time duplicate check.
+    recent_keys: HashSet<SetKey>,
 }
 
 impl Reassembler {
@@ -172,6 +174,7 @@ impl Reassembler {
             next_order: 0,
             bytes: 0,
             recent: VecDeque::new(),
+            recent_keys: HashSet::new(),
         }
     }
 
@@ -224,7 +227,7 @@ impl Reassembler {
         }
         let index = usize::from(seqnum - 1);
         self.forget_recent(now);
-        if self.recent.iter().any(|(_, k)| *k == key) {
+        if self.recent_keys.contains(&key) {
             return Ok(Pushed::Duplicate);
         }
         if let Some(set) = self.sets.get(&key) {
@@ -276,9 +279,12 @@ impl Reassembler {
         self.bytes -= set.bytes;
         if !self.limits.duplicate_window.is_zero() {
             if self.recent.len() >= self.limits.max_sets.max(1) {
-                self.recent.pop_front();
+                if let Some((_, old)) = self.recent.pop_front() {
+                    self.recent_keys.remove(&old);
+                }
             }
             self.recent.push_back((now, key.clone()));
+            self.recent_keys.insert(key.clone());
         }
         let parts = set.parts.into_iter().flatten().collect();
         Ok(Pushed::Complete(Complete { key, parts }))
@@ -323,7 +329,9 @@ impl Reassembler {
             if now.saturating_duration_since(*done) < self.limits.duplicate_window {
                 break;
             }
-            self.recent.pop_front();
+            if let Some((_, old)) = self.recent.pop_front() {
+                self.recent_keys.remove(&old);
+            }
         }
     }
 
