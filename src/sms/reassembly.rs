@@ -429,6 +429,34 @@ mod tests {
     }
 
     #[test]
+    fn sets_are_keyed_by_addresses_reference_width_and_total() {
+        let mut r = Reassembler::new(ReassemblyLimits::default());
+        let now = Instant::now();
+        let mut d = Vec::new();
+        let mut other_sender = frag(1, 2, 1, b"x");
+        other_sender.source = "999";
+        let mut wide = frag(1, 2, 1, b"y");
+        wide.concat.reference = ConcatRef::Udh16(1);
+        let mut sar = frag(1, 2, 1, b"z");
+        sar.concat.reference = ConcatRef::Sar(1);
+        for f in [
+            frag(1, 2, 1, b"a"),
+            other_sender,
+            wide,
+            sar,
+            frag(1, 3, 1, b"t"),
+        ] {
+            assert_eq!(r.push(f, now, &mut d), Ok(Pushed::Stored));
+        }
+        assert_eq!(r.pending_sets(), 5);
+        let Ok(Pushed::Complete(done)) = r.push(frag(1, 2, 2, b"b"), now, &mut d) else {
+            panic!("expected completion");
+        };
+        assert_eq!(done.concat(), b"ab");
+        assert_eq!(r.pending_sets(), 4);
+    }
+
+    #[test]
     fn bad_segment_numbers_are_rejected() {
         let mut r = Reassembler::new(ReassemblyLimits::default());
         let now = Instant::now();
