@@ -130,6 +130,15 @@ pub enum ReassemblyError {
     /// A total of 0 segments.
     #[error("a concatenated message cannot have 0 segments")]
     ZeroTotal,
+    /// A set whose segments together exceed the whole byte budget; it was dropped and
+    /// reported.
+    #[error("concatenated message of at least {bytes} octets exceeds the reassembly budget of {max_bytes}")]
+    SetTooLarge {
+        /// Octets the set would hold with this segment.
+        bytes: usize,
+        /// The configured budget.
+        max_bytes: usize,
+    },
     /// One segment larger than the whole byte budget.
     #[error("segment of {len} octets exceeds the reassembly budget of {max_bytes}")]
     TooLarge {
@@ -257,7 +266,16 @@ impl Reassembler {
         }
         while self.bytes + len > self.limits.max_bytes {
             if !self.evict_oldest(DropReason::TooManyBytes, Some(&key), dropped) {
-                break;
+                // Only this set is left and it cannot grow within the budget: it can
+                // never complete, so drop it now rather than exceed the bound.
+                let held = self.sets.get(&key).map_or(0, |set| set.bytes);
+                if let Some(order) = self.sets.get(&key).map(|set| set.order) {
+                    self.remove(order, DropReason::TooManyBytes, dropped);
+                }
+                return Err(ReassemblyError::SetTooLarge {
+                    bytes: held + len,
+                    max_bytes: self.limits.max_bytes,
+                });
             }
         }
         let Some(set) = self.sets.get_mut(&key) else {
@@ -507,6 +525,31 @@ mod tests {
         assert_eq!(d[1].reason, DropReason::TooManyBytes);
         assert_eq!(d[1].key.reference, ConcatRef::Udh8(2));
         assert!(r.pending_bytes() <= 10);
+    }
+
+    /// Regression (fuzz/text): a set that alone outgrew the budget was kept, exceeding it.
+    #[test]
+    fn a_set_larger_than_the_budget_is_dropped_not_kept() {
+        let limits = ReassemblyLimits {
+            max_bytes: 10,
+            ..ReassemblyLimits::default()
+        };
+        let mut r = Reassembler::new(limits);
+        let now = Instant::now();
+        let mut d = Vec::new();
+        r.push(frag(1, 3, 1, b"aaaaaa"), now, &mut d).unwrap();
+        assert_eq!(
+            r.push(frag(1, 3, 2, b"bbbbbb"), now, &mut d),
+            Err(ReassemblyError::SetTooLarge {
+                bytes: 12,
+                max_bytes: 10
+            })
+        );
+        assert_eq!(r.pending_bytes(), 0);
+        assert_eq!(r.pending_sets(), 0);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].reason, DropReason::TooManyBytes);
+        assert_eq!(d[0].received, 1);
     }
 
     #[test]
