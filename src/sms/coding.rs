@@ -102,6 +102,25 @@ impl CodingPolicy {
     }
 }
 
+impl CodingPolicy {
+    /// Chooses the coding and encodes `text` in it, in one pass when the text is GSM: the
+    /// attempt to encode is the test of representability.
+    pub fn encode(self, text: &str) -> Result<(Coding, Vec<u8>), EncodeError> {
+        let fallback = match self {
+            CodingPolicy::Forced(coding) => return Ok((coding, encode(text, coding)?)),
+            CodingPolicy::Auto => Coding::Ucs2,
+            CodingPolicy::AutoWithLatin1 => Coding::Latin1,
+        };
+        if let Ok(septets) = gsm7::encode(text) {
+            return Ok((Coding::Gsm7, septets));
+        }
+        match octet::encode_latin1(text) {
+            Ok(octets) if fallback == Coding::Latin1 => Ok((Coding::Latin1, octets)),
+            _ => Ok((Coding::Ucs2, ucs2::encode(text))),
+        }
+    }
+}
+
 /// The cheapest of GSM 7-bit and UCS-2 that represents `text` exactly.
 pub fn cheapest(text: &str) -> Coding {
     if gsm7::is_representable(text) {
@@ -171,6 +190,19 @@ mod tests {
             CodingPolicy::Forced(Coding::Latin1).choose("Привет"),
             Coding::Latin1
         );
+        for (policy, text) in [
+            (CodingPolicy::Auto, "Hi €"),
+            (CodingPolicy::Auto, "ça va"),
+            (CodingPolicy::AutoWithLatin1, "ça va"),
+            (CodingPolicy::AutoWithLatin1, "ça 😀"),
+            (CodingPolicy::Forced(Coding::Ucs2), "Hi"),
+        ] {
+            let coding = policy.choose(text);
+            assert_eq!(
+                policy.encode(text),
+                Ok((coding, encode(text, coding).unwrap()))
+            );
+        }
     }
 
     #[test]

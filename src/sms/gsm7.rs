@@ -40,36 +40,51 @@ pub(crate) const EXTENSION: [(u8, char); 10] = [
     (0x65, '€'),
 ];
 
-/// Marks an entry of [`ASCII_TO_SEPTET`] that needs the escape first.
+/// Marks an entry of [`TO_SEPTET`] that needs the escape first.
 const EXT_FLAG: u8 = 0x80;
-/// Marks an ASCII character that the alphabet cannot represent (e.g. '`').
+/// Marks a character that the alphabet cannot represent (e.g. '`').
 const NONE: u8 = 0xFF;
+/// Every character of both tables but '€' is below U+0800 (the Greek capitals end at
+/// U+03A9), so one 2 KiB table indexed by code point covers them, and with them every
+/// character of one or two UTF-8 bytes: no bounds check in the hot loop.
+const TABLE_LEN: usize = 0x800;
 
-/// ASCII fast path: septet for each ASCII char, `EXT_FLAG | code` for an extension char,
-/// [`NONE`] when absent. Built at compile time from the two tables above so they cannot
-/// drift apart.
-const ASCII_TO_SEPTET: [u8; 128] = build_ascii_table();
+/// Septet for each code point below [`TABLE_LEN`]: the basic code, `EXT_FLAG | code` for
+/// an extension character, [`NONE`] when absent. Built at compile time from the two tables
+/// above so they cannot drift apart.
+static TO_SEPTET: [u8; TABLE_LEN] = build_table();
 
-const fn build_ascii_table() -> [u8; 128] {
-    let mut table = [NONE; 128];
+const fn build_table() -> [u8; TABLE_LEN] {
+    let mut table = [NONE; TABLE_LEN];
     let mut code = 0;
     while code < 128 {
-        let c = BASIC[code] as u32;
-        if c < 128 && code != ESCAPE as usize {
-            table[c as usize] = code as u8;
+        let c = BASIC[code] as usize;
+        if c < TABLE_LEN && code != ESCAPE as usize {
+            table[c] = code as u8;
         }
         code += 1;
     }
     let mut i = 0;
     while i < EXTENSION.len() {
         let (code, c) = EXTENSION[i];
-        let c = c as u32;
-        if c < 128 {
-            table[c as usize] = EXT_FLAG | code;
+        let c = c as usize;
+        if c < TABLE_LEN {
+            table[c] = EXT_FLAG | code;
         }
         i += 1;
     }
     table
+}
+
+/// The table entry for `c`: a basic code, `EXT_FLAG | code`, or [`NONE`].
+#[inline(always)]
+fn lookup(c: char) -> u8 {
+    let u = c as usize;
+    match TO_SEPTET.get(u) {
+        Some(&v) => v,
+        None if c == '€' => EXT_FLAG | 0x65,
+        None => NONE,
+    }
 }
 
 /// How one character is written in the GSM alphabet.
@@ -99,70 +114,16 @@ impl Septets {
 /// The septet(s) for `c`, or `None` when the GSM alphabet cannot represent it.
 #[inline]
 pub fn char_to_septets(c: char) -> Option<Septets> {
-    let u = c as u32;
-    if u < 128 {
-        // In range by the check above.
-        let v = ASCII_TO_SEPTET[u as usize];
-        return match v {
-            NONE => None,
-            v if v & EXT_FLAG != 0 => Some(Septets::Extended(v & 0x7F)),
-            v => Some(Septets::Basic(v)),
-        };
+    match lookup(c) {
+        NONE => None,
+        v if v & EXT_FLAG != 0 => Some(Septets::Extended(v & 0x7F)),
+        v => Some(Septets::Basic(v)),
     }
-    let code = match c {
-        '£' => 0x01,
-        '¥' => 0x03,
-        'è' => 0x04,
-        'é' => 0x05,
-        'ù' => 0x06,
-        'ì' => 0x07,
-        'ò' => 0x08,
-        'Ç' => 0x09,
-        'Ø' => 0x0B,
-        'ø' => 0x0C,
-        'Å' => 0x0E,
-        'å' => 0x0F,
-        'Δ' => 0x10,
-        'Φ' => 0x12,
-        'Γ' => 0x13,
-        'Λ' => 0x14,
-        'Ω' => 0x15,
-        'Π' => 0x16,
-        'Ψ' => 0x17,
-        'Σ' => 0x18,
-        'Θ' => 0x19,
-        'Ξ' => 0x1A,
-        'Æ' => 0x1C,
-        'æ' => 0x1D,
-        'ß' => 0x1E,
-        'É' => 0x1F,
-        '¤' => 0x24,
-        '¡' => 0x40,
-        'Ä' => 0x5B,
-        'Ö' => 0x5C,
-        'Ñ' => 0x5D,
-        'Ü' => 0x5E,
-        '§' => 0x5F,
-        '¿' => 0x60,
-        'ä' => 0x7B,
-        'ö' => 0x7C,
-        'ñ' => 0x7D,
-        'ü' => 0x7E,
-        'à' => 0x7F,
-        '€' => return Some(Septets::Extended(0x65)),
-        _ => return None,
-    };
-    Some(Septets::Basic(code))
 }
 
 /// True when every character of `text` is in the GSM alphabet (basic or extension).
 pub fn is_representable(text: &str) -> bool {
-    if text.is_ascii() {
-        return text
-            .bytes()
-            .all(|b| ASCII_TO_SEPTET[usize::from(b & 0x7F)] != NONE);
-    }
-    text.chars().all(|c| char_to_septets(c).is_some())
+    text.chars().all(|c| lookup(c) != NONE)
 }
 
 /// How many septets `text` needs (an extension character counts two), or the first
@@ -186,41 +147,85 @@ fn unrepresentable(character: char, position: usize) -> EncodeError {
     }
 }
 
-/// Encodes `text` as unpacked septets (one per octet), appending to `out`.
+/// The table entry of the character that starts `bytes` (valid UTF-8, non-empty) and
+/// its length in bytes.
+#[inline(always)]
+fn lookup_utf8(bytes: &[u8]) -> (u8, usize) {
+    match *bytes {
+        [b, ..] if b < 0x80 => (TO_SEPTET[usize::from(b)], 1),
+        [b, b2, ..] if b < 0xE0 => {
+            let cp = (usize::from(b & 0x1F) << 6) | usize::from(b2 & 0x3F);
+            (TO_SEPTET[cp & (TABLE_LEN - 1)], 2)
+        }
+        // '€' U+20AC.
+        [0xE2, 0x82, 0xAC, ..] => (EXT_FLAG | 0x65, 3),
+        [b, ..] if b < 0xF0 => (NONE, 3),
+        _ => (NONE, 4),
+    }
+}
+
+/// Encodes `text` as unpacked septets (one per octet), appending to `out`. On error
+/// `out` is left as it was.
 pub fn encode_into(text: &str, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-    out.reserve(text.len());
-    if text.is_ascii() {
-        // Fast path for the common case: one table look-up per byte.
-        for (position, b) in text.bytes().enumerate() {
-            let v = ASCII_TO_SEPTET[usize::from(b & 0x7F)];
-            if v == NONE {
-                return Err(unrepresentable(char::from(b), position));
-            }
-            if v & EXT_FLAG != 0 {
-                out.push(ESCAPE);
-                out.push(v & 0x7F);
-            } else {
-                out.push(v);
-            }
+    // At most two septets per UTF-8 byte (an ASCII extension character): size the output
+    // once and write by index, so the loop has no capacity checks.
+    let start = out.len();
+    out.resize(start + text.len() * 2, 0);
+    let dst = out.get_mut(start..).unwrap_or_default();
+    match encode_slice(text, dst) {
+        Ok(n) => {
+            out.truncate(start + n);
+            Ok(())
         }
-        return Ok(());
-    }
-    for (position, c) in text.chars().enumerate() {
-        match char_to_septets(c) {
-            Some(Septets::Basic(s)) => out.push(s),
-            Some(Septets::Extended(s)) => {
-                out.push(ESCAPE);
-                out.push(s);
-            }
-            None => return Err(unrepresentable(c, position)),
+        Err(e) => {
+            out.truncate(start);
+            Err(e)
         }
     }
-    Ok(())
+}
+
+/// Writes the septets of `text` into `dst` (at least twice `text.len()` long), returning
+/// how many were written.
+#[inline]
+fn encode_slice(text: &str, dst: &mut [u8]) -> Result<usize, EncodeError> {
+    let bytes = text.as_bytes();
+    let mut n = 0;
+    let mut i = 0;
+    while let Some(rest) = bytes.get(i..).filter(|r| !r.is_empty()) {
+        let (v, width) = lookup_utf8(rest);
+        if v & EXT_FLAG == 0 {
+            if let Some(d) = dst.get_mut(n) {
+                *d = v;
+            }
+            n += 1;
+        } else if v != NONE {
+            if let Some([d0, d1]) = dst.get_mut(n..n + 2) {
+                *d0 = ESCAPE;
+                *d1 = v & 0x7F;
+            }
+            n += 2;
+        } else {
+            return Err(unrepresentable_at(text, i));
+        }
+        i += width;
+    }
+    Ok(n.min(dst.len()))
+}
+
+/// The error for the character at byte `offset` of `text`, with its char index.
+#[cold]
+fn unrepresentable_at(text: &str, offset: usize) -> EncodeError {
+    let before = text.get(..offset).unwrap_or_default();
+    let character = text
+        .get(offset..)
+        .and_then(|t| t.chars().next())
+        .unwrap_or('\u{FFFD}');
+    unrepresentable(character, before.chars().count())
 }
 
 /// Encodes `text` as unpacked septets (one per octet).
 pub fn encode(text: &str) -> Result<Vec<u8>, EncodeError> {
-    let mut out = Vec::with_capacity(text.len());
+    let mut out = Vec::new();
     encode_into(text, &mut out)?;
     Ok(out)
 }
@@ -374,6 +379,27 @@ mod tests {
                 coding: Coding::Gsm7
             })
         );
+    }
+
+    #[test]
+    fn fast_and_slow_paths_agree() {
+        let text = "0123456789abcdef{}€Ωé 0123456789 [x]";
+        let slow: Vec<u8> = text
+            .chars()
+            .flat_map(|c| match char_to_septets(c) {
+                Some(Septets::Basic(s)) => vec![s],
+                Some(Septets::Extended(s)) => vec![ESCAPE, s],
+                None => vec![],
+            })
+            .collect();
+        assert_eq!(encode(text).unwrap(), slow);
+        assert_eq!(
+            encode("0123456789é😀"),
+            Err(unrepresentable('😀', 11)),
+            "position counts characters, not bytes"
+        );
+        assert_eq!(encode("abcdefghij`"), Err(unrepresentable('`', 10)));
+        assert_eq!(encode("€€€€€€€€ж"), Err(unrepresentable('ж', 8)));
     }
 
     #[test]

@@ -52,11 +52,9 @@ pub fn decode_lossy(bytes: &[u8], coding: Coding) -> LossyText {
                             text.push(REPLACEMENT);
                             replacements.push(DecodeError::EscapeAtEnd { offset });
                         }
-                        // Leave an invalid follower to the next round, which reports it.
-                        Some(&(_, next)) if next > 0x7F => {
-                            text.push(REPLACEMENT);
-                            replacements.push(DecodeError::EscapeAtEnd { offset });
-                        }
+                        // The escape and its invalid follower make one replacement,
+                        // reported by the next round for the follower.
+                        Some(&(_, next)) if next > 0x7F => {}
                         Some(&(_, next)) => {
                             iter.next();
                             text.push(gsm7::decode_escaped(next));
@@ -120,6 +118,19 @@ mod tests {
                 },
                 DecodeError::EscapeAtEnd { offset: 3 }
             ]
+        );
+    }
+
+    #[test]
+    fn escape_before_an_invalid_septet_is_one_replacement() {
+        let lossy = decode_lossy(b"a\x1B\x90b", Coding::Gsm7);
+        assert_eq!(lossy.text, "a\u{FFFD}b");
+        assert_eq!(
+            lossy.replacements,
+            [DecodeError::SeptetOutOfRange {
+                offset: 2,
+                value: 0x90
+            }]
         );
     }
 

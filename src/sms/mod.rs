@@ -41,4 +41,4 @@ pub use segment::{
     count_segments, segment, segment_binary, Concatenation, Field, GsmPacking, MaxSegments,
     SarValues, Segment, SegmentError, SegmentOptions,
 };
-pub use udh::{parse_udh, ConcatInfo, ConcatRef, UdhError, ESM_CLASS_UDHI};
+pub use udh::{inbound_concat, parse_udh, ConcatInfo, ConcatRef, UdhError, ESM_CLASS_UDHI};

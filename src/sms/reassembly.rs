@@ -5,7 +5,7 @@
 //! buffered octets; when either is exceeded the oldest set is evicted and reported, so the
 //! daemon can log what it lost rather than grow without bound.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use super::udh::{ConcatInfo, ConcatRef};
@@ -130,6 +130,15 @@ pub enum ReassemblyError {
     /// A total of 0 segments.
     #[error("a concatenated message cannot have 0 segments")]
     ZeroTotal,
+    /// A set whose segments together exceed the whole byte budget; it was dropped and
+    /// reported.
+    #[error("concatenated message of at least {bytes} octets exceeds the reassembly budget of {max_bytes}")]
+    SetTooLarge {
+        /// Octets the set would hold with this segment.
+        bytes: usize,
+        /// The configured budget.
+        max_bytes: usize,
+    },
     /// One segment larger than the whole byte budget.
     #[error("segment of {len} octets exceeds the reassembly budget of {max_bytes}")]
     TooLarge {
@@ -160,6 +169,8 @@ pub struct Reassembler {
     bytes: usize,
     /// Sets completed within the duplicate window, oldest first, at most `max_sets`.
     recent: VecDeque<(Instant, SetKey)>,
+    /// The keys of `recent`, for a constant-time duplicate check.
+    recent_keys: HashSet<SetKey>,
 }
 
 impl Reassembler {
@@ -172,6 +183,7 @@ impl Reassembler {
             next_order: 0,
             bytes: 0,
             recent: VecDeque::new(),
+            recent_keys: HashSet::new(),
         }
     }
 
@@ -224,7 +236,7 @@ impl Reassembler {
         }
         let index = usize::from(seqnum - 1);
         self.forget_recent(now);
-        if self.recent.iter().any(|(_, k)| *k == key) {
+        if self.recent_keys.contains(&key) {
             return Ok(Pushed::Duplicate);
         }
         if let Some(set) = self.sets.get(&key) {
@@ -254,7 +266,16 @@ impl Reassembler {
         }
         while self.bytes + len > self.limits.max_bytes {
             if !self.evict_oldest(DropReason::TooManyBytes, Some(&key), dropped) {
-                break;
+                // Only this set is left and it cannot grow within the budget: it can
+                // never complete, so drop it now rather than exceed the bound.
+                let held = self.sets.get(&key).map_or(0, |set| set.bytes);
+                if let Some(order) = self.sets.get(&key).map(|set| set.order) {
+                    self.remove(order, DropReason::TooManyBytes, dropped);
+                }
+                return Err(ReassemblyError::SetTooLarge {
+                    bytes: held + len,
+                    max_bytes: self.limits.max_bytes,
+                });
             }
         }
         let Some(set) = self.sets.get_mut(&key) else {
@@ -276,9 +297,12 @@ impl Reassembler {
         self.bytes -= set.bytes;
         if !self.limits.duplicate_window.is_zero() {
             if self.recent.len() >= self.limits.max_sets.max(1) {
-                self.recent.pop_front();
+                if let Some((_, old)) = self.recent.pop_front() {
+                    self.recent_keys.remove(&old);
+                }
             }
             self.recent.push_back((now, key.clone()));
+            self.recent_keys.insert(key.clone());
         }
         let parts = set.parts.into_iter().flatten().collect();
         Ok(Pushed::Complete(Complete { key, parts }))
@@ -323,7 +347,9 @@ impl Reassembler {
             if now.saturating_duration_since(*done) < self.limits.duplicate_window {
                 break;
             }
-            self.recent.pop_front();
+            if let Some((_, old)) = self.recent.pop_front() {
+                self.recent_keys.remove(&old);
+            }
         }
     }
 
@@ -421,6 +447,34 @@ mod tests {
     }
 
     #[test]
+    fn sets_are_keyed_by_addresses_reference_width_and_total() {
+        let mut r = Reassembler::new(ReassemblyLimits::default());
+        let now = Instant::now();
+        let mut d = Vec::new();
+        let mut other_sender = frag(1, 2, 1, b"x");
+        other_sender.source = "999";
+        let mut wide = frag(1, 2, 1, b"y");
+        wide.concat.reference = ConcatRef::Udh16(1);
+        let mut sar = frag(1, 2, 1, b"z");
+        sar.concat.reference = ConcatRef::Sar(1);
+        for f in [
+            frag(1, 2, 1, b"a"),
+            other_sender,
+            wide,
+            sar,
+            frag(1, 3, 1, b"t"),
+        ] {
+            assert_eq!(r.push(f, now, &mut d), Ok(Pushed::Stored));
+        }
+        assert_eq!(r.pending_sets(), 5);
+        let Ok(Pushed::Complete(done)) = r.push(frag(1, 2, 2, b"b"), now, &mut d) else {
+            panic!("expected completion");
+        };
+        assert_eq!(done.concat(), b"ab");
+        assert_eq!(r.pending_sets(), 4);
+    }
+
+    #[test]
     fn bad_segment_numbers_are_rejected() {
         let mut r = Reassembler::new(ReassemblyLimits::default());
         let now = Instant::now();
@@ -471,6 +525,31 @@ mod tests {
         assert_eq!(d[1].reason, DropReason::TooManyBytes);
         assert_eq!(d[1].key.reference, ConcatRef::Udh8(2));
         assert!(r.pending_bytes() <= 10);
+    }
+
+    /// Regression (fuzz/text): a set that alone outgrew the budget was kept, exceeding it.
+    #[test]
+    fn a_set_larger_than_the_budget_is_dropped_not_kept() {
+        let limits = ReassemblyLimits {
+            max_bytes: 10,
+            ..ReassemblyLimits::default()
+        };
+        let mut r = Reassembler::new(limits);
+        let now = Instant::now();
+        let mut d = Vec::new();
+        r.push(frag(1, 3, 1, b"aaaaaa"), now, &mut d).unwrap();
+        assert_eq!(
+            r.push(frag(1, 3, 2, b"bbbbbb"), now, &mut d),
+            Err(ReassemblyError::SetTooLarge {
+                bytes: 12,
+                max_bytes: 10
+            })
+        );
+        assert_eq!(r.pending_bytes(), 0);
+        assert_eq!(r.pending_sets(), 0);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].reason, DropReason::TooManyBytes);
+        assert_eq!(d[0].received, 1);
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! they get the 8-bit-reference sizes. A GSM extension character never leaves its escape
 //! behind, and a UTF-16 surrogate pair is never split: the segment ends one unit early.
 
-use super::coding::{encode, CodingPolicy};
+use super::coding::CodingPolicy;
 use super::error::EncodeError;
 use super::septet;
 use super::udh::{self, ESM_CLASS_UDHI, UDH16_LEN};
@@ -213,8 +213,7 @@ pub fn count_segments(
     text: &str,
     options: &SegmentOptions,
 ) -> Result<(Coding, usize), SegmentError> {
-    let coding = options.policy.choose(text);
-    let encoded = encode(text, coding)?;
+    let (coding, encoded) = options.policy.encode(text)?;
     Ok((coding, plan(&encoded, coding, options)?.len()))
 }
 
@@ -255,8 +254,7 @@ fn plan(
 /// A text that fits one message is sent whole without UDH or SAR values (except with
 /// [`Concatenation::MessagePayload`], which always uses the TLV).
 pub fn segment(text: &str, options: &SegmentOptions) -> Result<Vec<Segment>, SegmentError> {
-    let coding = options.policy.choose(text);
-    let encoded = encode(text, coding)?;
+    let (coding, encoded) = options.policy.encode(text)?;
     build(&encoded, coding, options)
 }
 

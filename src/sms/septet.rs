@@ -29,41 +29,53 @@ pub fn pack_into(septets: &[u8], fill: u8, out: &mut Vec<u8>) -> Result<(), Pack
 /// masked off, never panics.
 pub(crate) fn pack_valid_into(septets: &[u8], fill: u8, out: &mut Vec<u8>) {
     let fill = u32::from(fill % 7);
-    out.reserve((septets.len() * 7 + fill as usize).div_ceil(8));
-    let mut acc: u64 = 0;
-    let mut bits = fill;
-    // Eight septets make exactly seven octets: take them eight at a time into one word.
+    let start = out.len();
+    let total = (septets.len() * 7 + fill as usize).div_ceil(8);
+    out.resize(start + total, 0);
+    let dst = out.get_mut(start..).unwrap_or_default();
     let mut chunks = septets.chunks_exact(8);
-    for chunk in chunks.by_ref() {
-        let mut word: u64 = 0;
-        for (j, &s) in chunk.iter().enumerate() {
-            word |= u64::from(s & 0x7F) << (7 * j);
+    let mut written = 0;
+    if fill == 0 {
+        // Eight septets make exactly seven octets: one 56-bit word per chunk, written
+        // straight into the sized output.
+        for (src, d) in chunks.by_ref().zip(dst.chunks_exact_mut(7)) {
+            let word = src
+                .iter()
+                .enumerate()
+                .fold(0u64, |w, (j, &s)| w | (u64::from(s & 0x7F) << (7 * j)));
+            d.copy_from_slice(word.to_le_bytes().get(..7).unwrap_or_default());
+            written += 7;
         }
-        acc |= word << bits;
-        bits += 56;
-        let whole = bits / 8;
-        out.extend_from_slice(&acc.to_le_bytes()[..whole as usize]);
-        // whole is 7 (bits < 8+56 = 64), so the shift stays below 64.
-        acc >>= whole * 8;
-        bits -= whole * 8;
     }
-    for &s in chunks.remainder() {
-        acc |= u64::from(s & 0x7F) << bits;
+    let rest = if fill == 0 {
+        chunks.remainder()
+    } else {
+        septets
+    };
+    let mut acc: u32 = 0;
+    let mut bits = fill;
+    let mut tail = dst.get_mut(written..).unwrap_or_default().iter_mut();
+    for &s in rest {
+        acc |= u32::from(s & 0x7F) << bits;
         bits += 7;
         while bits >= 8 {
-            out.push(acc as u8);
+            if let Some(d) = tail.next() {
+                *d = acc as u8;
+            }
             acc >>= 8;
             bits -= 8;
         }
     }
     if bits > 0 {
-        out.push(acc as u8);
+        if let Some(d) = tail.next() {
+            *d = acc as u8;
+        }
     }
 }
 
 /// Packs unpacked septets after `fill` zero bits.
 pub fn pack(septets: &[u8], fill: u8) -> Result<Vec<u8>, PackError> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity((septets.len() * 7 + usize::from(fill)).div_ceil(8));
     pack_into(septets, fill, &mut out)?;
     Ok(out)
 }

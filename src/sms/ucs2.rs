@@ -68,6 +68,27 @@ mod tests {
         assert_eq!(unit_count("a😀"), 3);
     }
 
+    /// UCS-2 in TS 23.038 §6.2.3 is ISO/IEC 10646: each character is its code point as a
+    /// big-endian 16-bit unit. Pairs typed from the Unicode charts, independently of the
+    /// encoder; the last two are outside the BMP and travel as UTF-16 surrogate pairs.
+    #[rustfmt::skip]
+    const SPEC: &[(char, &[u8])] = &[
+        ('@', &[0x00, 0x40]), ('£', &[0x00, 0xA3]), ('ß', &[0x00, 0xDF]),
+        ('Δ', &[0x03, 0x94]), ('Ω', &[0x03, 0xA9]), ('Я', &[0x04, 0x2F]),
+        ('א', &[0x05, 0xD0]), ('ب', &[0x06, 0x28]), ('क', &[0x09, 0x15]),
+        ('ก', &[0x0E, 0x01]), ('€', &[0x20, 0xAC]), ('中', &[0x4E, 0x2D]),
+        ('한', &[0xD5, 0x5C]), ('\u{FFFD}', &[0xFF, 0xFD]),
+        ('😀', &[0xD8, 0x3D, 0xDE, 0x00]), ('\u{10FFFF}', &[0xDB, 0xFF, 0xDF, 0xFF]),
+    ];
+
+    #[test]
+    fn code_units_match_iso_10646() {
+        for &(c, bytes) in SPEC {
+            assert_eq!(encode(&c.to_string()), bytes, "{c:?}");
+            assert_eq!(decode(bytes).unwrap(), c.to_string());
+        }
+    }
+
     #[test]
     fn decoding_rejects_odd_length_and_lone_surrogates() {
         assert_eq!(

@@ -1,6 +1,8 @@
 //! The concatenation information elements of the user data header (TS 23.040 §9.2.3.24.1
 //! and §9.2.3.24.8): building them for outbound segments, finding them in inbound ones.
 
+use super::segment::SarValues;
+
 /// The esm_class bit (SMPP v3.4 §5.2.12) that says short_message starts with a UDH.
 pub const ESM_CLASS_UDHI: u8 = 0x40;
 
@@ -149,9 +151,69 @@ pub fn parse_udh(short_message: &[u8]) -> Result<(Option<ConcatInfo>, &[u8]), Ud
     Ok((concat, payload))
 }
 
+/// The concatenation values and user data of an inbound deliver_sm, from whichever
+/// source it uses: the UDH when esm_class has UDHI set, else the SAR TLVs when present,
+/// else none (a single message). The glue the session layer calls before
+/// [`super::Reassembler::push`].
+pub fn inbound_concat(
+    esm_class: u8,
+    short_message: &[u8],
+    sar: Option<SarValues>,
+) -> Result<(Option<ConcatInfo>, &[u8]), UdhError> {
+    if esm_class & ESM_CLASS_UDHI != 0 {
+        let (info, payload) = parse_udh(short_message)?;
+        if info.is_some() {
+            return Ok((info, payload));
+        }
+        return Ok((sar.map(ConcatInfo::from), payload));
+    }
+    Ok((sar.map(ConcatInfo::from), short_message))
+}
+
+impl From<SarValues> for ConcatInfo {
+    fn from(sar: SarValues) -> Self {
+        ConcatInfo {
+            reference: ConcatRef::Sar(sar.msg_ref_num),
+            total: sar.total_segments,
+            seqnum: sar.segment_seqnum,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn inbound_concat_picks_udh_then_sar() {
+        let sar = SarValues {
+            msg_ref_num: 9,
+            total_segments: 2,
+            segment_seqnum: 1,
+        };
+        let with_udh = [0x05, 0x00, 0x03, 0x07, 0x02, 0x02, b'x'];
+        let (info, payload) = inbound_concat(ESM_CLASS_UDHI, &with_udh, Some(sar)).unwrap();
+        assert_eq!(info.unwrap().reference, ConcatRef::Udh8(7));
+        assert_eq!(payload, b"x");
+        let (info, payload) = inbound_concat(0, b"plain", Some(sar)).unwrap();
+        assert_eq!(
+            info,
+            Some(ConcatInfo {
+                reference: ConcatRef::Sar(9),
+                total: 2,
+                seqnum: 1
+            })
+        );
+        assert_eq!(payload, b"plain");
+        assert_eq!(
+            inbound_concat(0, b"plain", None).unwrap(),
+            (None, &b"plain"[..])
+        );
+        assert_eq!(
+            inbound_concat(ESM_CLASS_UDHI, &[], None),
+            Err(UdhError::Empty)
+        );
+    }
 
     #[test]
     fn builds_and_parses_both_concatenation_elements() {
