@@ -188,17 +188,24 @@ impl WebhookConfig {
 
 fn token(r: &mut SectionReader<'_>) -> Option<Secret> {
     let token = r.secret("bearer-token", 4096)?;
-    if token.is_empty() {
-        r.error(
-            Some("bearer-token"),
-            Problem::Invalid {
-                value: String::new(),
-                expected: "a non-empty token (leave the key out for no authentication)".into(),
-            },
-        );
-        return None;
-    }
-    Some(token)
+    // The token travels in an HTTP header: control characters and spaces could not be sent
+    // (or would split the header), so they are refused here rather than failing later.
+    let expected = if token.is_empty() {
+        "a non-empty token (leave the key out for no authentication)"
+    } else if !token.expose().bytes().all(|b| b.is_ascii_graphic()) {
+        "printable ASCII without spaces (it is sent in an HTTP header)"
+    } else {
+        return Some(token);
+    };
+    r.error(
+        Some("bearer-token"),
+        Problem::Invalid {
+            // Never the secret itself.
+            value: String::new(),
+            expected: expected.into(),
+        },
+    );
+    None
 }
 
 /// Reads `[http]`; problems are left in the returned reader.
@@ -394,6 +401,13 @@ mod tests {
                 nearest: Some("http".into())
             }
         );
+    }
+
+    #[test]
+    fn tokens_must_fit_in_a_header_and_are_never_echoed() {
+        let e = errors("[webhook]\nurl = \"http://h/\"\nbearer-token = \"two words\"\n");
+        assert_eq!(e[0].location.key.as_deref(), Some("bearer-token"));
+        assert!(!e[0].to_string().contains("two words"), "{}", e[0]);
     }
 
     #[test]

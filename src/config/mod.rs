@@ -1,5 +1,6 @@
-//! Configuration: one TOML file, one `[channel-NAME]` section per SMPP account, turned into
-//! typed, validated values before anything starts.
+//! Configuration: one TOML file, one `[channel-NAME]` section per SMPP account, plus the
+//! optional `[http]` (the HTTP API) and `[webhook]` sections, turned into typed, validated
+//! values before anything starts. Any other section is an error.
 //!
 //! The option names are those of the Genesys Driver for SMS and MMS, verbatim (see
 //! [`options::CHANNEL_OPTIONS`]). Every problem in a file is collected — an unknown key with the
