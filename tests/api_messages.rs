@@ -421,6 +421,9 @@ async fn openapi_lists_every_route_and_every_route_answers() {
     }
     let answer = get(server.addr, "/v2/nothing").await;
     assert_eq!(answer.status, StatusCode::NOT_FOUND);
+    let answer = get(server.addr, "/v1/messages").await;
+    assert_eq!(answer.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(answer.body["error"].as_str().unwrap().contains("method"));
 }
 
 #[tokio::test]

@@ -155,6 +155,13 @@ async fn not_found() -> ApiError {
     )
 }
 
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "this route does not take that method; GET /openapi.json lists them all",
+    )
+}
+
 /// The API's routes over `engine`, configured by `config` (`[http]` and the channels).
 pub fn router(services: &Services, engine: Arc<dyn Engine>, config: &Config) -> axum::Router {
     let state = Arc::new(AppState {
@@ -181,6 +188,7 @@ pub fn router(services: &Services, engine: Arc<dyn Engine>, config: &Config) -> 
         .route("/health", get(health::get_health))
         .route("/openapi.json", get(openapi::get_openapi))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
 }
 
