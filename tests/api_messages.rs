@@ -480,3 +480,26 @@ async fn bearer_token_guards_the_api_but_not_health() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn serve_stops_on_shutdown_after_answering() {
+    let config = api_support::config("");
+    let services = smppd::daemon::api::Services::new(&config).unwrap();
+    let app = smppd::daemon::api::router(&services, FakeEngine::new(true, true), &config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(smppd::daemon::api::serve(listener, app, async {
+        let _ = stopped.await;
+    }));
+    assert_eq!(get(addr, "/health").await.status, StatusCode::OK);
+    stop.send(()).unwrap();
+    let result = tokio::time::timeout(std::time::Duration::from_secs(60), server)
+        .await
+        .expect("serve did not stop");
+    assert!(result.unwrap().is_ok());
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "still listening"
+    );
+}

@@ -47,6 +47,11 @@ use metrics::Metrics;
 use std::future::Future;
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a client may take to send a request body: a client trickling bytes must not
+/// hold a handler (and its memory) forever.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What the API and the engine share: the store, the metrics and the webhook sender.
 #[derive(Clone)]
@@ -108,7 +113,14 @@ impl AppState {
     /// Reads a request body of at most `max-body-bytes` and parses it as JSON.
     async fn read_json(&self, body: Body) -> Result<serde_json::Value, ApiError> {
         let max = self.http.max_body_bytes;
-        let bytes = match Limited::new(body, max).collect().await {
+        let read = tokio::time::timeout(BODY_TIMEOUT, Limited::new(body, max).collect());
+        let Ok(read) = read.await else {
+            return Err(ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                format!("the body did not arrive within {}s", BODY_TIMEOUT.as_secs()),
+            ));
+        };
+        let bytes = match read {
             Ok(collected) => collected.to_bytes(),
             Err(e) if e.is::<http_body_util::LengthLimitError>() => {
                 return Err(ApiError::new(
@@ -192,13 +204,50 @@ pub fn router(services: &Services, engine: Arc<dyn Engine>, config: &Config) -> 
         .with_state(state)
 }
 
-/// Serves `app` on `listener` until `shutdown` completes, then lets requests in flight end.
+/// How long a client may take to send a request's headers (slow-loris protection).
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Serves `app` over HTTP/1.1 on `listener` until `shutdown` completes, then waits for the
+/// connections in flight to finish their current request.
+///
+/// hyper is driven directly rather than through `axum::serve` to give every connection a
+/// timer, hence a header-read timeout: an idle or trickling client cannot hold a connection
+/// open forever.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: axum::Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _peer)) => stream,
+                Err(error) => {
+                    // Out of file descriptors and the like: wait for some to free up
+                    // instead of spinning or giving up on the listener.
+                    tracing::warn!(%error, "HTTP API accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let mut builder = hyper::server::conn::http1::Builder::new();
+        builder
+            .timer(hyper_util::rt::TokioTimer::new())
+            .header_read_timeout(HEADER_TIMEOUT);
+        let connection = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "HTTP API connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
 }
