@@ -78,7 +78,7 @@ pub const HTTP_OPTIONS: &[OptionSpec] = &[
         "max-tracked-messages",
         "100000",
         "1-10000000",
-        "Messages the store tracks at once; when full, new messages get 503 (unfinished ones are never evicted).",
+        "Messages the store tracks at once; when full, finished ones make room early, and when none is finished new messages get 503 (unfinished ones are never evicted).",
     ),
     option(
         "finished-retention",

@@ -10,6 +10,8 @@
 //!   POST /v1/messages --> Engine::enqueue(channel, OutboundRequest)
 //!   session            --> Reports::{submitted, failed, receipt, inbound} --> store, webhook
 //! ```
+//!
+//! Depends on: `sms` (segments, delivery states) and the store's message id.
 
 use super::store::MessageId;
 use crate::sms::{DeliveryState, Segment};

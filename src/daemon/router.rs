@@ -11,6 +11,8 @@
 //!   queue absorbs the burst.
 //!
 //! The caller tries the candidates in the returned order until one accepts the message.
+//!
+//! Depends on: the engine's [`ChannelStatus`] only.
 
 use super::engine::ChannelStatus;
 use std::sync::atomic::{AtomicUsize, Ordering};

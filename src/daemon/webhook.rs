@@ -12,6 +12,8 @@
 //!
 //! The client is hyper-util's pooled client with hyper-rustls on the ring provider, so
 //! https URLs work with the operating system's roots and no aws-lc-rs build.
+//!
+//! Depends on: config (`[webhook]`); it sends opaque JSON documents built by the API.
 
 use super::api::metrics::WebhookStats;
 use crate::config::WebhookConfig;

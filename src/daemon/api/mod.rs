@@ -15,6 +15,9 @@
 //!
 //! Start-up order: [`Services::new`] (store, metrics, webhook) → give
 //! [`Services::reports`] to the engine → [`router`] with the engine → [`serve`].
+//!
+//! Depends on: config, `sms` (coding and segmentation of requests), and the daemon's
+//! engine trait, store, router and webhook; never on a supervisor or session directly.
 
 mod auth;
 mod channels;

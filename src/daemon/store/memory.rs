@@ -180,8 +180,13 @@ impl MessageStore for MemoryStore {
         let now = (self.clock)();
         let mut inner = self.lock();
         inner.purge(now, self.retention);
-        if inner.messages.len() >= self.max {
-            return Err(StoreError::Full { max: self.max });
+        // Full: a finished message goes early (oldest first) before a new one is refused;
+        // a message still on its way is never evicted.
+        while inner.messages.len() >= self.max {
+            match inner.finished.pop_front() {
+                Some((_, id)) => inner.forget(&id),
+                None => return Err(StoreError::Full { max: self.max }),
+            }
         }
         if inner.messages.contains_key(&message.id) {
             return Err(StoreError::Duplicate(message.id));

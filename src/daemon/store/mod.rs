@@ -2,9 +2,10 @@
 //! `GET /v1/messages/{id}` and for matching delivery receipts to their messages.
 //!
 //! [`MessageStore`] is a trait so that a durable store can replace [`MemoryStore`] later
-//! without touching the API. The store is bounded: when it holds its maximum of messages, new
-//! ones are refused (the API answers 503) instead of evicting a message that is still on its
-//! way; finished messages age out after a retention period.
+//! without touching the API. The store is bounded: when it holds its maximum of messages, the
+//! oldest finished one makes room, and when every message is still on its way new ones are
+//! refused (the API answers 503) rather than evicting one. Finished messages also age out
+//! after a retention period.
 //!
 //! ```text
 //!   queued --all segments acknowledged--> submitted --receipt DELIVRD/ACCEPTD--> delivered
@@ -32,7 +33,7 @@ use super::engine::ReceiptReport;
 /// Why a message could not be stored.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
-    /// The store holds its maximum of unfinished messages (`max-tracked-messages`).
+    /// The store holds its maximum of messages (`max-tracked-messages`), none finished.
     #[error("the message store is full ({max} messages tracked); try again later")]
     Full {
         /// The configured maximum.

@@ -192,15 +192,30 @@ fn full_store_refuses_and_finished_messages_age_out() {
     store.on_submitted(&a_id, 0, "1").unwrap();
     store.on_submitted(&b_id, 0, "2").unwrap();
     clock.fetch_add(RETENTION.as_secs() - 1, Ordering::SeqCst);
-    assert!(store.insert(new_message(1, true)).is_err(), "not aged yet");
+    assert!(store.get(&b_id).is_some(), "not aged yet");
     clock.fetch_add(1, Ordering::SeqCst);
     assert!(store.get(&b_id).is_none(), "finished and past retention");
     assert!(
         store.get(&a_id).is_some(),
         "unfinished messages are never evicted"
     );
-    store.insert(new_message(1, true)).unwrap();
+    let c = new_message(1, true);
+    let c_id = c.id.clone();
+    store.insert(c).unwrap();
     assert_eq!(store.len(), 2);
+    assert_eq!(
+        store.insert(new_message(1, true)),
+        Err(StoreError::Full { max: 2 })
+    );
+
+    // When full, a finished message makes room before its retention ends.
+    store.on_failed(&c_id, None, "response timeout").unwrap();
+    let d = new_message(1, true);
+    let d_id = d.id.clone();
+    store.insert(d).unwrap();
+    assert!(store.get(&c_id).is_none());
+    assert!(store.get(&d_id).is_some());
+    store.remove(&d_id);
 
     // ...until their receipt is hopelessly overdue.
     clock.fetch_add(RECEIPT_WAIT.as_secs(), Ordering::SeqCst);
