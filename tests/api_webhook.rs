@@ -167,6 +167,14 @@ async fn a_full_queue_refuses_so_the_deliver_sm_is_not_acknowledged() {
         reports.inbound("a", event()),
         Err(NotAccepted::WebhookQueueFull)
     );
+    let answer = post(
+        server.addr,
+        "/v1/messages",
+        &json!({"to": "1", "text": "x", "channel": "a"}),
+    )
+    .await;
+    let id = MessageId::parse(answer.body["id"].as_str().unwrap()).unwrap();
+    reports.submitted(&id, 0, "1");
     let receipt = ReceiptReport {
         smsc_message_id: "1".into(),
         state: ReceiptState::Delivered,
@@ -176,6 +184,9 @@ async fn a_full_queue_refuses_so_the_deliver_sm_is_not_acknowledged() {
         reports.receipt("a", receipt),
         Err(NotAccepted::WebhookQueueFull)
     );
+    // Refused means untouched: the SMSC's redelivery of the receipt will still match.
+    let record = server.services.store.get(&id).unwrap();
+    assert_eq!(record.state.as_str(), "submitted");
     let stats = server.services.webhook.as_ref().unwrap().stats();
     assert_eq!(stats.refused, 2);
     assert_eq!(stats.queued, 2);
