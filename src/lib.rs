@@ -35,6 +35,8 @@ pub mod secret;
 pub mod session;
 /// A built-in SMSC (SMPP server) for tests and demos: `smppd simulate`.
 pub mod simulator;
+/// Message-level rules: text codings, long messages, delivery receipts.
+pub mod sms;
 /// Per-channel supervision: reconnect back-off, the channel task, and the log codes.
 pub mod supervisor;
 pub mod transport;

@@ -1,5 +1,6 @@
-//! Configuration: one TOML file, one `[channel-NAME]` section per SMPP account, turned into
-//! typed, validated values before anything starts.
+//! Configuration: one TOML file, one `[channel-NAME]` section per SMPP account, plus the
+//! optional `[http]` (the HTTP API) and `[webhook]` sections, turned into typed, validated
+//! values before anything starts. Any other section is an error.
 //!
 //! The option names are those of the Genesys Driver for SMS and MMS, verbatim (see
 //! [`options::CHANNEL_OPTIONS`]). Every problem in a file is collected — an unknown key with the
@@ -10,6 +11,7 @@
 //! and validates; nothing at run time.
 
 mod channel;
+pub mod daemon_sections;
 mod error;
 pub mod options;
 mod section;
@@ -19,6 +21,7 @@ pub use channel::{
     BindMode, ChannelConfig, InboundEncoding, KeystoreSource, OutboundEncoding, TlsMode,
     TlsOptions, TlsVersion,
 };
+pub use daemon_sections::{HttpConfig, WebhookConfig};
 pub use error::{ConfigError, ConfigErrors, ConfigWarning, Location, Problem};
 
 use section::FileContext;
@@ -34,6 +37,10 @@ pub struct Config {
     pub path: PathBuf,
     /// The channels, in the order the file lists them (the order matters for channel choice).
     pub channels: Vec<ChannelConfig>,
+    /// `[http]`: the HTTP API (defaults when the section is absent).
+    pub http: HttpConfig,
+    /// `[webhook]`: where inbound messages and receipts go; `None` sends no events.
+    pub webhook: Option<WebhookConfig>,
 }
 
 /// A configuration that passed validation, and what is worth telling about it.
@@ -90,16 +97,45 @@ impl Config {
         let mut warnings = Vec::new();
         let mut channels = Vec::new();
         let mut inline_secret = false;
+        let mut http = HttpConfig::default();
+        let mut webhook = None;
         for (section, value) in &table {
             let located = |key: Option<&str>| Location {
                 path: path.to_path_buf(),
                 section: Some(section.clone()),
                 key: key.map(str::to_string),
             };
+            if let (Some(daemon_section), toml::Value::Table(body)) =
+                (daemon_sections::known(section), value)
+            {
+                let reader = match daemon_section {
+                    daemon_sections::Section::Http => {
+                        let (config, reader) = daemon_sections::parse_http(&ctx, body);
+                        http = config;
+                        reader
+                    }
+                    daemon_sections::Section::Webhook => {
+                        let (config, reader) = daemon_sections::parse_webhook(&ctx, body);
+                        webhook = Some(config);
+                        reader
+                    }
+                };
+                errors.extend(reader.errors);
+                warnings.extend(reader.warnings);
+                inline_secret |= reader.inline_secret;
+                continue;
+            }
             let Some(name) = section.strip_prefix(CHANNEL_PREFIX) else {
                 let problem = match value {
                     toml::Value::Table(_) => Problem::UnknownSection {
-                        nearest: suggest::nearest(section, ["channel-NAME"]),
+                        nearest: suggest::nearest(
+                            section,
+                            [
+                                "channel-NAME",
+                                daemon_sections::HTTP_SECTION,
+                                daemon_sections::WEBHOOK_SECTION,
+                            ],
+                        ),
                     },
                     _ => Problem::UnknownKey { nearest: None },
                 };
@@ -150,6 +186,8 @@ impl Config {
             config: Config {
                 path: path.to_path_buf(),
                 channels,
+                http,
+                webhook,
             },
             warnings,
             inline_secret,

@@ -1,0 +1,63 @@
+//! `GET /health` and `GET /metrics`.
+
+use super::AppState;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+use std::sync::Arc;
+
+/// 200 when at least one channel is bound, 503 otherwise; the body says which are and why
+/// the others are not.
+pub(super) async fn get_health(State(state): State<Arc<AppState>>) -> Response {
+    let channels = state.engine.channels();
+    let bound: Vec<&str> = channels
+        .iter()
+        .filter(|c| c.bound)
+        .map(|c| c.name.as_str())
+        .collect();
+    let down: Vec<_> = channels
+        .iter()
+        .filter(|c| !c.bound)
+        .map(|c| {
+            json!({
+                "name": c.name,
+                "state": c.state,
+                "last_error": c.last_error.as_ref().map(|e| json!({"code": e.code, "reason": e.reason})),
+            })
+        })
+        .collect();
+    let (status, word, reason) = if bound.is_empty() {
+        let reason = if channels.is_empty() {
+            "no channel is configured".to_string()
+        } else {
+            format!("none of the {} channels is bound", channels.len())
+        };
+        (StatusCode::SERVICE_UNAVAILABLE, "unavailable", reason)
+    } else {
+        let reason = format!("{} of {} channels bound", bound.len(), channels.len());
+        (StatusCode::OK, "ok", reason)
+    };
+    let body = json!({"status": word, "reason": reason, "bound": bound, "down": down});
+    (status, Json(body)).into_response()
+}
+
+/// The Prometheus text exposition.
+pub(super) async fn get_metrics(State(state): State<Arc<AppState>>) -> Response {
+    let channels = state.engine.channels();
+    let services = &state.services;
+    let text = services.metrics.render(
+        &channels,
+        services.store.len(),
+        services.webhook.as_ref().map(|w| w.stats()),
+    );
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
+}

@@ -1,0 +1,152 @@
+//! The exposition text: families declared once, before their samples; histograms cumulative.
+
+use super::*;
+use crate::daemon::engine::ChannelCounters;
+use std::collections::HashSet;
+
+fn channel(name: &str, bound: bool) -> ChannelStatus {
+    ChannelStatus {
+        name: name.into(),
+        state: if bound { "bound" } else { "backing \"off\"" }.into(),
+        bound,
+        can_transmit: true,
+        can_receive: true,
+        last_error: None,
+        counters: ChannelCounters {
+            submitted: 5,
+            acknowledged: 4,
+            failed: 1,
+            resent: 2,
+            received: 3,
+            receipts: 4,
+            window_in_use: 1,
+            window_size: 10,
+        },
+    }
+}
+
+/// Checks the grammar the text format defines and returns (sample name with labels, value).
+fn parse(text: &str) -> Vec<(String, f64)> {
+    let mut typed: HashSet<String> = HashSet::new();
+    let mut samples = Vec::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let mut parts = rest.split(' ');
+            let name = parts.next().unwrap().to_string();
+            assert!(
+                ["counter", "gauge", "histogram"].contains(&parts.next().unwrap()),
+                "{line}"
+            );
+            assert!(typed.insert(name), "family declared twice: {line}");
+            continue;
+        }
+        if line.starts_with("# HELP ") {
+            continue;
+        }
+        let (series, value) = line.rsplit_once(' ').expect(line);
+        let name = series.split('{').next().unwrap();
+        let family = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|s| name.strip_suffix(s).filter(|f| typed.contains(*f)))
+            .unwrap_or(name);
+        assert!(typed.contains(family), "sample before its TYPE: {line}");
+        samples.push((series.to_string(), value.parse::<f64>().expect(line)));
+    }
+    samples
+}
+
+fn value(samples: &[(String, f64)], series: &str) -> f64 {
+    samples
+        .iter()
+        .find(|(s, _)| s == series)
+        .unwrap_or_else(|| panic!("no {series}"))
+        .1
+}
+
+#[test]
+fn channels_counters_and_histogram() {
+    let metrics = Metrics::default();
+    metrics.record_response("a", Some(0), Duration::from_millis(3));
+    metrics.record_response("a", Some(0), Duration::from_millis(300));
+    metrics.record_response("a", Some(0), Duration::from_secs(60));
+    metrics.record_response("a", Some(0x58), Duration::from_millis(3));
+    metrics.record_response("a", None, Duration::from_secs(30));
+    let text = metrics.render(
+        &[channel("a", true), channel("b", false)],
+        7,
+        Some(WebhookStats {
+            queued: 1,
+            delivered: 2,
+            failed_attempts: 3,
+            refused: 0,
+        }),
+    );
+    let s = parse(&text);
+    assert_eq!(value(&s, "smppd_channel_up{channel=\"a\"}"), 1.0);
+    assert_eq!(value(&s, "smppd_channel_up{channel=\"b\"}"), 0.0);
+    assert_eq!(
+        value(
+            &s,
+            "smppd_channel_state{channel=\"b\",state=\"backing \\\"off\\\"\"}"
+        ),
+        1.0
+    );
+    assert_eq!(value(&s, "smppd_resends_total{channel=\"a\"}"), 2.0);
+    assert_eq!(value(&s, "smppd_window_in_use{channel=\"a\"}"), 1.0);
+    assert_eq!(
+        value(
+            &s,
+            "smppd_submit_responses_total{channel=\"a\",status=\"0x00000000\"}"
+        ),
+        3.0
+    );
+    assert_eq!(
+        value(
+            &s,
+            "smppd_submit_responses_total{channel=\"a\",status=\"0x00000058\"}"
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &s,
+            "smppd_submit_responses_total{channel=\"a\",status=\"none\"}"
+        ),
+        1.0
+    );
+    let bucket = |le: &str| {
+        value(
+            &s,
+            &format!("smppd_submit_latency_seconds_bucket{{channel=\"a\",le=\"{le}\"}}"),
+        )
+    };
+    assert_eq!(bucket("0.005"), 1.0);
+    assert_eq!(bucket("0.25"), 1.0);
+    assert_eq!(bucket("0.5"), 2.0);
+    assert_eq!(bucket("30"), 2.0);
+    assert_eq!(bucket("+Inf"), 3.0);
+    assert_eq!(
+        value(&s, "smppd_submit_latency_seconds_count{channel=\"a\"}"),
+        3.0
+    );
+    let sum = value(&s, "smppd_submit_latency_seconds_sum{channel=\"a\"}");
+    assert!((sum - 60.303).abs() < 1e-9, "{sum}");
+    assert_eq!(value(&s, "smppd_messages_tracked"), 7.0);
+    assert_eq!(value(&s, "smppd_webhook_failed_attempts_total"), 3.0);
+}
+
+#[test]
+fn buckets_are_cumulative_and_ordered() {
+    let mut h = Histogram::default();
+    for ms in [1, 7, 7, 90, 2000, 100_000] {
+        h.observe(Duration::from_millis(ms));
+    }
+    let mut out = String::new();
+    h.write(&mut out, "x", "c=\"1\"");
+    let counts: Vec<u64> = out
+        .lines()
+        .filter(|l| l.starts_with("x_bucket"))
+        .map(|l| l.rsplit_once(' ').unwrap().1.parse().unwrap())
+        .collect();
+    assert_eq!(counts, [1, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 6]);
+}

@@ -1,0 +1,320 @@
+//! `GET /openapi.json`: the OpenAPI 3.0 description, written by hand.
+//!
+//! [`ROUTES`] lists every route the router serves; a test checks that each one is described
+//! here with its method, so the two cannot drift apart silently.
+
+use super::request::{FIELDS, MAX_VALIDITY_SECS};
+use axum::Json;
+use serde_json::{json, Value};
+
+/// Every route, as (method, OpenAPI path).
+pub const ROUTES: [(&str, &str); 7] = [
+    ("post", "/v1/messages"),
+    ("post", "/v1/messages/batch"),
+    ("get", "/v1/messages/{id}"),
+    ("get", "/v1/channels"),
+    ("get", "/health"),
+    ("get", "/metrics"),
+    ("get", "/openapi.json"),
+];
+
+fn error_response(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    })
+}
+
+fn json_response(description: &str, schema: &str) -> Value {
+    json!({
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}
+    })
+}
+
+fn schemas() -> Value {
+    let nullable_string = json!({"type": "string", "nullable": true});
+    json!({
+        "Error": {
+            "type": "object",
+            "required": ["error"],
+            "properties": {
+                "error": {"type": "string", "description": "What is wrong, precisely enough to fix it."},
+                "field": {"type": "string", "description": "The request field at fault, e.g. `to` or `messages[3].text`."}
+            }
+        },
+        "MessageRequest": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["to"],
+            "description": "Exactly one of `text` and `binary` is required.",
+            "properties": {
+                "to": {"type": "string", "pattern": "^\\+?[0-9]{1,20}$", "description": "Destination number."},
+                "from": {"type": "string", "description": "Source: 1-20 digits with optional +, or an alphanumeric sender id of 1-11 characters. Default: the channel's default-reply-address."},
+                "text": {"type": "string", "description": "Text to send; encoded and split into segments as the channel is configured."},
+                "binary": {"type": "string", "format": "byte", "description": "Base64 octets, sent as 8-bit data (data_coding 4)."},
+                "channel": {"type": "string", "description": "Send through this channel only. Default: the router's choice."},
+                "encoding": {"type": "string", "enum": ["auto", "gsm7", "ascii", "latin1", "ucs2"], "description": "Force a text coding; a character it cannot represent is a 400. Default: the channel's x-smpp-outbound-enc-default."},
+                "delivery_report": {"type": "boolean", "description": "Ask for a delivery receipt. Default: the channel's x-smpp-delivery-report."},
+                "validity": {"type": "integer", "minimum": 1, "maximum": MAX_VALIDITY_SECS, "description": "Validity period in seconds. Default: the channel's x-smpp-validity-period."}
+            }
+        },
+        "Accepted": {
+            "type": "object",
+            "required": ["id", "segments", "channel", "encoding", "data_coding"],
+            "properties": {
+                "id": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+                "segments": {"type": "integer", "minimum": 1, "description": "submit_sm PDUs the message needs."},
+                "channel": {"type": "string"},
+                "encoding": {"type": "string", "enum": ["gsm7", "ascii", "latin1", "ucs2", "binary"]},
+                "data_coding": {"type": "integer"}
+            }
+        },
+        "BatchRequest": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["messages"],
+            "properties": {
+                "messages": {"type": "array", "minItems": 1, "maxItems": 1000, "items": {"$ref": "#/components/schemas/MessageRequest"}}
+            }
+        },
+        "BatchItemResult": {
+            "type": "object",
+            "required": ["index", "status"],
+            "description": "Either the fields of Accepted (status 202) or of Error (status 400 or 503).",
+            "properties": {
+                "index": {"type": "integer"},
+                "status": {"type": "integer", "enum": [202, 400, 500, 503]},
+                "id": {"type": "string"},
+                "segments": {"type": "integer"},
+                "channel": {"type": "string"},
+                "encoding": {"type": "string"},
+                "data_coding": {"type": "integer"},
+                "error": {"type": "string"},
+                "field": {"type": "string", "nullable": true}
+            }
+        },
+        "BatchResult": {
+            "type": "object",
+            "required": ["accepted", "rejected", "results"],
+            "properties": {
+                "accepted": {"type": "integer"},
+                "rejected": {"type": "integer"},
+                "results": {"type": "array", "items": {"$ref": "#/components/schemas/BatchItemResult"}}
+            }
+        },
+        "Message": {
+            "type": "object",
+            "required": ["id", "state", "channel", "to", "delivery_report", "segments", "timestamps"],
+            "properties": {
+                "id": {"type": "string"},
+                "state": {"type": "string", "enum": ["queued", "submitted", "delivered", "failed", "expired"]},
+                "channel": {"type": "string"},
+                "to": {"type": "string"},
+                "from": nullable_string,
+                "delivery_report": {"type": "boolean"},
+                "segments": {"type": "array", "items": {
+                    "type": "object",
+                    "properties": {
+                        "smsc_message_id": nullable_string,
+                        "receipt": {"type": "string", "nullable": true, "description": "enroute, delivered, expired, deleted, undeliverable, accepted, unknown, rejected, or the SMSC's own word."},
+                        "receipt_error": nullable_string
+                    }
+                }},
+                "failure": {"type": "object", "nullable": true, "properties": {
+                    "status": {"type": "integer", "nullable": true, "description": "SMPP command_status of the error response; null when there was none (timeout, lost link, receipt)."},
+                    "status_hex": nullable_string,
+                    "reason": {"type": "string"}
+                }},
+                "timestamps": {
+                    "type": "object",
+                    "description": "When each state was entered (RFC 3339, UTC).",
+                    "properties": {
+                        "queued": {"type": "string", "format": "date-time"},
+                        "submitted": {"type": "string", "format": "date-time"},
+                        "delivered": {"type": "string", "format": "date-time"},
+                        "failed": {"type": "string", "format": "date-time"},
+                        "expired": {"type": "string", "format": "date-time"}
+                    }
+                }
+            }
+        },
+        "ChannelError": {
+            "type": "object",
+            "nullable": true,
+            "properties": {"code": {"type": "integer"}, "reason": {"type": "string"}}
+        },
+        "Channel": {
+            "type": "object",
+            "properties": {
+                "name": {"type": "string"},
+                "state": {"type": "string"},
+                "bound": {"type": "boolean"},
+                "can_transmit": {"type": "boolean"},
+                "can_receive": {"type": "boolean"},
+                "last_error": {"$ref": "#/components/schemas/ChannelError"},
+                "counters": {"type": "object", "properties": {
+                    "submitted": {"type": "integer"},
+                    "acknowledged": {"type": "integer"},
+                    "failed": {"type": "integer"},
+                    "resent": {"type": "integer"},
+                    "received": {"type": "integer"},
+                    "receipts": {"type": "integer"}
+                }},
+                "window": {"type": "object", "properties": {
+                    "in_use": {"type": "integer"},
+                    "size": {"type": "integer"}
+                }}
+            }
+        },
+        "ChannelList": {
+            "type": "object",
+            "properties": {"channels": {"type": "array", "items": {"$ref": "#/components/schemas/Channel"}}}
+        },
+        "Health": {
+            "type": "object",
+            "properties": {
+                "status": {"type": "string", "enum": ["ok", "unavailable"]},
+                "reason": {"type": "string"},
+                "bound": {"type": "array", "items": {"type": "string"}},
+                "down": {"type": "array", "items": {"type": "object", "properties": {
+                    "name": {"type": "string"},
+                    "state": {"type": "string"},
+                    "last_error": {"$ref": "#/components/schemas/ChannelError"}
+                }}}
+            }
+        }
+    })
+}
+
+/// The whole document.
+pub fn document() -> Value {
+    debug_assert_eq!(
+        FIELDS.len(),
+        8,
+        "describe new request fields in MessageRequest"
+    );
+    let secured = json!([{"bearer": []}]);
+    let unauthorized =
+        error_response("Missing or wrong bearer token (only when one is configured).");
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "smppd HTTP API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Send SMS through smppd's SMPP channels, follow their delivery, and watch the channels."
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": schemas()
+        },
+        "paths": {
+            "/v1/messages": {"post": {
+                "summary": "Accept one message for sending.",
+                "security": secured,
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MessageRequest"}}}},
+                "responses": {
+                    "202": json_response("Accepted and queued on a channel.", "Accepted"),
+                    "400": error_response("A field is wrong: the answer names it."),
+                    "401": unauthorized,
+                    "413": error_response("The body is larger than max-body-bytes."),
+                    "503": error_response("No channel can take the message now, or the message store is full.")
+                }
+            }},
+            "/v1/messages/batch": {"post": {
+                "summary": "Accept up to 1000 messages; each is accepted or refused on its own.",
+                "security": secured,
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchRequest"}}}},
+                "responses": {
+                    "207": json_response("One result per message, in order.", "BatchResult"),
+                    "400": error_response("The batch itself is malformed (not an object, no messages, more than 1000)."),
+                    "401": unauthorized,
+                    "413": error_response("The body is larger than max-body-bytes.")
+                }
+            }},
+            "/v1/messages/{id}": {"get": {
+                "summary": "A message's state, SMSC ids per segment and timestamps.",
+                "security": secured,
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "pattern": "^[0-9a-fA-F]{32}$"}}],
+                "responses": {
+                    "200": json_response("The message.", "Message"),
+                    "400": error_response("Not a message id."),
+                    "401": unauthorized,
+                    "404": error_response("Never accepted, or finished and aged out.")
+                }
+            }},
+            "/v1/channels": {"get": {
+                "summary": "Every channel's state, last error and counters, in configured order.",
+                "security": secured,
+                "responses": {
+                    "200": json_response("The channels.", "ChannelList"),
+                    "401": unauthorized
+                }
+            }},
+            "/health": {"get": {
+                "summary": "Whether at least one channel is bound.",
+                "responses": {
+                    "200": json_response("At least one channel is bound.", "Health"),
+                    "503": json_response("No channel is bound; the body says why.", "Health")
+                }
+            }},
+            "/metrics": {"get": {
+                "summary": "Prometheus metrics (text exposition format 0.0.4).",
+                "security": secured,
+                "responses": {
+                    "200": {"description": "The metrics.", "content": {"text/plain": {"schema": {"type": "string"}}}},
+                    "401": unauthorized
+                }
+            }},
+            "/openapi.json": {"get": {
+                "summary": "This document.",
+                "responses": {"200": {"description": "OpenAPI 3.0 document.", "content": {"application/json": {"schema": {"type": "object"}}}}}
+            }}
+        }
+    })
+}
+
+/// `GET /openapi.json`.
+pub(super) async fn get_openapi() -> Json<Value> {
+    Json(document())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_is_described_and_every_ref_resolves() {
+        let doc = document();
+        for (method, path) in ROUTES {
+            assert!(
+                doc["paths"][path][method].is_object(),
+                "{method} {path} is not described"
+            );
+        }
+        let described: usize = doc["paths"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|p| p.as_object().unwrap().len())
+            .sum();
+        assert_eq!(described, ROUTES.len(), "a described route is not served");
+        let text = doc.to_string();
+        for piece in text.split("#/components/schemas/").skip(1) {
+            let name = piece.split('"').next().unwrap();
+            assert!(
+                doc["components"]["schemas"][name].is_object(),
+                "dangling $ref {name}"
+            );
+        }
+        let props = doc["components"]["schemas"]["MessageRequest"]["properties"]
+            .as_object()
+            .unwrap();
+        for field in FIELDS {
+            assert!(
+                props.contains_key(field),
+                "request field {field} undocumented"
+            );
+        }
+    }
+}

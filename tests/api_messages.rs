@@ -1,0 +1,505 @@
+//! The HTTP API end to end: a real server on 127.0.0.1:0 over a fake engine, driven by an
+//! HTTP client.
+
+mod api_support;
+
+use api_support::{call, get, post, start, FakeEngine};
+use hyper::{Method, StatusCode};
+use serde_json::{json, Value};
+use smppd::daemon::api::ROUTES;
+use smppd::daemon::engine::{ReceiptReport, ReceiptState};
+use smppd::daemon::store::MessageId;
+
+const BIG_BODY: &str = "[http]\nmax-body-bytes = 262144\n";
+
+#[tokio::test]
+async fn accepted_message_gets_an_id_and_its_segment_count() {
+    let server = start(BIG_BODY, FakeEngine::new(true, false)).await;
+    let text = "x".repeat(200);
+    let answer = post(
+        server.addr,
+        "/v1/messages",
+        &json!({"to": "+4412345", "text": text}),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.text);
+    assert_eq!(answer.body["segments"], 2);
+    assert_eq!(answer.body["channel"], "a");
+    assert_eq!(answer.body["encoding"], "gsm7");
+    let id = answer.body["id"].as_str().unwrap();
+    assert!(MessageId::parse(id).is_some());
+
+    let (channel, request) = server.engine.enqueued.lock().unwrap()[0].clone();
+    assert_eq!(channel, "a");
+    assert_eq!(request.id.as_str(), id);
+    assert_eq!(request.to, "+4412345");
+    assert_eq!(request.segments.len(), 2);
+    assert!(request.delivery_report, "the channel's default");
+
+    let answer = post(
+        server.addr,
+        "/v1/messages",
+        &json!({"to": "1", "text": "Привет", "delivery_report": false}),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED);
+    assert_eq!(answer.body["encoding"], "ucs2");
+    assert_eq!(answer.body["data_coding"], 8);
+}
+
+#[tokio::test]
+async fn every_bad_request_is_a_400_naming_its_field() {
+    let server = start(BIG_BODY, FakeEngine::new(true, true)).await;
+    let cases: Vec<(Value, &str, &str)> = vec![
+        (
+            json!({"to": "1", "text": "x", "channel": "zz"}),
+            "channel",
+            "unknown channel \"zz\"; configured: a, b",
+        ),
+        (
+            json!({"to": "1", "text": "Привет", "encoding": "gsm7"}),
+            "text",
+            "at position 0 cannot be represented in GSM 7-bit",
+        ),
+        (
+            json!({"to": "1", "text": "ok €ü Ω x", "encoding": "ascii"}),
+            "text",
+            "'€' (U+20AC) at position 3",
+        ),
+        (
+            json!({"to": "1", "text": "y".repeat(500), "channel": "b"}),
+            "text",
+            "needs 4 segments",
+        ),
+        (
+            json!({"to": "1", "text": "y".repeat(153 * 255 + 1)}),
+            "text",
+            "needs 256 segments",
+        ),
+        (json!({"to": "abc", "text": "x"}), "to", "digits"),
+        (
+            json!({"to": "1", "from": "!!", "text": "x"}),
+            "from",
+            "letters",
+        ),
+        (
+            json!({"to": "1", "text": "x", "binary": "AA=="}),
+            "binary",
+            "not both",
+        ),
+        (json!({"text": "x"}), "to", "required"),
+        (json!({"to": "1"}), "text", "required"),
+        (
+            json!({"to": "1", "text": "x", "encoding": "utf-8"}),
+            "encoding",
+            "not one of",
+        ),
+        (
+            json!({"to": "1", "text": "x", "validity": 0}),
+            "validity",
+            "seconds",
+        ),
+        (
+            json!({"to": "1", "text": "x", "colour": "red"}),
+            "colour",
+            "unknown field",
+        ),
+    ];
+    for (body, field, reason) in cases {
+        let answer = post(server.addr, "/v1/messages", &body).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(answer.body["field"], field, "{}", answer.text);
+        let error = answer.body["error"].as_str().unwrap();
+        assert!(
+            error.contains(reason),
+            "{field}: {error:?} lacks {reason:?}"
+        );
+    }
+
+    let answer = call(
+        server.addr,
+        Method::POST,
+        "/v1/messages",
+        Some(b"{\"to\":".to_vec()),
+        None,
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    assert!(answer.body["error"]
+        .as_str()
+        .unwrap()
+        .contains("not valid JSON"));
+
+    let huge = format!("{{\"to\":\"1\",\"text\":\"{}\"}}", "z".repeat(300_000));
+    let answer = call(
+        server.addr,
+        Method::POST,
+        "/v1/messages",
+        Some(huge.into_bytes()),
+        None,
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(answer.body["error"]
+        .as_str()
+        .unwrap()
+        .contains("max-body-bytes (262144)"));
+    assert!(server.engine.enqueued.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn no_channel_able_to_send_is_a_503() {
+    let server = start("", FakeEngine::new(false, false)).await;
+    let answer = post(
+        server.addr,
+        "/v1/messages",
+        &json!({"to": "1", "text": "x"}),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    let error = answer.body["error"].as_str().unwrap();
+    assert!(error.contains("no channel can send now"), "{error}");
+    assert!(error.contains("43010"), "{error}");
+
+    // Content errors still come first: the client must fix those whatever the channels do.
+    let answer = post(
+        server.addr,
+        "/v1/messages",
+        &json!({"to": "1", "text": "Ω", "encoding": "latin1"}),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+
+    // A bound channel whose queue is full is a 503 too, after trying every candidate.
+    server.engine.set_bound("a", true);
+    server.engine.full.lock().unwrap().insert("a".into());
+    let answer = post(
+        server.addr,
+        "/v1/messages",
+        &json!({"to": "1", "text": "x"}),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(answer.body["error"], "channel a is full");
+    assert!(
+        server.services.store.is_empty(),
+        "refused messages are not tracked"
+    );
+
+    let answer = post(
+        server.addr,
+        "/v1/messages",
+        &json!({"to": "1", "text": "x", "channel": "b"}),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(answer.body["error"]
+        .as_str()
+        .unwrap()
+        .starts_with("channel b cannot send now"));
+}
+
+#[tokio::test]
+async fn full_store_is_a_503() {
+    let server = start(
+        "[http]\nmax-tracked-messages = 1\n",
+        FakeEngine::new(true, true),
+    )
+    .await;
+    let body = json!({"to": "1", "text": "x"});
+    assert_eq!(
+        post(server.addr, "/v1/messages", &body).await.status,
+        StatusCode::ACCEPTED
+    );
+    let answer = post(server.addr, "/v1/messages", &body).await;
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(answer.body["error"]
+        .as_str()
+        .unwrap()
+        .contains("store is full"));
+}
+
+#[tokio::test]
+async fn batch_of_1000_gets_one_result_each() {
+    let server = start(BIG_BODY, FakeEngine::new(true, true)).await;
+    let messages: Vec<Value> = (0..1000)
+        .map(|i| match i {
+            10 => json!({"to": "x", "text": "bad address"}),
+            500 => json!({"to": "1", "text": "Привет", "encoding": "gsm7"}),
+            _ => json!({"to": format!("44{i}"), "text": format!("message {i}")}),
+        })
+        .collect();
+    let answer = post(
+        server.addr,
+        "/v1/messages/batch",
+        &json!({ "messages": messages }),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::MULTI_STATUS, "{}", answer.text);
+    assert_eq!(answer.body["accepted"], 998);
+    assert_eq!(answer.body["rejected"], 2);
+    let results = answer.body["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1000);
+    for (i, r) in results.iter().enumerate() {
+        assert_eq!(r["index"], i);
+    }
+    assert_eq!(results[10]["status"], 400);
+    assert_eq!(results[10]["field"], "messages[10].to");
+    assert_eq!(results[500]["field"], "messages[500].text");
+    assert_eq!(results[999]["status"], 202);
+    assert_eq!(results[999]["segments"], 1);
+    // Round-robin among the two bound channels with room.
+    assert_ne!(results[0]["channel"], results[1]["channel"]);
+    assert_eq!(server.engine.enqueued.lock().unwrap().len(), 998);
+
+    let too_many: Vec<Value> = (0..1001).map(|_| json!({"to": "1", "text": "x"})).collect();
+    let answer = post(
+        server.addr,
+        "/v1/messages/batch",
+        &json!({ "messages": too_many }),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    assert_eq!(answer.body["field"], "messages");
+    let answer = post(server.addr, "/v1/messages/batch", &json!([])).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn message_state_follows_the_engine_reports() {
+    let server = start("", FakeEngine::new(true, false)).await;
+    let text = "z".repeat(170);
+    let answer = post(
+        server.addr,
+        "/v1/messages",
+        &json!({"to": "1", "text": text}),
+    )
+    .await;
+    let id = MessageId::parse(answer.body["id"].as_str().unwrap()).unwrap();
+    let path = format!("/v1/messages/{id}");
+
+    let answer = get(server.addr, &path).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.body["state"], "queued");
+    assert_eq!(answer.body["segments"].as_array().unwrap().len(), 2);
+
+    let reports = server.services.reports();
+    reports.submitted(&id, 0, "0A1B");
+    reports.submitted(&id, 1, "0a1c");
+    assert_eq!(get(server.addr, &path).await.body["state"], "submitted");
+
+    // The SMSC writes the receipts' ids in decimal: 0x0A1B = 2587, 0x0A1C = 2588.
+    for smsc_id in ["2587", "2588"] {
+        let receipt = ReceiptReport {
+            smsc_message_id: smsc_id.into(),
+            state: ReceiptState::Delivered,
+            error_code: Some("000".into()),
+        };
+        reports.receipt("a", receipt).unwrap();
+    }
+    let body = get(server.addr, &path).await.body;
+    assert_eq!(body["state"], "delivered");
+    assert_eq!(body["segments"][0]["smsc_message_id"], "0A1B");
+    assert_eq!(body["segments"][1]["smsc_message_id"], "0a1c");
+    assert_eq!(body["segments"][1]["receipt"], "delivered");
+    for state in ["queued", "submitted", "delivered"] {
+        let at = body["timestamps"][state].as_str().unwrap();
+        assert!(at.ends_with('Z') && at.len() == 24, "{state}: {at}");
+    }
+    assert_eq!(body["failure"], Value::Null);
+
+    let answer = post(
+        server.addr,
+        "/v1/messages",
+        &json!({"to": "1", "text": "x"}),
+    )
+    .await;
+    let id = MessageId::parse(answer.body["id"].as_str().unwrap()).unwrap();
+    reports.failed(&id, Some(0x45), "submit_sm_resp ESME_RSUBMITFAIL");
+    let body = get(server.addr, &format!("/v1/messages/{id}")).await.body;
+    assert_eq!(body["state"], "failed");
+    assert_eq!(body["failure"]["status"], 0x45);
+    assert_eq!(body["failure"]["status_hex"], "0x00000045");
+
+    assert_eq!(
+        get(server.addr, "/v1/messages/nope").await.body["field"],
+        "id"
+    );
+    let unknown = format!("/v1/messages/{}", MessageId::generate());
+    assert_eq!(
+        get(server.addr, &unknown).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn channels_and_health() {
+    let server = start("", FakeEngine::new(true, false)).await;
+    let answer = get(server.addr, "/v1/channels").await;
+    assert_eq!(answer.status, StatusCode::OK);
+    let channels = answer.body["channels"].as_array().unwrap();
+    assert_eq!(channels[0]["name"], "a");
+    assert_eq!(channels[0]["bound"], true);
+    assert_eq!(channels[0]["counters"]["acknowledged"], 2);
+    assert_eq!(channels[1]["state"], "backing off");
+    assert_eq!(channels[1]["last_error"]["code"], 43010);
+
+    let answer = get(server.addr, "/health").await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.body["bound"], json!(["a"]));
+    server.engine.set_bound("a", false);
+    let answer = get(server.addr, "/health").await;
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(answer.body["reason"], "none of the 2 channels is bound");
+    assert_eq!(answer.body["down"][0]["last_error"]["code"], 43010);
+}
+
+#[tokio::test]
+async fn metrics_parse_as_prometheus_text() {
+    let server = start("", FakeEngine::new(true, false)).await;
+    let answer = post(
+        server.addr,
+        "/v1/messages",
+        &json!({"to": "1", "text": "x"}),
+    )
+    .await;
+    let id = MessageId::parse(answer.body["id"].as_str().unwrap()).unwrap();
+    server.services.reports().submitted(&id, 0, "1");
+    let answer = get(server.addr, "/metrics").await;
+    assert_eq!(answer.status, StatusCode::OK);
+    let mut typed = std::collections::HashSet::new();
+    let mut samples = std::collections::HashMap::new();
+    for line in answer.text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            typed.insert(rest.split(' ').next().unwrap().to_string());
+        } else if !line.starts_with('#') {
+            let (series, value) = line.rsplit_once(' ').expect(line);
+            let value: f64 = value.parse().expect(line);
+            let name = series.split('{').next().unwrap();
+            let family = name
+                .strip_suffix("_bucket")
+                .or_else(|| name.strip_suffix("_sum"))
+                .or_else(|| name.strip_suffix("_count"))
+                .filter(|f| typed.contains(*f))
+                .unwrap_or(name);
+            assert!(typed.contains(family), "no TYPE before {line}");
+            samples.insert(series.to_string(), value);
+        }
+    }
+    assert_eq!(samples["smppd_channel_up{channel=\"a\"}"], 1.0);
+    assert_eq!(samples["smppd_channel_up{channel=\"b\"}"], 0.0);
+    assert_eq!(
+        samples["smppd_submit_responses_total{channel=\"a\",status=\"0x00000000\"}"],
+        1.0
+    );
+    assert_eq!(
+        samples["smppd_submit_latency_seconds_bucket{channel=\"a\",le=\"+Inf\"}"],
+        1.0
+    );
+    assert_eq!(samples["smppd_messages_tracked"], 1.0);
+}
+
+#[tokio::test]
+async fn openapi_lists_every_route_and_every_route_answers() {
+    let server = start("", FakeEngine::new(true, true)).await;
+    let doc = get(server.addr, "/openapi.json").await.body;
+    assert_eq!(doc["openapi"], "3.0.3");
+    let id = MessageId::generate();
+    for (method, path) in ROUTES {
+        assert!(doc["paths"][path][method].is_object(), "{method} {path}");
+        let real = path.replace("{id}", id.as_str());
+        let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+        let answer = call(server.addr, method, &real, Some(b"{}".to_vec()), None).await;
+        assert_ne!(
+            answer.body["error"]
+                .as_str()
+                .map(|e| e.starts_with("no such route")),
+            Some(true),
+            "{path} is described but not served"
+        );
+        assert_ne!(answer.status, StatusCode::METHOD_NOT_ALLOWED, "{path}");
+    }
+    let answer = get(server.addr, "/v2/nothing").await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+    let answer = get(server.addr, "/v1/messages").await;
+    assert_eq!(answer.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(answer.body["error"].as_str().unwrap().contains("method"));
+}
+
+#[tokio::test]
+async fn bearer_token_guards_the_api_but_not_health() {
+    let server = start(
+        "[http]\nbearer-token = \"t0ken-t0ken\"\n",
+        FakeEngine::new(true, true),
+    )
+    .await;
+    let body = Some(json!({"to": "1", "text": "x"}).to_string().into_bytes());
+    let answer = call(
+        server.addr,
+        Method::POST,
+        "/v1/messages",
+        body.clone(),
+        None,
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(answer.www_authenticate.as_deref(), Some("Bearer"));
+    assert!(answer.body["error"].as_str().unwrap().contains("missing"));
+    let answer = call(
+        server.addr,
+        Method::POST,
+        "/v1/messages",
+        body.clone(),
+        Some("wrong"),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(answer.body["error"], "invalid bearer token");
+    let answer = call(
+        server.addr,
+        Method::POST,
+        "/v1/messages",
+        body,
+        Some("t0ken-t0ken"),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED);
+
+    for path in ["/v1/channels", "/metrics"] {
+        assert_eq!(
+            get(server.addr, path).await.status,
+            StatusCode::UNAUTHORIZED,
+            "{path}"
+        );
+        let ok = call(server.addr, Method::GET, path, None, Some("t0ken-t0ken")).await;
+        assert_eq!(ok.status, StatusCode::OK, "{path}");
+    }
+    assert_eq!(get(server.addr, "/health").await.status, StatusCode::OK);
+    assert_eq!(
+        get(server.addr, "/openapi.json").await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn serve_stops_on_shutdown_after_answering() {
+    let config = api_support::config("");
+    let services = smppd::daemon::api::Services::new(&config).unwrap();
+    let app = smppd::daemon::api::router(&services, FakeEngine::new(true, true), &config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(smppd::daemon::api::serve(listener, app, async {
+        let _ = stopped.await;
+    }));
+    assert_eq!(get(addr, "/health").await.status, StatusCode::OK);
+    stop.send(()).unwrap();
+    let result = tokio::time::timeout(std::time::Duration::from_secs(60), server)
+        .await
+        .expect("serve did not stop");
+    assert!(result.unwrap().is_ok());
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "still listening"
+    );
+}
