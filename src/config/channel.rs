@@ -347,8 +347,10 @@ fn r_value_kind(r: &SectionReader<'_>, key: &str) -> Option<ValueKind> {
     })
 }
 
-/// `secs` as an SMPP relative time, `YYMMDDhhmmss000R` with years and months left at zero.
-fn relative_time(secs: i64) -> String {
+/// `secs` as an SMPP relative time, `YYMMDDhhmmss000R` with years and months left at zero
+/// (days above 99 are capped at 99: the longest relative time SMPP can write).
+pub fn relative_time(secs: i64) -> String {
+    let secs = secs.clamp(0, MAX_VALIDITY_SECS);
     let (days, rest) = (secs / 86_400, secs % 86_400);
     let (hours, rest) = (rest / 3600, rest % 3600);
     let (minutes, seconds) = (rest / 60, rest % 60);

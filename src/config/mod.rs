@@ -18,6 +18,7 @@ mod section;
 mod suggest;
 
 pub use channel::{
+    relative_time,
     BindMode, ChannelConfig, InboundEncoding, KeystoreSource, OutboundEncoding, TlsMode,
     TlsOptions, TlsVersion,
 };

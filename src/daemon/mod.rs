@@ -7,6 +7,7 @@
 pub mod api;
 pub mod channels;
 pub mod engine;
+pub mod gateway;
 pub mod logging;
 pub mod mask;
 pub mod router;

@@ -12,6 +12,7 @@ pub struct Counters {
     resent: AtomicU64,
     received: AtomicU64,
     receipts: AtomicU64,
+    in_flight: AtomicU64,
 }
 
 /// A copy of [`Counters`] at one instant.
@@ -29,6 +30,8 @@ pub struct CountersSnapshot {
     pub received: u64,
     /// Of those, delivery receipts.
     pub receipts: u64,
+    /// submit_sm awaiting their response right now (window occupancy; a gauge, not a total).
+    pub in_flight: u64,
 }
 
 impl Counters {
@@ -51,6 +54,11 @@ impl Counters {
         }
     }
 
+    pub(crate) fn set_in_flight(&self, n: usize) {
+        self.in_flight
+            .store(u64::try_from(n).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
     /// The totals now.
     pub fn snapshot(&self) -> CountersSnapshot {
         CountersSnapshot {
@@ -60,6 +68,7 @@ impl Counters {
             resent: self.resent.load(Ordering::Relaxed),
             received: self.received.load(Ordering::Relaxed),
             receipts: self.receipts.load(Ordering::Relaxed),
+            in_flight: self.in_flight.load(Ordering::Relaxed),
         }
     }
 }

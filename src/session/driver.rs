@@ -361,6 +361,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         let _ = tokio::time::timeout(self.params.response_timeout(), self.writer.shutdown()).await;
         let mut unsent: VecDeque<OutboundMessage> =
             rules.window.drain().into_iter().map(|(_, m)| m).collect();
+        io.counters.set_in_flight(0);
         unsent.extend(rules.pending.drain(..));
         SessionEnd { result, unsent }
     }
@@ -396,6 +397,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             merge(rules.unbind.map(|(_, d)| d));
             merge(rules.finish.as_ref().map(|(_, d)| *d));
             let want_queue = rules.finish.is_none() && self.fill_window(rules, io, now, &mut merge);
+            // Once per turn of the loop, after every event that could change it.
+            io.counters.set_in_flight(rules.window.len());
 
             self.inbuf.reserve(READ_CHUNK);
             let event = tokio::select! {
