@@ -18,9 +18,8 @@ mod section;
 mod suggest;
 
 pub use channel::{
-    relative_time,
-    BindMode, ChannelConfig, InboundEncoding, KeystoreSource, OutboundEncoding, TlsMode,
-    TlsOptions, TlsVersion,
+    relative_time, BindMode, ChannelConfig, InboundEncoding, KeystoreSource, OutboundEncoding,
+    TlsMode, TlsOptions, TlsVersion,
 };
 pub use daemon_sections::{HttpConfig, WebhookConfig};
 pub use error::{ConfigError, ConfigErrors, ConfigWarning, Location, Problem};

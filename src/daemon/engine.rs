@@ -14,6 +14,7 @@
 //! Depends on: `sms` (segments, delivery states) and the store's message id.
 
 use super::store::MessageId;
+use crate::config::ChannelConfig;
 use crate::sms::{DeliveryState, Segment};
 use std::time::Duration;
 
@@ -135,6 +136,10 @@ pub trait Engine: Send + Sync + 'static {
     /// Hands `request` to `channel`'s queue. `Ok` means the channel owns it now and will
     /// report its outcome through `Reports`.
     fn enqueue(&self, channel: &str, request: OutboundRequest) -> Result<(), EnqueueError>;
+
+    /// The configuration `channel` runs with now (`None`: the first configured channel), so
+    /// that requests are segmented and checked against what a SIGHUP reload last applied.
+    fn channel_config(&self, channel: Option<&str>) -> Option<ChannelConfig>;
 }
 
 /// A receipt's state, owned (the session's [`DeliveryState`] borrows from the PDU).

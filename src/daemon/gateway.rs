@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use super::api::Reports;
 use super::channels::Channel;
 use super::engine::{
-    ChannelCounters, ChannelError, ChannelStatus, EnqueueError, Engine, InboundContent,
+    ChannelCounters, ChannelError, ChannelStatus, Engine, EnqueueError, InboundContent,
     InboundReport, OutboundRequest, ReceiptReport, ReceiptState,
 };
 use super::mask::mask_card_numbers;
@@ -67,13 +67,19 @@ impl Gateway {
 
     /// Takes every channel out (to stop them), leaving none.
     pub fn take_channels(&self) -> Vec<Channel> {
-        let mut guard = self.channels.write().unwrap_or_else(PoisonError::into_inner);
+        let mut guard = self
+            .channels
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         std::mem::take(&mut *guard)
     }
 
     /// Takes the channels named in `names` out, leaving the others running.
     pub fn take_named(&self, names: &[String]) -> Vec<Channel> {
-        let mut guard = self.channels.write().unwrap_or_else(PoisonError::into_inner);
+        let mut guard = self
+            .channels
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         let (taken, kept) = std::mem::take(&mut *guard)
             .into_iter()
             .partition(|c| names.contains(&c.config.name));
@@ -84,7 +90,10 @@ impl Gateway {
     /// Puts `channel` in, replacing one of the same name, keeping `order` (channel names in
     /// configured order) for the result.
     pub fn insert(&self, channel: Channel, order: &[String]) {
-        let mut guard = self.channels.write().unwrap_or_else(PoisonError::into_inner);
+        let mut guard = self
+            .channels
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         guard.retain(|c| c.config.name != channel.config.name);
         guard.push(channel);
         guard.sort_by_key(|c| order.iter().position(|n| *n == c.config.name));
@@ -92,7 +101,10 @@ impl Gateway {
 
     /// The configurations of the running channels, in order.
     pub fn configs(&self) -> Vec<ChannelConfig> {
-        self.read_channels().iter().map(|c| c.config.clone()).collect()
+        self.read_channels()
+            .iter()
+            .map(|c| c.config.clone())
+            .collect()
     }
 
     /// One-line summary for systemd's STATUS: how many channels are bound.
@@ -121,9 +133,7 @@ impl Gateway {
         for message in messages {
             let sent = match target {
                 Some(c) => c.queue.try_send(message).map_err(|e| match e {
-                    mpsc::error::TrySendError::Full(m) | mpsc::error::TrySendError::Closed(m) => {
-                        m
-                    }
+                    mpsc::error::TrySendError::Full(m) | mpsc::error::TrySendError::Closed(m) => m,
                 }),
                 None => Err(message),
             };
@@ -143,7 +153,11 @@ impl Gateway {
             .remove(&key);
         match pending {
             Some(p) => report(&self.reports, &p),
-            None => tracing::warn!(event = "unknown_outcome", key, "outcome for no pending message"),
+            None => tracing::warn!(
+                event = "unknown_outcome",
+                key,
+                "outcome for no pending message"
+            ),
         }
     }
 
@@ -153,7 +167,9 @@ impl Gateway {
             SubmitOutcome::Accepted {
                 message,
                 message_id,
-            } => self.finish(message.id, |r, p| r.submitted(&p.id, p.segment, &message_id)),
+            } => self.finish(message.id, |r, p| {
+                r.submitted(&p.id, p.segment, &message_id)
+            }),
             SubmitOutcome::Failed { message, reason } => {
                 let (status, text) = match &reason {
                     FailureReason::Rejected(s) => (Some(s.value()), format!("rejected: {s}")),
@@ -207,7 +223,19 @@ impl Gateway {
 
 impl Engine for Gateway {
     fn channels(&self) -> Vec<ChannelStatus> {
-        self.read_channels().iter().map(Self::channel_status).collect()
+        self.read_channels()
+            .iter()
+            .map(Self::channel_status)
+            .collect()
+    }
+
+    fn channel_config(&self, channel: Option<&str>) -> Option<ChannelConfig> {
+        let channels = self.read_channels();
+        match channel {
+            Some(name) => channels.iter().find(|c| c.config.name == name),
+            None => channels.first(),
+        }
+        .map(|c| c.config.clone())
     }
 
     fn enqueue(&self, channel: &str, request: OutboundRequest) -> Result<(), EnqueueError> {
@@ -234,12 +262,13 @@ impl Engine for Gateway {
                 reason: format!("cannot build submit_sm: {e}"),
             })?;
         // All segments or none: a half-queued message would be reported neither way.
-        let permits = target
-            .queue
-            .try_reserve_many(submits.len())
-            .map_err(|_| EnqueueError::Full {
-                channel: channel.to_string(),
-            })?;
+        let permits =
+            target
+                .queue
+                .try_reserve_many(submits.len())
+                .map_err(|_| EnqueueError::Full {
+                    channel: channel.to_string(),
+                })?;
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
         for ((segment, submit), permit) in submits.into_iter().enumerate().zip(permits) {
             let key = self.next_id.fetch_add(1, Ordering::Relaxed);
@@ -415,7 +444,11 @@ impl InboundHandler {
             }
         };
         let Some(id) = parsed.message_id else {
-            tracing::warn!(channel, event = "receipt_without_id", "a delivery receipt names no message id");
+            tracing::warn!(
+                channel,
+                event = "receipt_without_id",
+                "a delivery receipt names no message id"
+            );
             return Ok(());
         };
         let error_code = match (parsed.network_error, parsed.text.and_then(|t| t.err)) {

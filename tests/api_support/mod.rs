@@ -8,7 +8,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
-use smppd::config::Config;
+use smppd::config::{ChannelConfig, Config};
 use smppd::daemon::api::{self, Services};
 use smppd::daemon::engine::{
     ChannelCounters, ChannelError, ChannelStatus, Engine, EnqueueError, OutboundRequest,
@@ -36,6 +36,8 @@ pub struct FakeEngine {
     pub channels: Mutex<Vec<ChannelStatus>>,
     pub enqueued: Mutex<Vec<(String, OutboundRequest)>>,
     pub full: Mutex<HashSet<String>>,
+    /// The channel configurations, set by [`start`] from the test's configuration.
+    pub configs: Mutex<Vec<ChannelConfig>>,
 }
 
 pub fn status(name: &str, bound: bool) -> ChannelStatus {
@@ -80,6 +82,15 @@ impl Engine for FakeEngine {
         self.channels.lock().unwrap().clone()
     }
 
+    fn channel_config(&self, channel: Option<&str>) -> Option<ChannelConfig> {
+        let configs = self.configs.lock().unwrap();
+        match channel {
+            Some(name) => configs.iter().find(|c| c.name == name),
+            None => configs.first(),
+        }
+        .cloned()
+    }
+
     fn enqueue(&self, channel: &str, request: OutboundRequest) -> Result<(), EnqueueError> {
         if self.full.lock().unwrap().contains(channel) {
             return Err(EnqueueError::Full {
@@ -112,6 +123,7 @@ pub fn config(extra: &str) -> Config {
 /// Starts the real router on 127.0.0.1:0 with `extra` configuration sections.
 pub async fn start(extra: &str, engine: Arc<FakeEngine>) -> Server {
     let config = config(extra);
+    *engine.configs.lock().unwrap() = config.channels.clone();
     let services = Services::new(&config).unwrap();
     let app = api::router(&services, engine.clone(), &config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

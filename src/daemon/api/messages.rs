@@ -134,20 +134,20 @@ fn accept(state: &AppState, request: MessageRequest) -> Result<Accepted, ApiErro
             let config = request
                 .channel
                 .as_deref()
-                .and_then(|n| state.channel_config(n))
-                .or(state.channels.first());
+                .and_then(|n| state.channel_config(Some(n)))
+                .or_else(|| state.channel_config(None));
             if let Some(config) = config {
-                build_segments(state, &request, config)?;
+                build_segments(state, &request, &config)?;
             }
             return Err(unavailable(reason));
         }
     };
     let mut last = String::from("no configured channel can send now");
     for name in candidates {
-        let Some(config) = state.channel_config(&name) else {
+        let Some(config) = state.channel_config(Some(&name)) else {
             continue;
         };
-        let (segments, coding) = build_segments(state, &request, config)?;
+        let (segments, coding) = build_segments(state, &request, &config)?;
         let id = MessageId::generate();
         let count = segments.len();
         let stored = state.services.store.insert(NewMessage {

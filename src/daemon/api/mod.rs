@@ -100,7 +100,6 @@ impl Services {
 pub(crate) struct AppState {
     engine: Arc<dyn Engine>,
     services: Services,
-    channels: Vec<ChannelConfig>,
     http: HttpConfig,
     auth: BearerAuth,
     router: ChannelRouter,
@@ -109,8 +108,9 @@ pub(crate) struct AppState {
 }
 
 impl AppState {
-    fn channel_config(&self, name: &str) -> Option<&ChannelConfig> {
-        self.channels.iter().find(|c| c.name == name)
+    /// The channel's configuration as the engine runs it now (`None`: the first channel).
+    fn channel_config(&self, name: Option<&str>) -> Option<ChannelConfig> {
+        self.engine.channel_config(name)
     }
 
     /// Reads a request body of at most `max-body-bytes` and parses it as JSON.
@@ -182,7 +182,6 @@ pub fn router(services: &Services, engine: Arc<dyn Engine>, config: &Config) -> 
     let state = Arc::new(AppState {
         engine,
         services: services.clone(),
-        channels: config.channels.clone(),
         http: config.http.clone(),
         auth: BearerAuth::new(config.http.bearer_token.as_ref()),
         router: ChannelRouter::new(),
