@@ -3,8 +3,11 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+mod check_config;
+mod demo;
 mod keystore;
 mod pdu;
+mod run;
 mod simulate;
 
 /// smppd: an SMPP v3.4 gateway daemon.
@@ -12,12 +15,25 @@ mod simulate;
 #[command(name = "smppd", version, about, long_about = None)]
 struct Cli {
     #[command(subcommand)]
-    command: Option<Command>,
+    command: Command,
 }
 
 /// One variant per subcommand; each is implemented in its own file in this directory.
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the daemon: every configured channel, the HTTP API, systemd notifications.
+    ///
+    /// SIGHUP re-reads the configuration and restarts only the channels whose sections
+    /// changed; SIGTERM drains, unbinds every channel and exits 0. Exit code 2 means the
+    /// configuration has problems (each is printed).
+    Run(run::RunArgs),
+    /// Validate a configuration as a start would: every option, every keystore and TLS
+    /// context. Prints a summary per channel; exits 1 with every problem listed.
+    CheckConfig(check_config::CheckConfigArgs),
+    /// The daemon's main job against the built-in SMSC simulator, in one command: the
+    /// simulator on 127.0.0.1:2775 (mutual TLS, dev PKI) and the daemon with
+    /// config/demo.toml, HTTP API on 127.0.0.1:8080.
+    Demo(demo::DemoArgs),
     /// Keystore tools: inspect a PKCS#12 file and check its passwords.
     Keystore {
         #[command(subcommand)]
@@ -38,11 +54,11 @@ enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        None => ExitCode::SUCCESS,
-        Some(command) => match command {
-            Command::Keystore { command } => keystore::run(command),
-            Command::Pdu(args) => pdu::run(args),
-            Command::Simulate(args) => simulate::run(args),
-        },
+        Command::Run(args) => run::run(args),
+        Command::CheckConfig(args) => check_config::run(args),
+        Command::Demo(args) => demo::run(args),
+        Command::Keystore { command } => keystore::run(command),
+        Command::Pdu(args) => pdu::run(args),
+        Command::Simulate(args) => simulate::run(args),
     }
 }

@@ -11,6 +11,7 @@ pub mod gateway;
 pub mod logging;
 pub mod mask;
 pub mod router;
+pub mod run;
 pub mod store;
 pub mod systemd;
 pub mod webhook;

@@ -1,0 +1,113 @@
+//! `smppd check-config FILE`: validate everything a start would, without starting.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::SystemTime;
+
+use clap::Args;
+use smppd::config::{Config, KeystoreSource};
+use smppd::daemon::channels::tls_settings;
+use smppd::supervisor::ChannelFailure;
+use smppd::transport::Connector;
+
+/// `smppd check-config`.
+#[derive(Debug, Args)]
+pub struct CheckConfigArgs {
+    /// The configuration file to check.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
+/// Checks the file, opens every keystore, builds every TLS context, and prints a summary per
+/// channel. Exits 0 when a start would succeed, 1 with every problem listed otherwise.
+pub fn run(args: CheckConfigArgs) -> ExitCode {
+    let loaded = match Config::load(&args.file) {
+        Ok(l) => l,
+        Err(errors) => {
+            for e in &errors.0 {
+                println!("error: {e}");
+            }
+            println!("{}: {} problem(s)", args.file.display(), errors.0.len());
+            return ExitCode::FAILURE;
+        }
+    };
+    for w in &loaded.warnings {
+        println!("warning: {w}");
+    }
+    let config = loaded.config;
+    let mut problems = 0;
+    for c in &config.channels {
+        let keystore = match &c.tls.keystore {
+            KeystoreSource::None => "none".to_string(),
+            KeystoreSource::Pkcs12 { path, .. } => format!("pkcs12 {}", path.display()),
+            KeystoreSource::Pem {
+                certificate, ca, ..
+            } => format!(
+                "pem {}",
+                certificate
+                    .as_ref()
+                    .or(ca.as_ref())
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default()
+            ),
+        };
+        println!(
+            "[channel-{}] {}:{} bind={:?} system_id={} tls={}/{} keystore={} window={} rate={}",
+            c.name,
+            c.host,
+            c.port,
+            c.bind_mode,
+            c.system_id,
+            c.tls.mode.as_str(),
+            c.tls.version.as_str(),
+            keystore,
+            c.window_size,
+            if c.max_rate == 0 {
+                "unlimited".to_string()
+            } else {
+                format!("{}/s", c.max_rate)
+            },
+        );
+        let result = tls_settings(&c.tls).and_then(|settings| {
+            if let Some(ks) = settings.keystore() {
+                println!(
+                    "    keystore: {} certificate(s) in our chain, private key {}, {} trusted",
+                    ks.contents.chain.len(),
+                    if ks.contents.key.is_some() {
+                        "present"
+                    } else {
+                        "absent"
+                    },
+                    ks.contents.trusted.len()
+                );
+                for w in ks.contents.warnings(SystemTime::now()) {
+                    println!("    warning: {w}");
+                }
+            }
+            Connector::new(&settings).map(|_| ())
+        });
+        if let Err(e) = result {
+            let report = ChannelFailure::Init(e).report();
+            println!(
+                "    error {}: {} (reason {})",
+                report.primary.code, report.primary.text, report.reason
+            );
+            problems += 1;
+        }
+    }
+    if config.webhook.is_some() {
+        println!("[webhook] configured");
+    }
+    println!("[http] listen {}", config.http.listen);
+    if problems == 0 {
+        println!(
+            "{}: OK, {} channel(s)",
+            args.file.display(),
+            config.channels.len()
+        );
+        ExitCode::SUCCESS
+    } else {
+        println!("{}: {problems} problem(s)", args.file.display());
+        ExitCode::FAILURE
+    }
+}
