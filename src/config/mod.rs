@@ -82,9 +82,14 @@ impl Config {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Parsed, ConfigErrors> {
         let table: toml::Table = toml::from_str(text).map_err(|e| {
+            let at = e
+                .span()
+                .map(|span| line_and_column(text, span.start))
+                .map(|(line, column)| format!("line {line}, column {column}: "))
+                .unwrap_or_default();
             ConfigErrors(vec![ConfigError {
                 location: file_location(path),
-                problem: Problem::Syntax(e.message().to_string()),
+                problem: Problem::Syntax(format!("{at}{}", e.message())),
             }])
         })?;
         let base_dir = path.parent().unwrap_or(Path::new("."));
@@ -205,6 +210,14 @@ pub struct Parsed {
     pub warnings: Vec<ConfigWarning>,
     /// Whether any secret was written inline in the file.
     pub inline_secret: bool,
+}
+
+/// 1-based line and column of byte `offset` in `text`.
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
 }
 
 fn file_location(path: &Path) -> Location {

@@ -1,0 +1,232 @@
+//! The real binary end to end: a message sent over HTTP reaches the built-in simulator and
+//! its receipt reaches a webhook; SIGHUP rebinds only the changed channel; SIGTERM unbinds
+//! and exits 0; bad configurations give the documented errors and exit codes; no password
+//! appears in any log line.
+
+mod daemon_support;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use daemon_support::{http, Daemon, TempDir, HANG_GUARD};
+use serde_json::Value;
+use smppd::simulator::{Account, Simulator, SimulatorConfig, SimulatorHandle};
+use std::net::SocketAddr;
+use tokio::sync::mpsc;
+
+const SECRETS: [&str; 2] = ["pw-alpha", "pw-beta"];
+
+async fn simulator() -> SimulatorHandle {
+    Simulator::start(SimulatorConfig::loopback(vec![
+        Account::new("alpha", SECRETS[0]),
+        Account::new("beta", SECRETS[1]),
+    ]))
+    .await
+    .unwrap()
+}
+
+async fn webhook() -> (SocketAddr, mpsc::UnboundedReceiver<Value>) {
+    async fn hook(State(tx): State<mpsc::UnboundedSender<Value>>, body: String) -> StatusCode {
+        let _ = tx.send(serde_json::from_str(&body).unwrap_or(Value::Null));
+        StatusCode::NO_CONTENT
+    }
+    let (tx, rx) = mpsc::unbounded_channel();
+    let app = axum::Router::new()
+        .route("/hook", post(hook))
+        .with_state(tx);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (addr, rx)
+}
+
+fn channel(name: &str, port: u16, system_id: &str, password: &str, window: u32) -> String {
+    format!(
+        "[channel-{name}]\nx-smpp-host = \"127.0.0.1\"\nx-smpp-port = {port}\n\
+         x-smpp-system-id = \"{system_id}\"\npassword = \"{password}\"\n\
+         x-smpp-submit-window-size = {window}\nx-smpp-submit-max-rate = 0\n"
+    )
+}
+
+fn assert_no_secret(daemon: &Daemon) {
+    let out = daemon.all_output();
+    for secret in SECRETS {
+        assert!(!out.contains(secret), "password {secret} leaked:\n{out}");
+    }
+}
+
+fn binds_of(sim: &SimulatorHandle, system_id: &str) -> usize {
+    sim.record()
+        .binds
+        .iter()
+        .filter(|b| b.system_id == system_id)
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_reaches_the_smsc_and_its_receipt_reaches_the_webhook() {
+    let sim = simulator().await;
+    let (hook, mut events) = webhook().await;
+    let dir = TempDir::new("e2e");
+    let config = dir.write(
+        "smppd.toml",
+        &format!(
+            "{}\n[http]\nlisten = \"127.0.0.1:0\"\n[webhook]\nurl = \"http://{hook}/hook\"\n",
+            channel("alpha", sim.local_addr().port(), "alpha", SECRETS[0], 10)
+        ),
+    );
+    let mut daemon = Daemon::run(&config);
+    let api = daemon.api();
+    daemon.wait_event("bound", |e| e["event"] == "bound");
+    let (status, body) = tokio::task::spawn_blocking(move || {
+        http(
+            api,
+            "POST",
+            "/v1/messages",
+            Some(r#"{"to":"447700900123","text":"hello from the test"}"#),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["segments"], 1);
+    let receipt = tokio::time::timeout(HANG_GUARD, async {
+        loop {
+            let event = events.recv().await.expect("webhook receiver open");
+            if event["type"] == "receipt" {
+                return event;
+            }
+        }
+    })
+    .await
+    .expect("a receipt event reaches the webhook");
+    assert_eq!(receipt["message_id"], body["id"], "{receipt}");
+    let submits = sim.record().submits;
+    assert_eq!(submits.len(), 1);
+    // GSM 03.38 unpacked: these characters have their ASCII values.
+    assert_eq!(submits[0].short_message, b"hello from the test".to_vec());
+    assert_eq!(submits[0].destination_addr, "447700900123");
+
+    daemon.signal("TERM");
+    let exit = daemon.wait();
+    assert!(exit.success(), "exit {exit:?}:\n{}", daemon.all_output());
+    // The session unbound before closing: the simulator saw the connection end cleanly.
+    let unbound = sim.record().connections.iter().all(|c| !c.open);
+    assert!(unbound, "{:?}", sim.record().connections);
+    assert_no_secret(&daemon);
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_rebinds_only_the_changed_channel() {
+    let sim = simulator().await;
+    let port = sim.local_addr().port();
+    let dir = TempDir::new("hup");
+    let text = |beta_window| {
+        format!(
+            "{}\n{}\n[http]\nlisten = \"127.0.0.1:0\"\n",
+            channel("a", port, "alpha", SECRETS[0], 10),
+            channel("b", port, "beta", SECRETS[1], beta_window)
+        )
+    };
+    let config = dir.write("smppd.toml", &text(10));
+    let daemon = Daemon::run(&config);
+    sim.wait_for_binds(2, HANG_GUARD).await.unwrap();
+
+    // A broken file changes nothing.
+    dir.write("smppd.toml", &format!("{}\nx-smpp-hots = 1\n", text(10)));
+    daemon.signal("HUP");
+    daemon.wait_event("reload_rejected", |e| e["event"] == "reload_rejected");
+
+    dir.write("smppd.toml", &text(20));
+    daemon.signal("HUP");
+    let reloaded = daemon.wait_event("reloaded", |e| e["event"] == "reloaded");
+    assert_eq!(reloaded["restarted"], "[\"b\"]", "{reloaded}");
+    sim.wait_for_binds(3, HANG_GUARD).await.unwrap();
+    assert_eq!(binds_of(&sim, "alpha"), 1, "channel a kept its bind");
+    assert_eq!(binds_of(&sim, "beta"), 2, "channel b was rebound");
+    assert_no_secret(&daemon);
+    sim.shutdown().await;
+}
+
+#[test]
+fn bad_configurations_exit_2_naming_the_problem() {
+    let dir = TempDir::new("bad");
+    let cases = [
+        (
+            "x-smpp-hots = \"h\"\n",
+            "x-smpp-hots: unknown key (did you mean \"x-smpp-host\"?)",
+        ),
+        (
+            "x-smpp-response-max-waiting-time = 999\n",
+            "x-smpp-response-max-waiting-time: 999 is out of range 1000-180000",
+        ),
+        ("x-smpp-port = 2776\n", "line 8, column 1: duplicate key"),
+    ];
+    for (extra, expected) in cases {
+        let config = dir.write(
+            "bad.toml",
+            &format!("{}{extra}", channel("x", 2775, "alpha", SECRETS[0], 10)),
+        );
+        let mut daemon = Daemon::run(&config);
+        let exit = daemon.wait();
+        assert_eq!(exit.code(), Some(2), "{}", daemon.all_output());
+        let stderr = daemon.stderr.lock().unwrap().join("\n");
+        assert!(stderr.contains(expected), "{stderr}");
+        assert_no_secret(&daemon);
+    }
+}
+
+#[test]
+fn a_missing_keystore_logs_43010_then_42403_and_check_config_fails() {
+    let dir = TempDir::new("ks");
+    let config = dir.write(
+        "smppd.toml",
+        &format!(
+            "{}x-smpp-tls-mode = \"mutual\"\nx-smpp-tls-path-to-certificate = \"missing.p12\"\n\
+             x-smpp-tls-certificate-file-password = \"{}\"\n[http]\nlisten = \"127.0.0.1:0\"\n",
+            channel("k", 2775, "alpha", SECRETS[0], 10),
+            SECRETS[1]
+        ),
+    );
+    let mut daemon = Daemon::run(&config);
+    let first = daemon.wait_event("43010", |e| e["code"] == 43010);
+    assert_eq!(first["channel"], "k");
+    assert_eq!(first["phase"], "tls_init");
+    assert!(first["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("failed to initialize ssl context: "));
+    let second = daemon.wait_event("42403", |e| e["code"] == 42403);
+    assert_eq!(second["message"], "channel driver initialization failed");
+    // The daemon keeps running (other channels, the API); it stops cleanly.
+    daemon.api();
+    daemon.signal("TERM");
+    assert!(daemon.wait().success());
+    assert_no_secret(&daemon);
+
+    let mut check = Daemon::spawn(&["check-config", config.to_str().unwrap()]);
+    assert_eq!(check.wait().code(), Some(1));
+    let out = check.stdout.lock().unwrap().join("\n");
+    assert!(
+        out.contains("error 43010: failed to initialize ssl context: "),
+        "{out}"
+    );
+    assert_no_secret(&check);
+}
+
+#[test]
+fn a_world_readable_inline_password_is_warned_about() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new("perm");
+    let config = dir.write("smppd.toml", &channel("w", 2775, "alpha", SECRETS[0], 10));
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut check = Daemon::spawn(&["check-config", config.to_str().unwrap()]);
+    check.wait();
+    let out = check.stdout.lock().unwrap().join("\n");
+    assert!(
+        out.contains("holds inline passwords but is readable by group or others"),
+        "{out}"
+    );
+    assert_no_secret(&check);
+}
