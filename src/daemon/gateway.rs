@@ -340,18 +340,14 @@ fn submit_sm(
     })
 }
 
-/// Runs until `outcomes` closes: every submit outcome of every channel goes to the store.
-pub async fn forward_outcomes(
-    gateway: Arc<Gateway>,
-    mut outcomes: mpsc::UnboundedReceiver<SubmitOutcome>,
-) {
-    while let Some(outcome) = outcomes.recv().await {
-        gateway.on_outcome(outcome);
-    }
-}
-
-/// Inbound messages of every channel: receipts to the store and webhook, mobile-originated
-/// messages reassembled and handed on; the SMSC is answered after the hand-over.
+/// Submit outcomes and inbound messages of every channel, in one task: outcomes to the
+/// store; receipts to the store and webhook; mobile-originated messages reassembled and
+/// handed on. The SMSC is answered after the hand-over.
+///
+/// One task for both, because order matters: an SMSC may send a receipt right behind the
+/// submit_sm_resp it refers to, and the receipt can only be matched once the store knows the
+/// SMSC's message id. A session sends a message's outcome before it reads the PDUs after its
+/// response, so draining the outcomes before each inbound message is enough.
 pub struct InboundHandler {
     gateway: Arc<Gateway>,
     reassembly: HashMap<String, Reassembler>,
@@ -366,13 +362,28 @@ impl InboundHandler {
         }
     }
 
-    /// Runs until `inbound` closes, expiring incomplete concatenated messages as it goes.
-    pub async fn run(mut self, mut inbound: mpsc::UnboundedReceiver<(String, Inbound)>) {
+    /// Runs until both receivers close, expiring incomplete concatenated messages as it goes.
+    pub async fn run(
+        mut self,
+        mut outcomes: mpsc::UnboundedReceiver<SubmitOutcome>,
+        mut inbound: mpsc::UnboundedReceiver<(String, Inbound)>,
+    ) {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
+        let mut outcomes_open = true;
         loop {
             tokio::select! {
+                biased;
+                next = outcomes.recv(), if outcomes_open => match next {
+                    Some(outcome) => self.gateway.on_outcome(outcome),
+                    None => outcomes_open = false,
+                },
                 next = inbound.recv() => match next {
-                    Some((channel, message)) => self.handle(&channel, message),
+                    Some((channel, message)) => {
+                        while let Ok(outcome) = outcomes.try_recv() {
+                            self.gateway.on_outcome(outcome);
+                        }
+                        self.handle(&channel, message);
+                    }
                     None => return,
                 },
                 _ = tick.tick() => self.expire(Instant::now()),

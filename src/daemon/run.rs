@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::api::{self, Services};
 use super::channels::{self, Channel};
-use super::gateway::{forward_outcomes, Gateway, InboundHandler};
+use super::gateway::{Gateway, InboundHandler};
 use super::systemd::{self, Notifier};
 use super::webhook::WebhookError;
 use crate::config::{Config, ConfigErrors, ConfigWarning};
@@ -101,8 +101,7 @@ pub async fn run(
         .map(|c| channels::start(c.clone(), outcomes.clone(), inbound.clone()))
         .collect();
     let gateway = Gateway::new(started, services.reports());
-    tokio::spawn(forward_outcomes(gateway.clone(), outcomes_rx));
-    tokio::spawn(InboundHandler::new(gateway.clone()).run(inbound_rx));
+    tokio::spawn(InboundHandler::new(gateway.clone()).run(outcomes_rx, inbound_rx));
 
     let (stop_http, mut http_stopped) = watch::channel(false);
     let app = api::router(&services, gateway.clone(), &config);
