@@ -24,3 +24,24 @@ fn annotated_example_is_valid() {
     ));
     assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
 }
+
+/// Option names are a contract with operators: every one the configuration accepts (or
+/// refuses by name) is documented in the README's configuration reference.
+#[test]
+fn readme_documents_every_option() {
+    use smppd::config::daemon_sections::{HTTP_OPTIONS, WEBHOOK_OPTIONS};
+    use smppd::config::options::CHANNEL_OPTIONS;
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    for option in CHANNEL_OPTIONS
+        .iter()
+        .chain(HTTP_OPTIONS)
+        .chain(WEBHOOK_OPTIONS)
+    {
+        assert!(
+            readme.contains(&format!("| `{}` |", option.name)),
+            "README.md does not document {}",
+            option.name
+        );
+    }
+}
