@@ -39,10 +39,7 @@ pub(crate) fn pack_valid_into(septets: &[u8], fill: u8, out: &mut Vec<u8>) {
         // Eight septets make exactly seven octets: one 56-bit word per chunk, written
         // straight into the sized output.
         for (src, d) in chunks.by_ref().zip(dst.chunks_exact_mut(7)) {
-            let word = src
-                .iter()
-                .enumerate()
-                .fold(0u64, |w, (j, &s)| w | (u64::from(s & 0x7F) << (7 * j)));
+            let word = pack8(src);
             d.copy_from_slice(word.to_le_bytes().get(..7).unwrap_or_default());
             written += 7;
         }
@@ -71,6 +68,19 @@ pub(crate) fn pack_valid_into(septets: &[u8], fill: u8, out: &mut Vec<u8>) {
             *d = acc as u8;
         }
     }
+}
+
+/// Eight septets (the low seven bits of each of the eight octets of `src`) as one 56-bit
+/// little-endian word, by halving the gaps between lanes three times (SWAR) instead of
+/// shifting each septet alone.
+#[inline(always)]
+fn pack8(src: &[u8]) -> u64 {
+    // Callers pass exactly eight; anything else packs as zeros rather than panicking.
+    let lanes: [u8; 8] = src.try_into().unwrap_or([0; 8]);
+    let x = u64::from_le_bytes(lanes) & 0x7F7F_7F7F_7F7F_7F7F;
+    let x = (x & 0x007F_007F_007F_007F) | ((x & 0x7F00_7F00_7F00_7F00) >> 1);
+    let x = (x & 0x0000_3FFF_0000_3FFF) | ((x & 0x3FFF_0000_3FFF_0000) >> 2);
+    (x & 0x0000_0000_0FFF_FFFF) | ((x & 0x0FFF_FFFF_0000_0000) >> 4)
 }
 
 /// Packs unpacked septets after `fill` zero bits.
@@ -182,6 +192,16 @@ mod tests {
             })
         );
         assert_eq!(pack(&[1], 7), Err(PackError::FillTooLarge { fill: 7 }));
+    }
+
+    #[test]
+    fn swar_packing_matches_septet_by_septet() {
+        let src = [0x7F, 0x00, 0x55, 0x2A, 0x01, 0x40, 0x7E, 0x33];
+        let slow = src
+            .iter()
+            .enumerate()
+            .fold(0u64, |w, (j, &s)| w | (u64::from(s) << (7 * j)));
+        assert_eq!(pack8(&src), slow);
     }
 
     #[test]
