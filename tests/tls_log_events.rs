@@ -72,6 +72,8 @@ async fn a_rejected_certificate_logs_43009_then_43011_with_fields() {
     assert_eq!(events.len(), 2, "{events:?}");
     let codes: Vec<u64> = events.iter().map(|e| e["code"].as_u64().unwrap()).collect();
     assert_eq!(codes, [43009, 43011]);
+    assert_eq!(events[0]["event"], "channel_failure");
+    assert_eq!(events[1]["event"], "channel_failure_detail");
     assert_eq!(
         events[0]["message"],
         "SMSC close socket connection. Maybe SMSC don't trust your certificate"

@@ -279,7 +279,7 @@ pub struct Attempt<'a> {
 }
 
 /// Logs a failure as its pair of events (43009 + 43011, or 43010 + 42403), each with the
-/// fields `code`, `channel`, `phase`, `reason`, `detail`, `attempt` and, when retried,
+/// fields `code`, `event` (`channel_failure`, then `channel_failure_detail`), `channel`, `phase`, `reason`, `detail`, `attempt` and, when retried,
 /// `retry_in_ms`. Returns the report so the caller can act on `retryable`.
 ///
 /// No field carries a password: errors never hold one (passwords are
@@ -290,9 +290,15 @@ pub fn emit(failure: &ChannelFailure, at: Attempt<'_>) -> FailureReport {
         .retry_in
         .filter(|_| report.retryable)
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-    for event in [&report.primary, &report.follow_up] {
+    // `event` names the kind of line for filters: the failure itself, then its trace (43011)
+    // or its consequence (42403).
+    for (event, kind) in [
+        (&report.primary, "channel_failure"),
+        (&report.follow_up, "channel_failure_detail"),
+    ] {
         tracing::error!(
             code = event.code,
+            event = kind,
             channel = at.channel,
             phase = report.phase.as_str(),
             reason = report.reason,
