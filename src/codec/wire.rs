@@ -52,7 +52,8 @@ pub(crate) struct Fail {
     pub reason: Reason,
 }
 
-pub(crate) type ReadResult<T> = Result<T, Fail>;
+/// Boxed so that the `Ok` path moves only the value: the error is rare and allowed to allocate.
+pub(crate) type ReadResult<T> = Result<T, Box<Fail>>;
 
 /// Bounds-checked cursor over one PDU body.
 pub(crate) struct Reader<'a, T: Trace> {
@@ -79,12 +80,13 @@ impl<'a, T: Trace> Reader<'a, T> {
         self.body.len().saturating_sub(self.pos)
     }
 
-    fn fail(&self, field: &'static str, reason: Reason) -> Fail {
-        Fail {
+    #[cold]
+    fn fail(&self, field: &'static str, reason: Reason) -> Box<Fail> {
+        Box::new(Fail {
             field,
             offset: self.offset(),
             reason,
-        }
+        })
     }
 
     fn take(&mut self, field: &'static str, n: usize) -> ReadResult<&'a [u8]> {
@@ -137,7 +139,8 @@ impl<'a, T: Trace> Reader<'a, T> {
         field: &'static str,
     ) -> ReadResult<COctetString<MAX>> {
         let at = self.offset();
-        let rest = self.body.get(self.pos..).unwrap_or_default();
+        let body: &'a Bytes = self.body;
+        let rest = body.get(self.pos..).unwrap_or_default();
         let window = rest.get(..MAX).unwrap_or(rest);
         let Some(len) = window.iter().position(|&b| b == 0) else {
             return Err(if window.len() < MAX {
@@ -153,26 +156,28 @@ impl<'a, T: Trace> Reader<'a, T> {
                 self.fail(field, Reason::MissingNul { max: MAX })
             });
         };
-        let value = self.body.slice(self.pos..self.pos + len);
-        self.pos += len + 1;
+        let value = COctetString::from_checked(window.get(..len).unwrap_or_default());
         if T::ENABLED {
-            self.trace
-                .field(field, at, FieldValue::COctet(value.clone()));
+            let shared = self.body.slice(self.pos..self.pos + len);
+            self.trace.field(field, at, FieldValue::COctet(shared));
         }
-        Ok(COctetString::from_checked(value))
+        self.pos += len + 1;
+        Ok(value)
     }
 
     /// schedule_delivery_time, validity_period or final_date.
     pub fn time(&mut self, field: &'static str) -> ReadResult<SmppTime> {
         let at = self.offset();
         let s = self.c_octet::<17>(field)?;
-        SmppTime::check(s.as_bytes()).map_err(|e| Fail {
-            field,
-            offset: at,
-            reason: match e {
-                super::types::ValueError::BadTime(why) => Reason::BadTime(why),
-                _ => Reason::BadTime("malformed"),
-            },
+        SmppTime::check(s.as_bytes()).map_err(|e| {
+            Box::new(Fail {
+                field,
+                offset: at,
+                reason: match e {
+                    super::types::ValueError::BadTime(why) => Reason::BadTime(why),
+                    _ => Reason::BadTime("malformed"),
+                },
+            })
         })?;
         Ok(SmppTime::from_checked(s))
     }
@@ -182,11 +187,11 @@ impl<'a, T: Trace> Reader<'a, T> {
         let at = self.offset();
         let sm_length = self.u8("sm_length")?;
         if usize::from(sm_length) > ShortMessage::MAX {
-            return Err(Fail {
+            return Err(Box::new(Fail {
                 field: "sm_length",
                 offset: at,
                 reason: Reason::SmLengthTooLarge(sm_length),
-            });
+            }));
         }
         let start = self.pos;
         let at = self.offset();
@@ -213,7 +218,7 @@ impl<'a, T: Trace> Reader<'a, T> {
             let end = start + usize::from(length);
             if end > self.body.len() {
                 let available = self.body.len() - start;
-                return Err(Fail {
+                return Err(Box::new(Fail {
                     field: field_name(tag),
                     offset: at,
                     reason: Reason::TlvValueTruncated {
@@ -221,12 +226,12 @@ impl<'a, T: Trace> Reader<'a, T> {
                         length,
                         available,
                     },
-                });
+                }));
             }
             if let Some(kind) = tag.kind() {
                 let (min, max) = kind.length_range();
                 if length < min || length > max {
-                    return Err(Fail {
+                    return Err(Box::new(Fail {
                         field: field_name(tag),
                         offset: at,
                         reason: Reason::TlvLength {
@@ -235,7 +240,7 @@ impl<'a, T: Trace> Reader<'a, T> {
                             min,
                             max,
                         },
-                    });
+                    }));
                 }
             }
             let tlv = Tlv::from_checked(tag, self.body.slice(start..end));

@@ -81,7 +81,7 @@ macro_rules! pdus {
                     $( CommandId::$b => Pdu::$b(<$bt>::decode(r)?), )*
                     $( CommandId::$o => Pdu::$o(if r.remaining() == 0 { None } else { Some(<$ot>::decode(r)?) }), )*
                     CommandId::Other(_) => {
-                        return Err(Fail { field: "command_id", offset: 4, reason: Reason::UnknownCommandId })
+                        return Err(Box::new(Fail { field: "command_id", offset: 4, reason: Reason::UnknownCommandId }))
                     }
                 })
             }

@@ -97,11 +97,11 @@ impl Body for SubmitMulti {
                     dl_name: r.c_octet("dl_name")?,
                 },
                 flag => {
-                    return Err(Fail {
+                    return Err(Box::new(Fail {
                         field: "dest_flag",
                         offset: at,
                         reason: Reason::BadDestFlag(flag),
-                    })
+                    }))
                 }
             });
         }

@@ -136,11 +136,11 @@ impl Body for SubmitSm {
 /// SMPP 3.4 §5.3.2.32: with message_payload present, sm_length must be zero.
 pub(crate) fn check_payload(sm: &ShortMessage, tlvs: &Tlvs, sm_at: usize) -> ReadResult<()> {
     if !sm.is_empty() && tlvs.get(TlvTag::MessagePayload).is_some() {
-        return Err(Fail {
+        return Err(Box::new(Fail {
             field: "sm_length",
             offset: sm_at,
             reason: Reason::ShortMessageAndPayload(u8::try_from(sm.len()).unwrap_or(u8::MAX)),
-        });
+        }));
     }
     Ok(())
 }
