@@ -7,7 +7,8 @@
 
 use super::types::ValueError;
 use super::values::value_enum;
-use bytes::{BufMut, Bytes, BytesMut};
+use super::wire::Writer;
+use bytes::Bytes;
 
 value_enum! {
     /// Parameter tag, SMPP 3.4 §5.3.2.
@@ -245,11 +246,11 @@ impl Tlv {
         4 + self.value.len()
     }
 
-    pub(crate) fn encode(&self, buf: &mut BytesMut) {
-        buf.put_u16(self.tag.value());
+    pub(crate) fn encode(&self, w: &mut Writer<'_>) {
+        w.u16(self.tag.value());
         // Tlv::new and the decoder bound the value to u16::MAX octets.
-        buf.put_u16(u16::try_from(self.value.len()).unwrap_or(u16::MAX));
-        buf.put_slice(&self.value);
+        w.u16(u16::try_from(self.value.len()).unwrap_or(u16::MAX));
+        w.slice(&self.value);
     }
 }
 
@@ -299,9 +300,9 @@ impl Tlvs {
         self.0.iter().map(Tlv::wire_len).sum()
     }
 
-    pub(crate) fn encode(&self, buf: &mut BytesMut) {
+    pub(crate) fn encode(&self, w: &mut Writer<'_>) {
         for t in &self.0 {
-            t.encode(buf);
+            t.encode(w);
         }
     }
 

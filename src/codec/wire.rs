@@ -9,7 +9,7 @@ use super::error::Reason;
 use super::header::HEADER_LEN;
 use super::tlv::{Tlv, TlvTag, Tlvs};
 use super::types::{COctetString, ShortMessage, SmppTime};
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 
 /// A field value as the decoder saw it, for [`Trace`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -267,17 +267,75 @@ fn field_name(tag: TlvTag) -> &'static str {
     tag.spec_name().unwrap_or("tlv")
 }
 
-/// Writes a C-Octet string and its terminator.
-#[inline]
-pub(crate) fn put_c_octet<const MAX: usize>(buf: &mut BytesMut, s: &COctetString<MAX>) {
-    buf.put_slice(s.as_bytes());
-    buf.put_u8(0);
+/// Writes a PDU into a slice that was sized from the precomputed command_length, so each field
+/// is a plain copy rather than a growable-buffer append with its own capacity check.
+///
+/// A write past the end (which would mean a `wire_len` bug) is dropped and remembered instead
+/// of panicking; [`Writer::fits`] lets the caller refuse the result.
+pub(crate) struct Writer<'a> {
+    out: &'a mut [u8],
+    pos: usize,
+    overflow: bool,
 }
 
-/// Writes sm_length then short_message.
-#[inline]
-pub(crate) fn put_short_message(buf: &mut BytesMut, sm: &ShortMessage) {
-    // ShortMessage is bounded to 254 octets at construction.
-    buf.put_u8(u8::try_from(sm.len()).unwrap_or(u8::MAX));
-    buf.put_slice(sm.as_bytes());
+impl<'a> Writer<'a> {
+    pub fn new(out: &'a mut [u8]) -> Self {
+        Writer {
+            out,
+            pos: 0,
+            overflow: false,
+        }
+    }
+
+    #[inline]
+    pub fn slice(&mut self, src: &[u8]) {
+        match self.out.get_mut(self.pos..self.pos + src.len()) {
+            Some(dst) => {
+                dst.copy_from_slice(src);
+                self.pos += src.len();
+            }
+            None => self.overflow = true,
+        }
+    }
+
+    #[inline]
+    pub fn u8(&mut self, v: u8) {
+        match self.out.get_mut(self.pos) {
+            Some(dst) => {
+                *dst = v;
+                self.pos += 1;
+            }
+            None => self.overflow = true,
+        }
+    }
+
+    #[inline]
+    pub fn u16(&mut self, v: u16) {
+        self.slice(&v.to_be_bytes());
+    }
+
+    #[inline]
+    pub fn u32(&mut self, v: u32) {
+        self.slice(&v.to_be_bytes());
+    }
+
+    /// A C-Octet string and its terminator.
+    #[inline]
+    pub fn c_octet<const MAX: usize>(&mut self, s: &COctetString<MAX>) {
+        self.slice(s.as_bytes());
+        self.u8(0);
+    }
+
+    /// sm_length then short_message.
+    #[inline]
+    pub fn short_message(&mut self, sm: &ShortMessage) {
+        // ShortMessage is bounded to 254 octets at construction.
+        self.u8(u8::try_from(sm.len()).unwrap_or(u8::MAX));
+        self.slice(sm.as_bytes());
+    }
+
+    /// True when every write landed and exactly filled the slice.
+    pub fn fits(&self) -> bool {
+        !self.overflow && self.pos == self.out.len()
+    }
 }

@@ -1,8 +1,7 @@
 //! The contract every PDU body implements, so that `Pdu` can dispatch decode and encode.
 
 use crate::codec::error::EncodeError;
-use crate::codec::wire::{ReadResult, Reader, Trace};
-use bytes::BytesMut;
+use crate::codec::wire::{ReadResult, Reader, Trace, Writer};
 
 /// A PDU body: decoded from a [`Reader`], encoded after its length is known.
 pub(crate) trait Body: Sized {
@@ -15,5 +14,5 @@ pub(crate) trait Body: Sized {
         Ok(())
     }
     /// Writes the body; `buf` has already reserved [`Body::wire_len`] octets.
-    fn encode(&self, buf: &mut BytesMut);
+    fn encode(&self, w: &mut Writer<'_>);
 }

@@ -45,9 +45,9 @@ use super::error::{DecodeError, EncodeError, Reason};
 use super::frame::Frame;
 use super::header::{CommandId, HEADER_LEN};
 use super::status::CommandStatus;
-use super::wire::{Fail, NoTrace, ReadResult, Reader, Trace};
+use super::wire::{Fail, NoTrace, ReadResult, Reader, Trace, Writer};
 use body::Body;
-use bytes::{BufMut, BytesMut};
+use bytes::BytesMut;
 
 macro_rules! pdus {
     (
@@ -104,11 +104,11 @@ macro_rules! pdus {
                 }
             }
 
-            fn encode_body(&self, buf: &mut BytesMut) {
+            fn encode_body(&self, w: &mut Writer<'_>) {
                 match self {
-                    $( Pdu::$bl => {}, )*
-                    $( Pdu::$b(b) => b.encode(buf), )*
-                    $( Pdu::$o(b) => if let Some(b) = b { b.encode(buf) }, )*
+                    $( Pdu::$bl => {} )*
+                    $( Pdu::$b(b) => b.encode(w), )*
+                    $( Pdu::$o(b) => if let Some(b) = b { b.encode(w) }, )*
                 }
             }
         }
@@ -198,7 +198,7 @@ impl Pdu {
     }
 
     /// Appends the whole PDU (header and body) to `buf`. command_length is computed first, so
-    /// the buffer grows once and every octet is written once.
+    /// the buffer grows once and each field is one copy into it.
     pub fn encode(
         &self,
         sequence_number: u32,
@@ -208,12 +208,22 @@ impl Pdu {
         self.check()?;
         let len = HEADER_LEN + self.body_len();
         let command_length = u32::try_from(len).map_err(|_| EncodeError::TooLarge(len))?;
-        buf.reserve(len);
-        buf.put_u32(command_length);
-        buf.put_u32(self.command_id().value());
-        buf.put_u32(command_status.value());
-        buf.put_u32(sequence_number);
-        self.encode_body(buf);
+        let start = buf.len();
+        // Grow once, then plain copies into the sized slice.
+        buf.resize(start + len, 0);
+        let fits = {
+            let mut w = Writer::new(buf.get_mut(start..).unwrap_or_default());
+            w.u32(command_length);
+            w.u32(self.command_id().value());
+            w.u32(command_status.value());
+            w.u32(sequence_number);
+            self.encode_body(&mut w);
+            w.fits()
+        };
+        if !fits {
+            buf.truncate(start);
+            return Err(EncodeError::LengthMismatch(self.command_id().name()));
+        }
         Ok(())
     }
 }

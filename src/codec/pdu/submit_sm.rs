@@ -5,8 +5,7 @@ use crate::codec::error::{EncodeError, Reason};
 use crate::codec::tlv::{TlvTag, Tlvs};
 use crate::codec::types::{Addr21, ServiceType, ShortMessage, SmppTime};
 use crate::codec::values::{DataCoding, EsmClass, Npi, Ton};
-use crate::codec::wire::{put_c_octet, put_short_message, Fail, ReadResult, Reader, Trace};
-use bytes::{BufMut, BytesMut};
+use crate::codec::wire::{Fail, ReadResult, Reader, Trace, Writer};
 
 /// The body of submit_sm; deliver_sm (§4.6.1) has the same field table and reuses it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -111,25 +110,25 @@ impl Body for SubmitSm {
         Ok(())
     }
 
-    fn encode(&self, buf: &mut BytesMut) {
-        put_c_octet(buf, &self.service_type);
-        buf.put_u8(self.source_addr_ton.value());
-        buf.put_u8(self.source_addr_npi.value());
-        put_c_octet(buf, &self.source_addr);
-        buf.put_u8(self.dest_addr_ton.value());
-        buf.put_u8(self.dest_addr_npi.value());
-        put_c_octet(buf, &self.destination_addr);
-        buf.put_u8(self.esm_class.0);
-        buf.put_u8(self.protocol_id);
-        buf.put_u8(self.priority_flag);
-        put_c_octet(buf, self.schedule_delivery_time.as_c_octet());
-        put_c_octet(buf, self.validity_period.as_c_octet());
-        buf.put_u8(self.registered_delivery);
-        buf.put_u8(self.replace_if_present_flag);
-        buf.put_u8(self.data_coding.value());
-        buf.put_u8(self.sm_default_msg_id);
-        put_short_message(buf, &self.short_message);
-        self.tlvs.encode(buf);
+    fn encode(&self, w: &mut Writer<'_>) {
+        w.c_octet(&self.service_type);
+        w.u8(self.source_addr_ton.value());
+        w.u8(self.source_addr_npi.value());
+        w.c_octet(&self.source_addr);
+        w.u8(self.dest_addr_ton.value());
+        w.u8(self.dest_addr_npi.value());
+        w.c_octet(&self.destination_addr);
+        w.u8(self.esm_class.0);
+        w.u8(self.protocol_id);
+        w.u8(self.priority_flag);
+        w.c_octet(self.schedule_delivery_time.as_c_octet());
+        w.c_octet(self.validity_period.as_c_octet());
+        w.u8(self.registered_delivery);
+        w.u8(self.replace_if_present_flag);
+        w.u8(self.data_coding.value());
+        w.u8(self.sm_default_msg_id);
+        w.short_message(&self.short_message);
+        self.tlvs.encode(w);
     }
 }
 
