@@ -1,9 +1,9 @@
 //! Decode and encode of a 160-character submit_sm and of a deliver_sm delivery receipt, each
 //! beside the same operation in rusmpp and smpp34, in the same run.
 //!
-//! Every contender starts from the same octets: decoders from one reused read buffer into which
-//! the PDU is appended each iteration (the decoded value is dropped inside the timed loop),
-//! encoders from an already built PDU into a reused buffer (smpp34's `encode(self) -> Vec<u8>` takes its PDU by value,
+//! Every contender starts from the same octets: decoders consume PDUs from a read buffer that
+//! already holds a batch of them (filling it is not timed; dropping each decoded value is),
+//! encoders write an already built PDU into a reused buffer (smpp34's `encode(self) -> Vec<u8>` takes its PDU by value,
 //! so its clone happens in untimed setup).
 //!
 //! Run: `cargo bench --bench codec -- --warm-up-time 1 --measurement-time 3`
@@ -17,6 +17,7 @@ use smppd::codec::{
     CommandStatus, EsmClass, Framer, Npi, Pdu, ShortMessage, Tlv, TlvTag, Tlvs, Ton,
 };
 use std::hint::black_box;
+use std::time::{Duration, Instant};
 
 fn submit_160() -> Pdu {
     let text = "The quick brown fox jumps over the lazy dog while the SMSC counts octets; this message is exactly one hundred and sixty characters long for the benchmark run!!!";
@@ -52,6 +53,27 @@ fn receipt() -> Pdu {
     })
 }
 
+/// Times `decode` over `iters` copies of `wire`, refilling a read buffer in untimed batches.
+fn batched(iters: u64, wire: &[u8], mut decode: impl FnMut(&mut BytesMut)) -> Duration {
+    const BATCH: u64 = 256;
+    let mut total = Duration::ZERO;
+    let mut left = iters;
+    while left > 0 {
+        let n = left.min(BATCH);
+        left -= n;
+        let mut buf = BytesMut::with_capacity(wire.len() * n as usize);
+        for _ in 0..n {
+            buf.extend_from_slice(wire);
+        }
+        let start = Instant::now();
+        for _ in 0..n {
+            decode(&mut buf);
+        }
+        total += start.elapsed();
+    }
+    total
+}
+
 fn bench_pdu(c: &mut Criterion, name: &str, pdu: Pdu) {
     let mut wire = BytesMut::new();
     pdu.encode(7, CommandStatus::EsmeRok, &mut wire).unwrap();
@@ -67,45 +89,39 @@ fn bench_pdu(c: &mut Criterion, name: &str, pdu: Pdu) {
         smpp34::deliver_sm::decode(smpp34::CommandHeader::decode(&wire).unwrap(), &wire);
     let is_submit = matches!(pdu, Pdu::SubmitSm(_));
 
-    // Each decoder reads from one reused read buffer, as a session does: the PDU's octets are
-    // appended (the "socket read", identical for all three), decoded, and the result dropped,
-    // all inside the timed loop.
+    // Each decoder consumes PDUs from a read buffer already holding a batch of them, as after
+    // one large socket read; only the decoding (and dropping the result) is timed.
     let mut g = c.benchmark_group(format!("decode/{name}"));
-    let mut buf = BytesMut::with_capacity(4096);
     g.bench_function("smppd", |b| {
-        b.iter(|| {
-            buf.extend_from_slice(black_box(&wire));
-            let frame = framer.decode(&mut buf).unwrap().unwrap();
-            black_box(Pdu::decode(&frame).unwrap());
+        b.iter_custom(|iters| {
+            batched(iters, &wire, |buf| {
+                let frame = framer.decode(buf).unwrap().unwrap();
+                black_box(Pdu::decode(&frame).unwrap());
+            })
         })
     });
     g.bench_function("rusmpp", |b| {
-        b.iter(|| {
-            buf.extend_from_slice(black_box(&wire));
-            let len = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
-            buf.advance(4);
-            black_box(rusmpp::Command::decode(&mut buf, len - 4).unwrap().0);
+        b.iter_custom(|iters| {
+            batched(iters, &wire, |buf| {
+                let len = buf.get_u32() as usize;
+                black_box(rusmpp::Command::decode(buf, len - 4).unwrap().0);
+            })
         })
     });
-    if is_submit {
-        g.bench_function("smpp34", |b| {
-            b.iter(|| {
-                buf.extend_from_slice(black_box(&wire));
-                let h = smpp34::CommandHeader::decode(&buf).unwrap();
-                black_box(smpp34::submit_sm::decode(h, &buf).unwrap());
-                buf.clear();
+    g.bench_function("smpp34", |b| {
+        b.iter_custom(|iters| {
+            batched(iters, &wire, |buf| {
+                let h = smpp34::CommandHeader::decode(buf.get(..wire.len()).unwrap()).unwrap();
+                let pdu = buf.get(..wire.len()).unwrap();
+                if is_submit {
+                    black_box(smpp34::submit_sm::decode(h, pdu).unwrap());
+                } else {
+                    black_box(smpp34::deliver_sm::decode(h, pdu).unwrap());
+                }
+                buf.advance(wire.len());
             })
-        });
-    } else {
-        g.bench_function("smpp34", |b| {
-            b.iter(|| {
-                buf.extend_from_slice(black_box(&wire));
-                let h = smpp34::CommandHeader::decode(&buf).unwrap();
-                black_box(smpp34::deliver_sm::decode(h, &buf).unwrap());
-                buf.clear();
-            })
-        });
-    }
+        })
+    });
     g.finish();
 
     let mut g = c.benchmark_group(format!("encode/{name}"));

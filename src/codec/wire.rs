@@ -58,6 +58,8 @@ pub(crate) type ReadResult<T> = Result<T, Box<Fail>>;
 /// Bounds-checked cursor over one PDU body.
 pub(crate) struct Reader<'a, T: Trace> {
     body: &'a Bytes,
+    /// `body` as a plain slice, so reads skip the `Bytes` indirection.
+    data: &'a [u8],
     pos: usize,
     trace: &'a mut T,
 }
@@ -66,6 +68,7 @@ impl<'a, T: Trace> Reader<'a, T> {
     pub fn new(body: &'a Bytes, trace: &'a mut T) -> Self {
         Reader {
             body,
+            data: body.as_ref(),
             pos: 0,
             trace,
         }
@@ -77,7 +80,7 @@ impl<'a, T: Trace> Reader<'a, T> {
     }
 
     pub fn remaining(&self) -> usize {
-        self.body.len().saturating_sub(self.pos)
+        self.data.len().saturating_sub(self.pos)
     }
 
     #[cold]
@@ -90,8 +93,8 @@ impl<'a, T: Trace> Reader<'a, T> {
     }
 
     fn take(&mut self, field: &'static str, n: usize) -> ReadResult<&'a [u8]> {
-        let body: &'a Bytes = self.body;
-        match body.get(self.pos..self.pos.saturating_add(n)) {
+        let data: &'a [u8] = self.data;
+        match data.get(self.pos..self.pos.saturating_add(n)) {
             Some(s) => {
                 self.pos += n;
                 Ok(s)
@@ -119,6 +122,32 @@ impl<'a, T: Trace> Reader<'a, T> {
         Ok(v)
     }
 
+    /// Several consecutive one-octet fields in one bounds check (each still traced by name).
+    #[inline]
+    pub fn u8s<const N: usize>(&mut self, fields: [&'static str; N]) -> ReadResult<[u8; N]> {
+        let at = self.pos;
+        let data: &'a [u8] = self.data;
+        let Some(run) = data
+            .get(at..at + N)
+            .and_then(|r| <[u8; N]>::try_from(r).ok())
+        else {
+            // Fall back to field-by-field reads so the error names the first missing field.
+            let mut out = [0u8; N];
+            for (slot, field) in out.iter_mut().zip(fields) {
+                *slot = self.u8(field)?;
+            }
+            return Ok(out);
+        };
+        self.pos += N;
+        if T::ENABLED {
+            for (i, (field, v)) in fields.iter().zip(run).enumerate() {
+                self.trace
+                    .field(field, HEADER_LEN + at + i, FieldValue::U8(v));
+            }
+        }
+        Ok(run)
+    }
+
     #[inline]
     pub fn u32(&mut self, field: &'static str) -> ReadResult<u32> {
         let at = self.offset();
@@ -139,8 +168,8 @@ impl<'a, T: Trace> Reader<'a, T> {
         field: &'static str,
     ) -> ReadResult<COctetString<MAX>> {
         let at = self.offset();
-        let body: &'a Bytes = self.body;
-        let rest = body.get(self.pos..).unwrap_or_default();
+        let data: &'a [u8] = self.data;
+        let rest = data.get(self.pos..).unwrap_or_default();
         let window = rest.get(..MAX).unwrap_or(rest);
         let Some(len) = window.iter().position(|&b| b == 0) else {
             return Err(if window.len() < MAX {
@@ -156,7 +185,12 @@ impl<'a, T: Trace> Reader<'a, T> {
                 self.fail(field, Reason::MissingNul { max: MAX })
             });
         };
-        let value = COctetString::from_checked(window.get(..len).unwrap_or_default());
+        // A full window copies as a fixed-size array (no memcpy call); near the end of the
+        // body fall back to copying exactly the string.
+        let value = match <[u8; MAX]>::try_from(window) {
+            Ok(full) => COctetString::from_window(full, len),
+            Err(_) => COctetString::from_checked(window.get(..len).unwrap_or_default()),
+        };
         if T::ENABLED {
             let shared = self.body.slice(self.pos..self.pos + len);
             self.trace.field(field, at, FieldValue::COctet(shared));
@@ -209,15 +243,15 @@ impl<'a, T: Trace> Reader<'a, T> {
         let mut out = Tlvs::new();
         while self.remaining() > 0 {
             let at = self.offset();
-            let Some([t0, t1, l0, l1]) = self.body.get(self.pos..self.pos + 4) else {
+            let Some([t0, t1, l0, l1]) = self.data.get(self.pos..self.pos + 4) else {
                 return Err(self.fail("tlv", Reason::TlvHeaderTruncated(self.remaining())));
             };
             let tag = TlvTag::from(u16::from_be_bytes([*t0, *t1]));
             let length = u16::from_be_bytes([*l0, *l1]);
             let start = self.pos + 4;
             let end = start + usize::from(length);
-            if end > self.body.len() {
-                let available = self.body.len() - start;
+            if end > self.data.len() {
+                let available = self.data.len() - start;
                 return Err(Box::new(Fail {
                     field: field_name(tag),
                     offset: at,
@@ -322,6 +356,17 @@ impl<'a> Writer<'a> {
     /// A C-Octet string and its terminator.
     #[inline]
     pub fn c_octet<const MAX: usize>(&mut self, s: &COctetString<MAX>) {
+        let (buf, len) = s.raw();
+        // Copy the whole fixed-size buffer when it fits (a few register moves), then place the
+        // NUL; later fields overwrite whatever followed it. Otherwise copy exactly.
+        if let Some(dst) = self.out.get_mut(self.pos..self.pos + MAX) {
+            dst.copy_from_slice(buf);
+            if let Some(nul) = dst.get_mut(len) {
+                *nul = 0;
+                self.pos += len + 1;
+                return;
+            }
+        }
         self.slice(s.as_bytes());
         self.u8(0);
     }

@@ -51,41 +51,41 @@ pub struct SubmitSm {
 impl Body for SubmitSm {
     fn decode<T: Trace>(r: &mut Reader<'_, T>) -> ReadResult<Self> {
         let service_type = r.c_octet("service_type")?;
-        let source_addr_ton = r.u8("source_addr_ton")?.into();
-        let source_addr_npi = r.u8("source_addr_npi")?.into();
+        let [source_addr_ton, source_addr_npi] = r.u8s(["source_addr_ton", "source_addr_npi"])?;
         let source_addr = r.c_octet("source_addr")?;
-        let dest_addr_ton = r.u8("dest_addr_ton")?.into();
-        let dest_addr_npi = r.u8("dest_addr_npi")?.into();
+        let [dest_addr_ton, dest_addr_npi] = r.u8s(["dest_addr_ton", "dest_addr_npi"])?;
         let destination_addr = r.c_octet("destination_addr")?;
-        let esm_class = EsmClass(r.u8("esm_class")?);
-        let protocol_id = r.u8("protocol_id")?;
-        let priority_flag = r.u8("priority_flag")?;
+        let [esm_class, protocol_id, priority_flag] =
+            r.u8s(["esm_class", "protocol_id", "priority_flag"])?;
         let schedule_delivery_time = r.time("schedule_delivery_time")?;
         let validity_period = r.time("validity_period")?;
-        let registered_delivery = r.u8("registered_delivery")?;
-        let replace_if_present_flag = r.u8("replace_if_present_flag")?;
-        let data_coding = r.u8("data_coding")?.into();
-        let sm_default_msg_id = r.u8("sm_default_msg_id")?;
+        let [registered_delivery, replace_if_present_flag, data_coding, sm_default_msg_id] = r
+            .u8s([
+                "registered_delivery",
+                "replace_if_present_flag",
+                "data_coding",
+                "sm_default_msg_id",
+            ])?;
         let sm_at = r.offset();
         let short_message = r.short_message()?;
         let tlvs = r.tlvs()?;
         check_payload(&short_message, &tlvs, sm_at)?;
         Ok(SubmitSm {
             service_type,
-            source_addr_ton,
-            source_addr_npi,
+            source_addr_ton: source_addr_ton.into(),
+            source_addr_npi: source_addr_npi.into(),
             source_addr,
-            dest_addr_ton,
-            dest_addr_npi,
+            dest_addr_ton: dest_addr_ton.into(),
+            dest_addr_npi: dest_addr_npi.into(),
             destination_addr,
-            esm_class,
+            esm_class: EsmClass(esm_class),
             protocol_id,
             priority_flag,
             schedule_delivery_time,
             validity_period,
             registered_delivery,
             replace_if_present_flag,
-            data_coding,
+            data_coding: data_coding.into(),
             sm_default_msg_id,
             short_message,
             tlvs,
