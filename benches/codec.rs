@@ -96,7 +96,7 @@ fn bench_pdu(c: &mut Criterion, name: &str, pdu: Pdu) {
         b.iter_custom(|iters| {
             batched(iters, &wire, |buf| {
                 let frame = framer.decode(buf).unwrap().unwrap();
-                black_box(Pdu::decode(&frame).unwrap());
+                black_box(frame.into_pdu().unwrap());
             })
         })
     });

@@ -90,7 +90,10 @@ impl<const MAX: usize> COctetString<MAX> {
     /// Takes a whole `MAX`-octet window whose first NUL is at `len` (checked by the caller).
     #[inline]
     pub(crate) fn from_window(buf: [u8; MAX], len: usize) -> Self {
-        COctetString { len: len.min(MAX.saturating_sub(1)), buf }
+        COctetString {
+            len: len.min(MAX.saturating_sub(1)),
+            buf,
+        }
     }
 
     /// The inline buffer, for the encoder's fixed-size copy; octets past `len` are unspecified.

@@ -62,6 +62,10 @@ pub(crate) struct Reader<'a, T: Trace> {
     data: &'a [u8],
     pos: usize,
     trace: &'a mut T,
+    /// When set, short_message is not sliced but its range recorded here, so that a caller
+    /// owning the frame can hand the frame's own `Bytes` to it (one reference count fewer).
+    deferred_sm: Option<(usize, usize)>,
+    defer_sm: bool,
 }
 
 impl<'a, T: Trace> Reader<'a, T> {
@@ -71,7 +75,19 @@ impl<'a, T: Trace> Reader<'a, T> {
             data: body.as_ref(),
             pos: 0,
             trace,
+            deferred_sm: None,
+            defer_sm: false,
         }
+    }
+
+    /// Records short_message's range instead of slicing it; see [`Reader::deferred_sm`].
+    pub fn defer_short_message(&mut self) {
+        self.defer_sm = true;
+    }
+
+    /// The (start, end) of short_message within the body, when deferred and non-empty.
+    pub fn deferred_sm(&self) -> Option<(usize, usize)> {
+        self.deferred_sm
     }
 
     /// Offset of the next field from the first octet of the PDU.
@@ -170,6 +186,15 @@ impl<'a, T: Trace> Reader<'a, T> {
         let at = self.offset();
         let data: &'a [u8] = self.data;
         let rest = data.get(self.pos..).unwrap_or_default();
+        // NULL is the most common value of service_type and the time fields: skip the copy.
+        if rest.first() == Some(&0) {
+            if T::ENABLED {
+                self.trace
+                    .field(field, at, FieldValue::COctet(Bytes::new()));
+            }
+            self.pos += 1;
+            return Ok(COctetString::empty());
+        }
         let window = rest.get(..MAX).unwrap_or(rest);
         let Some(len) = window.iter().position(|&b| b == 0) else {
             return Err(if window.len() < MAX {
@@ -230,6 +255,12 @@ impl<'a, T: Trace> Reader<'a, T> {
         let start = self.pos;
         let at = self.offset();
         self.take("short_message", usize::from(sm_length))?;
+        if self.defer_sm && !T::ENABLED {
+            if sm_length > 0 {
+                self.deferred_sm = Some((start, self.pos));
+            }
+            return Ok(ShortMessage::default());
+        }
         let value = self.body.slice(start..self.pos);
         if T::ENABLED {
             self.trace
