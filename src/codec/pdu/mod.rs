@@ -76,6 +76,7 @@ macro_rules! pdus {
                 }
             }
 
+            #[inline(always)]
             fn decode_body<T: Trace>(id: CommandId, r: &mut Reader<'_, T>) -> ReadResult<Pdu> {
                 Ok(match id {
                     $( CommandId::$bl => { bodyless::decode(r)?; Pdu::$bl } )*

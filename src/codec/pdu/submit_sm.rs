@@ -49,6 +49,7 @@ pub struct SubmitSm {
 }
 
 impl Body for SubmitSm {
+    #[inline]
     fn decode<T: Trace>(r: &mut Reader<'_, T>) -> ReadResult<Self> {
         let service_type = r.c_octet("service_type")?;
         let [source_addr_ton, source_addr_npi] = r.u8s(["source_addr_ton", "source_addr_npi"])?;
