@@ -115,8 +115,10 @@ impl Body for SubmitMulti {
         let sm_default_msg_id = r.u8("sm_default_msg_id")?;
         let sm_at = r.offset();
         let short_message = r.short_message()?;
+        // From the octets consumed, not `short_message`: Pdu::decode_owned fills it in later.
+        let sm_length = r.offset() - sm_at - 1;
         let tlvs = r.tlvs()?;
-        check_payload(&short_message, &tlvs, sm_at)?;
+        check_payload(sm_length, &tlvs, sm_at)?;
         Ok(SubmitMulti {
             service_type,
             source_addr_ton,

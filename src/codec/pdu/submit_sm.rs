@@ -69,8 +69,10 @@ impl Body for SubmitSm {
             ])?;
         let sm_at = r.offset();
         let short_message = r.short_message()?;
+        // From the octets consumed, not `short_message`: Pdu::decode_owned fills it in later.
+        let sm_length = r.offset() - sm_at - 1;
         let tlvs = r.tlvs()?;
-        check_payload(&short_message, &tlvs, sm_at)?;
+        check_payload(sm_length, &tlvs, sm_at)?;
         Ok(SubmitSm {
             service_type,
             source_addr_ton: source_addr_ton.into(),
@@ -134,12 +136,12 @@ impl Body for SubmitSm {
 }
 
 /// SMPP 3.4 §5.3.2.32: with message_payload present, sm_length must be zero.
-pub(crate) fn check_payload(sm: &ShortMessage, tlvs: &Tlvs, sm_at: usize) -> ReadResult<()> {
-    if !sm.is_empty() && tlvs.get(TlvTag::MessagePayload).is_some() {
+pub(crate) fn check_payload(sm_length: usize, tlvs: &Tlvs, sm_at: usize) -> ReadResult<()> {
+    if sm_length > 0 && tlvs.get(TlvTag::MessagePayload).is_some() {
         return Err(Box::new(Fail {
             field: "sm_length",
             offset: sm_at,
-            reason: Reason::ShortMessageAndPayload(u8::try_from(sm.len()).unwrap_or(u8::MAX)),
+            reason: Reason::ShortMessageAndPayload(u8::try_from(sm_length).unwrap_or(u8::MAX)),
         }));
     }
     Ok(())
