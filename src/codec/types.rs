@@ -222,9 +222,11 @@ impl SmppTime {
             ));
         }
         let two = |i: usize| {
-            digits
-                .get(i..i + 2)
-                .map_or(0, |d| (d[0] - b'0') * 10 + (d[1] - b'0'))
+            match digits.get(i..i + 2) {
+                // All 15 are ASCII digits (checked above), so the subtraction cannot wrap.
+                Some([a, b]) => (a - b'0') * 10 + (b - b'0'),
+                _ => 0,
+            }
         };
         match p {
             b'+' | b'-' => {
