@@ -98,11 +98,10 @@ macro_rules! pdus {
             }
 
             fn check(&self) -> Result<(), EncodeError> {
-                let name = self.command_id().name();
                 match self {
                     $( Pdu::$bl => Ok(()), )*
-                    $( Pdu::$b(b) => b.check(name), )*
-                    $( Pdu::$o(b) => b.as_ref().map_or(Ok(()), |b| b.check(name)), )*
+                    $( Pdu::$b(b) => b.check(CommandId::$b), )*
+                    $( Pdu::$o(b) => b.as_ref().map_or(Ok(()), |b| b.check(CommandId::$o)), )*
                 }
             }
 

@@ -4,6 +4,7 @@
 use super::body::Body;
 use super::submit_sm::check_payload;
 use crate::codec::error::{EncodeError, Reason};
+use crate::codec::header::CommandId;
 use crate::codec::tlv::{TlvTag, Tlvs};
 use crate::codec::types::{Addr21, DlName, ServiceType, ShortMessage, SmppTime};
 use crate::codec::values::{DataCoding, EsmClass, Npi, Ton};
@@ -157,16 +158,16 @@ impl Body for SubmitMulti {
             + self.tlvs.wire_len()
     }
 
-    fn check(&self, pdu: &'static str) -> Result<(), EncodeError> {
+    fn check(&self, id: CommandId) -> Result<(), EncodeError> {
         if self.dest_addresses.len() > 255 {
             return Err(EncodeError::TooMany {
-                pdu,
+                pdu: id.name(),
                 field: "dest_address",
                 count: self.dest_addresses.len(),
             });
         }
         if !self.short_message.is_empty() && self.tlvs.get(TlvTag::MessagePayload).is_some() {
-            return Err(EncodeError::ShortMessageAndPayload { pdu });
+            return Err(EncodeError::ShortMessageAndPayload { pdu: id.name() });
         }
         Ok(())
     }

@@ -2,6 +2,7 @@
 
 use super::body::Body;
 use crate::codec::error::EncodeError;
+use crate::codec::header::CommandId;
 use crate::codec::status::CommandStatus;
 use crate::codec::types::{Addr21, MessageId};
 use crate::codec::values::{Npi, Ton};
@@ -59,10 +60,10 @@ impl Body for SubmitMultiResp {
                 .sum::<usize>()
     }
 
-    fn check(&self, pdu: &'static str) -> Result<(), EncodeError> {
+    fn check(&self, id: CommandId) -> Result<(), EncodeError> {
         if self.unsuccess_smes.len() > 255 {
             return Err(EncodeError::TooMany {
-                pdu,
+                pdu: id.name(),
                 field: "unsuccess_sme",
                 count: self.unsuccess_smes.len(),
             });

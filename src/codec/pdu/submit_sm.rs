@@ -2,6 +2,7 @@
 
 use super::body::Body;
 use crate::codec::error::{EncodeError, Reason};
+use crate::codec::header::CommandId;
 use crate::codec::tlv::{TlvTag, Tlvs};
 use crate::codec::types::{Addr21, ServiceType, ShortMessage, SmppTime};
 use crate::codec::values::{DataCoding, EsmClass, Npi, Ton};
@@ -106,30 +107,29 @@ impl Body for SubmitSm {
             + self.tlvs.wire_len()
     }
 
-    fn check(&self, pdu: &'static str) -> Result<(), EncodeError> {
+    fn check(&self, id: CommandId) -> Result<(), EncodeError> {
         if !self.short_message.is_empty() && self.tlvs.get(TlvTag::MessagePayload).is_some() {
-            return Err(EncodeError::ShortMessageAndPayload { pdu });
+            return Err(EncodeError::ShortMessageAndPayload { pdu: id.name() });
         }
         Ok(())
     }
 
     fn encode(&self, w: &mut Writer<'_>) {
+        // Runs of one-octet fields go out as one copy each.
         w.c_octet(&self.service_type);
-        w.u8(self.source_addr_ton.value());
-        w.u8(self.source_addr_npi.value());
+        w.slice(&[self.source_addr_ton.value(), self.source_addr_npi.value()]);
         w.c_octet(&self.source_addr);
-        w.u8(self.dest_addr_ton.value());
-        w.u8(self.dest_addr_npi.value());
+        w.slice(&[self.dest_addr_ton.value(), self.dest_addr_npi.value()]);
         w.c_octet(&self.destination_addr);
-        w.u8(self.esm_class.0);
-        w.u8(self.protocol_id);
-        w.u8(self.priority_flag);
+        w.slice(&[self.esm_class.0, self.protocol_id, self.priority_flag]);
         w.c_octet(self.schedule_delivery_time.as_c_octet());
         w.c_octet(self.validity_period.as_c_octet());
-        w.u8(self.registered_delivery);
-        w.u8(self.replace_if_present_flag);
-        w.u8(self.data_coding.value());
-        w.u8(self.sm_default_msg_id);
+        w.slice(&[
+            self.registered_delivery,
+            self.replace_if_present_flag,
+            self.data_coding.value(),
+            self.sm_default_msg_id,
+        ]);
         w.short_message(&self.short_message);
         self.tlvs.encode(w);
     }
