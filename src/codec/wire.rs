@@ -375,11 +375,6 @@ impl<'a> Writer<'a> {
     }
 
     #[inline]
-    pub fn u16(&mut self, v: u16) {
-        self.slice(&v.to_be_bytes());
-    }
-
-    #[inline]
     pub fn u32(&mut self, v: u32) {
         self.slice(&v.to_be_bytes());
     }
