@@ -249,7 +249,9 @@ impl Tlv {
     pub(crate) fn encode(&self, w: &mut Writer<'_>) {
         let [t0, t1] = self.tag.value().to_be_bytes();
         // Tlv::new and the decoder bound the value to u16::MAX octets.
-        let [l0, l1] = u16::try_from(self.value.len()).unwrap_or(u16::MAX).to_be_bytes();
+        let [l0, l1] = u16::try_from(self.value.len())
+            .unwrap_or(u16::MAX)
+            .to_be_bytes();
         w.slice(&[t0, t1, l0, l1]);
         w.slice(&self.value);
     }
