@@ -129,10 +129,7 @@ fn submit_sm_with_tlvs() {
     let Pdu::SubmitSm(sm) = &pdu else {
         panic!("not submit_sm: {pdu:?}")
     };
-    assert_eq!(
-        sm.tlvs.message_payload().map(|b| &b[..]),
-        Some(&b"Hello"[..])
-    );
+    assert_eq!(sm.tlvs.message_payload(), Some(&b"Hello"[..]));
     assert_eq!(sm.tlvs.user_message_reference(), Some(7));
     let expected = Pdu::SubmitSm(SubmitSm {
         tlvs: Tlvs(vec![

@@ -308,7 +308,7 @@ impl<'a, T: Trace> Reader<'a, T> {
                     }));
                 }
             }
-            let tlv = Tlv::from_checked(tag, self.body.slice(start..end));
+            let tlv = Tlv::from_checked(tag, self.body, start, end);
             self.pos = end;
             if T::ENABLED {
                 self.trace
