@@ -129,10 +129,7 @@ fn submit_sm_with_tlvs() {
     let Pdu::SubmitSm(sm) = &pdu else {
         panic!("not submit_sm: {pdu:?}")
     };
-    assert_eq!(
-        sm.tlvs.message_payload().map(|b| &b[..]),
-        Some(&b"Hello"[..])
-    );
+    assert_eq!(sm.tlvs.message_payload(), Some(&b"Hello"[..]));
     assert_eq!(sm.tlvs.user_message_reference(), Some(7));
     let expected = Pdu::SubmitSm(SubmitSm {
         tlvs: Tlvs(vec![
@@ -267,6 +264,26 @@ fn short_message_and_message_payload_together_is_rinvmsglen() {
     assert_eq!((e.field, e.offset), ("sm_length", 56));
     assert_eq!(e.reason, Reason::ShortMessageAndPayload(1));
     assert_eq!(e.status(), CommandStatus::EsmeRinvmsglen);
+}
+
+/// Found by the fuzz target: Pdu::decode_owned defers short_message, and the check that it is
+/// not combined with message_payload once looked at the (still empty) deferred value.
+#[test]
+fn fuzz_regression_decode_owned_still_rejects_short_message_with_payload() {
+    let bytes = vector(
+        "00000048 00000004 00000000 00000003
+         00 01 01 3434373730043333330400  -- service_type, source ton/npi/addr
+         02 00 F2FFFFFFB7FFFFFF0400     -- dest ton/npi/addr
+         00 00 00 00 00 00 03 00 01     -- esm_class .. sm_default_msg_id
+         01 01                     -- sm_length 1, short_message 0x01
+         0000 0000                 -- vendor TLV 0x0000, empty
+         0424 0005 48656C6C6F      -- message_payload 'Hello'
+         0204 0002 0007",
+    );
+    let f = frame(&bytes);
+    let by_ref = Pdu::decode(&f).unwrap_err();
+    assert_eq!(by_ref.reason, Reason::ShortMessageAndPayload(1));
+    assert_eq!(f.into_pdu(), Err(by_ref));
 }
 
 #[test]

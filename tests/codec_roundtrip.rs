@@ -287,7 +287,8 @@ proptest! {
         prop_assert_eq!(frame.header.command_id, pdu.command_id());
         prop_assert_eq!(frame.header.sequence_number, seq);
         prop_assert_eq!(frame.header.command_status.value(), status);
-        prop_assert_eq!(Pdu::decode(&frame).unwrap(), pdu);
+        prop_assert_eq!(Pdu::decode(&frame).unwrap(), pdu.clone());
+        prop_assert_eq!(frame.into_pdu().unwrap(), pdu);
     }
 
     #[test]
@@ -300,7 +301,9 @@ proptest! {
         }
         let mut buf = BytesMut::from(&bytes[..]);
         let frame = Framer::new(1 << 20).decode(&mut buf).unwrap().unwrap();
-        if let Ok(decoded) = Pdu::decode(&frame) {
+        let by_ref = Pdu::decode(&frame);
+        prop_assert_eq!(&by_ref, &frame.clone().into_pdu(), "decode and decode_owned must agree");
+        if let Ok(decoded) = by_ref {
             prop_assert_eq!(&encode(&decoded, 1, 0)[..], &bytes[..]);
         }
     }

@@ -28,7 +28,9 @@ fuzz_target!(|data: &[u8]| {
                     let len = frame.header.command_length as usize;
                     let original = &stream[consumed..consumed + len];
                     consumed += len;
-                    if let Ok(pdu) = Pdu::decode(&frame) {
+                    let by_ref = Pdu::decode(&frame);
+                    assert_eq!(by_ref, frame.clone().into_pdu(), "decode and decode_owned disagree");
+                    if let Ok(pdu) = by_ref {
                         let mut out = BytesMut::new();
                         pdu.encode(frame.header.sequence_number, frame.header.command_status, &mut out)
                             .expect("a decoded PDU must encode");

@@ -209,6 +209,10 @@ pub enum EncodeError {
         /// Entries supplied.
         count: usize,
     },
+    /// The body did not fill the length computed for it: a codec bug, reported rather than
+    /// sent as a corrupt PDU.
+    #[error("{0}: encoded body does not match its computed length (codec bug)")]
+    LengthMismatch(&'static str),
     /// The PDU would exceed 2^32-1 octets.
     #[error("PDU of {0} octets does not fit command_length")]
     TooLarge(usize),

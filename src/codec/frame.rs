@@ -23,6 +23,12 @@ impl Frame {
     pub fn pdu(&self) -> Result<Pdu, super::error::DecodeError> {
         Pdu::decode(self)
     }
+
+    /// Decodes the body, consuming the frame; shorthand for [`Pdu::decode_owned`], the fastest
+    /// way from the read buffer to a PDU.
+    pub fn into_pdu(self) -> Result<Pdu, super::error::DecodeError> {
+        Pdu::decode_owned(self)
+    }
 }
 
 /// Cuts PDUs off the front of a read buffer. Holds only the size limit, so one can be shared

@@ -99,13 +99,12 @@ pub struct Header {
 impl Header {
     /// Reads the four header fields from the first 16 octets; `None` if fewer are available.
     pub fn peek(buf: &[u8]) -> Option<Header> {
-        let h = buf.get(..HEADER_LEN)?;
-        let word = |i: usize| u32::from_be_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
+        let word = |i: usize| buf.get(i..i + 4)?.try_into().ok().map(u32::from_be_bytes);
         Some(Header {
-            command_length: word(0),
-            command_id: CommandId::from(word(4)),
-            command_status: CommandStatus::from(word(8)),
-            sequence_number: word(12),
+            command_length: word(0)?,
+            command_id: CommandId::from(word(4)?),
+            command_status: CommandStatus::from(word(8)?),
+            sequence_number: word(12)?,
         })
     }
 }

@@ -4,9 +4,9 @@
 //! depends on nothing else in smppd. The flow for a reader of a socket:
 //!
 //! ```text
-//!  BytesMut --Framer::decode--> Frame { header, body: Bytes } --Pdu::decode--> Pdu
-//!                 |                                                |
-//!            FrameError (fatal: close)                  DecodeError (answer per .reply(), keep link)
+//!  BytesMut --Framer::decode--> Frame { header, body: Bytes } --Frame::into_pdu--> Pdu
+//!                 |                                                  |
+//!            FrameError (fatal: close)                DecodeError (answer per .reply(), keep link)
 //!  Pdu::encode(sequence_number, command_status, &mut BytesMut)  --> wire octets
 //! ```
 //!

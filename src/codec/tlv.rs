@@ -7,7 +7,8 @@
 
 use super::types::ValueError;
 use super::values::value_enum;
-use bytes::{BufMut, Bytes, BytesMut};
+use super::wire::Writer;
+use bytes::Bytes;
 
 value_enum! {
     /// Parameter tag, SMPP 3.4 §5.3.2.
@@ -172,11 +173,70 @@ impl TlvTag {
     }
 }
 
+/// Values up to this size are copied inline; larger ones share the frame's memory.
+const INLINE: usize = 22;
+
+/// A TLV value: small ones (every integer TLV, most ids) inline, so decoding them costs no
+/// reference-count updates; large ones (message_payload) as a zero-copy `Bytes`. Same size as
+/// `Bytes` alone.
+#[derive(Clone)]
+enum Value {
+    Inline { len: u8, buf: [u8; INLINE] },
+    Shared(Bytes),
+}
+
+impl Value {
+    #[inline]
+    fn copy(v: &[u8]) -> Option<Value> {
+        let mut buf = [0u8; INLINE];
+        buf.get_mut(..v.len())?.copy_from_slice(v);
+        Some(Value::Inline {
+            len: u8::try_from(v.len()).ok()?,
+            buf,
+        })
+    }
+
+    #[inline]
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Value::Inline { len, buf } => buf.get(..usize::from(*len)).unwrap_or_default(),
+            Value::Shared(b) => b,
+        }
+    }
+}
+
 /// One optional parameter: its tag and the value octets exactly as received or built.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Clone)]
 pub struct Tlv {
     tag: TlvTag,
-    value: Bytes,
+    value: Value,
+}
+
+impl PartialEq for Tlv {
+    fn eq(&self, other: &Self) -> bool {
+        self.tag == other.tag && self.value() == other.value()
+    }
+}
+
+impl Eq for Tlv {}
+
+impl std::hash::Hash for Tlv {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.tag.hash(state);
+        self.value().hash(state);
+    }
+}
+
+impl std::fmt::Debug for Tlv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tlv")
+            .field("tag", &self.tag)
+            .field(
+                "value",
+                &format_args!("b\"{}\"", self.value().escape_ascii()),
+            )
+            .finish()
+    }
 }
 
 impl Tlv {
@@ -198,6 +258,7 @@ impl Tlv {
                 min: usize::from(min),
             });
         }
+        let value = Value::copy(&value).unwrap_or(Value::Shared(value));
         Ok(Tlv { tag, value })
     }
 
@@ -216,7 +277,13 @@ impl Tlv {
         Tlv::new(TlvTag::MessagePayload, payload)
     }
 
-    pub(crate) fn from_checked(tag: TlvTag, value: Bytes) -> Tlv {
+    /// A value already checked by the decoder: `body[start..end]`, copied when small.
+    #[inline]
+    pub(crate) fn from_checked(tag: TlvTag, body: &Bytes, start: usize, end: usize) -> Tlv {
+        let value = body
+            .get(start..end)
+            .and_then(Value::copy)
+            .unwrap_or_else(|| Value::Shared(body.slice(start..end)));
         Tlv { tag, value }
     }
 
@@ -226,13 +293,22 @@ impl Tlv {
     }
 
     /// The value octets.
-    pub fn value(&self) -> &Bytes {
-        &self.value
+    #[inline]
+    pub fn value(&self) -> &[u8] {
+        self.value.as_slice()
+    }
+
+    /// The value as `Bytes`: shares the frame's memory for large values, copies small ones.
+    pub fn value_bytes(&self) -> Bytes {
+        match &self.value {
+            Value::Shared(b) => b.clone(),
+            Value::Inline { .. } => Bytes::copy_from_slice(self.value()),
+        }
     }
 
     /// The value as an integer when it is 1, 2 or 4 octets long.
     pub fn as_uint(&self) -> Option<u32> {
-        match *self.value.as_ref() {
+        match *self.value() {
             [a] => Some(u32::from(a)),
             [a, b] => Some(u32::from(u16::from_be_bytes([a, b]))),
             [a, b, c, d] => Some(u32::from_be_bytes([a, b, c, d])),
@@ -242,14 +318,17 @@ impl Tlv {
 
     /// Octets on the wire: tag, length, value.
     pub fn wire_len(&self) -> usize {
-        4 + self.value.len()
+        4 + self.value().len()
     }
 
-    pub(crate) fn encode(&self, buf: &mut BytesMut) {
-        buf.put_u16(self.tag.value());
+    pub(crate) fn encode(&self, w: &mut Writer<'_>) {
+        let [t0, t1] = self.tag.value().to_be_bytes();
         // Tlv::new and the decoder bound the value to u16::MAX octets.
-        buf.put_u16(u16::try_from(self.value.len()).unwrap_or(u16::MAX));
-        buf.put_slice(&self.value);
+        let [l0, l1] = u16::try_from(self.value().len())
+            .unwrap_or(u16::MAX)
+            .to_be_bytes();
+        w.slice(&[t0, t1, l0, l1]);
+        w.slice(self.value());
     }
 }
 
@@ -299,14 +378,15 @@ impl Tlvs {
         self.0.iter().map(Tlv::wire_len).sum()
     }
 
-    pub(crate) fn encode(&self, buf: &mut BytesMut) {
+    pub(crate) fn encode(&self, w: &mut Writer<'_>) {
         for t in &self.0 {
-            t.encode(buf);
+            t.encode(w);
         }
     }
 
-    /// message_payload's octets (long messages instead of short_message).
-    pub fn message_payload(&self) -> Option<&Bytes> {
+    /// message_payload's octets (long messages instead of short_message); use
+    /// [`Tlv::value_bytes`] on [`Tlvs::get`] for a zero-copy `Bytes`.
+    pub fn message_payload(&self) -> Option<&[u8]> {
         self.get(TlvTag::MessagePayload).map(Tlv::value)
     }
 
@@ -322,24 +402,24 @@ impl Tlvs {
 
     /// network_error_code: (network type, error code), §5.3.2.31.
     pub fn network_error_code(&self) -> Option<(u8, u16)> {
-        match *self.get(TlvTag::NetworkErrorCode)?.value.as_ref() {
+        match *self.get(TlvTag::NetworkErrorCode)?.value() {
             [t, a, b] => Some((t, u16::from_be_bytes([a, b]))),
             _ => None,
         }
     }
 
     /// callback_num octets (digit mode, TON, NPI, digits), §5.3.2.36.
-    pub fn callback_num(&self) -> Option<&Bytes> {
+    pub fn callback_num(&self) -> Option<&[u8]> {
         self.get(TlvTag::CallbackNum).map(Tlv::value)
     }
 
     /// source_subaddress octets, §5.3.2.15.
-    pub fn source_subaddress(&self) -> Option<&Bytes> {
+    pub fn source_subaddress(&self) -> Option<&[u8]> {
         self.get(TlvTag::SourceSubaddress).map(Tlv::value)
     }
 
     /// dest_subaddress octets, §5.3.2.16.
-    pub fn dest_subaddress(&self) -> Option<&Bytes> {
+    pub fn dest_subaddress(&self) -> Option<&[u8]> {
         self.get(TlvTag::DestSubaddress).map(Tlv::value)
     }
 
@@ -349,7 +429,7 @@ impl Tlvs {
     }
 
     fn c_octet(&self, tag: TlvTag) -> Option<&[u8]> {
-        let v = self.get(tag)?.value.as_ref();
+        let v = self.get(tag)?.value();
         Some(v.strip_suffix(&[0]).unwrap_or(v))
     }
 

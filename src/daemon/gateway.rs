@@ -326,10 +326,10 @@ fn submit_sm(
         service_type: COctetString::new(config.service_type.clone().into_bytes())?,
         source_addr_ton: Ton::from(config.source_addr_ton),
         source_addr_npi: Npi::from(config.source_addr_npi),
-        source_addr: COctetString::new(source.as_bytes().to_vec())?,
+        source_addr: COctetString::new(source.as_bytes())?,
         dest_addr_ton: Ton::from(config.dest_addr_ton),
         dest_addr_npi: Npi::from(config.dest_addr_npi),
-        destination_addr: COctetString::new(request.to.as_bytes().to_vec())?,
+        destination_addr: COctetString::new(request.to.as_bytes())?,
         esm_class: EsmClass(segment.esm_class),
         registered_delivery: u8::from(request.delivery_report),
         validity_period: SmppTime::new(validity.into_bytes())?,
@@ -586,8 +586,8 @@ impl Fields {
                 &d.tlvs,
             ),
         };
-        let text = match tlvs.message_payload() {
-            Some(p) if short.is_empty() => p.clone(),
+        let text = match tlvs.get(TlvTag::MessagePayload) {
+            Some(p) if short.is_empty() => p.value_bytes(),
             _ => short,
         };
         Fields {

@@ -156,7 +156,7 @@ fn bind_pdu(params: &SessionParams) -> Pdu {
 /// than the codec's: ASCII, no NUL, within the length), so this cannot fail; the empty string
 /// is only a fallback that keeps the code free of panics.
 fn field<const MAX: usize>(value: &str) -> COctetString<MAX> {
-    COctetString::new(value.as_bytes().to_vec()).unwrap_or_default()
+    COctetString::new(value.as_bytes()).unwrap_or_default()
 }
 
 /// A header-only (or minimal) response with `id`, for answering with an error status.

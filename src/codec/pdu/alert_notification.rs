@@ -5,8 +5,7 @@ use super::body::Body;
 use crate::codec::tlv::Tlvs;
 use crate::codec::types::Addr65;
 use crate::codec::values::{Npi, Ton};
-use crate::codec::wire::{put_c_octet, ReadResult, Reader, Trace};
-use bytes::{BufMut, BytesMut};
+use crate::codec::wire::{ReadResult, Reader, Trace, Writer};
 
 /// The body of alert_notification.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -44,13 +43,13 @@ impl Body for AlertNotification {
         4 + self.source_addr.wire_len() + self.esme_addr.wire_len() + self.tlvs.wire_len()
     }
 
-    fn encode(&self, buf: &mut BytesMut) {
-        buf.put_u8(self.source_addr_ton.value());
-        buf.put_u8(self.source_addr_npi.value());
-        put_c_octet(buf, &self.source_addr);
-        buf.put_u8(self.esme_addr_ton.value());
-        buf.put_u8(self.esme_addr_npi.value());
-        put_c_octet(buf, &self.esme_addr);
-        self.tlvs.encode(buf);
+    fn encode(&self, w: &mut Writer<'_>) {
+        w.u8(self.source_addr_ton.value());
+        w.u8(self.source_addr_npi.value());
+        w.c_octet(&self.source_addr);
+        w.u8(self.esme_addr_ton.value());
+        w.u8(self.esme_addr_npi.value());
+        w.c_octet(&self.esme_addr);
+        self.tlvs.encode(w);
     }
 }

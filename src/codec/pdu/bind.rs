@@ -4,8 +4,7 @@
 use super::body::Body;
 use crate::codec::types::{AddressRange, Password, SystemId, SystemType};
 use crate::codec::values::{Npi, Ton};
-use crate::codec::wire::{put_c_octet, ReadResult, Reader, Trace};
-use bytes::{BufMut, BytesMut};
+use crate::codec::wire::{ReadResult, Reader, Trace, Writer};
 
 /// The body of a bind request.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -49,13 +48,13 @@ impl Body for Bind {
             + self.address_range.wire_len()
     }
 
-    fn encode(&self, buf: &mut BytesMut) {
-        put_c_octet(buf, &self.system_id);
-        put_c_octet(buf, &self.password);
-        put_c_octet(buf, &self.system_type);
-        buf.put_u8(self.interface_version);
-        buf.put_u8(self.addr_ton.value());
-        buf.put_u8(self.addr_npi.value());
-        put_c_octet(buf, &self.address_range);
+    fn encode(&self, w: &mut Writer<'_>) {
+        w.c_octet(&self.system_id);
+        w.c_octet(&self.password);
+        w.c_octet(&self.system_type);
+        w.u8(self.interface_version);
+        w.u8(self.addr_ton.value());
+        w.u8(self.addr_npi.value());
+        w.c_octet(&self.address_range);
     }
 }

@@ -4,8 +4,7 @@
 use super::body::Body;
 use crate::codec::tlv::Tlvs;
 use crate::codec::types::SystemId;
-use crate::codec::wire::{put_c_octet, ReadResult, Reader, Trace};
-use bytes::BytesMut;
+use crate::codec::wire::{ReadResult, Reader, Trace, Writer};
 
 /// The body of a bind response.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -28,8 +27,8 @@ impl Body for BindResp {
         self.system_id.wire_len() + self.tlvs.wire_len()
     }
 
-    fn encode(&self, buf: &mut BytesMut) {
-        put_c_octet(buf, &self.system_id);
-        self.tlvs.encode(buf);
+    fn encode(&self, w: &mut Writer<'_>) {
+        w.c_octet(&self.system_id);
+        self.tlvs.encode(w);
     }
 }

@@ -1,8 +1,8 @@
 //! The contract every PDU body implements, so that `Pdu` can dispatch decode and encode.
 
 use crate::codec::error::EncodeError;
-use crate::codec::wire::{ReadResult, Reader, Trace};
-use bytes::BytesMut;
+use crate::codec::header::CommandId;
+use crate::codec::wire::{ReadResult, Reader, Trace, Writer};
 
 /// A PDU body: decoded from a [`Reader`], encoded after its length is known.
 pub(crate) trait Body: Sized {
@@ -11,9 +11,9 @@ pub(crate) trait Body: Sized {
     /// Octets the body occupies on the wire, so command_length is known before writing.
     fn wire_len(&self) -> usize;
     /// Checks rules that span fields; single-field limits hold by construction.
-    fn check(&self, _pdu: &'static str) -> Result<(), EncodeError> {
+    fn check(&self, _id: CommandId) -> Result<(), EncodeError> {
         Ok(())
     }
     /// Writes the body; `buf` has already reserved [`Body::wire_len`] octets.
-    fn encode(&self, buf: &mut BytesMut);
+    fn encode(&self, w: &mut Writer<'_>);
 }

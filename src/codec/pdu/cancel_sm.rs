@@ -3,8 +3,7 @@
 use super::body::Body;
 use crate::codec::types::{Addr21, MessageId, ServiceType};
 use crate::codec::values::{Npi, Ton};
-use crate::codec::wire::{put_c_octet, ReadResult, Reader, Trace};
-use bytes::{BufMut, BytesMut};
+use crate::codec::wire::{ReadResult, Reader, Trace, Writer};
 
 /// The body of cancel_sm.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -51,14 +50,14 @@ impl Body for CancelSm {
             + 4
     }
 
-    fn encode(&self, buf: &mut BytesMut) {
-        put_c_octet(buf, &self.service_type);
-        put_c_octet(buf, &self.message_id);
-        buf.put_u8(self.source_addr_ton.value());
-        buf.put_u8(self.source_addr_npi.value());
-        put_c_octet(buf, &self.source_addr);
-        buf.put_u8(self.dest_addr_ton.value());
-        buf.put_u8(self.dest_addr_npi.value());
-        put_c_octet(buf, &self.destination_addr);
+    fn encode(&self, w: &mut Writer<'_>) {
+        w.c_octet(&self.service_type);
+        w.c_octet(&self.message_id);
+        w.u8(self.source_addr_ton.value());
+        w.u8(self.source_addr_npi.value());
+        w.c_octet(&self.source_addr);
+        w.u8(self.dest_addr_ton.value());
+        w.u8(self.dest_addr_npi.value());
+        w.c_octet(&self.destination_addr);
     }
 }

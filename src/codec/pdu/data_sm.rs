@@ -4,8 +4,7 @@ use super::body::Body;
 use crate::codec::tlv::Tlvs;
 use crate::codec::types::{Addr65, ServiceType};
 use crate::codec::values::{DataCoding, EsmClass, Npi, Ton};
-use crate::codec::wire::{put_c_octet, ReadResult, Reader, Trace};
-use bytes::{BufMut, BytesMut};
+use crate::codec::wire::{ReadResult, Reader, Trace, Writer};
 
 /// The body of data_sm.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -59,17 +58,17 @@ impl Body for DataSm {
             + self.tlvs.wire_len()
     }
 
-    fn encode(&self, buf: &mut BytesMut) {
-        put_c_octet(buf, &self.service_type);
-        buf.put_u8(self.source_addr_ton.value());
-        buf.put_u8(self.source_addr_npi.value());
-        put_c_octet(buf, &self.source_addr);
-        buf.put_u8(self.dest_addr_ton.value());
-        buf.put_u8(self.dest_addr_npi.value());
-        put_c_octet(buf, &self.destination_addr);
-        buf.put_u8(self.esm_class.0);
-        buf.put_u8(self.registered_delivery);
-        buf.put_u8(self.data_coding.value());
-        self.tlvs.encode(buf);
+    fn encode(&self, w: &mut Writer<'_>) {
+        w.c_octet(&self.service_type);
+        w.u8(self.source_addr_ton.value());
+        w.u8(self.source_addr_npi.value());
+        w.c_octet(&self.source_addr);
+        w.u8(self.dest_addr_ton.value());
+        w.u8(self.dest_addr_npi.value());
+        w.c_octet(&self.destination_addr);
+        w.u8(self.esm_class.0);
+        w.u8(self.registered_delivery);
+        w.u8(self.data_coding.value());
+        self.tlvs.encode(w);
     }
 }

@@ -3,8 +3,7 @@
 use super::body::Body;
 use crate::codec::tlv::Tlvs;
 use crate::codec::types::MessageId;
-use crate::codec::wire::{put_c_octet, ReadResult, Reader, Trace};
-use bytes::BytesMut;
+use crate::codec::wire::{ReadResult, Reader, Trace, Writer};
 
 /// The body of data_sm_resp.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -27,8 +26,8 @@ impl Body for DataSmResp {
         self.message_id.wire_len() + self.tlvs.wire_len()
     }
 
-    fn encode(&self, buf: &mut BytesMut) {
-        put_c_octet(buf, &self.message_id);
-        self.tlvs.encode(buf);
+    fn encode(&self, w: &mut Writer<'_>) {
+        w.c_octet(&self.message_id);
+        self.tlvs.encode(w);
     }
 }

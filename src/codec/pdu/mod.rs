@@ -45,9 +45,10 @@ use super::error::{DecodeError, EncodeError, Reason};
 use super::frame::Frame;
 use super::header::{CommandId, HEADER_LEN};
 use super::status::CommandStatus;
-use super::wire::{Fail, NoTrace, ReadResult, Reader, Trace};
+use super::types::ShortMessage;
+use super::wire::{Fail, NoTrace, ReadResult, Reader, Trace, Writer};
 use body::Body;
-use bytes::{BufMut, BytesMut};
+use bytes::{Buf, BytesMut};
 
 macro_rules! pdus {
     (
@@ -75,13 +76,14 @@ macro_rules! pdus {
                 }
             }
 
+            #[inline(always)]
             fn decode_body<T: Trace>(id: CommandId, r: &mut Reader<'_, T>) -> ReadResult<Pdu> {
                 Ok(match id {
                     $( CommandId::$bl => { bodyless::decode(r)?; Pdu::$bl } )*
                     $( CommandId::$b => Pdu::$b(<$bt>::decode(r)?), )*
                     $( CommandId::$o => Pdu::$o(if r.remaining() == 0 { None } else { Some(<$ot>::decode(r)?) }), )*
                     CommandId::Other(_) => {
-                        return Err(Fail { field: "command_id", offset: 4, reason: Reason::UnknownCommandId })
+                        return Err(Box::new(Fail { field: "command_id", offset: 4, reason: Reason::UnknownCommandId }))
                     }
                 })
             }
@@ -96,19 +98,18 @@ macro_rules! pdus {
             }
 
             fn check(&self) -> Result<(), EncodeError> {
-                let name = self.command_id().name();
                 match self {
                     $( Pdu::$bl => Ok(()), )*
-                    $( Pdu::$b(b) => b.check(name), )*
-                    $( Pdu::$o(b) => b.as_ref().map_or(Ok(()), |b| b.check(name)), )*
+                    $( Pdu::$b(b) => b.check(CommandId::$b), )*
+                    $( Pdu::$o(b) => b.as_ref().map_or(Ok(()), |b| b.check(CommandId::$o)), )*
                 }
             }
 
-            fn encode_body(&self, buf: &mut BytesMut) {
+            fn encode_body(&self, w: &mut Writer<'_>) {
                 match self {
-                    $( Pdu::$bl => {}, )*
-                    $( Pdu::$b(b) => b.encode(buf), )*
-                    $( Pdu::$o(b) => if let Some(b) = b { b.encode(buf) }, )*
+                    $( Pdu::$bl => {} )*
+                    $( Pdu::$b(b) => b.encode(w), )*
+                    $( Pdu::$o(b) => if let Some(b) = b { b.encode(w) }, )*
                 }
             }
         }
@@ -197,8 +198,41 @@ impl Pdu {
         })
     }
 
+    /// Decodes a frame the caller no longer needs: the fast path for a session. Same result as
+    /// [`Pdu::decode`], but short_message takes over the frame's own `Bytes` (narrowed) instead
+    /// of a new reference to it, saving two atomic reference-count updates per message.
+    pub fn decode_owned(frame: Frame) -> Result<Pdu, DecodeError> {
+        let Frame { header, body } = frame;
+        let mut trace = NoTrace;
+        let mut r = Reader::new(&body, &mut trace);
+        r.defer_short_message();
+        let mut pdu = Self::decode_body(header.command_id, &mut r).map_err(|f| DecodeError {
+            header,
+            field: f.field,
+            offset: f.offset,
+            reason: f.reason,
+        })?;
+        if let (Some((start, end)), Some(sm)) = (r.deferred_sm(), pdu.short_message_mut()) {
+            let mut own = body;
+            own.truncate(end);
+            own.advance(start);
+            *sm = ShortMessage::from_checked(own);
+        }
+        Ok(pdu)
+    }
+
+    /// short_message of the PDUs that carry one.
+    fn short_message_mut(&mut self) -> Option<&mut ShortMessage> {
+        match self {
+            Pdu::SubmitSm(p) | Pdu::DeliverSm(p) => Some(&mut p.short_message),
+            Pdu::SubmitMulti(p) => Some(&mut p.short_message),
+            Pdu::ReplaceSm(p) => Some(&mut p.short_message),
+            _ => None,
+        }
+    }
+
     /// Appends the whole PDU (header and body) to `buf`. command_length is computed first, so
-    /// the buffer grows once and every octet is written once.
+    /// the buffer grows once and each field is one copy into it.
     pub fn encode(
         &self,
         sequence_number: u32,
@@ -208,12 +242,22 @@ impl Pdu {
         self.check()?;
         let len = HEADER_LEN + self.body_len();
         let command_length = u32::try_from(len).map_err(|_| EncodeError::TooLarge(len))?;
-        buf.reserve(len);
-        buf.put_u32(command_length);
-        buf.put_u32(self.command_id().value());
-        buf.put_u32(command_status.value());
-        buf.put_u32(sequence_number);
-        self.encode_body(buf);
+        let start = buf.len();
+        // Grow once, then plain copies into the sized slice.
+        buf.resize(start + len, 0);
+        let fits = {
+            let mut w = Writer::new(buf.get_mut(start..).unwrap_or_default());
+            w.u32(command_length);
+            w.u32(self.command_id().value());
+            w.u32(command_status.value());
+            w.u32(sequence_number);
+            self.encode_body(&mut w);
+            w.fits()
+        };
+        if !fits {
+            buf.truncate(start);
+            return Err(EncodeError::LengthMismatch(self.command_id().name()));
+        }
         Ok(())
     }
 }

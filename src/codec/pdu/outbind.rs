@@ -2,8 +2,7 @@
 
 use super::body::Body;
 use crate::codec::types::{Password, SystemId};
-use crate::codec::wire::{put_c_octet, ReadResult, Reader, Trace};
-use bytes::BytesMut;
+use crate::codec::wire::{ReadResult, Reader, Trace, Writer};
 
 /// The body of an outbind.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -28,8 +27,8 @@ impl Body for Outbind {
         self.system_id.wire_len() + self.password.wire_len()
     }
 
-    fn encode(&self, buf: &mut BytesMut) {
-        put_c_octet(buf, &self.system_id);
-        put_c_octet(buf, &self.password);
+    fn encode(&self, w: &mut Writer<'_>) {
+        w.c_octet(&self.system_id);
+        w.c_octet(&self.password);
     }
 }

@@ -2,8 +2,7 @@
 
 use super::body::Body;
 use crate::codec::types::{MessageId, SmppTime};
-use crate::codec::wire::{put_c_octet, ReadResult, Reader, Trace};
-use bytes::{BufMut, BytesMut};
+use crate::codec::wire::{ReadResult, Reader, Trace, Writer};
 
 /// The body of query_sm_resp.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -34,10 +33,10 @@ impl Body for QuerySmResp {
         self.message_id.wire_len() + self.final_date.as_c_octet().wire_len() + 2
     }
 
-    fn encode(&self, buf: &mut BytesMut) {
-        put_c_octet(buf, &self.message_id);
-        put_c_octet(buf, self.final_date.as_c_octet());
-        buf.put_u8(self.message_state);
-        buf.put_u8(self.error_code);
+    fn encode(&self, w: &mut Writer<'_>) {
+        w.c_octet(&self.message_id);
+        w.c_octet(self.final_date.as_c_octet());
+        w.u8(self.message_state);
+        w.u8(self.error_code);
     }
 }

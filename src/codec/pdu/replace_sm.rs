@@ -3,8 +3,7 @@
 use super::body::Body;
 use crate::codec::types::{Addr21, MessageId, ShortMessage, SmppTime};
 use crate::codec::values::{Npi, Ton};
-use crate::codec::wire::{put_c_octet, put_short_message, ReadResult, Reader, Trace};
-use bytes::{BufMut, BytesMut};
+use crate::codec::wire::{ReadResult, Reader, Trace, Writer};
 
 /// The body of replace_sm.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -56,15 +55,15 @@ impl Body for ReplaceSm {
             + self.short_message.len()
     }
 
-    fn encode(&self, buf: &mut BytesMut) {
-        put_c_octet(buf, &self.message_id);
-        buf.put_u8(self.source_addr_ton.value());
-        buf.put_u8(self.source_addr_npi.value());
-        put_c_octet(buf, &self.source_addr);
-        put_c_octet(buf, self.schedule_delivery_time.as_c_octet());
-        put_c_octet(buf, self.validity_period.as_c_octet());
-        buf.put_u8(self.registered_delivery);
-        buf.put_u8(self.sm_default_msg_id);
-        put_short_message(buf, &self.short_message);
+    fn encode(&self, w: &mut Writer<'_>) {
+        w.c_octet(&self.message_id);
+        w.u8(self.source_addr_ton.value());
+        w.u8(self.source_addr_npi.value());
+        w.c_octet(&self.source_addr);
+        w.c_octet(self.schedule_delivery_time.as_c_octet());
+        w.c_octet(self.validity_period.as_c_octet());
+        w.u8(self.registered_delivery);
+        w.u8(self.sm_default_msg_id);
+        w.short_message(&self.short_message);
     }
 }

@@ -4,11 +4,11 @@
 use super::body::Body;
 use super::submit_sm::check_payload;
 use crate::codec::error::{EncodeError, Reason};
+use crate::codec::header::CommandId;
 use crate::codec::tlv::{TlvTag, Tlvs};
 use crate::codec::types::{Addr21, DlName, ServiceType, ShortMessage, SmppTime};
 use crate::codec::values::{DataCoding, EsmClass, Npi, Ton};
-use crate::codec::wire::{put_c_octet, put_short_message, Fail, ReadResult, Reader, Trace};
-use bytes::{BufMut, BytesMut};
+use crate::codec::wire::{Fail, ReadResult, Reader, Trace, Writer};
 
 /// One entry of dest_address (§4.5.1.1), selected by dest_flag.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,11 +97,11 @@ impl Body for SubmitMulti {
                     dl_name: r.c_octet("dl_name")?,
                 },
                 flag => {
-                    return Err(Fail {
+                    return Err(Box::new(Fail {
                         field: "dest_flag",
                         offset: at,
                         reason: Reason::BadDestFlag(flag),
-                    })
+                    }))
                 }
             });
         }
@@ -116,8 +116,10 @@ impl Body for SubmitMulti {
         let sm_default_msg_id = r.u8("sm_default_msg_id")?;
         let sm_at = r.offset();
         let short_message = r.short_message()?;
+        // From the octets consumed, not `short_message`: Pdu::decode_owned fills it in later.
+        let sm_length = r.offset() - sm_at - 1;
         let tlvs = r.tlvs()?;
-        check_payload(&short_message, &tlvs, sm_at)?;
+        check_payload(sm_length, &tlvs, sm_at)?;
         Ok(SubmitMulti {
             service_type,
             source_addr_ton,
@@ -156,27 +158,27 @@ impl Body for SubmitMulti {
             + self.tlvs.wire_len()
     }
 
-    fn check(&self, pdu: &'static str) -> Result<(), EncodeError> {
+    fn check(&self, id: CommandId) -> Result<(), EncodeError> {
         if self.dest_addresses.len() > 255 {
             return Err(EncodeError::TooMany {
-                pdu,
+                pdu: id.name(),
                 field: "dest_address",
                 count: self.dest_addresses.len(),
             });
         }
         if !self.short_message.is_empty() && self.tlvs.get(TlvTag::MessagePayload).is_some() {
-            return Err(EncodeError::ShortMessageAndPayload { pdu });
+            return Err(EncodeError::ShortMessageAndPayload { pdu: id.name() });
         }
         Ok(())
     }
 
-    fn encode(&self, buf: &mut BytesMut) {
-        put_c_octet(buf, &self.service_type);
-        buf.put_u8(self.source_addr_ton.value());
-        buf.put_u8(self.source_addr_npi.value());
-        put_c_octet(buf, &self.source_addr);
+    fn encode(&self, w: &mut Writer<'_>) {
+        w.c_octet(&self.service_type);
+        w.u8(self.source_addr_ton.value());
+        w.u8(self.source_addr_npi.value());
+        w.c_octet(&self.source_addr);
         // check() has bounded the list to 255 entries.
-        buf.put_u8(u8::try_from(self.dest_addresses.len()).unwrap_or(u8::MAX));
+        w.u8(u8::try_from(self.dest_addresses.len()).unwrap_or(u8::MAX));
         for d in &self.dest_addresses {
             match d {
                 DestAddress::SmeAddress {
@@ -184,27 +186,27 @@ impl Body for SubmitMulti {
                     dest_addr_npi,
                     destination_addr,
                 } => {
-                    buf.put_u8(1);
-                    buf.put_u8(dest_addr_ton.value());
-                    buf.put_u8(dest_addr_npi.value());
-                    put_c_octet(buf, destination_addr);
+                    w.u8(1);
+                    w.u8(dest_addr_ton.value());
+                    w.u8(dest_addr_npi.value());
+                    w.c_octet(destination_addr);
                 }
                 DestAddress::DistributionList { dl_name } => {
-                    buf.put_u8(2);
-                    put_c_octet(buf, dl_name);
+                    w.u8(2);
+                    w.c_octet(dl_name);
                 }
             }
         }
-        buf.put_u8(self.esm_class.0);
-        buf.put_u8(self.protocol_id);
-        buf.put_u8(self.priority_flag);
-        put_c_octet(buf, self.schedule_delivery_time.as_c_octet());
-        put_c_octet(buf, self.validity_period.as_c_octet());
-        buf.put_u8(self.registered_delivery);
-        buf.put_u8(self.replace_if_present_flag);
-        buf.put_u8(self.data_coding.value());
-        buf.put_u8(self.sm_default_msg_id);
-        put_short_message(buf, &self.short_message);
-        self.tlvs.encode(buf);
+        w.u8(self.esm_class.0);
+        w.u8(self.protocol_id);
+        w.u8(self.priority_flag);
+        w.c_octet(self.schedule_delivery_time.as_c_octet());
+        w.c_octet(self.validity_period.as_c_octet());
+        w.u8(self.registered_delivery);
+        w.u8(self.replace_if_present_flag);
+        w.u8(self.data_coding.value());
+        w.u8(self.sm_default_msg_id);
+        w.short_message(&self.short_message);
+        self.tlvs.encode(w);
     }
 }

@@ -2,11 +2,11 @@
 
 use super::body::Body;
 use crate::codec::error::EncodeError;
+use crate::codec::header::CommandId;
 use crate::codec::status::CommandStatus;
 use crate::codec::types::{Addr21, MessageId};
 use crate::codec::values::{Npi, Ton};
-use crate::codec::wire::{put_c_octet, ReadResult, Reader, Trace};
-use bytes::{BufMut, BytesMut};
+use crate::codec::wire::{ReadResult, Reader, Trace, Writer};
 
 /// One entry of unsuccess_sme (§4.5.2.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,10 +60,10 @@ impl Body for SubmitMultiResp {
                 .sum::<usize>()
     }
 
-    fn check(&self, pdu: &'static str) -> Result<(), EncodeError> {
+    fn check(&self, id: CommandId) -> Result<(), EncodeError> {
         if self.unsuccess_smes.len() > 255 {
             return Err(EncodeError::TooMany {
-                pdu,
+                pdu: id.name(),
                 field: "unsuccess_sme",
                 count: self.unsuccess_smes.len(),
             });
@@ -71,14 +71,14 @@ impl Body for SubmitMultiResp {
         Ok(())
     }
 
-    fn encode(&self, buf: &mut BytesMut) {
-        put_c_octet(buf, &self.message_id);
-        buf.put_u8(u8::try_from(self.unsuccess_smes.len()).unwrap_or(u8::MAX));
+    fn encode(&self, w: &mut Writer<'_>) {
+        w.c_octet(&self.message_id);
+        w.u8(u8::try_from(self.unsuccess_smes.len()).unwrap_or(u8::MAX));
         for u in &self.unsuccess_smes {
-            buf.put_u8(u.dest_addr_ton.value());
-            buf.put_u8(u.dest_addr_npi.value());
-            put_c_octet(buf, &u.destination_addr);
-            buf.put_u32(u.error_status_code.value());
+            w.u8(u.dest_addr_ton.value());
+            w.u8(u.dest_addr_npi.value());
+            w.c_octet(&u.destination_addr);
+            w.u32(u.error_status_code.value());
         }
     }
 }

@@ -2,11 +2,11 @@
 
 use super::body::Body;
 use crate::codec::error::{EncodeError, Reason};
+use crate::codec::header::CommandId;
 use crate::codec::tlv::{TlvTag, Tlvs};
 use crate::codec::types::{Addr21, ServiceType, ShortMessage, SmppTime};
 use crate::codec::values::{DataCoding, EsmClass, Npi, Ton};
-use crate::codec::wire::{put_c_octet, put_short_message, Fail, ReadResult, Reader, Trace};
-use bytes::{BufMut, BytesMut};
+use crate::codec::wire::{Fail, ReadResult, Reader, Trace, Writer};
 
 /// The body of submit_sm; deliver_sm (§4.6.1) has the same field table and reuses it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -50,43 +50,46 @@ pub struct SubmitSm {
 }
 
 impl Body for SubmitSm {
+    #[inline]
     fn decode<T: Trace>(r: &mut Reader<'_, T>) -> ReadResult<Self> {
         let service_type = r.c_octet("service_type")?;
-        let source_addr_ton = r.u8("source_addr_ton")?.into();
-        let source_addr_npi = r.u8("source_addr_npi")?.into();
+        let [source_addr_ton, source_addr_npi] = r.u8s(["source_addr_ton", "source_addr_npi"])?;
         let source_addr = r.c_octet("source_addr")?;
-        let dest_addr_ton = r.u8("dest_addr_ton")?.into();
-        let dest_addr_npi = r.u8("dest_addr_npi")?.into();
+        let [dest_addr_ton, dest_addr_npi] = r.u8s(["dest_addr_ton", "dest_addr_npi"])?;
         let destination_addr = r.c_octet("destination_addr")?;
-        let esm_class = EsmClass(r.u8("esm_class")?);
-        let protocol_id = r.u8("protocol_id")?;
-        let priority_flag = r.u8("priority_flag")?;
+        let [esm_class, protocol_id, priority_flag] =
+            r.u8s(["esm_class", "protocol_id", "priority_flag"])?;
         let schedule_delivery_time = r.time("schedule_delivery_time")?;
         let validity_period = r.time("validity_period")?;
-        let registered_delivery = r.u8("registered_delivery")?;
-        let replace_if_present_flag = r.u8("replace_if_present_flag")?;
-        let data_coding = r.u8("data_coding")?.into();
-        let sm_default_msg_id = r.u8("sm_default_msg_id")?;
+        let [registered_delivery, replace_if_present_flag, data_coding, sm_default_msg_id] = r
+            .u8s([
+                "registered_delivery",
+                "replace_if_present_flag",
+                "data_coding",
+                "sm_default_msg_id",
+            ])?;
         let sm_at = r.offset();
         let short_message = r.short_message()?;
+        // From the octets consumed, not `short_message`: Pdu::decode_owned fills it in later.
+        let sm_length = r.offset() - sm_at - 1;
         let tlvs = r.tlvs()?;
-        check_payload(&short_message, &tlvs, sm_at)?;
+        check_payload(sm_length, &tlvs, sm_at)?;
         Ok(SubmitSm {
             service_type,
-            source_addr_ton,
-            source_addr_npi,
+            source_addr_ton: source_addr_ton.into(),
+            source_addr_npi: source_addr_npi.into(),
             source_addr,
-            dest_addr_ton,
-            dest_addr_npi,
+            dest_addr_ton: dest_addr_ton.into(),
+            dest_addr_npi: dest_addr_npi.into(),
             destination_addr,
-            esm_class,
+            esm_class: EsmClass(esm_class),
             protocol_id,
             priority_flag,
             schedule_delivery_time,
             validity_period,
             registered_delivery,
             replace_if_present_flag,
-            data_coding,
+            data_coding: data_coding.into(),
             sm_default_msg_id,
             short_message,
             tlvs,
@@ -104,43 +107,42 @@ impl Body for SubmitSm {
             + self.tlvs.wire_len()
     }
 
-    fn check(&self, pdu: &'static str) -> Result<(), EncodeError> {
+    fn check(&self, id: CommandId) -> Result<(), EncodeError> {
         if !self.short_message.is_empty() && self.tlvs.get(TlvTag::MessagePayload).is_some() {
-            return Err(EncodeError::ShortMessageAndPayload { pdu });
+            return Err(EncodeError::ShortMessageAndPayload { pdu: id.name() });
         }
         Ok(())
     }
 
-    fn encode(&self, buf: &mut BytesMut) {
-        put_c_octet(buf, &self.service_type);
-        buf.put_u8(self.source_addr_ton.value());
-        buf.put_u8(self.source_addr_npi.value());
-        put_c_octet(buf, &self.source_addr);
-        buf.put_u8(self.dest_addr_ton.value());
-        buf.put_u8(self.dest_addr_npi.value());
-        put_c_octet(buf, &self.destination_addr);
-        buf.put_u8(self.esm_class.0);
-        buf.put_u8(self.protocol_id);
-        buf.put_u8(self.priority_flag);
-        put_c_octet(buf, self.schedule_delivery_time.as_c_octet());
-        put_c_octet(buf, self.validity_period.as_c_octet());
-        buf.put_u8(self.registered_delivery);
-        buf.put_u8(self.replace_if_present_flag);
-        buf.put_u8(self.data_coding.value());
-        buf.put_u8(self.sm_default_msg_id);
-        put_short_message(buf, &self.short_message);
-        self.tlvs.encode(buf);
+    fn encode(&self, w: &mut Writer<'_>) {
+        // Runs of one-octet fields go out as one copy each.
+        w.c_octet(&self.service_type);
+        w.slice(&[self.source_addr_ton.value(), self.source_addr_npi.value()]);
+        w.c_octet(&self.source_addr);
+        w.slice(&[self.dest_addr_ton.value(), self.dest_addr_npi.value()]);
+        w.c_octet(&self.destination_addr);
+        w.slice(&[self.esm_class.0, self.protocol_id, self.priority_flag]);
+        w.c_octet(self.schedule_delivery_time.as_c_octet());
+        w.c_octet(self.validity_period.as_c_octet());
+        w.slice(&[
+            self.registered_delivery,
+            self.replace_if_present_flag,
+            self.data_coding.value(),
+            self.sm_default_msg_id,
+        ]);
+        w.short_message(&self.short_message);
+        self.tlvs.encode(w);
     }
 }
 
 /// SMPP 3.4 §5.3.2.32: with message_payload present, sm_length must be zero.
-pub(crate) fn check_payload(sm: &ShortMessage, tlvs: &Tlvs, sm_at: usize) -> ReadResult<()> {
-    if !sm.is_empty() && tlvs.get(TlvTag::MessagePayload).is_some() {
-        return Err(Fail {
+pub(crate) fn check_payload(sm_length: usize, tlvs: &Tlvs, sm_at: usize) -> ReadResult<()> {
+    if sm_length > 0 && tlvs.get(TlvTag::MessagePayload).is_some() {
+        return Err(Box::new(Fail {
             field: "sm_length",
             offset: sm_at,
-            reason: Reason::ShortMessageAndPayload(u8::try_from(sm.len()).unwrap_or(u8::MAX)),
-        });
+            reason: Reason::ShortMessageAndPayload(u8::try_from(sm_length).unwrap_or(u8::MAX)),
+        }));
     }
     Ok(())
 }

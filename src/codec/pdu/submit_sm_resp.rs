@@ -3,8 +3,7 @@
 
 use super::body::Body;
 use crate::codec::types::MessageId;
-use crate::codec::wire::{put_c_octet, ReadResult, Reader, Trace};
-use bytes::BytesMut;
+use crate::codec::wire::{ReadResult, Reader, Trace, Writer};
 
 /// The body of submit_sm_resp.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -24,7 +23,7 @@ impl Body for SubmitSmResp {
         self.message_id.wire_len()
     }
 
-    fn encode(&self, buf: &mut BytesMut) {
-        put_c_octet(buf, &self.message_id);
+    fn encode(&self, w: &mut Writer<'_>) {
+        w.c_octet(&self.message_id);
     }
 }
