@@ -230,3 +230,55 @@ fn a_world_readable_inline_password_is_warned_about() {
     );
     assert_no_secret(&check);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn debug_mode_logs_texts_with_card_numbers_masked() {
+    const CARD: &str = "4111 1111 1111 1111";
+    let sim = simulator().await;
+    let dir = TempDir::new("debug");
+    let config = dir.write(
+        "smppd.toml",
+        &format!(
+            "{}x-debug-mode = true\n[http]\nlisten = \"127.0.0.1:0\"\n",
+            channel("alpha", sim.local_addr().port(), "alpha", SECRETS[0], 10)
+        ),
+    );
+    let mut daemon = Daemon::spawn(&[
+        "run",
+        "--config",
+        config.to_str().unwrap(),
+        "--log-format",
+        "json",
+        "--log-level",
+        "debug",
+    ]);
+    let api = daemon.api();
+    daemon.wait_event("bound", |e| e["event"] == "bound");
+    let body = format!(r#"{{"to":"447700900123","text":"pay with {CARD} now"}}"#);
+    let (status, _) =
+        tokio::task::spawn_blocking(move || http(api, "POST", "/v1/messages", Some(&body)))
+            .await
+            .unwrap();
+    assert_eq!(status, 202);
+    let outbound = daemon.wait_event("outbound_text", |e| e["event"] == "outbound_text");
+    assert_eq!(outbound["text"], "pay with ****…1111 now");
+
+    let mo = smppd::simulator::MoMessage {
+        source_addr: "447700900123".into(),
+        destination_addr: "12345".into(),
+        short_message: format!("card {CARD}").into_bytes(),
+    };
+    sim.inject_mo("alpha", mo, HANG_GUARD).await.unwrap();
+    let inbound = daemon.wait_event("inbound_text", |e| e["event"] == "inbound_text");
+    assert_eq!(inbound["text"], "card ****…1111");
+
+    daemon.signal("TERM");
+    assert!(daemon.wait().success());
+    let out = daemon.all_output();
+    assert!(
+        !out.contains(CARD),
+        "an unmasked card number was logged:\n{out}"
+    );
+    assert_no_secret(&daemon);
+    sim.shutdown().await;
+}

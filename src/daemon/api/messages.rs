@@ -5,6 +5,7 @@ use super::request::{self, Content, Encoding, MessageRequest};
 use super::AppState;
 use crate::config::{ChannelConfig, OutboundEncoding};
 use crate::daemon::engine::{EnqueueError, OutboundRequest};
+use crate::daemon::mask::mask_card_numbers;
 use crate::daemon::router::RouteError;
 use crate::daemon::store::{rfc3339, MessageId, MessageRecord, NewMessage, StoreError};
 use crate::sms::{
@@ -178,12 +179,24 @@ fn accept(state: &AppState, request: MessageRequest) -> Result<Accepted, ApiErro
         };
         match state.engine.enqueue(&name, outbound) {
             Ok(()) => {
+                if config.debug_mode {
+                    // x-debug-mode: texts reach the log only at debug level, card numbers masked.
+                    if let Content::Text(text) = &request.content {
+                        tracing::debug!(
+                            channel = %name,
+                            event = "outbound_text",
+                            id = %id,
+                            text = %mask_card_numbers(text),
+                            "outbound message text"
+                        );
+                    }
+                }
                 return Ok(Accepted {
                     id,
                     segments: count,
                     channel: name,
                     coding,
-                })
+                });
             }
             Err(e) => {
                 state.services.store.remove(&id);
