@@ -150,6 +150,7 @@ impl Smsc {
             }
             Pdu::Unbind => {
                 self.bound = None;
+                shared.recorder.unbind(self.id);
                 out.push(Action::Unregister);
                 // Sent at once, not delayed: the connection closes right after it.
                 if let Some(b) = wire::encode(&Pdu::UnbindResp, seq, CommandStatus::EsmeRok) {
@@ -464,11 +465,13 @@ mod tests {
         assert_eq!(status(&out), Some(CommandStatus::EsmeRinvbndsts));
         let out = smsc.on_frame(&bind(Pdu::BindTransceiver, "secret"), &s, now);
         assert_eq!(status(&out), Some(CommandStatus::EsmeRalybnd));
+        assert!(!s.recorder.snapshot().connections[0].unbound);
         let out = smsc.on_frame(&frame(&Pdu::Unbind, 3), &s, now);
         assert!(matches!(
             out.as_slice(),
             [Action::Unregister, Action::Send(_), Action::Close]
         ));
+        assert!(s.recorder.snapshot().connections[0].unbound);
     }
 
     #[test]
