@@ -56,8 +56,9 @@ pub(crate) enum Action {
     Receipt { delivery: Delivery, after: Duration },
     /// Flush what is queued, then close (after unbind).
     Close,
-    /// Close at once, unflushed (the drop fault).
-    Abort,
+    /// The drop fault: send the answers already decided, then close without reading (or
+    /// answering) anything more.
+    Cut,
 }
 
 /// A deliver_sm sent and not yet answered.
@@ -271,7 +272,7 @@ impl Smsc {
         if faults.drops_at(n) {
             record.outcome = SubmitOutcome::Dropped;
             shared.recorder.submit(record);
-            return out.push(Action::Abort);
+            return out.push(Action::Cut);
         }
         if faults.withhold_submit_responses {
             return shared.recorder.submit(record);
@@ -515,7 +516,7 @@ mod tests {
         let second = smsc.on_frame(&submit(0), &s, UNIX_EPOCH);
         assert_eq!(status(&second), Some(CommandStatus::EsmeRthrottled));
         let third = smsc.on_frame(&submit(0), &s, UNIX_EPOCH);
-        assert!(matches!(third.as_slice(), [Action::Abort]));
+        assert!(matches!(third.as_slice(), [Action::Cut]));
 
         s.set_faults(Faults {
             withhold_submit_responses: true,
