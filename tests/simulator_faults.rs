@@ -61,6 +61,41 @@ async fn drop_after_n_submits_closes_without_answering_the_last() {
 }
 
 #[tokio::test]
+async fn drop_after_still_answers_the_submits_before_the_drop_when_they_come_in_one_burst() {
+    // A client with a full window writes several submits at once; the simulator reads them
+    // in one go. The answers decided before the Nth submit must still reach the client,
+    // or no connection ever makes progress.
+    let mut cfg = config();
+    cfg.faults.drop_after = Some(3);
+    let sim = Simulator::start(cfg).await.unwrap();
+    let mut c = bound_tx(&sim).await;
+    let mut burst = bytes::BytesMut::new();
+    for seq in 10..14 {
+        Pdu::SubmitSm(simulator_support::client::submit_sm("b", 0, None))
+            .encode(seq, CommandStatus::EsmeRok, &mut burst)
+            .unwrap();
+    }
+    c.send_raw(&burst).await;
+    for seq in 10..12 {
+        let resp = c.expect().await;
+        assert_eq!(resp.header.command_id, CommandId::SubmitSmResp);
+        assert_eq!(resp.header.sequence_number, seq);
+        assert_eq!(resp.header.command_status, CommandStatus::EsmeRok);
+    }
+    assert!(c.recv().await.is_none(), "expected the connection to drop");
+    drop(c);
+    let record = sim
+        .wait_until("the connection to close", GUARD, |s| !s.connections[0].open)
+        .await
+        .unwrap();
+    // The fourth submit came after the cut: never read, never recorded.
+    assert_eq!(record.submits.len(), 3);
+    assert_eq!(record.submits[2].outcome, SubmitOutcome::Dropped);
+    assert_eq!(record.connections[0].outstanding, 1);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
 async fn close_after_handshake_on_plain_tcp_closes_before_any_pdu() {
     let sim = Simulator::start(config()).await.unwrap();
     sim.set_faults(Faults {

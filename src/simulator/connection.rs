@@ -28,6 +28,11 @@ use super::wire;
 /// written: only a hang guard against a client that stopped reading.
 const FLUSH_GUARD: Duration = Duration::from_secs(5);
 
+/// How long a connection cut by the drop fault keeps discarding the client's input after its
+/// FIN, so that closing does not reset the connection over answers not yet read. A client
+/// closes as soon as it sees the FIN; this only bounds one that does not.
+const LINGER: Duration = Duration::from_secs(1);
+
 /// PDUs queued for one client's socket before the client counts as not reading.
 const WRITE_QUEUE: usize = 4096;
 
@@ -44,8 +49,10 @@ enum Out {
 enum End {
     /// Flush what is queued, then close (unbind, framing error).
     Close,
-    /// Close at once (peer gone, drop fault, client not reading, shutdown).
+    /// Close at once (peer gone, client not reading, shutdown).
     Abort,
+    /// The drop fault: flush the answers already queued, then close, reading nothing more.
+    Cut,
 }
 
 /// Serves one connection until it closes or the simulator shuts down.
@@ -119,12 +126,29 @@ pub(crate) async fn serve<S>(
     for d in smsc.close() {
         driver.shared.registry.route_or_queue(None, d);
     }
-    if end == End::Close {
-        let _ = driver.out.try_send(Out::Close);
-        drop(driver);
-        let _ = tokio::time::timeout(FLUSH_GUARD, writer).await;
-    } else {
-        writer.abort();
+    match end {
+        End::Close => {
+            let _ = driver.out.try_send(Out::Close);
+            drop(driver);
+            let _ = tokio::time::timeout(FLUSH_GUARD, writer).await;
+        }
+        End::Cut => {
+            let _ = driver.out.try_send(Out::Close);
+            drop(driver);
+            let _ = tokio::time::timeout(FLUSH_GUARD, writer).await;
+            // Closing a socket with unread input makes the kernel send RST, which may destroy
+            // the answers just flushed before the client reads them. Discard what the client
+            // still sends until it closes too (it sees our FIN after the answers).
+            let discard = async {
+                let mut sink = [0u8; 4096];
+                while matches!(rd.read(&mut sink).await, Ok(n) if n > 0) {}
+            };
+            tokio::select! {
+                _ = tokio::time::timeout(LINGER, discard) => {}
+                _ = shutdown.wait_for(|stop| *stop) => {}
+            }
+        }
+        End::Abort => writer.abort(),
     }
 }
 
@@ -203,7 +227,7 @@ impl Driver {
                     });
                 }
                 Action::Close => return Some(End::Close),
-                Action::Abort => return Some(End::Abort),
+                Action::Cut => return Some(End::Cut),
             }
         }
         None

@@ -13,8 +13,9 @@ pub struct Faults {
     /// Answer every Nth submit_sm of a connection with ESME_RTHROTTLED (counting from the
     /// connection's first submit). `None` or `Some(0)` never throttles.
     pub throttle_every: Option<u32>,
-    /// Close a connection as soon as its Nth submit_sm arrives, without answering that one:
-    /// the client is left with an unacknowledged message, as after a real network cut.
+    /// Close a connection as soon as its Nth submit_sm arrives, without answering that one
+    /// or reading anything after it: the client is left with its unacknowledged messages, as
+    /// after a real network cut. Answers to earlier submits are sent before the close.
     pub drop_after: Option<u32>,
     /// Close every new connection right after the TLS handshake (for plain TCP: right after
     /// accepting it), before reading anything.

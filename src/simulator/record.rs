@@ -138,6 +138,9 @@ pub struct ConnectionRecord {
     /// Only meaningful while responses are delayed or withheld; otherwise each submit is
     /// answered before the next one is read.
     pub max_outstanding: u64,
+    /// True once the client sent unbind on this connection (a graceful end, as opposed to a
+    /// connection that was simply closed or cut).
+    pub unbound: bool,
     /// False once the connection closed.
     pub open: bool,
 }
@@ -285,6 +288,7 @@ impl Recorder {
                 submits: 0,
                 outstanding: 0,
                 max_outstanding: 0,
+                unbound: false,
                 open: true,
             })
         });
@@ -294,6 +298,15 @@ impl Recorder {
         self.update(Some(Event::Closed(id)), |s| {
             if let Some(i) = position(s, id) {
                 s.connections[i].open = false;
+            }
+        });
+    }
+
+    /// The client sent unbind on connection `id`.
+    pub(crate) fn unbind(&self, id: ConnectionId) {
+        self.update(None, |s| {
+            if let Some(i) = position(s, id) {
+                s.connections[i].unbound = true;
             }
         });
     }

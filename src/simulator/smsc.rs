@@ -56,8 +56,9 @@ pub(crate) enum Action {
     Receipt { delivery: Delivery, after: Duration },
     /// Flush what is queued, then close (after unbind).
     Close,
-    /// Close at once, unflushed (the drop fault).
-    Abort,
+    /// The drop fault: send the answers already decided, then close without reading (or
+    /// answering) anything more.
+    Cut,
 }
 
 /// A deliver_sm sent and not yet answered.
@@ -150,6 +151,7 @@ impl Smsc {
             }
             Pdu::Unbind => {
                 self.bound = None;
+                shared.recorder.unbind(self.id);
                 out.push(Action::Unregister);
                 // Sent at once, not delayed: the connection closes right after it.
                 if let Some(b) = wire::encode(&Pdu::UnbindResp, seq, CommandStatus::EsmeRok) {
@@ -270,7 +272,7 @@ impl Smsc {
         if faults.drops_at(n) {
             record.outcome = SubmitOutcome::Dropped;
             shared.recorder.submit(record);
-            return out.push(Action::Abort);
+            return out.push(Action::Cut);
         }
         if faults.withhold_submit_responses {
             return shared.recorder.submit(record);
@@ -464,11 +466,13 @@ mod tests {
         assert_eq!(status(&out), Some(CommandStatus::EsmeRinvbndsts));
         let out = smsc.on_frame(&bind(Pdu::BindTransceiver, "secret"), &s, now);
         assert_eq!(status(&out), Some(CommandStatus::EsmeRalybnd));
+        assert!(!s.recorder.snapshot().connections[0].unbound);
         let out = smsc.on_frame(&frame(&Pdu::Unbind, 3), &s, now);
         assert!(matches!(
             out.as_slice(),
             [Action::Unregister, Action::Send(_), Action::Close]
         ));
+        assert!(s.recorder.snapshot().connections[0].unbound);
     }
 
     #[test]
@@ -512,7 +516,7 @@ mod tests {
         let second = smsc.on_frame(&submit(0), &s, UNIX_EPOCH);
         assert_eq!(status(&second), Some(CommandStatus::EsmeRthrottled));
         let third = smsc.on_frame(&submit(0), &s, UNIX_EPOCH);
-        assert!(matches!(third.as_slice(), [Action::Abort]));
+        assert!(matches!(third.as_slice(), [Action::Cut]));
 
         s.set_faults(Faults {
             withhold_submit_responses: true,

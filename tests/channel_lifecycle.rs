@@ -1,0 +1,183 @@
+//! A channel's life beyond message flow, against the simulator through the real supervisor:
+//! a dead keep-alive is reported and the channel binds again, a graceful stop unbinds and
+//! loses nothing, and over mutual TLS mobile-originated messages and delivery receipts reach
+//! the layer above and are acknowledged to the SMSC only once accepted.
+
+mod channel_support;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use smppd::codec::CommandStatus;
+use smppd::daemon::channels;
+use smppd::session::SubmitOutcome;
+use smppd::simulator::{DeliverKind, Faults, MoMessage, TlsVersions};
+use smppd::supervisor::ChannelState;
+use tokio::sync::mpsc;
+
+use channel_support::*;
+
+#[tokio::test]
+async fn an_unanswered_enquire_link_is_reported_and_the_channel_binds_again() {
+    guard(async {
+        let sim = plain_simulator(Faults {
+            ignore_enquire_link: true,
+            ..Faults::default()
+        })
+        .await;
+        let params = params(1)
+            .with_enquire_link_interval(Duration::from_millis(1000))
+            .unwrap()
+            .with_response_timeout(Duration::from_millis(1000))
+            .unwrap();
+        let ch = tcp_channel(sim.local_addr(), params);
+        let record = sim.wait_for_binds(2, HANG_GUARD).await.unwrap();
+        assert!(!record.connections[0].open, "the dead link was closed");
+        assert!(!record.connections[0].unbound, "a dead link is not unbound");
+        // The failure is recorded before the back-off, so before the second bind.
+        let last = ch
+            .handle
+            .status
+            .borrow()
+            .last_error
+            .clone()
+            .expect("reported");
+        assert_eq!(
+            (last.code, last.reason),
+            (43009, "enquire_link_unanswered"),
+            "{last:?}"
+        );
+        ch.handle.stop().await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_graceful_stop_unbinds_and_every_message_is_accepted_or_handed_back() {
+    guard(async {
+        const N: u64 = 20;
+        const WINDOW: usize = 5;
+        // Slow answers, so that the stop finds a full window in flight.
+        let sim = plain_simulator(Faults {
+            response_delay: Duration::from_millis(300),
+            ..Faults::default()
+        })
+        .await;
+        let mut ch = tcp_channel(sim.local_addr(), params(WINDOW));
+        for id in 0..N {
+            ch.queue.send(message(id, 0)).await.unwrap();
+        }
+        wait_status(&ch.handle.status, |s| s.state == ChannelState::Bound).await;
+        sim.wait_for_submits(WINDOW, HANG_GUARD).await.unwrap();
+
+        let mut status = ch.handle.status.clone();
+        let mut end = ch.handle.stop().await.unwrap();
+        assert_eq!(status.borrow_and_update().state, ChannelState::Stopped);
+
+        // Every message is in exactly one place: accepted, handed back unsent, or still
+        // queued. None failed, none is missing.
+        let mut accepted = BTreeSet::new();
+        while let Ok(outcome) = ch.outcomes.try_recv() {
+            match outcome {
+                SubmitOutcome::Accepted { message, .. } => {
+                    assert!(accepted.insert(message.id), "{} twice", message.id)
+                }
+                other => panic!("a graceful stop fails nothing: {other:?}"),
+            }
+        }
+        assert!(
+            accepted.len() >= WINDOW,
+            "the window in flight was drained: {accepted:?}"
+        );
+        let mut back = BTreeSet::new();
+        for m in end.unsent.drain(..) {
+            assert!(back.insert(m.id), "{} handed back twice", m.id);
+        }
+        while let Ok(m) = end.queue.try_recv() {
+            assert!(back.insert(m.id), "{} handed back twice", m.id);
+        }
+        assert!(accepted.is_disjoint(&back), "{accepted:?} / {back:?}");
+        let all: BTreeSet<u64> = accepted.union(&back).copied().collect();
+        assert_eq!(all, (0..N).collect::<BTreeSet<_>>());
+
+        // The SMSC saw an unbind and the connection closed; it accepted exactly the messages
+        // the channel reports accepted, once each, and never saw the ones handed back.
+        let record = sim
+            .wait_until("the connection to close", HANG_GUARD, |r| {
+                r.connections.iter().all(|c| !c.open)
+            })
+            .await
+            .unwrap();
+        assert_eq!(record.connections.len(), 1);
+        assert!(record.connections[0].unbound, "the SMSC saw an unbind");
+        let at_smsc = accepted_at_simulator(&record);
+        let expected: std::collections::BTreeMap<Vec<u8>, u64> =
+            accepted.iter().map(|id| (text(*id), 1)).collect();
+        assert_eq!(at_smsc, expected);
+        assert_eq!(record.submits.len(), accepted.len());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn mobile_originated_messages_and_receipts_arrive_over_mutual_tls() {
+    guard(async {
+        let sim = mutual_tls_simulator(TlsVersions::Tls13, Faults::default()).await;
+        let config = tls_channel_config(sim.local_addr().port(), "1.3", "");
+        let (outcomes_tx, mut outcomes) = mpsc::unbounded_channel();
+        let (inbound_tx, mut inbound) = mpsc::unbounded_channel();
+        let channel = channels::start(config, outcomes_tx, inbound_tx);
+        wait_status(&channel.status, |s| s.state == ChannelState::Bound).await;
+
+        // A mobile-originated message: the SMSC's deliver_sm is answered only once the layer
+        // above accepts it.
+        let mo = MoMessage {
+            source_addr: "447700900002".into(),
+            destination_addr: "12345".into(),
+            short_message: b"reply".to_vec(),
+        };
+        let inject = sim.inject_mo(SYSTEM_ID, mo, HANG_GUARD);
+        let accept = async {
+            let (name, msg) = inbound.recv().await.expect("inbound open");
+            assert_eq!(name, "sim");
+            assert!(!msg.is_receipt);
+            msg.accept();
+        };
+        let (status, ()) = tokio::join!(inject, accept);
+        assert_eq!(status.unwrap(), CommandStatus::EsmeRok);
+        let record = sim.record();
+        assert_eq!(record.delivers.len(), 1);
+        assert_eq!(record.delivers[0].kind, DeliverKind::MobileOriginated);
+        assert_eq!(
+            record.delivers[0].response_status,
+            Some(CommandStatus::EsmeRok)
+        );
+
+        // A submit asking for a receipt: the receipt arrives flagged as one, for that message.
+        channel.queue.send(message(7, 1)).await.unwrap();
+        let message_id = match guard(outcomes.recv()).await.unwrap() {
+            SubmitOutcome::Accepted {
+                message,
+                message_id,
+            } => {
+                assert_eq!(message.id, 7);
+                message_id
+            }
+            other => panic!("{other:?}"),
+        };
+        let (_, receipt) = guard(inbound.recv()).await.expect("inbound open");
+        assert!(receipt.is_receipt);
+        receipt.accept();
+        let record = sim
+            .wait_for_acknowledged_receipts(1, HANG_GUARD)
+            .await
+            .unwrap();
+        assert_eq!(
+            record.acknowledged_receipts()[0].kind,
+            DeliverKind::Receipt { message_id }
+        );
+        assert!(channel.stop().await.is_some());
+        sim.shutdown().await;
+    })
+    .await;
+}
