@@ -6,7 +6,7 @@
 //! keys, their defaults and ranges, and the README's reference.
 
 use super::error::Problem;
-use super::options::{OptionSpec, Support};
+use super::options::{supported, OptionSpec};
 use super::section::{FileContext, SectionReader};
 use crate::secret::Secret;
 use std::net::SocketAddr;
@@ -35,52 +35,37 @@ pub(super) fn known(name: &str) -> Option<Section> {
     }
 }
 
-const fn option(
-    name: &'static str,
-    default: &'static str,
-    values: &'static str,
-    meaning: &'static str,
-) -> OptionSpec {
-    OptionSpec {
-        name,
-        default,
-        values,
-        meaning,
-        support: Support::Supported,
-    }
-}
-
 /// The default listening address: loopback only, so that an API without a bearer token is
 /// not reachable from the network by accident.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
 /// Every key of `[http]`.
 pub const HTTP_OPTIONS: &[OptionSpec] = &[
-    option(
+    supported(
         "listen",
         DEFAULT_LISTEN,
         "IP:port",
         "Where the HTTP API listens. Keep it on loopback unless bearer-token is set.",
     ),
-    option(
+    supported(
         "bearer-token",
         "none (no authentication)",
         "1-4096 characters; inline, { env = \"VAR\" } or { file = \"PATH\" }",
         "When set, /v1/* and /metrics require `Authorization: Bearer <token>`. A secret: never logged.",
     ),
-    option(
+    supported(
         "max-body-bytes",
         "4194304",
         "1024-67108864",
         "Largest request body accepted; larger ones get 413.",
     ),
-    option(
+    supported(
         "max-tracked-messages",
         "100000",
         "1-10000000",
         "Messages the store tracks at once; when full, finished ones make room early, and when none is finished new messages get 503 (unfinished ones are never evicted).",
     ),
-    option(
+    supported(
         "finished-retention",
         "3600",
         "1-604800 (s)",
@@ -90,37 +75,37 @@ pub const HTTP_OPTIONS: &[OptionSpec] = &[
 
 /// Every key of `[webhook]`.
 pub const WEBHOOK_OPTIONS: &[OptionSpec] = &[
-    option(
+    supported(
         "url",
         "required",
         "http:// or https:// URL",
         "Where inbound messages and delivery receipts are POSTed as JSON.",
     ),
-    option(
+    supported(
         "bearer-token",
         "none",
         "1-4096 characters; inline, { env = \"VAR\" } or { file = \"PATH\" }",
         "Sent as `Authorization: Bearer <token>` with every POST. A secret: never logged.",
     ),
-    option(
+    supported(
         "timeout-ms",
         "5000",
         "100-120000 (ms)",
         "How long one POST may take before it counts as failed and is retried.",
     ),
-    option(
+    supported(
         "max-queued-events",
         "10000",
         "1-1000000",
         "Events waiting for delivery; when full, the deliver_sm is not acknowledged (the SMSC redelivers).",
     ),
-    option(
+    supported(
         "retry-min-ms",
         "500",
         "10-60000 (ms)",
         "First retry delay; it doubles after each failure.",
     ),
-    option(
+    supported(
         "retry-max-ms",
         "60000",
         "10-3600000 (ms)",

@@ -33,7 +33,8 @@ pub struct OptionSpec {
     pub support: Support,
 }
 
-const fn supported(
+/// A supported option (shared with the `[http]` and `[webhook]` tables).
+pub(crate) const fn supported(
     name: &'static str,
     default: &'static str,
     values: &'static str,
