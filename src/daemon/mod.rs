@@ -8,6 +8,7 @@ pub mod api;
 pub mod channels;
 pub mod engine;
 pub mod gateway;
+pub mod inbound;
 pub mod logging;
 pub mod mask;
 pub mod router;

@@ -14,7 +14,8 @@ use tokio::sync::{mpsc, watch};
 
 use super::api::{self, Services};
 use super::channels::{self, Channel};
-use super::gateway::{Gateway, InboundHandler};
+use super::gateway::Gateway;
+use super::inbound::InboundHandler;
 use super::systemd::{self, Notifier};
 use super::webhook::WebhookError;
 use crate::config::{Config, ConfigErrors, ConfigWarning};
