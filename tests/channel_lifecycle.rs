@@ -135,6 +135,7 @@ async fn mobile_originated_messages_and_receipts_arrive_over_mutual_tls() {
             source_addr: "447700900002".into(),
             destination_addr: "12345".into(),
             short_message: b"reply".to_vec(),
+            esm_class: 0,
         };
         let inject = sim.inject_mo(SYSTEM_ID, mo, HANG_GUARD);
         let accept = async {

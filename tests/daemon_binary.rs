@@ -267,6 +267,7 @@ async fn debug_mode_logs_texts_with_card_numbers_masked() {
         source_addr: "447700900123".into(),
         destination_addr: "12345".into(),
         short_message: format!("card {CARD}").into_bytes(),
+        esm_class: 0,
     };
     sim.inject_mo("alpha", mo, HANG_GUARD).await.unwrap();
     let inbound = daemon.wait_event("inbound_text", |e| e["event"] == "inbound_text");
@@ -280,5 +281,44 @@ async fn debug_mode_logs_texts_with_card_numbers_masked() {
         "an unmasked card number was logged:\n{out}"
     );
     assert_no_secret(&daemon);
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_concatenated_mo_message_reaches_the_webhook_reassembled() {
+    let sim = simulator().await;
+    let (hook, mut events) = webhook().await;
+    let dir = TempDir::new("concat");
+    let config = dir.write(
+        "smppd.toml",
+        &format!(
+            "{}\n[http]\nlisten = \"127.0.0.1:0\"\n[webhook]\nurl = \"http://{hook}/hook\"\n",
+            channel("alpha", sim.local_addr().port(), "alpha", SECRETS[0], 10)
+        ),
+    );
+    let mut daemon = Daemon::run(&config);
+    daemon.wait_event("bound", |e| e["event"] == "bound");
+    // Two segments, second first: UDH IEI 0x00 (8-bit reference 0x2A, 2 parts).
+    for (seqnum, text) in [(2u8, &b"world"[..]), (1, &b"hello "[..])] {
+        let mut sm = vec![0x05, 0x00, 0x03, 0x2A, 0x02, seqnum];
+        sm.extend_from_slice(text);
+        let mo = smppd::simulator::MoMessage {
+            source_addr: "447700900123".into(),
+            destination_addr: "12345".into(),
+            short_message: sm,
+            esm_class: 0x40,
+        };
+        let status = sim.inject_mo("alpha", mo, HANG_GUARD).await.unwrap();
+        assert_eq!(status.value(), 0, "each segment is acknowledged");
+    }
+    let inbound = tokio::time::timeout(HANG_GUARD, events.recv())
+        .await
+        .expect("an inbound event reaches the webhook")
+        .unwrap();
+    assert_eq!(inbound["type"], "inbound", "{inbound}");
+    assert_eq!(inbound["text"], "hello world", "{inbound}");
+    assert_eq!(inbound["from"], "447700900123");
+    daemon.signal("TERM");
+    assert!(daemon.wait().success());
     sim.shutdown().await;
 }

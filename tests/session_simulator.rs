@@ -172,6 +172,7 @@ async fn throttled_submits_receipts_and_mo_all_arrive_exactly_once() {
             source_addr: "447700900002".into(),
             destination_addr: "12345".into(),
             short_message: b"reply".to_vec(),
+            esm_class: 0,
         };
         let inject = sim.inject_mo("esme", mo, WAIT);
         let accept = async {

@@ -91,6 +91,7 @@ async fn mobile_originated_messages_reach_a_bound_receiver_and_report_the_ack() 
         source_addr: "447700900123".into(),
         destination_addr: "1000".into(),
         short_message: b"STOP".to_vec(),
+        esm_class: 0,
     };
     // Nobody bound yet, and a transmitter cannot receive.
     let err = sim.inject_mo("esme", mo(), GUARD).await.unwrap_err();

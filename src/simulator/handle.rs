@@ -24,6 +24,9 @@ pub struct MoMessage {
     pub destination_addr: String,
     /// The message octets (short_message, data_coding 0).
     pub short_message: Vec<u8>,
+    /// esm_class: 0 for a plain message, 0x40 (UDHI) when short_message starts with a UDH,
+    /// e.g. one segment of a concatenated message.
+    pub esm_class: u8,
 }
 
 /// Controls a running simulator. Dropping it stops the simulator without waiting;
@@ -148,6 +151,7 @@ impl SimulatorHandle {
             destination_addr: mo.destination_addr,
             short_message: mo.short_message,
             kind: DeliverKind::MobileOriginated,
+            esm_class: mo.esm_class,
             answered: Some(tx),
         };
         self.shared

@@ -26,6 +26,8 @@ pub(crate) struct Delivery {
     pub short_message: Vec<u8>,
     /// Receipt (esm_class 0x04 plus TLVs) or MO.
     pub kind: DeliverKind,
+    /// esm_class bits of an MO message (UDHI for a segment); receipts set their own.
+    pub esm_class: u8,
     /// Told the deliver_sm_resp command_status, or dropped if the connection closes first.
     pub answered: Option<oneshot::Sender<crate::codec::CommandStatus>>,
 }
@@ -39,6 +41,7 @@ impl Delivery {
             destination_addr: self.destination_addr.clone(),
             short_message: self.short_message.clone(),
             kind: self.kind.clone(),
+            esm_class: self.esm_class,
             answered: None,
         }
     }
@@ -154,6 +157,7 @@ mod tests {
             kind: DeliverKind::Receipt {
                 message_id: "1".into(),
             },
+            esm_class: 0,
             answered: None,
         }
     }

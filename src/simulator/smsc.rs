@@ -304,6 +304,7 @@ impl Smsc {
                     kind: DeliverKind::Receipt {
                         message_id: message_id.clone(),
                     },
+                    esm_class: 0,
                     answered: None,
                 },
                 after,

@@ -47,6 +47,7 @@ pub(crate) fn deliver_sm(d: &Delivery) -> Option<Pdu> {
         source_addr: COctetString::new(d.source_addr.clone().into_bytes()).ok()?,
         destination_addr: COctetString::new(d.destination_addr.clone().into_bytes()).ok()?,
         short_message: ShortMessage::new(d.short_message.clone()).ok()?,
+        esm_class: EsmClass(d.esm_class),
         ..DeliverSm::default()
     };
     if let DeliverKind::Receipt { message_id } = &d.kind {
