@@ -31,8 +31,8 @@ mod stats;
 use stats::{cpu_ticks, median, rss_kib, Stats};
 
 /// The account every run binds with (the simulator is loopback-only and lives for one run).
-const SYSTEM_ID: &str = "load";
-const PASSWORD: &str = "loadpw";
+pub(crate) const SYSTEM_ID: &str = "load";
+pub(crate) const PASSWORD: &str = "loadpw";
 /// No single client run may take longer than this, whatever the count.
 const RUN_LIMIT: Duration = Duration::from_secs(120);
 
