@@ -123,11 +123,17 @@ fn main() {
                 .build()
                 .expect("runtime");
             let stats = rt.block_on(async {
+                // On a worker thread, not in block_on: the main thread is not a worker, and a
+                // driver loop there pays a cross-thread wake-up per message (smpp34's
+                // senders are spawned tasks too).
                 let run = async {
-                    match client {
-                        Impl::Smppd => clients::smppd(addr, transport, window, count).await,
-                        Impl::Smpp34 => clients::smpp34(addr, transport, window, count).await,
-                    }
+                    let task = match client {
+                        Impl::Smppd => tokio::spawn(clients::smppd(addr, transport, window, count)),
+                        Impl::Smpp34 => {
+                            tokio::spawn(clients::smpp34(addr, transport, window, count))
+                        }
+                    };
+                    task.await.expect("client task")
                 };
                 tokio::time::timeout(RUN_LIMIT, run)
                     .await
