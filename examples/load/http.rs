@@ -3,6 +3,7 @@
 //! (one per request, several keep-alive connections) or `POST /v1/messages/batch` (1000 per
 //! request). Counted: messages the API accepted, and submit_sm the simulator acknowledged
 //! (the channel's `acknowledged` counter from `GET /v1/channels`), per second.
+//! `LOAD_DEBUG=1` prints the body of every response that refused something.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -249,11 +250,20 @@ async fn drive(api: &str, mode: Mode, count: u64, concurrency: usize) -> ModeRes
                         .and_then(|v| v["accepted"].as_u64())
                         .unwrap_or(0),
                 };
+                if ok < per_request && std::env::var_os("LOAD_DEBUG").is_some() {
+                    eprintln!(
+                        "refused: {status} {}",
+                        String::from_utf8_lossy(&bytes[..bytes.len().min(300)])
+                    );
+                }
                 accepted.fetch_add(ok, Ordering::Relaxed);
                 refused.fetch_add(per_request - ok, Ordering::Relaxed);
                 if ok < per_request {
-                    // A full queue answers at once: give the channel a moment to drain.
-                    tokio::time::sleep(Duration::from_millis(1)).await;
+                    // A full queue answers at once: give the channel time to drain (about
+                    // what it sends in the time a refused batch would take to re-parse),
+                    // rather than making the daemon parse items it must refuse again.
+                    let pause = if per_request > 1 { 100 } else { 1 };
+                    tokio::time::sleep(Duration::from_millis(pause)).await;
                 }
             }
         }));
