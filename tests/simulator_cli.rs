@@ -87,6 +87,47 @@ async fn simulate_serves_until_sigterm_and_never_prints_a_password() {
 }
 
 #[tokio::test]
+async fn simulate_quiet_serves_but_prints_only_start_and_stop() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_smppd"))
+        .args(["simulate", "--listen", "127.0.0.1:0", "--quiet"])
+        .env("SMPPD_SIM_ACCOUNTS", "esme:pw")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = line(&mut lines).await;
+    assert!(first.starts_with("listening "), "{first}");
+    let addr: SocketAddr = first.split_whitespace().nth(1).unwrap().parse().unwrap();
+
+    let mut c = Client::tcp(addr).await;
+    assert_eq!(
+        c.bind(CommandId::BindTransmitter, "esme", "pw").await,
+        CommandStatus::EsmeRok
+    );
+    c.submit("quiet please", 0, None).await;
+    assert!(!message_id(&c.expect().await).is_empty());
+
+    let pid = child.id().unwrap().to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(killed.success());
+    let status = timeout(GUARD, child.wait())
+        .await
+        .expect("hang guard")
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    let mut rest = Vec::new();
+    while let Ok(Some(l)) = lines.next_line().await {
+        rest.push(l);
+    }
+    assert_eq!(rest, ["stopped"]);
+}
+
+#[tokio::test]
 async fn simulate_help_documents_every_flag_and_the_environment_variable() {
     let out = Command::new(env!("CARGO_BIN_EXE_smppd"))
         .args(["simulate", "--help"])
@@ -110,6 +151,7 @@ async fn simulate_help_documents_every_flag_and_the_environment_variable() {
         "--delay-ms",
         "--ignore-enquire-link",
         "--withhold-submit-responses",
+        "--quiet",
         "SMPPD_SIM_ACCOUNTS",
     ] {
         assert!(help.contains(flag), "--help lacks {flag}");

@@ -66,6 +66,10 @@ pub struct SimulateArgs {
     /// Fault: record submit_sm but never answer it.
     #[arg(long)]
     withhold_submit_responses: bool,
+    /// Print only the start and stop lines, not one line per event: under load, formatting
+    /// and writing a line per submit costs more CPU than serving it.
+    #[arg(long)]
+    quiet: bool,
 }
 
 /// `--tls-version` values.
@@ -155,10 +159,10 @@ pub fn run(args: SimulateArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(serve(config))
+    runtime.block_on(serve(config, args.quiet))
 }
 
-async fn serve(config: SimulatorConfig) -> ExitCode {
+async fn serve(config: SimulatorConfig, quiet: bool) -> ExitCode {
     let mode = if config.tls.is_some() { "tls" } else { "tcp" };
     let accounts = config.accounts.len();
     let handle = match Simulator::start(config).await {
@@ -168,7 +172,8 @@ async fn serve(config: SimulatorConfig) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let mut events = handle.subscribe();
+    // Quiet: no subscriber at all, so the simulator does not queue events nobody prints.
+    let mut events = (!quiet).then(|| handle.subscribe());
     // Registered before the first line goes out, so a supervisor that signals as soon as it
     // sees "listening" cannot kill the process with the default SIGTERM action.
     let stop = stop_signal();
@@ -177,15 +182,18 @@ async fn serve(config: SimulatorConfig) -> ExitCode {
         handle.local_addr()
     );
     tokio::pin!(stop);
-    loop {
-        tokio::select! {
-            _ = &mut stop => break,
-            event = events.recv() => match event {
-                Ok(e) => println!("{}", describe(&e)),
-                Err(RecvError::Lagged(n)) => println!("(skipped {n} events)"),
-                Err(RecvError::Closed) => break,
-            },
-        }
+    match &mut events {
+        None => stop.await,
+        Some(events) => loop {
+            tokio::select! {
+                _ = &mut stop => break,
+                event = events.recv() => match event {
+                    Ok(e) => println!("{}", describe(&e)),
+                    Err(RecvError::Lagged(n)) => println!("(skipped {n} events)"),
+                    Err(RecvError::Closed) => break,
+                },
+            }
+        },
     }
     handle.shutdown().await;
     println!("stopped");

@@ -1,0 +1,292 @@
+//! `load http`: `smppd run` end to end. One plain-TCP channel (window 1000, no rate cap)
+//! bound to a `smppd simulate --quiet` process; messages go in through `POST /v1/messages`
+//! (one per request, several keep-alive connections) or `POST /v1/messages/batch` (1000 per
+//! request). Counted: messages the API accepted, and submit_sm the simulator acknowledged
+//! (the channel's `acknowledged` counter from `GET /v1/channels`), per second.
+//! `LOAD_DEBUG=1` prints the body of every response that refused something.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use clap::{Args, ValueEnum};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use serde_json::Value;
+
+use crate::stats::{cpu_ticks_of, TICKS_PER_SECOND};
+use crate::{smppd_binary, SimProcess, PASSWORD, SYSTEM_ID};
+
+/// Flags of `load http`.
+#[derive(Debug, Args)]
+pub struct HttpArgs {
+    /// Messages per mode.
+    #[arg(long, default_value_t = 200_000)]
+    count: u64,
+    /// Concurrent requests (each on its own keep-alive connection).
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// Concurrent batch requests: a few 1000-message batches already fill the channel's
+    /// 10,000-message queue, and more only get refused.
+    #[arg(long, default_value_t = 2)]
+    batch_concurrency: usize,
+    /// Which endpoints to measure.
+    #[arg(long, value_delimiter = ',', default_value = "single,batch")]
+    modes: Vec<Mode>,
+}
+
+/// Which endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Mode {
+    /// `POST /v1/messages`, one message per request.
+    Single,
+    /// `POST /v1/messages/batch`, 1000 messages per request.
+    Batch,
+}
+
+const BATCH: u64 = 1000;
+/// The whole measurement may not take longer than this per mode.
+const MODE_LIMIT: Duration = Duration::from_secs(180);
+
+type HttpClient = Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>;
+
+pub fn run(args: HttpArgs) {
+    let sim = SimProcess::start(false);
+    let config = std::env::temp_dir().join(format!("smppd-load-{}.toml", std::process::id()));
+    std::fs::write(
+        &config,
+        format!(
+            "[channel-load]\nx-smpp-host = \"127.0.0.1\"\nx-smpp-port = {}\n\
+             x-smpp-system-id = \"{SYSTEM_ID}\"\npassword = \"{PASSWORD}\"\n\
+             x-smpp-submit-window-size = 1000\nx-smpp-submit-max-rate = 0\n\
+             [http]\nlisten = \"127.0.0.1:0\"\n",
+            sim.addr.port()
+        ),
+    )
+    .expect("write config");
+    let mut daemon = Command::new(smppd_binary())
+        .args(["run", "--log-format", "json", "--config"])
+        .arg(&config)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn smppd run");
+    let mut lines = BufReader::new(daemon.stdout.take().expect("stdout")).lines();
+    let mut api = None;
+    let mut bound = false;
+    while api.is_none() || !bound {
+        let line = lines.next().expect("daemon exited").expect("daemon output");
+        let event: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+        if event["event"] == "started" {
+            api = event["api"].as_str().map(str::to_owned);
+        }
+        bound |= event["event"] == "bound";
+    }
+    // Keep draining the log so the daemon never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    let api = api.expect("api address");
+    let daemon_pid = daemon.id();
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    println!(
+        "\n### HTTP API end to end (`smppd run`, one plain-TCP channel, window 1000, rate 0)\n"
+    );
+    println!("| endpoint | messages | concurrency | accepted by API msg/s | acknowledged by simulator msg/s | refused | daemon CPU µs/msg | simulator CPU µs/msg |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for mode in &args.modes {
+        let concurrency = match mode {
+            Mode::Single => args.concurrency,
+            Mode::Batch => args.batch_concurrency,
+        };
+        let (d0, s0) = (cpu_ticks_of(daemon_pid), sim.cpu_ticks());
+        // The timer must be created inside the runtime.
+        let r = rt.block_on(async {
+            tokio::time::timeout(MODE_LIMIT, drive(&api, *mode, args.count, args.concurrency)).await
+        });
+        let Ok(r) = r else {
+            println!(
+                "| {mode:?} | {} | timed out after {MODE_LIMIT:?} |",
+                args.count
+            );
+            continue;
+        };
+        let (d1, s1) = (cpu_ticks_of(daemon_pid), sim.cpu_ticks());
+        let per = |ticks: u64| ticks as f64 / TICKS_PER_SECOND * 1e6 / r.accepted.max(1) as f64;
+        println!(
+            "| {} | {} | {} | {:.0} | {:.0} | {} | {:.1} | {:.1} |",
+            match mode {
+                Mode::Single => "POST /v1/messages",
+                Mode::Batch => "POST /v1/messages/batch (1000)",
+            },
+            r.accepted,
+            concurrency,
+            r.accepted as f64 / r.api_seconds,
+            r.acknowledged as f64 / r.e2e_seconds,
+            r.refused,
+            per(d1 - d0),
+            per(s1 - s0),
+        );
+    }
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    let _ = std::fs::remove_file(&config);
+    println!(
+        "\nReproduce: `cargo build --release && target/release/examples/load http --count {} --concurrency {} --batch-concurrency {} --modes {}`",
+        args.count,
+        args.concurrency,
+        args.batch_concurrency,
+        args.modes
+            .iter()
+            .map(|m| format!("{m:?}").to_lowercase())
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+}
+
+struct ModeResult {
+    accepted: u64,
+    refused: u64,
+    acknowledged: u64,
+    api_seconds: f64,
+    e2e_seconds: f64,
+}
+
+/// Sum of every `acknowledged` counter in `GET /v1/channels`.
+async fn acknowledged(client: &HttpClient, api: &str) -> u64 {
+    let req = hyper::Request::get(format!("http://{api}/v1/channels"))
+        .body(Full::new(Bytes::new()))
+        .expect("request");
+    let Ok(resp) = client.request(req).await else {
+        return 0;
+    };
+    let body = resp.into_body().collect().await.map(|b| b.to_bytes());
+    let value: Value = body
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or(Value::Null);
+    fn sum(v: &Value) -> u64 {
+        match v {
+            Value::Object(m) => m
+                .iter()
+                .map(|(k, v)| {
+                    if k == "acknowledged" {
+                        v.as_u64().unwrap_or(0)
+                    } else {
+                        sum(v)
+                    }
+                })
+                .sum(),
+            Value::Array(a) => a.iter().map(sum).sum(),
+            _ => 0,
+        }
+    }
+    sum(&value)
+}
+
+async fn drive(api: &str, mode: Mode, count: u64, concurrency: usize) -> ModeResult {
+    let client: HttpClient = Client::builder(TokioExecutor::new())
+        .pool_max_idle_per_host(concurrency)
+        .build_http();
+    let ack0 = acknowledged(&client, api).await;
+    let one = r#"{"to":"447700900001","from":"12345","text":"perf test message"}"#;
+    let (path, body, per_request) = match mode {
+        Mode::Single => ("/v1/messages", Bytes::from(one), 1),
+        Mode::Batch => {
+            let items = vec![one; BATCH as usize].join(",");
+            (
+                "/v1/messages/batch",
+                Bytes::from(format!("{{\"messages\":[{items}]}}")),
+                BATCH,
+            )
+        }
+    };
+    let requests = count.div_ceil(per_request);
+    let remaining = Arc::new(AtomicU64::new(requests));
+    let accepted = Arc::new(AtomicU64::new(0));
+    let refused = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (client, body, remaining, accepted, refused) = (
+            client.clone(),
+            body.clone(),
+            remaining.clone(),
+            accepted.clone(),
+            refused.clone(),
+        );
+        let uri = format!("http://{api}{path}");
+        tasks.push(tokio::spawn(async move {
+            while remaining
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |x| x.checked_sub(1))
+                .is_ok()
+            {
+                let req = hyper::Request::post(&uri)
+                    .header("content-type", "application/json")
+                    .body(Full::new(body.clone()))
+                    .expect("request");
+                let Ok(resp) = client.request(req).await else {
+                    refused.fetch_add(per_request, Ordering::Relaxed);
+                    continue;
+                };
+                let status = resp.status().as_u16();
+                let bytes = resp
+                    .into_body()
+                    .collect()
+                    .await
+                    .map(|b| b.to_bytes())
+                    .unwrap_or_default();
+                let ok = match mode {
+                    Mode::Single => u64::from(status == 202),
+                    Mode::Batch => serde_json::from_slice::<Value>(&bytes)
+                        .ok()
+                        .and_then(|v| v["accepted"].as_u64())
+                        .unwrap_or(0),
+                };
+                if ok < per_request && std::env::var_os("LOAD_DEBUG").is_some() {
+                    eprintln!(
+                        "refused: {status} {}",
+                        String::from_utf8_lossy(&bytes[..bytes.len().min(300)])
+                    );
+                }
+                accepted.fetch_add(ok, Ordering::Relaxed);
+                refused.fetch_add(per_request - ok, Ordering::Relaxed);
+                if ok < per_request {
+                    // A full queue answers at once: give the channel time to drain (about
+                    // what it sends in the time a refused batch would take to re-parse),
+                    // rather than making the daemon parse items it must refuse again.
+                    let pause = if per_request > 1 { 100 } else { 1 };
+                    tokio::time::sleep(Duration::from_millis(pause)).await;
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+    let api_seconds = start.elapsed().as_secs_f64();
+    let accepted = accepted.load(Ordering::Relaxed);
+    let mut acked = 0;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        acked = acknowledged(&client, api).await - ack0;
+        if acked >= accepted {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    ModeResult {
+        accepted,
+        refused: refused.load(Ordering::Relaxed),
+        acknowledged: acked,
+        api_seconds,
+        e2e_seconds: start.elapsed().as_secs_f64(),
+    }
+}
