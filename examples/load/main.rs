@@ -375,9 +375,8 @@ mod clients {
             .expect("bound");
 
         let template = SubmitSm {
-            source_addr: COctetString::new(SOURCE.as_bytes().to_vec()).expect("source"),
-            destination_addr: COctetString::new(DESTINATION.as_bytes().to_vec())
-                .expect("destination"),
+            source_addr: COctetString::new(SOURCE.as_bytes()).expect("source"),
+            destination_addr: COctetString::new(DESTINATION.as_bytes()).expect("destination"),
             short_message: ShortMessage::new(TEXT.to_vec()).expect("text"),
             ..Default::default()
         };
