@@ -224,7 +224,10 @@ impl<'a, T: Trace> Reader<'a, T> {
         Ok(value)
     }
 
-    /// schedule_delivery_time, validity_period or final_date.
+    /// schedule_delivery_time, validity_period or final_date. Always inlined: returned through
+    /// memory, the 18-octet result is stored in pieces and reloaded whole, a store-forwarding
+    /// stall per call that cost more than the parse.
+    #[inline(always)]
     pub fn time(&mut self, field: &'static str) -> ReadResult<SmppTime> {
         let at = self.offset();
         let s = self.c_octet::<17>(field)?;
@@ -242,6 +245,7 @@ impl<'a, T: Trace> Reader<'a, T> {
     }
 
     /// sm_length then short_message (zero-copy).
+    #[inline]
     pub fn short_message(&mut self) -> ReadResult<ShortMessage> {
         let at = self.offset();
         let sm_length = self.u8("sm_length")?;
