@@ -305,6 +305,14 @@ impl ShortMessage {
         ShortMessage(value)
     }
 
+    /// Narrows to `start..end` of the current octets, in place (no reference-count update).
+    #[inline]
+    pub(crate) fn narrow(&mut self, start: usize, end: usize) {
+        use bytes::Buf;
+        self.0.truncate(end);
+        self.0.advance(start.min(self.0.len()));
+    }
+
     /// The octets (no copy).
     pub fn bytes(&self) -> &Bytes {
         &self.0
