@@ -26,6 +26,7 @@ impl Frame {
 
     /// Decodes the body, consuming the frame; shorthand for [`Pdu::decode_owned`], the fastest
     /// way from the read buffer to a PDU.
+    #[inline]
     pub fn into_pdu(self) -> Result<Pdu, super::error::DecodeError> {
         Pdu::decode_owned(self)
     }
@@ -58,6 +59,7 @@ impl Framer {
     /// Checks the header at the front of `buf` without consuming anything: `Ok(None)` until
     /// 16 octets are there, then the header or the fatal length error. Lets a reader size its
     /// next read (`command_length - buf.len()`) before the PDU has fully arrived.
+    #[inline]
     pub fn peek(&self, buf: &[u8]) -> Result<Option<Header>, FrameError> {
         let Some(header) = Header::peek(buf) else {
             return Ok(None);
@@ -84,6 +86,7 @@ impl Framer {
     /// Splits exactly one PDU off the front of `buf` when it is complete, without copying
     /// (`split_to(..).freeze()`). `Ok(None)` means "read more"; `buf` is then untouched. An
     /// error means the stream cannot be resynchronised and the connection should close.
+    #[inline]
     pub fn decode(&self, buf: &mut BytesMut) -> Result<Option<Frame>, FrameError> {
         let Some(header) = self.peek(buf)? else {
             return Ok(None);

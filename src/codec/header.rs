@@ -98,6 +98,7 @@ pub struct Header {
 
 impl Header {
     /// Reads the four header fields from the first 16 octets; `None` if fewer are available.
+    #[inline]
     pub fn peek(buf: &[u8]) -> Option<Header> {
         let word = |i: usize| buf.get(i..i + 4)?.try_into().ok().map(u32::from_be_bytes);
         Some(Header {

@@ -46,15 +46,20 @@ pub enum ValueError {
 ///
 /// Octets of `buf` past `len` are unspecified (the decoder copies a whole fixed-size window,
 /// which compiles to a few register moves instead of a `memcpy` call); nothing reads them.
+///
+/// The length is one octet (every field is at most 65 octets), which keeps the struct at
+/// `MAX + 1` octets with alignment 1: a submit_sm body is moved and dropped as a whole, so
+/// every padding octet saved is an octet not copied per decode.
 #[derive(Clone, Copy)]
 pub struct COctetString<const MAX: usize> {
-    len: usize,
+    len: u8,
     buf: [u8; MAX],
 }
 
 impl<const MAX: usize> COctetString<MAX> {
     /// The empty string (encodes as a lone NUL, the spec's "NULL").
     pub const fn empty() -> Self {
+        const { assert!(MAX <= 256, "the length must fit one octet") };
         COctetString {
             len: 0,
             buf: [0; MAX],
@@ -82,7 +87,8 @@ impl<const MAX: usize> COctetString<MAX> {
         let mut s = Self::empty();
         if let Some(dst) = s.buf.get_mut(..value.len()) {
             dst.copy_from_slice(value);
-            s.len = value.len();
+            // value.len() < MAX <= 256 (the slice fits the buffer).
+            s.len = value.len() as u8;
         }
         s
     }
@@ -91,7 +97,8 @@ impl<const MAX: usize> COctetString<MAX> {
     #[inline]
     pub(crate) fn from_window(buf: [u8; MAX], len: usize) -> Self {
         COctetString {
-            len: len.min(MAX.saturating_sub(1)),
+            // At most MAX - 1 <= 255.
+            len: len.min(MAX.saturating_sub(1)) as u8,
             buf,
         }
     }
@@ -99,13 +106,13 @@ impl<const MAX: usize> COctetString<MAX> {
     /// The inline buffer, for the encoder's fixed-size copy; octets past `len` are unspecified.
     #[inline]
     pub(crate) fn raw(&self) -> (&[u8; MAX], usize) {
-        (&self.buf, self.len)
+        (&self.buf, usize::from(self.len))
     }
 
     /// The octets, without the terminator.
     #[inline]
     pub fn as_bytes(&self) -> &[u8] {
-        self.buf.get(..self.len).unwrap_or_default()
+        self.buf.get(..usize::from(self.len)).unwrap_or_default()
     }
 
     /// The text if it is UTF-8 (SMPP strings are ASCII in practice).
@@ -121,7 +128,7 @@ impl<const MAX: usize> COctetString<MAX> {
     /// Octets on the wire, terminator included.
     #[inline]
     pub fn wire_len(&self) -> usize {
-        self.len + 1
+        usize::from(self.len) + 1
     }
 }
 
@@ -296,6 +303,14 @@ impl ShortMessage {
 
     pub(crate) fn from_checked(value: Bytes) -> Self {
         ShortMessage(value)
+    }
+
+    /// Narrows to `start..end` of the current octets, in place (no reference-count update).
+    #[inline]
+    pub(crate) fn narrow(&mut self, start: usize, end: usize) {
+        use bytes::Buf;
+        self.0.truncate(end);
+        self.0.advance(start.min(self.0.len()));
     }
 
     /// The octets (no copy).

@@ -224,7 +224,10 @@ impl<'a, T: Trace> Reader<'a, T> {
         Ok(value)
     }
 
-    /// schedule_delivery_time, validity_period or final_date.
+    /// schedule_delivery_time, validity_period or final_date. Always inlined: returned through
+    /// memory, the 18-octet result is stored in pieces and reloaded whole, a store-forwarding
+    /// stall per call that cost more than the parse.
+    #[inline(always)]
     pub fn time(&mut self, field: &'static str) -> ReadResult<SmppTime> {
         let at = self.offset();
         let s = self.c_octet::<17>(field)?;
@@ -242,6 +245,7 @@ impl<'a, T: Trace> Reader<'a, T> {
     }
 
     /// sm_length then short_message (zero-copy).
+    #[inline]
     pub fn short_message(&mut self) -> ReadResult<ShortMessage> {
         let at = self.offset();
         let sm_length = self.u8("sm_length")?;
@@ -271,7 +275,20 @@ impl<'a, T: Trace> Reader<'a, T> {
 
     /// All TLVs up to the end of the body, checking the standard tags' lengths.
     pub fn tlvs(&mut self) -> ReadResult<Tlvs> {
-        let mut out = Tlvs::new();
+        if self.remaining() == 0 {
+            return Ok(Tlvs::new());
+        }
+        // Count first (a walk over the tag/length headers), so the Vec is allocated once at
+        // its final size instead of growing through RawVec's out-of-line grow path. Capped, so
+        // a hostile body of empty TLVs cannot make the first allocation large before it fails.
+        const PRESIZE_MAX: usize = 32;
+        let mut count = 0usize;
+        let mut at = self.pos;
+        while let (true, Some([_, _, l0, l1])) = (count < PRESIZE_MAX, self.data.get(at..at + 4)) {
+            count += 1;
+            at += 4 + usize::from(u16::from_be_bytes([*l0, *l1]));
+        }
+        let mut out = Tlvs(Vec::with_capacity(count));
         while self.remaining() > 0 {
             let at = self.offset();
             let Some([t0, t1, l0, l1]) = self.data.get(self.pos..self.pos + 4) else {

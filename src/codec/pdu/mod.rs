@@ -48,7 +48,7 @@ use super::status::CommandStatus;
 use super::types::ShortMessage;
 use super::wire::{Fail, NoTrace, ReadResult, Reader, Trace, Writer};
 use body::Body;
-use bytes::{Buf, BytesMut};
+use bytes::{Bytes, BytesMut};
 
 macro_rules! pdus {
     (
@@ -201,24 +201,36 @@ impl Pdu {
     /// Decodes a frame the caller no longer needs: the fast path for a session. Same result as
     /// [`Pdu::decode`], but short_message takes over the frame's own `Bytes` (narrowed) instead
     /// of a new reference to it, saving two atomic reference-count updates per message.
+    #[inline]
     pub fn decode_owned(frame: Frame) -> Result<Pdu, DecodeError> {
         let Frame { header, body } = frame;
-        let mut trace = NoTrace;
-        let mut r = Reader::new(&body, &mut trace);
-        r.defer_short_message();
-        let mut pdu = Self::decode_body(header.command_id, &mut r).map_err(|f| DecodeError {
-            header,
-            field: f.field,
-            offset: f.offset,
-            reason: f.reason,
-        })?;
-        if let (Some((start, end)), Some(sm)) = (r.deferred_sm(), pdu.short_message_mut()) {
-            let mut own = body;
-            own.truncate(end);
-            own.advance(start);
-            *sm = ShortMessage::from_checked(own);
+        match Self::decode_deferred(header.command_id, &body) {
+            Ok((mut pdu, range)) => {
+                if let (Some((start, end)), Some(sm)) = (range, pdu.short_message_mut()) {
+                    // Moved whole, then narrowed in place: narrowing a copy first and moving
+                    // that stalled on store forwarding.
+                    *sm = ShortMessage::from_checked(body);
+                    sm.narrow(start, end);
+                }
+                Ok(pdu)
+            }
+            Err(f) => Err(DecodeError {
+                header,
+                field: f.field,
+                offset: f.offset,
+                reason: f.reason,
+            }),
         }
-        Ok(pdu)
+    }
+
+    /// The body of [`Pdu::decode_owned`], out of line so that the frame's header stays in
+    /// registers: short_message is left empty and its range returned instead.
+    fn decode_deferred(id: CommandId, body: &Bytes) -> ReadResult<(Pdu, Option<(usize, usize)>)> {
+        let mut trace = NoTrace;
+        let mut r = Reader::new(body, &mut trace);
+        r.defer_short_message();
+        let pdu = Self::decode_body(id, &mut r)?;
+        Ok((pdu, r.deferred_sm()))
     }
 
     /// short_message of the PDUs that carry one.
