@@ -29,21 +29,12 @@
 //! password travels in.
 #![forbid(unsafe_code)]
 
-/// The SMPP v3.4 wire format: framing, PDUs, TLVs and command statuses, with no I/O.
 pub mod codec;
-/// Configuration: one TOML file, one `[channel-NAME]` section per SMPP account.
 pub mod config;
-/// The daemon: run loop, HTTP API, store, webhooks, logging, systemd.
 pub mod daemon;
-/// A redacting string type for passwords.
 pub mod secret;
-/// One SMPP session over a connected stream: bind, window, rate, keep-alive, unbind.
 pub mod session;
-/// A built-in SMSC (SMPP server) for tests and demos: `smppd simulate`.
 pub mod simulator;
-/// Message-level rules: text codings, long messages, delivery receipts.
 pub mod sms;
-/// Per-channel supervision: reconnect back-off, the channel task, and the log codes.
 pub mod supervisor;
-/// TCP and TLS links to the SMSC, and the keystores they read.
 pub mod transport;

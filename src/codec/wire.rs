@@ -1,6 +1,6 @@
 //! Reading and writing the field types on the wire, with offsets for error messages.
 //!
-//! [`Reader`] walks a PDU body; every read is bounds-checked and reports the field's spec name
+//! `Reader` walks a PDU body; every read is bounds-checked and reports the field's spec name
 //! and byte offset on failure. It optionally records each field it reads (the [`Trace`]
 //! parameter) so that the human-readable dump shows exactly the fields the decoder saw, up to
 //! the point where it stopped, with no second parser to keep in step.

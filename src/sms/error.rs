@@ -4,7 +4,7 @@
 use super::Coding;
 
 /// Text that a coding cannot represent. Surfaces from [`super::encode`] and
-/// [`super::segment`]; the session turns it into a rejected submission.
+/// [`super::segment()`]; the session turns it into a rejected submission.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EncodeError {
     /// A character outside the coding's repertoire, named with its index in the text

@@ -92,7 +92,7 @@ pub enum ReceiptError {
         /// Offset of the second key.
         offset: usize,
     },
-    /// A date that is not 10 or 12 digits of a valid YYMMDDhhmm[ss].
+    /// A date that is not 10 or 12 digits of a valid YYMMDDhhmm\[ss\].
     #[error("receipt field {field:?} at offset {offset}: {value:?} is not a YYMMDDhhmm[ss] date")]
     InvalidDate {
         /// The field.

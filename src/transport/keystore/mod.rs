@@ -5,12 +5,12 @@
 //! Nothing here opens a socket; the TLS code builds its rustls configuration from a
 //! [`Keystore`]. May depend on `crate::secret` only.
 //!
-//! - [`pkcs12`]: the two-password PKCS#12 reader, [`pbe`] its decryption schemes;
-//! - [`pem`]: the PEM alternative;
-//! - [`certificate`]: facts about one certificate, chain ordering;
-//! - [`warnings`]: expired / not yet valid / expiring-soon certificates;
+//! - [`pkcs12`]: the two-password PKCS#12 reader, `pbe` its decryption schemes;
+//! - `pem`: the PEM alternative;
+//! - `certificate`: facts about one certificate, chain ordering;
+//! - `warnings`: expired / not yet valid / expiring-soon certificates;
 //! - [`inspect`]: what `smppd keystore inspect` reports;
-//! - [`error`]: [`KeystoreError`], whose `Display` is the 43010 log text.
+//! - `error`: [`KeystoreError`], whose `Display` is the 43010 log text.
 
 mod certificate;
 mod error;

@@ -1,10 +1,10 @@
 //! Reading a PKCS#12 (PFX, RFC 7292) file in three steps, so each password is used only where
 //! it belongs:
 //!
-//! 1. [`Container::parse`]: the outer structure, no password needed;
-//! 2. [`Container::open`]: the file password verifies the MAC and decrypts the
+//! 1. `Container::parse`: the outer structure, no password needed;
+//! 2. `Container::open`: the file password verifies the MAC and decrypts the
 //!    `encryptedData` sections (where OpenSSL and Java put the certificates);
-//! 3. [`Bags::decrypt_keys`]: the key password decrypts each `pkcs8ShroudedKeyBag`.
+//! 3. `Bags::decrypt_keys`: the key password decrypts each `pkcs8ShroudedKeyBag`.
 //!
 //! This is how Java treats a keystore's store password and key-entry password, and what the
 //! driver's `x-smpp-tls-certificate-file-password` / `x-smpp-tls-certificate-password` pair
