@@ -189,7 +189,7 @@ async fn throttled_messages_are_all_accepted_exactly_once() {
                 match pdu {
                     Pdu::SubmitSm(_) => {
                         submits += 1;
-                        if submits % 3 == 0 {
+                        if submits.is_multiple_of(3) {
                             throttled += 1;
                             peer.answer_submit(h.sequence_number, CommandStatus::EsmeRthrottled)
                                 .await;

@@ -42,7 +42,7 @@ fn replay_reassembly(data: &[u8]) {
             "byte budget exceeded after record {tick}"
         );
         assert!(r.pending_sets() <= 4);
-        if tick % 7 == 0 {
+        if tick.is_multiple_of(7) {
             dropped.extend(r.expire(now));
         }
     }

@@ -43,7 +43,7 @@ impl Faults {
     /// Whether the `n`th submit of a connection (1-based) is throttled.
     pub fn throttles(&self, n: u64) -> bool {
         match self.throttle_every {
-            Some(every) if every > 0 => n % u64::from(every) == 0,
+            Some(every) if every > 0 => n.is_multiple_of(u64::from(every)),
             _ => false,
         }
     }

@@ -86,7 +86,7 @@ pub fn decode_lossy(bytes: &[u8], coding: Coding) -> LossyText {
                     }
                 }
             }
-            if bytes.len() % 2 != 0 {
+            if !bytes.len().is_multiple_of(2) {
                 text.push(REPLACEMENT);
                 replacements.push(DecodeError::OddLength { len: bytes.len() });
             }

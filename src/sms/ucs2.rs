@@ -30,7 +30,7 @@ pub fn is_high_surrogate(unit: u16) -> bool {
 /// Decodes UTF-16BE strictly: odd length or an unpaired surrogate is an error with the
 /// byte offset.
 pub fn decode(bytes: &[u8]) -> Result<String, DecodeError> {
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return Err(DecodeError::OddLength { len: bytes.len() });
     }
     let units = bytes
