@@ -26,8 +26,9 @@ pub const QUEUE_CAPACITY: usize = 10_000;
 /// its queue.
 #[derive(Debug)]
 pub struct Channel {
-    /// The configuration it runs with (compared on SIGHUP to decide on a restart).
-    pub config: ChannelConfig,
+    /// The configuration it runs with (compared on SIGHUP to decide on a restart). Shared,
+    /// because request and inbound handling look it up per message.
+    pub config: Arc<ChannelConfig>,
     /// Where the daemon puts messages for this channel.
     pub queue: mpsc::Sender<OutboundMessage>,
     /// State, counters and last error.
@@ -174,7 +175,7 @@ pub fn start(
             );
             Channel {
                 status: handle.status.clone(),
-                config,
+                config: Arc::new(config),
                 queue,
                 handle: Some(handle),
                 _failed_status: None,
@@ -201,7 +202,7 @@ pub fn start(
                 binds: 0,
             });
             Channel {
-                config,
+                config: Arc::new(config),
                 queue,
                 status,
                 handle: None,

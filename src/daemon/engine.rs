@@ -16,6 +16,7 @@
 use super::store::MessageId;
 use crate::config::ChannelConfig;
 use crate::sms::{DeliveryState, Segment};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The last error a channel reported, with its documented log code.
@@ -139,7 +140,7 @@ pub trait Engine: Send + Sync + 'static {
 
     /// The configuration `channel` runs with now (`None`: the first configured channel), so
     /// that requests are segmented and checked against what a SIGHUP reload last applied.
-    fn channel_config(&self, channel: Option<&str>) -> Option<ChannelConfig>;
+    fn channel_config(&self, channel: Option<&str>) -> Option<Arc<ChannelConfig>>;
 }
 
 /// A receipt's state, owned (the session's [`DeliveryState`] borrows from the PDU).

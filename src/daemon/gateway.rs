@@ -95,7 +95,7 @@ impl Gateway {
     pub fn configs(&self) -> Vec<ChannelConfig> {
         self.read_channels()
             .iter()
-            .map(|c| c.config.clone())
+            .map(|c| ChannelConfig::clone(&c.config))
             .collect()
     }
 
@@ -221,13 +221,13 @@ impl Engine for Gateway {
             .collect()
     }
 
-    fn channel_config(&self, channel: Option<&str>) -> Option<ChannelConfig> {
+    fn channel_config(&self, channel: Option<&str>) -> Option<Arc<ChannelConfig>> {
         let channels = self.read_channels();
         match channel {
             Some(name) => channels.iter().find(|c| c.config.name == name),
             None => channels.first(),
         }
-        .map(|c| c.config.clone())
+        .map(|c| Arc::clone(&c.config))
     }
 
     fn enqueue(&self, channel: &str, request: OutboundRequest) -> Result<(), EnqueueError> {

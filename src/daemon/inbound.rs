@@ -84,12 +84,12 @@ impl InboundHandler {
         }
     }
 
-    fn config(&self, channel: &str) -> Option<ChannelConfig> {
+    fn config(&self, channel: &str) -> Option<Arc<ChannelConfig>> {
         self.gateway
             .read_channels()
             .iter()
             .find(|c| c.config.name == channel)
-            .map(|c| c.config.clone())
+            .map(|c| Arc::clone(&c.config))
     }
 
     /// Handles one inbound PDU and answers it.
@@ -179,7 +179,9 @@ impl InboundHandler {
             },
         };
         let content = match content {
-            InboundContent::Text(t) if t.is_empty() => InboundContent::Text(config.empty_message),
+            InboundContent::Text(t) if t.is_empty() => {
+                InboundContent::Text(config.empty_message.clone())
+            }
             other => other,
         };
         if config.debug_mode {

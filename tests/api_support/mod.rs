@@ -82,13 +82,14 @@ impl Engine for FakeEngine {
         self.channels.lock().unwrap().clone()
     }
 
-    fn channel_config(&self, channel: Option<&str>) -> Option<ChannelConfig> {
+    fn channel_config(&self, channel: Option<&str>) -> Option<Arc<ChannelConfig>> {
         let configs = self.configs.lock().unwrap();
         match channel {
             Some(name) => configs.iter().find(|c| c.name == name),
             None => configs.first(),
         }
         .cloned()
+        .map(Arc::new)
     }
 
     fn enqueue(&self, channel: &str, request: OutboundRequest) -> Result<(), EnqueueError> {

@@ -109,7 +109,7 @@ pub(crate) struct AppState {
 
 impl AppState {
     /// The channel's configuration as the engine runs it now (`None`: the first channel).
-    fn channel_config(&self, name: Option<&str>) -> Option<ChannelConfig> {
+    fn channel_config(&self, name: Option<&str>) -> Option<Arc<ChannelConfig>> {
         self.engine.channel_config(name)
     }
 
