@@ -4,9 +4,12 @@
 //!
 //! Responses go through a channel to the writer so that a response delay (a fault) can hold
 //! one response without holding up reading: that is what lets the record see how many submits
-//! a client really keeps in flight. The channel is bounded: a client that keeps sending but
-//! never reads fills it, and is then disconnected instead of growing the server's memory.
-//! A misbehaving client only ever ends its own connection; nothing here panics on input.
+//! a client really keeps in flight. Immediate answers are gathered while one read's worth of
+//! PDUs is handled and go to the writer as one buffer, written with one call: a loaded SMSC
+//! answers a window of submits in a few segments, not one system call per response. The
+//! channel is bounded: a client that keeps sending but never reads fills it, and is then
+//! disconnected instead of growing the server's memory. A misbehaving client only ever ends
+//! its own connection; nothing here panics on input.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -33,13 +36,15 @@ const FLUSH_GUARD: Duration = Duration::from_secs(5);
 /// closes as soon as it sees the FIN; this only bounds one that does not.
 const LINGER: Duration = Duration::from_secs(1);
 
-/// PDUs queued for one client's socket before the client counts as not reading.
-const WRITE_QUEUE: usize = 4096;
+/// Buffers (one read's answers, or one delayed response) queued for one client's socket
+/// before the client counts as not reading.
+const WRITE_QUEUE: usize = 1024;
 
 /// What the writer task is told.
 enum Out {
-    /// Write these octets; if `submit_response`, the record counts one outstanding less.
-    Pdu(Bytes, bool),
+    /// Write these octets, holding this many submit_sm_resp: the record counts as many
+    /// outstanding submits less once they are written.
+    Pdu(Bytes, u64),
     /// Flush and close the write side.
     Close,
 }
@@ -75,15 +80,20 @@ pub(crate) async fn serve<S>(
         out,
         deliveries,
         stalled: false,
+        batch: BytesMut::new(),
+        batch_submit_responses: 0,
     };
     let mut smsc = Smsc::new(id);
     let mut buf = BytesMut::with_capacity(4096);
+    let mut actions = Vec::new();
     let end = 'session: loop {
+        // One clock reading per read: the receipts' dates need seconds, not nanoseconds.
+        let now = SystemTime::now();
         loop {
             match framer.decode(&mut buf) {
                 Ok(Some(frame)) => {
-                    let actions = smsc.on_frame(&frame, &driver.shared, SystemTime::now());
-                    if let Some(end) = driver.run(actions) {
+                    smsc.handle(&frame, &driver.shared, now, &mut actions);
+                    if let Some(end) = driver.run(&mut actions) {
                         break 'session end;
                     }
                 }
@@ -94,11 +104,12 @@ pub(crate) async fn serve<S>(
                     let seq = Header::peek(&buf).map_or(0, |h| h.sequence_number);
                     let nack = CommandStatus::EsmeRinvcmdlen;
                     let bytes = wire::header_only(CommandId::GenericNack, nack, seq);
-                    driver.run(vec![Action::Send(bytes)]);
+                    driver.run(&mut vec![Action::Send(bytes)]);
                     break 'session End::Close;
                 }
             }
         }
+        driver.flush();
         if driver.stalled {
             debug!(connection = id, "simulator client stopped reading; closing");
             break End::Abort;
@@ -109,13 +120,19 @@ pub(crate) async fn serve<S>(
                 Ok(_) => {}
             },
             Some(d) = deliveries_rx.recv() => match smsc.deliver(d, &driver.shared) {
-                Ok(Some(action)) => { driver.run(vec![action]); }
+                Ok(Some(action)) => {
+                    driver.run(&mut vec![action]);
+                    driver.flush();
+                }
                 Ok(None) => {}
                 Err(d) => driver.requeue(*d),
             },
             _ = shutdown.wait_for(|stop| *stop) => break End::Abort,
         }
     };
+    // The answers decided before the end (unbind_resp, a last generic_nack, the responses
+    // ahead of a cut) still go out.
+    driver.flush();
     driver.shared.registry.unregister(id);
     // Deliveries routed here but not sent, and receipts sent but not answered, go back to
     // their account's queue.
@@ -160,12 +177,12 @@ async fn write_loop<W: AsyncWrite>(
 ) {
     while let Some(out) = rx.recv().await {
         match out {
-            Out::Pdu(bytes, submit_response) => {
+            Out::Pdu(bytes, submit_responses) => {
                 if wr.write_all(&bytes).await.is_err() {
                     break;
                 }
-                if submit_response {
-                    shared.recorder.responded(id);
+                if submit_responses > 0 {
+                    shared.recorder.responded(id, submit_responses);
                 }
             }
             Out::Close => {
@@ -185,18 +202,26 @@ struct Driver {
     deliveries: mpsc::UnboundedSender<Delivery>,
     /// Set when the write queue overflowed: the client is not reading its responses.
     stalled: bool,
+    /// Immediate answers not yet handed to the writer; see [`Driver::flush`].
+    batch: BytesMut,
+    /// How many of them are submit_sm_resp.
+    batch_submit_responses: u64,
 }
 
 impl Driver {
-    /// Runs `actions` in order; returns how the session ends if one of them ends it.
-    fn run(&mut self, actions: Vec<Action>) -> Option<End> {
-        for action in actions {
+    /// Runs `actions` in order, leaving the vector empty; returns how the session ends if one
+    /// of them ends it. Immediate answers are appended to the batch, in order.
+    fn run(&mut self, actions: &mut Vec<Action>) -> Option<End> {
+        for action in actions.drain(..) {
             match action {
                 Action::Respond {
                     bytes,
                     after,
                     submit_response,
-                } if after.is_zero() => self.queue(Out::Pdu(bytes, submit_response)),
+                } if after.is_zero() => {
+                    self.batch.extend_from_slice(&bytes);
+                    self.batch_submit_responses += u64::from(submit_response);
+                }
                 Action::Respond {
                     bytes,
                     after,
@@ -207,10 +232,11 @@ impl Driver {
                         tokio::time::sleep(after).await;
                         // Waiting for room is fine here: this task holds nothing else up, and
                         // it ends when the connection does (the receiver goes away).
-                        let _ = out.send(Out::Pdu(bytes, submit_response)).await;
+                        let responses = u64::from(submit_response);
+                        let _ = out.send(Out::Pdu(bytes, responses)).await;
                     });
                 }
-                Action::Send(bytes) => self.queue(Out::Pdu(bytes, false)),
+                Action::Send(bytes) => self.batch.extend_from_slice(&bytes),
                 Action::Register { system_id, mode } => self.shared.registry.register(
                     self.id,
                     &system_id,
@@ -231,6 +257,16 @@ impl Driver {
             }
         }
         None
+    }
+
+    /// Hands the batched answers to the writer as one buffer.
+    fn flush(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let bytes = self.batch.split().freeze();
+        let responses = std::mem::take(&mut self.batch_submit_responses);
+        self.queue(Out::Pdu(bytes, responses));
     }
 
     /// Puts an undelivered receipt back in its account's queue; MO deliveries are not queued

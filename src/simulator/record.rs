@@ -170,14 +170,17 @@ impl RecordSnapshot {
             .collect()
     }
 
-    /// Drops the oldest entries of each list beyond `limit` (closed connections first).
-    fn trim(&mut self, limit: usize) {
-        fn keep_last<T>(v: &mut Vec<T>, limit: usize) {
-            if v.len() > limit {
+    /// Drops the oldest entries of each list beyond `limit` (closed connections first), but
+    /// only once a list has grown past `high_water`: draining the front of a `Vec` moves every
+    /// entry kept, so trimming one entry per event would cost O(limit) per submit_sm. With
+    /// `high_water` = 2 × `limit` the cost is O(1) per event, amortised.
+    fn trim(&mut self, limit: usize, high_water: usize) {
+        fn keep_last<T>(v: &mut Vec<T>, limit: usize, high_water: usize) {
+            if v.len() > high_water.max(limit) {
                 v.drain(..v.len() - limit);
             }
         }
-        if self.connections.len() > limit {
+        if self.connections.len() > high_water.max(limit) {
             let mut excess = self.connections.len() - limit;
             self.connections.retain(|c| {
                 let drop = excess > 0 && !c.open;
@@ -185,9 +188,9 @@ impl RecordSnapshot {
                 !drop
             });
         }
-        keep_last(&mut self.binds, limit);
-        keep_last(&mut self.submits, limit);
-        keep_last(&mut self.delivers, limit);
+        keep_last(&mut self.binds, limit, high_water);
+        keep_last(&mut self.submits, limit, high_water);
+        keep_last(&mut self.delivers, limit, high_water);
     }
 
     /// The largest `max_outstanding` over all connections.
@@ -241,9 +244,13 @@ impl Recorder {
         }
     }
 
-    /// A copy of the record.
+    /// A copy of the record (at most `limit` entries per list when the record is limited).
     pub(crate) fn snapshot(&self) -> RecordSnapshot {
-        self.lock().clone()
+        let mut copy = self.lock().clone();
+        if let Some(limit) = self.limit {
+            copy.trim(limit, limit);
+        }
+        copy
     }
 
     /// A receiver that wakes on every change.
@@ -262,12 +269,18 @@ impl Recorder {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// An event to announce, built only when someone listens: a quiet simulator under load
+    /// should not clone every record just to drop the copy.
+    fn news(&self, make: impl FnOnce() -> Event) -> Option<Event> {
+        (self.events.receiver_count() > 0).then(make)
+    }
+
     fn update<T>(&self, event: Option<Event>, f: impl FnOnce(&mut RecordSnapshot) -> T) -> T {
         let out = {
             let mut state = self.lock();
             let out = f(&mut state);
             if let Some(limit) = self.limit {
-                state.trim(limit);
+                state.trim(limit, limit.saturating_mul(2));
             }
             out
         };
@@ -280,7 +293,7 @@ impl Recorder {
     }
 
     pub(crate) fn connected(&self, id: ConnectionId, peer: SocketAddr) {
-        self.update(Some(Event::Connected(id, peer)), |s| {
+        self.update(self.news(|| Event::Connected(id, peer)), |s| {
             s.connections.push(ConnectionRecord {
                 id,
                 peer,
@@ -295,7 +308,7 @@ impl Recorder {
     }
 
     pub(crate) fn closed(&self, id: ConnectionId) {
-        self.update(Some(Event::Closed(id)), |s| {
+        self.update(self.news(|| Event::Closed(id)), |s| {
             if let Some(i) = position(s, id) {
                 s.connections[i].open = false;
             }
@@ -312,7 +325,7 @@ impl Recorder {
     }
 
     pub(crate) fn bind(&self, record: BindRecord) {
-        self.update(Some(Event::Bind(record.clone())), |s| {
+        self.update(self.news(|| Event::Bind(record.clone())), |s| {
             if record.command_status == CommandStatus::EsmeRok {
                 if let Some(i) = position(s, record.connection) {
                     s.connections[i].bound = Some((record.system_id.clone(), record.mode));
@@ -325,7 +338,7 @@ impl Recorder {
     /// Records a submit. It counts as outstanding until [`Recorder::responded`] is called for
     /// its response, which never happens for withheld or dropped ones.
     pub(crate) fn submit(&self, record: SubmitRecord) {
-        self.update(Some(Event::Submit(record.clone())), |s| {
+        self.update(self.news(|| Event::Submit(record.clone())), |s| {
             if let Some(i) = position(s, record.connection) {
                 let c = &mut s.connections[i];
                 c.submits += 1;
@@ -336,18 +349,18 @@ impl Recorder {
         });
     }
 
-    /// A submit's response left the simulator.
-    pub(crate) fn responded(&self, id: ConnectionId) {
+    /// `n` submit responses left the simulator.
+    pub(crate) fn responded(&self, id: ConnectionId, n: u64) {
         self.update(None, |s| {
             if let Some(i) = position(s, id) {
                 let c = &mut s.connections[i];
-                c.outstanding = c.outstanding.saturating_sub(1);
+                c.outstanding = c.outstanding.saturating_sub(n);
             }
         });
     }
 
     pub(crate) fn deliver_sent(&self, record: DeliverRecord) {
-        self.update(Some(Event::DeliverSent(record.clone())), |s| {
+        self.update(self.news(|| Event::DeliverSent(record.clone())), |s| {
             s.delivers.push(record)
         });
     }
@@ -402,8 +415,8 @@ mod tests {
         r.submit(submit(1, 1, SubmitOutcome::Withheld));
         r.submit(submit(1, 2, SubmitOutcome::Throttled));
         r.submit(submit(1, 3, SubmitOutcome::Throttled));
-        r.responded(1);
-        r.responded(1);
+        r.responded(1, 1);
+        r.responded(1, 1);
         let c = r.snapshot().connections[0].clone();
         assert_eq!((c.submits, c.outstanding, c.max_outstanding), (3, 1, 3));
     }
@@ -426,6 +439,23 @@ mod tests {
         // Open connections are kept even beyond the limit; the closed one went first.
         assert_eq!(ids, [1, 3, 4]);
         assert_eq!(s.connections[0].submits, 5);
+    }
+
+    #[test]
+    fn a_limited_record_stays_bounded_under_load_and_shows_exactly_the_newest() {
+        let r = Recorder::new(Some(10));
+        r.connected(1, SocketAddr::from(([127, 0, 0, 1], 1)));
+        for seq in 1..=1000 {
+            r.submit(submit(1, seq, SubmitOutcome::Withheld));
+            assert!(r.lock().submits.len() <= 20, "trimmed at twice the limit");
+        }
+        let seqs: Vec<u32> = r
+            .snapshot()
+            .submits
+            .iter()
+            .map(|x| x.sequence_number)
+            .collect();
+        assert_eq!(seqs, (991..=1000).collect::<Vec<_>>());
     }
 
     #[test]

@@ -89,16 +89,16 @@ impl Smsc {
         }
     }
 
-    /// Handles one frame from the client.
-    pub(crate) fn on_frame(
+    /// Handles one frame from the client, collecting what to do in `out`.
+    pub(crate) fn handle(
         &mut self,
         frame: &Frame,
         shared: &Shared,
         now: SystemTime,
-    ) -> Vec<Action> {
+        out: &mut Vec<Action>,
+    ) {
         let faults = shared.faults();
         let seq = frame.header.sequence_number;
-        let mut out = Vec::new();
         let respond = |out: &mut Vec<Action>, bytes: Bytes, submit_response: bool| {
             out.push(Action::Respond {
                 bytes,
@@ -114,38 +114,36 @@ impl Smsc {
                 match e.reply() {
                     Reply::GenericNack(status) => {
                         let nack = wire::header_only(CommandId::GenericNack, status, seq);
-                        respond(&mut out, nack, false)
+                        respond(out, nack, false)
                     }
                     Reply::Response {
                         command_id,
                         command_status,
                     } => respond(
-                        &mut out,
+                        out,
                         wire::header_only(command_id, command_status, seq),
                         false,
                     ),
                     Reply::Nothing => {}
                 }
-                return out;
+                return;
             }
         };
         match pdu {
             Pdu::BindTransmitter(b) => {
-                self.on_bind(BindMode::Transmitter, &b, seq, shared, &faults, &mut out)
+                self.on_bind(BindMode::Transmitter, &b, seq, shared, &faults, out)
             }
-            Pdu::BindReceiver(b) => {
-                self.on_bind(BindMode::Receiver, &b, seq, shared, &faults, &mut out)
-            }
+            Pdu::BindReceiver(b) => self.on_bind(BindMode::Receiver, &b, seq, shared, &faults, out),
             Pdu::BindTransceiver(b) => {
-                self.on_bind(BindMode::Transceiver, &b, seq, shared, &faults, &mut out)
+                self.on_bind(BindMode::Transceiver, &b, seq, shared, &faults, out)
             }
-            Pdu::SubmitSm(sm) => self.on_submit(&sm, seq, shared, &faults, now, &mut out),
+            Pdu::SubmitSm(sm) => self.on_submit(&sm, seq, shared, &faults, now, out),
             Pdu::EnquireLink => {
                 if !faults.ignore_enquire_link {
                     if let Some(b) =
                         wire::encode(&Pdu::EnquireLinkResp, seq, CommandStatus::EsmeRok)
                     {
-                        respond(&mut out, b, false);
+                        respond(out, b, false);
                     }
                 }
             }
@@ -168,12 +166,24 @@ impl Smsc {
             other => {
                 let id = other.command_id().response();
                 respond(
-                    &mut out,
+                    out,
                     wire::header_only(id, CommandStatus::EsmeRinvcmdid, seq),
                     false,
                 )
             }
         }
+    }
+
+    /// [`Smsc::handle`] returning the actions, for tests.
+    #[cfg(test)]
+    pub(crate) fn on_frame(
+        &mut self,
+        frame: &Frame,
+        shared: &Shared,
+        now: SystemTime,
+    ) -> Vec<Action> {
+        let mut out = Vec::new();
+        self.handle(frame, shared, now, &mut out);
         out
     }
 
@@ -237,6 +247,8 @@ impl Smsc {
         now: SystemTime,
         out: &mut Vec<Action>,
     ) {
+        // This submit's actions start here (`out` may hold earlier frames' actions).
+        let first = out.len();
         let short_message = match sm.tlvs.message_payload() {
             Some(p) if sm.short_message.is_empty() => p.to_vec(),
             _ => sm.short_message.as_bytes().to_vec(),
@@ -317,7 +329,7 @@ impl Smsc {
         match wire::encode(&resp, seq, CommandStatus::EsmeRok) {
             // The response goes before the receipt in the action list and on the wire.
             Some(bytes) => out.insert(
-                0,
+                first,
                 Action::Respond {
                     bytes,
                     after: faults.response_delay,
@@ -325,7 +337,7 @@ impl Smsc {
                 },
             ),
             // Keep the record honest even if our own encoding failed.
-            None => shared.recorder.responded(self.id),
+            None => shared.recorder.responded(self.id, 1),
         }
     }
 
@@ -496,6 +508,34 @@ mod tests {
         // No receipt asked for: none sent.
         let out = smsc.on_frame(&submit(0), &s, UNIX_EPOCH);
         assert_eq!(out.len(), 1);
+    }
+
+    #[test]
+    fn actions_of_several_frames_keep_each_response_before_its_own_receipt() {
+        let s = shared(Faults::default());
+        let mut smsc = Smsc::new(1);
+        let mut out = Vec::new();
+        smsc.handle(
+            &bind(Pdu::BindTransceiver, "secret"),
+            &s,
+            UNIX_EPOCH,
+            &mut out,
+        );
+        smsc.handle(&submit(1), &s, UNIX_EPOCH, &mut out);
+        smsc.handle(&submit(1), &s, UNIX_EPOCH, &mut out);
+        let kinds: Vec<&str> = out
+            .iter()
+            .map(|a| match a {
+                Action::Register { .. } => "register",
+                Action::Respond { .. } => "respond",
+                Action::Receipt { .. } => "receipt",
+                _ => "other",
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            ["register", "respond", "respond", "receipt", "respond", "receipt"]
+        );
     }
 
     #[test]
