@@ -97,19 +97,22 @@ macro_rules! pdus {
                 }
             }
 
-            fn check(&self) -> Result<(), EncodeError> {
+            /// Appends the whole PDU (header and body) to `buf`. command_length is computed
+            /// first, so the buffer grows once and each field is one copy into it.
+            pub fn encode(
+                &self,
+                sequence_number: u32,
+                command_status: CommandStatus,
+                buf: &mut BytesMut,
+            ) -> Result<(), EncodeError> {
+                // One dispatch, then a writer specialised for the body's type: the length,
+                // the checks and the field writes of one body inline into one function.
+                let header = (sequence_number, command_status);
                 match self {
-                    $( Pdu::$bl => Ok(()), )*
-                    $( Pdu::$b(b) => b.check(CommandId::$b), )*
-                    $( Pdu::$o(b) => b.as_ref().map_or(Ok(()), |b| b.check(CommandId::$o)), )*
-                }
-            }
-
-            fn encode_body(&self, w: &mut Writer<'_>) {
-                match self {
-                    $( Pdu::$bl => {} )*
-                    $( Pdu::$b(b) => b.encode(w), )*
-                    $( Pdu::$o(b) => if let Some(b) = b { b.encode(w) }, )*
+                    $( Pdu::$bl => write_pdu(CommandId::$bl, header, buf, &Bodyless), )*
+                    $( Pdu::$b(b) => write_pdu(CommandId::$b, header, buf, b), )*
+                    $( Pdu::$o(Some(b)) => write_pdu(CommandId::$o, header, buf, b), )*
+                    $( Pdu::$o(None) => write_pdu(CommandId::$o, header, buf, &Bodyless), )*
                 }
             }
         }
@@ -179,9 +182,6 @@ pdus! {
     }
 }
 
-/// Zeros to size a typical PDU's output slice with one copy before the fields are written.
-static ZEROS: [u8; 512] = [0; 512];
-
 impl Pdu {
     /// Decodes a frame's body according to its command_id. Strings and short_message share the
     /// frame's memory. On error the [`DecodeError`] names the field and byte offset and says
@@ -245,38 +245,79 @@ impl Pdu {
             _ => None,
         }
     }
+}
 
-    /// Appends the whole PDU (header and body) to `buf`. command_length is computed first, so
-    /// the buffer grows once and each field is one copy into it.
-    pub fn encode(
-        &self,
-        sequence_number: u32,
-        command_status: CommandStatus,
-        buf: &mut BytesMut,
-    ) -> Result<(), EncodeError> {
-        self.check()?;
-        let len = HEADER_LEN + self.body_len();
-        let command_length = u32::try_from(len).map_err(|_| EncodeError::TooLarge(len))?;
-        let start = buf.len();
-        // Grow once, then plain copies into the sized slice.
-        match ZEROS.get(..len) {
-            // Most PDUs: one vectorised copy of zeros, cheaper than resize's byte loop.
-            Some(zeros) => buf.extend_from_slice(zeros),
-            None => buf.resize(start + len, 0),
-        }
-        let fits = {
-            let mut w = Writer::new(buf.get_mut(start..).unwrap_or_default());
-            w.u32(command_length);
-            w.u32(self.command_id().value());
-            w.u32(command_status.value());
-            w.u32(sequence_number);
-            self.encode_body(&mut w);
-            w.fits()
-        };
-        if !fits {
-            buf.truncate(start);
-            return Err(EncodeError::LengthMismatch(self.command_id().name()));
-        }
+/// The empty body of a header-only PDU, for [`write_pdu`].
+struct Bodyless;
+
+/// What [`write_pdu`] needs of a body: [`Body`]'s encoding half, which [`Bodyless`] has too.
+trait EncodeBody {
+    fn len(&self) -> usize;
+    fn valid(&self, id: CommandId) -> Result<(), EncodeError>;
+    fn write(&self, w: &mut Writer<'_>);
+}
+
+impl<B: Body> EncodeBody for B {
+    #[inline(always)]
+    fn len(&self) -> usize {
+        self.wire_len()
+    }
+    #[inline(always)]
+    fn valid(&self, id: CommandId) -> Result<(), EncodeError> {
+        self.check(id)
+    }
+    #[inline(always)]
+    fn write(&self, w: &mut Writer<'_>) {
+        self.encode(w)
+    }
+}
+
+impl EncodeBody for Bodyless {
+    #[inline(always)]
+    fn len(&self) -> usize {
+        0
+    }
+    #[inline(always)]
+    fn valid(&self, _: CommandId) -> Result<(), EncodeError> {
         Ok(())
     }
+    #[inline(always)]
+    fn write(&self, _: &mut Writer<'_>) {}
+}
+
+/// Zeros to size a typical PDU's output slice with one copy before the fields are written.
+static ZEROS: [u8; 512] = [0; 512];
+
+/// Appends header and `body` to `buf`, growing it once to the exact command_length.
+#[inline(always)]
+fn write_pdu<B: EncodeBody>(
+    id: CommandId,
+    (sequence_number, command_status): (u32, CommandStatus),
+    buf: &mut BytesMut,
+    body: &B,
+) -> Result<(), EncodeError> {
+    body.valid(id)?;
+    let len = HEADER_LEN + body.len();
+    let command_length = u32::try_from(len).map_err(|_| EncodeError::TooLarge(len))?;
+    let start = buf.len();
+    // Grow once, then plain copies into the sized slice.
+    match ZEROS.get(..len) {
+        // Most PDUs: one vectorised copy of zeros, cheaper than resize's byte loop.
+        Some(zeros) => buf.extend_from_slice(zeros),
+        None => buf.resize(start + len, 0),
+    }
+    let fits = {
+        let mut w = Writer::new(buf.get_mut(start..).unwrap_or_default());
+        w.u32(command_length);
+        w.u32(id.value());
+        w.u32(command_status.value());
+        w.u32(sequence_number);
+        body.write(&mut w);
+        w.fits()
+    };
+    if !fits {
+        buf.truncate(start);
+        return Err(EncodeError::LengthMismatch(id.name()));
+    }
+    Ok(())
 }

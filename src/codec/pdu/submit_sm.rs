@@ -96,6 +96,7 @@ impl Body for SubmitSm {
         })
     }
 
+    #[inline]
     fn wire_len(&self) -> usize {
         self.service_type.wire_len()
             + self.source_addr.wire_len()
@@ -107,6 +108,7 @@ impl Body for SubmitSm {
             + self.tlvs.wire_len()
     }
 
+    #[inline]
     fn check(&self, id: CommandId) -> Result<(), EncodeError> {
         if !self.short_message.is_empty() && self.tlvs.get(TlvTag::MessagePayload).is_some() {
             return Err(EncodeError::ShortMessageAndPayload { pdu: id.name() });
@@ -114,6 +116,7 @@ impl Body for SubmitSm {
         Ok(())
     }
 
+    #[inline]
     fn encode(&self, w: &mut Writer<'_>) {
         // Runs of one-octet fields go out as one copy each.
         w.c_octet(&self.service_type);
