@@ -48,6 +48,7 @@ use super::status::CommandStatus;
 use super::types::ShortMessage;
 use super::wire::{Fail, NoTrace, ReadResult, Reader, Trace, Writer};
 use body::Body;
+use bodyless::Bodyless;
 use bytes::{Bytes, BytesMut};
 
 macro_rules! pdus {
@@ -79,7 +80,7 @@ macro_rules! pdus {
             #[inline(always)]
             fn decode_body<T: Trace>(id: CommandId, r: &mut Reader<'_, T>) -> ReadResult<Pdu> {
                 Ok(match id {
-                    $( CommandId::$bl => { bodyless::decode(r)?; Pdu::$bl } )*
+                    $( CommandId::$bl => { Bodyless::decode(r)?; Pdu::$bl } )*
                     $( CommandId::$b => Pdu::$b(<$bt>::decode(r)?), )*
                     $( CommandId::$o => Pdu::$o(if r.remaining() == 0 { None } else { Some(<$ot>::decode(r)?) }), )*
                     CommandId::Other(_) => {
@@ -247,57 +248,19 @@ impl Pdu {
     }
 }
 
-/// The empty body of a header-only PDU, for [`write_pdu`].
-struct Bodyless;
-
-/// What [`write_pdu`] needs of a body: [`Body`]'s encoding half, which [`Bodyless`] has too.
-trait EncodeBody {
-    fn len(&self) -> usize;
-    fn valid(&self, id: CommandId) -> Result<(), EncodeError>;
-    fn write(&self, w: &mut Writer<'_>);
-}
-
-impl<B: Body> EncodeBody for B {
-    #[inline(always)]
-    fn len(&self) -> usize {
-        self.wire_len()
-    }
-    #[inline(always)]
-    fn valid(&self, id: CommandId) -> Result<(), EncodeError> {
-        self.check(id)
-    }
-    #[inline(always)]
-    fn write(&self, w: &mut Writer<'_>) {
-        self.encode(w)
-    }
-}
-
-impl EncodeBody for Bodyless {
-    #[inline(always)]
-    fn len(&self) -> usize {
-        0
-    }
-    #[inline(always)]
-    fn valid(&self, _: CommandId) -> Result<(), EncodeError> {
-        Ok(())
-    }
-    #[inline(always)]
-    fn write(&self, _: &mut Writer<'_>) {}
-}
-
 /// Zeros to size a typical PDU's output slice with one copy before the fields are written.
 static ZEROS: [u8; 512] = [0; 512];
 
 /// Appends header and `body` to `buf`, growing it once to the exact command_length.
 #[inline(always)]
-fn write_pdu<B: EncodeBody>(
+fn write_pdu<B: Body>(
     id: CommandId,
     (sequence_number, command_status): (u32, CommandStatus),
     buf: &mut BytesMut,
     body: &B,
 ) -> Result<(), EncodeError> {
-    body.valid(id)?;
-    let len = HEADER_LEN + body.len();
+    body.check(id)?;
+    let len = HEADER_LEN + body.wire_len();
     let command_length = u32::try_from(len).map_err(|_| EncodeError::TooLarge(len))?;
     let start = buf.len();
     // Grow once, then plain copies into the sized slice.
@@ -312,7 +275,7 @@ fn write_pdu<B: EncodeBody>(
         w.u32(id.value());
         w.u32(command_status.value());
         w.u32(sequence_number);
-        body.write(&mut w);
+        body.encode(&mut w);
         w.fits()
     };
     if !fits {
