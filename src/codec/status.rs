@@ -38,7 +38,17 @@ macro_rules! statuses {
 
         impl CommandStatus {
             /// The wire value.
+            #[inline]
             pub const fn value(self) -> u32 {
+                // Nearly every PDU on the wire carries ESME_ROK: that case costs a compare
+                // instead of an out-of-line call into the full table.
+                match self {
+                    CommandStatus::EsmeRok => 0,
+                    other => other.table_value(),
+                }
+            }
+
+            const fn table_value(self) -> u32 {
                 match self { $( CommandStatus::$variant => $value, )* CommandStatus::Other(v) => v }
             }
 
