@@ -248,3 +248,41 @@ async fn an_impossible_length_is_nacked_and_the_connection_closed() {
     );
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_client_that_never_reads_is_disconnected_instead_of_buffered() {
+    let sim = Simulator::start(config()).await.unwrap();
+    let mut c = Client::tcp(sim.local_addr()).await;
+    assert_eq!(
+        c.bind(CommandId::BindTransceiver, "esme", "secret").await,
+        CommandStatus::EsmeRok
+    );
+    // 4096 enquire_links per write, each answered with 16 octets nobody reads. Once the
+    // kernel's buffers and the simulator's bounded queue are full, it must hang up.
+    let mut chunk = bytes::BytesMut::new();
+    for seq in 1..=4096 {
+        Pdu::EnquireLink
+            .encode(seq, CommandStatus::EsmeRok, &mut chunk)
+            .unwrap();
+    }
+    let limit = 64 * 1024 * 1024 / chunk.len();
+    let mut writes = 0;
+    while writes < limit && c.try_send_raw(&chunk).await {
+        writes += 1;
+    }
+    assert!(
+        writes < limit,
+        "still accepting input after {writes} writes of unanswered enquire_links"
+    );
+    let record = sim
+        .wait_until("the connection closed", GUARD, |r| {
+            r.connections.iter().all(|c| !c.open)
+        })
+        .await
+        .unwrap();
+    assert!(
+        !record.connections[0].unbound,
+        "closed by the simulator, not by unbind"
+    );
+    sim.shutdown().await;
+}

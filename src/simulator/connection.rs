@@ -11,6 +11,7 @@
 //! disconnected instead of growing the server's memory. A misbehaving client only ever ends
 //! its own connection; nothing here panics on input.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -36,9 +37,12 @@ const FLUSH_GUARD: Duration = Duration::from_secs(5);
 /// closes as soon as it sees the FIN; this only bounds one that does not.
 const LINGER: Duration = Duration::from_secs(1);
 
-/// Buffers (one read's answers, or one delayed response) queued for one client's socket
-/// before the client counts as not reading.
-const WRITE_QUEUE: usize = 1024;
+/// Octets queued for one client's socket (one read's answers per buffer, or one delayed
+/// response) before the client counts as not reading.
+const WRITE_QUEUE_BYTES: usize = 1 << 20;
+
+/// Buffers the writer's channel holds; the byte bound above is the one that decides.
+const WRITE_QUEUE: usize = 4096;
 
 /// What the writer task is told.
 enum Out {
@@ -71,7 +75,8 @@ pub(crate) async fn serve<S>(
 {
     let (mut rd, wr) = tokio::io::split(stream);
     let (out, out_rx) = mpsc::channel(WRITE_QUEUE);
-    let writer = tokio::spawn(write_loop(wr, out_rx, shared.clone(), id));
+    let queued = Arc::new(AtomicUsize::new(0));
+    let writer = tokio::spawn(write_loop(wr, out_rx, queued.clone(), shared.clone(), id));
     let (deliveries, mut deliveries_rx) = mpsc::unbounded_channel();
     let framer = Framer::new(u32::try_from(shared.max_pdu_size).unwrap_or(u32::MAX));
     let mut driver = Driver {
@@ -80,6 +85,7 @@ pub(crate) async fn serve<S>(
         out,
         deliveries,
         stalled: false,
+        queued,
         batch: BytesMut::new(),
         batch_submit_responses: 0,
     };
@@ -172,6 +178,7 @@ pub(crate) async fn serve<S>(
 async fn write_loop<W: AsyncWrite>(
     mut wr: WriteHalf<W>,
     mut rx: mpsc::Receiver<Out>,
+    queued: Arc<AtomicUsize>,
     shared: Arc<Shared>,
     id: ConnectionId,
 ) {
@@ -181,6 +188,7 @@ async fn write_loop<W: AsyncWrite>(
                 if wr.write_all(&bytes).await.is_err() {
                     break;
                 }
+                queued.fetch_sub(bytes.len(), Ordering::Relaxed);
                 if submit_responses > 0 {
                     shared.recorder.responded(id, submit_responses);
                 }
@@ -202,6 +210,8 @@ struct Driver {
     deliveries: mpsc::UnboundedSender<Delivery>,
     /// Set when the write queue overflowed: the client is not reading its responses.
     stalled: bool,
+    /// Octets handed to the writer and not yet written.
+    queued: Arc<AtomicUsize>,
     /// Immediate answers not yet handed to the writer; see [`Driver::flush`].
     batch: BytesMut,
     /// How many of them are submit_sm_resp.
@@ -228,6 +238,7 @@ impl Driver {
                     submit_response,
                 } => {
                     let out = self.out.clone();
+                    self.queued.fetch_add(bytes.len(), Ordering::Relaxed);
                     tokio::spawn(async move {
                         tokio::time::sleep(after).await;
                         // Waiting for room is fine here: this task holds nothing else up, and
@@ -266,7 +277,7 @@ impl Driver {
         }
         let bytes = self.batch.split().freeze();
         let responses = std::mem::take(&mut self.batch_submit_responses);
-        self.queue(Out::Pdu(bytes, responses));
+        self.queue(bytes, responses);
     }
 
     /// Puts an undelivered receipt back in its account's queue; MO deliveries are not queued
@@ -277,8 +288,16 @@ impl Driver {
         }
     }
 
-    fn queue(&mut self, out: Out) {
-        if let Err(mpsc::error::TrySendError::Full(_)) = self.out.try_send(out) {
+    fn queue(&mut self, bytes: Bytes, submit_responses: u64) {
+        let len = bytes.len();
+        if self.queued.load(Ordering::Relaxed) + len > WRITE_QUEUE_BYTES {
+            self.stalled = true;
+            return;
+        }
+        self.queued.fetch_add(len, Ordering::Relaxed);
+        if let Err(mpsc::error::TrySendError::Full(_)) =
+            self.out.try_send(Out::Pdu(bytes, submit_responses))
+        {
             self.stalled = true;
         }
     }
