@@ -309,6 +309,19 @@ proptest! {
     }
 
     #[test]
+    fn encode_submit_writes_the_same_octets_as_the_pdu(submit in submit_sm(), seq in any::<u32>()) {
+        let mut direct = BytesMut::from(&b"kept"[..]);
+        let via_pdu = Pdu::SubmitSm(submit.clone()).encode(seq, CommandStatus::EsmeRok, &mut BytesMut::new());
+        let result = submit.encode_submit(seq, &mut direct);
+        prop_assert_eq!(result.is_ok(), via_pdu.is_ok());
+        if result.is_ok() {
+            prop_assert_eq!(&direct[4..], &encode(&Pdu::SubmitSm(submit), seq, 0)[..]);
+        } else {
+            prop_assert_eq!(&direct[..], b"kept", "a refused encode leaves the buffer as it was");
+        }
+    }
+
+    #[test]
     fn arbitrary_bytes_never_panic(bytes in vec(any::<u8>(), 0..600), chunk in 1usize..64) {
         let framer = Framer::new(512);
         let mut buf = BytesMut::new();

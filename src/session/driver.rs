@@ -567,10 +567,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 wake(Some(at));
                 return false;
             }
-            let pdu = Pdu::SubmitSm(message.submit.clone());
             let sequence = self.sequence.next_number();
             let before = self.out.len();
-            if let Err(e) = pdu.encode(sequence, CommandStatus::EsmeRok, &mut self.out) {
+            if let Err(e) = message.submit.encode_submit(sequence, &mut self.out) {
                 self.out.truncate(before);
                 io.counters.failed();
                 let _ = io.outcomes.send(SubmitOutcome::Failed {
