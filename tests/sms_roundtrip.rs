@@ -29,6 +29,36 @@ fn gsm_text(max: usize) -> impl Strategy<Value = String> {
         .prop_map(|v| v.into_iter().collect())
 }
 
+/// Runs of plain ASCII (letters, digits, space) of every length broken by single characters
+/// of any kind, GSM or not: the shape that the encoder's eight-octet fast path meets in
+/// real texts, with every boundary between a run and a special character.
+fn runs_text() -> impl Strategy<Value = String> {
+    let special = prop_oneof![
+        prop::sample::select(gsm_chars()),
+        prop::sample::select(vec!['`', 'Ж', '€', '😀', 'é', '{']),
+    ];
+    prop::collection::vec(("[a-zA-Z0-9 ]{0,20}", special), 0..20).prop_map(|parts| {
+        parts
+            .into_iter()
+            .flat_map(|(run, c)| run.chars().chain([c]).collect::<Vec<_>>())
+            .collect()
+    })
+}
+
+/// GSM unpacked septets of `text` one character at a time, or the first character the
+/// alphabet lacks with its position: the reference the fast encoder must agree with.
+fn gsm_reference(text: &str) -> Result<Vec<u8>, (char, usize)> {
+    let mut out = Vec::new();
+    for (position, c) in text.chars().enumerate() {
+        match gsm7::char_to_septets(c) {
+            Some(gsm7::Septets::Basic(s)) => out.push(s),
+            Some(gsm7::Septets::Extended(s)) => out.extend([gsm7::ESCAPE, s]),
+            None => return Err((c, position)),
+        }
+    }
+    Ok(out)
+}
+
 fn latin1_text() -> impl Strategy<Value = String> {
     prop::collection::vec(0u8..=255, 0..300).prop_map(|v| v.into_iter().map(char::from).collect())
 }
@@ -59,6 +89,17 @@ fn concatenation() -> impl Strategy<Value = Concatenation> {
 }
 
 proptest! {
+    #[test]
+    fn gsm_encoding_agrees_with_the_character_by_character_reference(text in runs_text()) {
+        match (gsm7::encode(&text), gsm_reference(&text)) {
+            (Ok(fast), Ok(reference)) => prop_assert_eq!(fast, reference),
+            (Err(smppd::sms::EncodeError::Unrepresentable { character, position, .. }), Err(expected)) => {
+                prop_assert_eq!((character, position), expected)
+            }
+            (fast, reference) => prop_assert!(false, "encoder {:?} vs reference {:?}", fast, reference),
+        }
+    }
+
     #[test]
     fn gsm_round_trips(text in gsm_text(400)) {
         let septets = encode(&text, Coding::Gsm7).unwrap();

@@ -184,6 +184,26 @@ pub fn encode_into(text: &str, out: &mut Vec<u8>) -> Result<(), EncodeError> {
     }
 }
 
+/// For each octet, 0 when it is an ASCII character whose septet is the same value (letters,
+/// digits, space, LF, CR and most punctuation), 0x80 otherwise.
+static NOT_PLAIN: [u8; 256] = build_not_plain();
+
+const fn build_not_plain() -> [u8; 256] {
+    let table = build_table();
+    let mut out = [0x80; 256];
+    let mut b = 0;
+    while b < 0x80 {
+        if table[b] as usize == b {
+            out[b] = 0;
+        }
+        b += 1;
+    }
+    out
+}
+
+/// Octets per step of the plain-run fast path in [`encode_slice`].
+const RUN: usize = 8;
+
 /// Writes the septets of `text` into `dst` (at least twice `text.len()` long), returning
 /// how many were written.
 #[inline]
@@ -191,7 +211,25 @@ fn encode_slice(text: &str, dst: &mut [u8]) -> Result<usize, EncodeError> {
     let bytes = text.as_bytes();
     let mut n = 0;
     let mut i = 0;
+    // Up to here the octets are taken one character at a time.
+    let mut careful_until = 0;
     while let Some(rest) = bytes.get(i..).filter(|r| !r.is_empty()) {
+        // Most of a Latin-script text is runs of characters that are their own septet:
+        // eight such octets are copied as they are after eight independent table loads,
+        // with no branch per character. A run holding anything else is done the general
+        // way below, character by character.
+        if i >= careful_until {
+            if let (Some(src), Some(out)) = (rest.get(..RUN), dst.get_mut(n..n + RUN)) {
+                let flags = src.iter().fold(0, |f, &b| f | NOT_PLAIN[usize::from(b)]);
+                if flags == 0 {
+                    out.copy_from_slice(src);
+                    i += RUN;
+                    n += RUN;
+                    continue;
+                }
+                careful_until = i + RUN;
+            }
+        }
         let (v, width) = lookup_utf8(rest);
         if v & EXT_FLAG == 0 {
             if let Some(d) = dst.get_mut(n) {
