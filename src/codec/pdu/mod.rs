@@ -248,25 +248,6 @@ impl Pdu {
     }
 }
 
-impl SubmitSm {
-    /// Appends this body as a submit_sm request: the same octets as
-    /// `Pdu::SubmitSm(self.clone()).encode(sequence_number, ESME_ROK, buf)`, without the
-    /// clone. A session keeps each message until its response arrives (to send it again after
-    /// a reconnect), so it encodes from a borrow.
-    pub fn encode_submit(
-        &self,
-        sequence_number: u32,
-        buf: &mut BytesMut,
-    ) -> Result<(), EncodeError> {
-        write_pdu(
-            CommandId::SubmitSm,
-            (sequence_number, CommandStatus::EsmeRok),
-            buf,
-            self,
-        )
-    }
-}
-
 /// Zeros to size a typical PDU's output slice with one copy before the fields are written.
 static ZEROS: [u8; 512] = [0; 512];
 

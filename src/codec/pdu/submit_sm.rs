@@ -3,10 +3,12 @@
 use super::body::Body;
 use crate::codec::error::{EncodeError, Reason};
 use crate::codec::header::CommandId;
+use crate::codec::status::CommandStatus;
 use crate::codec::tlv::{TlvTag, Tlvs};
 use crate::codec::types::{Addr21, ServiceType, ShortMessage, SmppTime};
 use crate::codec::values::{DataCoding, EsmClass, Npi, Ton};
 use crate::codec::wire::{Fail, ReadResult, Reader, Trace, Writer};
+use bytes::BytesMut;
 
 /// The body of submit_sm; deliver_sm (§4.6.1) has the same field table and reuses it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -135,6 +137,25 @@ impl Body for SubmitSm {
         ]);
         w.short_message(&self.short_message);
         self.tlvs.encode(w);
+    }
+}
+
+impl SubmitSm {
+    /// Appends this body as a submit_sm request: the same octets as
+    /// `Pdu::SubmitSm(self.clone()).encode(sequence_number, ESME_ROK, buf)`, without the
+    /// clone. A session keeps each message until its response arrives (to send it again after
+    /// a reconnect), so it encodes from a borrow.
+    pub fn encode_submit(
+        &self,
+        sequence_number: u32,
+        buf: &mut BytesMut,
+    ) -> Result<(), EncodeError> {
+        super::write_pdu(
+            CommandId::SubmitSm,
+            (sequence_number, CommandStatus::EsmeRok),
+            buf,
+            self,
+        )
     }
 }
 
