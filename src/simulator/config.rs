@@ -118,9 +118,10 @@ pub struct SimulatorConfig {
     pub faults: Faults,
     /// Largest PDU accepted from a client, in octets (command_length included).
     pub max_pdu_size: usize,
-    /// Keep at most this many entries in each list of the record (oldest dropped first), so a
-    /// long-running `smppd simulate` does not grow without bound. `None` keeps everything,
-    /// which is what tests want. Per-connection counters stay exact either way.
+    /// Show at most this many entries in each list of the record (oldest dropped first), so a
+    /// long-running `smppd simulate` does not grow without bound; up to twice as many are
+    /// held between trims. `None` keeps everything, which is what tests want. Per-connection
+    /// counters stay exact either way.
     pub record_limit: Option<usize>,
 }
 
