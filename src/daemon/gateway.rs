@@ -244,6 +244,15 @@ impl Engine for Gateway {
                 reason: format!("{state:?}"),
             });
         }
+        // All segments or none: a half-queued message would be reported neither way. Room is
+        // reserved before any submit_sm is built, so that a full channel (the usual refusal
+        // under load) costs nothing more; unused permits are released when dropped.
+        let permits = target
+            .queue
+            .try_reserve_many(request.segments.len())
+            .map_err(|_| EnqueueError::Full {
+                channel: channel.to_string(),
+            })?;
         let submits = request
             .segments
             .iter()
@@ -253,14 +262,6 @@ impl Engine for Gateway {
                 channel: channel.to_string(),
                 reason: format!("cannot build submit_sm: {e}"),
             })?;
-        // All segments or none: a half-queued message would be reported neither way.
-        let permits =
-            target
-                .queue
-                .try_reserve_many(submits.len())
-                .map_err(|_| EnqueueError::Full {
-                    channel: channel.to_string(),
-                })?;
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
         for ((segment, submit), permit) in submits.into_iter().enumerate().zip(permits) {
             let key = self.next_id.fetch_add(1, Ordering::Relaxed);
