@@ -3,12 +3,12 @@
 
 mod api_support;
 
-use api_support::{call, get, post, start, FakeEngine};
+use api_support::{call, get, post, start, submitted, FakeEngine};
 use hyper::{Method, StatusCode};
 use serde_json::{json, Value};
 use smppd::daemon::api::ROUTES;
 use smppd::daemon::engine::{ReceiptReport, ReceiptState};
-use smppd::daemon::store::MessageId;
+use smppd::daemon::store::{segment_key, Change, MessageId};
 
 const BIG_BODY: &str = "[http]\nmax-body-bytes = 262144\n";
 
@@ -29,12 +29,12 @@ async fn accepted_message_gets_an_id_and_its_segment_count() {
     let id = answer.body["id"].as_str().unwrap();
     assert!(MessageId::parse(id).is_some());
 
-    let (channel, request) = server.engine.enqueued.lock().unwrap()[0].clone();
-    assert_eq!(channel, "a");
-    assert_eq!(request.id.as_str(), id);
-    assert_eq!(request.to, "+4412345");
-    assert_eq!(request.segments.len(), 2);
-    assert!(request.delivery_report, "the channel's default");
+    let claimed = server.claim("a").await;
+    assert_eq!(claimed.len(), 1, "committed before the 202");
+    assert_eq!(claimed[0].id.as_str(), id);
+    assert_eq!(claimed[0].to, "+4412345");
+    assert_eq!(claimed[0].segments.len(), 2);
+    assert!(claimed[0].delivery_report, "the channel's default");
 
     let answer = post(
         server.addr,
@@ -144,11 +144,11 @@ async fn every_bad_request_is_a_400_naming_its_field() {
         .as_str()
         .unwrap()
         .contains("max-body-bytes (262144)"));
-    assert!(server.engine.enqueued.lock().unwrap().is_empty());
+    assert!(server.claim("a").await.is_empty());
 }
 
 #[tokio::test]
-async fn no_channel_able_to_send_is_a_503() {
+async fn messages_are_accepted_while_no_channel_is_bound() {
     let server = start("", FakeEngine::new(false, false)).await;
     let answer = post(
         server.addr,
@@ -156,12 +156,24 @@ async fn no_channel_able_to_send_is_a_503() {
         &json!({"to": "1", "text": "x"}),
     )
     .await;
-    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
-    let error = answer.body["error"].as_str().unwrap();
-    assert!(error.contains("no channel can send now"), "{error}");
-    assert!(error.contains("43010"), "{error}");
+    assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.text);
+    assert_eq!(
+        answer.body["channel"], "a",
+        "the first channel able to transmit"
+    );
+    let answer = post(
+        server.addr,
+        "/v1/messages",
+        &json!({"to": "1", "text": "x", "channel": "b"}),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.text);
+    assert_eq!(server.services.store.counts().waiting, 2);
+    // Not tied to a channel: whichever binds first takes it; the pinned one waits for b.
+    assert_eq!(server.claim("a").await.len(), 1);
+    assert_eq!(server.claim("b").await.len(), 1);
 
-    // Content errors still come first: the client must fix those whatever the channels do.
+    // Content errors are the client's to fix whatever the channels do.
     let answer = post(
         server.addr,
         "/v1/messages",
@@ -169,43 +181,11 @@ async fn no_channel_able_to_send_is_a_503() {
     )
     .await;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST);
-
-    // A bound channel whose queue is full is a 503 too, after trying every candidate.
-    server.engine.set_bound("a", true);
-    server.engine.full.lock().unwrap().insert("a".into());
-    let answer = post(
-        server.addr,
-        "/v1/messages",
-        &json!({"to": "1", "text": "x"}),
-    )
-    .await;
-    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(answer.body["error"], "channel a is full");
-    assert!(
-        server.services.store.is_empty(),
-        "refused messages are not tracked"
-    );
-
-    let answer = post(
-        server.addr,
-        "/v1/messages",
-        &json!({"to": "1", "text": "x", "channel": "b"}),
-    )
-    .await;
-    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(answer.body["error"]
-        .as_str()
-        .unwrap()
-        .starts_with("channel b cannot send now"));
 }
 
 #[tokio::test]
-async fn full_store_is_a_503() {
-    let server = start(
-        "[http]\nmax-tracked-messages = 1\n",
-        FakeEngine::new(true, true),
-    )
-    .await;
+async fn a_full_queue_is_a_503_saying_so() {
+    let server = start("[store]\nmax-queued = 1\n", FakeEngine::new(true, true)).await;
     let body = json!({"to": "1", "text": "x"});
     assert_eq!(
         post(server.addr, "/v1/messages", &body).await.status,
@@ -213,10 +193,68 @@ async fn full_store_is_a_503() {
     );
     let answer = post(server.addr, "/v1/messages", &body).await;
     assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(answer.body["error"]
-        .as_str()
-        .unwrap()
-        .contains("store is full"));
+    let error = answer.body["error"].as_str().unwrap();
+    assert!(
+        error.contains("the queue is full") && error.contains("max-queued"),
+        "{error}"
+    );
+    // Room again once the first is sent.
+    let claimed = server.claim("a").await;
+    server
+        .apply("a", vec![submitted(&claimed[0], 0, "1")])
+        .await;
+    assert_eq!(
+        post(server.addr, "/v1/messages", &body).await.status,
+        StatusCode::ACCEPTED
+    );
+}
+
+#[tokio::test]
+async fn an_idempotency_key_repeats_the_first_answer_and_sends_once() {
+    let server = start("", FakeEngine::new(true, true)).await;
+    let body = json!({"to": "1", "text": "once"});
+    let send = |key: &'static str, body: Value| {
+        let addr = server.addr;
+        async move {
+            let client =
+                hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                    .build(hyper_util::client::legacy::connect::HttpConnector::new());
+            let request = hyper::Request::builder()
+                .method(Method::POST)
+                .uri(format!("http://{addr}/v1/messages"))
+                .header("content-type", "application/json")
+                .header("idempotency-key", key)
+                .body(http_body_util::Full::new(bytes::Bytes::from(
+                    body.to_string(),
+                )))
+                .unwrap();
+            let response = client.request(request).await.unwrap();
+            let status = response.status();
+            use http_body_util::BodyExt;
+            let bytes = response.into_body().collect().await.unwrap().to_bytes();
+            (status, serde_json::from_slice::<Value>(&bytes).unwrap())
+        }
+    };
+    let (first, a) = send("order-17", body.clone()).await;
+    let (again, b) = send("order-17", body.clone()).await;
+    assert_eq!((first, again), (StatusCode::ACCEPTED, StatusCode::OK));
+    assert_eq!(a, b);
+    let (other, e) = send("order-17", json!({"to": "2", "text": "else"})).await;
+    assert_eq!(other, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert_eq!(e["field"], "Idempotency-Key");
+    let claimed: usize = server.claim("a").await.len() + server.claim("b").await.len();
+    assert_eq!(claimed, 1, "one message, whatever the retries");
+
+    // In a batch, per item.
+    let item = json!({"to": "3", "text": "batched", "idempotency_key": "b-1"});
+    let batch = json!({"messages": [item, item]});
+    let answer = post(server.addr, "/v1/messages/batch", &batch).await;
+    let results = answer.body["results"].as_array().unwrap();
+    assert_eq!(
+        (results[0]["status"].as_u64(), results[1]["status"].as_u64()),
+        (Some(202), Some(200))
+    );
+    assert_eq!(results[0]["id"], results[1]["id"]);
 }
 
 #[tokio::test]
@@ -250,7 +288,7 @@ async fn batch_of_1000_gets_one_result_each() {
     assert_eq!(results[999]["segments"], 1);
     // Round-robin among the two bound channels with room.
     assert_ne!(results[0]["channel"], results[1]["channel"]);
-    assert_eq!(server.engine.enqueued.lock().unwrap().len(), 998);
+    assert_eq!(server.services.store.counts().waiting, 998, "one commit");
 
     let too_many: Vec<Value> = (0..1001).map(|_| json!({"to": "1", "text": "x"})).collect();
     let answer = post(
@@ -283,9 +321,16 @@ async fn message_state_follows_the_engine_reports() {
     assert_eq!(answer.body["state"], "queued");
     assert_eq!(answer.body["segments"].as_array().unwrap().len(), 2);
 
-    let reports = server.services.reports();
-    reports.submitted(&id, 0, "0A1B");
-    reports.submitted(&id, 1, "0a1c");
+    let claimed = server.claim("a").await;
+    server
+        .apply(
+            "a",
+            vec![
+                submitted(&claimed[0], 0, "0A1B"),
+                submitted(&claimed[0], 1, "0a1c"),
+            ],
+        )
+        .await;
     assert_eq!(get(server.addr, &path).await.body["state"], "submitted");
 
     // The SMSC writes the receipts' ids in decimal: 0x0A1B = 2587, 0x0A1C = 2588.
@@ -295,7 +340,15 @@ async fn message_state_follows_the_engine_reports() {
             state: ReceiptState::Delivered,
             error_code: Some("000".into()),
         };
-        reports.receipt("a", receipt).unwrap();
+        server
+            .apply(
+                "a",
+                vec![Change::Receipt {
+                    receipt,
+                    event: None,
+                }],
+            )
+            .await;
     }
     let body = get(server.addr, &path).await.body;
     assert_eq!(body["state"], "delivered");
@@ -315,7 +368,13 @@ async fn message_state_follows_the_engine_reports() {
     )
     .await;
     let id = MessageId::parse(answer.body["id"].as_str().unwrap()).unwrap();
-    reports.failed(&id, Some(0x45), "submit_sm_resp ESME_RSUBMITFAIL");
+    let claimed = server.claim("a").await;
+    let change = Change::Failed {
+        key: segment_key(claimed[0].seq, 0),
+        status: Some(0x45),
+        reason: "rejected: ESME_RSUBMITFAIL".into(),
+    };
+    server.apply("a", vec![change]).await;
     let body = get(server.addr, &format!("/v1/messages/{id}")).await.body;
     assert_eq!(body["state"], "failed");
     assert_eq!(body["failure"]["status"], 0x45);
@@ -363,8 +422,12 @@ async fn metrics_parse_as_prometheus_text() {
         &json!({"to": "1", "text": "x"}),
     )
     .await;
-    let id = MessageId::parse(answer.body["id"].as_str().unwrap()).unwrap();
-    server.services.reports().submitted(&id, 0, "1");
+    assert_eq!(answer.status, StatusCode::ACCEPTED);
+    // A channel's sink records each response as it applies it.
+    server
+        .services
+        .metrics
+        .record_response("a", Some(0), std::time::Duration::from_millis(5));
     let answer = get(server.addr, "/metrics").await;
     assert_eq!(answer.status, StatusCode::OK);
     let mut typed = std::collections::HashSet::new();
@@ -396,7 +459,9 @@ async fn metrics_parse_as_prometheus_text() {
         samples["smppd_submit_latency_seconds_bucket{channel=\"a\",le=\"+Inf\"}"],
         1.0
     );
-    assert_eq!(samples["smppd_messages_tracked"], 1.0);
+    assert_eq!(samples["smppd_messages_tracked"], 1.0, "waiting on disk");
+    assert_eq!(samples["smppd_resends"], 0.0);
+    assert!(samples["smppd_store_commits_total"] >= 1.0);
 }
 
 #[tokio::test]
@@ -483,9 +548,13 @@ async fn bearer_token_guards_the_api_but_not_health() {
 
 #[tokio::test]
 async fn serve_stops_on_shutdown_after_answering() {
-    let config = api_support::config("");
-    let services = smppd::daemon::api::Services::new(&config).unwrap();
-    let app = smppd::daemon::api::router(&services, FakeEngine::new(true, true), &config);
+    let server = start("", FakeEngine::new(true, true)).await;
+    let app = smppd::daemon::api::router(
+        &server.services,
+        server.engine.clone(),
+        server.dispatcher.clone(),
+        &api_support::config_in(server.dir.path(), ""),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -1,17 +1,15 @@
-//! Webhooks end to end: a tiny axum receiver on 127.0.0.1:0 gets inbound messages and
-//! receipts, answers 500 first, and sees the retry.
+//! Webhooks end to end: events committed to the store's outbox reach a tiny axum receiver
+//! on 127.0.0.1:0, which answers 500 first and sees the retry.
 
 mod api_support;
 
-use api_support::{post, start, FakeEngine};
+use api_support::{post, start, submitted, FakeEngine, Server};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post as route_post;
 use serde_json::{json, Value};
-use smppd::daemon::engine::{
-    InboundContent, InboundReport, NotAccepted, ReceiptReport, ReceiptState,
-};
-use smppd::daemon::store::MessageId;
+use smppd::daemon::engine::{ReceiptReport, ReceiptState};
+use smppd::daemon::store::{Applied, Change, MessageId};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -72,11 +70,45 @@ fn webhook_section(addr: SocketAddr, extra: &str) -> String {
     )
 }
 
+/// An inbound event as the sink builds it.
+fn inbound(channel: &str, extra: Value) -> Change {
+    let mut event =
+        json!({"type": "inbound", "channel": channel, "from": "447700900123", "to": "12345"});
+    if let (Some(e), Some(x)) = (event.as_object_mut(), extra.as_object()) {
+        e.extend(x.clone());
+    }
+    let Value::Object(event) = event else {
+        unreachable!()
+    };
+    Change::Event { event }
+}
+
+fn receipt(smsc_id: &str) -> Change {
+    let Value::Object(event) = json!({"type": "receipt", "channel": "a", "smsc_message_id": smsc_id, "state": "delivered", "error_code": "000"})
+    else {
+        unreachable!()
+    };
+    Change::Receipt {
+        receipt: ReceiptReport {
+            smsc_message_id: smsc_id.into(),
+            state: ReceiptState::Delivered,
+            error_code: Some("000".into()),
+        },
+        event: Some(event),
+    }
+}
+
+/// Applies `changes` as channel `channel`'s sink would, then pokes the sender.
+async fn report(server: &Server, channel: &str, changes: Vec<Change>) -> Vec<Applied> {
+    let applied = server.apply(channel, changes).await;
+    server.services.webhook.as_ref().unwrap().wake.notify_one();
+    applied
+}
+
 #[tokio::test]
 async fn inbound_and_receipt_events_arrive_after_a_retry() {
     let (hook_addr, mut seen) = receiver(1).await;
     let server = start(&webhook_section(hook_addr, ""), FakeEngine::new(true, true)).await;
-    let reports = server.services.reports();
 
     let answer = post(
         server.addr,
@@ -85,22 +117,19 @@ async fn inbound_and_receipt_events_arrive_after_a_retry() {
     )
     .await;
     let id = MessageId::parse(answer.body["id"].as_str().unwrap()).unwrap();
-    reports.submitted(&id, 0, "ff");
+    let claimed = server.claim("a").await;
+    server
+        .apply("a", vec![submitted(&claimed[0], 0, "ff")])
+        .await;
 
-    let inbound = InboundReport {
-        from: "447700900123".into(),
-        to: "12345".into(),
-        content: InboundContent::Text("Reply €".into()),
-    };
-    assert_eq!(reports.inbound("a", inbound), Ok(()));
-    let receipt = ReceiptReport {
-        smsc_message_id: "255".into(),
-        state: ReceiptState::Delivered,
-        error_code: Some("000".into()),
-    };
-    assert_eq!(reports.receipt("a", receipt), Ok(()));
+    report(
+        &server,
+        "a",
+        vec![inbound("a", json!({"text": "Reply €"})), receipt("255")],
+    )
+    .await;
     // The store is updated at once, whatever the receiver does.
-    let record = server.services.store.get(&id).unwrap();
+    let record = server.services.store.get(&id).await.unwrap().unwrap();
     assert_eq!(record.state.as_str(), "delivered");
 
     let (auth, first) = next(&mut seen).await;
@@ -131,15 +160,15 @@ async fn inbound_and_receipt_events_arrive_after_a_retry() {
 async fn binary_inbound_is_base64() {
     let (hook_addr, mut seen) = receiver(0).await;
     let server = start(&webhook_section(hook_addr, ""), FakeEngine::new(true, true)).await;
-    let inbound = InboundReport {
-        from: "1".into(),
-        to: "2".into(),
-        content: InboundContent::Binary {
-            data: vec![0, 1, 2, 255],
-            data_coding: 4,
-        },
-    };
-    server.services.reports().inbound("b", inbound).unwrap();
+    report(
+        &server,
+        "b",
+        vec![inbound(
+            "b",
+            json!({"binary": "AAEC/w==", "data_coding": 4}),
+        )],
+    )
+    .await;
     let (_, event) = next(&mut seen).await;
     assert_eq!(event["binary"], "AAEC/w==");
     assert_eq!(event["data_coding"], 4);
@@ -147,26 +176,17 @@ async fn binary_inbound_is_base64() {
 }
 
 #[tokio::test]
-async fn a_full_queue_refuses_so_the_deliver_sm_is_not_acknowledged() {
+async fn a_full_outbox_refuses_so_the_deliver_sm_is_not_acknowledged() {
     // A receiver that never says yes, and room for one waiting event.
     let (hook_addr, mut seen) = receiver(usize::MAX).await;
     let section = webhook_section(hook_addr, "max-queued-events = 1\n");
     let server = start(&section, FakeEngine::new(true, true)).await;
-    let reports = server.services.reports();
-    let event = || InboundReport {
-        from: "1".into(),
-        to: "2".into(),
-        content: InboundContent::Text("x".into()),
-    };
-    reports.inbound("a", event()).unwrap();
-    // Once the receiver has seen the first event, the sender holds it (retrying), and the
-    // queue has its one place free again.
+    let applied = report(&server, "a", vec![inbound("a", json!({"text": "x"}))]).await;
+    assert_eq!(applied, [Applied::Done(None)]);
+    // The event stays in the outbox until a 2xx: there is no room for another.
     next(&mut seen).await;
-    assert_eq!(reports.inbound("a", event()), Ok(()));
-    assert_eq!(
-        reports.inbound("a", event()),
-        Err(NotAccepted::WebhookQueueFull)
-    );
+    let applied = report(&server, "a", vec![inbound("a", json!({"text": "y"}))]).await;
+    assert_eq!(applied, [Applied::OutboxFull]);
     let answer = post(
         server.addr,
         "/v1/messages",
@@ -174,20 +194,15 @@ async fn a_full_queue_refuses_so_the_deliver_sm_is_not_acknowledged() {
     )
     .await;
     let id = MessageId::parse(answer.body["id"].as_str().unwrap()).unwrap();
-    reports.submitted(&id, 0, "1");
-    let receipt = ReceiptReport {
-        smsc_message_id: "1".into(),
-        state: ReceiptState::Delivered,
-        error_code: None,
-    };
-    assert_eq!(
-        reports.receipt("a", receipt),
-        Err(NotAccepted::WebhookQueueFull)
-    );
+    let claimed = server.claim("a").await;
+    server
+        .apply("a", vec![submitted(&claimed[0], 0, "1")])
+        .await;
+    let applied = report(&server, "a", vec![receipt("1")]).await;
+    assert_eq!(applied, [Applied::OutboxFull]);
     // Refused means untouched: the SMSC's redelivery of the receipt will still match.
-    let record = server.services.store.get(&id).unwrap();
+    let record = server.services.store.get(&id).await.unwrap().unwrap();
     assert_eq!(record.state.as_str(), "submitted");
     let stats = server.services.webhook.as_ref().unwrap().stats();
-    assert_eq!(stats.refused, 2);
-    assert_eq!(stats.queued, 2);
+    assert_eq!(stats.queued, 1);
 }

@@ -72,9 +72,16 @@ async fn each_bind_mode_reaches_the_smsc_over_mutual_tls_1_2_and_1_3() {
                 let sim = mutual_tls_simulator(versions, Faults::default()).await;
                 let extra = format!("x-smpp-bind-mode = \"{name}\"");
                 let config = tls_channel_config(sim.local_addr().port(), version, &extra);
-                let (outcomes, _outcomes) = mpsc::unbounded_channel();
-                let (inbound, _inbound) = mpsc::unbounded_channel();
-                let channel = channels::start(config, outcomes, inbound);
+                let (events, _outcomes, _inbound) = split_events();
+                let (queue, queue_rx) = mpsc::channel(100);
+                let channel = channels::supervise(
+                    &config,
+                    smppd::supervisor::ChannelIo {
+                        queue: queue_rx,
+                        events,
+                    },
+                );
+                let _queue = queue;
                 wait_status(&channel.status, |s| s.state == ChannelState::Bound).await;
                 sim.wait_for_binds(1, HANG_GUARD).await.unwrap();
                 assert_bound_as(&sim, sim_mode, &format!("TLS {version} {name}"));
@@ -148,9 +155,16 @@ async fn a_hang_up_after_the_tls_handshake_is_a_rejected_certificate_only_with_t
             };
             let sim = mutual_tls_simulator(versions, faults).await;
             let config = tls_channel_config(sim.local_addr().port(), version, "");
-            let (outcomes, _outcomes) = mpsc::unbounded_channel();
-            let (inbound, _inbound) = mpsc::unbounded_channel();
-            let channel = channels::start(config, outcomes, inbound);
+            let (events, _outcomes, _inbound) = split_events();
+            let (queue, queue_rx) = mpsc::channel(100);
+            let channel = channels::supervise(
+                &config,
+                smppd::supervisor::ChannelIo {
+                    queue: queue_rx,
+                    events,
+                },
+            );
+            let _queue = queue;
             let status = wait_status(&channel.status, |s| s.last_error.is_some()).await;
             let last = status.last_error.unwrap();
             assert_eq!(

@@ -124,9 +124,15 @@ async fn mobile_originated_messages_and_receipts_arrive_over_mutual_tls() {
     guard(async {
         let sim = mutual_tls_simulator(TlsVersions::Tls13, Faults::default()).await;
         let config = tls_channel_config(sim.local_addr().port(), "1.3", "");
-        let (outcomes_tx, mut outcomes) = mpsc::unbounded_channel();
-        let (inbound_tx, mut inbound) = mpsc::unbounded_channel();
-        let channel = channels::start(config, outcomes_tx, inbound_tx);
+        let (events, mut outcomes, mut inbound) = split_events();
+        let (queue, queue_rx) = mpsc::channel(100);
+        let channel = channels::supervise(
+            &config,
+            smppd::supervisor::ChannelIo {
+                queue: queue_rx,
+                events,
+            },
+        );
         wait_status(&channel.status, |s| s.state == ChannelState::Bound).await;
 
         // A mobile-originated message: the SMSC's deliver_sm is answered only once the layer
@@ -139,8 +145,7 @@ async fn mobile_originated_messages_and_receipts_arrive_over_mutual_tls() {
         };
         let inject = sim.inject_mo(SYSTEM_ID, mo, HANG_GUARD);
         let accept = async {
-            let (name, msg) = inbound.recv().await.expect("inbound open");
-            assert_eq!(name, "sim");
+            let msg = inbound.recv().await.expect("inbound open");
             assert!(!msg.is_receipt);
             msg.accept();
         };
@@ -155,7 +160,7 @@ async fn mobile_originated_messages_and_receipts_arrive_over_mutual_tls() {
         );
 
         // A submit asking for a receipt: the receipt arrives flagged as one, for that message.
-        channel.queue.send(message(7, 1)).await.unwrap();
+        queue.send(message(7, 1)).await.unwrap();
         let message_id = match guard(outcomes.recv()).await.unwrap() {
             SubmitOutcome::Accepted {
                 message,
@@ -166,7 +171,7 @@ async fn mobile_originated_messages_and_receipts_arrive_over_mutual_tls() {
             }
             other => panic!("{other:?}"),
         };
-        let (_, receipt) = guard(inbound.recv()).await.expect("inbound open");
+        let receipt = guard(inbound.recv()).await.expect("inbound open");
         assert!(receipt.is_receipt);
         receipt.accept();
         let record = sim

@@ -76,12 +76,15 @@ fn message(id: u64) -> OutboundMessage {
 async fn a_configured_mutual_tls_channel_binds_and_submits() {
     for version in ["1.2", "1.3"] {
         let sim = mutual_tls_simulator().await;
-        let (outcomes_tx, mut outcomes) = mpsc::unbounded_channel();
-        let (inbound_tx, _inbound) = mpsc::unbounded_channel();
-        let channel = channels::start(
-            channel_config(sim.local_addr().port(), "changeit", version),
-            outcomes_tx,
-            inbound_tx,
+        let (events, mut outcomes, _inbound) = split_events();
+        let config = channel_config(sim.local_addr().port(), "changeit", version);
+        let (queue, queue_rx) = mpsc::channel(100);
+        let channel = channels::supervise(
+            &config,
+            smppd::supervisor::ChannelIo {
+                queue: queue_rx,
+                events,
+            },
         );
         let mut status = channel.status.clone();
         tokio::time::timeout(
@@ -92,7 +95,7 @@ async fn a_configured_mutual_tls_channel_binds_and_submits() {
         .expect("hang guard")
         .expect("status channel open");
         for id in 1..=5 {
-            channel.queue.send(message(id)).await.unwrap();
+            queue.send(message(id)).await.unwrap();
         }
         let mut accepted = Vec::new();
         while accepted.len() < 5 {
@@ -117,10 +120,17 @@ async fn a_configured_mutual_tls_channel_binds_and_submits() {
 
 #[tokio::test]
 async fn a_wrong_keystore_password_fails_the_channel_with_43010() {
-    let (outcomes_tx, _outcomes) = mpsc::unbounded_channel();
-    let (inbound_tx, _inbound) = mpsc::unbounded_channel();
+    let (events, _outcomes, _inbound) = split_events();
     // Nothing listens on this port: the channel must not even try to connect.
-    let channel = channels::start(channel_config(9, "wrong", "1.2"), outcomes_tx, inbound_tx);
+    let config = channel_config(9, "wrong", "1.2");
+    let (_queue, queue_rx) = mpsc::channel(100);
+    let channel = channels::supervise(
+        &config,
+        smppd::supervisor::ChannelIo {
+            queue: queue_rx,
+            events,
+        },
+    );
     let status = channel.status.borrow().clone();
     assert_eq!(status.state, ChannelState::Failed);
     assert_eq!(status.connect_attempts, 0);
@@ -131,4 +141,29 @@ async fn a_wrong_keystore_password_fails_the_channel_with_43010() {
         "failed to initialize ssl context: keystore password was incorrect"
     );
     assert_eq!(last.reason, "keystore_wrong_file_password");
+}
+
+/// Splits a session's single event stream into outcomes and inbound messages.
+fn split_events() -> (
+    mpsc::UnboundedSender<smppd::session::SessionEvent>,
+    mpsc::UnboundedReceiver<SubmitOutcome>,
+    mpsc::UnboundedReceiver<smppd::session::Inbound>,
+) {
+    use smppd::session::SessionEvent;
+    let (events, mut rx) = mpsc::unbounded_channel();
+    let (outcomes_tx, outcomes) = mpsc::unbounded_channel();
+    let (inbound_tx, inbound) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some(event) = rx.recv().await {
+            match event {
+                SessionEvent::Outcome(o) => {
+                    let _ = outcomes_tx.send(o);
+                }
+                SessionEvent::Inbound(i) => {
+                    let _ = inbound_tx.send(i);
+                }
+            }
+        }
+    });
+    (events, outcomes, inbound)
 }

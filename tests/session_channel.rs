@@ -64,8 +64,7 @@ fn connector(
 async fn reconnects_with_back_off_and_resends_what_was_in_flight() {
     let (connect, mut peers) = connector(2);
     let (queue, queue_rx) = mpsc::channel(100);
-    let (outcomes_tx, mut outcomes) = mpsc::unbounded_channel();
-    let (inbound_tx, _inbound) = mpsc::unbounded_channel();
+    let (events, mut outcomes, _inbound) = split_events();
     let backoff = Backoff::with_jitter(10, Box::new(Longest)).unwrap();
     let handle = spawn(
         "test",
@@ -74,8 +73,7 @@ async fn reconnects_with_back_off_and_resends_what_was_in_flight() {
         connect,
         ChannelIo {
             queue: queue_rx,
-            outcomes: outcomes_tx,
-            inbound: inbound_tx,
+            events,
         },
     );
     let started = tokio::time::Instant::now();
@@ -148,8 +146,7 @@ async fn reconnects_with_back_off_and_resends_what_was_in_flight() {
 #[tokio::test(start_paused = true)]
 async fn a_fatal_connect_error_fails_the_channel() {
     let (queue, queue_rx) = mpsc::channel(10);
-    let (outcomes_tx, _outcomes) = mpsc::unbounded_channel();
-    let (inbound_tx, _inbound) = mpsc::unbounded_channel();
+    let (events, _outcomes, _inbound) = split_events();
     let connect = || async {
         Err::<DuplexStream, _>(ChannelFailure::Init(InitError::NoPrivateKey {
             path: "client.p12".into(),
@@ -162,8 +159,7 @@ async fn a_fatal_connect_error_fails_the_channel() {
         connect,
         ChannelIo {
             queue: queue_rx,
-            outcomes: outcomes_tx,
-            inbound: inbound_tx,
+            events,
         },
     );
     queue.send(message(5)).await.unwrap();
@@ -185,8 +181,7 @@ async fn a_fatal_connect_error_fails_the_channel() {
 async fn stop_interrupts_the_back_off() {
     let (connect, _peers) = connector(u32::MAX);
     let (_queue, queue_rx) = mpsc::channel(10);
-    let (outcomes_tx, _outcomes) = mpsc::unbounded_channel();
-    let (inbound_tx, _inbound) = mpsc::unbounded_channel();
+    let (events, _outcomes, _inbound) = split_events();
     let handle = spawn(
         "test",
         params(),
@@ -194,8 +189,7 @@ async fn stop_interrupts_the_back_off() {
         connect,
         ChannelIo {
             queue: queue_rx,
-            outcomes: outcomes_tx,
-            inbound: inbound_tx,
+            events,
         },
     );
     let mut status = handle.status.clone();
@@ -204,4 +198,31 @@ async fn stop_interrupts_the_back_off() {
     handle.stop().await.unwrap();
     assert_eq!(before.elapsed(), Duration::ZERO);
     assert_eq!(status.borrow().state, ChannelState::Stopped);
+}
+
+/// Splits a session's single event stream into the outcome and inbound streams the tests
+/// read separately (order within each is kept).
+#[allow(dead_code)]
+pub fn split_events() -> (
+    tokio::sync::mpsc::UnboundedSender<smppd::session::SessionEvent>,
+    tokio::sync::mpsc::UnboundedReceiver<smppd::session::SubmitOutcome>,
+    tokio::sync::mpsc::UnboundedReceiver<smppd::session::Inbound>,
+) {
+    use smppd::session::SessionEvent;
+    let (events, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let (outcomes_tx, outcomes) = tokio::sync::mpsc::unbounded_channel();
+    let (inbound_tx, inbound) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some(event) = rx.recv().await {
+            match event {
+                SessionEvent::Outcome(o) => {
+                    let _ = outcomes_tx.send(o);
+                }
+                SessionEvent::Inbound(i) => {
+                    let _ = inbound_tx.send(i);
+                }
+            }
+        }
+    });
+    (events, outcomes, inbound)
 }

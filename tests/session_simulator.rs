@@ -71,8 +71,7 @@ struct Channel {
 
 fn channel(addr: SocketAddr, params: SessionParams) -> Channel {
     let (queue, queue_rx) = mpsc::channel(1000);
-    let (outcomes_tx, outcomes) = mpsc::unbounded_channel();
-    let (inbound_tx, inbound) = mpsc::unbounded_channel();
+    let (events, outcomes, inbound) = split_events();
     let connect = move || async move {
         let stream = TcpStream::connect(addr).await.map_err(|_| {
             ChannelFailure::Connect(smppd::transport::TransportError::ConnectRefused {
@@ -89,8 +88,7 @@ fn channel(addr: SocketAddr, params: SessionParams) -> Channel {
         connect,
         ChannelIo {
             queue: queue_rx,
-            outcomes: outcomes_tx,
-            inbound: inbound_tx,
+            events,
         },
     );
     Channel {
@@ -228,4 +226,31 @@ async fn links_cut_mid_window_lose_nothing() {
         assert_eq!((last.code, last.reason), (43009, "link_lost"), "{last:?}");
     })
     .await;
+}
+
+/// Splits a session's single event stream into the outcome and inbound streams the tests
+/// read separately (order within each is kept).
+#[allow(dead_code)]
+pub fn split_events() -> (
+    tokio::sync::mpsc::UnboundedSender<smppd::session::SessionEvent>,
+    tokio::sync::mpsc::UnboundedReceiver<smppd::session::SubmitOutcome>,
+    tokio::sync::mpsc::UnboundedReceiver<smppd::session::Inbound>,
+) {
+    use smppd::session::SessionEvent;
+    let (events, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let (outcomes_tx, outcomes) = tokio::sync::mpsc::unbounded_channel();
+    let (inbound_tx, inbound) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some(event) = rx.recv().await {
+            match event {
+                SessionEvent::Outcome(o) => {
+                    let _ = outcomes_tx.send(o);
+                }
+                SessionEvent::Inbound(i) => {
+                    let _ = inbound_tx.send(i);
+                }
+            }
+        }
+    });
+    (events, outcomes, inbound)
 }

@@ -355,8 +355,7 @@ mod clients {
             .expect("window")
             .with_max_rate(0);
         let (queue, queue_rx) = mpsc::channel(window.max(1));
-        let (outcomes_tx, mut outcomes) = mpsc::unbounded_channel();
-        let (inbound_tx, _inbound) = mpsc::unbounded_channel();
+        let (events, mut outcomes) = mpsc::unbounded_channel();
         let handle = spawn(
             "load",
             params,
@@ -364,8 +363,7 @@ mod clients {
             connect,
             ChannelIo {
                 queue: queue_rx,
-                outcomes: outcomes_tx,
-                inbound: inbound_tx,
+                events,
             },
         );
         let mut status = handle.status.clone();
@@ -399,7 +397,13 @@ mod clients {
                 next += 1;
                 outstanding += 1;
             }
-            let outcome = outcomes.recv().await.expect("outcome");
+            let outcome = match outcomes.recv().await.expect("outcome") {
+                smppd::session::SessionEvent::Outcome(o) => o,
+                smppd::session::SessionEvent::Inbound(i) => {
+                    i.accept();
+                    continue;
+                }
+            };
             let id = match &outcome {
                 SubmitOutcome::Accepted { message, .. } => message.id,
                 SubmitOutcome::Failed { message, .. } => {
@@ -554,8 +558,7 @@ mod idle {
                     .expect("window");
                 // The daemon's queue per channel holds up to the window; idle, it is empty.
                 let (queue, queue_rx) = mpsc::channel(100);
-                let (outcomes, outcomes_rx) = mpsc::unbounded_channel();
-                let (inbound, inbound_rx) = mpsc::unbounded_channel();
+                let (events, events_rx) = mpsc::unbounded_channel();
                 handles.push(spawn(
                     format!("idle-{i}"),
                     params,
@@ -563,11 +566,10 @@ mod idle {
                     connect,
                     ChannelIo {
                         queue: queue_rx,
-                        outcomes,
-                        inbound,
+                        events,
                     },
                 ));
-                keep.push((queue, outcomes_rx, inbound_rx));
+                keep.push((queue, events_rx));
             }
             for h in &handles {
                 let mut status = h.status.clone();

@@ -24,6 +24,8 @@ pub(super) enum Section {
     Http,
     /// `[webhook]`.
     Webhook,
+    /// `[store]`.
+    Store,
 }
 
 /// Which daemon section `name` is, if any.
@@ -31,6 +33,7 @@ pub(super) fn known(name: &str) -> Option<Section> {
     match name {
         HTTP_SECTION => Some(Section::Http),
         WEBHOOK_SECTION => Some(Section::Webhook),
+        super::store_section::STORE_SECTION => Some(Section::Store),
         _ => None,
     }
 }
@@ -63,7 +66,7 @@ pub const HTTP_OPTIONS: &[OptionSpec] = &[
         "max-tracked-messages",
         "100000",
         "1-10000000",
-        "Messages the store tracks at once; when full, finished ones make room early, and when none is finished new messages get 503 (unfinished ones are never evicted).",
+        "Kept for existing files and ignored with a warning: the durable store keeps every accepted message on disk; [store] max-queued bounds the queue.",
     ),
     supported(
         "finished-retention",
@@ -216,6 +219,12 @@ pub(super) fn parse_http<'a>(
     };
     let bearer_token = token(&mut r);
     let max_body_bytes = r.integer("max-body-bytes", 1024, 64 * 1024 * 1024, 4 * 1024 * 1024);
+    if r.has("max-tracked-messages") {
+        r.warn(
+            Some("max-tracked-messages"),
+            "has no effect: every accepted message is kept on disk; [store] max-queued bounds the queue",
+        );
+    }
     let max_tracked = r.integer("max-tracked-messages", 1, 10_000_000, 100_000);
     let retention = r.integer("finished-retention", 1, 604_800, 3600);
     r.finish();

@@ -1,5 +1,5 @@
 //! Configuration: one TOML file, one `[channel-NAME]` section per SMPP account, plus the
-//! optional `[http]` (the HTTP API) and `[webhook]` sections, turned into typed, validated
+//! optional `[http]` (the HTTP API), `[webhook]` and `[store]` sections, turned into typed, validated
 //! values before anything starts. Any other section is an error.
 //!
 //! The option names are those of the Genesys Driver for SMS and MMS, verbatim (see
@@ -15,6 +15,7 @@ pub mod daemon_sections;
 mod error;
 pub mod options;
 mod section;
+pub mod store_section;
 mod suggest;
 
 pub use channel::{
@@ -23,6 +24,7 @@ pub use channel::{
 };
 pub use daemon_sections::{HttpConfig, WebhookConfig};
 pub use error::{ConfigError, ConfigErrors, ConfigWarning, Location, Problem};
+pub use store_section::StoreConfig;
 
 use section::FileContext;
 use std::path::{Path, PathBuf};
@@ -41,6 +43,8 @@ pub struct Config {
     pub http: HttpConfig,
     /// `[webhook]`: where inbound messages and receipts go; `None` sends no events.
     pub webhook: Option<WebhookConfig>,
+    /// `[store]`: the durable store (defaults when the section is absent).
+    pub store: StoreConfig,
 }
 
 /// A configuration that passed validation, and what is worth telling about it.
@@ -104,6 +108,7 @@ impl Config {
         let mut inline_secret = false;
         let mut http = HttpConfig::default();
         let mut webhook = None;
+        let mut store = StoreConfig::defaults(path, env);
         for (section, value) in &table {
             let located = |key: Option<&str>| Location {
                 path: path.to_path_buf(),
@@ -124,6 +129,11 @@ impl Config {
                         webhook = Some(config);
                         reader
                     }
+                    daemon_sections::Section::Store => {
+                        let (config, reader) = store_section::parse_store(&ctx, body);
+                        store = config;
+                        reader
+                    }
                 };
                 errors.extend(reader.errors);
                 warnings.extend(reader.warnings);
@@ -139,6 +149,7 @@ impl Config {
                                 "channel-NAME",
                                 daemon_sections::HTTP_SECTION,
                                 daemon_sections::WEBHOOK_SECTION,
+                                store_section::STORE_SECTION,
                             ],
                         ),
                     },
@@ -193,6 +204,7 @@ impl Config {
                 channels,
                 http,
                 webhook,
+                store,
             },
             warnings,
             inline_secret,

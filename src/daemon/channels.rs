@@ -1,17 +1,24 @@
 //! Starting a channel from its validated configuration: read its keystore once, build its
-//! TLS context once, and hand the supervisor a connect function that uses them.
+//! TLS context once, and hand the supervisor a connect function that uses them; beside the
+//! supervisor, the channel's feeder (store → queue) and sink (events → store).
 //!
 //! Set-up failures (a wrong keystore password, a missing file...) are logged here as 43010
 //! then 42403, and leave the channel `Failed` without a task: retrying cannot fix them, only
 //! a configuration change can (SIGHUP, or a restart).
 
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, Notify};
+use tokio::task::JoinHandle;
 
+use super::api::metrics::Metrics;
+use super::feeder::Feeder;
+use super::sink::Sink;
+use super::store::{split_key, Store};
 use crate::config::{ChannelConfig, KeystoreSource, TlsOptions};
-use crate::session::{CountersSnapshot, Inbound, OutboundMessage, SubmitOutcome};
+use crate::session::CountersSnapshot;
 use crate::supervisor::{
     self, Attempt, Backoff, ChannelEnd, ChannelFailure, ChannelHandle, ChannelIo, ChannelState,
     ChannelStatus, LastError,
@@ -19,37 +26,98 @@ use crate::supervisor::{
 use crate::transport::keystore::Keystore;
 use crate::transport::{self, Connector, InitError, KeystoreFile, Timeouts, TlsSettings};
 
-/// How many messages may wait in a channel's queue before `enqueue` reports it full.
-pub const QUEUE_CAPACITY: usize = 10_000;
+/// What every channel shares with the rest of the daemon.
+#[derive(Clone)]
+pub struct Plumbing {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// Submit response counts and latencies.
+    pub metrics: Arc<Metrics>,
+    /// Bumped when new messages were committed.
+    pub wake: watch::Receiver<u64>,
+    /// Whether a webhook is configured.
+    pub webhook: bool,
+    /// Poked when events were queued for the webhook.
+    pub outbox: Arc<Notify>,
+    /// Segments sent again after a restart or a channel stop (`smppd_resends`).
+    pub resends: Arc<AtomicU64>,
+}
 
-/// A configured channel: its supervisor task (unless set-up failed) and the daemon's end of
-/// its queue.
-#[derive(Debug)]
+/// A channel's queue holds twice its window: enough to keep the window full between two
+/// claims, few enough that a channel going down holds little.
+fn queue_capacity(config: &ChannelConfig) -> usize {
+    (usize::from(config.window_size) * 2).max(16)
+}
+
+/// A configured channel: its supervisor task (unless set-up failed), feeder and sink.
 pub struct Channel {
     /// The configuration it runs with (compared on SIGHUP to decide on a restart). Shared,
     /// because request and inbound handling look it up per message.
     pub config: Arc<ChannelConfig>,
-    /// Where the daemon puts messages for this channel.
-    pub queue: mpsc::Sender<OutboundMessage>,
     /// State, counters and last error.
     pub status: watch::Receiver<ChannelStatus>,
-    handle: Option<ChannelHandle>,
-    /// Kept for a channel whose set-up failed, so its status channel stays open.
-    _failed_status: Option<watch::Sender<ChannelStatus>>,
+    supervised: Supervised,
+    feeder: Option<(watch::Sender<bool>, JoinHandle<Vec<i64>>)>,
+    sink: Option<JoinHandle<()>>,
+    store: Arc<dyn Store>,
+}
+
+impl std::fmt::Debug for Channel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Channel")
+            .field("name", &self.config.name)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Channel {
     /// Message totals right now.
     pub fn counters(&self) -> CountersSnapshot {
-        match &self.handle {
-            Some(h) => h.counters(),
-            None => CountersSnapshot::default(),
-        }
+        self.supervised.counters()
     }
 
-    /// Stops the channel gracefully (drain, unbind, close) and gives back what it held.
-    pub async fn stop(self) -> Option<ChannelEnd> {
-        self.handle?.stop().await.ok()
+    /// Stops the channel gracefully: no new claims, drain what is in flight, unbind, record
+    /// every outcome, then give what it still held back to the queue. Returns how many
+    /// messages went back.
+    pub async fn stop(self) -> usize {
+        let mut held: Vec<(i64, bool)> = Vec::new();
+        if let Some((stop, task)) = self.feeder {
+            let _ = stop.send(true);
+            if let Ok(leftover) = task.await {
+                held.extend(leftover.into_iter().map(|seq| (seq, false)));
+            }
+        }
+        if let Some(ChannelEnd { mut queue, unsent }) = self.supervised.stop().await {
+            {
+                queue.close();
+                while let Ok(m) = queue.try_recv() {
+                    held.push((split_key(m.id).0, false));
+                }
+                held.extend(unsent.iter().map(|m| (split_key(m.id).0, m.attempts > 0)));
+            }
+        }
+        // Every outcome the sessions reported is recorded before anything goes back to the
+        // queue, so that an acknowledged message is never claimed (and sent) again.
+        if let Some(sink) = self.sink {
+            let _ = sink.await;
+        }
+        held.sort_unstable();
+        held.dedup_by(|a, b| {
+            if a.0 == b.0 {
+                b.1 |= a.1;
+                true
+            } else {
+                false
+            }
+        });
+        let n = held.len();
+        if n > 0 {
+            if let Err(e) = self.store.release(held).await {
+                // Still claimed on disk: queued again at the next start.
+                tracing::warn!(channel = %self.config.name, event = "release_failed", error = %e, "cannot give messages back to the queue");
+            }
+        }
+        n
     }
 }
 
@@ -125,26 +193,36 @@ fn warn_about_certificates(channel: &str, settings: &TlsSettings) {
     }
 }
 
-/// Starts `config`'s channel. Outcomes and inbound messages of every channel go to the same
-/// two senders; inbound ones are tagged with the channel's name.
-pub fn start(
-    config: ChannelConfig,
-    outcomes: mpsc::UnboundedSender<SubmitOutcome>,
-    inbound: mpsc::UnboundedSender<(String, Inbound)>,
-) -> Channel {
-    let (queue, queue_rx) = mpsc::channel(QUEUE_CAPACITY);
-    match prepare(&config) {
+/// A channel's supervisor over queues the caller owns: the keystore read and the TLS context
+/// built once, and a connect function that uses them. Set-up failures are logged (43010,
+/// 42403) and leave it `Failed` without a task.
+pub struct Supervised {
+    /// State, counters and last error.
+    pub status: watch::Receiver<ChannelStatus>,
+    handle: Option<ChannelHandle>,
+    /// Kept for a channel whose set-up failed, so its status channel stays open.
+    _failed_status: Option<watch::Sender<ChannelStatus>>,
+}
+
+impl Supervised {
+    /// Message totals right now.
+    pub fn counters(&self) -> CountersSnapshot {
+        self.handle
+            .as_ref()
+            .map_or_else(CountersSnapshot::default, |h| h.counters())
+    }
+
+    /// Stops it gracefully (drain, unbind, close) and gives back what it held; `None` when
+    /// set-up had failed (there was no task).
+    pub async fn stop(self) -> Option<ChannelEnd> {
+        self.handle?.stop().await.ok()
+    }
+}
+
+/// Starts the supervisor of `config`'s channel over `io`.
+pub fn supervise(config: &ChannelConfig, io: ChannelIo) -> Supervised {
+    match prepare(config) {
         Ok((connector, backoff, params)) => {
-            let (inbound_tx, mut inbound_rx) = mpsc::unbounded_channel();
-            let name = config.name.clone();
-            // Tag inbound messages with their channel; the task ends with the channel.
-            tokio::spawn(async move {
-                while let Some(msg) = inbound_rx.recv().await {
-                    if inbound.send((name.clone(), msg)).is_err() {
-                        break;
-                    }
-                }
-            });
             let connector = Arc::new(connector);
             let (host, port) = (config.host.clone(), config.port);
             let timeouts = Timeouts {
@@ -162,21 +240,9 @@ pub fn start(
                         .map_err(ChannelFailure::Connect)
                 }
             };
-            let handle = supervisor::spawn(
-                config.name.clone(),
-                params,
-                backoff,
-                connect,
-                ChannelIo {
-                    queue: queue_rx,
-                    outcomes,
-                    inbound: inbound_tx,
-                },
-            );
-            Channel {
+            let handle = supervisor::spawn(config.name.clone(), params, backoff, connect, io);
+            Supervised {
                 status: handle.status.clone(),
-                config: Arc::new(config),
-                queue,
                 handle: Some(handle),
                 _failed_status: None,
             }
@@ -201,14 +267,59 @@ pub fn start(
                 connect_attempts: 0,
                 binds: 0,
             });
-            Channel {
-                config: Arc::new(config),
-                queue,
+            Supervised {
                 status,
                 handle: None,
                 _failed_status: Some(tx),
             }
         }
+    }
+}
+
+/// Starts `config`'s channel: its supervisor, the feeder that fills its queue from the
+/// store, and the sink that records what it reports.
+pub fn start(config: ChannelConfig, plumbing: &Plumbing) -> Channel {
+    let config = Arc::new(config);
+    let (queue, queue_rx) = mpsc::channel(queue_capacity(&config));
+    let (events, events_rx) = mpsc::unbounded_channel();
+    let supervised = supervise(
+        &config,
+        ChannelIo {
+            queue: queue_rx,
+            events,
+        },
+    );
+    let running = supervised.handle.is_some();
+    let sink = running.then(|| {
+        let sink = Sink {
+            config: config.clone(),
+            store: plumbing.store.clone(),
+            metrics: plumbing.metrics.clone(),
+            webhook: plumbing.webhook,
+            outbox: plumbing.outbox.clone(),
+        };
+        tokio::spawn(sink.run(events_rx))
+    });
+    let feeder = running.then(|| {
+        let (stop, stop_rx) = watch::channel(false);
+        let feeder = Feeder {
+            config: config.clone(),
+            store: plumbing.store.clone(),
+            queue,
+            status: supervised.status.clone(),
+            wake: plumbing.wake.clone(),
+            stop: stop_rx,
+            resends: plumbing.resends.clone(),
+        };
+        (stop, tokio::spawn(feeder.run()))
+    });
+    Channel {
+        status: supervised.status.clone(),
+        config,
+        supervised,
+        feeder,
+        sink,
+        store: plumbing.store.clone(),
     }
 }
 

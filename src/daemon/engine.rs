@@ -1,23 +1,12 @@
-//! What the HTTP API needs from the running channels, and the shapes that flow between them.
+//! What the dispatcher and the API need from the running channels: their status and the
+//! configuration they run with, through the small [`Engine`] trait. Neither touches a
+//! supervisor or a session directly; messages reach the channels through the store.
 //!
-//! The API never touches a supervisor or a session directly: it sees the channels through the
-//! small [`Engine`] trait (status for `/v1/channels`, `/health` and `/metrics`; a non-blocking
-//! hand-over of one outbound message). Outcomes flow back the other way through
-//! [`crate::daemon::api::Reports`], which the engine receives when it is built: submit
-//! responses, failures, delivery receipts and inbound messages.
-//!
-//! ```text
-//!   POST /v1/messages --> Engine::enqueue(channel, OutboundRequest)
-//!   session            --> Reports::{submitted, failed, receipt, inbound} --> store, webhook
-//! ```
-//!
-//! Depends on: `sms` (segments, delivery states) and the store's message id.
+//! Depends on: `sms` (delivery states).
 
-use super::store::MessageId;
 use crate::config::ChannelConfig;
-use crate::sms::{DeliveryState, Segment};
+use crate::sms::DeliveryState;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// The last error a channel reported, with its documented log code.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,63 +69,13 @@ impl ChannelStatus {
     }
 }
 
-/// One accepted message, ready for submit_sm: the API has chosen the channel, the coding and
-/// the segments (with their UDH or SAR values) using that channel's configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutboundRequest {
-    /// The id the API returned; pass it back in [`crate::daemon::api::Reports`] calls.
-    pub id: MessageId,
-    /// destination_addr.
-    pub to: String,
-    /// source_addr; `None` means the channel's default (`default-reply-address`).
-    pub from: Option<String>,
-    /// One submit_sm per segment, in order (segment numbers are indexes into this).
-    pub segments: Vec<Segment>,
-    /// Whether to ask for a delivery receipt (registered_delivery 1).
-    pub delivery_report: bool,
-    /// A validity period asked for by the client, to send as a relative SMPP time; `None`
-    /// means the channel's `x-smpp-validity-period`.
-    pub validity: Option<Duration>,
-}
-
-/// Why a channel did not take a message. Every variant surfaces as a 503 (or the router tries
-/// the next channel first).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum EnqueueError {
-    /// The channel's queue is full: back-pressure, try later or elsewhere.
-    #[error("channel {channel} is full")]
-    Full {
-        /// The channel.
-        channel: String,
-    },
-    /// The channel is not bound (or not able to transmit).
-    #[error("channel {channel} is down: {reason}")]
-    Down {
-        /// The channel.
-        channel: String,
-        /// Why, e.g. "connecting" or the last error.
-        reason: String,
-    },
-    /// No channel of that name: a bug in the caller, as the API checks names first.
-    #[error("no channel named {channel}")]
-    Unknown {
-        /// The name asked for.
-        channel: String,
-    },
-}
-
-/// The running channels, as the API sees them. The lead implements it on top of the
-/// supervisors; tests use a fake.
+/// The running channels, as the dispatcher and the API see them. [`super::gateway::Gateway`]
+/// implements it on top of the supervisors; tests use a fake.
 ///
-/// Both methods are called from request handlers: they must not block (take a snapshot,
-/// `try_send` into a queue).
+/// Both methods are called from request handlers: they must not block (take a snapshot).
 pub trait Engine: Send + Sync + 'static {
     /// Every configured channel, in configured order.
     fn channels(&self) -> Vec<ChannelStatus>;
-
-    /// Hands `request` to `channel`'s queue. `Ok` means the channel owns it now and will
-    /// report its outcome through `Reports`.
-    fn enqueue(&self, channel: &str, request: OutboundRequest) -> Result<(), EnqueueError>;
 
     /// The configuration `channel` runs with now (`None`: the first configured channel), so
     /// that requests are segmented and checked against what a SIGHUP reload last applied.
@@ -234,13 +173,4 @@ pub struct InboundReport {
     pub to: String,
     /// The content.
     pub content: InboundContent,
-}
-
-/// Why the session must not acknowledge a deliver_sm yet: answer it with an error status
-/// (e.g. ESME_RX_T_APPN, 0x64) so the SMSC delivers it again later.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum NotAccepted {
-    /// The webhook queue is full.
-    #[error("the webhook queue is full")]
-    WebhookQueueFull,
 }

@@ -1,55 +1,24 @@
-//! [`Gateway`]: the [`Engine`] the HTTP API talks to, built over the running channels.
-//!
-//! It turns an accepted request's segments into submit_sm (with the channel's addressing
-//! defaults), hands them to the channel's queue all at once or not at all, and reports each
-//! segment's outcome back to the store. What comes back from the SMSC is handled by
-//! [`super::inbound::InboundHandler`].
+//! [`Gateway`]: the running channels, seen as the [`Engine`] the dispatcher and the API ask
+//! for status and configuration. Messages do not pass through here: they go through the
+//! store (see [`super::dispatch`] and [`super::feeder`]).
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 
-use tokio::sync::mpsc;
-
-use super::api::Reports;
 use super::channels::Channel;
-use super::engine::{
-    ChannelCounters, ChannelError, ChannelStatus, Engine, EnqueueError, OutboundRequest,
-};
-use super::store::MessageId;
-use crate::codec::pdu::SubmitSm;
-use crate::codec::{
-    COctetString, DataCoding, EsmClass, Npi, ShortMessage, SmppTime, Tlv, TlvTag, Tlvs, Ton,
-    ValueError,
-};
-use crate::config::{relative_time, ChannelConfig};
-use crate::session::{FailureReason, OutboundMessage, SubmitOutcome};
-use crate::sms::{Field, SarValues, Segment};
+use super::engine::{ChannelCounters, ChannelError, ChannelStatus, Engine};
+use crate::config::ChannelConfig;
 use crate::supervisor::ChannelState;
-
-/// Where a submitted segment came from, to report its outcome.
-#[derive(Debug, Clone)]
-struct Pending {
-    id: MessageId,
-    segment: usize,
-}
 
 /// The running channels, seen as an [`Engine`].
 pub struct Gateway {
     channels: RwLock<Vec<Channel>>,
-    pending: Mutex<HashMap<u64, Pending>>,
-    next_id: AtomicU64,
-    pub(super) reports: Reports,
 }
 
 impl Gateway {
-    /// A gateway over `channels` (in configured order), reporting to `reports`.
-    pub fn new(channels: Vec<Channel>, reports: Reports) -> Arc<Gateway> {
+    /// A gateway over `channels` (in configured order).
+    pub fn new(channels: Vec<Channel>) -> Arc<Gateway> {
         Arc::new(Gateway {
             channels: RwLock::new(channels),
-            pending: Mutex::new(HashMap::new()),
-            next_id: AtomicU64::new(1),
-            reports,
         })
     }
 
@@ -117,65 +86,6 @@ impl Gateway {
         s
     }
 
-    /// Re-queues messages a stopped channel gave back, on the channel now holding its name;
-    /// fails them when there is none (the channel was removed from the configuration).
-    pub fn requeue(&self, channel: &str, messages: impl IntoIterator<Item = OutboundMessage>) {
-        let channels = self.read_channels();
-        let target = channels.iter().find(|c| c.config.name == channel);
-        for message in messages {
-            let sent = match target {
-                Some(c) => c.queue.try_send(message).map_err(|e| match e {
-                    mpsc::error::TrySendError::Full(m) | mpsc::error::TrySendError::Closed(m) => m,
-                }),
-                None => Err(message),
-            };
-            if let Err(message) = sent {
-                self.finish(message.id, |reports, p| {
-                    reports.failed(&p.id, None, "channel removed or full during a reload");
-                });
-            }
-        }
-    }
-
-    fn finish(&self, key: u64, report: impl FnOnce(&Reports, &Pending)) {
-        let pending = self
-            .pending
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&key);
-        match pending {
-            Some(p) => report(&self.reports, &p),
-            None => tracing::warn!(
-                event = "unknown_outcome",
-                key,
-                "outcome for no pending message"
-            ),
-        }
-    }
-
-    /// Reports one submit outcome to the store.
-    pub fn on_outcome(&self, outcome: SubmitOutcome) {
-        match outcome {
-            SubmitOutcome::Accepted {
-                message,
-                message_id,
-            } => self.finish(message.id, |r, p| {
-                r.submitted(&p.id, p.segment, &message_id)
-            }),
-            SubmitOutcome::Failed { message, reason } => {
-                let (status, text) = match &reason {
-                    FailureReason::Rejected(s) => (Some(s.value()), format!("rejected: {s}")),
-                    FailureReason::RetriesExhausted(s) => {
-                        (Some(s.value()), format!("retries exhausted: {s}"))
-                    }
-                    FailureReason::NoResponse => (None, "no submit_sm_resp in time".into()),
-                    FailureReason::Invalid(e) => (None, format!("cannot be encoded: {e}")),
-                };
-                self.finish(message.id, |r, p| r.failed(&p.id, status, &text));
-            }
-        }
-    }
-
     fn channel_status(channel: &Channel) -> ChannelStatus {
         let status = channel.status.borrow().clone();
         let counters = channel.counters();
@@ -229,106 +139,4 @@ impl Engine for Gateway {
         }
         .map(|c| Arc::clone(&c.config))
     }
-
-    fn enqueue(&self, channel: &str, request: OutboundRequest) -> Result<(), EnqueueError> {
-        let channels = self.read_channels();
-        let Some(target) = channels.iter().find(|c| c.config.name == channel) else {
-            return Err(EnqueueError::Unknown {
-                channel: channel.to_string(),
-            });
-        };
-        let state = target.status.borrow().state;
-        if state != ChannelState::Bound || !target.config.bind_mode.can_submit() {
-            return Err(EnqueueError::Down {
-                channel: channel.to_string(),
-                reason: format!("{state:?}"),
-            });
-        }
-        // All segments or none: a half-queued message would be reported neither way. Room is
-        // reserved before any submit_sm is built, so that a full channel (the usual refusal
-        // under load) costs nothing more; unused permits are released when dropped.
-        let permits = target
-            .queue
-            .try_reserve_many(request.segments.len())
-            .map_err(|_| EnqueueError::Full {
-                channel: channel.to_string(),
-            })?;
-        let submits = request
-            .segments
-            .iter()
-            .map(|segment| submit_sm(&target.config, &request, segment))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| EnqueueError::Down {
-                channel: channel.to_string(),
-                reason: format!("cannot build submit_sm: {e}"),
-            })?;
-        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        for ((segment, submit), permit) in submits.into_iter().enumerate().zip(permits) {
-            let key = self.next_id.fetch_add(1, Ordering::Relaxed);
-            pending.insert(
-                key,
-                Pending {
-                    id: request.id.clone(),
-                    segment,
-                },
-            );
-            permit.send(OutboundMessage {
-                id: key,
-                submit,
-                attempts: 0,
-            });
-        }
-        Ok(())
-    }
-}
-
-/// One segment as a submit_sm, with the channel's addressing defaults.
-fn submit_sm(
-    config: &ChannelConfig,
-    request: &OutboundRequest,
-    segment: &Segment,
-) -> Result<SubmitSm, ValueError> {
-    let source = request
-        .from
-        .as_deref()
-        .or(config.default_reply_address.as_deref())
-        .unwrap_or("");
-    let validity = match request.validity {
-        Some(d) => relative_time(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
-        None => config.validity_period.clone(),
-    };
-    let mut tlvs = Tlvs::default();
-    let short_message = match segment.field {
-        Field::ShortMessage => ShortMessage::new(segment.bytes.clone())?,
-        Field::MessagePayload => {
-            tlvs.push(Tlv::message_payload(segment.bytes.clone())?);
-            ShortMessage::default()
-        }
-    };
-    if let Some(SarValues {
-        msg_ref_num,
-        total_segments,
-        segment_seqnum,
-    }) = segment.sar
-    {
-        tlvs.push(Tlv::u16(TlvTag::SarMsgRefNum, msg_ref_num)?);
-        tlvs.push(Tlv::u8(TlvTag::SarTotalSegments, total_segments)?);
-        tlvs.push(Tlv::u8(TlvTag::SarSegmentSeqnum, segment_seqnum)?);
-    }
-    Ok(SubmitSm {
-        service_type: COctetString::new(config.service_type.clone().into_bytes())?,
-        source_addr_ton: Ton::from(config.source_addr_ton),
-        source_addr_npi: Npi::from(config.source_addr_npi),
-        source_addr: COctetString::new(source.as_bytes())?,
-        dest_addr_ton: Ton::from(config.dest_addr_ton),
-        dest_addr_npi: Npi::from(config.dest_addr_npi),
-        destination_addr: COctetString::new(request.to.as_bytes())?,
-        esm_class: EsmClass(segment.esm_class),
-        registered_delivery: u8::from(request.delivery_report),
-        validity_period: SmppTime::new(validity.into_bytes())?,
-        data_coding: DataCoding::from(segment.data_coding),
-        short_message,
-        tlvs,
-        ..Default::default()
-    })
 }

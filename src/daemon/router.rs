@@ -1,16 +1,18 @@
 //! Channel choice for an outbound message.
 //!
-//! A request that names a channel goes to that channel or nowhere. Otherwise the candidates
-//! are the channels that are bound with a bind that can transmit, in configured order, and:
+//! A request that names a channel goes to that channel, bound or not: it waits in the store
+//! until that channel can send it. Otherwise the router picks the channel whose
+//! configuration segments the message, in this order of preference:
 //!
-//! * **Equals** are the candidates whose submit window has a free slot right now. Among
-//!   them the choice rotates (round-robin, one step per routed message), so that traffic
-//!   spreads over every channel that can take it at once.
-//! * Candidates whose window is full come after the equals, in configured order: the first
-//!   of them is the "first bound channel able to transmit" when none has room, and its own
-//!   queue absorbs the burst.
+//! * **Equals** are the channels that are bound with a bind that can transmit and have a
+//!   free slot in their window right now. Among them the choice rotates (round-robin, one
+//!   step per routed message), so that traffic spreads over every channel that can take it.
+//! * Then bound transmitting channels with a full window, in configured order.
+//! * Then channels that could transmit once bound, in configured order: the message is
+//!   accepted and waits on disk.
 //!
-//! The caller tries the candidates in the returned order until one accepts the message.
+//! A message that does not name a channel is not tied to the one chosen here: whichever
+//! channel able to transmit binds first sends it.
 //!
 //! Depends on: the engine's [`ChannelStatus`] only.
 
@@ -28,8 +30,11 @@ pub enum RouteError {
         /// The configured channels.
         known: Vec<String>,
     },
-    /// The named channel, or every channel, cannot transmit now (a 503).
-    #[error("{0}")]
+    /// The request named a channel whose bind can never submit (a 400).
+    #[error("channel {0} binds as a receiver only and cannot send")]
+    ReceiverOnly(String),
+    /// No configured channel can ever transmit (a 503: the operator's to fix).
+    #[error("no channel can send: {0}")]
     Unavailable(String),
 }
 
@@ -45,12 +50,12 @@ impl Router {
         Router::default()
     }
 
-    /// The channels to try for a message, best first. `explicit` is the request's `channel`.
-    pub fn candidates(
+    /// The channel for a message. `explicit` is the request's `channel`.
+    pub fn choose(
         &self,
         channels: &[ChannelStatus],
         explicit: Option<&str>,
-    ) -> Result<Vec<String>, RouteError> {
+    ) -> Result<String, RouteError> {
         if let Some(name) = explicit {
             let Some(channel) = channels.iter().find(|c| c.name == name) else {
                 return Err(RouteError::UnknownChannel {
@@ -58,43 +63,34 @@ impl Router {
                     known: channels.iter().map(|c| c.name.clone()).collect(),
                 });
             };
-            if !channel.can_send() {
-                return Err(RouteError::Unavailable(format!(
-                    "channel {name} cannot send now: {}",
-                    why_not(channel)
-                )));
+            if !channel.can_transmit {
+                return Err(RouteError::ReceiverOnly(name.to_string()));
             }
-            return Ok(vec![name.to_string()]);
+            return Ok(name.to_string());
         }
-        let (equals, full): (Vec<&ChannelStatus>, Vec<&ChannelStatus>) = channels
+        let equals: Vec<&ChannelStatus> = channels
             .iter()
-            .filter(|c| c.can_send())
-            .partition(|c| c.has_room());
-        if equals.is_empty() && full.is_empty() {
-            let reasons: Vec<String> = channels
-                .iter()
-                .map(|c| format!("{}: {}", c.name, why_not(c)))
-                .collect();
-            return Err(RouteError::Unavailable(if reasons.is_empty() {
-                "no channel is configured".to_string()
-            } else {
-                format!("no channel can send now ({})", reasons.join("; "))
-            }));
-        }
-        let mut order = Vec::with_capacity(equals.len() + full.len());
+            .filter(|c| c.can_send() && c.has_room())
+            .collect();
         if !equals.is_empty() {
             let start = self.next.fetch_add(1, Ordering::Relaxed) % equals.len();
-            order.extend(
-                equals
-                    .iter()
-                    .cycle()
-                    .skip(start)
-                    .take(equals.len())
-                    .map(|c| c.name.clone()),
-            );
+            return Ok(equals[start].name.clone());
         }
-        order.extend(full.iter().map(|c| c.name.clone()));
-        Ok(order)
+        if let Some(full) = channels.iter().find(|c| c.can_send()) {
+            return Ok(full.name.clone());
+        }
+        if let Some(later) = channels.iter().find(|c| c.can_transmit) {
+            return Ok(later.name.clone());
+        }
+        let reasons: Vec<String> = channels
+            .iter()
+            .map(|c| format!("{}: {}", c.name, why_not(c)))
+            .collect();
+        Err(RouteError::Unavailable(if reasons.is_empty() {
+            "no channel is configured".to_string()
+        } else {
+            reasons.join("; ")
+        }))
     }
 }
 
@@ -134,14 +130,18 @@ mod tests {
     }
 
     #[test]
-    fn explicit_channel_or_nothing() {
+    fn an_explicit_channel_is_taken_bound_or_not() {
         let r = Router::new();
         let chans = [channel("a", true, true, 0), channel("b", false, true, 0)];
-        assert_eq!(r.candidates(&chans, Some("a")).unwrap(), ["a"]);
-        let err = r.candidates(&chans, Some("c")).unwrap_err();
+        assert_eq!(r.choose(&chans, Some("a")).unwrap(), "a");
+        assert_eq!(r.choose(&chans, Some("b")).unwrap(), "b");
+        let err = r.choose(&chans, Some("c")).unwrap_err();
         assert_eq!(err.to_string(), "unknown channel \"c\"; configured: a, b");
-        let err = r.candidates(&chans, Some("b")).unwrap_err();
-        assert_eq!(err.to_string(), "channel b cannot send now: connecting");
+        let rx = [channel("rx", true, false, 0)];
+        assert!(matches!(
+            r.choose(&rx, Some("rx")),
+            Err(RouteError::ReceiverOnly(_))
+        ));
     }
 
     #[test]
@@ -154,37 +154,39 @@ mod tests {
             channel("b", true, true, 1),
             channel("full", true, true, 2),
         ];
-        let firsts: Vec<String> = (0..4)
-            .map(|_| r.candidates(&chans, None).unwrap()[0].clone())
-            .collect();
+        let firsts: Vec<String> = (0..4).map(|_| r.choose(&chans, None).unwrap()).collect();
         assert_eq!(firsts, ["a", "b", "a", "b"]);
-        assert_eq!(r.candidates(&chans, None).unwrap(), ["a", "b", "full"]);
     }
 
     #[test]
-    fn full_windows_fall_back_to_configured_order() {
+    fn full_windows_then_unbound_channels_in_configured_order() {
         let r = Router::new();
         let chans = [channel("a", true, true, 2), channel("b", true, true, 2)];
         for _ in 0..3 {
-            assert_eq!(r.candidates(&chans, None).unwrap(), ["a", "b"]);
+            assert_eq!(r.choose(&chans, None).unwrap(), "a");
         }
+        let chans = [
+            channel("rx", true, false, 0),
+            channel("down", false, true, 0),
+        ];
+        assert_eq!(r.choose(&chans, None).unwrap(), "down");
     }
 
     #[test]
-    fn nothing_bound_says_why() {
+    fn no_channel_able_to_transmit_says_why() {
         let r = Router::new();
-        let mut down = channel("a", false, true, 0);
-        down.last_error = Some(ChannelError {
+        let mut rx = channel("a", false, false, 0);
+        rx.last_error = Some(ChannelError {
             code: 43010,
             reason: "bind refused".into(),
         });
-        let err = r.candidates(&[down], None).unwrap_err();
+        let err = r.choose(&[rx], None).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "no channel can send now (a: connecting (last error 43010: bind refused))"
+            "no channel can send: a: connecting (last error 43010: bind refused)"
         );
         assert!(matches!(
-            r.candidates(&[], None),
+            r.choose(&[], None),
             Err(RouteError::Unavailable(_))
         ));
     }

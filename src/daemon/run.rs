@@ -10,16 +10,15 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, SignalKind};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{watch, Notify};
 
-use super::api::{self, Services};
-use super::channels::{self, Channel};
+use super::api::{self, Services, ServicesError};
+use super::channels::{self, Channel, Plumbing};
+use super::dispatch::Dispatcher;
 use super::gateway::Gateway;
-use super::inbound::InboundHandler;
+use super::store::Store;
 use super::systemd::{self, Notifier};
-use super::webhook::WebhookError;
 use crate::config::{Config, ConfigErrors, ConfigWarning};
-use crate::session::{Inbound, SubmitOutcome};
 
 /// How long a graceful stop may take before the daemon exits anyway: within systemd's
 /// `TimeoutStopSec=30` with a margin.
@@ -31,9 +30,9 @@ pub enum RunError {
     /// The configuration has problems; each is listed.
     #[error("{0}")]
     Config(ConfigErrors),
-    /// The webhook sender could not be set up.
-    #[error("webhook: {0}")]
-    Webhook(#[from] WebhookError),
+    /// The store or the webhook sender could not be set up.
+    #[error(transparent)]
+    Services(#[from] ServicesError),
     /// The HTTP listener could not be bound.
     #[error("cannot listen on {address}: {source}")]
     Listen {
@@ -64,9 +63,32 @@ struct Daemon {
     path: PathBuf,
     config: Config,
     gateway: Arc<Gateway>,
-    outcomes: mpsc::UnboundedSender<SubmitOutcome>,
-    inbound: mpsc::UnboundedSender<(String, Inbound)>,
+    plumbing: Plumbing,
+    store: Arc<dyn Store>,
     notifier: Notifier,
+}
+
+/// How often queued messages are checked for expiry and old records purged.
+const UPKEEP_EVERY: Duration = Duration::from_secs(1);
+
+/// Expires and purges in small steps, for ever.
+async fn upkeep(store: Arc<dyn Store>) {
+    let mut tick = tokio::time::interval(UPKEEP_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match store.upkeep(std::time::SystemTime::now()).await {
+            Ok(done) if done.expired > 0 => tracing::info!(
+                event = "messages_expired",
+                expired = done.expired,
+                "queued messages expired before they could be sent"
+            ),
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(event = "upkeep_failed", error = %e, "store upkeep failed; retrying")
+            }
+        }
+    }
 }
 
 /// Runs the daemon with the configuration at `path` until SIGTERM or SIGINT. `ready` is
@@ -82,7 +104,22 @@ pub async fn run(
     let mut interrupt = signal(SignalKind::interrupt()).map_err(RunError::Signals)?;
     let mut hangup = signal(SignalKind::hangup()).map_err(RunError::Signals)?;
 
-    let services = Services::new(&config)?;
+    let (services, recovery) = Services::open(&config).await?;
+    tracing::info!(
+        event = "store_opened",
+        path = %config.store.path.display(),
+        schema_found = recovery.schema_found,
+        requeued = recovery.requeued,
+        waiting = services.store.counts().waiting,
+        "store opened"
+    );
+    if recovery.requeued > 0 {
+        tracing::warn!(
+            event = "store_recovered",
+            requeued = recovery.requeued,
+            "messages handed to channels when the last run ended are queued again (they may be sent twice)"
+        );
+    }
     let listener = TcpListener::bind(config.http.listen)
         .await
         .map_err(|source| RunError::Listen {
@@ -94,18 +131,32 @@ pub async fn run(
         source,
     })?;
 
-    let (outcomes, outcomes_rx) = mpsc::unbounded_channel();
-    let (inbound, inbound_rx) = mpsc::unbounded_channel();
-    let started: Vec<Channel> = config
-        .channels
-        .iter()
-        .map(|c| channels::start(c.clone(), outcomes.clone(), inbound.clone()))
-        .collect();
-    let gateway = Gateway::new(started, services.reports());
-    tokio::spawn(InboundHandler::new(gateway.clone()).run(outcomes_rx, inbound_rx));
+    let gateway = Gateway::new(Vec::new());
+    let dispatcher = Arc::new(Dispatcher::new(
+        gateway.clone(),
+        services.store.clone(),
+        config.store.default_validity,
+    ));
+    let plumbing = Plumbing {
+        store: services.store.clone(),
+        metrics: services.metrics.clone(),
+        wake: dispatcher.wake_signal(),
+        webhook: services.webhook.is_some(),
+        outbox: services
+            .webhook
+            .as_ref()
+            .map_or_else(|| Arc::new(Notify::new()), |w| w.wake.clone()),
+        resends: services.resends.clone(),
+    };
+    let order: Vec<String> = config.channels.iter().map(|c| c.name.clone()).collect();
+    for c in &config.channels {
+        gateway.insert(channels::start(c.clone(), &plumbing), &order);
+    }
+    fail_unknown_pinned(&services.store, &order).await;
+    let upkeep = tokio::spawn(upkeep(services.store.clone()));
 
     let (stop_http, mut http_stopped) = watch::channel(false);
-    let app = api::router(&services, gateway.clone(), &config);
+    let app = api::router(&services, gateway.clone(), dispatcher.clone(), &config);
     let http = tokio::spawn(api::serve(listener, app, async move {
         let _ = http_stopped.wait_for(|stop| *stop).await;
     }));
@@ -133,8 +184,8 @@ pub async fn run(
         path: path.to_path_buf(),
         config,
         gateway,
-        outcomes,
-        inbound,
+        plumbing,
+        store: services.store.clone(),
         notifier,
     };
     loop {
@@ -157,37 +208,57 @@ pub async fn run(
     let _ = stop_http.send(true);
     let channels = daemon.gateway.take_channels();
     let stopped = tokio::time::timeout(STOP_BOUND, stop_all(channels)).await;
-    match stopped {
-        Ok(0) => {}
-        Ok(unsent) => tracing::warn!(
-            event = "stopped_with_unsent",
-            unsent,
-            "{unsent} message(s) were still queued when the daemon stopped"
-        ),
-        Err(_) => tracing::warn!(event = "stop_timeout", "channels did not stop in time"),
+    if stopped.is_err() {
+        tracing::warn!(event = "stop_timeout", "channels did not stop in time");
+    }
+    upkeep.abort();
+    if let Some(hook) = &services.webhook {
+        hook.stop();
     }
     let _ = tokio::time::timeout(Duration::from_secs(5), http).await;
+    let waiting = daemon.store.counts().waiting;
+    if waiting > 0 {
+        tracing::info!(
+            event = "stopped_with_queue",
+            waiting,
+            "{waiting} message(s) stay queued on disk for the next start"
+        );
+    }
     tracing::info!(event = "stopped", "smppd stopped");
     Ok(())
 }
 
-/// Stops channels concurrently; returns how many messages they still held.
-async fn stop_all(channels: Vec<Channel>) -> usize {
+/// Stops channels concurrently; what they held goes back to the queue on disk.
+async fn stop_all(channels: Vec<Channel>) {
     let tasks: Vec<_> = channels
         .into_iter()
         .map(|c| tokio::spawn(c.stop()))
         .collect();
-    let mut unsent = 0;
     for t in tasks {
-        if let Ok(Some(mut end)) = t.await {
-            end.queue.close();
-            while end.queue.try_recv().is_ok() {
-                unsent += 1;
-            }
-            unsent += end.unsent.len();
-        }
+        let _ = t.await;
     }
-    unsent
+}
+
+/// Fails queued messages tied to a channel that is no longer configured: nothing could ever
+/// send them, and a client waiting on them should know.
+async fn fail_unknown_pinned(store: &Arc<dyn Store>, configured: &[String]) {
+    let reason = "the channel was removed from the configuration";
+    match store
+        .fail_unconfigured(configured.to_vec(), reason, std::time::SystemTime::now())
+        .await
+    {
+        Ok(0) => {}
+        Ok(failed) => tracing::warn!(
+            event = "pinned_failed",
+            failed,
+            "queued messages for channels no longer configured failed"
+        ),
+        Err(e) => tracing::warn!(
+            event = "pinned_not_failed",
+            error = %e,
+            "cannot fail the messages of removed channels"
+        ),
+    }
 }
 
 /// Keeps systemd's STATUS line current.
@@ -243,33 +314,21 @@ impl Daemon {
             .map(|o| o.name.clone())
             .collect();
         let order: Vec<String> = new.channels.iter().map(|c| c.name.clone()).collect();
-        // Stop the changed and removed channels; keep what they held for their successors.
-        let stopped = self.gateway.take_named(&changed);
-        let mut held = Vec::new();
-        for channel in stopped {
-            let name = channel.config.name.clone();
-            if let Some(mut end) = channel.stop().await {
-                let mut messages: Vec<_> = end.unsent.drain(..).collect();
-                end.queue.close();
-                while let Ok(m) = end.queue.try_recv() {
-                    messages.push(m);
-                }
-                held.push((name, messages));
-            }
+        // Stop the changed and removed channels; what they held goes back to the queue,
+        // where their successors (or any channel, for messages not tied to one) take it.
+        for channel in self.gateway.take_named(&changed) {
+            channel.stop().await;
         }
         let mut restarted = Vec::new();
         for config in &new.channels {
             let running = old.iter().any(|o| o == config);
             if !running {
                 restarted.push(config.name.clone());
-                let channel =
-                    channels::start(config.clone(), self.outcomes.clone(), self.inbound.clone());
-                self.gateway.insert(channel, &order);
+                self.gateway
+                    .insert(channels::start(config.clone(), &self.plumbing), &order);
             }
         }
-        for (name, messages) in held {
-            self.gateway.requeue(&name, messages);
-        }
+        fail_unknown_pinned(&self.store, &order).await;
         tracing::info!(
             event = "reloaded",
             restarted = ?restarted,

@@ -1,21 +1,25 @@
-//! Webhooks: inbound messages and delivery receipts POSTed as JSON to `[webhook] url`.
+//! Webhooks: inbound messages, delivery receipts and expiries POSTed as JSON to
+//! `[webhook] url`, fed from the store's outbox.
 //!
-//! Events go through a bounded queue to one sender task, which POSTs them in order and
-//! retries each with exponential back-off (`retry-min-ms`, doubling up to `retry-max-ms`)
-//! until the receiver answers 2xx. An event therefore counts as taken care of as soon as it
-//! is in the queue: that is when the session may acknowledge the deliver_sm. When the queue
-//! is full the event is refused, the deliver_sm is answered with an error, and the SMSC
-//! delivers it again later: nothing is lost while the receiver is away.
+//! An event is committed to the outbox before the deliver_sm it came in is acknowledged
+//! (see [`super::sink`]). One sender task POSTs the outbox in order and retries the event at
+//! its head with exponential back-off (`retry-min-ms`, doubling up to `retry-max-ms`; the
+//! attempts and the next try are stored, so the back-off survives a restart) until the
+//! receiver answers 2xx; only then is the event deleted. When the outbox holds
+//! `max-queued-events`, new deliver_sm are answered with an error and the SMSC delivers them
+//! again later: nothing is lost while the receiver is away, or across a crash.
 //!
-//! Receivers may see an event twice (a POST that timed out after the receiver got it is
-//! sent again); every event carries an `event_id` to recognise repeats.
+//! Receivers may see an event twice (a POST that timed out after the receiver got it, or a
+//! crash before the delete); every event carries a stable `event_id` to recognise repeats.
 //!
 //! The client is hyper-util's pooled client with hyper-rustls on the ring provider, so
 //! https URLs work with the operating system's roots and no aws-lc-rs build.
 //!
-//! Depends on: config (`[webhook]`); it sends opaque JSON documents built by the API.
+//! Depends on: config (`[webhook]`) and the store's outbox; it sends the JSON documents the
+//! sink and the store built.
 
 use super::api::metrics::WebhookStats;
+use super::store::{OutboxEvent, Store};
 use crate::config::WebhookConfig;
 use crate::secret::Secret;
 use bytes::Bytes;
@@ -28,8 +32,13 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
-use tokio::sync::mpsc;
+use std::time::{Duration, SystemTime};
+use tokio::sync::{watch, Notify};
+
+/// Events read from the outbox per round trip.
+const BATCH: usize = 64;
+/// How often an idle sender looks at the outbox without being poked.
+const IDLE_POLL: Duration = Duration::from_secs(1);
 
 /// Why the webhook sender could not start.
 #[derive(Debug, thiserror::Error)]
@@ -62,32 +71,17 @@ enum PostError {
 
 #[derive(Debug, Default)]
 struct Counters {
-    queued: AtomicU64,
     delivered: AtomicU64,
     failed_attempts: AtomicU64,
-    refused: AtomicU64,
 }
 
-/// A reserved place in the queue: taking one first lets the caller commit its own changes
-/// only once the event is sure to be accepted.
-pub struct Slot<'a> {
-    permit: mpsc::Permit<'a, Bytes>,
-    counters: &'a Counters,
-}
-
-impl Slot<'_> {
-    /// Queues `event` (a JSON document) in the reserved place.
-    pub fn send(self, event: Bytes) {
-        self.counters.queued.fetch_add(1, Ordering::Relaxed);
-        self.permit.send(event);
-    }
-}
-
-/// The handle to the sender task. Dropping every handle lets the task finish the event it
-/// is sending and stop.
+/// The handle to the sender task.
 pub struct Webhook {
-    tx: mpsc::Sender<Bytes>,
     counters: Arc<Counters>,
+    store: Arc<dyn Store>,
+    /// Poked when events were committed to the outbox.
+    pub wake: Arc<Notify>,
+    stop: watch::Sender<bool>,
 }
 
 type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
@@ -116,8 +110,8 @@ fn client(https: bool) -> Result<HttpClient, WebhookError> {
 }
 
 impl Webhook {
-    /// Starts the sender task on the current tokio runtime.
-    pub fn start(config: WebhookConfig) -> Result<Webhook, WebhookError> {
+    /// Starts the sender task on the current tokio runtime, reading from `store`'s outbox.
+    pub fn start(config: WebhookConfig, store: Arc<dyn Store>) -> Result<Webhook, WebhookError> {
         let uri: Uri = config
             .url
             .parse()
@@ -126,40 +120,39 @@ impl Webhook {
                 error: e.to_string(),
             })?;
         let client = client(uri.scheme_str() == Some("https"))?;
-        let (tx, rx) = mpsc::channel(config.max_queued_events.max(1));
         let counters = Arc::new(Counters::default());
+        let wake = Arc::new(Notify::new());
+        let (stop, stop_rx) = watch::channel(false);
         let sender = Sender {
             client,
             uri,
             token: config.bearer_token.clone(),
             config,
             counters: counters.clone(),
+            store: store.clone(),
+            wake: wake.clone(),
         };
-        tokio::spawn(sender.run(rx));
-        Ok(Webhook { tx, counters })
+        tokio::spawn(sender.run(stop_rx));
+        Ok(Webhook {
+            counters,
+            store,
+            wake,
+            stop,
+        })
     }
 
-    /// Reserves a place in the queue, or `None` when it is full (or the sender stopped).
-    pub fn reserve(&self) -> Option<Slot<'_>> {
-        match self.tx.try_reserve() {
-            Ok(permit) => Some(Slot {
-                permit,
-                counters: &self.counters,
-            }),
-            Err(_) => {
-                self.counters.refused.fetch_add(1, Ordering::Relaxed);
-                None
-            }
-        }
+    /// Stops the sender after the POST in progress; what it has not delivered stays in the
+    /// outbox for the next start.
+    pub fn stop(&self) {
+        let _ = self.stop.send(true);
     }
 
     /// The counters, for `/metrics`.
     pub fn stats(&self) -> WebhookStats {
         WebhookStats {
-            queued: self.counters.queued.load(Ordering::Relaxed),
+            queued: self.store.counts().outbox,
             delivered: self.counters.delivered.load(Ordering::Relaxed),
             failed_attempts: self.counters.failed_attempts.load(Ordering::Relaxed),
-            refused: self.counters.refused.load(Ordering::Relaxed),
         }
     }
 }
@@ -170,35 +163,99 @@ struct Sender {
     token: Option<Secret>,
     config: WebhookConfig,
     counters: Arc<Counters>,
+    store: Arc<dyn Store>,
+    wake: Arc<Notify>,
 }
 
 impl Sender {
-    async fn run(self, mut rx: mpsc::Receiver<Bytes>) {
-        while let Some(event) = rx.recv().await {
-            let mut delay = self.config.retry_min;
-            let mut attempt = 1u32;
-            loop {
-                match self.post(event.clone()).await {
-                    Ok(()) => break,
-                    Err(error) => {
-                        self.counters
-                            .failed_attempts
-                            .fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!(
-                            host = self.uri.host().unwrap_or(""),
-                            attempt,
-                            retry_in_ms = delay.as_millis() as u64,
-                            %error,
-                            "webhook POST failed; retrying"
-                        );
-                        tokio::time::sleep(delay).await;
-                        delay = (delay * 2).min(self.config.retry_max);
-                        attempt = attempt.saturating_add(1);
-                    }
-                }
+    /// The delay after `attempts` failed attempts.
+    fn backoff(&self, attempts: u32) -> Duration {
+        let factor = 1u32
+            .checked_shl(attempts.saturating_sub(1))
+            .unwrap_or(u32::MAX);
+        self.config
+            .retry_min
+            .saturating_mul(factor)
+            .min(self.config.retry_max)
+    }
+
+    async fn run(self, mut stop: watch::Receiver<bool>) {
+        loop {
+            if *stop.borrow() {
+                return;
             }
-            self.counters.queued.fetch_sub(1, Ordering::Relaxed);
-            self.counters.delivered.fetch_add(1, Ordering::Relaxed);
+            let events = match self.store.outbox_due(BATCH, SystemTime::now()).await {
+                Ok(e) => e,
+                Err(error) => {
+                    tracing::warn!(event = "webhook_outbox_unreadable", %error, "cannot read the webhook outbox; retrying");
+                    Vec::new()
+                }
+            };
+            if events.is_empty() {
+                tokio::select! {
+                    _ = self.wake.notified() => {}
+                    _ = tokio::time::sleep(IDLE_POLL) => {}
+                    _ = stop.changed() => {}
+                }
+                continue;
+            }
+            let mut delivered = Vec::with_capacity(events.len());
+            for event in events {
+                if !self.deliver(&event, &mut stop).await {
+                    break;
+                }
+                delivered.push(event.seq);
+            }
+            if !delivered.is_empty() {
+                let n = delivered.len() as u64;
+                // Not deleted (store failing): sent again later, which event_id allows.
+                if let Err(error) = self.store.outbox_delivered(delivered).await {
+                    tracing::warn!(event = "webhook_outbox_unwritable", %error, "cannot remove delivered events from the outbox");
+                }
+                self.counters.delivered.fetch_add(n, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// POSTs one event once it is due; `false` when it failed (its next try is stored) or
+    /// a stop came first.
+    async fn deliver(&self, event: &OutboxEvent, stop: &mut watch::Receiver<bool>) -> bool {
+        if let Ok(wait) = event.due.duration_since(SystemTime::now()) {
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = stop.changed() => return false,
+            }
+        }
+        let posted = tokio::select! {
+            r = self.post(Bytes::from(event.body.clone())) => r,
+            _ = stop.changed() => return false,
+        };
+        match posted {
+            Ok(()) => true,
+            Err(error) => {
+                self.counters
+                    .failed_attempts
+                    .fetch_add(1, Ordering::Relaxed);
+                let attempt = event.attempts.saturating_add(1);
+                let delay = self.backoff(attempt);
+                tracing::warn!(
+                    event = "webhook_failed",
+                    host = self.uri.host().unwrap_or(""),
+                    attempt,
+                    retry_in_ms = delay.as_millis() as u64,
+                    %error,
+                    "webhook POST failed; retrying"
+                );
+                if let Err(error) = self
+                    .store
+                    .outbox_retry(event.seq, SystemTime::now() + delay)
+                    .await
+                {
+                    tracing::warn!(event = "webhook_outbox_unwritable", %error, "cannot record the webhook retry");
+                    tokio::time::sleep(delay).await;
+                }
+                false
+            }
         }
     }
 

@@ -25,7 +25,8 @@ use crate::session::counters::Counters;
 use crate::session::error::SessionError;
 use crate::session::keepalive::{KeepAlive, KeepAliveAction};
 use crate::session::message::{
-    Ack, AckVerdict, FailureReason, Inbound, InboundPdu, OutboundMessage, SubmitOutcome,
+    Ack, AckVerdict, FailureReason, Inbound, InboundPdu, OutboundMessage, SessionEvent,
+    SubmitOutcome,
 };
 use crate::session::params::{BindMode, SessionParams};
 use crate::session::rate::TokenBucket;
@@ -77,11 +78,10 @@ pub struct SessionIo<'a> {
     pub queue: &'a mut mpsc::Receiver<OutboundMessage>,
     /// Messages handed back by an earlier session ([`SessionEnd::unsent`]); sent first.
     pub resend: VecDeque<OutboundMessage>,
-    /// Where final outcomes go (accepted / failed).
-    pub outcomes: mpsc::UnboundedSender<SubmitOutcome>,
-    /// Where inbound messages go; each is answered to the SMSC only once accepted there.
-    /// Unbounded on purpose: the SMSC's own window bounds how many await an answer.
-    pub inbound: mpsc::UnboundedSender<Inbound>,
+    /// Where outcomes (accepted / failed) and inbound messages go, in order. An inbound
+    /// message is answered to the SMSC only once accepted there. Unbounded on purpose: the
+    /// window and the SMSC's own window bound how many are outstanding.
+    pub events: mpsc::UnboundedSender<SessionEvent>,
     /// Set to `true` to stop gracefully (a dropped sender also stops).
     pub stop: watch::Receiver<bool>,
     /// Channel totals to update.
@@ -490,10 +490,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 "no submit_sm_resp within the response timeout"
             );
             io.counters.failed();
-            let _ = io.outcomes.send(SubmitOutcome::Failed {
+            let _ = io.events.send(SessionEvent::Outcome(SubmitOutcome::Failed {
                 message,
                 reason: FailureReason::NoResponse,
-            });
+            }));
         }
         match rules.keepalive.poll(now) {
             KeepAliveAction::Wait => {}
@@ -572,10 +572,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             if let Err(e) = message.submit.encode_submit(sequence, &mut self.out) {
                 self.out.truncate(before);
                 io.counters.failed();
-                let _ = io.outcomes.send(SubmitOutcome::Failed {
+                let _ = io.events.send(SessionEvent::Outcome(SubmitOutcome::Failed {
                     message,
                     reason: FailureReason::Invalid(e),
-                });
+                }));
                 continue;
             }
             message.attempts += 1;
@@ -750,7 +750,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         };
         // If the layer above is gone, the returned Inbound is dropped here, which answers the
         // SMSC with a temporary error: it will deliver again later.
-        let _ = io.inbound.send(Inbound::new(pdu, receipt, ack));
+        let _ = io
+            .events
+            .send(SessionEvent::Inbound(Inbound::new(pdu, receipt, ack)));
     }
 
     fn on_submit_resp(
@@ -782,10 +784,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 let message_id = body
                     .map(|b| String::from_utf8_lossy(b.message_id.as_bytes()).into_owned())
                     .unwrap_or_default();
-                let _ = io.outcomes.send(SubmitOutcome::Accepted {
-                    message,
-                    message_id,
-                });
+                let _ = io
+                    .events
+                    .send(SessionEvent::Outcome(SubmitOutcome::Accepted {
+                        message,
+                        message_id,
+                    }));
             }
             StatusClass::Transient if is_throttling(status) => {
                 // Not the message's fault: back to the head of the queue, no retry spent.
@@ -800,18 +804,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                     rules.pending.push_front(message);
                 } else {
                     io.counters.failed();
-                    let _ = io.outcomes.send(SubmitOutcome::Failed {
+                    let _ = io.events.send(SessionEvent::Outcome(SubmitOutcome::Failed {
                         message,
                         reason: FailureReason::RetriesExhausted(status),
-                    });
+                    }));
                 }
             }
             StatusClass::Permanent => {
                 io.counters.failed();
-                let _ = io.outcomes.send(SubmitOutcome::Failed {
+                let _ = io.events.send(SessionEvent::Outcome(SubmitOutcome::Failed {
                     message,
                     reason: FailureReason::Rejected(status),
-                });
+                }));
             }
             StatusClass::Protocol => {
                 // The SMSC thinks the session is in another state: re-bind, and hand the

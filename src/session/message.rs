@@ -61,6 +61,16 @@ pub enum SubmitOutcome {
     },
 }
 
+/// What a session reports to the layer above, in the order it happened: a submit's outcome
+/// always comes before any PDU the SMSC sent after its response (a receipt for it, say).
+#[derive(Debug)]
+pub enum SessionEvent {
+    /// A submitted message's final outcome.
+    Outcome(SubmitOutcome),
+    /// A message from the SMSC, to accept or reject.
+    Inbound(Inbound),
+}
+
 /// The body of an inbound message.
 #[derive(Debug, Clone)]
 pub enum InboundPdu {

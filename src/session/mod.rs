@@ -23,7 +23,9 @@ pub use counters::{Counters, CountersSnapshot};
 pub use driver::{EndReason, Session, SessionEnd, SessionIo};
 pub use error::SessionError;
 pub use keepalive::{KeepAlive, KeepAliveAction};
-pub use message::{FailureReason, Inbound, InboundPdu, OutboundMessage, SubmitOutcome};
+pub use message::{
+    FailureReason, Inbound, InboundPdu, OutboundMessage, SessionEvent, SubmitOutcome,
+};
 pub use params::{BindMode, ParamError, SessionParams};
 pub use rate::TokenBucket;
 pub use sequence::SequenceNumbers;

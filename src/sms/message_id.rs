@@ -91,7 +91,7 @@ impl MessageIdKey {
 
     /// The forms under which a submission with this id would be found in `tier`, when
     /// this is the receipt's id.
-    fn probes(&self, tier: MatchRule, rules: MatchRules) -> Vec<IdForm> {
+    pub fn probes(&self, tier: MatchRule, rules: MatchRules) -> Vec<IdForm> {
         match tier {
             MatchRule::Exact => vec![IdForm::Exact(self.exact.clone())],
             MatchRule::Folded => vec![IdForm::Folded(self.folded.clone())],
@@ -109,6 +109,19 @@ impl MessageIdKey {
     }
 }
 
+impl IdForm {
+    /// The form as one text key, distinct across kinds (`e:`, `f:`, `d:`, `h:` prefixes), for
+    /// indexes kept outside this process (a database column).
+    pub fn key_text(&self) -> String {
+        match self {
+            IdForm::Exact(s) => format!("e:{s}"),
+            IdForm::Folded(s) => format!("f:{s}"),
+            IdForm::Decimal(n) => format!("d:{n}"),
+            IdForm::Hex(n) => format!("h:{n}"),
+        }
+    }
+}
+
 /// Which tier matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MatchRule {
@@ -118,6 +131,11 @@ pub enum MatchRule {
     Folded,
     /// Same number, one side hex and the other decimal.
     CrossRadix,
+}
+
+impl MatchRule {
+    /// The tiers, most exact first: a lookup stops at the first that finds anything.
+    pub const TIERS: [MatchRule; 3] = [MatchRule::Exact, MatchRule::Folded, MatchRule::CrossRadix];
 }
 
 /// Which cross-radix directions to try.
@@ -248,7 +266,7 @@ impl<V> MessageIdIndex<V> {
     /// The tier and the distinct slots that match `receipt_id` there.
     fn find(&self, receipt_id: &str) -> Option<(MatchRule, Vec<u64>)> {
         let key = MessageIdKey::new(receipt_id);
-        for tier in [MatchRule::Exact, MatchRule::Folded, MatchRule::CrossRadix] {
+        for tier in MatchRule::TIERS {
             let mut slots: Vec<u64> = key
                 .probes(tier, self.rules)
                 .iter()

@@ -24,8 +24,8 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::session::{
-    Counters, CountersSnapshot, EndReason, Inbound, OutboundMessage, Session, SessionIo,
-    SessionParams, SubmitOutcome,
+    Counters, CountersSnapshot, EndReason, OutboundMessage, Session, SessionEvent, SessionIo,
+    SessionParams,
 };
 use crate::supervisor::backoff::Backoff;
 use crate::supervisor::failure::{self, Attempt, ChannelFailure};
@@ -84,10 +84,9 @@ pub struct ChannelStatus {
 pub struct ChannelIo {
     /// Messages to submit.
     pub queue: mpsc::Receiver<OutboundMessage>,
-    /// Final outcomes of submitted messages.
-    pub outcomes: mpsc::UnboundedSender<SubmitOutcome>,
-    /// Inbound messages, each to be accepted before the SMSC is answered.
-    pub inbound: mpsc::UnboundedSender<Inbound>,
+    /// Outcomes of submitted messages and inbound messages, in the order they happened
+    /// (each inbound message to be accepted before the SMSC is answered).
+    pub events: mpsc::UnboundedSender<SessionEvent>,
 }
 
 /// What the channel gives back when its task ends: nothing taken from the queue is lost.
@@ -289,8 +288,7 @@ where
                 .run(SessionIo {
                     queue: &mut self.io.queue,
                     resend: std::mem::take(&mut self.unsent),
-                    outcomes: self.io.outcomes.clone(),
-                    inbound: self.io.inbound.clone(),
+                    events: self.io.events.clone(),
                     stop: self.stop.clone(),
                     counters: self.counters.clone(),
                 })

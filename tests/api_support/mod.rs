@@ -10,13 +10,12 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 use smppd::config::{ChannelConfig, Config};
 use smppd::daemon::api::{self, Services};
-use smppd::daemon::engine::{
-    ChannelCounters, ChannelError, ChannelStatus, Engine, EnqueueError, OutboundRequest,
-};
-use std::collections::HashSet;
+use smppd::daemon::dispatch::Dispatcher;
+use smppd::daemon::engine::{ChannelCounters, ChannelError, ChannelStatus, Engine};
+use smppd::daemon::store::{segment_key, Applied, Change, ClaimedMessage};
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 /// Two channels: `a` (defaults) and `b` (at most 2 segments).
 pub const CHANNELS: &str = r#"
@@ -30,12 +29,10 @@ x-smpp-system-id = "b"
 x-smpp-sar-max-segments = 2
 "#;
 
-/// An engine whose channels the test sets, recording what it is given.
+/// An engine whose channels the test sets.
 #[derive(Default)]
 pub struct FakeEngine {
     pub channels: Mutex<Vec<ChannelStatus>>,
-    pub enqueued: Mutex<Vec<(String, OutboundRequest)>>,
-    pub full: Mutex<HashSet<String>>,
     /// The channel configurations, set by [`start`] from the test's configuration.
     pub configs: Mutex<Vec<ChannelConfig>>,
 }
@@ -91,31 +88,49 @@ impl Engine for FakeEngine {
         .cloned()
         .map(Arc::new)
     }
-
-    fn enqueue(&self, channel: &str, request: OutboundRequest) -> Result<(), EnqueueError> {
-        if self.full.lock().unwrap().contains(channel) {
-            return Err(EnqueueError::Full {
-                channel: channel.into(),
-            });
-        }
-        self.enqueued
-            .lock()
-            .unwrap()
-            .push((channel.to_string(), request));
-        Ok(())
-    }
 }
 
-/// A running API.
+/// A running API over a real store in a temporary directory.
 pub struct Server {
     pub addr: SocketAddr,
     pub services: Services,
     pub engine: Arc<FakeEngine>,
+    pub dispatcher: Arc<Dispatcher>,
+    pub dir: tempfile::TempDir,
 }
 
-pub fn config(extra: &str) -> Config {
+impl Server {
+    /// Takes what channel `name` may send now, as its feeder would.
+    pub async fn claim(&self, name: &str) -> Vec<ClaimedMessage> {
+        self.services
+            .store
+            .claim(name, 10_000, SystemTime::now())
+            .await
+            .unwrap()
+    }
+
+    /// Applies what channel `name` reported.
+    pub async fn apply(&self, name: &str, changes: Vec<Change>) -> Vec<Applied> {
+        self.services
+            .store
+            .apply(name, changes, SystemTime::now())
+            .await
+            .unwrap()
+    }
+}
+
+/// Segment `index` of a claimed message acknowledged with `smsc_id`.
+pub fn submitted(message: &ClaimedMessage, index: u8, smsc_id: &str) -> Change {
+    Change::Submitted {
+        key: segment_key(message.seq, index),
+        smsc_message_id: smsc_id.into(),
+    }
+}
+
+/// The test configuration with `extra` sections; the store lives in `dir`.
+pub fn config_in(dir: &std::path::Path, extra: &str) -> Config {
     let text = format!("{CHANNELS}\n{extra}");
-    match Config::parse(&text, Path::new("/tmp/smppd-api-test.toml"), &|_| None) {
+    match Config::parse(&text, &dir.join("smppd.toml"), &|_| None) {
         Ok(parsed) => parsed.config,
         Err(e) => panic!("test config: {e}"),
     }
@@ -123,10 +138,16 @@ pub fn config(extra: &str) -> Config {
 
 /// Starts the real router on 127.0.0.1:0 with `extra` configuration sections.
 pub async fn start(extra: &str, engine: Arc<FakeEngine>) -> Server {
-    let config = config(extra);
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_in(dir.path(), extra);
     *engine.configs.lock().unwrap() = config.channels.clone();
-    let services = Services::new(&config).unwrap();
-    let app = api::router(&services, engine.clone(), &config);
+    let (services, _) = Services::open(&config).await.unwrap();
+    let dispatcher = Arc::new(Dispatcher::new(
+        engine.clone(),
+        services.store.clone(),
+        config.store.default_validity,
+    ));
+    let app = api::router(&services, engine.clone(), dispatcher.clone(), &config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(api::serve(listener, app, std::future::pending()));
@@ -134,6 +155,8 @@ pub async fn start(extra: &str, engine: Arc<FakeEngine>) -> Server {
         addr,
         services,
         engine,
+        dispatcher,
+        dir,
     }
 }
 

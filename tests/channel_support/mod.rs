@@ -120,8 +120,7 @@ pub struct TestChannel {
 /// A channel to `addr` over plain TCP through the real supervisor, reconnecting at once.
 pub fn tcp_channel(addr: SocketAddr, params: SessionParams) -> TestChannel {
     let (queue, queue_rx) = mpsc::channel(1000);
-    let (outcomes_tx, outcomes) = mpsc::unbounded_channel();
-    let (inbound_tx, inbound) = mpsc::unbounded_channel();
+    let (events, outcomes, inbound) = split_events();
     let connect = move || async move {
         let stream = TcpStream::connect(addr).await.map_err(|_| {
             ChannelFailure::Connect(TransportError::ConnectRefused { address: addr })
@@ -136,8 +135,7 @@ pub fn tcp_channel(addr: SocketAddr, params: SessionParams) -> TestChannel {
         connect,
         ChannelIo {
             queue: queue_rx,
-            outcomes: outcomes_tx,
-            inbound: inbound_tx,
+            events,
         },
     );
     TestChannel {
@@ -225,4 +223,31 @@ pub fn received_at_simulator(record: &RecordSnapshot) -> BTreeMap<Vec<u8>, u64> 
         *counts.entry(s.short_message.clone()).or_insert(0) += 1;
     }
     counts
+}
+
+/// Splits a session's single event stream into the outcome and inbound streams the tests
+/// read separately (order within each is kept).
+#[allow(dead_code)]
+pub fn split_events() -> (
+    tokio::sync::mpsc::UnboundedSender<smppd::session::SessionEvent>,
+    tokio::sync::mpsc::UnboundedReceiver<smppd::session::SubmitOutcome>,
+    tokio::sync::mpsc::UnboundedReceiver<smppd::session::Inbound>,
+) {
+    use smppd::session::SessionEvent;
+    let (events, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let (outcomes_tx, outcomes) = tokio::sync::mpsc::unbounded_channel();
+    let (inbound_tx, inbound) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some(event) = rx.recv().await {
+            match event {
+                SessionEvent::Outcome(o) => {
+                    let _ = outcomes_tx.send(o);
+                }
+                SessionEvent::Inbound(i) => {
+                    let _ = inbound_tx.send(i);
+                }
+            }
+        }
+    });
+    (events, outcomes, inbound)
 }

@@ -157,8 +157,7 @@ pub fn run<S: Stream>(
     counters: Arc<Counters>,
 ) -> Upper {
     let (queue, mut queue_rx) = mpsc::channel(1000);
-    let (outcomes_tx, outcomes) = mpsc::unbounded_channel();
-    let (inbound_tx, inbound) = mpsc::unbounded_channel();
+    let (events, outcomes, inbound) = split_events();
     let (stop, stop_rx) = watch::channel(false);
     let task_counters = counters.clone();
     let session = tokio::spawn(async move {
@@ -166,8 +165,7 @@ pub fn run<S: Stream>(
             .run(SessionIo {
                 queue: &mut queue_rx,
                 resend: VecDeque::from(resend),
-                outcomes: outcomes_tx,
-                inbound: inbound_tx,
+                events,
                 stop: stop_rx,
                 counters: task_counters,
             })
@@ -219,4 +217,31 @@ async fn bind_over<S: Stream>(
         peer.answer_bind(CommandStatus::EsmeRok)
     );
     (run(session.unwrap(), resend, counters), peer)
+}
+
+/// Splits a session's single event stream into the outcome and inbound streams the tests
+/// read separately (order within each is kept).
+#[allow(dead_code)]
+pub fn split_events() -> (
+    tokio::sync::mpsc::UnboundedSender<smppd::session::SessionEvent>,
+    tokio::sync::mpsc::UnboundedReceiver<smppd::session::SubmitOutcome>,
+    tokio::sync::mpsc::UnboundedReceiver<smppd::session::Inbound>,
+) {
+    use smppd::session::SessionEvent;
+    let (events, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let (outcomes_tx, outcomes) = tokio::sync::mpsc::unbounded_channel();
+    let (inbound_tx, inbound) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some(event) = rx.recv().await {
+            match event {
+                SessionEvent::Outcome(o) => {
+                    let _ = outcomes_tx.send(o);
+                }
+                SessionEvent::Inbound(i) => {
+                    let _ = inbound_tx.send(i);
+                }
+            }
+        }
+    });
+    (events, outcomes, inbound)
 }

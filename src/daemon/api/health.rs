@@ -49,7 +49,8 @@ pub(super) async fn get_metrics(State(state): State<Arc<AppState>>) -> Response 
     let services = &state.services;
     let text = services.metrics.render(
         &channels,
-        services.store.len(),
+        services.store.counts(),
+        services.resends.load(std::sync::atomic::Ordering::Relaxed),
         services.webhook.as_ref().map(|w| w.stats()),
     );
     (

@@ -1,228 +1,241 @@
 //! `POST /v1/messages`, `POST /v1/messages/batch` and `GET /v1/messages/{id}`.
+//!
+//! A 202 is sent only after the message is committed to the store (see
+//! [`crate::daemon::dispatch::Dispatcher`]); a batch is committed in one transaction.
 
 use super::error::ApiError;
-use super::request::{self, Content, Encoding, MessageRequest};
+use super::request::{self, MessageRequest};
 use super::AppState;
-use crate::config::{ChannelConfig, OutboundEncoding};
-use crate::daemon::engine::{EnqueueError, OutboundRequest};
-use crate::daemon::mask::mask_card_numbers;
+use crate::daemon::dispatch::DispatchError;
 use crate::daemon::router::RouteError;
-use crate::daemon::store::{rfc3339, MessageId, MessageRecord, NewMessage, StoreError};
-use crate::sms::{
-    segment, segment_binary, Coding, CodingPolicy, Concatenation, MaxSegments, Segment,
-    SegmentError, SegmentOptions,
-};
+use crate::daemon::store::{rfc3339, Accepted, AcceptedMessage, MessageId, MessageRecord, Refused};
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::{json, Value};
-use std::sync::atomic::Ordering;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// The most messages one batch may hold.
 pub const MAX_BATCH: usize = 1000;
 
-/// What a caller gets back for an accepted message.
-struct Accepted {
-    id: MessageId,
-    segments: usize,
-    channel: String,
-    coding: Coding,
+/// The header carrying an idempotency key.
+pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
+
+/// The answer for an accepted message (202, or 200 for a repeat of an idempotency key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AcceptedBody {
+    /// The message's id.
+    pub id: String,
+    /// How many submit_sm it takes.
+    pub segments: usize,
+    /// The channel chosen for it.
+    pub channel: String,
+    /// The coding's word.
+    pub encoding: String,
+    /// data_coding.
+    pub data_coding: u8,
 }
 
-impl Accepted {
-    fn json(&self) -> Value {
-        json!({
-            "id": self.id.as_str(),
-            "segments": self.segments,
-            "channel": self.channel,
-            "encoding": coding_word(self.coding),
-            "data_coding": self.coding.data_coding(),
-        })
+impl From<AcceptedMessage> for AcceptedBody {
+    fn from(a: AcceptedMessage) -> Self {
+        AcceptedBody {
+            id: a.id.to_string(),
+            segments: a.segments,
+            channel: a.channel,
+            encoding: a.encoding,
+            data_coding: a.data_coding,
+        }
     }
 }
 
-fn coding_word(coding: Coding) -> &'static str {
-    match coding {
-        Coding::Gsm7 => "gsm7",
-        Coding::Ia5 => "ascii",
-        Coding::Latin1 => "latin1",
-        Coding::Binary => "binary",
-        Coding::Ucs2 => "ucs2",
+/// One item of a batch answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum BatchItem {
+    /// Accepted (status 202, or 200 for a repeated idempotency key).
+    Accepted {
+        /// Its place in the request.
+        index: usize,
+        /// 202 or 200.
+        status: u16,
+        /// What a single request would have answered.
+        #[serde(flatten)]
+        accepted: AcceptedBody,
+    },
+    /// Refused.
+    Refused {
+        /// Its place in the request.
+        index: usize,
+        /// The status a single request would have got.
+        status: u16,
+        /// Why.
+        error: String,
+        /// The field at fault, as `messages[i].field`.
+        field: Option<String>,
+    },
+}
+
+/// The answer to a batch (207).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BatchBody {
+    /// Items accepted.
+    pub accepted: usize,
+    /// Items refused.
+    pub rejected: usize,
+    /// One per item, in order.
+    pub results: Vec<BatchItem>,
+}
+
+/// One segment in `GET /v1/messages/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SegmentBody {
+    /// The SMSC's id, once acknowledged.
+    pub smsc_message_id: Option<String>,
+    /// The latest receipt's state.
+    pub receipt: Option<String>,
+    /// The latest receipt's error code.
+    pub receipt_error: Option<String>,
+}
+
+/// Why a message failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FailureBody {
+    /// The error response's command_status.
+    pub status: Option<u32>,
+    /// The same in hex (`0x0000000b`).
+    pub status_hex: Option<String>,
+    /// What happened.
+    pub reason: String,
+}
+
+/// `GET /v1/messages/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MessageBody {
+    /// The id.
+    pub id: String,
+    /// queued, submitted, delivered, failed or expired.
+    pub state: &'static str,
+    /// The channel that sent it (or was chosen while it waits).
+    pub channel: String,
+    /// The destination.
+    pub to: String,
+    /// The source, when given.
+    pub from: Option<String>,
+    /// Whether a receipt was asked for.
+    pub delivery_report: bool,
+    /// One per segment.
+    pub segments: Vec<SegmentBody>,
+    /// Why it failed.
+    pub failure: Option<FailureBody>,
+    /// When each state was entered.
+    pub timestamps: BTreeMap<&'static str, String>,
+    /// When its validity ends.
+    pub expires_at: String,
+}
+
+impl From<MessageRecord> for MessageBody {
+    fn from(record: MessageRecord) -> Self {
+        let mut timestamps = BTreeMap::new();
+        for t in &record.history {
+            timestamps
+                .entry(t.state.as_str())
+                .or_insert_with(|| rfc3339(t.at));
+        }
+        MessageBody {
+            id: record.id.to_string(),
+            state: record.state.as_str(),
+            channel: record.channel,
+            to: record.to,
+            from: record.from,
+            delivery_report: record.delivery_report,
+            segments: record
+                .segments
+                .into_iter()
+                .map(|s| SegmentBody {
+                    smsc_message_id: s.smsc_message_id,
+                    receipt: s.receipt.map(|r| r.as_str().to_string()),
+                    receipt_error: s.receipt_error,
+                })
+                .collect(),
+            failure: record.failure.map(|f| FailureBody {
+                status: f.status,
+                status_hex: f.status.map(|s| format!("0x{s:08x}")),
+                reason: f.reason,
+            }),
+            timestamps,
+            expires_at: rfc3339(record.expires_at),
+        }
     }
-}
-
-fn policy(encoding: Option<Encoding>, channel: &ChannelConfig) -> CodingPolicy {
-    let forced = match encoding {
-        Some(Encoding::Auto) => return CodingPolicy::Auto,
-        Some(Encoding::Gsm7) => Coding::Gsm7,
-        Some(Encoding::Ascii) => Coding::Ia5,
-        Some(Encoding::Latin1) => Coding::Latin1,
-        Some(Encoding::Ucs2) => Coding::Ucs2,
-        None => match channel.outbound_encoding {
-            OutboundEncoding::Auto => return CodingPolicy::Auto,
-            OutboundEncoding::Gsm7 => Coding::Gsm7,
-            OutboundEncoding::Ascii => Coding::Ia5,
-            OutboundEncoding::Latin1 => Coding::Latin1,
-            OutboundEncoding::Ucs2 => Coding::Ucs2,
-        },
-    };
-    CodingPolicy::Forced(forced)
-}
-
-/// Encodes and splits the content as `channel` sends it; a 400 naming the content field when
-/// it cannot be (a character the coding lacks, too many segments).
-fn build_segments(
-    state: &AppState,
-    request: &MessageRequest,
-    channel: &ChannelConfig,
-) -> Result<(Vec<Segment>, Coding), ApiError> {
-    let concatenation = if channel.use_message_payload {
-        Concatenation::MessagePayload
-    } else {
-        let reference = state.udh_reference.fetch_add(1, Ordering::Relaxed) as u8;
-        Concatenation::Udh8 { reference }
-    };
-    let options = SegmentOptions {
-        policy: policy(request.encoding, channel),
-        concatenation,
-        max_segments: MaxSegments::try_new(usize::from(channel.max_segments)).unwrap_or_default(),
-        ..SegmentOptions::new(concatenation)
-    };
-    let (result, coding, field) = match &request.content {
-        Content::Text(text) => {
-            // An empty text is sent as the channel's x-smpp-empty-message, as configured.
-            let text = if text.is_empty() {
-                channel.empty_message.as_str()
-            } else {
-                text
-            };
-            let coding = options.policy.choose(text);
-            (segment(text, &options), coding, "text")
-        }
-        Content::Binary(data) => (segment_binary(data, &options), Coding::Binary, "binary"),
-    };
-    let explain = |e: SegmentError| match e {
-        SegmentError::TooManySegments { .. } => {
-            format!("{e} (channel {}'s x-smpp-sar-max-segments)", channel.name)
-        }
-        other => other.to_string(),
-    };
-    result
-        .map(|segments| (segments, coding))
-        .map_err(|e| ApiError::field(field, explain(e)))
 }
 
 fn unavailable(reason: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::SERVICE_UNAVAILABLE, reason)
 }
 
-/// Routes, validates against the chosen channel, stores and enqueues one message.
-fn accept(state: &AppState, request: MessageRequest) -> Result<Accepted, ApiError> {
-    let statuses = state.engine.channels();
-    let candidates = match state
-        .router
-        .candidates(&statuses, request.channel.as_deref())
-    {
-        Ok(candidates) => candidates,
-        Err(e @ RouteError::UnknownChannel { .. }) => {
-            return Err(ApiError::field("channel", e.to_string()))
-        }
-        Err(RouteError::Unavailable(reason)) => {
-            // A request that no channel could ever send is the client's to fix first.
-            let config = request
-                .channel
-                .as_deref()
-                .and_then(|n| state.channel_config(Some(n)))
-                .or_else(|| state.channel_config(None));
-            if let Some(config) = config {
-                build_segments(state, &request, &config)?;
-            }
-            return Err(unavailable(reason));
-        }
-    };
-    let mut last = String::from("no configured channel can send now");
-    for name in candidates {
-        let Some(config) = state.channel_config(Some(&name)) else {
-            continue;
-        };
-        let (segments, coding) = build_segments(state, &request, &config)?;
-        let id = MessageId::generate();
-        let count = segments.len();
-        let stored = state.services.store.insert(NewMessage {
-            id: id.clone(),
-            channel: name.clone(),
-            to: request.to.clone(),
-            from: request.from.clone(),
-            segments: count,
-            delivery_report: request.delivery_report.unwrap_or(config.delivery_report),
-        });
-        match stored {
-            Ok(()) => {}
-            Err(e @ StoreError::Full { .. }) => return Err(unavailable(e.to_string())),
-            Err(e @ StoreError::Duplicate(_)) => {
-                return Err(ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    e.to_string(),
-                ))
-            }
-        }
-        let outbound = OutboundRequest {
-            id: id.clone(),
-            to: request.to.clone(),
-            from: request.from.clone(),
-            segments,
-            delivery_report: request.delivery_report.unwrap_or(config.delivery_report),
-            validity: request.validity,
-        };
-        match state.engine.enqueue(&name, outbound) {
-            Ok(()) => {
-                if config.debug_mode {
-                    // x-debug-mode: texts reach the log only at debug level, card numbers masked.
-                    if let Content::Text(text) = &request.content {
-                        tracing::debug!(
-                            channel = %name,
-                            event = "outbound_text",
-                            id = %id,
-                            text = %mask_card_numbers(text),
-                            "outbound message text"
-                        );
-                    }
-                }
-                return Ok(Accepted {
-                    id,
-                    segments: count,
-                    channel: name,
-                    coding,
-                });
-            }
-            Err(e) => {
-                state.services.store.remove(&id);
-                last = match e {
-                    EnqueueError::Full { .. } | EnqueueError::Down { .. } => e.to_string(),
-                    EnqueueError::Unknown { .. } => format!("engine: {e}"),
-                };
-            }
-        }
+/// The answer for one refused message; `key_field` names where its idempotency key was.
+fn refusal(e: DispatchError, key_field: &str) -> ApiError {
+    match e {
+        DispatchError::Route(
+            e @ (RouteError::UnknownChannel { .. } | RouteError::ReceiverOnly(_)),
+        ) => ApiError::field("channel", e.to_string()),
+        DispatchError::Route(e @ RouteError::Unavailable(_)) => unavailable(e.to_string()),
+        DispatchError::Content { field, reason } => ApiError::field(field, reason),
+        DispatchError::Refused(e @ Refused::QueueFull { .. }) => unavailable(e.to_string()),
+        DispatchError::Refused(e @ Refused::KeyReused { .. }) => ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            error: e.to_string(),
+            field: Some(key_field.to_string()),
+        },
+        DispatchError::Store(e) => unavailable(e.to_string()),
     }
-    Err(unavailable(last))
 }
 
-/// `POST /v1/messages`.
+fn accepted_status(a: &Accepted) -> (StatusCode, AcceptedBody) {
+    match a {
+        Accepted::New(m) => (StatusCode::ACCEPTED, m.clone().into()),
+        Accepted::Repeat(m) => (StatusCode::OK, m.clone().into()),
+    }
+}
+
+/// `POST /v1/messages`: 202 once committed; with an `Idempotency-Key` seen before, 200 and
+/// the first answer.
 pub(super) async fn post_message(
     State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
     let value = state.read_json(body).await?;
-    let request = request::parse(&value)?;
-    let accepted = accept(&state, request)?;
-    Ok((StatusCode::ACCEPTED, Json(accepted.json())).into_response())
+    let mut request = request::parse(&value)?;
+    let mut key_field = "idempotency_key";
+    if let Some(key) = headers.get(IDEMPOTENCY_HEADER) {
+        let key = key
+            .to_str()
+            .map_err(|_| ApiError::field(IDEMPOTENCY_HEADER, "must be printable ASCII"))?;
+        request.idempotency = Some(request::idempotency(key, &value, IDEMPOTENCY_HEADER)?);
+        key_field = IDEMPOTENCY_HEADER;
+    }
+    let mut results = state
+        .dispatcher
+        .accept(vec![request])
+        .await
+        .map_err(|e| unavailable(e.to_string()))?;
+    match results.pop() {
+        Some(Ok(accepted)) => {
+            let (status, body) = accepted_status(&accepted);
+            Ok((status, Json(body)).into_response())
+        }
+        Some(Err(e)) => Err(refusal(e, key_field)),
+        None => Err(unavailable("the store gave no answer")),
+    }
 }
 
 /// `POST /v1/messages/batch`: `{"messages": [...]}`; each item is accepted or refused on
-/// its own, and the answer (207) lists one result per item, in order.
+/// its own, all accepted ones in one commit, and the answer (207) lists one result per item,
+/// in order.
 pub(super) async fn post_batch(
     State(state): State<Arc<AppState>>,
     body: Body,
@@ -255,76 +268,52 @@ pub(super) async fn post_batch(
             ),
         ));
     }
+    let parsed: Vec<Result<MessageRequest, ApiError>> = items.iter().map(request::parse).collect();
+    let requests: Vec<MessageRequest> = parsed.iter().filter_map(|p| p.clone().ok()).collect();
+    let mut outcomes = state
+        .dispatcher
+        .accept(requests)
+        .await
+        .map_err(|e| unavailable(e.to_string()))?
+        .into_iter();
     let mut accepted = 0usize;
-    let results: Vec<Value> = items
-        .iter()
+    let results: Vec<BatchItem> = parsed
+        .into_iter()
         .enumerate()
-        .map(|(index, item)| {
-            let outcome = request::parse(item).and_then(|r| accept(&state, r));
+        .map(|(index, p)| {
+            let outcome = p.and_then(|_| match outcomes.next() {
+                Some(Ok(a)) => Ok(a),
+                Some(Err(e)) => Err(refusal(e, "idempotency_key")),
+                None => Err(unavailable("the store gave no answer")),
+            });
             match outcome {
                 Ok(a) => {
                     accepted += 1;
-                    let mut v = a.json();
-                    v["index"] = json!(index);
-                    v["status"] = json!(202);
-                    v
+                    let (status, body) = accepted_status(&a);
+                    BatchItem::Accepted {
+                        index,
+                        status: status.as_u16(),
+                        accepted: body,
+                    }
                 }
                 Err(e) => {
                     let e = e.within(&format!("messages[{index}]"));
-                    json!({
-                        "index": index,
-                        "status": e.status.as_u16(),
-                        "error": e.error,
-                        "field": e.field,
-                    })
+                    BatchItem::Refused {
+                        index,
+                        status: e.status.as_u16(),
+                        error: e.error,
+                        field: e.field,
+                    }
                 }
             }
         })
         .collect();
-    let body = json!({
-        "accepted": accepted,
-        "rejected": items.len() - accepted,
-        "results": results,
-    });
+    let body = BatchBody {
+        accepted,
+        rejected: items.len() - accepted,
+        results,
+    };
     Ok((StatusCode::MULTI_STATUS, Json(body)).into_response())
-}
-
-fn record_json(record: &MessageRecord) -> Value {
-    let segments: Vec<Value> = record
-        .segments
-        .iter()
-        .map(|s| {
-            json!({
-                "smsc_message_id": s.smsc_message_id,
-                "receipt": s.receipt.as_ref().map(|r| r.as_str()),
-                "receipt_error": s.receipt_error,
-            })
-        })
-        .collect();
-    let mut timestamps = serde_json::Map::new();
-    for t in &record.history {
-        timestamps
-            .entry(t.state.as_str())
-            .or_insert_with(|| json!(rfc3339(t.at)));
-    }
-    let failure = record.failure.as_ref().map(|f| {
-        json!({
-            "status": f.status,
-            "status_hex": f.status.map(|s| format!("0x{s:08x}")),
-            "reason": f.reason,
-        })
-    });
-    json!({
-        "id": record.id.as_str(),
-        "state": record.state.as_str(),
-        "channel": record.channel,
-        "to": record.to,
-        "from": record.from,
-        "delivery_report": record.delivery_report,
-        "segments": segments,
-        "failure": failure,
-        "timestamps": timestamps,
-    })
 }
 
 /// `GET /v1/messages/{id}`.
@@ -338,11 +327,12 @@ pub(super) async fn get_message(
             "not a message id: ids are 32 hexadecimal digits",
         ));
     };
-    match state.services.store.get(&id) {
-        Some(record) => Ok(Json(record_json(&record)).into_response()),
-        None => Err(ApiError::new(
+    match state.services.store.get(&id).await {
+        Ok(Some(record)) => Ok(Json(MessageBody::from(record)).into_response()),
+        Ok(None) => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             format!("no message {id}: never accepted, or finished and aged out"),
         )),
+        Err(e) => Err(unavailable(e.to_string())),
     }
 }

@@ -5,6 +5,7 @@
 //! engine reports outcomes, because they are facts about messages the API accepted.
 
 use crate::daemon::engine::ChannelStatus;
+use crate::daemon::store::LiveCounts;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
@@ -66,8 +67,6 @@ pub struct WebhookStats {
     pub delivered: u64,
     /// POST attempts that failed (non-2xx, timeout, connection error).
     pub failed_attempts: u64,
-    /// Events refused because the queue was full.
-    pub refused: u64,
 }
 
 /// The metrics the API records itself.
@@ -106,7 +105,8 @@ impl Metrics {
     pub fn render(
         &self,
         channels: &[ChannelStatus],
-        tracked_messages: usize,
+        store: LiveCounts,
+        resends: u64,
         webhook: Option<WebhookStats>,
     ) -> String {
         let mut out = String::new();
@@ -227,18 +227,39 @@ impl Metrics {
             &mut out,
             "smppd_messages_tracked",
             "gauge",
-            "Messages in the message store.",
+            "Messages accepted and waiting to be sent (on disk).",
         );
-        let _ = writeln!(out, "smppd_messages_tracked {tracked_messages}");
+        let _ = writeln!(out, "smppd_messages_tracked {}", store.waiting);
+        let counters: [(&str, &str, u64); 3] = [
+            (
+                "smppd_resends",
+                "Segments sent again because an earlier run or a stopped channel may have sent them already (at-least-once).",
+                resends,
+            ),
+            (
+                "smppd_store_commits_total",
+                "Store transactions committed (each one fsync).",
+                store.commits,
+            ),
+            (
+                "smppd_store_grouped_calls_total",
+                "Store calls carried by those transactions (group commit).",
+                store.grouped_calls,
+            ),
+        ];
+        for (name, help, value) in counters {
+            family(&mut out, name, "counter", help);
+            let _ = writeln!(out, "{name} {value}");
+        }
         if let Some(w) = webhook {
             family(
                 &mut out,
                 "smppd_webhook_queued",
                 "gauge",
-                "Webhook events waiting.",
+                "Webhook events waiting in the outbox.",
             );
             let _ = writeln!(out, "smppd_webhook_queued {}", w.queued);
-            let hooks: [(&str, &str, u64); 3] = [
+            let hooks: [(&str, &str, u64); 2] = [
                 (
                     "smppd_webhook_delivered_total",
                     "Webhook events answered with 2xx.",
@@ -248,11 +269,6 @@ impl Metrics {
                     "smppd_webhook_failed_attempts_total",
                     "Webhook POSTs that failed and will be retried.",
                     w.failed_attempts,
-                ),
-                (
-                    "smppd_webhook_refused_total",
-                    "Webhook events refused: queue full.",
-                    w.refused,
                 ),
             ];
             for (name, help, value) in hooks {

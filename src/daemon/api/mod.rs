@@ -13,11 +13,11 @@
 //! "auth" applies only when `[http] bearer-token` is set. Health stays open for load
 //! balancers and service managers; the description holds nothing secret.
 //!
-//! Start-up order: [`Services::new`] (store, metrics, webhook) → give
-//! [`Services::reports`] to the engine → [`router`] with the engine → [`serve`].
+//! Start-up order: [`Services::open`] (store, metrics, webhook) → the channels and the
+//! [`Dispatcher`] → [`router`] → [`serve`].
 //!
-//! Depends on: config, `sms` (coding and segmentation of requests), and the daemon's
-//! engine trait, store, router and webhook; never on a supervisor or session directly.
+//! Depends on: config, the daemon's dispatcher, engine trait, store and webhook; never on a
+//! supervisor or session directly.
 
 mod auth;
 mod channels;
@@ -26,19 +26,19 @@ mod health;
 mod messages;
 pub mod metrics;
 mod openapi;
-mod reports;
-mod request;
+pub mod request;
 
 pub use auth::{AuthError, BearerAuth};
 pub use error::ApiError;
+pub use messages::{AcceptedBody, BatchBody, BatchItem, MessageBody, IDEMPOTENCY_HEADER};
 pub use openapi::{document as openapi_document, ROUTES};
-pub use reports::Reports;
 
+use super::dispatch::Dispatcher;
 use super::engine::Engine;
-use super::router::Router as ChannelRouter;
-use super::store::{MemoryStore, MessageStore};
+use super::store::sqlite::Recovery;
+use super::store::{SqliteOptions, SqliteStore, Store, StoreError};
 use super::webhook::{Webhook, WebhookError};
-use crate::config::{ChannelConfig, Config, HttpConfig};
+use crate::config::{Config, HttpConfig};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
@@ -48,7 +48,7 @@ use axum::routing::{get, post};
 use http_body_util::{BodyExt, Limited};
 use metrics::Metrics;
 use std::future::Future;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -56,43 +56,66 @@ use std::time::Duration;
 /// hold a handler (and its memory) forever.
 pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// What the API and the engine share: the store, the metrics and the webhook sender.
+/// Why the services could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServicesError {
+    /// The store cannot be opened.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The webhook sender cannot be set up.
+    #[error("webhook: {0}")]
+    Webhook(#[from] WebhookError),
+}
+
+/// What the API and the channels share: the store, the metrics and the webhook sender.
 #[derive(Clone)]
 pub struct Services {
-    /// Accepted messages and their outcomes.
-    pub store: Arc<dyn MessageStore>,
+    /// Accepted messages, their outcomes, the outbox.
+    pub store: Arc<dyn Store>,
     /// Metrics recorded from outcomes.
     pub metrics: Arc<Metrics>,
     /// The webhook sender, when `[webhook]` is configured.
     pub webhook: Option<Arc<Webhook>>,
+    /// Segments sent again because an earlier run or channel may have sent them
+    /// (`smppd_resends`).
+    pub resends: Arc<AtomicU64>,
 }
 
 impl Services {
-    /// The in-memory store sized by `[http]`, and the webhook sender for `[webhook]`.
-    /// Must be called inside a tokio runtime (the webhook sender is a task).
-    pub fn new(config: &Config) -> Result<Services, WebhookError> {
-        let store = MemoryStore::new(
-            config.http.max_tracked_messages,
-            config.http.finished_retention,
-        );
+    /// Opens the store `[store]` names (off the runtime's workers: it reads and migrates
+    /// the file) and starts the webhook sender for `[webhook]`. Must be called inside a
+    /// tokio runtime.
+    pub async fn open(config: &Config) -> Result<(Services, Recovery), ServicesError> {
+        let mut options = SqliteOptions::new(config.store.path.clone());
+        options.max_queued = config.store.max_queued;
+        options.receipt_wait = config.store.receipt_wait;
+        options.finished_retention = config.http.finished_retention;
+        options.events = config.webhook.is_some();
+        if let Some(hook) = &config.webhook {
+            options.max_outbox = hook.max_queued_events as u64;
+        }
+        let opened = tokio::task::spawn_blocking(move || SqliteStore::open(options))
+            .await
+            .map_err(|e| StoreError::Open {
+                path: config.store.path.display().to_string(),
+                reason: e.to_string(),
+            })??;
+        let (store, recovery) = opened;
+        let store: Arc<dyn Store> = Arc::new(store);
         let webhook = match &config.webhook {
-            Some(hook) => Some(Arc::new(Webhook::start(hook.clone())?)),
+            Some(hook) => Some(Arc::new(Webhook::start(hook.clone(), store.clone())?)),
             None => None,
         };
-        Ok(Services {
-            store: Arc::new(store),
-            metrics: Arc::new(Metrics::default()),
-            webhook,
-        })
-    }
-
-    /// The handle the engine reports outcomes, receipts and inbound messages through.
-    pub fn reports(&self) -> Reports {
-        Reports {
-            store: self.store.clone(),
-            metrics: self.metrics.clone(),
-            webhook: self.webhook.clone(),
-        }
+        let resends = Arc::new(AtomicU64::new(0));
+        Ok((
+            Services {
+                store,
+                metrics: Arc::new(Metrics::default()),
+                webhook,
+                resends,
+            },
+            recovery,
+        ))
     }
 }
 
@@ -100,19 +123,12 @@ impl Services {
 pub(crate) struct AppState {
     engine: Arc<dyn Engine>,
     services: Services,
+    dispatcher: Arc<Dispatcher>,
     http: HttpConfig,
     auth: BearerAuth,
-    router: ChannelRouter,
-    /// The next 8-bit concatenation reference (UDH IEI 0x00).
-    udh_reference: AtomicUsize,
 }
 
 impl AppState {
-    /// The channel's configuration as the engine runs it now (`None`: the first channel).
-    fn channel_config(&self, name: Option<&str>) -> Option<Arc<ChannelConfig>> {
-        self.engine.channel_config(name)
-    }
-
     /// Reads a request body of at most `max-body-bytes` and parses it as JSON.
     async fn read_json(&self, body: Body) -> Result<serde_json::Value, ApiError> {
         let max = self.http.max_body_bytes;
@@ -177,15 +193,20 @@ async fn method_not_allowed() -> ApiError {
     )
 }
 
-/// The API's routes over `engine`, configured by `config` (`[http]` and the channels).
-pub fn router(services: &Services, engine: Arc<dyn Engine>, config: &Config) -> axum::Router {
+/// The API's routes over `engine`'s channels, accepting through `dispatcher`, configured by
+/// `config` (`[http]`).
+pub fn router(
+    services: &Services,
+    engine: Arc<dyn Engine>,
+    dispatcher: Arc<Dispatcher>,
+    config: &Config,
+) -> axum::Router {
     let state = Arc::new(AppState {
         engine,
         services: services.clone(),
+        dispatcher,
         http: config.http.clone(),
         auth: BearerAuth::new(config.http.bearer_token.as_ref()),
-        router: ChannelRouter::new(),
-        udh_reference: AtomicUsize::new(0),
     });
     let guarded = axum::Router::new()
         .route("/v1/messages", post(messages::post_message))

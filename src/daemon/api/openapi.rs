@@ -56,7 +56,8 @@ fn schemas() -> Value {
                 "channel": {"type": "string", "description": "Send through this channel only. Default: the router's choice."},
                 "encoding": {"type": "string", "enum": ["auto", "gsm7", "ascii", "latin1", "ucs2"], "description": "Force a text coding; a character it cannot represent is a 400. Default: the channel's x-smpp-outbound-enc-default."},
                 "delivery_report": {"type": "boolean", "description": "Ask for a delivery receipt. Default: the channel's x-smpp-delivery-report."},
-                "validity": {"type": "integer", "minimum": 1, "maximum": MAX_VALIDITY_SECS, "description": "Validity period in seconds. Default: the channel's x-smpp-validity-period."}
+                "validity": {"type": "integer", "minimum": 1, "maximum": MAX_VALIDITY_SECS, "description": "Validity period in seconds: the message is never sent after it (state expired) and the SMSC gets what remains of it. Default: the channel's x-smpp-validity-period, else [store] default-validity."},
+                "idempotency_key": {"type": "string", "minLength": 1, "maxLength": 255, "description": "Batch items only (single messages use the Idempotency-Key header): a repeat answers the first result (status 200) and sends nothing again."}
             }
         },
         "Accepted": {
@@ -84,7 +85,7 @@ fn schemas() -> Value {
             "description": "Either the fields of Accepted (status 202) or of Error (status 400 or 503).",
             "properties": {
                 "index": {"type": "integer"},
-                "status": {"type": "integer", "enum": [202, 400, 500, 503]},
+                "status": {"type": "integer", "enum": [200, 202, 400, 422, 503]},
                 "id": {"type": "string"},
                 "segments": {"type": "integer"},
                 "channel": {"type": "string"},
@@ -105,7 +106,7 @@ fn schemas() -> Value {
         },
         "Message": {
             "type": "object",
-            "required": ["id", "state", "channel", "to", "delivery_report", "segments", "timestamps"],
+            "required": ["id", "state", "channel", "to", "from", "delivery_report", "segments", "failure", "timestamps", "expires_at"],
             "properties": {
                 "id": {"type": "string"},
                 "state": {"type": "string", "enum": ["queued", "submitted", "delivered", "failed", "expired"]},
@@ -126,6 +127,7 @@ fn schemas() -> Value {
                     "status_hex": nullable_string,
                     "reason": {"type": "string"}
                 }},
+                "expires_at": {"type": "string", "format": "date-time", "description": "When the message's validity ends: it is never sent after that."},
                 "timestamps": {
                     "type": "object",
                     "description": "When each state was entered (RFC 3339, UTC).",
@@ -191,7 +193,7 @@ fn schemas() -> Value {
 pub fn document() -> Value {
     debug_assert_eq!(
         FIELDS.len(),
-        8,
+        9,
         "describe new request fields in MessageRequest"
     );
     let secured = json!([{"bearer": []}]);
@@ -210,15 +212,18 @@ pub fn document() -> Value {
         },
         "paths": {
             "/v1/messages": {"post": {
-                "summary": "Accept one message for sending.",
+                "summary": "Accept one message for sending: answered once it is committed to disk.",
                 "security": secured,
+                "parameters": [{"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string", "minLength": 1, "maxLength": 255}, "description": "A repeat with the same key and body answers the first result (200) and sends nothing again; the same key with another body is a 422."}],
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MessageRequest"}}}},
                 "responses": {
-                    "202": json_response("Accepted and queued on a channel.", "Accepted"),
+                    "200": json_response("A repeat of an Idempotency-Key: the first answer.", "Accepted"),
+                    "202": json_response("Accepted: committed to disk and queued.", "Accepted"),
                     "400": error_response("A field is wrong: the answer names it."),
                     "401": unauthorized,
                     "413": error_response("The body is larger than max-body-bytes."),
-                    "503": error_response("No channel can take the message now, or the message store is full.")
+                    "422": error_response("The Idempotency-Key was used before with another request."),
+                    "503": error_response("The queue is full ([store] max-queued), the store cannot write to disk, or no channel can ever send; the error says which.")
                 }
             }},
             "/v1/messages/batch": {"post": {
@@ -229,7 +234,8 @@ pub fn document() -> Value {
                     "207": json_response("One result per message, in order.", "BatchResult"),
                     "400": error_response("The batch itself is malformed (not an object, no messages, more than 1000)."),
                     "401": unauthorized,
-                    "413": error_response("The body is larger than max-body-bytes.")
+                    "413": error_response("The body is larger than max-body-bytes."),
+                    "503": error_response("The store cannot write to disk: nothing of the batch was accepted.")
                 }
             }},
             "/v1/messages/{id}": {"get": {
@@ -240,7 +246,8 @@ pub fn document() -> Value {
                     "200": json_response("The message.", "Message"),
                     "400": error_response("Not a message id."),
                     "401": unauthorized,
-                    "404": error_response("Never accepted, or finished and aged out.")
+                    "404": error_response("Never accepted, or finished and aged out."),
+                    "503": error_response("The store cannot be read.")
                 }
             }},
             "/v1/channels": {"get": {

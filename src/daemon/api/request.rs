@@ -6,12 +6,14 @@
 //! must not silently send a message without the receipt the client asked for.
 
 use super::error::ApiError;
+use crate::daemon::store::Idempotency;
 use base64::Engine as _;
 use serde_json::{Map, Value};
 use std::time::Duration;
 
-/// Every field a message object may have.
-pub const FIELDS: [&str; 8] = [
+/// Every field a message object may have (`idempotency_key` only in a batch item; a single
+/// message takes the `Idempotency-Key` header).
+pub const FIELDS: [&str; 9] = [
     "to",
     "from",
     "text",
@@ -20,25 +22,16 @@ pub const FIELDS: [&str; 8] = [
     "encoding",
     "delivery_report",
     "validity",
+    "idempotency_key",
 ];
 
 /// The longest validity period SMPP's relative time format can express: 99 days, 23:59:59.
 pub const MAX_VALIDITY_SECS: u64 = 99 * 86_400 + 86_399;
 
-/// A text coding a client may force.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Encoding {
-    /// The cheapest of GSM 7-bit and UCS-2.
-    Auto,
-    /// GSM 03.38 only.
-    Gsm7,
-    /// IA5 / ASCII only.
-    Ascii,
-    /// Latin-1 only.
-    Latin1,
-    /// UCS-2.
-    Ucs2,
-}
+/// The longest idempotency key accepted.
+pub const MAX_IDEMPOTENCY_KEY: usize = 255;
+
+pub use crate::daemon::dispatch::{Content, Encoding, MessageRequest};
 
 /// The accepted words for `encoding`.
 pub const ENCODINGS: [(&str, Encoding); 5] = [
@@ -49,33 +42,29 @@ pub const ENCODINGS: [(&str, Encoding); 5] = [
     ("ucs2", Encoding::Ucs2),
 ];
 
-/// What to send.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Content {
-    /// Text, to be encoded.
-    Text(String),
-    /// Octets, sent as 8-bit binary (data_coding 4).
-    Binary(Vec<u8>),
-}
-
-/// One message request, every field checked on its own (the channel-dependent checks,
-/// coding and length, come when a channel is chosen).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MessageRequest {
-    /// `to`.
-    pub to: String,
-    /// `from`.
-    pub from: Option<String>,
-    /// `text` or `binary`.
-    pub content: Content,
-    /// `channel`.
-    pub channel: Option<String>,
-    /// `encoding`.
-    pub encoding: Option<Encoding>,
-    /// `delivery_report`.
-    pub delivery_report: Option<bool>,
-    /// `validity`, in seconds.
-    pub validity: Option<Duration>,
+/// An idempotency key as given (header or batch item), checked, with the fingerprint of the
+/// request it came with; `field` names where it came from for errors.
+pub fn idempotency(key: &str, request: &Value, field: &str) -> Result<Idempotency, ApiError> {
+    if key.is_empty()
+        || key.len() > MAX_IDEMPOTENCY_KEY
+        || !key.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return Err(ApiError::field(
+            field,
+            format!("must be 1-{MAX_IDEMPOTENCY_KEY} printable ASCII characters without spaces"),
+        ));
+    }
+    // serde_json's maps are sorted: the same request always gives the same text.
+    let mut canonical = request.clone();
+    if let Value::Object(o) = &mut canonical {
+        o.remove("idempotency_key");
+    }
+    let digest = ring::digest::digest(&ring::digest::SHA256, canonical.to_string().as_bytes());
+    let fingerprint = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    Ok(Idempotency {
+        key: key.to_string(),
+        fingerprint,
+    })
 }
 
 fn type_name(v: &Value) -> &'static str {
@@ -216,6 +205,10 @@ pub fn parse(value: &Value) -> Result<MessageRequest, ApiError> {
             }
         },
     };
+    let idempotency = match string(object, "idempotency_key")? {
+        None => None,
+        Some(key) => Some(idempotency(key, value, "idempotency_key")?),
+    };
     Ok(MessageRequest {
         to,
         from,
@@ -224,6 +217,7 @@ pub fn parse(value: &Value) -> Result<MessageRequest, ApiError> {
         encoding,
         delivery_report,
         validity,
+        idempotency,
     })
 }
 

@@ -1,84 +1,154 @@
-//! The message store: what happened to every message the API accepted, for
-//! `GET /v1/messages/{id}` and for matching delivery receipts to their messages.
+//! The durable store: every accepted message, its segments and outcomes, the receipt
+//! correlation, the webhook outbox and the parts of long inbound messages.
 //!
-//! [`MessageStore`] is a trait so that a durable store can replace [`MemoryStore`] later
-//! without touching the API. The store is bounded: when it holds its maximum of messages, the
-//! oldest finished one makes room, and when every message is still on its way new ones are
-//! refused (the API answers 503) rather than evicting one. Finished messages also age out
-//! after a retention period.
+//! **202 means on disk.** The API answers only after the message is committed; a channel
+//! acknowledges a deliver_sm only after its event is committed; nothing is held only in
+//! memory. [`Store`] is shaped for a network database: every call is one asynchronous round
+//! trip that carries a batch, so a backend can group many callers into one transaction.
+//! [`SqliteStore`] is the embedded backend: one writer thread with group commit (WAL,
+//! `synchronous = FULL`), one reader thread, never a tokio worker.
 //!
 //! ```text
-//!   queued --all segments acknowledged--> submitted --receipt DELIVRD/ACCEPTD--> delivered
-//!     |                                      |------receipt EXPIRED------------> expired
-//!     +--error response, timeout, lost link--+------receipt UNDELIV/REJECTD/DELETED--> failed
+//!   queued --claimed by a channel--> (queued, sending) --all segments acknowledged--> submitted
+//!     |  \                                   |                                           |
+//!     |   validity passed --> expired        +--error response--> failed      receipts --+--> delivered
+//!     |                                                                                  +--> failed / expired
+//!     +-- restart: messages claimed but not answered are queued again and re-sent
 //! ```
 //!
-//! Depends on: `sms` (message-id matching) and the engine's report types.
+//! Depends on: `sms` (segments, message-id matching) and the engine's report types.
 
 mod id;
-mod memory;
 mod record;
+pub mod sqlite;
+mod state;
 mod time;
 
 pub use id::{MessageId, ID_LEN};
-pub use memory::{MemoryStore, RECEIPT_WAIT};
 pub use record::{
-    Failure, MessageRecord, MessageState, NewMessage, Outcome, ReceiptMatch, SegmentRecord,
-    Transition,
+    segment_key, split_key, Accepted, AcceptedMessage, Applied, Change, ClaimedMessage, Failure,
+    Idempotency, MessageRecord, MessageState, NewMessage, OutboxEvent, Outcome, ReceiptMatch,
+    Refused, SegmentRecord, StoreStats, StoredPart, Transition, Upkeep,
 };
+pub use sqlite::{SqliteOptions, SqliteStore};
+pub use state::{is_final_receipt, state_from_receipts};
 pub use time::rfc3339;
 
-use super::engine::ReceiptReport;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::SystemTime;
 
-/// Why a message could not be stored.
+/// A store call in flight.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// Why a store call failed as a whole. Nothing it would have changed was changed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
-    /// The store holds its maximum of messages (`max-tracked-messages`), none finished.
-    #[error("the message store is full ({max} messages tracked); try again later")]
-    Full {
-        /// The configured maximum.
-        max: usize,
+    /// The database cannot be written (disk full, I/O error, read-only file...).
+    #[error("the store cannot write to disk: {0}")]
+    Write(String),
+    /// The database cannot be read.
+    #[error("the store cannot read: {0}")]
+    Read(String),
+    /// The database cannot be opened or migrated.
+    #[error("cannot open the store {path}: {reason}")]
+    Open {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
     },
-    /// A message with this id is already stored (ids are random: a bug, never a client's).
-    #[error("message id {0} is already in use")]
-    Duplicate(MessageId),
+    /// The file was written by a newer smppd.
+    #[error("the store {path} has schema version {found}, newer than this smppd knows ({known}); run the newer smppd or restore a backup")]
+    TooNew {
+        /// The file.
+        path: String,
+        /// Its version.
+        found: i64,
+        /// The newest this build knows.
+        known: i64,
+    },
+    /// The store's threads are gone (the daemon is stopping).
+    #[error("the store is closed")]
+    Closed,
 }
 
-/// Where accepted messages and their outcomes are kept. Every method is synchronous and
-/// short: handlers and sessions call it without awaiting.
-pub trait MessageStore: Send + Sync + 'static {
-    /// Tracks a newly accepted message in the `queued` state.
-    fn insert(&self, message: NewMessage) -> Result<(), StoreError>;
-
-    /// Forgets a message that was stored but then refused by every channel.
-    fn remove(&self, id: &MessageId);
-
-    /// A snapshot of one message.
-    fn get(&self, id: &MessageId) -> Option<MessageRecord>;
-
-    /// Messages tracked now.
-    fn len(&self) -> usize;
-
-    /// Whether no message is tracked.
-    fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// submit_sm_resp with status 0 for segment `segment` (0-based) of `id`, carrying the
-    /// SMSC's message_id. `None` when the message is unknown (aged out) or the segment is
-    /// out of range.
-    fn on_submitted(
+/// Where messages and events are kept. Every method is one round trip; batches go in one
+/// transaction, and a call returns only once that transaction is durable.
+pub trait Store: Send + Sync + 'static {
+    /// Commits `messages` as `queued`. One result per message, in order: a message may be
+    /// refused (queue full, key reused) while others of the batch are accepted.
+    fn accept(
         &self,
-        id: &MessageId,
-        segment: usize,
-        smsc_message_id: &str,
-    ) -> Option<Outcome>;
+        messages: Vec<NewMessage>,
+        now: SystemTime,
+    ) -> StoreFuture<'_, Vec<Result<Accepted, Refused>>>;
 
-    /// The message failed: an error submit_sm_resp (`status` = its command_status), or a
-    /// local failure such as a response timeout (`status` = `None`).
-    fn on_failed(&self, id: &MessageId, status: Option<u32>, reason: &str) -> Option<Outcome>;
+    /// Takes up to `limit` queued, unexpired messages that `channel` may send (pinned to it,
+    /// or to none), oldest first, and marks them as handed to it.
+    fn claim(
+        &self,
+        channel: &str,
+        limit: usize,
+        now: SystemTime,
+    ) -> StoreFuture<'_, Vec<ClaimedMessage>>;
 
-    /// A delivery receipt from `channel`, matched by its SMSC message id under the `sms`
-    /// module's rules (exact, then case/leading zeros, then hex against decimal).
-    fn on_receipt(&self, channel: &str, receipt: &ReceiptReport) -> ReceiptMatch;
+    /// Gives claimed messages back to the queue (a channel stopped holding them); `true`
+    /// beside a message that may have reached the SMSC (its re-send is counted).
+    fn release(&self, seqs: Vec<(i64, bool)>) -> StoreFuture<'_, ()>;
+
+    /// Applies what `channel` reported, in order, in one transaction.
+    fn apply(
+        &self,
+        channel: &str,
+        changes: Vec<Change>,
+        now: SystemTime,
+    ) -> StoreFuture<'_, Vec<Applied>>;
+
+    /// Fails every queued message tied to a channel not in `configured` (it was removed
+    /// from the configuration: nothing could ever send it). Returns how many.
+    fn fail_unconfigured(
+        &self,
+        configured: Vec<String>,
+        reason: &str,
+        now: SystemTime,
+    ) -> StoreFuture<'_, u64>;
+
+    /// One message, as `GET /v1/messages/{id}` shows it.
+    fn get(&self, id: &MessageId) -> StoreFuture<'_, Option<MessageRecord>>;
+
+    /// Up to `limit` outbox events due at `now`, in order.
+    fn outbox_due(&self, limit: usize, now: SystemTime) -> StoreFuture<'_, Vec<OutboxEvent>>;
+
+    /// Removes delivered events.
+    fn outbox_delivered(&self, seqs: Vec<i64>) -> StoreFuture<'_, ()>;
+
+    /// Records a failed attempt of event `seq`; it is due again at `due`.
+    fn outbox_retry(&self, seq: i64, due: SystemTime) -> StoreFuture<'_, ()>;
+
+    /// Every kept part of long inbound messages (to rebuild the reassembly after a start).
+    fn parts(&self) -> StoreFuture<'_, Vec<StoredPart>>;
+
+    /// Expires queued messages whose validity ran out and purges, in small batches, what
+    /// outlived its retention.
+    fn upkeep(&self, now: SystemTime) -> StoreFuture<'_, Upkeep>;
+
+    /// Counts for inspection; may scan, so not for every scrape.
+    fn stats(&self) -> StoreFuture<'_, StoreStats>;
+
+    /// The counts kept live, as of the last commit (cheap: for `/metrics` and `/health`).
+    fn counts(&self) -> LiveCounts;
+}
+
+/// Counts a backend keeps up to date as it commits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LiveCounts {
+    /// Messages waiting to be sent.
+    pub waiting: u64,
+    /// Webhook events in the outbox.
+    pub outbox: u64,
+    /// Transactions committed since the start.
+    pub commits: u64,
+    /// Calls those transactions carried (group commit: calls / commits per transaction).
+    pub grouped_calls: u64,
 }

@@ -2,24 +2,35 @@
 
 use super::MessageId;
 use crate::daemon::engine::ReceiptState;
+use crate::sms::Segment;
 use std::time::{Duration, SystemTime};
 
 /// Where a message stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MessageState {
-    /// Accepted by the API, handed to a channel, not yet acknowledged by the SMSC.
+    /// Accepted and on disk; waiting for a channel able to transmit (or handed to one and
+    /// not yet acknowledged by the SMSC).
     Queued,
     /// Every segment acknowledged by the SMSC (each has an SMSC message id).
     Submitted,
     /// Every segment's receipt says delivered (or accepted on the subscriber's behalf).
     Delivered,
-    /// Refused by the SMSC, lost, or reported undeliverable/rejected/deleted by a receipt.
+    /// Refused by the SMSC, or reported undeliverable/rejected/deleted by a receipt.
     Failed,
-    /// A receipt says the validity period passed.
+    /// Its validity passed before it could be sent, or a receipt says so.
     Expired,
 }
 
 impl MessageState {
+    /// Every state, in the order of their stored codes.
+    pub const ALL: [MessageState; 5] = [
+        MessageState::Queued,
+        MessageState::Submitted,
+        MessageState::Delivered,
+        MessageState::Failed,
+        MessageState::Expired,
+    ];
+
     /// The word used in JSON.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -74,7 +85,7 @@ pub struct Transition {
 pub struct MessageRecord {
     /// Its id.
     pub id: MessageId,
-    /// The channel it was handed to.
+    /// The channel that sent it, or that the router chose while it waits.
     pub channel: String,
     /// The destination.
     pub to: String,
@@ -90,33 +101,199 @@ pub struct MessageRecord {
     pub failure: Option<Failure>,
     /// Every state entered, oldest first (the first is always `queued`).
     pub history: Vec<Transition>,
+    /// When its validity ends; it is never sent after that.
+    pub expires_at: SystemTime,
 }
 
-/// A message to start tracking.
+/// An `Idempotency-Key` with a fingerprint of the request it came with, so that a key
+/// reused for a different request is told apart from a retry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idempotency {
+    /// The client's key.
+    pub key: String,
+    /// A digest of the request body (or batch item) it came with.
+    pub fingerprint: String,
+}
+
+/// A message to accept: routed, segmented and ready to be committed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewMessage {
     /// Its id.
     pub id: MessageId,
-    /// The channel it goes to.
+    /// The channel the router chose (whose configuration segmented it).
     pub channel: String,
+    /// Whether the client named the channel: then only that channel sends it. Otherwise any
+    /// channel able to transmit may.
+    pub pinned: bool,
     /// The destination.
     pub to: String,
     /// The source, when given.
     pub from: Option<String>,
-    /// How many segments it was split into (at least 1).
-    pub segments: usize,
-    /// Whether a receipt was asked for.
+    /// Whether a receipt is asked for.
     pub delivery_report: bool,
+    /// When its validity ends.
+    pub expires_at: SystemTime,
+    /// Whether the remaining validity is sent as submit_sm's validity_period (the client or
+    /// the channel asked for one); otherwise the channel's own setting is sent.
+    pub send_validity: bool,
+    /// The coding's word for the API (`gsm7`, `ucs2`...).
+    pub encoding: &'static str,
+    /// data_coding of the segments.
+    pub data_coding: u8,
+    /// The segments, in order (at least one).
+    pub segments: Vec<Segment>,
+    /// The request's idempotency key, when it had one.
+    pub idempotency: Option<Idempotency>,
 }
 
-/// What an outcome call changed, for the metrics.
+/// What the API answers for an accepted message (also when a retry repeats it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcceptedMessage {
+    /// The id.
+    pub id: MessageId,
+    /// Segments.
+    pub segments: usize,
+    /// The channel chosen for it.
+    pub channel: String,
+    /// The coding's word.
+    pub encoding: String,
+    /// data_coding.
+    pub data_coding: u8,
+}
+
+/// The result of accepting one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Accepted {
+    /// Committed now.
+    New(AcceptedMessage),
+    /// The idempotency key was seen before with the same request: the first result.
+    Repeat(AcceptedMessage),
+}
+
+/// Why one message was not accepted (the others of the same batch may have been).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    /// `[store] max-queued` messages wait already.
+    #[error("the queue is full: {max} messages are waiting ([store] max-queued); try again later")]
+    QueueFull {
+        /// The configured limit.
+        max: u64,
+    },
+    /// The idempotency key was used before for a different request.
+    #[error("Idempotency-Key {key:?} was used before for a different request")]
+    KeyReused {
+        /// The key.
+        key: String,
+    },
+}
+
+/// A message handed to a channel: what it needs to build each segment's submit_sm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedMessage {
+    /// The store's key of the message (see [`segment_key`]).
+    pub seq: i64,
+    /// The API id, for logs.
+    pub id: MessageId,
+    /// The destination.
+    pub to: String,
+    /// The source, when given.
+    pub from: Option<String>,
+    /// Whether a receipt is asked for.
+    pub delivery_report: bool,
+    /// When its validity ends.
+    pub expires_at: SystemTime,
+    /// Whether to send the remaining validity as validity_period.
+    pub send_validity: bool,
+    /// The segments still to send, with their index.
+    pub segments: Vec<(u8, Segment)>,
+    /// Whether an earlier claim of it may have reached the SMSC (a re-send).
+    pub resend: bool,
+}
+
+/// The key of segment `index` of the message with store key `seq`, as carried through the
+/// session in [`crate::session::OutboundMessage::id`].
+pub fn segment_key(seq: i64, index: u8) -> u64 {
+    ((seq as u64) << 8) | u64::from(index)
+}
+
+/// The message key and segment index of a segment key.
+pub fn split_key(key: u64) -> (i64, u8) {
+    ((key >> 8) as i64, (key & 0xff) as u8)
+}
+
+/// What a channel reports back, applied to the store in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// A segment was acknowledged with the SMSC's message id.
+    Submitted {
+        /// The segment's key.
+        key: u64,
+        /// The SMSC's message_id.
+        smsc_message_id: String,
+    },
+    /// A segment (hence its message) failed for good.
+    Failed {
+        /// The segment's key.
+        key: u64,
+        /// The error response's command_status, if there was one.
+        status: Option<u32>,
+        /// What happened.
+        reason: String,
+    },
+    /// A claimed message's validity ran out before it was sent.
+    Expired {
+        /// The message's key.
+        seq: i64,
+    },
+    /// A delivery receipt; `event` (when a webhook is configured) is completed with what it
+    /// matched and queued in the outbox in the same transaction.
+    Receipt {
+        /// The receipt.
+        receipt: crate::daemon::engine::ReceiptReport,
+        /// The webhook event, without its match fields.
+        event: Option<serde_json::Map<String, serde_json::Value>>,
+    },
+    /// An event for the webhook (an inbound message) to queue in the outbox.
+    Event {
+        /// The event, without `event_id`.
+        event: serde_json::Map<String, serde_json::Value>,
+    },
+    /// One segment of a long inbound message, kept until the others arrive.
+    Part {
+        /// Which long message (channel-independent key text).
+        set: String,
+        /// Its number, 1-based.
+        number: u8,
+        /// Everything needed to rebuild it after a restart.
+        data: Vec<u8>,
+    },
+    /// A long inbound message is complete (its event queued by a [`Change::Event`] in the
+    /// same batch) or given up: forget its parts.
+    PartsDone {
+        /// Which long message.
+        set: String,
+    },
+}
+
+/// What applying one [`Change`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// Done; for outcomes, what the message became (for the metrics).
+    Done(Option<Outcome>),
+    /// The receipt's match.
+    Receipt(ReceiptMatch),
+    /// Not taken: the outbox is full (`[webhook] max-queued-events`); nothing changed.
+    OutboxFull,
+}
+
+/// What an outcome changed, for the metrics.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
     /// The message's channel.
     pub channel: String,
-    /// Its state after the call.
+    /// Its state after the change.
     pub state: MessageState,
-    /// Time from acceptance by the API to this call.
+    /// Time from acceptance to this change.
     pub since_accepted: Duration,
 }
 
@@ -132,11 +309,67 @@ pub enum ReceiptMatch {
         /// The message's state after the receipt.
         state: MessageState,
     },
-    /// No tracked message has that SMSC id (aged out, or not ours).
+    /// No message has that SMSC id (aged out, or not ours).
     NotFound,
     /// Several segments match equally well; none was updated.
     Ambiguous {
         /// The SMSC ids that matched.
         submit_ids: Vec<String>,
     },
+}
+
+/// One webhook event waiting in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEvent {
+    /// Its place in the outbox (delivery order).
+    pub seq: i64,
+    /// The JSON document, `event_id` included.
+    pub body: Vec<u8>,
+    /// Failed attempts so far.
+    pub attempts: u32,
+    /// Not before this time.
+    pub due: SystemTime,
+}
+
+/// One kept part of a long inbound message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPart {
+    /// The channel it came on.
+    pub channel: String,
+    /// Which long message.
+    pub set: String,
+    /// Its number.
+    pub number: u8,
+    /// What [`Change::Part`] stored.
+    pub data: Vec<u8>,
+}
+
+/// What periodic upkeep did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Upkeep {
+    /// Queued messages whose validity ran out.
+    pub expired: u64,
+    /// Finished messages, correlations and idempotency keys removed after their retention.
+    pub purged: u64,
+}
+
+/// Counts for `smppd store inspect` and `/metrics`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    /// The schema version of the file.
+    pub schema_version: i64,
+    /// Messages by state word.
+    pub by_state: Vec<(&'static str, u64)>,
+    /// Queued messages per queue (a channel's name, or `*` for any channel).
+    pub queued_by_channel: Vec<(String, u64)>,
+    /// When the oldest queued message was accepted.
+    pub oldest_queued: Option<SystemTime>,
+    /// Webhook events waiting.
+    pub outbox: u64,
+    /// Parts of long inbound messages waiting for the rest.
+    pub inbound_parts: u64,
+    /// Receipt correlations kept.
+    pub correlations: u64,
+    /// The database file's size in octets (WAL included).
+    pub file_bytes: u64,
 }

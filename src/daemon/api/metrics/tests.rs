@@ -73,12 +73,17 @@ fn channels_counters_and_histogram() {
     metrics.record_response("a", None, Duration::from_secs(30));
     let text = metrics.render(
         &[channel("a", true), channel("b", false)],
-        7,
+        crate::daemon::store::LiveCounts {
+            waiting: 7,
+            outbox: 1,
+            commits: 4,
+            grouped_calls: 9,
+        },
+        5,
         Some(WebhookStats {
             queued: 1,
             delivered: 2,
             failed_attempts: 3,
-            refused: 0,
         }),
     );
     let s = parse(&text);
@@ -132,6 +137,9 @@ fn channels_counters_and_histogram() {
     let sum = value(&s, "smppd_submit_latency_seconds_sum{channel=\"a\"}");
     assert!((sum - 60.303).abs() < 1e-9, "{sum}");
     assert_eq!(value(&s, "smppd_messages_tracked"), 7.0);
+    assert_eq!(value(&s, "smppd_resends"), 5.0);
+    assert_eq!(value(&s, "smppd_store_commits_total"), 4.0);
+    assert_eq!(value(&s, "smppd_store_grouped_calls_total"), 9.0);
     assert_eq!(value(&s, "smppd_webhook_failed_attempts_total"), 3.0);
 }
 

@@ -1,0 +1,235 @@
+//! The feeder of one channel: claims from the store what the channel may send, while it is
+//! bound and its queue has room, and turns each segment into a submit_sm.
+//!
+//! The channel's queue is short (twice its window), so a channel that goes down holds few
+//! messages; the rest stay in the store, where any other channel able to transmit claims the
+//! ones not tied to this channel.
+
+use super::store::{segment_key, Change, ClaimedMessage, Store};
+use crate::codec::pdu::SubmitSm;
+use crate::codec::{
+    COctetString, DataCoding, EsmClass, Npi, ShortMessage, SmppTime, Tlv, TlvTag, Tlvs, Ton,
+    ValueError,
+};
+use crate::config::{relative_time, ChannelConfig};
+use crate::session::OutboundMessage;
+use crate::sms::{Field, SarValues, Segment};
+use crate::supervisor::{ChannelState, ChannelStatus};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use tokio::sync::{mpsc, watch};
+
+/// The most messages one claim takes.
+const MAX_CLAIM: usize = 512;
+/// How often an idle feeder looks at the store without being woken (released messages,
+/// another channel gone down).
+const IDLE_POLL: Duration = Duration::from_millis(1000);
+
+/// One channel's feeder task.
+pub struct Feeder {
+    /// The channel.
+    pub config: Arc<ChannelConfig>,
+    /// Where messages come from.
+    pub store: Arc<dyn Store>,
+    /// The channel's queue.
+    pub queue: mpsc::Sender<OutboundMessage>,
+    /// The channel's state.
+    pub status: watch::Receiver<ChannelStatus>,
+    /// Bumped when new messages were committed.
+    pub wake: watch::Receiver<u64>,
+    /// Set to stop.
+    pub stop: watch::Receiver<bool>,
+    /// Segments sent again after a restart or a channel stop (`smppd_resends`).
+    pub resends: Arc<AtomicU64>,
+}
+
+impl Feeder {
+    fn stopping(&self) -> bool {
+        *self.stop.borrow()
+    }
+
+    fn may_send(&self) -> bool {
+        self.status.borrow().state == ChannelState::Bound && self.config.bind_mode.can_submit()
+    }
+
+    /// Runs until stopped (or the channel's queue closes). Returns the messages it claimed
+    /// but could not hand over, for the caller to release once the channel has stopped.
+    pub async fn run(mut self) -> Vec<i64> {
+        loop {
+            if self.stopping() {
+                return Vec::new();
+            }
+            if !self.may_send() {
+                tokio::select! {
+                    _ = self.status.changed() => {}
+                    _ = self.stop.changed() => {}
+                }
+                continue;
+            }
+            self.wake.borrow_and_update();
+            let room = self.queue.capacity();
+            if room == 0 {
+                tokio::select! {
+                    permit = self.queue.reserve() => { if permit.is_err() { return Vec::new() } }
+                    _ = self.stop.changed() => {}
+                }
+                continue;
+            }
+            let claimed = match self
+                .store
+                .claim(&self.config.name, room.min(MAX_CLAIM), SystemTime::now())
+                .await
+            {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(channel = %self.config.name, event = "claim_failed", error = %e, "cannot take messages from the store; retrying");
+                    tokio::time::sleep(IDLE_POLL).await;
+                    continue;
+                }
+            };
+            if claimed.is_empty() {
+                tokio::select! {
+                    _ = self.wake.changed() => {}
+                    _ = self.status.changed() => {}
+                    _ = self.stop.changed() => {}
+                    _ = tokio::time::sleep(IDLE_POLL) => {}
+                }
+                continue;
+            }
+            if let Some(leftover) = self.hand_over(claimed).await {
+                return leftover;
+            }
+        }
+    }
+
+    /// Queues every segment of `claimed`; `Some` with what was not queued when stopped.
+    async fn hand_over(&mut self, claimed: Vec<ClaimedMessage>) -> Option<Vec<i64>> {
+        let now = SystemTime::now();
+        let mut expired = Vec::new();
+        let mut rest = claimed.into_iter();
+        while let Some(message) = rest.next() {
+            if message.expires_at <= now {
+                expired.push(Change::Expired { seq: message.seq });
+                continue;
+            }
+            if message.resend {
+                self.resends
+                    .fetch_add(message.segments.len() as u64, Ordering::Relaxed);
+            }
+            for (index, segment) in &message.segments {
+                let key = segment_key(message.seq, *index);
+                let submit = match submit_sm(&self.config, &message, segment, now) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        // Checked when accepted; a failure here means a configuration
+                        // change made it unsendable on this channel.
+                        let change = Change::Failed {
+                            key,
+                            status: None,
+                            reason: format!("cannot build submit_sm: {e}"),
+                        };
+                        let _ = self.store.apply(&self.config.name, vec![change], now).await;
+                        break;
+                    }
+                };
+                let outbound = OutboundMessage {
+                    id: key,
+                    submit,
+                    attempts: 0,
+                };
+                let sent = tokio::select! {
+                    permit = self.queue.reserve() => match permit {
+                        Ok(permit) => { permit.send(outbound); true }
+                        Err(_) => false,
+                    },
+                    _ = self.stop.changed() => false,
+                };
+                if !sent {
+                    let mut leftover = vec![message.seq];
+                    leftover.extend(rest.map(|m| m.seq));
+                    self.expire(expired).await;
+                    return Some(leftover);
+                }
+            }
+        }
+        self.expire(expired).await;
+        None
+    }
+
+    async fn expire(&self, changes: Vec<Change>) {
+        if changes.is_empty() {
+            return;
+        }
+        // Not recorded now (store failing): still claimed, so queued again and expired by
+        // the upkeep after the next start; never sent.
+        if let Err(e) = self
+            .store
+            .apply(&self.config.name, changes, SystemTime::now())
+            .await
+        {
+            tracing::warn!(channel = %self.config.name, event = "expiry_not_recorded", error = %e, "cannot record expired messages");
+        }
+    }
+}
+
+/// One segment as a submit_sm, with the channel's addressing defaults. The validity sent is
+/// what remains of the message's own (so an SMSC never keeps it longer than asked), or the
+/// channel's `x-smpp-validity-period` as written.
+pub fn submit_sm(
+    config: &ChannelConfig,
+    message: &ClaimedMessage,
+    segment: &Segment,
+    now: SystemTime,
+) -> Result<SubmitSm, ValueError> {
+    let source = message
+        .from
+        .as_deref()
+        .or(config.default_reply_address.as_deref())
+        .unwrap_or("");
+    let validity = if message.send_validity {
+        let left = message
+            .expires_at
+            .duration_since(now)
+            .unwrap_or_default()
+            .as_secs()
+            .max(1);
+        relative_time(i64::try_from(left).unwrap_or(i64::MAX))
+    } else {
+        config.validity_period.clone()
+    };
+    let mut tlvs = Tlvs::default();
+    let short_message = match segment.field {
+        Field::ShortMessage => ShortMessage::new(segment.bytes.clone())?,
+        Field::MessagePayload => {
+            tlvs.push(Tlv::message_payload(segment.bytes.clone())?);
+            ShortMessage::default()
+        }
+    };
+    if let Some(SarValues {
+        msg_ref_num,
+        total_segments,
+        segment_seqnum,
+    }) = segment.sar
+    {
+        tlvs.push(Tlv::u16(TlvTag::SarMsgRefNum, msg_ref_num)?);
+        tlvs.push(Tlv::u8(TlvTag::SarTotalSegments, total_segments)?);
+        tlvs.push(Tlv::u8(TlvTag::SarSegmentSeqnum, segment_seqnum)?);
+    }
+    Ok(SubmitSm {
+        service_type: COctetString::new(config.service_type.clone().into_bytes())?,
+        source_addr_ton: Ton::from(config.source_addr_ton),
+        source_addr_npi: Npi::from(config.source_addr_npi),
+        source_addr: COctetString::new(source.as_bytes())?,
+        dest_addr_ton: Ton::from(config.dest_addr_ton),
+        dest_addr_npi: Npi::from(config.dest_addr_npi),
+        destination_addr: COctetString::new(message.to.as_bytes())?,
+        esm_class: EsmClass(segment.esm_class),
+        registered_delivery: u8::from(message.delivery_report),
+        validity_period: SmppTime::new(validity.into_bytes())?,
+        data_coding: DataCoding::from(segment.data_coding),
+        short_message,
+        tlvs,
+        ..Default::default()
+    })
+}

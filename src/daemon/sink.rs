@@ -1,0 +1,603 @@
+//! The sink of one channel: everything its sessions report — submit outcomes, delivery
+//! receipts, inbound messages — applied to the store in the order it happened.
+//!
+//! The sink takes every event waiting, turns them into [`Change`]s and applies them in one
+//! store call (one group commit). Only once that is durable does it answer the SMSC: a
+//! deliver_sm is acknowledged after its receipt or message is in the webhook outbox, and a
+//! segment of a long message after the segment is stored. Order matters: an SMSC may send a
+//! receipt right behind the submit_sm_resp it refers to, and the session reports both on one
+//! stream, so the outcome is always applied first.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use base64::Engine as _;
+use bytes::Bytes;
+use serde_json::{Map, Value};
+use tokio::sync::{mpsc, Notify};
+
+use super::api::metrics::Metrics;
+use super::engine::{InboundContent, ReceiptReport, ReceiptState};
+use super::mask::mask_card_numbers;
+use super::store::{rfc3339, Applied, Change, ReceiptMatch, Store, StoredPart};
+use crate::codec::{CommandStatus, TlvTag, Tlvs};
+use crate::config::{ChannelConfig, InboundEncoding};
+use crate::session::{FailureReason, Inbound, InboundPdu, SessionEvent, SubmitOutcome};
+use crate::sms::{
+    self, Coding, ConcatInfo, ConcatRef, Fragment, Pushed, Reassembler, ReassemblyLimits, SarValues,
+};
+
+/// The most events one store call takes.
+const MAX_BATCH: usize = 512;
+/// The longest wait between two tries of a store call that failed.
+const RETRY_MAX: Duration = Duration::from_secs(5);
+
+/// One channel's sink task.
+pub struct Sink {
+    /// The channel.
+    pub config: Arc<ChannelConfig>,
+    /// Where everything goes.
+    pub store: Arc<dyn Store>,
+    /// Submit response counts and latencies.
+    pub metrics: Arc<Metrics>,
+    /// Whether a webhook is configured (else inbound messages are logged and dropped).
+    pub webhook: bool,
+    /// Poked when events were queued for the webhook.
+    pub outbox: Arc<Notify>,
+}
+
+/// What to do with an inbound PDU once the batch is applied.
+enum Answer {
+    /// Acknowledge when the change at this index was applied (not refused for a full outbox).
+    After(Inbound, usize),
+    /// Acknowledge (nothing to store, or nothing storable).
+    Now(Inbound),
+}
+
+impl Sink {
+    /// Runs until the channel's event stream ends (every session and the supervisor gone).
+    pub async fn run(self, mut events: mpsc::UnboundedReceiver<SessionEvent>) {
+        let mut reassembly = self.restore().await;
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        let mut tick = tokio::time::interval(Duration::from_secs(10));
+        loop {
+            tokio::select! {
+                n = events.recv_many(&mut batch, MAX_BATCH) => {
+                    if n == 0 {
+                        return;
+                    }
+                    self.handle(&mut reassembly, std::mem::take(&mut batch)).await;
+                }
+                _ = tick.tick() => self.expire_parts(&mut reassembly).await,
+            }
+        }
+    }
+
+    /// The reassembly with the parts kept on disk by an earlier run.
+    async fn restore(&self) -> Reassembler {
+        let mut r = Reassembler::new(ReassemblyLimits::default());
+        let parts: Vec<StoredPart> = loop {
+            match self.store.parts().await {
+                Ok(p) => break p,
+                Err(e) => {
+                    tracing::warn!(channel = %self.config.name, event = "store_unavailable", error = %e, "cannot read kept inbound parts; retrying");
+                    tokio::time::sleep(RETRY_MAX).await;
+                }
+            }
+        };
+        let mut dropped = Vec::new();
+        for part in parts.iter().filter(|p| p.channel == self.config.name) {
+            if let Some(p) = KeptPart::decode(&part.data) {
+                let _ = r.push(p.fragment(), Instant::now(), &mut dropped);
+            }
+        }
+        r
+    }
+
+    async fn expire_parts(&self, r: &mut Reassembler) {
+        let dropped = r.expire(Instant::now());
+        let mut changes = Vec::new();
+        for d in dropped {
+            tracing::warn!(
+                channel = %self.config.name,
+                event = "inbound_segments_dropped",
+                reason = ?d.reason,
+                received = d.received,
+                total = d.key.total,
+                "an incomplete concatenated message was dropped"
+            );
+            changes.push(Change::PartsDone {
+                set: set_text(
+                    &d.key.source,
+                    &d.key.destination,
+                    d.key.reference,
+                    d.key.total,
+                ),
+            });
+        }
+        if !changes.is_empty() {
+            self.apply(changes).await;
+        }
+    }
+
+    /// Applies `changes`, trying again until the store takes them: what they record was
+    /// already answered by the SMSC (outcomes) or is waiting for our answer (inbound).
+    async fn apply(&self, changes: Vec<Change>) -> Vec<Applied> {
+        let mut delay = Duration::from_millis(50);
+        loop {
+            match self
+                .store
+                .apply(&self.config.name, changes.clone(), SystemTime::now())
+                .await
+            {
+                Ok(applied) => return applied,
+                Err(e) => {
+                    tracing::error!(channel = %self.config.name, event = "store_write_failed", error = %e, retry_in_ms = delay.as_millis() as u64, "cannot record what the SMSC reported; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(RETRY_MAX);
+                }
+            }
+        }
+    }
+
+    async fn handle(&self, r: &mut Reassembler, events: Vec<SessionEvent>) {
+        let mut changes = Vec::with_capacity(events.len());
+        let mut answers = Vec::new();
+        for event in events {
+            match event {
+                SessionEvent::Outcome(outcome) => changes.push(outcome_change(outcome)),
+                SessionEvent::Inbound(message) => {
+                    let fields = Fields::of(&message.pdu);
+                    let before = changes.len();
+                    if message.is_receipt {
+                        self.receipt(&fields, &mut changes);
+                    } else {
+                        self.mobile_originated(r, &fields, &mut changes);
+                    }
+                    answers.push(if changes.len() > before {
+                        Answer::After(message, changes.len() - 1)
+                    } else {
+                        Answer::Now(message)
+                    });
+                }
+            }
+        }
+        // The response status each outcome stands for, for the metrics.
+        let statuses: Vec<Option<u32>> = changes
+            .iter()
+            .map(|c| match c {
+                Change::Failed { status, .. } => *status,
+                _ => Some(0),
+            })
+            .collect();
+        let applied = if changes.is_empty() {
+            Vec::new()
+        } else {
+            self.apply(changes).await
+        };
+        let mut queued_events = false;
+        for (a, status) in applied.iter().zip(statuses) {
+            match a {
+                Applied::Done(Some(outcome)) => {
+                    self.metrics
+                        .record_response(&outcome.channel, status, outcome.since_accepted)
+                }
+                Applied::Receipt(m) => log_match(&self.config.name, m),
+                _ => {}
+            }
+        }
+        for answer in answers {
+            match answer {
+                Answer::Now(m) => m.accept(),
+                Answer::After(m, index) => match applied.get(index) {
+                    Some(Applied::OutboxFull) => {
+                        tracing::warn!(channel = %self.config.name, event = "inbound_deferred", reason = "the webhook outbox is full", "inbound PDU refused for now; the SMSC will deliver it again");
+                        m.reject(CommandStatus::EsmeRxTAppn);
+                    }
+                    _ => {
+                        queued_events |= self.webhook;
+                        m.accept();
+                    }
+                },
+            }
+        }
+        if queued_events {
+            self.outbox.notify_one();
+        }
+    }
+
+    fn receipt(&self, f: &Fields, changes: &mut Vec<Change>) {
+        let channel = self.config.name.as_str();
+        let receipted = f
+            .tlvs
+            .receipted_message_id()
+            .and_then(|b| std::str::from_utf8(b).ok());
+        let tlvs = sms::ReceiptTlvs {
+            receipted_message_id: receipted,
+            message_state: f
+                .tlvs
+                .get(TlvTag::MessageState)
+                .and_then(|t| t.as_uint())
+                .and_then(|v| u8::try_from(v).ok()),
+            network_error_code: f
+                .tlvs
+                .network_error_code()
+                .map(|(t, c)| [t, (c >> 8) as u8, c as u8]),
+        };
+        let parsed = match sms::parse_receipt(&f.text, tlvs) {
+            Ok(r) => r,
+            Err(e) => {
+                // Asking for it again would bring the same bytes: keep the link moving.
+                tracing::warn!(channel, event = "receipt_unreadable", error = %e, "a delivery receipt could not be parsed");
+                return;
+            }
+        };
+        let Some(id) = parsed.message_id else {
+            tracing::warn!(
+                channel,
+                event = "receipt_without_id",
+                "a delivery receipt names no message id"
+            );
+            return;
+        };
+        let error_code = match (parsed.network_error, parsed.text.and_then(|t| t.err)) {
+            (Some(n), _) => Some(format!("{}:{}", n.network_type, n.error_code)),
+            (None, Some(err)) => Some(err.to_string()),
+            (None, None) => None,
+        };
+        let receipt = ReceiptReport {
+            smsc_message_id: id.to_string(),
+            state: parsed
+                .state
+                .map(ReceiptState::from)
+                .unwrap_or(ReceiptState::Unknown),
+            error_code,
+        };
+        let event = self.webhook.then(|| {
+            let mut e = Map::new();
+            e.insert("type".into(), "receipt".into());
+            e.insert("channel".into(), channel.into());
+            e.insert(
+                "smsc_message_id".into(),
+                receipt.smsc_message_id.clone().into(),
+            );
+            e.insert("state".into(), receipt.state.as_str().into());
+            e.insert("error_code".into(), receipt.error_code.clone().into());
+            e.insert("received_at".into(), rfc3339(SystemTime::now()).into());
+            e
+        });
+        changes.push(Change::Receipt { receipt, event });
+    }
+
+    fn mobile_originated(&self, r: &mut Reassembler, f: &Fields, changes: &mut Vec<Change>) {
+        let channel = self.config.name.as_str();
+        let sar = sar_values(&f.tlvs);
+        let (concat, payload) = match sms::inbound_concat(f.esm_class, &f.text, sar) {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(channel, event = "inbound_udh_invalid", error = %e, "inbound message with a broken UDH; delivered as binary");
+                (None, &f.text[..])
+            }
+        };
+        let content = match concat {
+            None => decode(payload, f.data_coding, &self.config),
+            Some(concat) => {
+                let kept = KeptPart {
+                    source: f.source.clone(),
+                    destination: f.destination.clone(),
+                    concat,
+                    data_coding: f.data_coding,
+                    payload: payload.to_vec(),
+                };
+                match self.push_segment(r, &kept) {
+                    Segmented::Complete(whole) => {
+                        changes.push(Change::PartsDone { set: kept.set() });
+                        decode(&whole, f.data_coding, &self.config)
+                    }
+                    Segmented::Held => {
+                        changes.push(Change::Part {
+                            set: kept.set(),
+                            number: concat.seqnum,
+                            data: kept.encode(),
+                        });
+                        return;
+                    }
+                    Segmented::Nothing => return,
+                }
+            }
+        };
+        let content = match content {
+            InboundContent::Text(t) if t.is_empty() => {
+                InboundContent::Text(self.config.empty_message.clone())
+            }
+            other => other,
+        };
+        if self.config.debug_mode {
+            if let InboundContent::Text(t) = &content {
+                tracing::debug!(channel, event = "inbound_text", text = %mask_card_numbers(t), "inbound message text");
+            }
+        }
+        if !self.webhook {
+            tracing::info!(
+                channel,
+                event = "inbound_dropped",
+                "inbound message dropped: no [webhook] configured"
+            );
+            return;
+        }
+        let mut event = Map::new();
+        event.insert("type".into(), "inbound".into());
+        event.insert("channel".into(), channel.into());
+        event.insert("from".into(), f.source.clone().into());
+        event.insert("to".into(), f.destination.clone().into());
+        event.insert("received_at".into(), rfc3339(SystemTime::now()).into());
+        match content {
+            InboundContent::Text(text) => {
+                event.insert("text".into(), text.into());
+            }
+            InboundContent::Binary { data, data_coding } => {
+                event.insert(
+                    "binary".into(),
+                    base64::engine::general_purpose::STANDARD
+                        .encode(data)
+                        .into(),
+                );
+                event.insert("data_coding".into(), data_coding.into());
+            }
+        }
+        changes.push(Change::Event { event });
+    }
+
+    fn push_segment(&self, r: &mut Reassembler, part: &KeptPart) -> Segmented {
+        let channel = self.config.name.as_str();
+        let mut dropped = Vec::new();
+        let pushed = r.push(part.fragment(), Instant::now(), &mut dropped);
+        for d in dropped {
+            tracing::warn!(channel, event = "inbound_segments_dropped", reason = ?d.reason, received = d.received, "an incomplete concatenated message was dropped");
+        }
+        match pushed {
+            Ok(Pushed::Complete(complete)) => Segmented::Complete(complete.concat()),
+            Ok(Pushed::Stored) => Segmented::Held,
+            Ok(Pushed::Duplicate) => Segmented::Nothing,
+            Err(e) => {
+                tracing::warn!(channel, event = "inbound_segment_invalid", error = %e, "an inbound segment was ignored");
+                Segmented::Nothing
+            }
+        }
+    }
+}
+
+enum Segmented {
+    Complete(Vec<u8>),
+    Held,
+    Nothing,
+}
+
+fn outcome_change(outcome: SubmitOutcome) -> Change {
+    match outcome {
+        SubmitOutcome::Accepted {
+            message,
+            message_id,
+        } => Change::Submitted {
+            key: message.id,
+            smsc_message_id: message_id,
+        },
+        SubmitOutcome::Failed { message, reason } => {
+            let (status, reason) = match &reason {
+                FailureReason::Rejected(s) => (Some(s.value()), format!("rejected: {s}")),
+                FailureReason::RetriesExhausted(s) => {
+                    (Some(s.value()), format!("retries exhausted: {s}"))
+                }
+                FailureReason::NoResponse => (None, "no submit_sm_resp in time".into()),
+                FailureReason::Invalid(e) => (None, format!("cannot be encoded: {e}")),
+            };
+            Change::Failed {
+                key: message.id,
+                status,
+                reason,
+            }
+        }
+    }
+}
+
+fn log_match(channel: &str, m: &ReceiptMatch) {
+    match m {
+        ReceiptMatch::Matched { .. } => {}
+        ReceiptMatch::NotFound => tracing::debug!(
+            channel,
+            event = "receipt_unmatched",
+            "receipt for no tracked message"
+        ),
+        ReceiptMatch::Ambiguous { submit_ids } => tracing::warn!(
+            channel,
+            event = "receipt_ambiguous",
+            candidates = ?submit_ids,
+            "receipt matches several messages; none updated"
+        ),
+    }
+}
+
+/// A segment of a long inbound message as kept on disk until the others arrive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct KeptPart {
+    source: String,
+    destination: String,
+    concat: ConcatInfo,
+    data_coding: u8,
+    payload: Vec<u8>,
+}
+
+fn set_text(source: &str, destination: &str, reference: ConcatRef, total: u8) -> String {
+    let (kind, n) = reference_parts(reference);
+    format!("{source}\u{1f}{destination}\u{1f}{kind}:{n}\u{1f}{total}")
+}
+
+fn reference_parts(reference: ConcatRef) -> (&'static str, u16) {
+    match reference {
+        ConcatRef::Udh8(n) => ("udh8", u16::from(n)),
+        ConcatRef::Udh16(n) => ("udh16", n),
+        ConcatRef::Sar(n) => ("sar", n),
+    }
+}
+
+impl KeptPart {
+    fn set(&self) -> String {
+        set_text(
+            &self.source,
+            &self.destination,
+            self.concat.reference,
+            self.concat.total,
+        )
+    }
+
+    fn fragment(&self) -> Fragment<'_> {
+        Fragment {
+            source: &self.source,
+            destination: &self.destination,
+            concat: self.concat,
+            payload: &self.payload,
+        }
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        let (kind, reference) = reference_parts(self.concat.reference);
+        serde_json::json!({
+            "source": self.source,
+            "destination": self.destination,
+            "kind": kind,
+            "reference": reference,
+            "total": self.concat.total,
+            "seqnum": self.concat.seqnum,
+            "data_coding": self.data_coding,
+            "payload": base64::engine::general_purpose::STANDARD.encode(&self.payload),
+        })
+        .to_string()
+        .into_bytes()
+    }
+
+    /// Reads what [`KeptPart::encode`] wrote; `None` for anything else.
+    fn decode(data: &[u8]) -> Option<KeptPart> {
+        let v: Value = serde_json::from_slice(data).ok()?;
+        let int = |k: &str| v.get(k).and_then(Value::as_u64);
+        let reference = u16::try_from(int("reference")?).ok()?;
+        let reference = match v.get("kind")?.as_str()? {
+            "udh8" => ConcatRef::Udh8(u8::try_from(reference).ok()?),
+            "udh16" => ConcatRef::Udh16(reference),
+            "sar" => ConcatRef::Sar(reference),
+            _ => return None,
+        };
+        Some(KeptPart {
+            source: v.get("source")?.as_str()?.to_string(),
+            destination: v.get("destination")?.as_str()?.to_string(),
+            concat: ConcatInfo {
+                reference,
+                total: u8::try_from(int("total")?).ok()?,
+                seqnum: u8::try_from(int("seqnum")?).ok()?,
+            },
+            data_coding: u8::try_from(int("data_coding")?).ok()?,
+            payload: base64::engine::general_purpose::STANDARD
+                .decode(v.get("payload")?.as_str()?)
+                .ok()?,
+        })
+    }
+}
+
+/// The fields of a deliver_sm or data_sm that inbound handling reads.
+struct Fields {
+    source: String,
+    destination: String,
+    esm_class: u8,
+    data_coding: u8,
+    /// short_message, or message_payload when short_message is empty.
+    text: Bytes,
+    tlvs: Tlvs,
+}
+
+impl Fields {
+    fn of(pdu: &InboundPdu) -> Fields {
+        let (source, destination, esm, dc, short, tlvs) = match pdu {
+            InboundPdu::Deliver(d) => (
+                d.source_addr.as_bytes(),
+                d.destination_addr.as_bytes(),
+                d.esm_class,
+                d.data_coding,
+                d.short_message.bytes().clone(),
+                &d.tlvs,
+            ),
+            InboundPdu::Data(d) => (
+                d.source_addr.as_bytes(),
+                d.destination_addr.as_bytes(),
+                d.esm_class,
+                d.data_coding,
+                Bytes::new(),
+                &d.tlvs,
+            ),
+        };
+        let text = match tlvs.get(TlvTag::MessagePayload) {
+            Some(p) if short.is_empty() => p.value_bytes(),
+            _ => short,
+        };
+        Fields {
+            source: String::from_utf8_lossy(source).into_owned(),
+            destination: String::from_utf8_lossy(destination).into_owned(),
+            esm_class: esm.0,
+            data_coding: dc.value(),
+            text,
+            tlvs: tlvs.clone(),
+        }
+    }
+}
+
+fn sar_values(tlvs: &Tlvs) -> Option<SarValues> {
+    let get = |tag| tlvs.get(tag).and_then(|t| t.as_uint());
+    Some(SarValues {
+        msg_ref_num: u16::try_from(get(TlvTag::SarMsgRefNum)?).ok()?,
+        total_segments: u8::try_from(get(TlvTag::SarTotalSegments)?).ok()?,
+        segment_seqnum: u8::try_from(get(TlvTag::SarSegmentSeqnum)?).ok()?,
+    })
+}
+
+/// Text when the data_coding is a text coding we read (data_coding 0 per
+/// `x-smpp-inbound-enc-default`) and the bytes decode; the octets otherwise, untouched.
+fn decode(bytes: &[u8], data_coding: u8, config: &ChannelConfig) -> InboundContent {
+    let coding = match data_coding {
+        0 => Some(match config.inbound_encoding {
+            InboundEncoding::Gsm7 => Coding::Gsm7,
+            InboundEncoding::Ascii => Coding::Ia5,
+            InboundEncoding::Latin1 => Coding::Latin1,
+        }),
+        other => Coding::from_data_coding(other),
+    };
+    match coding.map(|c| sms::decode(bytes, c)) {
+        Some(Ok(text)) => InboundContent::Text(text),
+        _ => InboundContent::Binary {
+            data: bytes.to_vec(),
+            data_coding,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kept_parts_read_back() {
+        for reference in [ConcatRef::Udh8(7), ConcatRef::Udh16(700), ConcatRef::Sar(9)] {
+            let part = KeptPart {
+                source: "447700900123".into(),
+                destination: "3169988".into(),
+                concat: ConcatInfo {
+                    reference,
+                    total: 3,
+                    seqnum: 2,
+                },
+                data_coding: 8,
+                payload: vec![0, 1, 255],
+            };
+            assert_eq!(KeptPart::decode(&part.encode()), Some(part));
+        }
+        assert_eq!(KeptPart::decode(b"{}"), None);
+        assert_eq!(KeptPart::decode(b"\xff"), None);
+    }
+}

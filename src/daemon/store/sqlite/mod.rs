@@ -1,0 +1,398 @@
+//! [`SqliteStore`]: the embedded durable store.
+//!
+//! One file in WAL mode with `synchronous = FULL`: a commit returns only after the WAL is
+//! fsynced. Two dedicated threads own the connections, so disk work never runs on a tokio
+//! worker:
+//!
+//! * the **writer** takes every write call queued since its last commit (up to
+//!   [`MAX_GROUP`]) into one transaction, each call in its own savepoint, commits once and
+//!   only then answers them all (group commit): many API requests and channel reports share
+//!   one fsync;
+//! * the **reader** answers queries from its own read-only connection, which sees every
+//!   committed transaction and never waits for the writer.
+
+mod read;
+mod schema;
+mod write;
+
+use super::{
+    Accepted, Applied, Change, ClaimedMessage, LiveCounts, MessageId, MessageRecord, NewMessage,
+    OutboxEvent, Refused, Store, StoreError, StoreFuture, StoreStats, StoredPart, Upkeep,
+};
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::{mpsc, oneshot};
+
+pub use schema::latest as latest_schema;
+
+/// The most calls one transaction takes.
+pub const MAX_GROUP: usize = 512;
+
+/// How the store is opened and what it enforces.
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    /// The database file.
+    pub path: PathBuf,
+    /// `[store] max-queued`: the most messages waiting to be sent.
+    pub max_queued: u64,
+    /// `[store] receipt-wait`: how long SMSC ids are kept for matching receipts.
+    pub receipt_wait: Duration,
+    /// `[http] finished-retention`: how long finished messages stay queryable.
+    pub finished_retention: Duration,
+    /// Whether events are queued for a webhook (`[webhook]` is configured).
+    pub events: bool,
+    /// `[webhook] max-queued-events`: the most events the outbox holds.
+    pub max_outbox: u64,
+    /// SQLite's `max_page_count`, to bound the file (tests emulate a full disk with it).
+    pub max_page_count: Option<u64>,
+}
+
+impl SqliteOptions {
+    /// Defaults for a file at `path`.
+    pub fn new(path: impl Into<PathBuf>) -> SqliteOptions {
+        SqliteOptions {
+            path: path.into(),
+            max_queued: 1_000_000,
+            receipt_wait: Duration::from_secs(72 * 3600),
+            finished_retention: Duration::from_secs(3600),
+            events: false,
+            max_outbox: 10_000,
+            max_page_count: None,
+        }
+    }
+}
+
+/// Live counts, updated after each commit (for `/metrics` without a query).
+#[derive(Debug, Default)]
+pub struct Gauges {
+    /// Messages waiting to be sent (queued, claimed or not).
+    pub waiting: AtomicU64,
+    /// Events in the outbox.
+    pub outbox: AtomicU64,
+    /// Transactions committed.
+    pub commits: AtomicU64,
+    /// Calls committed (sum of group sizes).
+    pub grouped_calls: AtomicU64,
+}
+
+/// What opening found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recovery {
+    /// The schema version the file had (0: new file).
+    pub schema_found: i64,
+    /// Messages that were handed to a channel when the last run ended, queued again to be
+    /// re-sent (they may have reached the SMSC: at-least-once).
+    pub requeued: u64,
+}
+
+type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
+
+/// A write call for the writer thread.
+enum Write {
+    Accept(
+        Vec<NewMessage>,
+        SystemTime,
+        Reply<Vec<Result<Accepted, Refused>>>,
+    ),
+    Claim(String, usize, SystemTime, Reply<Vec<ClaimedMessage>>),
+    Release(Vec<(i64, bool)>, Reply<()>),
+    Apply(String, Vec<Change>, SystemTime, Reply<Vec<Applied>>),
+    FailUnconfigured(Vec<String>, String, SystemTime, Reply<u64>),
+    OutboxDelivered(Vec<i64>, Reply<()>),
+    OutboxRetry(i64, SystemTime, Reply<()>),
+    Upkeep(SystemTime, Reply<Upkeep>),
+}
+
+/// A query for the reader thread.
+enum Read {
+    Get(MessageId, Reply<Option<MessageRecord>>),
+    OutboxDue(usize, Reply<Vec<OutboxEvent>>),
+    Parts(Reply<Vec<StoredPart>>),
+    Stats(Reply<StoreStats>),
+}
+
+/// The embedded store. Cheap to share (`Arc`); dropping the last handle stops its threads
+/// after the calls already queued.
+pub struct SqliteStore {
+    writes: mpsc::UnboundedSender<Write>,
+    reads: mpsc::UnboundedSender<Read>,
+    gauges: Arc<Gauges>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Milliseconds since the epoch, as stored.
+pub(crate) fn ms(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// A stored time back as a `SystemTime`.
+pub(crate) fn from_ms(ms: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+}
+
+fn open_error(path: &Path, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Open {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    }
+}
+
+/// Creates the file readable by its owner only (it holds message texts and numbers) when
+/// it does not exist yet; SQLite gives its WAL and shared-memory files the same mode.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Opens a writing connection with the durability settings.
+fn open_writer(options: &SqliteOptions) -> Result<Connection, StoreError> {
+    let path = &options.path;
+    create_private(path).map_err(|e| open_error(path, e))?;
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI,
+    )
+    .map_err(|e| open_error(path, e))?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .map_err(|e| open_error(path, e))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(open_error(
+            path,
+            format!("the file system does not allow WAL mode (journal_mode is {mode})"),
+        ));
+    }
+    conn.execute_batch(
+        "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = OFF;",
+    )
+    .map_err(|e| open_error(path, e))?;
+    if let Some(pages) = options.max_page_count {
+        conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))
+            .map_err(|e| open_error(path, e))?;
+    }
+    Ok(conn)
+}
+
+/// Opens a read-only connection to a file that exists and is migrated.
+pub(crate) fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| open_error(path, e))?;
+    conn.execute_batch("PRAGMA busy_timeout = 10000;")
+        .map_err(|e| open_error(path, e))?;
+    Ok(conn)
+}
+
+impl SqliteStore {
+    /// Opens (creating when missing) and migrates the file, queues again what the last run
+    /// left handed to channels, and starts the writer and reader threads.
+    pub fn open(options: SqliteOptions) -> Result<(SqliteStore, Recovery), StoreError> {
+        let path = options.path.clone();
+        let mut conn = open_writer(&options)?;
+        let schema_found = schema::migrate(&mut conn).map_err(|e| match e {
+            schema::MigrateError::TooNew(found) => StoreError::TooNew {
+                path: path.display().to_string(),
+                found,
+                known: schema::latest(),
+            },
+            schema::MigrateError::Sql(e) => open_error(&path, e),
+        })?;
+        let gauges = Arc::new(Gauges::default());
+        let (writer, requeued) = write::Writer::new(conn, options.clone(), gauges.clone())
+            .map_err(|e| open_error(&path, e))?;
+        let reader = read::Reader::new(open_reader(&path)?, path.clone());
+        let (writes, write_rx) = mpsc::unbounded_channel();
+        let (reads, read_rx) = mpsc::unbounded_channel();
+        std::thread::Builder::new()
+            .name("smppd-store-writer".into())
+            .spawn(move || writer.run(write_rx))
+            .map_err(|e| open_error(&path, e))?;
+        std::thread::Builder::new()
+            .name("smppd-store-reader".into())
+            .spawn(move || reader.run(read_rx))
+            .map_err(|e| open_error(&path, e))?;
+        Ok((
+            SqliteStore {
+                writes,
+                reads,
+                gauges,
+                path,
+            },
+            Recovery {
+                schema_found,
+                requeued,
+            },
+        ))
+    }
+
+    /// The live counts.
+    pub fn gauges(&self) -> &Arc<Gauges> {
+        &self.gauges
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn write<T: Send + 'static>(&self, make: impl FnOnce(Reply<T>) -> Write) -> StoreFuture<'_, T> {
+        let (tx, rx) = oneshot::channel();
+        let sent = self.writes.send(make(tx)).is_ok();
+        Box::pin(async move {
+            if !sent {
+                return Err(StoreError::Closed);
+            }
+            rx.await.unwrap_or(Err(StoreError::Closed))
+        })
+    }
+
+    fn read<T: Send + 'static>(&self, make: impl FnOnce(Reply<T>) -> Read) -> StoreFuture<'_, T> {
+        let (tx, rx) = oneshot::channel();
+        let sent = self.reads.send(make(tx)).is_ok();
+        Box::pin(async move {
+            if !sent {
+                return Err(StoreError::Closed);
+            }
+            rx.await.unwrap_or(Err(StoreError::Closed))
+        })
+    }
+}
+
+impl Store for SqliteStore {
+    fn accept(
+        &self,
+        messages: Vec<NewMessage>,
+        now: SystemTime,
+    ) -> StoreFuture<'_, Vec<Result<Accepted, Refused>>> {
+        self.write(|r| Write::Accept(messages, now, r))
+    }
+
+    fn claim(
+        &self,
+        channel: &str,
+        limit: usize,
+        now: SystemTime,
+    ) -> StoreFuture<'_, Vec<ClaimedMessage>> {
+        let channel = channel.to_string();
+        self.write(|r| Write::Claim(channel, limit, now, r))
+    }
+
+    fn release(&self, seqs: Vec<(i64, bool)>) -> StoreFuture<'_, ()> {
+        self.write(|r| Write::Release(seqs, r))
+    }
+
+    fn apply(
+        &self,
+        channel: &str,
+        changes: Vec<Change>,
+        now: SystemTime,
+    ) -> StoreFuture<'_, Vec<Applied>> {
+        let channel = channel.to_string();
+        self.write(|r| Write::Apply(channel, changes, now, r))
+    }
+
+    fn fail_unconfigured(
+        &self,
+        configured: Vec<String>,
+        reason: &str,
+        now: SystemTime,
+    ) -> StoreFuture<'_, u64> {
+        let reason = reason.to_string();
+        self.write(|r| Write::FailUnconfigured(configured, reason, now, r))
+    }
+
+    fn get(&self, id: &MessageId) -> StoreFuture<'_, Option<MessageRecord>> {
+        let id = id.clone();
+        self.read(|r| Read::Get(id, r))
+    }
+
+    fn outbox_due(&self, limit: usize, _now: SystemTime) -> StoreFuture<'_, Vec<OutboxEvent>> {
+        self.read(|r| Read::OutboxDue(limit, r))
+    }
+
+    fn outbox_delivered(&self, seqs: Vec<i64>) -> StoreFuture<'_, ()> {
+        self.write(|r| Write::OutboxDelivered(seqs, r))
+    }
+
+    fn outbox_retry(&self, seq: i64, due: SystemTime) -> StoreFuture<'_, ()> {
+        self.write(|r| Write::OutboxRetry(seq, due, r))
+    }
+
+    fn parts(&self) -> StoreFuture<'_, Vec<StoredPart>> {
+        self.read(Read::Parts)
+    }
+
+    fn upkeep(&self, now: SystemTime) -> StoreFuture<'_, Upkeep> {
+        self.write(|r| Write::Upkeep(now, r))
+    }
+
+    fn stats(&self) -> StoreFuture<'_, StoreStats> {
+        self.read(Read::Stats)
+    }
+
+    fn counts(&self) -> LiveCounts {
+        let g = &self.gauges;
+        LiveCounts {
+            waiting: gauge(&g.waiting),
+            outbox: gauge(&g.outbox),
+            commits: gauge(&g.commits),
+            grouped_calls: gauge(&g.grouped_calls),
+        }
+    }
+}
+
+/// Counts of a store file opened read-only, without starting threads (`smppd store
+/// inspect`, also while a daemon runs on the file).
+pub fn inspect(path: &Path) -> Result<StoreStats, StoreError> {
+    if !path.exists() {
+        return Err(open_error(path, "no such file"));
+    }
+    let conn = open_reader(path)?;
+    let found: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| open_error(path, e))?;
+    if found > schema::latest() {
+        return Err(StoreError::TooNew {
+            path: path.display().to_string(),
+            found,
+            known: schema::latest(),
+        });
+    }
+    if found == 0 {
+        return Err(open_error(path, "not an smppd store (no schema)"));
+    }
+    read::stats(&conn, path).map_err(|e| StoreError::Read(e.to_string()))
+}
+
+/// Reads a gauge.
+pub fn gauge(g: &AtomicU64) -> u64 {
+    g.load(Ordering::Relaxed)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,265 @@
+use super::*;
+use crate::daemon::engine::{ReceiptReport, ReceiptState};
+use crate::daemon::store::{segment_key, Idempotency, MessageState, ReceiptMatch};
+use crate::sms::{Field, Segment};
+use std::time::{Duration, SystemTime};
+
+fn dir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+fn options(dir: &tempfile::TempDir) -> SqliteOptions {
+    let mut o = SqliteOptions::new(dir.path().join("smppd.db"));
+    o.events = true;
+    o
+}
+
+fn segment(text: &str) -> Segment {
+    Segment {
+        bytes: text.as_bytes().to_vec(),
+        field: Field::ShortMessage,
+        esm_class: 0,
+        data_coding: 0,
+        sar: None,
+    }
+}
+
+fn message(channel: &str, pinned: bool, segments: usize) -> NewMessage {
+    NewMessage {
+        id: MessageId::generate(),
+        channel: channel.into(),
+        pinned,
+        to: "447700900123".into(),
+        from: None,
+        delivery_report: true,
+        expires_at: SystemTime::now() + Duration::from_secs(3600),
+        send_validity: false,
+        encoding: "gsm7",
+        data_coding: 0,
+        segments: (0..segments)
+            .map(|i| segment(&format!("part {i}")))
+            .collect(),
+        idempotency: None,
+    }
+}
+
+fn now() -> SystemTime {
+    SystemTime::now()
+}
+
+#[tokio::test]
+async fn a_message_goes_from_queued_to_delivered_and_survives_a_reopen() {
+    let dir = dir();
+    let (store, recovery) = SqliteStore::open(options(&dir)).unwrap();
+    assert_eq!(recovery.schema_found, 0);
+    let m = message("a", false, 2);
+    let id = m.id.clone();
+    let accepted = store.accept(vec![m], now()).await.unwrap();
+    assert!(matches!(accepted[0], Ok(Accepted::New(_))));
+    let claimed = store.claim("b", 10, now()).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].segments.len(), 2);
+    assert!(!claimed[0].resend);
+    let seq = claimed[0].seq;
+    let applied = store
+        .apply(
+            "b",
+            vec![
+                Change::Submitted {
+                    key: segment_key(seq, 0),
+                    smsc_message_id: "1A".into(),
+                },
+                Change::Submitted {
+                    key: segment_key(seq, 1),
+                    smsc_message_id: "1B".into(),
+                },
+            ],
+            now(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(&applied[1], Applied::Done(Some(o)) if o.state == MessageState::Submitted && o.channel == "b")
+    );
+    drop(store);
+
+    let (store, recovery) = SqliteStore::open(options(&dir)).unwrap();
+    assert_eq!((recovery.schema_found, recovery.requeued), (1, 0));
+    let record = store.get(&id).await.unwrap().unwrap();
+    assert_eq!(record.state, MessageState::Submitted);
+    assert_eq!(record.segments[1].smsc_message_id.as_deref(), Some("1B"));
+    // Receipts quote the ids in decimal: matched across radix, after the restart.
+    for (n, smsc) in ["26", "27"].into_iter().enumerate() {
+        let mut event = serde_json::Map::new();
+        event.insert("type".into(), "receipt".into());
+        let applied = store
+            .apply(
+                "b",
+                vec![Change::Receipt {
+                    receipt: ReceiptReport {
+                        smsc_message_id: smsc.into(),
+                        state: ReceiptState::Delivered,
+                        error_code: None,
+                    },
+                    event: Some(event),
+                }],
+                now(),
+            )
+            .await
+            .unwrap();
+        match &applied[0] {
+            Applied::Receipt(ReceiptMatch::Matched {
+                id: got, segment, ..
+            }) => {
+                assert_eq!((got, *segment), (&id, n));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    let record = store.get(&id).await.unwrap().unwrap();
+    assert_eq!(record.state, MessageState::Delivered);
+    let events = store.outbox_due(10, now()).await.unwrap();
+    assert_eq!(events.len(), 2);
+    let body: serde_json::Value = serde_json::from_slice(&events[1].body).unwrap();
+    assert_eq!(body["message_id"], id.as_str());
+    assert_eq!(body["message_state"], "delivered");
+    assert_eq!(body["event_id"].as_str().unwrap().len(), 32);
+    store
+        .outbox_delivered(events.iter().map(|e| e.seq).collect())
+        .await
+        .unwrap();
+    assert!(store.outbox_due(10, now()).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn claimed_messages_are_queued_again_after_a_restart() {
+    let dir = dir();
+    let (store, _) = SqliteStore::open(options(&dir)).unwrap();
+    store
+        .accept(vec![message("a", true, 1), message("a", true, 1)], now())
+        .await
+        .unwrap();
+    assert!(
+        store.claim("b", 10, now()).await.unwrap().is_empty(),
+        "pinned to a"
+    );
+    assert_eq!(store.claim("a", 1, now()).await.unwrap().len(), 1);
+    drop(store);
+    let (store, recovery) = SqliteStore::open(options(&dir)).unwrap();
+    assert_eq!(recovery.requeued, 1);
+    let claimed = store.claim("a", 10, now()).await.unwrap();
+    assert_eq!(claimed.len(), 2);
+    assert!(claimed[0].resend && !claimed[1].resend);
+}
+
+#[tokio::test]
+async fn idempotency_keys_repeat_the_first_answer_or_refuse_another_request() {
+    let dir = dir();
+    let (store, _) = SqliteStore::open(options(&dir)).unwrap();
+    let key = |fingerprint: &str| {
+        let mut m = message("a", false, 1);
+        m.idempotency = Some(Idempotency {
+            key: "k1".into(),
+            fingerprint: fingerprint.into(),
+        });
+        m
+    };
+    let first = store
+        .accept(vec![key("x"), key("x"), key("y")], now())
+        .await
+        .unwrap();
+    let Ok(Accepted::New(a)) = &first[0] else {
+        panic!("{first:?}")
+    };
+    let Ok(Accepted::Repeat(b)) = &first[1] else {
+        panic!("{first:?}")
+    };
+    assert_eq!(a, b);
+    assert!(matches!(&first[2], Err(Refused::KeyReused { .. })));
+    assert_eq!(store.claim("a", 10, now()).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn the_queue_limit_refuses_and_expiry_reports() {
+    let dir = dir();
+    let mut o = options(&dir);
+    o.max_queued = 2;
+    let (store, _) = SqliteStore::open(o).unwrap();
+    let mut short = message("a", false, 1);
+    short.expires_at = now() - Duration::from_secs(1);
+    let id = short.id.clone();
+    let r = store
+        .accept(
+            vec![short, message("a", false, 1), message("a", false, 1)],
+            now(),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(r[2], Err(Refused::QueueFull { max: 2 })));
+    // The expired one is never claimed; upkeep expires it and tells the webhook.
+    assert_eq!(store.claim("a", 10, now()).await.unwrap().len(), 1);
+    let upkeep = store.upkeep(now()).await.unwrap();
+    assert_eq!(upkeep.expired, 1);
+    assert_eq!(
+        store.get(&id).await.unwrap().unwrap().state,
+        MessageState::Expired
+    );
+    let events = store.outbox_due(10, now()).await.unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&events[0].body).unwrap();
+    assert_eq!(
+        (body["type"].as_str(), body["message_id"].as_str()),
+        (Some("expired"), Some(id.as_str()))
+    );
+    // Room again.
+    let r = store
+        .accept(vec![message("a", false, 1)], now())
+        .await
+        .unwrap();
+    assert!(r[0].is_ok());
+}
+
+#[tokio::test]
+async fn a_full_disk_refuses_with_the_reason_and_keeps_what_was_accepted() {
+    let dir = dir();
+    let mut o = options(&dir);
+    o.max_page_count = Some(40);
+    let (store, _) = SqliteStore::open(o).unwrap();
+    let mut kept = Vec::new();
+    let mut refused = None;
+    for _ in 0..2000 {
+        let mut m = message("a", false, 1);
+        m.segments[0].bytes = vec![b'x'; 140];
+        let id = m.id.clone();
+        match store.accept(vec![m], now()).await {
+            Ok(_) => kept.push(id),
+            Err(e) => {
+                refused = Some(e);
+                break;
+            }
+        }
+    }
+    let refused = refused.expect("the file filled up");
+    assert!(
+        matches!(&refused, StoreError::Write(r) if r.contains("full")),
+        "{refused}"
+    );
+    for id in &kept {
+        assert!(store.get(id).await.unwrap().is_some());
+    }
+    // Sending (and purging) still works, so the store recovers by itself.
+    let claimed = store.claim("a", 5, now()).await.unwrap();
+    assert_eq!(claimed.len(), 5);
+}
+
+#[tokio::test]
+async fn a_file_from_a_newer_smppd_is_refused() {
+    let dir = dir();
+    let path = dir.path().join("smppd.db");
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+    }
+    let e = SqliteStore::open(SqliteOptions::new(&path)).unwrap_err();
+    assert!(matches!(e, StoreError::TooNew { found: 99, .. }), "{e}");
+    assert!(e.to_string().contains("newer than this smppd knows"));
+}

@@ -1,0 +1,876 @@
+//! The writer thread: group commit, and every write the store makes.
+
+use super::schema::{DELIVERED, EXPIRED, FAILED, QUEUED, SUBMITTED};
+use super::{from_ms, ms, Gauges, Reply, SqliteOptions, Write, MAX_GROUP};
+use crate::daemon::engine::ReceiptReport;
+use crate::daemon::store::record::{
+    split_key, Accepted, AcceptedMessage, Applied, Change, ClaimedMessage, MessageState,
+    NewMessage, Outcome, ReceiptMatch, Refused, SegmentRecord, Upkeep,
+};
+use crate::daemon::store::state::{is_final_receipt, receipt_state, state_from_receipts};
+use crate::daemon::store::{MessageId, StoreError};
+use crate::sms::{Field, MatchRule, MatchRules, MessageIdKey, SarValues, Segment};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::{Map, Value};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::SystemTime;
+use tokio::sync::mpsc;
+
+/// How many rows one upkeep step touches per kind: small, so that the group commit it
+/// shares with API requests stays short.
+const UPKEEP_BATCH: i64 = 500;
+
+/// Answers one call once its transaction's fate is known.
+type Finish = Box<dyn FnOnce(Option<&StoreError>) + Send>;
+
+fn finish<T: Send + 'static>(reply: Reply<T>, result: Result<T, StoreError>) -> Finish {
+    Box::new(move |failed| {
+        let _ = reply.send(match failed {
+            Some(e) => Err(e.clone()),
+            None => result,
+        });
+    })
+}
+
+fn write_error(e: rusqlite::Error) -> StoreError {
+    StoreError::Write(e.to_string())
+}
+
+/// The counts kept in memory, restored when a transaction fails.
+#[derive(Debug, Clone, Copy)]
+struct Counts {
+    waiting: u64,
+    outbox: u64,
+}
+
+/// The state of the writer thread.
+pub(super) struct Writer {
+    conn: Connection,
+    options: SqliteOptions,
+    gauges: Arc<Gauges>,
+    counts: Counts,
+}
+
+type Sql<T> = Result<T, rusqlite::Error>;
+
+/// A message's channel, state code, receipt wish, acceptance time (ms) and id.
+type MessageRow = (String, i64, bool, i64, String);
+
+impl Writer {
+    /// Prepares the writer: queues again the messages the last run left with a channel and
+    /// loads the counts. Returns how many were queued again.
+    pub(super) fn new(
+        conn: Connection,
+        options: SqliteOptions,
+        gauges: Arc<Gauges>,
+    ) -> Sql<(Writer, u64)> {
+        let requeued = conn.execute(
+            "UPDATE messages SET claimed = 0, resend = 1 WHERE claimed = 1",
+            [],
+        )? as u64;
+        let waiting: i64 = conn.query_row(
+            "SELECT COUNT(*) FROM messages WHERE state = ?1",
+            [QUEUED],
+            |r| r.get(0),
+        )?;
+        let outbox: i64 = conn.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))?;
+        let counts = Counts {
+            waiting: waiting as u64,
+            outbox: outbox as u64,
+        };
+        let writer = Writer {
+            conn,
+            options,
+            gauges,
+            counts,
+        };
+        writer.publish();
+        Ok((writer, requeued))
+    }
+
+    fn publish(&self) {
+        self.gauges
+            .waiting
+            .store(self.counts.waiting, Ordering::Relaxed);
+        self.gauges
+            .outbox
+            .store(self.counts.outbox, Ordering::Relaxed);
+    }
+
+    /// Runs until every handle is dropped: takes the calls waiting, one transaction for
+    /// all of them, answers after the commit.
+    pub(super) fn run(mut self, mut calls: mpsc::UnboundedReceiver<Write>) {
+        let mut group = Vec::with_capacity(MAX_GROUP);
+        while let Some(first) = calls.blocking_recv() {
+            group.push(first);
+            while group.len() < MAX_GROUP {
+                match calls.try_recv() {
+                    Ok(call) => group.push(call),
+                    Err(_) => break,
+                }
+            }
+            self.commit_group(&mut group);
+        }
+    }
+
+    fn commit_group(&mut self, group: &mut Vec<Write>) {
+        let before = self.counts;
+        let size = group.len() as u64;
+        let mut finishes: Vec<Finish> = Vec::with_capacity(group.len());
+        if let Err(e) = self.conn.execute_batch("BEGIN IMMEDIATE") {
+            let error = write_error(e);
+            for call in group.drain(..) {
+                self.fail(call, &error);
+            }
+            return;
+        }
+        let mut aborted = None;
+        for call in group.drain(..) {
+            if aborted.is_some() {
+                finishes.push(self.refuse(call));
+                continue;
+            }
+            let _ = self.conn.execute_batch("SAVEPOINT call");
+            let done = self.execute(call);
+            match done {
+                Ok(f) => {
+                    let _ = self.conn.execute_batch("RELEASE call");
+                    finishes.push(f);
+                }
+                Err((e, f)) => {
+                    if self.conn.is_autocommit() {
+                        // SQLite rolled the whole transaction back (disk full, I/O error):
+                        // every call of the group fails, including those already done.
+                        aborted = Some(write_error(e));
+                        finishes.push(f);
+                    } else {
+                        let _ = self.conn.execute_batch("ROLLBACK TO call; RELEASE call");
+                        finishes.push(f);
+                    }
+                }
+            }
+        }
+        let failure = match aborted {
+            Some(e) => Some(e),
+            None => match self.conn.execute_batch("COMMIT") {
+                Ok(()) => None,
+                Err(e) => Some(write_error(e)),
+            },
+        };
+        if failure.is_some() {
+            if !self.conn.is_autocommit() {
+                let _ = self.conn.execute_batch("ROLLBACK");
+            }
+            self.counts = before;
+        } else {
+            self.gauges.commits.fetch_add(1, Ordering::Relaxed);
+            self.gauges.grouped_calls.fetch_add(size, Ordering::Relaxed);
+        }
+        self.publish();
+        for f in finishes {
+            f(failure.as_ref());
+        }
+    }
+
+    /// Answers a call that did not run with `error`.
+    fn fail(&self, call: Write, error: &StoreError) {
+        self.refuse(call)(Some(error));
+    }
+
+    /// A finish for a call that cannot run: whatever it gets, it reports the failure.
+    fn refuse(&self, call: Write) -> Finish {
+        fn closed<T>() -> Result<T, StoreError> {
+            Err(StoreError::Write("the transaction was rolled back".into()))
+        }
+        match call {
+            Write::Accept(_, _, r) => finish(r, closed()),
+            Write::Claim(_, _, _, r) => finish(r, closed()),
+            Write::Release(_, r) => finish(r, closed()),
+            Write::Apply(_, _, _, r) => finish(r, closed()),
+            Write::FailUnconfigured(_, _, _, r) => finish(r, closed()),
+            Write::OutboxDelivered(_, r) => finish(r, closed()),
+            Write::OutboxRetry(_, _, r) => finish(r, closed()),
+            Write::Upkeep(_, r) => finish(r, closed()),
+        }
+    }
+
+    /// Runs one call inside its savepoint. On error, the finish reports it.
+    fn execute(&mut self, call: Write) -> Result<Finish, (rusqlite::Error, Finish)> {
+        fn done<T: Send + 'static>(
+            reply: Reply<T>,
+            result: Sql<T>,
+        ) -> Result<Finish, (rusqlite::Error, Finish)> {
+            match result {
+                Ok(v) => Ok(finish(reply, Ok(v))),
+                Err(e) => {
+                    let error = StoreError::Write(e.to_string());
+                    Err((e, finish(reply, Err(error))))
+                }
+            }
+        }
+        match call {
+            Write::Accept(messages, now, r) => {
+                let result = self.accept(messages, now);
+                done(r, result)
+            }
+            Write::Claim(channel, limit, now, r) => {
+                let result = self.claim(&channel, limit, now);
+                done(r, result)
+            }
+            Write::Release(seqs, r) => {
+                let result = self.release(&seqs);
+                done(r, result)
+            }
+            Write::Apply(channel, changes, now, r) => {
+                let result = self.apply(&channel, changes, now);
+                done(r, result)
+            }
+            Write::FailUnconfigured(configured, reason, now, r) => {
+                let result = self.fail_unconfigured(&configured, &reason, now);
+                done(r, result)
+            }
+            Write::OutboxDelivered(seqs, r) => {
+                let result = self.outbox_delivered(&seqs);
+                done(r, result)
+            }
+            Write::OutboxRetry(seq, due, r) => {
+                let result = self
+                    .conn
+                    .prepare_cached(
+                        "UPDATE outbox SET attempts = attempts + 1, due = ?2 WHERE seq = ?1",
+                    )
+                    .and_then(|mut s| s.execute(params![seq, ms(due)]))
+                    .map(|_| ());
+                done(r, result)
+            }
+            Write::Upkeep(now, r) => {
+                let result = self.upkeep(now);
+                done(r, result)
+            }
+        }
+    }
+
+    fn accept(
+        &mut self,
+        messages: Vec<NewMessage>,
+        now: SystemTime,
+    ) -> Sql<Vec<Result<Accepted, Refused>>> {
+        let mut results = Vec::with_capacity(messages.len());
+        for m in messages {
+            if let Some(idem) = &m.idempotency {
+                let earlier = self
+                    .conn
+                    .prepare_cached(
+                        "SELECT id, segments, channel, encoding, data_coding, idem_fingerprint
+                         FROM messages WHERE idem_key = ?1",
+                    )?
+                    .query_row([&idem.key], |r| {
+                        Ok((
+                            AcceptedMessage {
+                                id: MessageId::parse(&r.get::<_, String>(0)?)
+                                    .unwrap_or_else(MessageId::generate),
+                                segments: r.get::<_, i64>(1)? as usize,
+                                channel: r.get(2)?,
+                                encoding: r.get(3)?,
+                                data_coding: r.get::<_, i64>(4)? as u8,
+                            },
+                            r.get::<_, Option<String>>(5)?,
+                        ))
+                    })
+                    .optional()?;
+                if let Some((first, fingerprint)) = earlier {
+                    results.push(if fingerprint.as_deref() == Some(&idem.fingerprint) {
+                        Ok(Accepted::Repeat(first))
+                    } else {
+                        Err(Refused::KeyReused {
+                            key: idem.key.clone(),
+                        })
+                    });
+                    continue;
+                }
+            }
+            if self.counts.waiting >= self.options.max_queued {
+                results.push(Err(Refused::QueueFull {
+                    max: self.options.max_queued,
+                }));
+                continue;
+            }
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO messages (id, channel, queue, state, dest, src, delivery_report,
+                        send_validity, encoding, data_coding, segments, accepted_at, expires_at,
+                        idem_key, idem_fingerprint)
+                     VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                )?
+                .execute(params![
+                    m.id.as_str(),
+                    m.channel,
+                    if m.pinned { m.channel.as_str() } else { "" },
+                    m.to,
+                    m.from,
+                    m.delivery_report,
+                    m.send_validity,
+                    m.encoding,
+                    m.data_coding,
+                    m.segments.len() as i64,
+                    ms(now),
+                    ms(m.expires_at),
+                    m.idempotency.as_ref().map(|i| i.key.as_str()),
+                    m.idempotency.as_ref().map(|i| i.fingerprint.as_str()),
+                ])?;
+            let seq = self.conn.last_insert_rowid();
+            let mut insert = self.conn.prepare_cached(
+                "INSERT INTO segments (seq, idx, body, payload, esm_class, data_coding,
+                    sar_ref, sar_total, sar_seqnum)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?;
+            for (idx, s) in m.segments.iter().enumerate() {
+                insert.execute(params![
+                    seq,
+                    idx as i64,
+                    s.bytes,
+                    s.field == Field::MessagePayload,
+                    s.esm_class,
+                    s.data_coding,
+                    s.sar.map(|v| v.msg_ref_num),
+                    s.sar.map(|v| v.total_segments),
+                    s.sar.map(|v| v.segment_seqnum),
+                ])?;
+            }
+            self.counts.waiting += 1;
+            results.push(Ok(Accepted::New(AcceptedMessage {
+                id: m.id,
+                segments: m.segments.len(),
+                channel: m.channel,
+                encoding: m.encoding.to_string(),
+                data_coding: m.data_coding,
+            })));
+        }
+        Ok(results)
+    }
+
+    /// The oldest waiting messages of one queue.
+    fn waiting_in(&self, queue: &str, limit: usize, now: i64) -> Sql<Vec<i64>> {
+        let mut s = self.conn.prepare_cached(
+            "SELECT seq FROM messages WHERE queue = ?1 AND state = 0 AND claimed = 0
+             AND expires_at > ?2 ORDER BY seq LIMIT ?3",
+        )?;
+        let rows = s.query_map(params![queue, now, limit as i64], |r| r.get(0))?;
+        rows.collect()
+    }
+
+    fn claim(&mut self, channel: &str, limit: usize, now: SystemTime) -> Sql<Vec<ClaimedMessage>> {
+        let now = ms(now);
+        // Two ordered index scans (this channel's own queue and the shared one), merged:
+        // one query with `queue IN (...)` would sort every waiting message.
+        let mut seqs = self.waiting_in("", limit, now)?;
+        seqs.extend(self.waiting_in(channel, limit, now)?);
+        seqs.sort_unstable();
+        seqs.truncate(limit);
+        let mut claimed = Vec::with_capacity(seqs.len());
+        for seq in seqs {
+            self.conn
+                .prepare_cached("UPDATE messages SET claimed = 1, channel = ?2 WHERE seq = ?1")?
+                .execute(params![seq, channel])?;
+            let message = self
+                .conn
+                .prepare_cached(
+                    "SELECT id, dest, src, delivery_report, expires_at, send_validity, resend
+                     FROM messages WHERE seq = ?1",
+                )?
+                .query_row([seq], |r| {
+                    Ok(ClaimedMessage {
+                        seq,
+                        id: MessageId::parse(&r.get::<_, String>(0)?)
+                            .unwrap_or_else(MessageId::generate),
+                        to: r.get(1)?,
+                        from: r.get(2)?,
+                        delivery_report: r.get(3)?,
+                        expires_at: from_ms(r.get(4)?),
+                        send_validity: r.get(5)?,
+                        segments: Vec::new(),
+                        resend: r.get(6)?,
+                    })
+                })?;
+            let mut message = message;
+            let mut s = self.conn.prepare_cached(
+                "SELECT idx, body, payload, esm_class, data_coding, sar_ref, sar_total, sar_seqnum
+                 FROM segments WHERE seq = ?1 AND smsc_id IS NULL ORDER BY idx",
+            )?;
+            let rows = s.query_map([seq], |r| {
+                let sar = match (r.get(5)?, r.get(6)?, r.get(7)?) {
+                    (Some(msg_ref_num), Some(total_segments), Some(segment_seqnum)) => {
+                        Some(SarValues {
+                            msg_ref_num,
+                            total_segments,
+                            segment_seqnum,
+                        })
+                    }
+                    _ => None,
+                };
+                Ok((
+                    r.get::<_, u8>(0)?,
+                    Segment {
+                        bytes: r.get(1)?,
+                        field: if r.get(2)? {
+                            Field::MessagePayload
+                        } else {
+                            Field::ShortMessage
+                        },
+                        esm_class: r.get(3)?,
+                        data_coding: r.get(4)?,
+                        sar,
+                    },
+                ))
+            })?;
+            message.segments = rows.collect::<Sql<Vec<_>>>()?;
+            claimed.push(message);
+        }
+        Ok(claimed)
+    }
+
+    fn release(&mut self, seqs: &[(i64, bool)]) -> Sql<()> {
+        let mut s = self.conn.prepare_cached(
+            "UPDATE messages SET claimed = 0, resend = MAX(resend, ?2) WHERE seq = ?1 AND claimed = 1",
+        )?;
+        for (seq, sent) in seqs {
+            s.execute(params![seq, sent])?;
+        }
+        Ok(())
+    }
+
+    /// The message's channel, state, receipt wish, acceptance time and id.
+    fn message(&self, seq: i64) -> Sql<Option<MessageRow>> {
+        self.conn
+            .prepare_cached(
+                "SELECT channel, state, delivery_report, accepted_at, id FROM messages WHERE seq = ?1",
+            )?
+            .query_row([seq], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+            .optional()
+    }
+
+    /// Moves a message to `state`; leaves a message in a final state alone. Returns whether
+    /// it moved.
+    fn enter(
+        &mut self,
+        seq: i64,
+        from: i64,
+        state: i64,
+        now: i64,
+        failure: Option<(Option<u32>, &str)>,
+    ) -> Sql<bool> {
+        if from == state || from == DELIVERED || from == FAILED || from == EXPIRED {
+            return Ok(false);
+        }
+        let finished = state != SUBMITTED;
+        self.conn
+            .prepare_cached(
+                "UPDATE messages SET state = ?2, claimed = 0,
+                    submitted_at = CASE WHEN ?2 = 1 THEN ?3 ELSE submitted_at END,
+                    finished_at = CASE WHEN ?4 OR (?2 = 1 AND delivery_report = 0) THEN ?3 ELSE finished_at END,
+                    failure_status = COALESCE(?5, failure_status),
+                    failure_reason = COALESCE(?6, failure_reason)
+                 WHERE seq = ?1",
+            )?
+            .execute(params![
+                seq,
+                state,
+                now,
+                finished,
+                failure.and_then(|f| f.0),
+                failure.map(|f| f.1),
+            ])?;
+        if from == QUEUED {
+            self.counts.waiting = self.counts.waiting.saturating_sub(1);
+        }
+        Ok(true)
+    }
+
+    fn outcome(&self, seq: i64, now: i64) -> Sql<Option<Outcome>> {
+        Ok(self
+            .message(seq)?
+            .map(|(channel, state, _, accepted, _)| Outcome {
+                channel,
+                state: state_of(state),
+                since_accepted: std::time::Duration::from_millis((now - accepted).max(0) as u64),
+            }))
+    }
+
+    fn apply(&mut self, channel: &str, changes: Vec<Change>, now: SystemTime) -> Sql<Vec<Applied>> {
+        let at = ms(now);
+        let mut applied = Vec::with_capacity(changes.len());
+        for change in changes {
+            applied.push(match change {
+                Change::Submitted {
+                    key,
+                    smsc_message_id,
+                } => self.submitted(channel, key, &smsc_message_id, at)?,
+                Change::Failed {
+                    key,
+                    status,
+                    reason,
+                } => {
+                    let (seq, _) = split_key(key);
+                    match self.message(seq)? {
+                        Some((_, state, ..)) => {
+                            self.enter(seq, state, FAILED, at, Some((status, &reason)))?;
+                            Applied::Done(self.outcome(seq, at)?)
+                        }
+                        None => Applied::Done(None),
+                    }
+                }
+                Change::Expired { seq } => {
+                    self.expire(seq, at)?;
+                    Applied::Done(self.outcome(seq, at)?)
+                }
+                Change::Receipt { receipt, event } => {
+                    if event.is_some() && self.outbox_full() {
+                        Applied::OutboxFull
+                    } else {
+                        let matched = self.receipt(channel, &receipt, at)?;
+                        if let Some(mut event) = event {
+                            let (id, segment, state) = match &matched {
+                                ReceiptMatch::Matched { id, segment, state } => (
+                                    Value::from(id.as_str()),
+                                    Value::from(*segment),
+                                    Value::from(state.as_str()),
+                                ),
+                                _ => (Value::Null, Value::Null, Value::Null),
+                            };
+                            event.insert("message_id".into(), id);
+                            event.insert("segment".into(), segment);
+                            event.insert("message_state".into(), state);
+                            self.queue_event(event, at)?;
+                        }
+                        Applied::Receipt(matched)
+                    }
+                }
+                Change::Event { event } => {
+                    if self.outbox_full() {
+                        Applied::OutboxFull
+                    } else {
+                        self.queue_event(event, at)?;
+                        Applied::Done(None)
+                    }
+                }
+                Change::Part { set, number, data } => {
+                    self.conn
+                        .prepare_cached(
+                            "INSERT OR REPLACE INTO inbound_parts (channel, set_key, number, data)
+                             VALUES (?1, ?2, ?3, ?4)",
+                        )?
+                        .execute(params![channel, set, number, data])?;
+                    Applied::Done(None)
+                }
+                Change::PartsDone { set } => {
+                    self.conn
+                        .prepare_cached(
+                            "DELETE FROM inbound_parts WHERE channel = ?1 AND set_key = ?2",
+                        )?
+                        .execute(params![channel, set])?;
+                    Applied::Done(None)
+                }
+            });
+        }
+        Ok(applied)
+    }
+
+    fn outbox_full(&self) -> bool {
+        self.counts.outbox >= self.options.max_outbox
+    }
+
+    /// Queues a webhook event with a fresh, stable `event_id`.
+    fn queue_event(&mut self, mut event: Map<String, Value>, now: i64) -> Sql<()> {
+        event.insert(
+            "event_id".into(),
+            Value::from(MessageId::generate().as_str()),
+        );
+        let body = Value::Object(event).to_string();
+        self.conn
+            .prepare_cached("INSERT INTO outbox (body, due) VALUES (?1, ?2)")?
+            .execute(params![body.as_bytes(), now])?;
+        self.counts.outbox += 1;
+        Ok(())
+    }
+
+    fn expire(&mut self, seq: i64, now: i64) -> Sql<()> {
+        let Some((channel, state, _, _, id)) = self.message(seq)? else {
+            return Ok(());
+        };
+        if !self.enter(seq, state, EXPIRED, now, None)? {
+            return Ok(());
+        }
+        if self.options.events {
+            let mut event = Map::new();
+            event.insert("type".into(), Value::from("expired"));
+            event.insert("channel".into(), Value::from(channel));
+            event.insert("message_id".into(), Value::from(id));
+            event.insert("message_state".into(), Value::from("expired"));
+            event.insert(
+                "expired_at".into(),
+                Value::from(crate::daemon::store::rfc3339(from_ms(now))),
+            );
+            // The outbox bound is for what the SMSC can redeliver; an expiry has no one to
+            // redeliver it, so it is queued even past the bound.
+            self.queue_event(event, now)?;
+        }
+        Ok(())
+    }
+
+    fn submitted(&mut self, channel: &str, key: u64, smsc_id: &str, now: i64) -> Sql<Applied> {
+        let (seq, idx) = split_key(key);
+        let updated = self
+            .conn
+            .prepare_cached("UPDATE segments SET smsc_id = ?3 WHERE seq = ?1 AND idx = ?2")?
+            .execute(params![seq, idx, smsc_id])?;
+        let Some((_, state, delivery_report, _, _)) = self.message(seq)? else {
+            return Ok(Applied::Done(None));
+        };
+        if updated == 0 {
+            return Ok(Applied::Done(None));
+        }
+        if delivery_report {
+            self.correlate(channel, seq, idx, smsc_id, now)?;
+        }
+        let missing: i64 = self
+            .conn
+            .prepare_cached("SELECT COUNT(*) FROM segments WHERE seq = ?1 AND smsc_id IS NULL")?
+            .query_row([seq], |r| r.get(0))?;
+        if missing == 0 && state == QUEUED {
+            self.enter(seq, state, SUBMITTED, now, None)?;
+        }
+        Ok(Applied::Done(self.outcome(seq, now)?))
+    }
+
+    /// Records an SMSC id under every form a receipt may quote it in. An id the SMSC gave
+    /// before (it reused it) points to the new segment from now on.
+    fn correlate(&mut self, channel: &str, seq: i64, idx: u8, smsc_id: &str, now: i64) -> Sql<()> {
+        let key = MessageIdKey::new(smsc_id);
+        let exact = crate::sms::IdForm::Exact(key.as_str().to_string()).key_text();
+        let old: Vec<(i64, i64)> = {
+            let mut s = self.conn.prepare_cached(
+                "SELECT seq, idx FROM correlation WHERE channel = ?1 AND form = ?2",
+            )?;
+            let rows = s.query_map(params![channel, exact], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<Sql<_>>()?
+        };
+        for (s, i) in old {
+            self.uncorrelate(s, i)?;
+        }
+        let expires = now.saturating_add(ms_of(self.options.receipt_wait));
+        let mut insert = self.conn.prepare_cached(
+            "INSERT OR IGNORE INTO correlation (channel, form, seq, idx, smsc_id, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        for form in key.forms() {
+            insert.execute(params![
+                channel,
+                form.key_text(),
+                seq,
+                idx,
+                key.as_str(),
+                expires
+            ])?;
+        }
+        Ok(())
+    }
+
+    fn uncorrelate(&mut self, seq: i64, idx: i64) -> Sql<()> {
+        self.conn
+            .prepare_cached("DELETE FROM correlation WHERE seq = ?1 AND idx = ?2")?
+            .execute(params![seq, idx])?;
+        Ok(())
+    }
+
+    /// Matches a receipt tier by tier (as [`crate::sms::MessageIdIndex`] does) and records it.
+    fn receipt(&mut self, channel: &str, receipt: &ReceiptReport, now: i64) -> Sql<ReceiptMatch> {
+        let key = MessageIdKey::new(&receipt.smsc_message_id);
+        let mut found: Vec<(i64, i64, String)> = Vec::new();
+        for tier in MatchRule::TIERS {
+            let mut s = self.conn.prepare_cached(
+                "SELECT seq, idx, smsc_id FROM correlation WHERE channel = ?1 AND form = ?2",
+            )?;
+            for probe in key.probes(tier, MatchRules::default()) {
+                let rows = s.query_map(params![channel, probe.key_text()], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?;
+                for row in rows {
+                    found.push(row?);
+                }
+            }
+            found.sort();
+            found.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+            if !found.is_empty() {
+                break;
+            }
+        }
+        let (seq, idx) = match found.as_slice() {
+            [] => return Ok(ReceiptMatch::NotFound),
+            [(seq, idx, _)] => (*seq, *idx),
+            many => {
+                let mut submit_ids: Vec<String> = many.iter().map(|f| f.2.clone()).collect();
+                submit_ids.sort();
+                return Ok(ReceiptMatch::Ambiguous { submit_ids });
+            }
+        };
+        let Some((_, state, _, _, id)) = self.message(seq)? else {
+            self.uncorrelate(seq, idx)?;
+            return Ok(ReceiptMatch::NotFound);
+        };
+        self.conn
+            .prepare_cached(
+                "UPDATE segments SET receipt = ?3, receipt_error = ?4 WHERE seq = ?1 AND idx = ?2",
+            )?
+            .execute(params![
+                seq,
+                idx,
+                receipt.state.as_str(),
+                receipt.error_code
+            ])?;
+        if is_final_receipt(&receipt.state) {
+            self.uncorrelate(seq, idx)?;
+        }
+        let segments = self.segment_records(seq)?;
+        if let Some((next, reason)) = state_from_receipts(&segments) {
+            let code = match next {
+                MessageState::Delivered => DELIVERED,
+                MessageState::Expired => EXPIRED,
+                _ => FAILED,
+            };
+            let failure = reason.as_deref().map(|r| (None, r));
+            self.enter(seq, state, code, now, failure)?;
+        }
+        let state = self.message(seq)?.map_or(FAILED, |m| m.1);
+        Ok(ReceiptMatch::Matched {
+            id: MessageId::parse(&id).unwrap_or_else(MessageId::generate),
+            segment: idx as usize,
+            state: state_of(state),
+        })
+    }
+
+    fn segment_records(&self, seq: i64) -> Sql<Vec<SegmentRecord>> {
+        let mut s = self.conn.prepare_cached(
+            "SELECT smsc_id, receipt, receipt_error FROM segments WHERE seq = ?1 ORDER BY idx",
+        )?;
+        let rows = s.query_map([seq], |r| {
+            Ok(SegmentRecord {
+                smsc_message_id: r.get(0)?,
+                receipt: r.get::<_, Option<String>>(1)?.map(|w| receipt_state(&w)),
+                receipt_error: r.get(2)?,
+            })
+        })?;
+        rows.collect()
+    }
+
+    fn fail_unconfigured(
+        &mut self,
+        configured: &[String],
+        reason: &str,
+        now: SystemTime,
+    ) -> Sql<u64> {
+        let queues: Vec<String> = {
+            let mut s = self.conn.prepare_cached(
+                "SELECT DISTINCT queue FROM messages WHERE state = 0 AND queue <> ''",
+            )?;
+            let rows = s.query_map([], |r| r.get(0))?;
+            rows.collect::<Sql<_>>()?
+        };
+        let mut failed = 0;
+        for queue in queues.iter().filter(|q| !configured.contains(q)) {
+            let n = self
+                .conn
+                .prepare_cached(
+                    "UPDATE messages SET state = 3, claimed = 0, finished_at = ?2,
+                        failure_reason = ?3
+                     WHERE queue = ?1 AND state = 0",
+                )?
+                .execute(params![queue, ms(now), reason])? as u64;
+            self.counts.waiting = self.counts.waiting.saturating_sub(n);
+            failed += n;
+        }
+        Ok(failed)
+    }
+
+    fn outbox_delivered(&mut self, seqs: &[i64]) -> Sql<()> {
+        let mut s = self
+            .conn
+            .prepare_cached("DELETE FROM outbox WHERE seq = ?1")?;
+        for seq in seqs {
+            let n = s.execute([seq])? as u64;
+            self.counts.outbox = self.counts.outbox.saturating_sub(n);
+        }
+        Ok(())
+    }
+
+    fn upkeep(&mut self, now: SystemTime) -> Sql<Upkeep> {
+        let at = ms(now);
+        let mut upkeep = Upkeep::default();
+        let expired: Vec<i64> = {
+            let mut s = self.conn.prepare_cached(
+                "SELECT seq FROM messages WHERE state = 0 AND expires_at <= ?1 AND claimed = 0
+                 ORDER BY expires_at LIMIT ?2",
+            )?;
+            let rows = s.query_map(params![at, UPKEEP_BATCH], |r| r.get(0))?;
+            rows.collect::<Sql<_>>()?
+        };
+        for seq in expired {
+            self.expire(seq, at)?;
+            upkeep.expired += 1;
+        }
+        // Submitted messages whose receipt never came stop waiting for it.
+        let wait = at.saturating_sub(ms_of(self.options.receipt_wait));
+        upkeep.purged += self
+            .conn
+            .prepare_cached(
+                "UPDATE messages SET finished_at = ?1 WHERE seq IN (
+                    SELECT seq FROM messages WHERE state = 1 AND finished_at IS NULL
+                    AND submitted_at <= ?2 LIMIT ?3)",
+            )?
+            .execute(params![at, wait, UPKEEP_BATCH])? as u64;
+        upkeep.purged += self
+            .conn
+            .prepare_cached(
+                "DELETE FROM correlation WHERE (channel, form, seq, idx) IN (
+                    SELECT channel, form, seq, idx FROM correlation WHERE expires_at <= ?1 LIMIT ?2)",
+            )?
+            .execute(params![at, UPKEEP_BATCH * 4])? as u64;
+        let old = at.saturating_sub(ms_of(self.options.finished_retention));
+        let finished: Vec<i64> = {
+            let mut s = self.conn.prepare_cached(
+                "SELECT seq FROM messages WHERE finished_at IS NOT NULL AND finished_at <= ?1
+                 ORDER BY finished_at LIMIT ?2",
+            )?;
+            let rows = s.query_map(params![old, UPKEEP_BATCH], |r| r.get(0))?;
+            rows.collect::<Sql<_>>()?
+        };
+        for seq in finished {
+            self.conn
+                .prepare_cached("DELETE FROM segments WHERE seq = ?1")?
+                .execute([seq])?;
+            self.conn
+                .prepare_cached("DELETE FROM correlation WHERE seq = ?1")?
+                .execute([seq])?;
+            self.conn
+                .prepare_cached("DELETE FROM messages WHERE seq = ?1")?
+                .execute([seq])?;
+            upkeep.purged += 1;
+        }
+        Ok(upkeep)
+    }
+}
+
+fn ms_of(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// A stored state code as a [`MessageState`].
+pub(super) fn state_of(code: i64) -> MessageState {
+    match code {
+        QUEUED => MessageState::Queued,
+        SUBMITTED => MessageState::Submitted,
+        DELIVERED => MessageState::Delivered,
+        EXPIRED => MessageState::Expired,
+        _ => MessageState::Failed,
+    }
+}
