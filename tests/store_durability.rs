@@ -1,0 +1,215 @@
+//! "202 means on disk", with the real binary: SIGKILL with a backlog loses nothing, messages
+//! accepted while the SMSC is down go out when it comes up, and an inbound message
+//! acknowledged while the webhook is down survives a SIGKILL.
+
+mod daemon_support;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use daemon_support::{http, Daemon, TempDir, HANG_GUARD};
+use serde_json::{json, Value};
+use smppd::codec::CommandStatus;
+use smppd::simulator::{Account, MoMessage, Simulator, SimulatorConfig, SimulatorHandle};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+const WINDOW: usize = 10;
+
+async fn simulator_on(listen: SocketAddr) -> SimulatorHandle {
+    let mut config = SimulatorConfig::loopback(vec![Account::new("alpha", "pw")]);
+    config.listen = listen;
+    Simulator::start(config).await.unwrap()
+}
+
+/// An address nothing listens on (yet).
+fn free_address() -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap()
+}
+
+fn config(dir: &TempDir, smsc: SocketAddr, rate: u32, extra: &str) -> std::path::PathBuf {
+    dir.write(
+        "smppd.toml",
+        &format!(
+            "[channel-alpha]\nx-smpp-host = \"127.0.0.1\"\nx-smpp-port = {}\n\
+             x-smpp-system-id = \"alpha\"\npassword = \"pw\"\n\
+             x-smpp-submit-window-size = {WINDOW}\nx-smpp-submit-max-rate = {rate}\n\
+             reconnection-timeout = 10\n\
+             [http]\nlisten = \"127.0.0.1:0\"\n{extra}",
+            smsc.port()
+        ),
+    )
+}
+
+async fn call(
+    api: SocketAddr,
+    method: &'static str,
+    path: String,
+    body: Option<String>,
+) -> (u16, Value) {
+    tokio::task::spawn_blocking(move || http(api, method, &path, body.as_deref()))
+        .await
+        .unwrap()
+}
+
+/// How many times the SMSC got each text.
+fn texts_at(sim: &SimulatorHandle) -> BTreeMap<Vec<u8>, usize> {
+    let mut seen = BTreeMap::new();
+    for s in sim.record().submits {
+        *seen.entry(s.short_message).or_default() += 1;
+    }
+    seen
+}
+
+async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + HANG_GUARD;
+    while !done() {
+        assert!(Instant::now() < deadline, "gave up waiting: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn start(config: &Path) -> (Daemon, SocketAddr) {
+    let daemon = Daemon::run(config);
+    let api = daemon.api();
+    (daemon, api)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_with_a_backlog_then_restart_sends_every_accepted_message() {
+    let sim = simulator_on("127.0.0.1:0".parse().unwrap()).await;
+    let dir = TempDir::new("kill-backlog");
+    // 100 messages a second: the backlog of 400 takes seconds, the kill comes at once.
+    let config = config(&dir, sim.local_addr(), 100, "");
+    let (mut daemon, api) = start(&config);
+    daemon.wait_event("bound", |e| e["event"] == "bound");
+    let messages: Vec<Value> = (0..400)
+        .map(|i| json!({"to": "447700900123", "text": format!("backlog {i}")}))
+        .collect();
+    let (status, body) = call(
+        api,
+        "POST",
+        "/v1/messages/batch".into(),
+        Some(json!({ "messages": messages }).to_string()),
+    )
+    .await;
+    assert_eq!(status, 207, "{body}");
+    assert_eq!(body["accepted"], 400, "{body}");
+    let first_id = body["results"][0]["id"].as_str().unwrap().to_string();
+    daemon.signal("KILL");
+    daemon.wait();
+    let before_restart = texts_at(&sim).len();
+    assert!(
+        before_restart < 400,
+        "the kill came too late to prove anything"
+    );
+
+    let (mut daemon, api) = start(&config);
+    wait_until("every accepted message at the SMSC", || {
+        texts_at(&sim).len() == 400
+    })
+    .await;
+    let seen = texts_at(&sim);
+    for i in 0..400 {
+        assert!(
+            seen.contains_key(format!("backlog {i}").as_bytes()),
+            "backlog {i} lost"
+        );
+    }
+    let duplicates: usize = seen.values().map(|n| n - 1).sum();
+    assert!(
+        duplicates <= WINDOW,
+        "{duplicates} duplicates, window {WINDOW}"
+    );
+    // The message is known after the restart, exactly as before.
+    let (status, message) = call(api, "GET", format!("/v1/messages/{first_id}"), None).await;
+    assert_eq!(status, 200, "{message}");
+    assert_eq!(message["id"], first_id.as_str());
+    daemon.signal("TERM");
+    assert!(daemon.wait().success(), "{}", daemon.all_output());
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_accepted_while_the_smsc_is_down_go_out_when_it_comes_up() {
+    let smsc = free_address();
+    let dir = TempDir::new("smsc-down");
+    let config = config(&dir, smsc, 0, "");
+    let (mut daemon, api) = start(&config);
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let body = json!({"to": "447700900123", "text": format!("while down {i}")});
+        let (status, answer) =
+            call(api, "POST", "/v1/messages".into(), Some(body.to_string())).await;
+        assert_eq!(status, 202, "no SMSC, still accepted: {answer}");
+        ids.push(answer["id"].as_str().unwrap().to_string());
+    }
+    let (_, queued) = call(api, "GET", format!("/v1/messages/{}", ids[0]), None).await;
+    assert_eq!(queued["state"], "queued");
+    let sim = simulator_on(smsc).await;
+    wait_until("the five messages at the SMSC", || {
+        texts_at(&sim).len() == 5
+    })
+    .await;
+    wait_until("the message acknowledged by the SMSC", || {
+        let path = format!("/v1/messages/{}", ids[0]);
+        let state = http(api, "GET", &path, None).1["state"].clone();
+        state == "submitted" || state == "delivered"
+    })
+    .await;
+    daemon.signal("TERM");
+    assert!(daemon.wait().success(), "{}", daemon.all_output());
+    sim.shutdown().await;
+}
+
+async fn webhook_on(listener: tokio::net::TcpListener) -> mpsc::UnboundedReceiver<Value> {
+    async fn hook(State(tx): State<mpsc::UnboundedSender<Value>>, body: String) -> StatusCode {
+        let _ = tx.send(serde_json::from_str(&body).unwrap_or(Value::Null));
+        StatusCode::NO_CONTENT
+    }
+    let (tx, rx) = mpsc::unbounded_channel();
+    let app = axum::Router::new()
+        .route("/hook", post(hook))
+        .with_state(tx);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    rx
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inbound_message_acknowledged_while_the_webhook_is_down_survives_sigkill() {
+    let sim = simulator_on("127.0.0.1:0".parse().unwrap()).await;
+    let hook = free_address();
+    let dir = TempDir::new("mo-kill");
+    let extra =
+        format!("[webhook]\nurl = \"http://{hook}/hook\"\nretry-min-ms = 10\nretry-max-ms = 100\n");
+    let config = config(&dir, sim.local_addr(), 0, &extra);
+    let (mut daemon, _api) = start(&config);
+    daemon.wait_event("bound", |e| e["event"] == "bound");
+    let mo = MoMessage {
+        source_addr: "447700900002".into(),
+        destination_addr: "12345".into(),
+        short_message: b"keep me".to_vec(),
+        esm_class: 0,
+    };
+    let status = sim.inject_mo("alpha", mo, HANG_GUARD).await.unwrap();
+    assert_eq!(status, CommandStatus::EsmeRok, "acknowledged once on disk");
+    daemon.signal("KILL");
+    daemon.wait();
+
+    let mut events = webhook_on(tokio::net::TcpListener::bind(hook).await.unwrap()).await;
+    let (mut daemon, _api) = start(&config);
+    let event = tokio::time::timeout(HANG_GUARD, events.recv())
+        .await
+        .expect("the inbound message reaches the webhook after the restart")
+        .unwrap();
+    assert_eq!(event["type"], "inbound");
+    assert_eq!(event["text"], "keep me");
+    assert_eq!(event["event_id"].as_str().map(str::len), Some(32));
+    daemon.signal("TERM");
+    assert!(daemon.wait().success(), "{}", daemon.all_output());
+    sim.shutdown().await;
+}
