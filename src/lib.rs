@@ -5,22 +5,27 @@
 //!
 //! ## Layout
 //!
-//! Data flows from the operator's configuration down to the bytes on the wire. Each module may
-//! depend only on the modules below it:
+//! Each module depends only on the modules below it (the binary's `cli` sits on top):
 //!
 //! ```text
-//!   config      TOML sections -> typed, validated parameters (names of the Genesys driver)
-//!     |
-//!   daemon      run loop and signals, systemd, logs, HTTP API, message store, webhooks
-//!     |
-//!   supervisor  one task per channel: reconnect with back-off; THE log-code table
-//!     |         (43009/43011 retried, 43010/42403 not) in supervisor::failure
+//!   daemon      run loop and signals, systemd, logs, HTTP API, dispatch, the durable store,
+//!     |         per-channel feeders (store -> session) and sinks (session -> store), webhooks
+//!     |-------------------.
+//!   config                |   TOML sections -> typed, validated parameters (names of the
+//!     |                   |   Genesys driver); builds the session's and transport's own types
+//!     |               supervisor  one task per channel: reconnect with back-off; THE log-code
+//!     |                   |       table (43009/43011 retried, 43010/42403 not) in
+//!     |                   |       supervisor::failure
+//!     '-------------------|
 //!   session     bind, window, rate, keep-alive, throttling (sans-I/O rules + async driver)
 //!     |
 //!   transport   TCP and TLS (rustls; OpenSSL for TLS 1.1), PKCS#12 / PEM keystores
 //!     |
 //!   codec       pure SMPP v3.4 wire format: framing, PDUs, TLVs, command statuses
 //! ```
+//!
+//! The session knows nothing of TOML or SQL: messages reach it as ready submit_sm from the
+//! daemon's feeder, and everything it reports leaves as one ordered stream of events.
 //!
 //! Beside the codec, [`sms`] holds the message-level rules that do not depend on sockets
 //! either: text codings (GSM 03.38, Latin-1, UCS-2), long-message segmentation and

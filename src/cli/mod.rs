@@ -9,6 +9,7 @@ mod keystore;
 mod pdu;
 mod run;
 mod simulate;
+mod store;
 
 /// smppd: an SMPP v3.4 gateway daemon.
 #[derive(Debug, Parser)]
@@ -48,6 +49,12 @@ enum Command {
     /// prefer the environment variable; either way this is a lab tool, not a place for real
     /// credentials. Passwords are never printed. Runs until Ctrl-C or SIGTERM.
     Simulate(simulate::SimulateArgs),
+    /// Store tools: count what the durable store holds (read-only, safe beside a running
+    /// daemon).
+    Store {
+        #[command(subcommand)]
+        command: store::StoreCommand,
+    },
 }
 
 /// Parses the command line and runs the chosen subcommand.
@@ -60,5 +67,6 @@ pub fn main() -> ExitCode {
         Command::Keystore { command } => keystore::run(command),
         Command::Pdu(args) => pdu::run(args),
         Command::Simulate(args) => simulate::run(args),
+        Command::Store { command } => store::run(command),
     }
 }
