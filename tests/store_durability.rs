@@ -213,3 +213,92 @@ async fn an_inbound_message_acknowledged_while_the_webhook_is_down_survives_sigk
     assert!(daemon.wait().success(), "{}", daemon.all_output());
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receipts_of_messages_submitted_before_a_sigkill_are_matched_after_the_restart() {
+    let mut sim_config = SimulatorConfig::loopback(vec![Account::new("alpha", "pw")]);
+    // Receipts come well after the responses: the daemon is killed in between, and the
+    // simulator keeps them for the account's next bind.
+    sim_config.receipt_delay = Duration::from_secs(3);
+    let sim = Simulator::start(sim_config).await.unwrap();
+    let hook = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook_addr = hook.local_addr().unwrap();
+    let mut events = webhook_on(hook).await;
+    let dir = TempDir::new("receipt-kill");
+    let extra = format!("[webhook]\nurl = \"http://{hook_addr}/hook\"\n");
+    let config = config(&dir, sim.local_addr(), 0, &extra);
+    let (mut daemon, api) = start(&config);
+    daemon.wait_event("bound", |e| e["event"] == "bound");
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let body = json!({"to": "447700900123", "text": format!("receipt {i}")});
+        let (status, answer) =
+            call(api, "POST", "/v1/messages".into(), Some(body.to_string())).await;
+        assert_eq!(status, 202, "{answer}");
+        ids.push(answer["id"].as_str().unwrap().to_string());
+    }
+    for id in &ids {
+        wait_until("submitted", || {
+            http(api, "GET", &format!("/v1/messages/{id}"), None).1["state"] == "submitted"
+        })
+        .await;
+    }
+    daemon.signal("KILL");
+    daemon.wait();
+
+    let (mut daemon, api) = start(&config);
+    let mut matched = Vec::new();
+    while matched.len() < ids.len() {
+        let event = tokio::time::timeout(HANG_GUARD, events.recv())
+            .await
+            .expect("receipts reach the webhook after the restart")
+            .unwrap();
+        if event["type"] == "receipt" {
+            assert_eq!(event["message_state"], "delivered", "{event}");
+            matched.push(event["message_id"].as_str().unwrap_or("").to_string());
+        }
+    }
+    matched.sort();
+    ids.sort();
+    assert_eq!(matched, ids, "every receipt reported with the API's id");
+    let (_, message) = call(api, "GET", format!("/v1/messages/{}", ids[0]), None).await;
+    assert_eq!(message["state"], "delivered");
+    daemon.signal("TERM");
+    assert!(daemon.wait().success(), "{}", daemon.all_output());
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_whose_validity_passes_while_queued_expires_unsent() {
+    let smsc = free_address();
+    let hook = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook_addr = hook.local_addr().unwrap();
+    let mut events = webhook_on(hook).await;
+    let dir = TempDir::new("expiry");
+    let extra = format!("[webhook]\nurl = \"http://{hook_addr}/hook\"\n");
+    let config = config(&dir, smsc, 0, &extra);
+    let (mut daemon, api) = start(&config);
+    let body = json!({"to": "447700900123", "text": "too late", "validity": 1});
+    let (status, answer) = call(api, "POST", "/v1/messages".into(), Some(body.to_string())).await;
+    assert_eq!(status, 202, "{answer}");
+    let id = answer["id"].as_str().unwrap().to_string();
+    let event = tokio::time::timeout(HANG_GUARD, events.recv())
+        .await
+        .expect("the expiry reaches the webhook")
+        .unwrap();
+    assert_eq!(event["type"], "expired", "{event}");
+    assert_eq!(event["message_id"], id.as_str());
+    let (_, message) = call(api, "GET", format!("/v1/messages/{id}"), None).await;
+    assert_eq!(message["state"], "expired");
+    // The SMSC comes up: the expired message is never sent.
+    let sim = simulator_on(smsc).await;
+    sim.wait_for_binds(1, HANG_GUARD).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        sim.record().submits.is_empty(),
+        "an expired message was sent"
+    );
+    daemon.signal("TERM");
+    assert!(daemon.wait().success(), "{}", daemon.all_output());
+    sim.shutdown().await;
+}
