@@ -572,3 +572,83 @@ async fn serve_stops_on_shutdown_after_answering() {
         "still listening"
     );
 }
+
+#[tokio::test]
+async fn a_full_disk_is_a_503_with_the_reason_and_nothing_accepted_is_lost() {
+    use smppd::daemon::api::{router, serve, Services};
+    use smppd::daemon::dispatch::Dispatcher;
+    use smppd::daemon::store::{SqliteOptions, SqliteStore, Store};
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let config = api_support::config_in(dir.path(), "");
+    let engine = FakeEngine::new(true, true);
+    *engine.configs.lock().unwrap() = config.channels.clone();
+    // A file of at most 48 pages stands for a full disk.
+    let mut options = SqliteOptions::new(dir.path().join("full.db"));
+    options.max_page_count = Some(48);
+    options.finished_retention = std::time::Duration::ZERO;
+    let (store, _) = SqliteStore::open(options).unwrap();
+    let store: Arc<dyn Store> = Arc::new(store);
+    let services = Services {
+        store: store.clone(),
+        metrics: Default::default(),
+        webhook: None,
+        resends: Default::default(),
+    };
+    let dispatcher = Arc::new(Dispatcher::new(
+        engine.clone(),
+        store.clone(),
+        config.store.default_validity,
+    ));
+    let app = router(&services, engine, dispatcher, &config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(serve(listener, app, std::future::pending()));
+
+    let text = "y".repeat(300);
+    let send = |addr| {
+        let body = json!({"to": "1", "text": text, "delivery_report": false, "channel": "a"});
+        async move { post(addr, "/v1/messages", &body).await }
+    };
+    let now = std::time::SystemTime::now;
+    // Some messages are sent and finished before the disk fills up; the retention purge
+    // (zero here) is what frees room afterwards.
+    for _ in 0..40 {
+        assert_eq!(send(addr).await.status, StatusCode::ACCEPTED);
+    }
+    let claimed = store.claim("a", 10_000, now()).await.unwrap();
+    let changes = claimed
+        .iter()
+        .flat_map(|m| m.segments.iter().map(move |(i, _)| submitted(m, *i, "1")))
+        .collect();
+    store.apply("a", changes, now()).await.unwrap();
+
+    let mut accepted = Vec::new();
+    let refusal = loop {
+        let answer = send(addr).await;
+        match answer.status {
+            StatusCode::ACCEPTED => accepted.push(answer.body["id"].as_str().unwrap().to_string()),
+            _ => break answer,
+        }
+        assert!(accepted.len() < 10_000, "the file never filled up");
+    };
+    assert_eq!(refusal.status, StatusCode::SERVICE_UNAVAILABLE);
+    let error = refusal.body["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("the store cannot write to disk") && error.contains("full"),
+        "{error}"
+    );
+    assert!(!accepted.is_empty());
+    for id in &accepted {
+        let answer = get(addr, &format!("/v1/messages/{id}")).await;
+        assert_eq!(answer.status, StatusCode::OK, "{id} lost");
+        assert_eq!(answer.body["state"], "queued");
+    }
+    // The purge frees room: the store accepts again, and what was queued is still there.
+    let upkeep = store.upkeep(now()).await.unwrap();
+    assert!(upkeep.purged >= 40, "{upkeep:?}");
+    let answer = send(addr).await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.text);
+    let claimed = store.claim("a", 10_000, now()).await.unwrap();
+    assert_eq!(claimed.len(), accepted.len() + 1);
+}
