@@ -6,6 +6,7 @@ use std::time::SystemTime;
 
 use clap::Args;
 use smppd::config::{Config, KeystoreSource};
+use smppd::daemon::store::sqlite::{inspect, latest_schema};
 use smppd::daemon::channels::tls_settings;
 use smppd::supervisor::ChannelFailure;
 use smppd::transport::Connector;
@@ -99,6 +100,10 @@ pub fn run(args: CheckConfigArgs) -> ExitCode {
         println!("[webhook] configured");
     }
     println!("[http] listen {}", config.http.listen);
+    if let Err(problem) = check_store(&config.store.path) {
+        println!("    error: {problem}");
+        problems += 1;
+    }
     if problems == 0 {
         println!(
             "{}: OK, {} channel(s)",
@@ -110,4 +115,38 @@ pub fn run(args: CheckConfigArgs) -> ExitCode {
         println!("{}: {problems} problem(s)", args.file.display());
         ExitCode::FAILURE
     }
+}
+
+/// What a start would find at the store's path: an existing store of a schema this build
+/// reads (its counts are printed), or a directory where one can be created.
+fn check_store(path: &std::path::Path) -> Result<(), String> {
+    if path.exists() {
+        let stats = inspect(path).map_err(|e| e.to_string())?;
+        let queued = stats
+            .by_state
+            .iter()
+            .find(|(s, _)| *s == "queued")
+            .map_or(0, |(_, n)| *n);
+        println!(
+            "[store] {} (schema {} of {}, {queued} message(s) queued, {} webhook event(s))",
+            path.display(),
+            stats.schema_version,
+            latest_schema(),
+            stats.outbox
+        );
+        return Ok(());
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(format!(
+            "[store] path {}: the directory {} does not exist",
+            path.display(),
+            dir.display()
+        ));
+    }
+    println!("[store] {} (new: created at the first start)", path.display());
+    Ok(())
 }
