@@ -68,10 +68,17 @@ impl Feeder {
                 continue;
             }
             self.wake.borrow_and_update();
+            // Claim in batches of at least half the queue: one store call per batch, not
+            // one per freed slot.
+            let half = (self.queue.max_capacity() / 2).max(1);
             let room = self.queue.capacity();
-            if room == 0 {
+            if room < half {
                 tokio::select! {
-                    permit = self.queue.reserve() => { if permit.is_err() { return Vec::new() } }
+                    permits = self.queue.reserve_many(half) => {
+                        if permits.is_err() {
+                            return Vec::new();
+                        }
+                    }
                     _ = self.stop.changed() => {}
                 }
                 continue;

@@ -162,6 +162,14 @@ impl Sink {
                 }
             }
         }
+        // A completion refused (outbox full) leaves its parts on disk; the reassembly is
+        // rebuilt from them so that the SMSC's redelivery of the last part completes it again.
+        let completions: Vec<usize> = changes
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| matches!(c, Change::Completed { .. }))
+            .map(|(i, _)| i)
+            .collect();
         // The response status each outcome stands for, for the metrics.
         let statuses: Vec<Option<u32>> = changes
             .iter()
@@ -175,6 +183,12 @@ impl Sink {
         } else {
             self.apply(changes).await
         };
+        if completions
+            .iter()
+            .any(|i| matches!(applied.get(*i), Some(Applied::OutboxFull)))
+        {
+            *r = self.restore().await;
+        }
         let mut queued_events = false;
         for (a, status) in applied.iter().zip(statuses) {
             match a {
@@ -279,6 +293,7 @@ impl Sink {
                 (None, &f.text[..])
             }
         };
+        let mut completes = None;
         let content = match concat {
             None => decode(payload, f.data_coding, &self.config),
             Some(concat) => {
@@ -291,7 +306,7 @@ impl Sink {
                 };
                 match self.push_segment(r, &kept) {
                     Segmented::Complete(whole) => {
-                        changes.push(Change::PartsDone { set: kept.set() });
+                        completes = Some(kept.set());
                         decode(&whole, f.data_coding, &self.config)
                     }
                     Segmented::Held => {
@@ -323,6 +338,9 @@ impl Sink {
                 event = "inbound_dropped",
                 "inbound message dropped: no [webhook] configured"
             );
+            if let Some(set) = completes {
+                changes.push(Change::PartsDone { set });
+            }
             return;
         }
         let mut event = Map::new();
@@ -345,7 +363,10 @@ impl Sink {
                 event.insert("data_coding".into(), data_coding.into());
             }
         }
-        changes.push(Change::Event { event });
+        changes.push(match completes {
+            Some(set) => Change::Completed { set, event },
+            None => Change::Event { event },
+        });
     }
 
     fn push_segment(&self, r: &mut Reassembler, part: &KeptPart) -> Segmented {

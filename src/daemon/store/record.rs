@@ -267,8 +267,15 @@ pub enum Change {
         /// Everything needed to rebuild it after a restart.
         data: Vec<u8>,
     },
-    /// A long inbound message is complete (its event queued by a [`Change::Event`] in the
-    /// same batch) or given up: forget its parts.
+    /// A long inbound message is complete: queue its event and forget its kept parts, both
+    /// or neither (when the outbox is full, the parts stay for the SMSC's redelivery).
+    Completed {
+        /// Which long message.
+        set: String,
+        /// The event, without `event_id`.
+        event: serde_json::Map<String, serde_json::Value>,
+    },
+    /// A long inbound message was given up (incomplete for too long): forget its parts.
     PartsDone {
         /// Which long message.
         set: String,

@@ -131,22 +131,27 @@ impl Writer {
                 finishes.push(self.refuse(call));
                 continue;
             }
-            let _ = self.conn.execute_batch("SAVEPOINT call");
-            let done = self.execute(call);
-            match done {
+            if let Err(e) = self.conn.execute_batch("SAVEPOINT call") {
+                finishes.push(self.refuse_with(call, write_error(e)));
+                continue;
+            }
+            match self.execute(call) {
                 Ok(f) => {
-                    let _ = self.conn.execute_batch("RELEASE call");
                     finishes.push(f);
+                    if let Err(e) = self.conn.execute_batch("RELEASE call") {
+                        aborted = Some(write_error(e));
+                    }
                 }
                 Err((e, f)) => {
+                    finishes.push(f);
                     if self.conn.is_autocommit() {
                         // SQLite rolled the whole transaction back (disk full, I/O error):
                         // every call of the group fails, including those already done.
                         aborted = Some(write_error(e));
-                        finishes.push(f);
-                    } else {
-                        let _ = self.conn.execute_batch("ROLLBACK TO call; RELEASE call");
-                        finishes.push(f);
+                    } else if let Err(e) = self.conn.execute_batch("ROLLBACK TO call; RELEASE call")
+                    {
+                        // The call's changes could not be undone alone: undo the group.
+                        aborted = Some(write_error(e));
                     }
                 }
             }
@@ -176,6 +181,12 @@ impl Writer {
     /// Answers a call that did not run with `error`.
     fn fail(&self, call: Write, error: &StoreError) {
         self.refuse(call)(Some(error));
+    }
+
+    /// A finish for a call that could not run, reporting `error` (or the group's failure).
+    fn refuse_with(&self, call: Write, error: StoreError) -> Finish {
+        let inner = self.refuse(call);
+        Box::new(move |failed| inner(Some(failed.unwrap_or(&error))))
     }
 
     /// A finish for a call that cannot run: whatever it gets, it reports the failure.
@@ -268,8 +279,7 @@ impl Writer {
                     .query_row([&idem.key], |r| {
                         Ok((
                             AcceptedMessage {
-                                id: MessageId::parse(&r.get::<_, String>(0)?)
-                                    .unwrap_or_else(MessageId::generate),
+                                id: stored_id(r.get(0)?)?,
                                 segments: r.get::<_, i64>(1)? as usize,
                                 channel: r.get(2)?,
                                 encoding: r.get(3)?,
@@ -382,8 +392,7 @@ impl Writer {
                 .query_row([seq], |r| {
                     Ok(ClaimedMessage {
                         seq,
-                        id: MessageId::parse(&r.get::<_, String>(0)?)
-                            .unwrap_or_else(MessageId::generate),
+                        id: stored_id(r.get(0)?)?,
                         to: r.get(1)?,
                         from: r.get(2)?,
                         delivery_report: r.get(3)?,
@@ -563,17 +572,29 @@ impl Writer {
                         .execute(params![channel, set, number, data])?;
                     Applied::Done(None)
                 }
+                Change::Completed { set, event } => {
+                    if self.outbox_full() {
+                        Applied::OutboxFull
+                    } else {
+                        self.queue_event(event, at)?;
+                        self.forget_parts(channel, &set)?;
+                        Applied::Done(None)
+                    }
+                }
                 Change::PartsDone { set } => {
-                    self.conn
-                        .prepare_cached(
-                            "DELETE FROM inbound_parts WHERE channel = ?1 AND set_key = ?2",
-                        )?
-                        .execute(params![channel, set])?;
+                    self.forget_parts(channel, &set)?;
                     Applied::Done(None)
                 }
             });
         }
         Ok(applied)
+    }
+
+    fn forget_parts(&mut self, channel: &str, set: &str) -> Sql<()> {
+        self.conn
+            .prepare_cached("DELETE FROM inbound_parts WHERE channel = ?1 AND set_key = ?2")?
+            .execute(params![channel, set])?;
+        Ok(())
     }
 
     fn outbox_full(&self) -> bool {
@@ -743,7 +764,7 @@ impl Writer {
         }
         let state = self.message(seq)?.map_or(FAILED, |m| m.1);
         Ok(ReceiptMatch::Matched {
-            id: MessageId::parse(&id).unwrap_or_else(MessageId::generate),
+            id: stored_id(id)?,
             segment: idx as usize,
             state: state_of(state),
         })
@@ -858,6 +879,17 @@ impl Writer {
         }
         Ok(upkeep)
     }
+}
+
+/// A message id read back from the file; anything else is a damaged row, reported as such.
+pub(super) fn stored_id(text: String) -> Sql<MessageId> {
+    MessageId::parse(&text).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Text,
+            format!("damaged row: {text:?} is not a message id").into(),
+        )
+    })
 }
 
 fn ms_of(d: std::time::Duration) -> i64 {
