@@ -18,7 +18,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
-use crate::stats::{cpu_ticks_of, TICKS_PER_SECOND};
+use crate::stats::{cpu_ticks_of, peak_rss_kib, percentile, TICKS_PER_SECOND};
 use crate::{smppd_binary, SimProcess, PASSWORD, SYSTEM_ID};
 
 /// Flags of `load http`.
@@ -30,9 +30,8 @@ pub struct HttpArgs {
     /// Concurrent requests (each on its own keep-alive connection).
     #[arg(long, default_value_t = 32)]
     concurrency: usize,
-    /// Concurrent batch requests: a few 1000-message batches already fill the channel's
-    /// 10,000-message queue, and more only get refused.
-    #[arg(long, default_value_t = 2)]
+    /// Concurrent batch requests (1000 messages each; each one commit).
+    #[arg(long, default_value_t = 4)]
     batch_concurrency: usize,
     /// Which endpoints to measure.
     #[arg(long, value_delimiter = ',', default_value = "single,batch")]
@@ -56,14 +55,18 @@ type HttpClient = Client<hyper_util::client::legacy::connect::HttpConnector, Ful
 
 pub fn run(args: HttpArgs) {
     let sim = SimProcess::start(false);
-    let config = std::env::temp_dir().join(format!("smppd-load-{}.toml", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("smppd-load-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let config = dir.join("smppd.toml");
+    // The store is the real one: every 202 is an fsynced commit, in the temp directory.
     std::fs::write(
         &config,
         format!(
             "[channel-load]\nx-smpp-host = \"127.0.0.1\"\nx-smpp-port = {}\n\
              x-smpp-system-id = \"{SYSTEM_ID}\"\npassword = \"{PASSWORD}\"\n\
              x-smpp-submit-window-size = 1000\nx-smpp-submit-max-rate = 0\n\
-             [http]\nlisten = \"127.0.0.1:0\"\n",
+             [http]\nlisten = \"127.0.0.1:0\"\nfinished-retention = 60\n\
+             [store]\npath = \"smppd.db\"\n",
             sim.addr.port()
         ),
     )
@@ -99,17 +102,18 @@ pub fn run(args: HttpArgs) {
     println!(
         "\n### HTTP API end to end (`smppd run`, one plain-TCP channel, window 1000, rate 0)\n"
     );
-    println!("| endpoint | messages | concurrency | accepted by API msg/s | acknowledged by simulator msg/s | refused | daemon CPU µs/msg | simulator CPU µs/msg |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| endpoint | messages | concurrency | accepted by API msg/s | acknowledged by simulator msg/s | refused | request p50 / p99 ms | daemon CPU µs/msg | simulator CPU µs/msg | daemon peak RSS MiB | store calls per commit |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for mode in &args.modes {
         let concurrency = match mode {
             Mode::Single => args.concurrency,
             Mode::Batch => args.batch_concurrency,
         };
         let (d0, s0) = (cpu_ticks_of(daemon_pid), sim.cpu_ticks());
+        let c0 = rt.block_on(commits(&api));
         // The timer must be created inside the runtime.
         let r = rt.block_on(async {
-            tokio::time::timeout(MODE_LIMIT, drive(&api, *mode, args.count, args.concurrency)).await
+            tokio::time::timeout(MODE_LIMIT, drive(&api, *mode, args.count, concurrency)).await
         });
         let Ok(r) = r else {
             println!(
@@ -119,9 +123,14 @@ pub fn run(args: HttpArgs) {
             continue;
         };
         let (d1, s1) = (cpu_ticks_of(daemon_pid), sim.cpu_ticks());
+        let c1 = rt.block_on(commits(&api));
         let per = |ticks: u64| ticks as f64 / TICKS_PER_SECOND * 1e6 / r.accepted.max(1) as f64;
+        let mut latencies = r.latencies_us.clone();
+        latencies.sort_unstable();
+        let ms = |p: f64| f64::from(percentile(&latencies, p)) / 1000.0;
+        let grouped = (c1.1 - c0.1) as f64 / (c1.0 - c0.0).max(1) as f64;
         println!(
-            "| {} | {} | {} | {:.0} | {:.0} | {} | {:.1} | {:.1} |",
+            "| {} | {} | {} | {:.0} | {:.0} | {} | {:.2} / {:.2} | {:.1} | {:.1} | {:.1} | {:.1} |",
             match mode {
                 Mode::Single => "POST /v1/messages",
                 Mode::Batch => "POST /v1/messages/batch (1000)",
@@ -131,13 +140,17 @@ pub fn run(args: HttpArgs) {
             r.accepted as f64 / r.api_seconds,
             r.acknowledged as f64 / r.e2e_seconds,
             r.refused,
+            ms(50.0),
+            ms(99.0),
             per(d1 - d0),
             per(s1 - s0),
+            peak_rss_kib(daemon_pid) as f64 / 1024.0,
+            grouped,
         );
     }
     let _ = daemon.kill();
     let _ = daemon.wait();
-    let _ = std::fs::remove_file(&config);
+    let _ = std::fs::remove_dir_all(&dir);
     println!(
         "\nReproduce: `cargo build --release && target/release/examples/load http --count {} --concurrency {} --batch-concurrency {} --modes {}`",
         args.count,
@@ -152,11 +165,40 @@ pub fn run(args: HttpArgs) {
 }
 
 struct ModeResult {
+    /// Each request's round trip, µs.
+    latencies_us: Vec<u32>,
     accepted: u64,
     refused: u64,
     acknowledged: u64,
     api_seconds: f64,
     e2e_seconds: f64,
+}
+
+/// The store's commits and the calls they carried, from `/metrics`.
+async fn commits(api: &str) -> (u64, u64) {
+    let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
+    let Ok(uri) = format!("http://{api}/metrics").parse::<hyper::Uri>() else {
+        return (0, 0);
+    };
+    let Ok(resp) = client.get(uri).await else {
+        return (0, 0);
+    };
+    let text = resp
+        .into_body()
+        .collect()
+        .await
+        .map(|b| String::from_utf8_lossy(&b.to_bytes()).into_owned())
+        .unwrap_or_default();
+    let value = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .unwrap_or(0.0) as u64
+    };
+    (
+        value("smppd_store_commits_total "),
+        value("smppd_store_grouped_calls_total "),
+    )
 }
 
 /// Sum of every `acknowledged` counter in `GET /v1/channels`.
@@ -212,15 +254,17 @@ async fn drive(api: &str, mode: Mode, count: u64, concurrency: usize) -> ModeRes
     let remaining = Arc::new(AtomicU64::new(requests));
     let accepted = Arc::new(AtomicU64::new(0));
     let refused = Arc::new(AtomicU64::new(0));
+    let latencies = Arc::new(std::sync::Mutex::new(Vec::new()));
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
-        let (client, body, remaining, accepted, refused) = (
+        let (client, body, remaining, accepted, refused, latencies) = (
             client.clone(),
             body.clone(),
             remaining.clone(),
             accepted.clone(),
             refused.clone(),
+            latencies.clone(),
         );
         let uri = format!("http://{api}{path}");
         tasks.push(tokio::spawn(async move {
@@ -228,6 +272,7 @@ async fn drive(api: &str, mode: Mode, count: u64, concurrency: usize) -> ModeRes
                 .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |x| x.checked_sub(1))
                 .is_ok()
             {
+                let sent = Instant::now();
                 let req = hyper::Request::post(&uri)
                     .header("content-type", "application/json")
                     .body(Full::new(body.clone()))
@@ -243,6 +288,10 @@ async fn drive(api: &str, mode: Mode, count: u64, concurrency: usize) -> ModeRes
                     .await
                     .map(|b| b.to_bytes())
                     .unwrap_or_default();
+                let took = sent.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
+                if let Ok(mut l) = latencies.lock() {
+                    l.push(took);
+                }
                 let ok = match mode {
                     Mode::Single => u64::from(status == 202),
                     Mode::Batch => serde_json::from_slice::<Value>(&bytes)
@@ -282,7 +331,9 @@ async fn drive(api: &str, mode: Mode, count: u64, concurrency: usize) -> ModeRes
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    let latencies_us = latencies.lock().map(|l| l.clone()).unwrap_or_default();
     ModeResult {
+        latencies_us,
         accepted,
         refused: refused.load(Ordering::Relaxed),
         acknowledged: acked,

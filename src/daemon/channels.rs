@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::JoinHandle;
 
 use super::api::metrics::Metrics;
-use super::feeder::Feeder;
+use super::feeder::{Feeder, InFlight};
 use super::sink::Sink;
 use super::store::{split_key, Store};
 use crate::config::{ChannelConfig, KeystoreSource, TlsOptions};
@@ -290,6 +290,7 @@ pub fn start(config: ChannelConfig, plumbing: &Plumbing) -> Channel {
         },
     );
     let running = supervised.handle.is_some();
+    let in_flight = Arc::new(InFlight::default());
     let sink = running.then(|| {
         let sink = Sink {
             config: config.clone(),
@@ -297,6 +298,7 @@ pub fn start(config: ChannelConfig, plumbing: &Plumbing) -> Channel {
             metrics: plumbing.metrics.clone(),
             webhook: plumbing.webhook,
             outbox: plumbing.outbox.clone(),
+            in_flight: in_flight.clone(),
         };
         tokio::spawn(sink.run(events_rx))
     });
@@ -310,6 +312,7 @@ pub fn start(config: ChannelConfig, plumbing: &Plumbing) -> Channel {
             wake: plumbing.wake.clone(),
             stop: stop_rx,
             resends: plumbing.resends.clone(),
+            in_flight,
         };
         (stop, tokio::spawn(feeder.run()))
     });

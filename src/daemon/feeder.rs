@@ -15,16 +15,49 @@ use crate::config::{relative_time, ChannelConfig};
 use crate::session::OutboundMessage;
 use crate::sms::{Field, SarValues, Segment};
 use crate::supervisor::{ChannelState, ChannelStatus};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, Notify};
 
 /// The most messages one claim takes.
 const MAX_CLAIM: usize = 512;
 /// How often an idle feeder looks at the store without being woken (released messages,
 /// another channel gone down).
 const IDLE_POLL: Duration = Duration::from_millis(1000);
+
+/// Segments handed to a channel whose outcome its sink has not recorded yet. The feeder
+/// stops claiming while too many are outstanding, so a store that falls behind slows the
+/// sending down instead of letting reports pile up in memory.
+#[derive(Debug, Default)]
+pub struct InFlight {
+    count: AtomicUsize,
+    recorded: Notify,
+}
+
+impl InFlight {
+    /// Segments outstanding now.
+    pub fn get(&self) -> usize {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    fn handed(&self, n: usize) {
+        self.count.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// The sink recorded `n` outcomes.
+    pub fn recorded(&self, n: usize) {
+        if n == 0 {
+            return;
+        }
+        let _ = self
+            .count
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| {
+                Some(c.saturating_sub(n))
+            });
+        self.recorded.notify_one();
+    }
+}
 
 /// One channel's feeder task.
 pub struct Feeder {
@@ -42,9 +75,17 @@ pub struct Feeder {
     pub stop: watch::Receiver<bool>,
     /// Segments sent again after a restart or a channel stop (`smppd_resends`).
     pub resends: Arc<AtomicU64>,
+    /// Segments handed over whose outcome is not recorded yet (shared with the sink).
+    pub in_flight: Arc<InFlight>,
 }
 
 impl Feeder {
+    /// The most segments outstanding (queued, in the window, or reported and not yet
+    /// recorded) before claiming waits for the sink.
+    fn in_flight_limit(&self) -> usize {
+        (self.queue.max_capacity() * 2).max(64)
+    }
+
     fn stopping(&self) -> bool {
         *self.stop.borrow()
     }
@@ -64,6 +105,14 @@ impl Feeder {
                 tokio::select! {
                     _ = self.status.changed() => {}
                     _ = self.stop.changed() => {}
+                }
+                continue;
+            }
+            if self.in_flight.get() >= self.in_flight_limit() {
+                tokio::select! {
+                    _ = self.in_flight.recorded.notified() => {}
+                    _ = self.stop.changed() => {}
+                    _ = tokio::time::sleep(IDLE_POLL) => {}
                 }
                 continue;
             }
@@ -147,7 +196,11 @@ impl Feeder {
                 };
                 let sent = tokio::select! {
                     permit = self.queue.reserve() => match permit {
-                        Ok(permit) => { permit.send(outbound); true }
+                        Ok(permit) => {
+                            permit.send(outbound);
+                            self.in_flight.handed(1);
+                            true
+                        }
                         Err(_) => false,
                     },
                     _ = self.stop.changed() => false,

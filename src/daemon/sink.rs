@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 use tokio::sync::{mpsc, Notify};
 
 use super::api::metrics::Metrics;
+use super::feeder::InFlight;
 use super::engine::{InboundContent, ReceiptReport, ReceiptState};
 use super::mask::mask_card_numbers;
 use super::store::{rfc3339, Applied, Change, ReceiptMatch, Store, StoredPart};
@@ -44,6 +45,8 @@ pub struct Sink {
     pub webhook: bool,
     /// Poked when events were queued for the webhook.
     pub outbox: Arc<Notify>,
+    /// Segments the feeder handed over whose outcome is not recorded yet.
+    pub in_flight: Arc<InFlight>,
 }
 
 /// What to do with an inbound PDU once the batch is applied.
@@ -178,11 +181,16 @@ impl Sink {
                 _ => Some(0),
             })
             .collect();
+        let outcomes = changes
+            .iter()
+            .filter(|c| matches!(c, Change::Submitted { .. } | Change::Failed { .. }))
+            .count();
         let applied = if changes.is_empty() {
             Vec::new()
         } else {
             self.apply(changes).await
         };
+        self.in_flight.recorded(outcomes);
         if completions
             .iter()
             .any(|i| matches!(applied.get(*i), Some(Applied::OutboxFull)))

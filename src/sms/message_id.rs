@@ -109,19 +109,6 @@ impl MessageIdKey {
     }
 }
 
-impl IdForm {
-    /// The form as one text key, distinct across kinds (`e:`, `f:`, `d:`, `h:` prefixes), for
-    /// indexes kept outside this process (a database column).
-    pub fn key_text(&self) -> String {
-        match self {
-            IdForm::Exact(s) => format!("e:{s}"),
-            IdForm::Folded(s) => format!("f:{s}"),
-            IdForm::Decimal(n) => format!("d:{n}"),
-            IdForm::Hex(n) => format!("h:{n}"),
-        }
-    }
-}
-
 /// Which tier matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MatchRule {

@@ -3,8 +3,10 @@
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// An accepted message's id: 32 lowercase hex digits, random, so that ids of different
-/// daemons or restarts never collide and cannot be guessed from one another.
+/// An accepted message's id: 32 lowercase hex digits. The first 12 are the acceptance time
+/// in milliseconds, the other 20 (80 bits) are random: ids of different daemons or restarts
+/// never collide and cannot be guessed from one another, and new ids sort after old ones,
+/// so the store's index of ids grows at one end instead of being written all over.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct MessageId(String);
 
@@ -12,11 +14,14 @@ pub struct MessageId(String);
 pub const ID_LEN: usize = 32;
 
 impl MessageId {
-    /// A fresh random id.
+    /// A fresh id: the time now, then 80 random bits.
     pub fn generate() -> MessageId {
         use ring::rand::SecureRandom;
         let mut bytes = [0u8; 16];
-        if ring::rand::SystemRandom::new().fill(&mut bytes).is_err() {
+        let millis = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        if ring::rand::SystemRandom::new().fill(&mut bytes[6..]).is_err() {
             // The OS random source failing is next to impossible; a counter mixed with the
             // clock still gives unique ids within this process rather than a panic.
             static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -24,10 +29,17 @@ impl MessageId {
             let t = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_nanos() as u64);
-            bytes[..8].copy_from_slice(&t.to_be_bytes());
-            bytes[8..].copy_from_slice(&n.to_be_bytes());
+            bytes[6..14].copy_from_slice(&(t ^ n.rotate_left(32)).to_be_bytes());
+            bytes[14..].copy_from_slice(&(n as u16).to_be_bytes());
         }
-        MessageId(bytes.iter().map(|b| format!("{b:02x}")).collect())
+        bytes[..6].copy_from_slice(&millis.to_be_bytes()[2..]);
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut text = String::with_capacity(ID_LEN);
+        for b in bytes {
+            text.push(char::from(HEX[usize::from(b >> 4)]));
+            text.push(char::from(HEX[usize::from(b & 0xf)]));
+        }
+        MessageId(text)
     }
 
     /// Parses an id from a URL path: exactly [`ID_LEN`] hex digits (either case).
@@ -61,5 +73,14 @@ mod tests {
         assert_eq!(MessageId::parse(&a.as_str().to_uppercase()), Some(a));
         assert_eq!(MessageId::parse("xyz"), None);
         assert_eq!(MessageId::parse(&"g".repeat(ID_LEN)), None);
+    }
+
+    #[test]
+    fn later_ids_sort_after_earlier_ones() {
+        let a = MessageId::generate();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let b = MessageId::generate();
+        assert!(a < b, "{a} {b}");
+        assert_eq!(a.as_str().len(), ID_LEN);
     }
 }

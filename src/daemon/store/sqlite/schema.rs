@@ -28,6 +28,7 @@ pub const MIGRATIONS: &[&str] = &[
         state INTEGER NOT NULL,
         claimed INTEGER NOT NULL DEFAULT 0,
         resend INTEGER NOT NULL DEFAULT 0,
+        acked INTEGER NOT NULL DEFAULT 0,
         dest TEXT NOT NULL,
         src TEXT,
         delivery_report INTEGER NOT NULL,
@@ -46,7 +47,6 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE UNIQUE INDEX messages_idem ON messages(idem_key) WHERE idem_key IS NOT NULL;
     CREATE INDEX messages_waiting ON messages(queue, seq) WHERE state = 0 AND claimed = 0;
-    CREATE INDEX messages_claimed ON messages(seq) WHERE claimed = 1;
     CREATE INDEX messages_expiry ON messages(expires_at) WHERE state = 0;
     CREATE INDEX messages_finished ON messages(finished_at) WHERE finished_at IS NOT NULL;
     CREATE INDEX messages_awaiting ON messages(submitted_at) WHERE state = 1 AND finished_at IS NULL;
@@ -73,11 +73,8 @@ pub const MIGRATIONS: &[&str] = &[
         seq INTEGER NOT NULL,
         idx INTEGER NOT NULL,
         smsc_id TEXT NOT NULL,
-        expires_at INTEGER NOT NULL,
         PRIMARY KEY (channel, form, seq, idx)
     ) WITHOUT ROWID;
-    CREATE INDEX correlation_seq ON correlation(seq, idx);
-    CREATE INDEX correlation_expiry ON correlation(expires_at);
 
     CREATE TABLE outbox (
         seq INTEGER PRIMARY KEY,

@@ -263,3 +263,71 @@ async fn a_file_from_a_newer_smppd_is_refused() {
     assert!(matches!(e, StoreError::TooNew { found: 99, .. }), "{e}");
     assert!(e.to_string().contains("newer than this smppd knows"));
 }
+
+/// Submits one single-segment message on channel `a` with `smsc_id`; returns its id.
+async fn submitted_as(store: &SqliteStore, smsc_id: &str) -> MessageId {
+    let m = message("a", true, 1);
+    let id = m.id.clone();
+    store.accept(vec![m], now()).await.unwrap();
+    let claimed = store.claim("a", 1, now()).await.unwrap();
+    let change = Change::Submitted {
+        key: segment_key(claimed[0].seq, 0),
+        smsc_message_id: smsc_id.into(),
+    };
+    store.apply("a", vec![change], now()).await.unwrap();
+    id
+}
+
+async fn match_of(store: &SqliteStore, receipt_id: &str) -> ReceiptMatch {
+    let receipt = ReceiptReport {
+        smsc_message_id: receipt_id.into(),
+        state: ReceiptState::Enroute,
+        error_code: None,
+    };
+    let change = Change::Receipt {
+        receipt,
+        event: None,
+    };
+    match store.apply("a", vec![change], now()).await.unwrap().pop() {
+        Some(Applied::Receipt(m)) => m,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn receipts_match_exact_first_then_folded_then_across_radix() {
+    let dir = dir();
+    let (store, _) = SqliteStore::open(options(&dir)).unwrap();
+    let upper = submitted_as(&store, "0A1B").await;
+    let lower = submitted_as(&store, "0a1b").await;
+    let decimal = submitted_as(&store, "4660").await;
+    let matched = |m: ReceiptMatch| match m {
+        ReceiptMatch::Matched { id, .. } => Some(id),
+        _ => None,
+    };
+    assert_eq!(matched(match_of(&store, "0A1B").await), Some(upper));
+    assert_eq!(matched(match_of(&store, "0a1b").await), Some(lower));
+    assert!(matches!(
+        match_of(&store, "A1B").await,
+        ReceiptMatch::Ambiguous { .. }
+    ));
+    // 0x1234 = 4660: a hex receipt for a decimal submission, with or without its prefix.
+    assert_eq!(
+        matched(match_of(&store, "1234").await),
+        Some(decimal.clone())
+    );
+    assert_eq!(matched(match_of(&store, "0x1234").await), Some(decimal));
+    assert_eq!(matched(match_of(&store, "nope").await), None);
+}
+
+#[tokio::test]
+async fn an_id_the_smsc_reuses_points_to_the_newest_submission() {
+    let dir = dir();
+    let (store, _) = SqliteStore::open(options(&dir)).unwrap();
+    let _old = submitted_as(&store, "77").await;
+    let new = submitted_as(&store, "77").await;
+    match match_of(&store, "77").await {
+        ReceiptMatch::Matched { id, .. } => assert_eq!(id, new),
+        other => panic!("{other:?}"),
+    }
+}

@@ -9,7 +9,7 @@ use crate::daemon::store::record::{
 };
 use crate::daemon::store::state::{is_final_receipt, receipt_state, state_from_receipts};
 use crate::daemon::store::{MessageId, StoreError};
-use crate::sms::{Field, MatchRule, MatchRules, MessageIdKey, SarValues, Segment};
+use crate::sms::{Field, IdForm, MatchRule, MatchRules, MessageIdKey, SarValues, Segment};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{Map, Value};
 use std::sync::atomic::Ordering;
@@ -131,14 +131,14 @@ impl Writer {
                 finishes.push(self.refuse(call));
                 continue;
             }
-            if let Err(e) = self.conn.execute_batch("SAVEPOINT call") {
+            if let Err(e) = self.savepoint("SAVEPOINT call") {
                 finishes.push(self.refuse_with(call, write_error(e)));
                 continue;
             }
             match self.execute(call) {
                 Ok(f) => {
                     finishes.push(f);
-                    if let Err(e) = self.conn.execute_batch("RELEASE call") {
+                    if let Err(e) = self.savepoint("RELEASE call") {
                         aborted = Some(write_error(e));
                     }
                 }
@@ -148,7 +148,9 @@ impl Writer {
                         // SQLite rolled the whole transaction back (disk full, I/O error):
                         // every call of the group fails, including those already done.
                         aborted = Some(write_error(e));
-                    } else if let Err(e) = self.conn.execute_batch("ROLLBACK TO call; RELEASE call")
+                    } else if let Err(e) = self
+                        .savepoint("ROLLBACK TO call")
+                        .and_then(|()| self.savepoint("RELEASE call"))
                     {
                         // The call's changes could not be undone alone: undo the group.
                         aborted = Some(write_error(e));
@@ -176,6 +178,12 @@ impl Writer {
         for f in finishes {
             f(failure.as_ref());
         }
+    }
+
+    /// Runs a savepoint statement (prepared once: they run around every call).
+    fn savepoint(&self, sql: &str) -> Sql<()> {
+        self.conn.prepare_cached(sql)?.execute([])?;
+        Ok(())
     }
 
     /// Answers a call that did not run with `error`.
@@ -380,16 +388,13 @@ impl Writer {
         seqs.truncate(limit);
         let mut claimed = Vec::with_capacity(seqs.len());
         for seq in seqs {
-            self.conn
-                .prepare_cached("UPDATE messages SET claimed = 1, channel = ?2 WHERE seq = ?1")?
-                .execute(params![seq, channel])?;
-            let message = self
+            let mut message = self
                 .conn
                 .prepare_cached(
-                    "SELECT id, dest, src, delivery_report, expires_at, send_validity, resend
-                     FROM messages WHERE seq = ?1",
+                    "UPDATE messages SET claimed = 1, channel = ?2 WHERE seq = ?1
+                     RETURNING id, dest, src, delivery_report, expires_at, send_validity, resend",
                 )?
-                .query_row([seq], |r| {
+                .query_row(params![seq, channel], |r| {
                     Ok(ClaimedMessage {
                         seq,
                         id: stored_id(r.get(0)?)?,
@@ -402,7 +407,6 @@ impl Writer {
                         resend: r.get(6)?,
                     })
                 })?;
-            let mut message = message;
             let mut s = self.conn.prepare_cached(
                 "SELECT idx, body, payload, esm_class, data_coding, sar_ref, sar_total, sar_seqnum
                  FROM segments WHERE seq = ?1 AND smsc_id IS NULL ORDER BY idx",
@@ -641,67 +645,129 @@ impl Writer {
 
     fn submitted(&mut self, channel: &str, key: u64, smsc_id: &str, now: i64) -> Sql<Applied> {
         let (seq, idx) = split_key(key);
-        let updated = self
+        let first = self
             .conn
-            .prepare_cached("UPDATE segments SET smsc_id = ?3 WHERE seq = ?1 AND idx = ?2")?
+            .prepare_cached(
+                "UPDATE segments SET smsc_id = ?3 WHERE seq = ?1 AND idx = ?2 AND smsc_id IS NULL",
+            )?
             .execute(params![seq, idx, smsc_id])?;
-        let Some((_, state, delivery_report, _, _)) = self.message(seq)? else {
+        if first == 0 {
+            // Acknowledged again (a re-send after a lost response): the latest id counts.
+            let again = self
+                .conn
+                .prepare_cached("UPDATE segments SET smsc_id = ?3 WHERE seq = ?1 AND idx = ?2")?
+                .execute(params![seq, idx, smsc_id])?;
+            if again == 0 {
+                return Ok(Applied::Done(None));
+            }
+            if let Some((_, _, true, _, _)) = self.message(seq)? {
+                self.correlate(channel, seq, idx, smsc_id)?;
+            }
+            return Ok(Applied::Done(self.outcome(seq, now)?));
+        }
+        // One statement counts the segment and, with the last one, submits the message
+        // (every right-hand side reads the row as it was).
+        let row = self
+            .conn
+            .prepare_cached(
+                "UPDATE messages SET acked = acked + 1,
+                    state = CASE WHEN state = 0 AND acked + 1 >= segments THEN 1 ELSE state END,
+                    claimed = CASE WHEN state = 0 AND acked + 1 >= segments THEN 0 ELSE claimed END,
+                    submitted_at = CASE WHEN state = 0 AND acked + 1 >= segments THEN ?2
+                        ELSE submitted_at END,
+                    finished_at = CASE WHEN state = 0 AND acked + 1 >= segments
+                        AND delivery_report = 0 THEN ?2 ELSE finished_at END
+                 WHERE seq = ?1
+                 RETURNING channel, state, delivery_report, accepted_at, acked, segments",
+            )?
+            .query_row(params![seq, now], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, bool>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, i64>(5)?,
+                ))
+            })
+            .optional()?;
+        let Some((owner, state, delivery_report, accepted, acked, segments)) = row else {
             return Ok(Applied::Done(None));
         };
-        if updated == 0 {
-            return Ok(Applied::Done(None));
+        if state == SUBMITTED && acked == segments {
+            self.counts.waiting = self.counts.waiting.saturating_sub(1);
         }
         if delivery_report {
-            self.correlate(channel, seq, idx, smsc_id, now)?;
+            self.correlate(channel, seq, idx, smsc_id)?;
         }
-        let missing: i64 = self
-            .conn
-            .prepare_cached("SELECT COUNT(*) FROM segments WHERE seq = ?1 AND smsc_id IS NULL")?
-            .query_row([seq], |r| r.get(0))?;
-        if missing == 0 && state == QUEUED {
-            self.enter(seq, state, SUBMITTED, now, None)?;
-        }
-        Ok(Applied::Done(self.outcome(seq, now)?))
+        Ok(Applied::Done(Some(Outcome {
+            channel: owner,
+            state: state_of(state),
+            since_accepted: std::time::Duration::from_millis((now - accepted).max(0) as u64),
+        })))
     }
 
-    /// Records an SMSC id under every form a receipt may quote it in. An id the SMSC gave
-    /// before (it reused it) points to the new segment from now on.
-    fn correlate(&mut self, channel: &str, seq: i64, idx: u8, smsc_id: &str, now: i64) -> Sql<()> {
-        let key = MessageIdKey::new(smsc_id);
-        let exact = crate::sms::IdForm::Exact(key.as_str().to_string()).key_text();
-        let old: Vec<(i64, i64)> = {
-            let mut s = self.conn.prepare_cached(
-                "SELECT seq, idx FROM correlation WHERE channel = ?1 AND form = ?2",
-            )?;
-            let rows = s.query_map(params![channel, exact], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            rows.collect::<Sql<_>>()?
-        };
-        for (s, i) in old {
-            self.uncorrelate(s, i)?;
-        }
-        let expires = now.saturating_add(ms_of(self.options.receipt_wait));
+    /// Records an SMSC id under the forms a receipt may quote it in (see [`stored_forms`]).
+    /// An SMSC that reuses an id is handled when matching: the newest submission with that
+    /// exact id wins.
+    fn correlate(&mut self, channel: &str, seq: i64, idx: u8, smsc_id: &str) -> Sql<()> {
         let mut insert = self.conn.prepare_cached(
-            "INSERT OR IGNORE INTO correlation (channel, form, seq, idx, smsc_id, expires_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT OR IGNORE INTO correlation (channel, form, seq, idx, smsc_id)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
-        for form in key.forms() {
-            insert.execute(params![
-                channel,
-                form.key_text(),
-                seq,
-                idx,
-                key.as_str(),
-                expires
-            ])?;
+        let key = MessageIdKey::new(smsc_id);
+        for form in stored_forms(&key) {
+            insert.execute(params![channel, form, seq, idx, key.as_str()])?;
         }
         Ok(())
     }
 
-    fn uncorrelate(&mut self, seq: i64, idx: i64) -> Sql<()> {
-        self.conn
-            .prepare_cached("DELETE FROM correlation WHERE seq = ?1 AND idx = ?2")?
-            .execute(params![seq, idx])?;
+    /// Forgets the correlation of one segment (its final receipt came, or it is purged).
+    fn uncorrelate(&mut self, channel: &str, seq: i64, idx: i64, smsc_id: &str) -> Sql<()> {
+        let mut delete = self.conn.prepare_cached(
+            "DELETE FROM correlation WHERE channel = ?1 AND form = ?2 AND seq = ?3 AND idx = ?4",
+        )?;
+        for form in stored_forms(&MessageIdKey::new(smsc_id)) {
+            delete.execute(params![channel, form, seq, idx])?;
+        }
         Ok(())
+    }
+
+    /// The submissions one probe of a receipt's id finds.
+    fn lookup(&self, channel: &str, probe: &IdForm) -> Sql<Vec<(i64, i64, String)>> {
+        let mut found = Vec::new();
+        let mut query = |sql: &str, form: String, filter: Option<&str>| -> Sql<()> {
+            let mut s = self.conn.prepare_cached(sql)?;
+            let rows = s.query_map(params![channel, form], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get::<_, String>(2)?))
+            })?;
+            for row in rows {
+                let row = row?;
+                if filter.is_none_or(|f| row.2 == f) {
+                    found.push(row);
+                }
+            }
+            Ok(())
+        };
+        const BY_FORM: &str =
+            "SELECT seq, idx, smsc_id FROM correlation WHERE channel = ?1 AND form = ?2";
+        match probe {
+            // Stored as `e:` when folding changes it, else only as `f:` (same text).
+            IdForm::Exact(x) => {
+                query(BY_FORM, format!("e:{x}"), None)?;
+                query(BY_FORM, format!("f:{x}"), Some(x))?;
+            }
+            IdForm::Folded(y) => query(BY_FORM, format!("f:{y}"), None)?,
+            // An all-decimal id's folded form is its value in decimal; an `0x` id's is not.
+            IdForm::Decimal(n) => query(
+                "SELECT seq, idx, smsc_id FROM correlation WHERE channel = ?1 AND form = ?2
+                 AND smsc_id NOT LIKE '0x%'",
+                format!("f:{n}"),
+                None,
+            )?,
+            IdForm::Hex(n) => query(BY_FORM, format!("h:{n}"), None)?,
+        }
+        Ok(found)
     }
 
     /// Matches a receipt tier by tier (as [`crate::sms::MessageIdIndex`] does) and records it.
@@ -709,16 +775,8 @@ impl Writer {
         let key = MessageIdKey::new(&receipt.smsc_message_id);
         let mut found: Vec<(i64, i64, String)> = Vec::new();
         for tier in MatchRule::TIERS {
-            let mut s = self.conn.prepare_cached(
-                "SELECT seq, idx, smsc_id FROM correlation WHERE channel = ?1 AND form = ?2",
-            )?;
             for probe in key.probes(tier, MatchRules::default()) {
-                let rows = s.query_map(params![channel, probe.key_text()], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })?;
-                for row in rows {
-                    found.push(row?);
-                }
+                found.extend(self.lookup(channel, &probe)?);
             }
             found.sort();
             found.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
@@ -726,9 +784,14 @@ impl Writer {
                 break;
             }
         }
-        let (seq, idx) = match found.as_slice() {
+        // The same id submitted more than once (the SMSC reused it): the newest counts.
+        if found.len() > 1 && found.iter().all(|f| f.2 == found[0].2) {
+            let newest = found.iter().max_by_key(|f| (f.0, f.1)).cloned();
+            found = newest.into_iter().collect();
+        }
+        let (seq, idx, smsc_id) = match found.as_slice() {
             [] => return Ok(ReceiptMatch::NotFound),
-            [(seq, idx, _)] => (*seq, *idx),
+            [(seq, idx, smsc_id)] => (*seq, *idx, smsc_id.clone()),
             many => {
                 let mut submit_ids: Vec<String> = many.iter().map(|f| f.2.clone()).collect();
                 submit_ids.sort();
@@ -736,7 +799,7 @@ impl Writer {
             }
         };
         let Some((_, state, _, _, id)) = self.message(seq)? else {
-            self.uncorrelate(seq, idx)?;
+            self.uncorrelate(channel, seq, idx, &smsc_id)?;
             return Ok(ReceiptMatch::NotFound);
         };
         self.conn
@@ -750,7 +813,7 @@ impl Writer {
                 receipt.error_code
             ])?;
         if is_final_receipt(&receipt.state) {
-            self.uncorrelate(seq, idx)?;
+            self.uncorrelate(channel, seq, idx, &smsc_id)?;
         }
         let segments = self.segment_records(seq)?;
         if let Some((next, reason)) = state_from_receipts(&segments) {
@@ -849,13 +912,6 @@ impl Writer {
                     AND submitted_at <= ?2 LIMIT ?3)",
             )?
             .execute(params![at, wait, UPKEEP_BATCH])? as u64;
-        upkeep.purged += self
-            .conn
-            .prepare_cached(
-                "DELETE FROM correlation WHERE (channel, form, seq, idx) IN (
-                    SELECT channel, form, seq, idx FROM correlation WHERE expires_at <= ?1 LIMIT ?2)",
-            )?
-            .execute(params![at, UPKEEP_BATCH * 4])? as u64;
         let old = at.saturating_sub(ms_of(self.options.finished_retention));
         let finished: Vec<i64> = {
             let mut s = self.conn.prepare_cached(
@@ -866,11 +922,19 @@ impl Writer {
             rows.collect::<Sql<_>>()?
         };
         for seq in finished {
+            let acknowledged: Vec<(String, i64, String)> = {
+                let mut s = self.conn.prepare_cached(
+                    "SELECT m.channel, s.idx, s.smsc_id FROM segments s JOIN messages m
+                     ON m.seq = s.seq WHERE s.seq = ?1 AND s.smsc_id IS NOT NULL",
+                )?;
+                let rows = s.query_map([seq], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+                rows.collect::<Sql<_>>()?
+            };
+            for (channel, idx, smsc_id) in acknowledged {
+                self.uncorrelate(&channel, seq, idx, &smsc_id)?;
+            }
             self.conn
                 .prepare_cached("DELETE FROM segments WHERE seq = ?1")?
-                .execute([seq])?;
-            self.conn
-                .prepare_cached("DELETE FROM correlation WHERE seq = ?1")?
                 .execute([seq])?;
             self.conn
                 .prepare_cached("DELETE FROM messages WHERE seq = ?1")?
@@ -879,6 +943,31 @@ impl Writer {
         }
         Ok(upkeep)
     }
+}
+
+/// The forms an SMSC id is stored under: `f:` its folded form always; `e:` the exact text
+/// only when folding changes it (else the `f:` row, whose `smsc_id` is the exact text,
+/// answers exact probes); `h:` its value when it is all hex digits. An all-decimal id needs
+/// no form of its own: its folded form is its value in decimal.
+fn stored_forms(key: &MessageIdKey) -> Vec<String> {
+    let mut forms = Vec::with_capacity(3);
+    let mut exact = None;
+    for form in key.forms() {
+        match form {
+            IdForm::Exact(x) => exact = Some(x),
+            IdForm::Folded(y) => {
+                if exact.as_deref() != Some(y.as_str()) {
+                    if let Some(x) = exact.take() {
+                        forms.push(format!("e:{x}"));
+                    }
+                }
+                forms.push(format!("f:{y}"));
+            }
+            IdForm::Decimal(_) => {}
+            IdForm::Hex(n) => forms.push(format!("h:{n}")),
+        }
+    }
+    forms
 }
 
 /// A message id read back from the file; anything else is a damaged row, reported as such.
