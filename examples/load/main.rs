@@ -6,6 +6,7 @@
 //! cargo run --release --example load -- submit            # throughput, latency, CPU/message
 //! cargo run --release --example load -- idle              # RSS of 1000 idle bound channels
 //! cargo run --release --example load -- http              # HTTP API end to end
+//! cargo run --release --example load -- backlog           # 1M queued with the SMSC down, then drained
 //! ```
 //!
 //! Every run targets 127.0.0.1 only, spawns `target/release/smppd simulate --quiet` as the
@@ -25,6 +26,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod backlog;
 mod http;
 mod stats;
 
@@ -85,6 +87,9 @@ enum Cmd {
     },
     /// `smppd run` end to end: HTTP API in, simulator out.
     Http(http::HttpArgs),
+    /// Store and forward: messages queued through the HTTP API while the SMSC is down, then
+    /// drained once it comes up; accept and drain rate, RSS and store size per checkpoint.
+    Backlog(backlog::BacklogArgs),
 }
 
 /// Which client library drives the session.
@@ -143,6 +148,7 @@ fn main() {
         }
         Cmd::Idle { channels } => idle::run(channels),
         Cmd::Http(args) => http::run(args),
+        Cmd::Backlog(args) => backlog::run(args),
     }
 }
 
@@ -172,8 +178,20 @@ struct SimProcess {
 
 impl SimProcess {
     fn start(tls: bool) -> SimProcess {
+        SimProcess::spawn(tls, 0)
+    }
+
+    /// A plain-TCP simulator on `port` of 127.0.0.1 (`load backlog`: where a channel already
+    /// tries to connect).
+    fn start_on(port: u16) -> SimProcess {
+        SimProcess::spawn(false, port)
+    }
+
+    /// The simulator on 127.0.0.1:`port` (0: a free port).
+    fn spawn(tls: bool, port: u16) -> SimProcess {
         let mut cmd = Command::new(smppd_binary());
-        cmd.args(["simulate", "--quiet", "--listen", "127.0.0.1:0"])
+        cmd.args(["simulate", "--quiet", "--listen"])
+            .arg(format!("127.0.0.1:{port}"))
             .env("SMPPD_SIM_ACCOUNTS", format!("{SYSTEM_ID}:{PASSWORD}"))
             .stdout(Stdio::piped());
         if tls {
