@@ -106,7 +106,10 @@ fn bench(c: &mut Criterion) {
     group.bench_function("claim + submitted 100", |b| {
         b.iter(|| {
             rt.block_on(async {
-                let claimed = store.claim("a", 100, SystemTime::now()).await.expect("claim");
+                let claimed = store
+                    .claim("a", 100, SystemTime::now())
+                    .await
+                    .expect("claim");
                 let changes = claimed
                     .iter()
                     .map(|m| Change::Submitted {
@@ -114,7 +117,10 @@ fn bench(c: &mut Criterion) {
                         smsc_message_id: format!("{:x}", m.seq),
                     })
                     .collect();
-                store.apply("a", changes, SystemTime::now()).await.expect("apply")
+                store
+                    .apply("a", changes, SystemTime::now())
+                    .await
+                    .expect("apply")
             })
         })
     });

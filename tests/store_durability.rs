@@ -179,11 +179,32 @@ async fn webhook_on(listener: tokio::net::TcpListener) -> mpsc::UnboundedReceive
     rx
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_inbound_message_acknowledged_while_the_webhook_is_down_survives_sigkill() {
+/// One segment of a two-part MO message (UDH IEI 0x00, reference 0x2A).
+fn segment(seqnum: u8, text: &[u8]) -> MoMessage {
+    let mut sm = vec![0x05, 0x00, 0x03, 0x2A, 0x02, seqnum];
+    sm.extend_from_slice(text);
+    MoMessage {
+        source_addr: "447700900002".into(),
+        destination_addr: "12345".into(),
+        short_message: sm,
+        esm_class: 0x40,
+    }
+}
+
+/// MO messages acknowledged while the webhook is down, then the daemon stopped by `signal`
+/// (with the first part of a long message still waiting for its second): after a restart
+/// the webhook gets the whole message and the long one once its last part comes.
+async fn next(events: &mut mpsc::UnboundedReceiver<Value>) -> Value {
+    tokio::time::timeout(HANG_GUARD, events.recv())
+        .await
+        .expect("an event reaches the webhook after the restart")
+        .expect("webhook receiver open")
+}
+
+async fn inbound_survives(signal: &str) {
     let sim = simulator_on("127.0.0.1:0".parse().unwrap()).await;
     let hook = free_address();
-    let dir = TempDir::new("mo-kill");
+    let dir = TempDir::new("mo-stop");
     let extra =
         format!("[webhook]\nurl = \"http://{hook}/hook\"\nretry-min-ms = 10\nretry-max-ms = 100\n");
     let config = config(&dir, sim.local_addr(), 0, &extra);
@@ -197,20 +218,94 @@ async fn an_inbound_message_acknowledged_while_the_webhook_is_down_survives_sigk
     };
     let status = sim.inject_mo("alpha", mo, HANG_GUARD).await.unwrap();
     assert_eq!(status, CommandStatus::EsmeRok, "acknowledged once on disk");
-    daemon.signal("KILL");
+    let status = sim
+        .inject_mo("alpha", segment(1, b"hello "), HANG_GUARD)
+        .await
+        .unwrap();
+    assert_eq!(
+        status,
+        CommandStatus::EsmeRok,
+        "a part is acknowledged once stored"
+    );
+    daemon.signal(signal);
     daemon.wait();
 
     let mut events = webhook_on(tokio::net::TcpListener::bind(hook).await.unwrap()).await;
     let (mut daemon, _api) = start(&config);
-    let event = tokio::time::timeout(HANG_GUARD, events.recv())
-        .await
-        .expect("the inbound message reaches the webhook after the restart")
-        .unwrap();
+    daemon.wait_event("bound", |e| e["event"] == "bound");
+    let event = next(&mut events).await;
     assert_eq!(event["type"], "inbound");
     assert_eq!(event["text"], "keep me");
     assert_eq!(event["event_id"].as_str().map(str::len), Some(32));
+    let status = sim
+        .inject_mo("alpha", segment(2, b"world"), HANG_GUARD)
+        .await
+        .unwrap();
+    assert_eq!(status, CommandStatus::EsmeRok);
+    let event = next(&mut events).await;
+    assert_eq!(
+        event["text"], "hello world",
+        "the part kept across the {signal}"
+    );
     daemon.signal("TERM");
     assert!(daemon.wait().success(), "{}", daemon.all_output());
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inbound_messages_acknowledged_while_the_webhook_is_down_survive_sigkill() {
+    inbound_survives("KILL").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inbound_messages_acknowledged_while_the_webhook_is_down_survive_sigterm() {
+    inbound_survives("TERM").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idempotency_key_repeated_after_a_restart_sends_one_message() {
+    let sim = simulator_on("127.0.0.1:0".parse().unwrap()).await;
+    let dir = TempDir::new("idempotent");
+    let config = config(&dir, sim.local_addr(), 0, "");
+    let body = json!({"to": "447700900123", "text": "exactly once"}).to_string();
+    let post_with_key = |api: SocketAddr, body: String| {
+        tokio::task::spawn_blocking(move || {
+            daemon_support::http_with_headers(
+                api,
+                "POST",
+                "/v1/messages",
+                Some(&body),
+                &[("Idempotency-Key", "order-42")],
+            )
+        })
+    };
+    let (mut daemon, api) = start(&config);
+    let (status, first) = post_with_key(api, body.clone()).await.unwrap();
+    assert_eq!(status, 202, "{first}");
+    let (status, again) = post_with_key(api, body.clone()).await.unwrap();
+    assert_eq!((status, &again["id"]), (200, &first["id"]));
+    // Killed once its submit_sm_resp is recorded: a kill before that would re-send it
+    // (at-least-once), which is not what this test is about.
+    let path = format!("/v1/messages/{}", first["id"].as_str().unwrap_or(""));
+    wait_until("the message acknowledged", || {
+        let state = http(api, "GET", &path, None).1["state"].clone();
+        state == "submitted" || state == "delivered"
+    })
+    .await;
+    daemon.signal("KILL");
+    daemon.wait();
+    let (mut daemon, api) = start(&config);
+    let (status, after) = post_with_key(api, body.clone()).await.unwrap();
+    assert_eq!(
+        (status, &after["id"]),
+        (200, &first["id"]),
+        "remembered across a crash"
+    );
+    wait_until("the message at the SMSC", || !texts_at(&sim).is_empty()).await;
+    daemon.signal("TERM");
+    assert!(daemon.wait().success(), "{}", daemon.all_output());
+    let sent = texts_at(&sim);
+    assert_eq!(sent.get(&b"exactly once"[..]), Some(&1), "{sent:?}");
     sim.shutdown().await;
 }
 

@@ -6,8 +6,8 @@ use std::time::SystemTime;
 
 use clap::Args;
 use smppd::config::{Config, KeystoreSource};
-use smppd::daemon::store::sqlite::{inspect, latest_schema};
 use smppd::daemon::channels::tls_settings;
+use smppd::daemon::store::sqlite::{inspect, latest_schema};
 use smppd::supervisor::ChannelFailure;
 use smppd::transport::Connector;
 
@@ -147,6 +147,9 @@ fn check_store(path: &std::path::Path) -> Result<(), String> {
             dir.display()
         ));
     }
-    println!("[store] {} (new: created at the first start)", path.display());
+    println!(
+        "[store] {} (new: created at the first start)",
+        path.display()
+    );
     Ok(())
 }

@@ -17,8 +17,8 @@ use serde_json::{Map, Value};
 use tokio::sync::{mpsc, Notify};
 
 use super::api::metrics::Metrics;
-use super::feeder::InFlight;
 use super::engine::{InboundContent, ReceiptReport, ReceiptState};
+use super::feeder::InFlight;
 use super::mask::mask_card_numbers;
 use super::store::{rfc3339, Applied, Change, ReceiptMatch, Store, StoredPart};
 use crate::codec::{CommandStatus, TlvTag, Tlvs};

@@ -1,31 +1,57 @@
 //! `GET /health` and `GET /metrics`.
 
+use super::channels::ErrorBody;
 use super::AppState;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
+use serde::Serialize;
 use std::sync::Arc;
+
+/// A channel that is not bound, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DownBody {
+    /// Its name.
+    pub name: String,
+    /// Its state.
+    pub state: String,
+    /// Its last error.
+    pub last_error: Option<ErrorBody>,
+}
+
+/// `GET /health`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HealthBody {
+    /// `ok` or `unavailable`.
+    pub status: &'static str,
+    /// Why, in words.
+    pub reason: String,
+    /// The bound channels.
+    pub bound: Vec<String>,
+    /// The others.
+    pub down: Vec<DownBody>,
+}
 
 /// 200 when at least one channel is bound, 503 otherwise; the body says which are and why
 /// the others are not.
 pub(super) async fn get_health(State(state): State<Arc<AppState>>) -> Response {
     let channels = state.engine.channels();
-    let bound: Vec<&str> = channels
+    let bound: Vec<String> = channels
         .iter()
         .filter(|c| c.bound)
-        .map(|c| c.name.as_str())
+        .map(|c| c.name.clone())
         .collect();
-    let down: Vec<_> = channels
+    let down: Vec<DownBody> = channels
         .iter()
         .filter(|c| !c.bound)
-        .map(|c| {
-            json!({
-                "name": c.name,
-                "state": c.state,
-                "last_error": c.last_error.as_ref().map(|e| json!({"code": e.code, "reason": e.reason})),
-            })
+        .map(|c| DownBody {
+            name: c.name.clone(),
+            state: c.state.clone(),
+            last_error: c.last_error.as_ref().map(|e| ErrorBody {
+                code: e.code,
+                reason: e.reason.clone(),
+            }),
         })
         .collect();
     let (status, word, reason) = if bound.is_empty() {
@@ -39,7 +65,12 @@ pub(super) async fn get_health(State(state): State<Arc<AppState>>) -> Response {
         let reason = format!("{} of {} channels bound", bound.len(), channels.len());
         (StatusCode::OK, "ok", reason)
     };
-    let body = json!({"status": word, "reason": reason, "bound": bound, "down": down});
+    let body = HealthBody {
+        status: word,
+        reason,
+        bound,
+        down,
+    };
     (status, Json(body)).into_response()
 }
 

@@ -21,7 +21,10 @@ impl MessageId {
         let millis = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64);
-        if ring::rand::SystemRandom::new().fill(&mut bytes[6..]).is_err() {
+        if ring::rand::SystemRandom::new()
+            .fill(&mut bytes[6..])
+            .is_err()
+        {
             // The OS random source failing is next to impossible; a counter mixed with the
             // clock still gives unique ids within this process rather than a panic.
             static COUNTER: AtomicU64 = AtomicU64::new(0);
