@@ -38,7 +38,7 @@ pub const STORE_OPTIONS: &[OptionSpec] = &[
         "receipt-wait",
         "259200",
         "60-8640000 (s)",
-        "How long SMSC message ids are kept to match delivery receipts.",
+        "How long a submitted message waits for its delivery receipt; then it counts as finished and is purged finished-retention later.",
     ),
 ];
 

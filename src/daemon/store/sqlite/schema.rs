@@ -21,9 +21,10 @@ pub const MIGRATIONS: &[&str] = &[
     // 1: messages, segments, receipt correlation, webhook outbox, inbound parts.
     r#"
     CREATE TABLE messages (
-        seq INTEGER PRIMARY KEY,
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
         id TEXT NOT NULL UNIQUE,
         channel TEXT NOT NULL,
+        routed TEXT NOT NULL,
         queue TEXT NOT NULL,
         state INTEGER NOT NULL,
         claimed INTEGER NOT NULL DEFAULT 0,
@@ -62,6 +63,7 @@ pub const MIGRATIONS: &[&str] = &[
         sar_total INTEGER,
         sar_seqnum INTEGER,
         smsc_id TEXT,
+        acked_on TEXT,
         receipt TEXT,
         receipt_error TEXT,
         PRIMARY KEY (seq, idx)

@@ -176,7 +176,11 @@ async fn idempotency_keys_repeat_the_first_answer_or_refuse_another_request() {
     };
     assert_eq!(a, b);
     assert!(matches!(&first[2], Err(Refused::KeyReused { .. })));
-    assert_eq!(store.claim("a", 10, now()).await.unwrap().len(), 1);
+    // Sent by another channel than the one chosen: a repeat still answers the first answer.
+    assert_eq!(store.claim("b", 10, now()).await.unwrap().len(), 1);
+    let again = store.accept(vec![key("x")], now()).await.unwrap();
+    assert_eq!(again, vec![Ok(Accepted::Repeat(a.clone()))]);
+    assert_eq!(a.channel, "a");
 }
 
 #[tokio::test]

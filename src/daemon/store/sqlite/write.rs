@@ -281,7 +281,7 @@ impl Writer {
                 let earlier = self
                     .conn
                     .prepare_cached(
-                        "SELECT id, segments, channel, encoding, data_coding, idem_fingerprint
+                        "SELECT id, segments, routed, encoding, data_coding, idem_fingerprint
                          FROM messages WHERE idem_key = ?1",
                     )?
                     .query_row([&idem.key], |r| {
@@ -316,10 +316,10 @@ impl Writer {
             }
             self.conn
                 .prepare_cached(
-                    "INSERT INTO messages (id, channel, queue, state, dest, src, delivery_report,
-                        send_validity, encoding, data_coding, segments, accepted_at, expires_at,
-                        idem_key, idem_fingerprint)
-                     VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                    "INSERT INTO messages (id, channel, routed, queue, state, dest, src,
+                        delivery_report, send_validity, encoding, data_coding, segments,
+                        accepted_at, expires_at, idem_key, idem_fingerprint)
+                     VALUES (?1, ?2, ?2, ?3, 0, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                 )?
                 .execute(params![
                     m.id.as_str(),
@@ -648,15 +648,29 @@ impl Writer {
         let first = self
             .conn
             .prepare_cached(
-                "UPDATE segments SET smsc_id = ?3 WHERE seq = ?1 AND idx = ?2 AND smsc_id IS NULL",
+                "UPDATE segments SET smsc_id = ?3, acked_on = ?4
+                 WHERE seq = ?1 AND idx = ?2 AND smsc_id IS NULL",
             )?
-            .execute(params![seq, idx, smsc_id])?;
+            .execute(params![seq, idx, smsc_id, channel])?;
         if first == 0 {
-            // Acknowledged again (a re-send after a lost response): the latest id counts.
+            // Acknowledged again (a re-send after a lost response): the latest id counts,
+            // and the earlier one no longer leads here.
+            let earlier: Option<(Option<String>, Option<String>)> = self
+                .conn
+                .prepare_cached(
+                    "SELECT acked_on, smsc_id FROM segments WHERE seq = ?1 AND idx = ?2",
+                )?
+                .query_row(params![seq, idx], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            if let Some((Some(on), Some(old))) = earlier {
+                self.uncorrelate(&on, seq, i64::from(idx), &old)?;
+            }
             let again = self
                 .conn
-                .prepare_cached("UPDATE segments SET smsc_id = ?3 WHERE seq = ?1 AND idx = ?2")?
-                .execute(params![seq, idx, smsc_id])?;
+                .prepare_cached(
+                    "UPDATE segments SET smsc_id = ?3, acked_on = ?4 WHERE seq = ?1 AND idx = ?2",
+                )?
+                .execute(params![seq, idx, smsc_id, channel])?;
             if again == 0 {
                 return Ok(Applied::Done(None));
             }
@@ -923,9 +937,11 @@ impl Writer {
         };
         for seq in finished {
             let acknowledged: Vec<(String, i64, String)> = {
+                // Under the channel each segment was acknowledged on: a message may have
+                // been sent partly by one channel and partly by another.
                 let mut s = self.conn.prepare_cached(
-                    "SELECT m.channel, s.idx, s.smsc_id FROM segments s JOIN messages m
-                     ON m.seq = s.seq WHERE s.seq = ?1 AND s.smsc_id IS NOT NULL",
+                    "SELECT acked_on, idx, smsc_id FROM segments
+                     WHERE seq = ?1 AND smsc_id IS NOT NULL AND acked_on IS NOT NULL",
                 )?;
                 let rows = s.query_map([seq], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
                 rows.collect::<Sql<_>>()?
