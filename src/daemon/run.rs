@@ -301,10 +301,13 @@ impl Daemon {
         };
         log_warnings(&loaded.warnings);
         let new = loaded.config;
-        if new.http != self.config.http || new.webhook != self.config.webhook {
+        if new.http != self.config.http
+            || new.webhook != self.config.webhook
+            || new.store != self.config.store
+        {
             tracing::warn!(
                 event = "reload_needs_restart",
-                "[http] and [webhook] changes take effect after a restart"
+                "[http], [webhook] and [store] changes take effect after a restart"
             );
         }
         let old = self.gateway.configs();
