@@ -1,13 +1,11 @@
 //! The reader thread: queries from a read-only connection.
 
 use super::schema::QUEUED;
-use super::write::state_of;
+use super::write::{segment_records, state_of};
 use super::{from_ms, Read, Reply};
 use crate::daemon::store::record::{
-    Failure, MessageRecord, MessageState, OutboxEvent, SegmentRecord, StoreStats, StoredPart,
-    Transition,
+    Failure, MessageRecord, MessageState, OutboxEvent, StoreStats, StoredPart, Transition,
 };
-use crate::daemon::store::state::receipt_state;
 use crate::daemon::store::{MessageId, StoreError};
 use rusqlite::{Connection, OptionalExtension};
 use std::path::{Path, PathBuf};
@@ -85,18 +83,7 @@ pub(super) fn get(conn: &Connection, id: &MessageId) -> Sql<Option<MessageRecord
     else {
         return Ok(None);
     };
-    let mut s = conn.prepare_cached(
-        "SELECT smsc_id, receipt, receipt_error FROM segments WHERE seq = ?1 ORDER BY idx",
-    )?;
-    let segments = s
-        .query_map([seq], |r| {
-            Ok(SegmentRecord {
-                smsc_message_id: r.get(0)?,
-                receipt: r.get::<_, Option<String>>(1)?.map(|w| receipt_state(&w)),
-                receipt_error: r.get(2)?,
-            })
-        })?
-        .collect::<Sql<Vec<_>>>()?;
+    let segments = segment_records(conn, seq)?;
     let state = state_of(state);
     let mut history = vec![Transition {
         state: MessageState::Queued,

@@ -407,11 +407,16 @@ impl Writer {
                         resend: r.get(6)?,
                     })
                 })?;
+            // No ORDER BY and no test on smsc_id in SQL: with either, SQLite prepares the
+            // statement again at every run (its plan depends on the bound value). Sorted and
+            // filtered here instead.
             let mut s = self.conn.prepare_cached(
-                "SELECT idx, body, payload, esm_class, data_coding, sar_ref, sar_total, sar_seqnum
-                 FROM segments WHERE seq = ?1 AND smsc_id IS NULL ORDER BY idx",
+                "SELECT idx, body, payload, esm_class, data_coding, sar_ref, sar_total, sar_seqnum,
+                    smsc_id IS NULL
+                 FROM segments WHERE seq = ?1",
             )?;
             let rows = s.query_map([seq], |r| {
+                let unsent: bool = r.get(8)?;
                 let sar = match (r.get(5)?, r.get(6)?, r.get(7)?) {
                     (Some(msg_ref_num), Some(total_segments), Some(segment_seqnum)) => {
                         Some(SarValues {
@@ -423,6 +428,7 @@ impl Writer {
                     _ => None,
                 };
                 Ok((
+                    unsent,
                     r.get::<_, u8>(0)?,
                     Segment {
                         bytes: r.get(1)?,
@@ -437,7 +443,12 @@ impl Writer {
                     },
                 ))
             })?;
-            message.segments = rows.collect::<Sql<Vec<_>>>()?;
+            let mut segments: Vec<(u8, Segment)> = rows
+                .filter(|row| !matches!(row, Ok((false, ..))))
+                .map(|row| row.map(|(_, idx, segment)| (idx, segment)))
+                .collect::<Sql<_>>()?;
+            segments.sort_by_key(|(idx, _)| *idx);
+            message.segments = segments;
             claimed.push(message);
         }
         Ok(claimed)
@@ -848,17 +859,7 @@ impl Writer {
     }
 
     fn segment_records(&self, seq: i64) -> Sql<Vec<SegmentRecord>> {
-        let mut s = self.conn.prepare_cached(
-            "SELECT smsc_id, receipt, receipt_error FROM segments WHERE seq = ?1 ORDER BY idx",
-        )?;
-        let rows = s.query_map([seq], |r| {
-            Ok(SegmentRecord {
-                smsc_message_id: r.get(0)?,
-                receipt: r.get::<_, Option<String>>(1)?.map(|w| receipt_state(&w)),
-                receipt_error: r.get(2)?,
-            })
-        })?;
-        rows.collect()
+        segment_records(&self.conn, seq)
     }
 
     fn fail_unconfigured(
@@ -959,6 +960,27 @@ impl Writer {
         }
         Ok(upkeep)
     }
+}
+
+/// What is known of each segment of message `seq`, in order. Sorted here: an ORDER BY would
+/// make SQLite prepare the statement again at every run.
+pub(super) fn segment_records(conn: &Connection, seq: i64) -> Sql<Vec<SegmentRecord>> {
+    let mut s = conn.prepare_cached(
+        "SELECT idx, smsc_id, receipt, receipt_error FROM segments WHERE seq = ?1",
+    )?;
+    let rows = s.query_map([seq], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            SegmentRecord {
+                smsc_message_id: r.get(1)?,
+                receipt: r.get::<_, Option<String>>(2)?.map(|w| receipt_state(&w)),
+                receipt_error: r.get(3)?,
+            },
+        ))
+    })?;
+    let mut records = rows.collect::<Sql<Vec<_>>>()?;
+    records.sort_by_key(|(idx, _)| *idx);
+    Ok(records.into_iter().map(|(_, r)| r).collect())
 }
 
 /// The forms an SMSC id is stored under: `f:` its folded form always; `e:` the exact text
