@@ -749,12 +749,15 @@ impl Writer {
 
     /// Forgets the correlation of one segment (its final receipt came, or it is purged).
     fn uncorrelate(&mut self, channel: &str, seq: i64, idx: i64, smsc_id: &str) -> Sql<()> {
-        let mut delete = self.conn.prepare_cached(
-            "DELETE FROM correlation WHERE channel = ?1 AND form = ?2 AND seq = ?3 AND idx = ?4",
-        )?;
-        for form in stored_forms(&MessageIdKey::new(smsc_id)) {
-            delete.execute(params![channel, form, seq, idx])?;
-        }
+        // At most three forms, deleted by one statement (a form repeated when fewer).
+        let forms = stored_forms(&MessageIdKey::new(smsc_id));
+        let form = |i: usize| forms.get(i).or(forms.last()).map_or("", String::as_str);
+        self.conn
+            .prepare_cached(
+                "DELETE FROM correlation WHERE channel = ?1 AND seq = ?2 AND idx = ?3
+                 AND form IN (?4, ?5, ?6)",
+            )?
+            .execute(params![channel, seq, idx, form(0), form(1), form(2)])?;
         Ok(())
     }
 
@@ -841,6 +844,7 @@ impl Writer {
             self.uncorrelate(channel, seq, idx, &smsc_id)?;
         }
         let segments = self.segment_records(seq)?;
+        let mut state = state;
         if let Some((next, reason)) = state_from_receipts(&segments) {
             let code = match next {
                 MessageState::Delivered => DELIVERED,
@@ -848,9 +852,10 @@ impl Writer {
                 _ => FAILED,
             };
             let failure = reason.as_deref().map(|r| (None, r));
-            self.enter(seq, state, code, now, failure)?;
+            if self.enter(seq, state, code, now, failure)? {
+                state = code;
+            }
         }
-        let state = self.message(seq)?.map_or(FAILED, |m| m.1);
         Ok(ReceiptMatch::Matched {
             id: stored_id(id)?,
             segment: idx as usize,
