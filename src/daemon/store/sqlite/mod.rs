@@ -5,9 +5,10 @@
 //! worker:
 //!
 //! * the **writer** takes every write call queued since its last commit (up to
-//!   [`MAX_GROUP`]) into one transaction, each call in its own savepoint, commits once and
-//!   only then answers them all (group commit): many API requests and channel reports share
-//!   one fsync;
+//!   [`MAX_GROUP`]) into one transaction, commits once and only then answers them all
+//!   (group commit): many API requests and channel reports share one fsync. Should one call
+//!   fail on its own, the transaction is rolled back and each call of the group runs in a
+//!   transaction of its own, so that only that call fails;
 //! * the **reader** answers queries from its own read-only connection, which sees every
 //!   committed transaction and never waits for the writer.
 
@@ -192,7 +193,7 @@ fn open_writer(options: &SqliteOptions) -> Result<Connection, StoreError> {
     conn.execute_batch(
         // FULL: the WAL is fsynced at every commit, so a commit is durable when it returns.
         // A 64 MiB page cache keeps the indexes of a large backlog in memory (a bound, not
-        // a cost per message); the journals of the per-call savepoints stay in memory too.
+        // a cost per message); statement journals stay in memory too.
         "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = OFF;
          PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
     )

@@ -335,3 +335,36 @@ async fn an_id_the_smsc_reuses_points_to_the_newest_submission() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_call_that_fails_alone_fails_alone() {
+    let dir = dir();
+    let (store, _) = SqliteStore::open(options(&dir)).unwrap();
+    // A damaged row, as another program (or a bad disk) could leave one.
+    {
+        let conn = Connection::open(dir.path().join("smppd.db")).unwrap();
+        conn.execute_batch("PRAGMA busy_timeout = 10000;").unwrap();
+        conn.execute(
+            "INSERT INTO messages (id, channel, routed, queue, state, dest, delivery_report,
+                send_validity, encoding, data_coding, segments, accepted_at, expires_at)
+             VALUES ('not-an-id', 'bad', 'bad', 'bad', 0, '1', 0, 0, 'gsm7', 0, 1, 0, ?1)",
+            [super::ms(now()) + 3_600_000],
+        )
+        .unwrap();
+    }
+    let m = message("a", true, 1);
+    let id = m.id.clone();
+    // Both calls are queued before either is awaited, so they may share a transaction.
+    let claim = store.claim("bad", 10, now());
+    let accept = store.accept(vec![m], now());
+    let (claim, accept) = tokio::join!(claim, accept);
+    let error = claim.unwrap_err();
+    assert!(error.to_string().contains("damaged row"), "{error}");
+    assert!(matches!(accept.unwrap()[0], Ok(Accepted::New(_))));
+    assert!(store.get(&id).await.unwrap().is_some());
+    assert_eq!(
+        store.counts().waiting,
+        1,
+        "the damaged row was not counted at open"
+    );
+}

@@ -21,16 +21,53 @@ use tokio::sync::mpsc;
 /// shares with API requests stays short.
 const UPKEEP_BATCH: i64 = 500;
 
-/// Answers one call once its transaction's fate is known.
-type Finish = Box<dyn FnOnce(Option<&StoreError>) + Send>;
+/// What one call produced, kept until its transaction commits.
+enum Done {
+    Accept(Vec<Result<Accepted, Refused>>),
+    Claim(Vec<ClaimedMessage>),
+    Apply(Vec<Applied>),
+    Count(u64),
+    Upkeep(Upkeep),
+    Nothing,
+}
 
-fn finish<T: Send + 'static>(reply: Reply<T>, result: Result<T, StoreError>) -> Finish {
-    Box::new(move |failed| {
-        let _ = reply.send(match failed {
-            Some(e) => Err(e.clone()),
-            None => result,
-        });
-    })
+fn missing_result() -> StoreError {
+    StoreError::Write("internal: a call produced no result".into())
+}
+
+/// Sends a call its answer (after its transaction committed, or failed).
+fn answer(call: Write, result: Result<Done, StoreError>) {
+    fn send<T>(reply: Reply<T>, result: Result<Done, StoreError>, pick: fn(Done) -> Option<T>) {
+        let _ = reply.send(result.and_then(|d| pick(d).ok_or_else(missing_result)));
+    }
+    match call {
+        Write::Accept(_, _, r) => send(r, result, |d| match d {
+            Done::Accept(v) => Some(v),
+            _ => None,
+        }),
+        Write::Claim(_, _, _, r) => send(r, result, |d| match d {
+            Done::Claim(v) => Some(v),
+            _ => None,
+        }),
+        Write::Apply(_, _, _, r) => send(r, result, |d| match d {
+            Done::Apply(v) => Some(v),
+            _ => None,
+        }),
+        Write::FailUnconfigured(_, _, _, r) => send(r, result, |d| match d {
+            Done::Count(n) => Some(n),
+            _ => None,
+        }),
+        Write::Upkeep(_, r) => send(r, result, |d| match d {
+            Done::Upkeep(u) => Some(u),
+            _ => None,
+        }),
+        Write::Release(_, r) | Write::OutboxDelivered(_, r) | Write::OutboxRetry(_, _, r) => {
+            send(r, result, |d| match d {
+                Done::Nothing => Some(()),
+                _ => None,
+            })
+        }
+    }
 }
 
 fn write_error(e: rusqlite::Error) -> StoreError {
@@ -114,165 +151,109 @@ impl Writer {
         }
     }
 
+    /// Commits `group` as one transaction. When one call fails on its own (not the whole
+    /// transaction, as a full disk does), the group is rolled back and each call is run in
+    /// a transaction of its own, so that only that call fails.
     fn commit_group(&mut self, group: &mut Vec<Write>) {
+        let calls: Vec<Write> = std::mem::take(group);
         let before = self.counts;
-        let size = group.len() as u64;
-        let mut finishes: Vec<Finish> = Vec::with_capacity(group.len());
-        if let Err(e) = self.conn.execute_batch("BEGIN IMMEDIATE") {
-            let error = write_error(e);
-            for call in group.drain(..) {
-                self.fail(call, &error);
-            }
-            return;
-        }
-        let mut aborted = None;
-        for call in group.drain(..) {
-            if aborted.is_some() {
-                finishes.push(self.refuse(call));
-                continue;
-            }
-            if let Err(e) = self.savepoint("SAVEPOINT call") {
-                finishes.push(self.refuse_with(call, write_error(e)));
-                continue;
-            }
-            match self.execute(call) {
-                Ok(f) => {
-                    finishes.push(f);
-                    if let Err(e) = self.savepoint("RELEASE call") {
-                        aborted = Some(write_error(e));
-                    }
-                }
-                Err((e, f)) => {
-                    finishes.push(f);
-                    if self.conn.is_autocommit() {
-                        // SQLite rolled the whole transaction back (disk full, I/O error):
-                        // every call of the group fails, including those already done.
-                        aborted = Some(write_error(e));
-                    } else if let Err(e) = self
-                        .savepoint("ROLLBACK TO call")
-                        .and_then(|()| self.savepoint("RELEASE call"))
-                    {
-                        // The call's changes could not be undone alone: undo the group.
-                        aborted = Some(write_error(e));
-                    }
+        match self.transaction(&calls) {
+            Ok(done) => {
+                for (call, done) in calls.into_iter().zip(done) {
+                    answer(call, Ok(done));
                 }
             }
-        }
-        let failure = match aborted {
-            Some(e) => Some(e),
-            None => match self.conn.execute_batch("COMMIT") {
-                Ok(()) => None,
-                Err(e) => Some(write_error(e)),
-            },
-        };
-        if failure.is_some() {
-            if !self.conn.is_autocommit() {
-                let _ = self.conn.execute_batch("ROLLBACK");
+            Err(error) if calls.len() == 1 => {
+                self.counts = before;
+                for call in calls {
+                    answer(call, Err(error.clone()));
+                }
             }
-            self.counts = before;
-        } else {
-            self.gauges.commits.fetch_add(1, Ordering::Relaxed);
-            self.gauges.grouped_calls.fetch_add(size, Ordering::Relaxed);
+            Err(_) => {
+                self.counts = before;
+                for call in calls {
+                    let before = self.counts;
+                    let result = self.transaction(std::slice::from_ref(&call));
+                    if result.is_err() {
+                        self.counts = before;
+                    }
+                    let done = result.and_then(|mut d| d.pop().ok_or_else(missing_result));
+                    answer(call, done);
+                }
+            }
         }
         self.publish();
-        for f in finishes {
-            f(failure.as_ref());
-        }
     }
 
-    /// Runs a savepoint statement (prepared once: they run around every call).
-    fn savepoint(&self, sql: &str) -> Sql<()> {
+    /// Runs `calls` in one transaction: every result, or the first error (then nothing of
+    /// it is kept).
+    fn transaction(&mut self, calls: &[Write]) -> Result<Vec<Done>, StoreError> {
+        self.statement("BEGIN IMMEDIATE").map_err(write_error)?;
+        let mut done = Vec::with_capacity(calls.len());
+        for call in calls {
+            match self.run_call(call) {
+                Ok(d) => done.push(d),
+                Err(e) => {
+                    if !self.conn.is_autocommit() {
+                        let _ = self.statement("ROLLBACK");
+                    }
+                    return Err(write_error(e));
+                }
+            }
+        }
+        if let Err(e) = self.statement("COMMIT") {
+            if !self.conn.is_autocommit() {
+                let _ = self.statement("ROLLBACK");
+            }
+            return Err(write_error(e));
+        }
+        self.gauges.commits.fetch_add(1, Ordering::Relaxed);
+        self.gauges
+            .grouped_calls
+            .fetch_add(calls.len() as u64, Ordering::Relaxed);
+        Ok(done)
+    }
+
+    /// Runs a statement without parameters, prepared once.
+    fn statement(&self, sql: &str) -> Sql<()> {
         self.conn.prepare_cached(sql)?.execute([])?;
         Ok(())
     }
 
-    /// Answers a call that did not run with `error`.
-    fn fail(&self, call: Write, error: &StoreError) {
-        self.refuse(call)(Some(error));
-    }
-
-    /// A finish for a call that could not run, reporting `error` (or the group's failure).
-    fn refuse_with(&self, call: Write, error: StoreError) -> Finish {
-        let inner = self.refuse(call);
-        Box::new(move |failed| inner(Some(failed.unwrap_or(&error))))
-    }
-
-    /// A finish for a call that cannot run: whatever it gets, it reports the failure.
-    fn refuse(&self, call: Write) -> Finish {
-        fn closed<T>() -> Result<T, StoreError> {
-            Err(StoreError::Write("the transaction was rolled back".into()))
-        }
-        match call {
-            Write::Accept(_, _, r) => finish(r, closed()),
-            Write::Claim(_, _, _, r) => finish(r, closed()),
-            Write::Release(_, r) => finish(r, closed()),
-            Write::Apply(_, _, _, r) => finish(r, closed()),
-            Write::FailUnconfigured(_, _, _, r) => finish(r, closed()),
-            Write::OutboxDelivered(_, r) => finish(r, closed()),
-            Write::OutboxRetry(_, _, r) => finish(r, closed()),
-            Write::Upkeep(_, r) => finish(r, closed()),
-        }
-    }
-
-    /// Runs one call inside its savepoint. On error, the finish reports it.
-    fn execute(&mut self, call: Write) -> Result<Finish, (rusqlite::Error, Finish)> {
-        fn done<T: Send + 'static>(
-            reply: Reply<T>,
-            result: Sql<T>,
-        ) -> Result<Finish, (rusqlite::Error, Finish)> {
-            match result {
-                Ok(v) => Ok(finish(reply, Ok(v))),
-                Err(e) => {
-                    let error = StoreError::Write(e.to_string());
-                    Err((e, finish(reply, Err(error))))
-                }
+    /// Runs one call inside the open transaction.
+    fn run_call(&mut self, call: &Write) -> Sql<Done> {
+        Ok(match call {
+            Write::Accept(messages, now, _) => Done::Accept(self.accept(messages, *now)?),
+            Write::Claim(channel, limit, now, _) => Done::Claim(self.claim(channel, *limit, *now)?),
+            Write::Release(seqs, _) => {
+                self.release(seqs)?;
+                Done::Nothing
             }
-        }
-        match call {
-            Write::Accept(messages, now, r) => {
-                let result = self.accept(messages, now);
-                done(r, result)
+            Write::Apply(channel, changes, now, _) => {
+                Done::Apply(self.apply(channel, changes, *now)?)
             }
-            Write::Claim(channel, limit, now, r) => {
-                let result = self.claim(&channel, limit, now);
-                done(r, result)
+            Write::FailUnconfigured(configured, reason, now, _) => {
+                Done::Count(self.fail_unconfigured(configured, reason, *now)?)
             }
-            Write::Release(seqs, r) => {
-                let result = self.release(&seqs);
-                done(r, result)
+            Write::OutboxDelivered(seqs, _) => {
+                self.outbox_delivered(seqs)?;
+                Done::Nothing
             }
-            Write::Apply(channel, changes, now, r) => {
-                let result = self.apply(&channel, changes, now);
-                done(r, result)
-            }
-            Write::FailUnconfigured(configured, reason, now, r) => {
-                let result = self.fail_unconfigured(&configured, &reason, now);
-                done(r, result)
-            }
-            Write::OutboxDelivered(seqs, r) => {
-                let result = self.outbox_delivered(&seqs);
-                done(r, result)
-            }
-            Write::OutboxRetry(seq, due, r) => {
-                let result = self
-                    .conn
+            Write::OutboxRetry(seq, due, _) => {
+                self.conn
                     .prepare_cached(
                         "UPDATE outbox SET attempts = attempts + 1, due = ?2 WHERE seq = ?1",
-                    )
-                    .and_then(|mut s| s.execute(params![seq, ms(due)]))
-                    .map(|_| ());
-                done(r, result)
+                    )?
+                    .execute(params![seq, ms(*due)])?;
+                Done::Nothing
             }
-            Write::Upkeep(now, r) => {
-                let result = self.upkeep(now);
-                done(r, result)
-            }
-        }
+            Write::Upkeep(now, _) => Done::Upkeep(self.upkeep(*now)?),
+        })
     }
 
     fn accept(
         &mut self,
-        messages: Vec<NewMessage>,
+        messages: &[NewMessage],
         now: SystemTime,
     ) -> Sql<Vec<Result<Accepted, Refused>>> {
         let mut results = Vec::with_capacity(messages.len());
@@ -358,9 +339,9 @@ impl Writer {
             }
             self.counts.waiting += 1;
             results.push(Ok(Accepted::New(AcceptedMessage {
-                id: m.id,
+                id: m.id.clone(),
                 segments: m.segments.len(),
-                channel: m.channel,
+                channel: m.channel.clone(),
                 encoding: m.encoding.to_string(),
                 data_coding: m.data_coding,
             })));
@@ -521,7 +502,7 @@ impl Writer {
             }))
     }
 
-    fn apply(&mut self, channel: &str, changes: Vec<Change>, now: SystemTime) -> Sql<Vec<Applied>> {
+    fn apply(&mut self, channel: &str, changes: &[Change], now: SystemTime) -> Sql<Vec<Applied>> {
         let at = ms(now);
         let mut applied = Vec::with_capacity(changes.len());
         for change in changes {
@@ -529,31 +510,31 @@ impl Writer {
                 Change::Submitted {
                     key,
                     smsc_message_id,
-                } => self.submitted(channel, key, &smsc_message_id, at)?,
+                } => self.submitted(channel, *key, smsc_message_id, at)?,
                 Change::Failed {
                     key,
                     status,
                     reason,
                 } => {
-                    let (seq, _) = split_key(key);
+                    let (seq, _) = split_key(*key);
                     match self.message(seq)? {
                         Some((_, state, ..)) => {
-                            self.enter(seq, state, FAILED, at, Some((status, &reason)))?;
+                            self.enter(seq, state, FAILED, at, Some((*status, reason)))?;
                             Applied::Done(self.outcome(seq, at)?)
                         }
                         None => Applied::Done(None),
                     }
                 }
                 Change::Expired { seq } => {
-                    self.expire(seq, at)?;
-                    Applied::Done(self.outcome(seq, at)?)
+                    self.expire(*seq, at)?;
+                    Applied::Done(self.outcome(*seq, at)?)
                 }
                 Change::Receipt { receipt, event } => {
                     if event.is_some() && self.outbox_full() {
                         Applied::OutboxFull
                     } else {
-                        let matched = self.receipt(channel, &receipt, at)?;
-                        if let Some(mut event) = event {
+                        let matched = self.receipt(channel, receipt, at)?;
+                        if let Some(mut event) = event.clone() {
                             let (id, segment, state) = match &matched {
                                 ReceiptMatch::Matched { id, segment, state } => (
                                     Value::from(id.as_str()),
@@ -574,7 +555,7 @@ impl Writer {
                     if self.outbox_full() {
                         Applied::OutboxFull
                     } else {
-                        self.queue_event(event, at)?;
+                        self.queue_event(event.clone(), at)?;
                         Applied::Done(None)
                     }
                 }
@@ -591,13 +572,13 @@ impl Writer {
                     if self.outbox_full() {
                         Applied::OutboxFull
                     } else {
-                        self.queue_event(event, at)?;
-                        self.forget_parts(channel, &set)?;
+                        self.queue_event(event.clone(), at)?;
+                        self.forget_parts(channel, set)?;
                         Applied::Done(None)
                     }
                 }
                 Change::PartsDone { set } => {
-                    self.forget_parts(channel, &set)?;
+                    self.forget_parts(channel, set)?;
                     Applied::Done(None)
                 }
             });
