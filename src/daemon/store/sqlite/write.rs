@@ -91,8 +91,9 @@ pub(super) struct Writer {
 
 type Sql<T> = Result<T, rusqlite::Error>;
 
-/// A message's channel, state code, receipt wish, acceptance time (ms) and id.
-type MessageRow = (String, i64, bool, i64, String);
+/// A message's channel, state code, receipt wish, acceptance time (ms), id and number of
+/// segments.
+type MessageRow = (String, i64, bool, i64, String, i64);
 
 impl Writer {
     /// Prepares the writer: queues again the messages the last run left with a channel and
@@ -449,9 +450,19 @@ impl Writer {
     fn message(&self, seq: i64) -> Sql<Option<MessageRow>> {
         self.conn
             .prepare_cached(
-                "SELECT channel, state, delivery_report, accepted_at, id FROM messages WHERE seq = ?1",
+                "SELECT channel, state, delivery_report, accepted_at, id, segments
+                 FROM messages WHERE seq = ?1",
             )?
-            .query_row([seq], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+            .query_row([seq], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })
             .optional()
     }
 
@@ -495,7 +506,7 @@ impl Writer {
     fn outcome(&self, seq: i64, now: i64) -> Sql<Option<Outcome>> {
         Ok(self
             .message(seq)?
-            .map(|(channel, state, _, accepted, _)| Outcome {
+            .map(|(channel, state, _, accepted, ..)| Outcome {
                 channel,
                 state: state_of(state),
                 since_accepted: std::time::Duration::from_millis((now - accepted).max(0) as u64),
@@ -612,7 +623,7 @@ impl Writer {
     }
 
     fn expire(&mut self, seq: i64, now: i64) -> Sql<()> {
-        let Some((channel, state, _, _, id)) = self.message(seq)? else {
+        let Some((channel, state, _, _, id, _)) = self.message(seq)? else {
             return Ok(());
         };
         if !self.enter(seq, state, EXPIRED, now, None)? {
@@ -666,7 +677,7 @@ impl Writer {
             if again == 0 {
                 return Ok(Applied::Done(None));
             }
-            if let Some((_, _, true, _, _)) = self.message(seq)? {
+            if let Some((_, _, true, ..)) = self.message(seq)? {
                 self.correlate(channel, seq, idx, smsc_id)?;
             }
             return Ok(Applied::Done(self.outcome(seq, now)?));
@@ -763,8 +774,17 @@ impl Writer {
         match probe {
             // Stored as `e:` when folding changes it, else only as `f:` (same text).
             IdForm::Exact(x) => {
-                query(BY_FORM, format!("e:{x}"), None)?;
-                query(BY_FORM, format!("f:{x}"), Some(x))?;
+                let mut s = self.conn.prepare_cached(
+                    "SELECT seq, idx, smsc_id FROM correlation WHERE channel = ?1
+                     AND (form = ?2 OR (form = ?3 AND smsc_id = ?4))",
+                )?;
+                let rows = s.query_map(
+                    params![channel, format!("e:{x}"), format!("f:{x}"), x],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, String>(2)?)),
+                )?;
+                for row in rows {
+                    found.push(row?);
+                }
             }
             IdForm::Folded(y) => query(BY_FORM, format!("f:{y}"), None)?,
             // An all-decimal id's folded form is its value in decimal; an `0x` id's is not.
@@ -807,7 +827,7 @@ impl Writer {
                 return Ok(ReceiptMatch::Ambiguous { submit_ids });
             }
         };
-        let Some((_, state, _, _, id)) = self.message(seq)? else {
+        let Some((_, state, _, _, id, count)) = self.message(seq)? else {
             self.uncorrelate(channel, seq, idx, &smsc_id)?;
             return Ok(ReceiptMatch::NotFound);
         };
@@ -824,7 +844,16 @@ impl Writer {
         if is_final_receipt(&receipt.state) {
             self.uncorrelate(channel, seq, idx, &smsc_id)?;
         }
-        let segments = self.segment_records(seq)?;
+        // A message of one segment needs no look at its segments: this receipt is all.
+        let segments = if count == 1 {
+            vec![SegmentRecord {
+                smsc_message_id: Some(smsc_id.clone()),
+                receipt: Some(receipt.state.clone()),
+                receipt_error: receipt.error_code.clone(),
+            }]
+        } else {
+            self.segment_records(seq)?
+        };
         let mut state = state;
         if let Some((next, reason)) = state_from_receipts(&segments) {
             let code = match next {
