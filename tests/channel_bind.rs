@@ -4,6 +4,7 @@
 //! right after the TLS handshake is reported the way the driver documents it.
 
 mod channel_support;
+mod events_support;
 
 use smppd::codec::CommandStatus;
 use smppd::daemon::channels;

@@ -4,6 +4,7 @@
 //! the layer above and are acknowledged to the SMSC only once accepted.
 
 mod channel_support;
+mod events_support;
 
 use std::collections::BTreeSet;
 use std::time::Duration;

@@ -4,6 +4,7 @@
 //! exactly once in the end, and a link cut mid-window loses nothing.
 
 mod channel_support;
+mod events_support;
 
 use std::time::Duration;
 

@@ -2,6 +2,9 @@
 //! dev PKI, mutual TLS to the built-in simulator, bind, submit, outcome — and the 43010 path
 //! when the keystore password is wrong.
 
+mod events_support;
+
+use events_support::split_events;
 use std::path::Path;
 use std::time::Duration;
 
@@ -141,29 +144,4 @@ async fn a_wrong_keystore_password_fails_the_channel_with_43010() {
         "failed to initialize ssl context: keystore password was incorrect"
     );
     assert_eq!(last.reason, "keystore_wrong_file_password");
-}
-
-/// Splits a session's single event stream into outcomes and inbound messages.
-fn split_events() -> (
-    mpsc::UnboundedSender<smppd::session::SessionEvent>,
-    mpsc::UnboundedReceiver<SubmitOutcome>,
-    mpsc::UnboundedReceiver<smppd::session::Inbound>,
-) {
-    use smppd::session::SessionEvent;
-    let (events, mut rx) = mpsc::unbounded_channel();
-    let (outcomes_tx, outcomes) = mpsc::unbounded_channel();
-    let (inbound_tx, inbound) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        while let Some(event) = rx.recv().await {
-            match event {
-                SessionEvent::Outcome(o) => {
-                    let _ = outcomes_tx.send(o);
-                }
-                SessionEvent::Inbound(i) => {
-                    let _ = inbound_tx.send(i);
-                }
-            }
-        }
-    });
-    (events, outcomes, inbound)
 }

@@ -1,8 +1,10 @@
 //! The per-channel task: connect, bind, run, back off, reconnect, stop. Paused clock, so
 //! sessions run over in-memory pipes (see `session_peer`).
 
+mod events_support;
 mod session_peer;
 
+use events_support::split_events;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -198,31 +200,4 @@ async fn stop_interrupts_the_back_off() {
     handle.stop().await.unwrap();
     assert_eq!(before.elapsed(), Duration::ZERO);
     assert_eq!(status.borrow().state, ChannelState::Stopped);
-}
-
-/// Splits a session's single event stream into the outcome and inbound streams the tests
-/// read separately (order within each is kept).
-#[allow(dead_code)]
-pub fn split_events() -> (
-    tokio::sync::mpsc::UnboundedSender<smppd::session::SessionEvent>,
-    tokio::sync::mpsc::UnboundedReceiver<smppd::session::SubmitOutcome>,
-    tokio::sync::mpsc::UnboundedReceiver<smppd::session::Inbound>,
-) {
-    use smppd::session::SessionEvent;
-    let (events, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let (outcomes_tx, outcomes) = tokio::sync::mpsc::unbounded_channel();
-    let (inbound_tx, inbound) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        while let Some(event) = rx.recv().await {
-            match event {
-                SessionEvent::Outcome(o) => {
-                    let _ = outcomes_tx.send(o);
-                }
-                SessionEvent::Inbound(i) => {
-                    let _ = inbound_tx.send(i);
-                }
-            }
-        }
-    });
-    (events, outcomes, inbound)
 }

@@ -1,5 +1,6 @@
 //! The session driver against a scripted SMSC over real loopback TCP sockets.
 
+mod events_support;
 mod session_peer;
 
 use std::collections::{BTreeMap, HashSet};

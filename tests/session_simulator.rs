@@ -1,6 +1,9 @@
 //! The session and the channel task against the built-in SMSC simulator over loopback TCP:
 //! a second, independent implementation of the other end of the protocol.
 
+mod events_support;
+
+use events_support::split_events;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -226,31 +229,4 @@ async fn links_cut_mid_window_lose_nothing() {
         assert_eq!((last.code, last.reason), (43009, "link_lost"), "{last:?}");
     })
     .await;
-}
-
-/// Splits a session's single event stream into the outcome and inbound streams the tests
-/// read separately (order within each is kept).
-#[allow(dead_code)]
-pub fn split_events() -> (
-    tokio::sync::mpsc::UnboundedSender<smppd::session::SessionEvent>,
-    tokio::sync::mpsc::UnboundedReceiver<smppd::session::SubmitOutcome>,
-    tokio::sync::mpsc::UnboundedReceiver<smppd::session::Inbound>,
-) {
-    use smppd::session::SessionEvent;
-    let (events, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let (outcomes_tx, outcomes) = tokio::sync::mpsc::unbounded_channel();
-    let (inbound_tx, inbound) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        while let Some(event) = rx.recv().await {
-            match event {
-                SessionEvent::Outcome(o) => {
-                    let _ = outcomes_tx.send(o);
-                }
-                SessionEvent::Inbound(i) => {
-                    let _ = inbound_tx.send(i);
-                }
-            }
-        }
-    });
-    (events, outcomes, inbound)
 }

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub use crate::events_support::split_events;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -223,31 +224,4 @@ pub fn received_at_simulator(record: &RecordSnapshot) -> BTreeMap<Vec<u8>, u64> 
         *counts.entry(s.short_message.clone()).or_insert(0) += 1;
     }
     counts
-}
-
-/// Splits a session's single event stream into the outcome and inbound streams the tests
-/// read separately (order within each is kept).
-#[allow(dead_code)]
-pub fn split_events() -> (
-    tokio::sync::mpsc::UnboundedSender<smppd::session::SessionEvent>,
-    tokio::sync::mpsc::UnboundedReceiver<smppd::session::SubmitOutcome>,
-    tokio::sync::mpsc::UnboundedReceiver<smppd::session::Inbound>,
-) {
-    use smppd::session::SessionEvent;
-    let (events, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let (outcomes_tx, outcomes) = tokio::sync::mpsc::unbounded_channel();
-    let (inbound_tx, inbound) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        while let Some(event) = rx.recv().await {
-            match event {
-                SessionEvent::Outcome(o) => {
-                    let _ = outcomes_tx.send(o);
-                }
-                SessionEvent::Inbound(i) => {
-                    let _ = inbound_tx.send(i);
-                }
-            }
-        }
-    });
-    (events, outcomes, inbound)
 }

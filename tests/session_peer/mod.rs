@@ -7,6 +7,7 @@
 //! test did not mean to reach. In memory, a written byte is readable at once.
 #![allow(dead_code)]
 
+use crate::events_support::split_events;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -217,31 +218,4 @@ async fn bind_over<S: Stream>(
         peer.answer_bind(CommandStatus::EsmeRok)
     );
     (run(session.unwrap(), resend, counters), peer)
-}
-
-/// Splits a session's single event stream into the outcome and inbound streams the tests
-/// read separately (order within each is kept).
-#[allow(dead_code)]
-pub fn split_events() -> (
-    tokio::sync::mpsc::UnboundedSender<smppd::session::SessionEvent>,
-    tokio::sync::mpsc::UnboundedReceiver<smppd::session::SubmitOutcome>,
-    tokio::sync::mpsc::UnboundedReceiver<smppd::session::Inbound>,
-) {
-    use smppd::session::SessionEvent;
-    let (events, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let (outcomes_tx, outcomes) = tokio::sync::mpsc::unbounded_channel();
-    let (inbound_tx, inbound) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        while let Some(event) = rx.recv().await {
-            match event {
-                SessionEvent::Outcome(o) => {
-                    let _ = outcomes_tx.send(o);
-                }
-                SessionEvent::Inbound(i) => {
-                    let _ = inbound_tx.send(i);
-                }
-            }
-        }
-    });
-    (events, outcomes, inbound)
 }
