@@ -117,7 +117,9 @@ pub trait Store: Send + Sync + 'static {
     /// One message, as `GET /v1/messages/{id}` shows it.
     fn get(&self, id: &MessageId) -> StoreFuture<'_, Option<MessageRecord>>;
 
-    /// Up to `limit` outbox events due at `now`, in order.
+    /// The first `limit` events of the outbox, in delivery order, each with the time it is
+    /// due (the sender keeps the order: it waits for the head rather than skipping it).
+    /// `now` is for backends that filter by due time.
     fn outbox_due(&self, limit: usize, now: SystemTime) -> StoreFuture<'_, Vec<OutboxEvent>>;
 
     /// Removes delivered events.
