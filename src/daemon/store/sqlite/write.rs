@@ -158,32 +158,32 @@ impl Writer {
     fn commit_group(&mut self, group: &mut Vec<Write>) {
         let calls: Vec<Write> = std::mem::take(group);
         let before = self.counts;
-        match self.transaction(&calls) {
-            Ok(done) => {
-                for (call, done) in calls.into_iter().zip(done) {
-                    answer(call, Ok(done));
-                }
-            }
+        let results: Vec<Result<Done, StoreError>> = match self.transaction(&calls) {
+            Ok(done) => done.into_iter().map(Ok).collect(),
             Err(error) if calls.len() == 1 => {
                 self.counts = before;
-                for call in calls {
-                    answer(call, Err(error.clone()));
-                }
+                vec![Err(error)]
             }
             Err(_) => {
                 self.counts = before;
-                for call in calls {
-                    let before = self.counts;
-                    let result = self.transaction(std::slice::from_ref(&call));
-                    if result.is_err() {
-                        self.counts = before;
-                    }
-                    let done = result.and_then(|mut d| d.pop().ok_or_else(missing_result));
-                    answer(call, done);
-                }
+                calls
+                    .iter()
+                    .map(|call| {
+                        let before = self.counts;
+                        let result = self.transaction(std::slice::from_ref(call));
+                        if result.is_err() {
+                            self.counts = before;
+                        }
+                        result.and_then(|mut d| d.pop().ok_or_else(missing_result))
+                    })
+                    .collect()
             }
-        }
+        };
+        // The live counts first: a caller that reads them after its answer sees its change.
         self.publish();
+        for (call, result) in calls.into_iter().zip(results) {
+            answer(call, result);
+        }
     }
 
     /// Runs `calls` in one transaction: every result, or the first error (then nothing of
