@@ -88,6 +88,12 @@ fn family(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# TYPE {name} {kind}");
 }
 
+/// A family of one unlabelled sample.
+fn scalar(out: &mut String, name: &str, kind: &str, help: &str, value: u64) {
+    family(out, name, kind, help);
+    let _ = writeln!(out, "{name} {value}");
+}
+
 impl Metrics {
     /// Records a submit outcome: `status` is the submit_sm_resp command_status, `None` for a
     /// failure without a response; `latency` runs from acceptance by the API.
@@ -223,58 +229,56 @@ impl Metrics {
         }
         drop(recorded);
 
-        family(
+        scalar(
             &mut out,
             "smppd_messages_tracked",
             "gauge",
             "Messages accepted and waiting to be sent (on disk).",
+            store.waiting,
         );
-        let _ = writeln!(out, "smppd_messages_tracked {}", store.waiting);
-        let counters: [(&str, &str, u64); 3] = [
-            (
-                "smppd_resends",
-                "Segments sent again because an earlier run or a stopped channel may have sent them already (at-least-once).",
-                resends,
-            ),
-            (
-                "smppd_store_commits_total",
-                "Store transactions committed (each one fsync).",
-                store.commits,
-            ),
-            (
-                "smppd_store_grouped_calls_total",
-                "Store calls carried by those transactions (group commit).",
-                store.grouped_calls,
-            ),
-        ];
-        for (name, help, value) in counters {
-            family(&mut out, name, "counter", help);
-            let _ = writeln!(out, "{name} {value}");
-        }
+        scalar(
+            &mut out,
+            "smppd_resends",
+            "counter",
+            "Segments sent again because an earlier run or a stopped channel may have sent them already (at-least-once).",
+            resends,
+        );
+        scalar(
+            &mut out,
+            "smppd_store_commits_total",
+            "counter",
+            "Store transactions committed (each one fsync).",
+            store.commits,
+        );
+        scalar(
+            &mut out,
+            "smppd_store_grouped_calls_total",
+            "counter",
+            "Store calls carried by those transactions (group commit).",
+            store.grouped_calls,
+        );
         if let Some(w) = webhook {
-            family(
+            scalar(
                 &mut out,
                 "smppd_webhook_queued",
                 "gauge",
                 "Webhook events waiting in the outbox.",
+                w.queued,
             );
-            let _ = writeln!(out, "smppd_webhook_queued {}", w.queued);
-            let hooks: [(&str, &str, u64); 2] = [
-                (
-                    "smppd_webhook_delivered_total",
-                    "Webhook events answered with 2xx.",
-                    w.delivered,
-                ),
-                (
-                    "smppd_webhook_failed_attempts_total",
-                    "Webhook POSTs that failed and will be retried.",
-                    w.failed_attempts,
-                ),
-            ];
-            for (name, help, value) in hooks {
-                family(&mut out, name, "counter", help);
-                let _ = writeln!(out, "{name} {value}");
-            }
+            scalar(
+                &mut out,
+                "smppd_webhook_delivered_total",
+                "counter",
+                "Webhook events answered with 2xx.",
+                w.delivered,
+            );
+            scalar(
+                &mut out,
+                "smppd_webhook_failed_attempts_total",
+                "counter",
+                "Webhook POSTs that failed and will be retried.",
+                w.failed_attempts,
+            );
         }
         out
     }
