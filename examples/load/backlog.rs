@@ -14,9 +14,8 @@
 //! rates flat from 1k to 1M queued".
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -30,7 +29,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::stats::{cpu_ticks_of, peak_rss_kib, percentile, rss_kib, TICKS_PER_SECOND};
-use crate::{smppd_binary, SimProcess, PASSWORD, SYSTEM_ID};
+use crate::{start_daemon, SimProcess, PASSWORD, SYSTEM_ID};
 
 /// Flags of `load backlog`.
 #[derive(Debug, Args)]
@@ -93,23 +92,11 @@ impl Daemon {
             ),
         )
         .expect("write config");
-        let mut child = Command::new(smppd_binary())
-            .args(["run", "--log-format", "json", "--config"])
-            .arg(&config)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn smppd run");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let api = loop {
-            let line = lines.next().expect("daemon exited").expect("daemon output");
-            let event: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
-            if event["event"] == "started" {
-                break event["api"].as_str().expect("api address").to_owned();
-            }
-        };
+        let (child, lines, api, bound_early) = start_daemon(&config, Stdio::inherit());
         let bound_at = Arc::new(OnceLock::new());
+        if bound_early {
+            let _ = bound_at.set(Instant::now());
+        }
         let bound = bound_at.clone();
         // Keep draining the log so the daemon never blocks on a full pipe; note the bind.
         std::thread::spawn(move || {

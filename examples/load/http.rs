@@ -5,8 +5,7 @@
 //! (the channel's `acknowledged` counter from `GET /v1/channels`), per second.
 //! `LOAD_DEBUG=1` prints the body of every response that refused something.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,7 +18,7 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
 use crate::stats::{cpu_ticks_of, peak_rss_kib, percentile, TICKS_PER_SECOND};
-use crate::{smppd_binary, SimProcess, PASSWORD, SYSTEM_ID};
+use crate::{start_daemon, SimProcess, PASSWORD, SYSTEM_ID};
 
 /// Flags of `load http`.
 #[derive(Debug, Args)]
@@ -71,28 +70,14 @@ pub fn run(args: HttpArgs) {
         ),
     )
     .expect("write config");
-    let mut daemon = Command::new(smppd_binary())
-        .args(["run", "--log-format", "json", "--config"])
-        .arg(&config)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn smppd run");
-    let mut lines = BufReader::new(daemon.stdout.take().expect("stdout")).lines();
-    let mut api = None;
-    let mut bound = false;
-    while api.is_none() || !bound {
+    let (mut daemon, mut lines, api, mut bound) = start_daemon(&config, Stdio::null());
+    while !bound {
         let line = lines.next().expect("daemon exited").expect("daemon output");
         let event: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
-        if event["event"] == "started" {
-            api = event["api"].as_str().map(str::to_owned);
-        }
-        bound |= event["event"] == "bound";
+        bound = event["event"] == "bound";
     }
     // Keep draining the log so the daemon never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
-    let api = api.expect("api address");
     let daemon_pid = daemon.id();
 
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -153,6 +153,43 @@ fn main() {
 }
 
 /// The smppd binary next to this example (`target/release/examples/load` -> `target/release/smppd`).
+/// `smppd run --config CONFIG` with JSON logs on a pipe, once it logged `started`: the
+/// process, the log lines still to read, the HTTP API's address, and whether a channel
+/// already logged `bound` (it may bind before `started` is written).
+fn start_daemon(
+    config: &std::path::Path,
+    stderr: Stdio,
+) -> (
+    Child,
+    std::io::Lines<BufReader<std::process::ChildStdout>>,
+    String,
+    bool,
+) {
+    let mut child = Command::new(smppd_binary())
+        .args(["run", "--log-format", "json", "--config"])
+        .arg(config)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .expect("spawn smppd run");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut bound = false;
+    loop {
+        let Some(Ok(line)) = lines.next() else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("smppd run exited before it started");
+        };
+        let event: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+        bound |= event["event"] == "bound";
+        if event["event"] == "started" {
+            let api = event["api"].as_str().expect("api address").to_owned();
+            return (child, lines, api, bound);
+        }
+    }
+}
+
 fn smppd_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
     let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
