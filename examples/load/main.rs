@@ -7,6 +7,7 @@
 //! cargo run --release --example load -- idle              # RSS of 1000 idle bound channels
 //! cargo run --release --example load -- http              # HTTP API end to end
 //! cargo run --release --example load -- backlog           # 1M queued with the SMSC down, then drained
+//! cargo run --release --example load -- store             # the SQLite store alone, CPU per message
 //! ```
 //!
 //! Every run targets 127.0.0.1 only, spawns `target/release/smppd simulate --quiet` as the
@@ -29,6 +30,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 mod backlog;
 mod http;
 mod stats;
+mod store;
 
 use stats::{cpu_ticks, median, rss_kib, Stats};
 
@@ -90,6 +92,8 @@ enum Cmd {
     /// Store and forward: messages queued through the HTTP API while the SMSC is down, then
     /// drained once it comes up; accept and drain rate, RSS and store size per checkpoint.
     Backlog(backlog::BacklogArgs),
+    /// The SQLite store alone: accept, claim, submitted (and receipts), CPU per message.
+    Store(store::StoreArgs),
 }
 
 /// Which client library drives the session.
@@ -149,6 +153,7 @@ fn main() {
         Cmd::Idle { channels } => idle::run(channels),
         Cmd::Http(args) => http::run(args),
         Cmd::Backlog(args) => backlog::run(args),
+        Cmd::Store(args) => store::run(args),
     }
 }
 
