@@ -72,7 +72,11 @@ fn inspect_counts_an_open_store_as_text_and_json() {
     let out = text(&o.stdout);
     assert!(o.status.success(), "{out}{}", text(&o.stderr));
     for line in [
-        format!("store {} (schema version 1, ", db.display()),
+        format!(
+            "store {} (schema version {}, ",
+            db.display(),
+            smppd::daemon::store::sqlite::latest_schema()
+        ),
         "messages: queued 2, submitted 0, delivered 0, failed 0, expired 0\n".to_string(),
         "queued per channel: * (any channel) 1, a 1\n".to_string(),
         "oldest queued: ".to_string(),
@@ -87,7 +91,10 @@ fn inspect_counts_an_open_store_as_text_and_json() {
     assert!(o.status.success(), "{}", text(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["path"], db.display().to_string());
-    assert_eq!(v["schema_version"], 1);
+    assert_eq!(
+        v["schema_version"],
+        smppd::daemon::store::sqlite::latest_schema()
+    );
     assert!(v["file_bytes"].as_u64().unwrap() > 0);
     assert_eq!(
         v["messages"],

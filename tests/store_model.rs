@@ -313,6 +313,9 @@ struct Model {
     outbox: u64,
     made: usize,
     next_smsc: u32,
+    /// Per queue (the pin, or none), the newest message taken from it since no message was
+    /// last held: after a restart, the queued messages up to it may have been sent.
+    marks: BTreeMap<Option<usize>, usize>,
 }
 
 fn time(ms: i64) -> SystemTime {
@@ -351,6 +354,7 @@ impl Model {
         Model {
             now: START,
             next_smsc: 0xA000,
+            marks: BTreeMap::new(),
             ..Model::default()
         }
     }
@@ -720,7 +724,8 @@ async fn claim(
         let m = &mut model.msgs[k];
         m.seq = Some(c.seq);
         m.claimed = Some(channel);
-        m.channel = channel;
+        let mark = model.marks.entry(m.pinned).or_insert(k);
+        *mark = (*mark).max(k);
         for i in unsent {
             model.in_flight.push((k, i, channel));
         }
@@ -761,6 +766,10 @@ async fn submit(
         });
         if !model.msgs[k].purged {
             let m = &mut model.msgs[k];
+            // An answer from the channel holding a message makes it that channel's.
+            if m.state == MessageState::Queued && m.claimed == Some(channel) {
+                m.channel = channel;
+            }
             m.segs[i].smsc = Some(smsc.clone());
             m.segs[i].via = Some(channel);
             if m.report {
@@ -807,6 +816,10 @@ async fn fail(
         .await
         .map_err(|e| e.to_string())?;
     if !model.msgs[k].purged {
+        let m = &mut model.msgs[k];
+        if m.state == MessageState::Queued && m.claimed == Some(channel) {
+            m.channel = channel;
+        }
         let failure = Failure {
             status,
             reason: REFUSED.into(),
@@ -936,6 +949,9 @@ async fn expire(store: &SqliteStore, model: &mut Model, pick: Index) -> Result<(
         )
         .await
         .map_err(|e| e.to_string())?;
+    if let Some(c) = channel {
+        model.msgs[k].channel = c;
+    }
     model.expire(k);
     model.in_flight.retain(|f| f.0 != k);
     same(&got, &vec![Applied::Done(model.outcome(k))], || {
@@ -1091,19 +1107,25 @@ async fn run(ops: &[Op]) -> Result<(), String> {
                 drop(store);
                 let (reopened, requeued) = open(&path)?;
                 store = reopened;
-                // Messages a channel held come back, to be sent again.
-                let held = model.claimed();
-                for &k in &held {
-                    let m = &mut model.msgs[k];
+                // Queued messages up to each queue's mark may have reached the SMSC: they
+                // come back marked as re-sends.
+                let marks = std::mem::take(&mut model.marks);
+                let mut marked = 0;
+                for (k, m) in model.msgs.iter_mut().enumerate() {
                     m.claimed = None;
-                    m.resend = true;
+                    let live = !m.purged && m.state == MessageState::Queued;
+                    if live && marks.get(&m.pinned).is_some_and(|&upto| k <= upto) {
+                        m.resend = true;
+                        marked += 1;
+                    }
                 }
                 model.in_flight.clear();
-                same(&requeued, &(held.len() as u64), || {
-                    "recovery.requeued".into()
-                })
+                same(&requeued, &marked, || "recovery.requeued".into())
             }
         };
+        if model.claimed().is_empty() {
+            model.marks.clear();
+        }
         let checked = match done {
             Ok(()) => check(&store, &model).await,
             Err(e) => Err(e),

@@ -12,6 +12,8 @@
 //! * the **reader** answers queries from its own read-only connection, which sees every
 //!   committed transaction and never waits for the writer.
 
+mod body;
+mod claims;
 mod read;
 mod schema;
 mod write;

@@ -46,7 +46,7 @@ pub(super) fn get(conn: &Connection, id: &MessageId) -> Sql<Option<MessageRecord
     let row = conn
         .prepare_cached(
             "SELECT seq, channel, dest, src, delivery_report, state, accepted_at, submitted_at,
-                finished_at, failure_status, failure_reason, expires_at
+                finished_at, failure_status, failure_reason, expires_at, segments
              FROM messages WHERE id = ?1",
         )?
         .query_row([id.as_str()], |r| {
@@ -63,6 +63,7 @@ pub(super) fn get(conn: &Connection, id: &MessageId) -> Sql<Option<MessageRecord
                 r.get::<_, Option<i64>>(9)?,
                 r.get::<_, Option<String>>(10)?,
                 r.get::<_, i64>(11)?,
+                r.get::<_, i64>(12)?,
             ))
         })
         .optional()?;
@@ -79,11 +80,12 @@ pub(super) fn get(conn: &Connection, id: &MessageId) -> Sql<Option<MessageRecord
         status,
         reason,
         expires,
+        count,
     )) = row
     else {
         return Ok(None);
     };
-    let segments = segment_records(conn, seq)?;
+    let segments = segment_records(conn, seq, count)?;
     let state = state_of(state);
     let mut history = vec![Transition {
         state: MessageState::Queued,

@@ -3,7 +3,7 @@
 //! The version lives in SQLite's `user_version`. A file with a version newer than
 //! [`MIGRATIONS`] knows was written by a newer smppd: it is refused, never guessed at.
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 /// Message states as stored (`messages.state`), in [`crate::daemon::store::MessageState::ALL`] order.
 pub const QUEUED: i64 = 0;
@@ -16,10 +16,20 @@ pub const FAILED: i64 = 3;
 /// `expired`.
 pub const EXPIRED: i64 = 4;
 
+/// One step of the schema: SQL, then (for steps that reshape data) a Rust function run in
+/// the same transaction.
+pub struct Migration {
+    /// Statements run first.
+    pub sql: &'static str,
+    /// Data reshaping that SQL alone cannot express.
+    pub then: Option<fn(&Transaction) -> rusqlite::Result<()>>,
+}
+
 /// Migration `n` (1-based) brings a file from version `n - 1` to `n`.
-pub const MIGRATIONS: &[&str] = &[
+pub const MIGRATIONS: &[Migration] = &[
     // 1: messages, segments, receipt correlation, webhook outbox, inbound parts.
-    r#"
+    Migration {
+        sql: r#"
     CREATE TABLE messages (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
         id TEXT NOT NULL UNIQUE,
@@ -93,7 +103,124 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (channel, set_key, number)
     ) WITHOUT ROWID;
     "#,
+        then: None,
+    },
+    // 2: the segments packed into the message row (`body`, see `body.rs`); the state of a
+    // one-segment message's segment in its row too, so that the usual message is one row;
+    // `segments` keeps only the state of the segments of longer messages, written as they
+    // are acknowledged. Claims are kept by the writer, not per row: `claims` holds, per
+    // queue, the highest key handed to a channel since nothing was last held, so a start
+    // after a crash knows which queued messages may have reached the SMSC.
+    Migration {
+        sql: r#"
+    ALTER TABLE messages ADD COLUMN body BLOB;
+    ALTER TABLE messages ADD COLUMN smsc_id TEXT;
+    ALTER TABLE messages ADD COLUMN acked_on TEXT;
+    ALTER TABLE messages ADD COLUMN receipt TEXT;
+    ALTER TABLE messages ADD COLUMN receipt_error TEXT;
+    UPDATE messages SET resend = 1 WHERE claimed = 1;
+    DROP INDEX messages_waiting;
+    ALTER TABLE messages DROP COLUMN claimed;
+    CREATE INDEX messages_waiting ON messages(queue, seq) WHERE state = 0;
+
+    CREATE TABLE segment_states (
+        seq INTEGER NOT NULL,
+        idx INTEGER NOT NULL,
+        smsc_id TEXT NOT NULL,
+        acked_on TEXT NOT NULL,
+        receipt TEXT,
+        receipt_error TEXT,
+        PRIMARY KEY (seq, idx)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE claims (
+        queue TEXT PRIMARY KEY,
+        upto INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    "#,
+        then: Some(pack_segments),
+    },
 ];
+
+/// Migration 2's data step: packs each message's segment rows into `messages.body`, moves
+/// the state of acknowledged segments to the message row (one segment) or to
+/// `segment_states` (more), and replaces the old table.
+fn pack_segments(tx: &Transaction) -> rusqlite::Result<()> {
+    use crate::sms::{Field, SarValues, Segment};
+    let mut rows = Vec::new();
+    {
+        let mut s = tx.prepare(
+            "SELECT seq, idx, body, payload, esm_class, data_coding, sar_ref, sar_total,
+                sar_seqnum, smsc_id, acked_on, receipt, receipt_error
+             FROM segments ORDER BY seq, idx",
+        )?;
+        let mut q = s.query([])?;
+        while let Some(r) = q.next()? {
+            let sar = match (r.get(6)?, r.get(7)?, r.get(8)?) {
+                (Some(msg_ref_num), Some(total_segments), Some(segment_seqnum)) => {
+                    Some(SarValues {
+                        msg_ref_num,
+                        total_segments,
+                        segment_seqnum,
+                    })
+                }
+                _ => None,
+            };
+            let segment = Segment {
+                bytes: r.get(2)?,
+                field: if r.get(3)? {
+                    Field::MessagePayload
+                } else {
+                    Field::ShortMessage
+                },
+                esm_class: r.get(4)?,
+                data_coding: r.get(5)?,
+                sar,
+            };
+            let state: (
+                Option<String>,
+                Option<String>,
+                Option<String>,
+                Option<String>,
+            ) = (r.get(9)?, r.get(10)?, r.get(11)?, r.get(12)?);
+            rows.push((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, segment, state));
+        }
+    }
+    let mut at = 0;
+    while at < rows.len() {
+        let seq = rows[at].0;
+        let end = rows[at..]
+            .iter()
+            .position(|r| r.0 != seq)
+            .map_or(rows.len(), |n| at + n);
+        let group = &rows[at..end];
+        let segments: Vec<Segment> = group.iter().map(|r| r.2.clone()).collect();
+        tx.execute(
+            "UPDATE messages SET body = ?2 WHERE seq = ?1",
+            rusqlite::params![seq, super::body::pack(&segments)],
+        )?;
+        for (_, idx, _, (smsc_id, acked_on, receipt, receipt_error)) in group {
+            let (Some(smsc_id), Some(acked_on)) = (smsc_id, acked_on) else {
+                continue;
+            };
+            if group.len() == 1 {
+                tx.execute(
+                    "UPDATE messages SET smsc_id = ?2, acked_on = ?3, receipt = ?4,
+                        receipt_error = ?5 WHERE seq = ?1",
+                    rusqlite::params![seq, smsc_id, acked_on, receipt, receipt_error],
+                )?;
+            } else {
+                tx.execute(
+                    "INSERT INTO segment_states (seq, idx, smsc_id, acked_on, receipt,
+                        receipt_error) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    rusqlite::params![seq, idx, smsc_id, acked_on, receipt, receipt_error],
+                )?;
+            }
+        }
+        at = end;
+    }
+    tx.execute_batch("DROP TABLE segments; ALTER TABLE segment_states RENAME TO segments;")
+}
 
 /// The newest version this build writes.
 pub fn latest() -> i64 {
@@ -122,8 +249,11 @@ pub fn migrate(conn: &mut Connection) -> Result<i64, MigrateError> {
     if found > latest() {
         return Err(MigrateError::TooNew(found));
     }
-    for (n, sql) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
-        tx.execute_batch(sql)?;
+    for (n, step) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
+        tx.execute_batch(step.sql)?;
+        if let Some(then) = step.then {
+            then(&tx)?;
+        }
         tx.pragma_update(None, "user_version", n as i64 + 1)?;
     }
     tx.commit()?;

@@ -84,7 +84,10 @@ async fn a_message_goes_from_queued_to_delivered_and_survives_a_reopen() {
     drop(store);
 
     let (store, recovery) = SqliteStore::open(options(&dir)).unwrap();
-    assert_eq!((recovery.schema_found, recovery.requeued), (1, 0));
+    assert_eq!(
+        (recovery.schema_found, recovery.requeued),
+        (super::schema::latest(), 0)
+    );
     let record = store.get(&id).await.unwrap().unwrap();
     assert_eq!(record.state, MessageState::Submitted);
     assert_eq!(record.segments[1].smsc_message_id.as_deref(), Some("1B"));
@@ -367,4 +370,117 @@ async fn a_call_that_fails_alone_fails_alone() {
         1,
         "the damaged row was not counted at open"
     );
+}
+
+/// A file written by the first schema (segments in rows of their own, claims per row) is
+/// brought to the latest at open, with nothing lost: waiting messages claimable with their
+/// segments, a claimed one marked as a possible re-send, acknowledged ids still matching
+/// receipts.
+#[tokio::test]
+async fn a_file_of_the_first_schema_is_migrated_with_its_messages() {
+    let dir = dir();
+    let path = dir.path().join("smppd.db");
+    let (one, two, three) = (
+        MessageId::generate(),
+        MessageId::generate(),
+        MessageId::generate(),
+    );
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(super::schema::MIGRATIONS[0].sql)
+            .unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        let at = super::ms(now());
+        let insert = |id: &MessageId, state: i64, claimed: i64, dr: i64, segments: i64| {
+            conn.execute(
+                "INSERT INTO messages (id, channel, routed, queue, state, claimed, dest,
+                    delivery_report, send_validity, encoding, data_coding, segments,
+                    accepted_at, expires_at, submitted_at, acked)
+                 VALUES (?1, 'a', 'a', 'a', ?2, ?3, '447700900123', ?4, 0, 'gsm7', 0, ?5, ?6,
+                    ?7, CASE WHEN ?2 = 1 THEN ?6 END, CASE WHEN ?2 = 1 THEN ?5 ELSE 0 END)",
+                rusqlite::params![
+                    id.as_str(),
+                    state,
+                    claimed,
+                    dr,
+                    segments,
+                    at,
+                    at + 3_600_000
+                ],
+            )
+            .unwrap();
+            conn.last_insert_rowid()
+        };
+        let segment = |seq: i64, idx: i64, body: &str, smsc: Option<&str>| {
+            conn.execute(
+                "INSERT INTO segments (seq, idx, body, payload, esm_class, data_coding, sar_ref,
+                    sar_total, sar_seqnum, smsc_id, acked_on)
+                 VALUES (?1, ?2, ?3, 0, 64, 0, 7, 2, ?2 + 1, ?4, CASE WHEN ?4 IS NULL THEN NULL
+                    ELSE 'a' END)",
+                rusqlite::params![seq, idx, body.as_bytes(), smsc],
+            )
+            .unwrap();
+        };
+        let s1 = insert(&one, 0, 0, 0, 2);
+        segment(s1, 0, "first half", None);
+        segment(s1, 1, "second half", None);
+        let s2 = insert(&two, 0, 1, 0, 1);
+        segment(s2, 0, "claimed", None);
+        let s3 = insert(&three, 1, 0, 1, 1);
+        segment(s3, 0, "sent", Some("ABC1"));
+        conn.execute(
+            "INSERT INTO correlation (channel, form, seq, idx, smsc_id)
+             VALUES ('a', 'f:abc1', ?1, 0, 'ABC1')",
+            [s3],
+        )
+        .unwrap();
+    }
+    let (store, recovery) = SqliteStore::open(options(&dir)).unwrap();
+    assert_eq!(recovery.schema_found, 1);
+    let claimed = store.claim("a", 10, now()).await.unwrap();
+    assert_eq!(claimed.len(), 2);
+    assert_eq!(claimed[0].id, one);
+    let texts: Vec<&[u8]> = claimed[0]
+        .segments
+        .iter()
+        .map(|(_, s)| s.bytes.as_slice())
+        .collect();
+    assert_eq!(texts, [&b"first half"[..], b"second half"]);
+    let sar = claimed[0].segments[1].1.sar.unwrap();
+    assert_eq!(
+        (sar.msg_ref_num, sar.total_segments, sar.segment_seqnum),
+        (7, 2, 2)
+    );
+    assert_eq!(claimed[0].segments[1].1.esm_class, 64);
+    assert!(!claimed[0].resend);
+    assert_eq!(claimed[1].id, two);
+    assert!(claimed[1].resend, "claimed when the old file was closed");
+    let record = store.get(&three).await.unwrap().unwrap();
+    assert_eq!(record.segments[0].smsc_message_id.as_deref(), Some("ABC1"));
+    match match_of_on(&store, "a", "ABC1").await {
+        ReceiptMatch::Matched { id, .. } => assert_eq!(id, three),
+        other => panic!("{other:?}"),
+    }
+}
+
+async fn match_of_on(store: &SqliteStore, channel: &str, smsc: &str) -> ReceiptMatch {
+    let applied = store
+        .apply(
+            channel,
+            vec![Change::Receipt {
+                receipt: ReceiptReport {
+                    smsc_message_id: smsc.into(),
+                    state: ReceiptState::Delivered,
+                    error_code: None,
+                },
+                event: None,
+            }],
+            now(),
+        )
+        .await
+        .unwrap();
+    match applied.into_iter().next() {
+        Some(Applied::Receipt(m)) => m,
+        other => panic!("{other:?}"),
+    }
 }

@@ -1,5 +1,7 @@
 //! The writer thread: group commit, and every write the store makes.
 
+use super::body;
+use super::claims::{ClaimBook, Held};
 use super::schema::{DELIVERED, EXPIRED, FAILED, QUEUED, SUBMITTED};
 use super::{from_ms, ms, Gauges, Reply, SqliteOptions, Write, MAX_GROUP};
 use crate::daemon::engine::ReceiptReport;
@@ -9,7 +11,7 @@ use crate::daemon::store::record::{
 };
 use crate::daemon::store::state::{is_final_receipt, receipt_state, state_from_receipts};
 use crate::daemon::store::{MessageId, StoreError};
-use crate::sms::{Field, IdForm, MatchRule, MatchRules, MessageIdKey, SarValues, Segment};
+use crate::sms::{IdForm, MatchRule, MatchRules, MessageIdKey};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{Map, Value};
 use std::sync::atomic::Ordering;
@@ -87,6 +89,7 @@ pub(super) struct Writer {
     options: SqliteOptions,
     gauges: Arc<Gauges>,
     counts: Counts,
+    claims: ClaimBook,
 }
 
 type Sql<T> = Result<T, rusqlite::Error>;
@@ -95,18 +98,46 @@ type Sql<T> = Result<T, rusqlite::Error>;
 /// segments.
 type MessageRow = (String, i64, bool, i64, String, i64);
 
+/// A waiting message as a claim reads it.
+struct Waiting {
+    seq: i64,
+    /// From the shared queue (else from the claiming channel's own).
+    shared: bool,
+    id: String,
+    to: String,
+    from: Option<String>,
+    delivery_report: bool,
+    expires_at: i64,
+    send_validity: bool,
+    resend: bool,
+    segments: i64,
+    acked: i64,
+    accepted_at: i64,
+    body: Vec<u8>,
+}
+
 impl Writer {
-    /// Prepares the writer: queues again the messages the last run left with a channel and
-    /// loads the counts. Returns how many were queued again.
+    /// Prepares the writer: marks as possible re-sends the queued messages the last run may
+    /// have handed to the SMSC (see [`ClaimBook`]) and loads the counts. Returns how many
+    /// were marked.
     pub(super) fn new(
         conn: Connection,
         options: SqliteOptions,
         gauges: Arc<Gauges>,
     ) -> Sql<(Writer, u64)> {
-        let requeued = conn.execute(
-            "UPDATE messages SET claimed = 0, resend = 1 WHERE claimed = 1",
-            [],
-        )? as u64;
+        let marks: Vec<(String, i64)> = {
+            let mut s = conn.prepare("SELECT queue, upto FROM claims")?;
+            let rows = s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<Sql<_>>()?
+        };
+        let mut requeued = 0;
+        for (queue, upto) in &marks {
+            requeued += conn.execute(
+                "UPDATE messages SET resend = 1 WHERE queue = ?1 AND state = 0 AND seq <= ?2",
+                params![queue, upto],
+            )? as u64;
+        }
+        conn.execute("DELETE FROM claims", [])?;
         let waiting: i64 = conn.query_row(
             "SELECT COUNT(*) FROM messages WHERE state = ?1",
             [QUEUED],
@@ -122,6 +153,7 @@ impl Writer {
             options,
             gauges,
             counts,
+            claims: ClaimBook::new(false),
         };
         writer.publish();
         Ok((writer, requeued))
@@ -191,23 +223,24 @@ impl Writer {
     fn transaction(&mut self, calls: &[Write]) -> Result<Vec<Done>, StoreError> {
         self.statement("BEGIN IMMEDIATE").map_err(write_error)?;
         let mut done = Vec::with_capacity(calls.len());
-        for call in calls {
-            match self.run_call(call) {
-                Ok(d) => done.push(d),
-                Err(e) => {
-                    if !self.conn.is_autocommit() {
-                        let _ = self.statement("ROLLBACK");
-                    }
-                    return Err(write_error(e));
-                }
+        let mut run = || -> Sql<()> {
+            for call in calls {
+                done.push(self.run_call(call)?);
             }
-        }
-        if let Err(e) = self.statement("COMMIT") {
+            if self.claims.clear_due() {
+                self.statement("DELETE FROM claims")?;
+                self.claims.cleared();
+            }
+            self.statement("COMMIT")
+        };
+        if let Err(e) = run() {
             if !self.conn.is_autocommit() {
                 let _ = self.statement("ROLLBACK");
             }
+            self.claims.rollback();
             return Err(write_error(e));
         }
+        self.claims.commit();
         self.gauges.commits.fetch_add(1, Ordering::Relaxed);
         self.gauges
             .grouped_calls
@@ -300,8 +333,9 @@ impl Writer {
                 .prepare_cached(
                     "INSERT INTO messages (id, channel, routed, queue, state, dest, src,
                         delivery_report, send_validity, encoding, data_coding, segments,
-                        accepted_at, expires_at, idem_key, idem_fingerprint)
-                     VALUES (?1, ?2, ?2, ?3, 0, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                        accepted_at, expires_at, idem_key, idem_fingerprint, body)
+                     VALUES (?1, ?2, ?2, ?3, 0, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
+                        ?15)",
                 )?
                 .execute(params![
                     m.id.as_str(),
@@ -318,26 +352,8 @@ impl Writer {
                     ms(m.expires_at),
                     m.idempotency.as_ref().map(|i| i.key.as_str()),
                     m.idempotency.as_ref().map(|i| i.fingerprint.as_str()),
+                    body::pack(&m.segments),
                 ])?;
-            let seq = self.conn.last_insert_rowid();
-            let mut insert = self.conn.prepare_cached(
-                "INSERT INTO segments (seq, idx, body, payload, esm_class, data_coding,
-                    sar_ref, sar_total, sar_seqnum)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )?;
-            for (idx, s) in m.segments.iter().enumerate() {
-                insert.execute(params![
-                    seq,
-                    idx as i64,
-                    s.bytes,
-                    s.field == Field::MessagePayload,
-                    s.esm_class,
-                    s.data_coding,
-                    s.sar.map(|v| v.msg_ref_num),
-                    s.sar.map(|v| v.total_segments),
-                    s.sar.map(|v| v.segment_seqnum),
-                ])?;
-            }
             self.counts.waiting += 1;
             results.push(Ok(Accepted::New(AcceptedMessage {
                 id: m.id.clone(),
@@ -350,98 +366,133 @@ impl Writer {
         Ok(results)
     }
 
-    /// The oldest waiting messages of one queue.
-    fn waiting_in(&self, queue: &str, limit: usize, now: i64) -> Sql<Vec<i64>> {
+    /// Up to `limit` of the oldest waiting, unexpired messages of `queue` not held by a
+    /// channel, with what a claim hands out.
+    fn waiting_in(&self, queue: &str, limit: usize, now: i64) -> Sql<Vec<Waiting>> {
+        let mut found = Vec::with_capacity(limit.min(1024));
+        let mut after = self.claims.cursor(queue);
         let mut s = self.conn.prepare_cached(
-            "SELECT seq FROM messages WHERE queue = ?1 AND state = 0 AND claimed = 0
-             AND expires_at > ?2 ORDER BY seq LIMIT ?3",
+            "SELECT seq, id, dest, src, delivery_report, expires_at, send_validity, resend,
+                segments, acked, accepted_at, body
+             FROM messages WHERE queue = ?1 AND state = 0 AND seq > ?2 AND expires_at > ?3
+             ORDER BY seq LIMIT ?4",
         )?;
-        let rows = s.query_map(params![queue, now, limit as i64], |r| r.get(0))?;
-        rows.collect()
+        // Held messages above the cursor (one given back moved it down) are skipped; a
+        // page of them only means reading on.
+        loop {
+            let want = limit - found.len();
+            let mut rows = s.query(params![queue, after, now, want as i64])?;
+            let mut seen = 0;
+            while let Some(r) = rows.next()? {
+                seen += 1;
+                let seq: i64 = r.get(0)?;
+                after = seq;
+                if self.claims.holds(seq) {
+                    continue;
+                }
+                found.push(Waiting {
+                    seq,
+                    shared: queue.is_empty(),
+                    id: r.get(1)?,
+                    to: r.get(2)?,
+                    from: r.get(3)?,
+                    delivery_report: r.get(4)?,
+                    expires_at: r.get(5)?,
+                    send_validity: r.get(6)?,
+                    resend: r.get(7)?,
+                    segments: r.get(8)?,
+                    acked: r.get(9)?,
+                    accepted_at: r.get(10)?,
+                    body: r.get::<_, Option<Vec<u8>>>(11)?.unwrap_or_default(),
+                });
+            }
+            if seen < want || found.len() >= limit {
+                return Ok(found);
+            }
+        }
     }
 
     fn claim(&mut self, channel: &str, limit: usize, now: SystemTime) -> Sql<Vec<ClaimedMessage>> {
         let now = ms(now);
         // Two ordered index scans (this channel's own queue and the shared one), merged:
         // one query with `queue IN (...)` would sort every waiting message.
-        let mut seqs = self.waiting_in("", limit, now)?;
-        seqs.extend(self.waiting_in(channel, limit, now)?);
-        seqs.sort_unstable();
-        seqs.truncate(limit);
-        let mut claimed = Vec::with_capacity(seqs.len());
-        for seq in seqs {
-            let mut message = self
-                .conn
-                .prepare_cached(
-                    "UPDATE messages SET claimed = 1, channel = ?2 WHERE seq = ?1
-                     RETURNING id, dest, src, delivery_report, expires_at, send_validity, resend",
-                )?
-                .query_row(params![seq, channel], |r| {
-                    Ok(ClaimedMessage {
-                        seq,
-                        id: stored_id(r.get(0)?)?,
-                        to: r.get(1)?,
-                        from: r.get(2)?,
-                        delivery_report: r.get(3)?,
-                        expires_at: from_ms(r.get(4)?),
-                        send_validity: r.get(5)?,
-                        segments: Vec::new(),
-                        resend: r.get(6)?,
-                    })
-                })?;
-            // No ORDER BY and no test on smsc_id in SQL: with either, SQLite prepares the
-            // statement again at every run (its plan depends on the bound value). Sorted and
-            // filtered here instead.
-            let mut s = self.conn.prepare_cached(
-                "SELECT idx, body, payload, esm_class, data_coding, sar_ref, sar_total, sar_seqnum,
-                    smsc_id IS NULL
-                 FROM segments WHERE seq = ?1",
-            )?;
-            let rows = s.query_map([seq], |r| {
-                let unsent: bool = r.get(8)?;
-                let sar = match (r.get(5)?, r.get(6)?, r.get(7)?) {
-                    (Some(msg_ref_num), Some(total_segments), Some(segment_seqnum)) => {
-                        Some(SarValues {
-                            msg_ref_num,
-                            total_segments,
-                            segment_seqnum,
-                        })
-                    }
-                    _ => None,
-                };
-                Ok((
-                    unsent,
-                    r.get::<_, u8>(0)?,
-                    Segment {
-                        bytes: r.get(1)?,
-                        field: if r.get(2)? {
-                            Field::MessagePayload
-                        } else {
-                            Field::ShortMessage
-                        },
-                        esm_class: r.get(3)?,
-                        data_coding: r.get(4)?,
-                        sar,
-                    },
-                ))
-            })?;
-            let mut segments: Vec<(u8, Segment)> = rows
-                .filter(|row| !matches!(row, Ok((false, ..))))
-                .map(|row| row.map(|(_, idx, segment)| (idx, segment)))
-                .collect::<Sql<_>>()?;
-            segments.sort_by_key(|(idx, _)| *idx);
-            message.segments = segments;
+        let mut waiting = self.waiting_in("", limit, now)?;
+        waiting.extend(self.waiting_in(channel, limit, now)?);
+        waiting.sort_unstable_by_key(|w| w.seq);
+        waiting.truncate(limit);
+        let mut claimed = Vec::with_capacity(waiting.len());
+        // Per queue (0: shared, 1: the channel's own), the highest key taken.
+        let mut top: Vec<(usize, i64)> = Vec::with_capacity(2);
+        for w in waiting {
+            let mut segments: Vec<(u8, crate::sms::Segment)> = body::unpack(&w.body)
+                .map_err(|e| damaged(format!("message {} has damaged segments: {e}", w.id)))?
+                .into_iter()
+                .enumerate()
+                .map(|(idx, s)| (idx as u8, s))
+                .collect();
+            if w.acked > 0 && w.segments > 1 {
+                let sent = self.acknowledged_segments(w.seq)?;
+                segments.retain(|(idx, _)| !sent.contains(&i64::from(*idx)));
+            }
+            let message = ClaimedMessage {
+                seq: w.seq,
+                id: stored_id(w.id)?,
+                to: w.to,
+                from: w.from,
+                delivery_report: w.delivery_report,
+                expires_at: from_ms(w.expires_at),
+                send_validity: w.send_validity,
+                segments,
+                resend: w.resend,
+            };
+            let queue = if w.shared { "" } else { channel };
+            let slot = usize::from(!w.shared);
+            match top.iter_mut().find(|(shared, _)| *shared == slot) {
+                Some(t) => t.1 = t.1.max(w.seq),
+                None => top.push((slot, w.seq)),
+            }
+            self.claims.take(
+                w.seq,
+                Held {
+                    channel: channel.to_string(),
+                    queue: queue.to_string(),
+                    accepted_at: w.accepted_at,
+                    segments: w.segments,
+                    acked: w.acked,
+                    delivery_report: w.delivery_report,
+                },
+            );
             claimed.push(message);
+        }
+        for (slot, upto) in top {
+            let queue = if slot == 0 { "" } else { channel };
+            if self.claims.mark_needed(queue, upto) {
+                self.conn
+                    .prepare_cached("INSERT OR REPLACE INTO claims (queue, upto) VALUES (?1, ?2)")?
+                    .execute(params![queue, upto])?;
+                self.claims.marked(queue, upto);
+            }
         }
         Ok(claimed)
     }
 
+    /// The indexes of the acknowledged segments of a message of several.
+    fn acknowledged_segments(&self, seq: i64) -> Sql<Vec<i64>> {
+        let mut s = self
+            .conn
+            .prepare_cached("SELECT idx FROM segments WHERE seq = ?1")?;
+        let rows = s.query_map([seq], |r| r.get(0))?;
+        rows.collect()
+    }
+
     fn release(&mut self, seqs: &[(i64, bool)]) -> Sql<()> {
-        let mut s = self.conn.prepare_cached(
-            "UPDATE messages SET claimed = 0, resend = MAX(resend, ?2) WHERE seq = ?1 AND claimed = 1",
-        )?;
-        for (seq, sent) in seqs {
-            s.execute(params![seq, sent])?;
+        let mut s = self
+            .conn
+            .prepare_cached("UPDATE messages SET resend = 1 WHERE seq = ?1 AND state = 0")?;
+        for &(seq, sent) in seqs {
+            if self.claims.drop_held(seq, true).is_some() && sent {
+                s.execute([seq])?;
+            }
         }
         Ok(())
     }
@@ -480,13 +531,17 @@ impl Writer {
             return Ok(false);
         }
         let finished = state != SUBMITTED;
+        // A message leaving the queue is no longer held; it belongs to the channel that
+        // held it (a message for any channel is only assigned when one takes it).
+        let holder = self.claims.drop_held(seq, false).map(|h| h.channel);
         self.conn
             .prepare_cached(
-                "UPDATE messages SET state = ?2, claimed = 0,
+                "UPDATE messages SET state = ?2,
                     submitted_at = CASE WHEN ?2 = 1 THEN ?3 ELSE submitted_at END,
                     finished_at = CASE WHEN ?4 OR (?2 = 1 AND delivery_report = 0) THEN ?3 ELSE finished_at END,
                     failure_status = COALESCE(?5, failure_status),
-                    failure_reason = COALESCE(?6, failure_reason)
+                    failure_reason = COALESCE(?6, failure_reason),
+                    channel = COALESCE(?7, channel)
                  WHERE seq = ?1",
             )?
             .execute(params![
@@ -496,6 +551,7 @@ impl Writer {
                 finished,
                 failure.and_then(|f| f.0),
                 failure.map(|f| f.1),
+                holder,
             ])?;
         if from == QUEUED {
             self.counts.waiting = self.counts.waiting.saturating_sub(1);
@@ -646,82 +702,141 @@ impl Writer {
         Ok(())
     }
 
+    /// Records a submit_sm_resp. The usual case (a held message, its segment acknowledged
+    /// for the first time) is one row write and needs nothing read; anything else (a
+    /// second acknowledgement, a message no longer held) reads the row first.
     fn submitted(&mut self, channel: &str, key: u64, smsc_id: &str, now: i64) -> Sql<Applied> {
         let (seq, idx) = split_key(key);
-        let first = self
-            .conn
-            .prepare_cached(
-                "UPDATE segments SET smsc_id = ?3, acked_on = ?4
-                 WHERE seq = ?1 AND idx = ?2 AND smsc_id IS NULL",
-            )?
-            .execute(params![seq, idx, smsc_id, channel])?;
-        if first == 0 {
-            // Acknowledged again (a re-send after a lost response): the latest id counts,
-            // and the earlier one no longer leads here.
-            let earlier: Option<(Option<String>, Option<String>)> = self
-                .conn
-                .prepare_cached(
-                    "SELECT acked_on, smsc_id FROM segments WHERE seq = ?1 AND idx = ?2",
-                )?
-                .query_row(params![seq, idx], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()?;
-            if let Some((Some(on), Some(old))) = earlier {
-                self.uncorrelate(&on, seq, i64::from(idx), &old)?;
+        if let Some(held) = self.claims.get(seq).cloned() {
+            if let Some(applied) = self.first_ack(channel, &held, seq, idx, smsc_id, now)? {
+                return Ok(applied);
             }
-            let again = self
-                .conn
-                .prepare_cached(
-                    "UPDATE segments SET smsc_id = ?3, acked_on = ?4 WHERE seq = ?1 AND idx = ?2",
-                )?
-                .execute(params![seq, idx, smsc_id, channel])?;
-            if again == 0 {
-                return Ok(Applied::Done(None));
-            }
-            if let Some((_, _, true, ..)) = self.message(seq)? {
-                self.correlate(channel, seq, idx, smsc_id)?;
-            }
-            return Ok(Applied::Done(self.outcome(seq, now)?));
         }
-        // One statement counts the segment and, with the last one, submits the message
-        // (every right-hand side reads the row as it was).
-        let row = self
-            .conn
-            .prepare_cached(
-                "UPDATE messages SET acked = acked + 1,
-                    state = CASE WHEN state = 0 AND acked + 1 >= segments THEN 1 ELSE state END,
-                    claimed = CASE WHEN state = 0 AND acked + 1 >= segments THEN 0 ELSE claimed END,
-                    submitted_at = CASE WHEN state = 0 AND acked + 1 >= segments THEN ?2
-                        ELSE submitted_at END,
-                    finished_at = CASE WHEN state = 0 AND acked + 1 >= segments
-                        AND delivery_report = 0 THEN ?2 ELSE finished_at END
-                 WHERE seq = ?1
-                 RETURNING channel, state, delivery_report, accepted_at, acked, segments",
-            )?
-            .query_row(params![seq, now], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, bool>(2)?,
-                    r.get::<_, i64>(3)?,
-                    r.get::<_, i64>(4)?,
-                    r.get::<_, i64>(5)?,
-                ))
-            })
-            .optional()?;
-        let Some((owner, state, delivery_report, accepted, acked, segments)) = row else {
+        let Some((owner, state, delivery_report, accepted, _, count)) = self.message(seq)? else {
             return Ok(Applied::Done(None));
         };
-        if state == SUBMITTED && acked == segments {
-            self.counts.waiting = self.counts.waiting.saturating_sub(1);
+        let earlier = self.segment_ack(seq, idx, count)?;
+        if let Some((old, on)) = &earlier {
+            // Acknowledged again (a re-send after a lost response): the latest id counts,
+            // and the earlier one no longer leads here.
+            self.uncorrelate(on, seq, i64::from(idx), old)?;
+        }
+        if count == 1 {
+            self.conn
+                .prepare_cached("UPDATE messages SET smsc_id = ?2, acked_on = ?3 WHERE seq = ?1")?
+                .execute(params![seq, smsc_id, channel])?;
+        } else {
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO segments (seq, idx, smsc_id, acked_on) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (seq, idx) DO UPDATE SET smsc_id = ?3, acked_on = ?4",
+                )?
+                .execute(params![seq, idx, smsc_id, channel])?;
         }
         if delivery_report {
             self.correlate(channel, seq, idx, smsc_id)?;
+        }
+        if earlier.is_some() {
+            return Ok(Applied::Done(self.outcome(seq, now)?));
+        }
+        let acked: i64 = self
+            .conn
+            .prepare_cached("UPDATE messages SET acked = acked + 1 WHERE seq = ?1 RETURNING acked")?
+            .query_row([seq], |r| r.get(0))?;
+        let mut state = state;
+        if state == QUEUED && acked >= count && self.enter(seq, state, SUBMITTED, now, None)? {
+            state = SUBMITTED;
         }
         Ok(Applied::Done(Some(Outcome {
             channel: owner,
             state: state_of(state),
             since_accepted: std::time::Duration::from_millis((now - accepted).max(0) as u64),
         })))
+    }
+
+    /// The first acknowledgement of a segment of a held message, written without reading:
+    /// `None` when the row is not as the claim left it (then the caller reads it).
+    fn first_ack(
+        &mut self,
+        channel: &str,
+        held: &Held,
+        seq: i64,
+        idx: u8,
+        smsc_id: &str,
+        now: i64,
+    ) -> Sql<Option<Applied>> {
+        let done = held.acked + 1 >= held.segments;
+        let written = if held.segments == 1 {
+            self.conn
+                .prepare_cached(
+                    "UPDATE messages SET smsc_id = ?2, acked_on = ?3, channel = ?3, acked = 1,
+                        state = 1, submitted_at = ?4,
+                        finished_at = CASE WHEN delivery_report = 0 THEN ?4 ELSE NULL END
+                     WHERE seq = ?1 AND state = 0 AND smsc_id IS NULL",
+                )?
+                .execute(params![seq, smsc_id, channel, now])?
+        } else {
+            let inserted = self
+                .conn
+                .prepare_cached(
+                    "INSERT INTO segments (seq, idx, smsc_id, acked_on) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (seq, idx) DO NOTHING",
+                )?
+                .execute(params![seq, idx, smsc_id, channel])?;
+            if inserted == 1 {
+                self.conn
+                    .prepare_cached(
+                        "UPDATE messages SET acked = ?2, channel = ?3,
+                            state = CASE WHEN ?4 THEN 1 ELSE state END,
+                            submitted_at = CASE WHEN ?4 THEN ?5 ELSE submitted_at END,
+                            finished_at = CASE WHEN ?4 AND delivery_report = 0 THEN ?5
+                                ELSE finished_at END
+                         WHERE seq = ?1 AND state = 0",
+                    )?
+                    .execute(params![seq, held.acked + 1, channel, done, now])?
+            } else {
+                0
+            }
+        };
+        if written == 0 {
+            return Ok(None);
+        }
+        if done {
+            self.claims.drop_held(seq, false);
+            self.counts.waiting = self.counts.waiting.saturating_sub(1);
+        } else {
+            self.claims.acked(seq);
+        }
+        if held.delivery_report {
+            self.correlate(channel, seq, idx, smsc_id)?;
+        }
+        Ok(Some(Applied::Done(Some(Outcome {
+            channel: channel.to_string(),
+            state: if done {
+                MessageState::Submitted
+            } else {
+                MessageState::Queued
+            },
+            since_accepted: std::time::Duration::from_millis((now - held.accepted_at).max(0) as u64),
+        }))))
+    }
+
+    /// The SMSC id a segment was acknowledged with, and on which channel.
+    fn segment_ack(&self, seq: i64, idx: u8, count: i64) -> Sql<Option<(String, String)>> {
+        let sql = if count == 1 {
+            "SELECT smsc_id, acked_on FROM messages WHERE seq = ?1 AND ?2 = 0"
+        } else {
+            "SELECT smsc_id, acked_on FROM segments WHERE seq = ?1 AND idx = ?2"
+        };
+        let row: Option<(Option<String>, Option<String>)> = self
+            .conn
+            .prepare_cached(sql)?
+            .query_row(params![seq, idx], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        Ok(match row {
+            Some((Some(id), Some(on))) => Some((id, on)),
+            _ => None,
+        })
     }
 
     /// Records an SMSC id under the forms a receipt may quote it in (see [`stored_forms`]).
@@ -823,16 +938,17 @@ impl Writer {
             self.uncorrelate(channel, seq, idx, &smsc_id)?;
             return Ok(ReceiptMatch::NotFound);
         };
-        self.conn
-            .prepare_cached(
-                "UPDATE segments SET receipt = ?3, receipt_error = ?4 WHERE seq = ?1 AND idx = ?2",
-            )?
-            .execute(params![
-                seq,
-                idx,
-                receipt.state.as_str(),
-                receipt.error_code
-            ])?;
+        let sql = if count == 1 {
+            "UPDATE messages SET receipt = ?3, receipt_error = ?4 WHERE seq = ?1 AND ?2 = 0"
+        } else {
+            "UPDATE segments SET receipt = ?3, receipt_error = ?4 WHERE seq = ?1 AND idx = ?2"
+        };
+        self.conn.prepare_cached(sql)?.execute(params![
+            seq,
+            idx,
+            receipt.state.as_str(),
+            receipt.error_code
+        ])?;
         if is_final_receipt(&receipt.state) {
             self.uncorrelate(channel, seq, idx, &smsc_id)?;
         }
@@ -844,7 +960,7 @@ impl Writer {
                 receipt_error: receipt.error_code.clone(),
             }]
         } else {
-            self.segment_records(seq)?
+            segment_records(&self.conn, seq, count)?
         };
         let mut state = state;
         if let Some((next, reason)) = state_from_receipts(&segments) {
@@ -865,10 +981,6 @@ impl Writer {
         })
     }
 
-    fn segment_records(&self, seq: i64) -> Sql<Vec<SegmentRecord>> {
-        segment_records(&self.conn, seq)
-    }
-
     fn fail_unconfigured(
         &mut self,
         configured: &[String],
@@ -887,12 +999,13 @@ impl Writer {
             let n = self
                 .conn
                 .prepare_cached(
-                    "UPDATE messages SET state = 3, claimed = 0, finished_at = ?2,
+                    "UPDATE messages SET state = 3, finished_at = ?2,
                         failure_reason = ?3
                      WHERE queue = ?1 AND state = 0",
                 )?
                 .execute(params![queue, ms(now), reason])? as u64;
             self.counts.waiting = self.counts.waiting.saturating_sub(n);
+            self.claims.drop_queue(queue);
             failed += n;
         }
         Ok(failed)
@@ -912,13 +1025,18 @@ impl Writer {
     fn upkeep(&mut self, now: SystemTime) -> Sql<Upkeep> {
         let at = ms(now);
         let mut upkeep = Upkeep::default();
+        // Held messages are left to their channel, which reports them expired itself.
         let expired: Vec<i64> = {
             let mut s = self.conn.prepare_cached(
-                "SELECT seq FROM messages WHERE state = 0 AND expires_at <= ?1 AND claimed = 0
+                "SELECT seq FROM messages WHERE state = 0 AND expires_at <= ?1
                  ORDER BY expires_at LIMIT ?2",
             )?;
-            let rows = s.query_map(params![at, UPKEEP_BATCH], |r| r.get(0))?;
-            rows.collect::<Sql<_>>()?
+            let limit = UPKEEP_BATCH + self.claims.len() as i64;
+            let rows = s.query_map(params![at, limit], |r| r.get(0))?;
+            let mut expired = rows.collect::<Sql<Vec<i64>>>()?;
+            expired.retain(|seq| !self.claims.holds(*seq));
+            expired.truncate(UPKEEP_BATCH as usize);
+            expired
         };
         for seq in expired {
             self.expire(seq, at)?;
@@ -935,31 +1053,41 @@ impl Writer {
             )?
             .execute(params![at, wait, UPKEEP_BATCH])? as u64;
         let old = at.saturating_sub(ms_of(self.options.finished_retention));
-        let finished: Vec<i64> = {
+        let finished: Vec<(i64, i64, Option<String>, Option<String>)> = {
             let mut s = self.conn.prepare_cached(
-                "SELECT seq FROM messages WHERE finished_at IS NOT NULL AND finished_at <= ?1
+                "SELECT seq, segments, acked_on, smsc_id FROM messages
+                 WHERE finished_at IS NOT NULL AND finished_at <= ?1
                  ORDER BY finished_at LIMIT ?2",
             )?;
-            let rows = s.query_map(params![old, UPKEEP_BATCH], |r| r.get(0))?;
+            let rows = s.query_map(params![old, UPKEEP_BATCH], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?;
             rows.collect::<Sql<_>>()?
         };
-        for seq in finished {
-            let acknowledged: Vec<(String, i64, String)> = {
-                // Under the channel each segment was acknowledged on: a message may have
-                // been sent partly by one channel and partly by another.
-                let mut s = self.conn.prepare_cached(
-                    "SELECT acked_on, idx, smsc_id FROM segments
-                     WHERE seq = ?1 AND smsc_id IS NOT NULL AND acked_on IS NOT NULL",
-                )?;
+        for (seq, count, acked_on, smsc_id) in finished {
+            // Under the channel each segment was acknowledged on: a message may have been
+            // sent partly by one channel and partly by another.
+            let acknowledged: Vec<(String, i64, String)> = if count == 1 {
+                acked_on
+                    .zip(smsc_id)
+                    .map(|(on, id)| (on, 0, id))
+                    .into_iter()
+                    .collect()
+            } else {
+                let mut s = self
+                    .conn
+                    .prepare_cached("SELECT acked_on, idx, smsc_id FROM segments WHERE seq = ?1")?;
                 let rows = s.query_map([seq], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
                 rows.collect::<Sql<_>>()?
             };
             for (channel, idx, smsc_id) in acknowledged {
                 self.uncorrelate(&channel, seq, idx, &smsc_id)?;
             }
-            self.conn
-                .prepare_cached("DELETE FROM segments WHERE seq = ?1")?
-                .execute([seq])?;
+            if count > 1 {
+                self.conn
+                    .prepare_cached("DELETE FROM segments WHERE seq = ?1")?
+                    .execute([seq])?;
+            }
             self.conn
                 .prepare_cached("DELETE FROM messages WHERE seq = ?1")?
                 .execute([seq])?;
@@ -969,25 +1097,36 @@ impl Writer {
     }
 }
 
-/// What is known of each segment of message `seq`, in order. Sorted here: an ORDER BY would
-/// make SQLite prepare the statement again at every run.
-pub(super) fn segment_records(conn: &Connection, seq: i64) -> Sql<Vec<SegmentRecord>> {
+/// What is known of each segment of message `seq` (of `count`), in order: the message row
+/// holds it for one segment, `segments` for more (a row per acknowledged segment).
+pub(super) fn segment_records(conn: &Connection, seq: i64, count: i64) -> Sql<Vec<SegmentRecord>> {
+    let record = |r: &rusqlite::Row| -> Sql<SegmentRecord> {
+        Ok(SegmentRecord {
+            smsc_message_id: r.get(1)?,
+            receipt: r.get::<_, Option<String>>(2)?.map(|w| receipt_state(&w)),
+            receipt_error: r.get(3)?,
+        })
+    };
+    if count == 1 {
+        return conn
+            .prepare_cached(
+                "SELECT 0, smsc_id, receipt, receipt_error FROM messages WHERE seq = ?1",
+            )?
+            .query_row([seq], record)
+            .map(|r| vec![r]);
+    }
+    let mut records = vec![SegmentRecord::default(); usize::try_from(count).unwrap_or(0)];
     let mut s = conn.prepare_cached(
         "SELECT idx, smsc_id, receipt, receipt_error FROM segments WHERE seq = ?1",
     )?;
-    let rows = s.query_map([seq], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            SegmentRecord {
-                smsc_message_id: r.get(1)?,
-                receipt: r.get::<_, Option<String>>(2)?.map(|w| receipt_state(&w)),
-                receipt_error: r.get(3)?,
-            },
-        ))
-    })?;
-    let mut records = rows.collect::<Sql<Vec<_>>>()?;
-    records.sort_by_key(|(idx, _)| *idx);
-    Ok(records.into_iter().map(|(_, r)| r).collect())
+    let mut rows = s.query([seq])?;
+    while let Some(r) = rows.next()? {
+        let idx: i64 = r.get(0)?;
+        if let Some(slot) = usize::try_from(idx).ok().and_then(|i| records.get_mut(i)) {
+            *slot = record(r)?;
+        }
+    }
+    Ok(records)
 }
 
 /// The forms an SMSC id is stored under: `f:` its folded form always; `e:` the exact text
@@ -1016,6 +1155,15 @@ fn stored_forms(key: &MessageIdKey) -> Vec<String> {
 }
 
 /// A message id read back from the file; anything else is a damaged row, reported as such.
+/// A row the store cannot read back, reported as damaged.
+fn damaged(what: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        0,
+        rusqlite::types::Type::Blob,
+        format!("damaged row: {what}").into(),
+    )
+}
+
 pub(super) fn stored_id(text: String) -> Sql<MessageId> {
     MessageId::parse(&text).ok_or_else(|| {
         rusqlite::Error::FromSqlConversionFailure(
