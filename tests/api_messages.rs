@@ -88,6 +88,7 @@ async fn every_bad_request_is_a_400_naming_its_field() {
             "not both",
         ),
         (json!({"text": "x"}), "to", "required"),
+        (json!({"to": "1", "text": ""}), "text", "must not be empty"),
         (json!({"to": "1"}), "text", "required"),
         (
             json!({"to": "1", "text": "x", "encoding": "utf-8"}),
@@ -651,4 +652,16 @@ async fn a_full_disk_is_a_503_with_the_reason_and_nothing_accepted_is_lost() {
     assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.text);
     let claimed = store.claim("a", 10_000, now()).await.unwrap();
     assert_eq!(claimed.len(), accepted.len() + 1);
+}
+
+#[tokio::test]
+async fn empty_text_in_a_batch_item_is_refused() {
+    let server = start("", FakeEngine::new(true, true)).await;
+    let batch = json!({"messages": [{"to": "1", "text": ""}, {"to": "1", "text": "x"}]});
+    let answer = post(server.addr, "/v1/messages/batch", &batch).await;
+    assert_eq!(answer.status, StatusCode::MULTI_STATUS, "{}", answer.text);
+    let results = answer.body["results"].as_array().unwrap();
+    assert_eq!(results[0]["status"], 400);
+    assert_eq!(results[0]["field"], "messages[0].text");
+    assert_eq!(results[1]["status"], 202);
 }

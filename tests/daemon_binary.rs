@@ -326,3 +326,55 @@ async fn a_concatenated_mo_message_reaches_the_webhook_reassembled() {
     assert!(daemon.wait().success());
     sim.shutdown().await;
 }
+
+#[test]
+fn a_reload_naming_a_fifo_is_refused_and_sigterm_still_stops_at_once() {
+    let dir = TempDir::new("fifo");
+    // No SMSC listens on port 9: the channel backs off, which is all this test needs.
+    let good = format!(
+        "{}[http]\nlisten = \"127.0.0.1:0\"\n",
+        channel("f", 9, "alpha", SECRETS[0], 10)
+    );
+    let config = dir.write("smppd.toml", &good);
+    let mut daemon = Daemon::run(&config);
+    daemon.api();
+    let fifo = dir.0.join("bind-password");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    dir.write(
+        "smppd.toml",
+        &good.replace(
+            &format!("password = \"{}\"", SECRETS[0]),
+            "password = { file = \"bind-password\" }",
+        ),
+    );
+    daemon.signal("HUP");
+    let rejected = daemon.wait_event("reload_rejected naming the FIFO", |e| {
+        e["event"] == "reload_rejected"
+            && e["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("FIFO (named pipe), not a regular file"))
+    });
+    assert!(
+        rejected["message"]
+            .as_str()
+            .unwrap()
+            .contains(&fifo.display().to_string()),
+        "{rejected}"
+    );
+    // The daemon still answers and stops as promptly as ever.
+    let (status, _) = http(daemon.api(), "GET", "/health", None);
+    assert_eq!(status, 503, "up, no channel bound");
+    let asked = std::time::Instant::now();
+    daemon.signal("TERM");
+    assert!(daemon.wait().success(), "{}", daemon.all_output());
+    assert!(
+        asked.elapsed() < smppd::daemon::run::STOP_BOUND,
+        "stopping took {:?}",
+        asked.elapsed()
+    );
+    assert_no_secret(&daemon);
+}

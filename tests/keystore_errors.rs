@@ -293,3 +293,34 @@ fn oversized_files_are_refused_before_parsing() {
     assert_eq!(e.reason(), "keystore_unreadable");
     assert!(e.to_string().contains("too big for a keystore"), "{e}");
 }
+
+#[test]
+fn fifos_and_devices_are_refused_without_waiting_on_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("client.p12");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let started = std::time::Instant::now();
+    let e = load(&fifo, "pw", "pw").unwrap_err();
+    assert_eq!(e.reason(), "keystore_unreadable");
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "cannot read keystore file {}: it is a FIFO (named pipe), not a regular file",
+            fifo.display()
+        )
+    );
+    let e = Keystore::load_pem(None, None, Some(&fifo)).unwrap_err();
+    assert!(e.to_string().contains("FIFO"), "{e}");
+    let e = load(Path::new("/dev/zero"), "pw", "pw").unwrap_err();
+    assert_eq!(e.reason(), "keystore_unreadable");
+    assert!(
+        e.to_string()
+            .ends_with("it is a character device, not a regular file"),
+        "{e}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}

@@ -26,8 +26,13 @@ pub use daemon_sections::{HttpConfig, WebhookConfig};
 pub use error::{ConfigError, ConfigErrors, ConfigWarning, Location, Problem};
 pub use store_section::StoreConfig;
 
+use crate::limited_file;
 use section::FileContext;
 use std::path::{Path, PathBuf};
+
+/// The largest configuration file read: a thousand channels take well under a megabyte, and
+/// a path naming `/dev/zero` or a log file must not fill memory.
+pub const MAX_CONFIG_FILE: u64 = 16 * 1024 * 1024;
 
 /// The prefix of every channel section's name.
 pub const CHANNEL_PREFIX: &str = "channel-";
@@ -59,12 +64,25 @@ pub struct Loaded {
 impl Config {
     /// Reads and validates `path`, resolving `{ env = .. }` secrets from the process
     /// environment and `{ file = .. }` secrets relative to the file's directory.
+    ///
+    /// The file and every secret file must be regular files (a FIFO, a device or a directory
+    /// is refused without being opened for a blocking read), of at most [`MAX_CONFIG_FILE`]
+    /// and [`crate::secret::MAX_SECRET_FILE`] bytes. Reading may still wait on a slow disk or
+    /// network file system: the daemon calls this off its runtime, with a time limit.
     pub fn load(path: &Path) -> Result<Loaded, ConfigErrors> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let unreadable = |error: String| {
             ConfigErrors(vec![ConfigError {
                 location: file_location(path),
-                problem: Problem::Read(e.to_string()),
+                problem: Problem::Read(error),
             }])
+        };
+        let data = limited_file::read(path, MAX_CONFIG_FILE, "a configuration file")
+            .map_err(|e| unreadable(e.to_string()))?;
+        let text = String::from_utf8(data).map_err(|e| {
+            unreadable(format!(
+                "not UTF-8 text (at byte {})",
+                e.utf8_error().valid_up_to()
+            ))
         })?;
         let env = |var: &str| std::env::var(var).ok();
         let mut loaded = Self::parse(&text, path, &env)?;

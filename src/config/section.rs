@@ -341,13 +341,8 @@ impl<'a> SectionReader<'a> {
             },
             (None, Some(toml::Value::String(p))) => {
                 let path = self.ctx.base_dir.join(p);
-                match std::fs::read_to_string(&path) {
-                    // A trailing newline is an editor's, not part of the password.
-                    Ok(s) => Some(Secret::new(
-                        s.strip_suffix("\r\n")
-                            .or_else(|| s.strip_suffix('\n'))
-                            .unwrap_or(&s),
-                    )),
+                match Secret::from_file(&path) {
+                    Ok(secret) => Some(secret),
                     Err(e) => {
                         self.error(
                             Some(key),

@@ -335,3 +335,79 @@ fn session_layer_limits_are_checked_at_load() {
     assert_eq!(params.system_id(), "acme");
     assert_eq!(params.window_size(), 10);
 }
+
+/// A channel whose `password` is read from `path`.
+fn with_password_file(path: &Path) -> String {
+    format!(
+        "[channel-a]\nx-smpp-host = \"h\"\nx-smpp-system-id = \"a\"\npassword = {{ file = \"{}\" }}\n",
+        path.display()
+    )
+}
+
+#[test]
+fn secret_files_must_be_small_regular_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pw.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let huge = dir.path().join("pw.huge");
+    std::fs::write(&huge, vec![b'x'; 64 * 1024 + 1]).unwrap();
+    let cases = [
+        (
+            Path::new("/dev/zero"),
+            "it is a character device, not a regular file",
+        ),
+        (
+            fifo.as_path(),
+            "it is a FIFO (named pipe), not a regular file",
+        ),
+        (dir.path(), "it is a directory, not a regular file"),
+        (
+            huge.as_path(),
+            "larger than 65536 bytes, too big for a secret file",
+        ),
+    ];
+    for (path, expected) in cases {
+        let started = std::time::Instant::now();
+        let e = errors(&with_password_file(path));
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{path:?} blocked"
+        );
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(e[0].location.key.as_deref(), Some("password"));
+        assert_eq!(
+            e[0].problem.to_string(),
+            format!("cannot read the secret file {}: {expected}", path.display())
+        );
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn the_configuration_file_itself_must_be_a_regular_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("smppd.toml");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let Err(ConfigErrors(e)) = Config::load(&fifo) else {
+        panic!("a FIFO was accepted as the configuration");
+    };
+    assert_eq!(
+        e[0].to_string(),
+        format!(
+            "{}: cannot read the file: it is a FIFO (named pipe), not a regular file",
+            fifo.display()
+        )
+    );
+    let Err(ConfigErrors(e)) = Config::load(Path::new("/dev/zero")) else {
+        panic!("/dev/zero was accepted as the configuration");
+    };
+    assert!(e[0].to_string().contains("character device"), "{}", e[0]);
+}

@@ -3,6 +3,10 @@
 //! Start every channel, serve the HTTP API, tell systemd when ready, then wait for signals:
 //! SIGHUP re-reads the configuration and restarts only the channels whose sections changed;
 //! SIGTERM (or SIGINT) stops taking requests, drains and unbinds every channel, and returns.
+//!
+//! The re-read happens on a thread of its own with a time limit ([`RELOAD_READ_BOUND`]), and
+//! SIGTERM is heeded while it runs: a configuration on a hung file system must neither stall
+//! the runtime nor delay a stop.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,11 +22,60 @@ use super::dispatch::Dispatcher;
 use super::gateway::Gateway;
 use super::store::Store;
 use super::systemd::{self, Notifier};
-use crate::config::{Config, ConfigErrors, ConfigWarning};
+use crate::config::{Config, ConfigErrors, ConfigWarning, Loaded};
 
 /// How long a graceful stop may take before the daemon exits anyway: within systemd's
 /// `TimeoutStopSec=30` with a margin.
 pub const STOP_BOUND: Duration = Duration::from_secs(25);
+
+/// How long re-reading the configuration on SIGHUP may take. Files are small and local; a
+/// read that takes longer is stuck (a hung network file system) and the reload is given up.
+pub const RELOAD_READ_BOUND: Duration = Duration::from_secs(10);
+
+/// Why a configuration could not be re-read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    /// The file was read and has problems; each is listed.
+    #[error("{0}")]
+    Config(ConfigErrors),
+    /// Reading did not finish in time.
+    #[error("reading the configuration took longer than {} s; it is left to finish on its own", .0.as_secs())]
+    TimedOut(Duration),
+    /// The reading thread could not be started, or ended without an answer.
+    #[error("the configuration reader failed: {0}")]
+    Reader(String),
+}
+
+/// Runs `read` on a thread of its own and waits at most `bound` for its answer.
+///
+/// A plain thread rather than `spawn_blocking`: a runtime being dropped waits for its
+/// blocking tasks, so a read stuck for ever would keep the process from exiting. A thread
+/// that outlives `bound` is left alone; it ends with the process at the latest.
+async fn off_runtime<T: Send + 'static>(
+    bound: Duration,
+    read: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ReloadError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("smppd-config".into())
+        .spawn(move || {
+            let _ = tx.send(read());
+        })
+        .map_err(|e| ReloadError::Reader(e.to_string()))?;
+    match tokio::time::timeout(bound, rx).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(_)) => Err(ReloadError::Reader("it ended without an answer".into())),
+        Err(_) => Err(ReloadError::TimedOut(bound)),
+    }
+}
+
+/// Reads and validates the configuration at `path` off the runtime, within `bound`.
+pub async fn load_off_runtime(path: &Path, bound: Duration) -> Result<Loaded, ReloadError> {
+    let path = path.to_path_buf();
+    off_runtime(bound, move || Config::load(&path))
+        .await?
+        .map_err(ReloadError::Config)
+}
 
 /// Why the daemon could not start (after start, failures are logged, not returned).
 #[derive(Debug, thiserror::Error)]
@@ -190,7 +243,17 @@ pub async fn run(
     };
     loop {
         tokio::select! {
-            _ = hangup.recv() => daemon.reload().await,
+            _ = hangup.recv() => {
+                let _ = daemon.notifier.reloading();
+                tracing::info!(event = "reload", path = %daemon.path.display(), "SIGHUP: re-reading the configuration");
+                // A stop asked for while the file is being read wins over the reload.
+                let loaded = tokio::select! {
+                    loaded = load_off_runtime(&daemon.path, RELOAD_READ_BOUND) => loaded,
+                    _ = terminate.recv() => break,
+                    _ = interrupt.recv() => break,
+                };
+                daemon.reload(loaded).await;
+            }
             _ = terminate.recv() => break,
             _ = interrupt.recv() => break,
         }
@@ -279,14 +342,12 @@ async fn report_status(gateway: Arc<Gateway>, notifier: Notifier) {
 }
 
 impl Daemon {
-    /// SIGHUP: validate the whole file; apply it only if it is good; restart only the
+    /// SIGHUP, once the file is read: apply it only if it is good; restart only the
     /// channels whose sections changed (added and removed ones are started and stopped).
-    async fn reload(&mut self) {
-        let _ = self.notifier.reloading();
-        tracing::info!(event = "reload", path = %self.path.display(), "SIGHUP: re-reading the configuration");
-        let loaded = match Config::load(&self.path) {
+    async fn reload(&mut self, loaded: Result<Loaded, ReloadError>) {
+        let loaded = match loaded {
             Ok(loaded) => loaded,
-            Err(errors) => {
+            Err(ReloadError::Config(errors)) => {
                 for e in &errors.0 {
                     tracing::error!(event = "reload_rejected", "{e}");
                 }
@@ -295,6 +356,11 @@ impl Daemon {
                     problems = errors.0.len(),
                     "the new configuration has problems; nothing was changed"
                 );
+                let _ = self.notifier.ready(&self.gateway.summary());
+                return;
+            }
+            Err(e) => {
+                tracing::error!(event = "reload_rejected", "{e}; nothing was changed");
                 let _ = self.notifier.ready(&self.gateway.summary());
                 return;
             }
@@ -340,5 +406,55 @@ impl Daemon {
         );
         self.config = new;
         let _ = self.notifier.ready(&self.gateway.summary());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_read_that_hangs_is_given_up_after_the_bound() {
+        let (_keep, stuck) = std::sync::mpsc::channel::<()>();
+        let started = std::time::Instant::now();
+        let result = off_runtime(Duration::from_millis(200), move || stuck.recv()).await;
+        assert!(
+            matches!(result, Err(ReloadError::TimedOut(_))),
+            "{result:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_read_runs_off_the_runtime() {
+        // On a one-thread runtime a read on the runtime's thread would starve this timer.
+        let ticked = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let seen = ticked.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            seen.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+        let probe = ticked.clone();
+        let answer = off_runtime(Duration::from_secs(30), move || {
+            let deadline = std::time::Instant::now() + Duration::from_secs(20);
+            while !probe.load(std::sync::atomic::Ordering::SeqCst) {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the runtime was blocked"
+                );
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            42
+        })
+        .await;
+        assert_eq!(answer.unwrap(), 42);
+    }
+
+    #[tokio::test]
+    async fn a_bad_file_is_a_config_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("missing.toml");
+        let result = load_off_runtime(&path, RELOAD_READ_BOUND).await;
+        assert!(matches!(result, Err(ReloadError::Config(_))), "{result:?}");
     }
 }

@@ -152,6 +152,12 @@ pub fn parse(value: &Value) -> Result<MessageRequest, ApiError> {
             ))
         }
         (None, None) => return Err(ApiError::field("text", "required: give text or binary")),
+        (Some(""), None) => {
+            return Err(ApiError::field(
+                "text",
+                "must not be empty: an SMS needs at least one character",
+            ))
+        }
         (Some(t), None) => Content::Text(t.to_string()),
         (None, Some(b)) => {
             let data = base64::engine::general_purpose::STANDARD
@@ -262,6 +268,7 @@ mod tests {
             (json!({"to": "1", "text": "x", "binary": "AA=="}), "binary"),
             (json!({"to": "1", "binary": "***"}), "binary"),
             (json!({"to": "1", "binary": ""}), "binary"),
+            (json!({"to": "1", "text": ""}), "text"),
             (
                 json!({"to": "1", "text": "x", "encoding": "utf8"}),
                 "encoding",
@@ -287,5 +294,19 @@ mod tests {
             assert_eq!(field, expected, "{body}: {message}");
             assert!(!message.is_empty());
         }
+    }
+
+    #[test]
+    fn empty_text_is_refused_like_empty_binary() {
+        let (field, message) = error(json!({"to": "1", "text": ""}));
+        assert_eq!(field, "text");
+        assert_eq!(
+            message,
+            "must not be empty: an SMS needs at least one character"
+        );
+        assert!(
+            parse(&json!({"to": "1", "text": " "})).is_ok(),
+            "a space is text"
+        );
     }
 }

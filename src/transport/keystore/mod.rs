@@ -3,7 +3,7 @@
 //! Two formats are read: PKCS#12 (`.p12`/`.pfx`, as the Genesys driver's
 //! `x-smpp-tls-path-to-certificate` names, with separate file and key passwords) and PEM.
 //! Nothing here opens a socket; the TLS code builds its rustls configuration from a
-//! [`Keystore`]. May depend on `crate::secret` only.
+//! [`Keystore`]. May depend on `crate::secret` and `crate::limited_file` only.
 //!
 //! - [`pkcs12`]: the two-password PKCS#12 reader, `pbe` its decryption schemes;
 //! - `pem`: the PEM alternative;
@@ -174,25 +174,15 @@ pub(crate) fn effective_key_password<'a>(file: &'a Secret, key: &'a Secret) -> &
 /// device or a huge file must not exhaust memory at channel start.
 pub const MAX_FILE_SIZE: u64 = 1 << 20;
 
-/// Reads a whole file of at most [`MAX_FILE_SIZE`] bytes, naming it in the error.
+/// Reads a whole keystore or PEM file: a regular file (a FIFO or a device is refused without
+/// waiting on it) of at most [`MAX_FILE_SIZE`] bytes, naming it in the error.
 pub(crate) fn read(path: &Path) -> Result<Vec<u8>, KeystoreError> {
-    use std::io::Read;
-    let unreadable = |source| KeystoreError::Unreadable {
-        path: path.to_path_buf(),
-        source,
-    };
-    let file = std::fs::File::open(path).map_err(unreadable)?;
-    let mut data = Vec::new();
-    file.take(MAX_FILE_SIZE + 1)
-        .read_to_end(&mut data)
-        .map_err(unreadable)?;
-    if data.len() as u64 > MAX_FILE_SIZE {
-        return Err(unreadable(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("larger than {MAX_FILE_SIZE} bytes, too big for a keystore"),
-        )));
-    }
-    Ok(data)
+    crate::limited_file::read(path, MAX_FILE_SIZE, "a keystore").map_err(|e| {
+        KeystoreError::Unreadable {
+            path: path.to_path_buf(),
+            source: e.into(),
+        }
+    })
 }
 
 /// Builds a [`Keystore`] from certificates (DER, optional localKeyId) and an optional PKCS#8
