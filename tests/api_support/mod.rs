@@ -219,3 +219,53 @@ pub async fn post(addr: SocketAddr, path: &str, body: &Value) -> Answer {
     )
     .await
 }
+
+/// What came back for a request sent byte for byte.
+pub struct RawAnswer {
+    pub status: u16,
+    /// The status line and headers, as received.
+    pub head: String,
+    /// The body as JSON, `Null` when it is not JSON.
+    pub body: Value,
+}
+
+/// Sends `request` exactly as given over a new connection and reads until the server closes
+/// it (send `connection: close`).
+pub async fn raw(addr: SocketAddr, request: &str) -> RawAnswer {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut received = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        stream.read_to_end(&mut received),
+    )
+    .await
+    .expect("the server neither answered nor closed")
+    .unwrap();
+    let text = String::from_utf8_lossy(&received).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    RawAnswer {
+        status: head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0),
+        head: head.to_string(),
+        body: serde_json::from_str(body).unwrap_or(Value::Null),
+    }
+}
+
+/// A POST to `path` with `headers` (each `name: value`) and `body`, closing the connection.
+pub fn post_request(path: &str, headers: &[&str], body: &str) -> String {
+    let mut request = format!("POST {path} HTTP/1.1\r\n");
+    for h in headers {
+        request.push_str(h);
+        request.push_str("\r\n");
+    }
+    request.push_str(&format!(
+        "content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    ));
+    request
+}

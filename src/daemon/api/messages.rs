@@ -208,7 +208,7 @@ pub(super) async fn post_message(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let value = state.read_json(body).await?;
+    let value = state.read_json(&headers, body).await?;
     let mut request = request::parse(&value)?;
     let mut key_field = "idempotency_key";
     if let Some(key) = headers.get(IDEMPOTENCY_HEADER) {
@@ -238,9 +238,10 @@ pub(super) async fn post_message(
 /// in order.
 pub(super) async fn post_batch(
     State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let value = state.read_json(body).await?;
+    let value = state.read_json(&headers, body).await?;
     let Some(object) = value.as_object() else {
         return Err(ApiError::field(
             "",

@@ -13,6 +13,9 @@
 //! "auth" applies only when `[http] bearer-token` is set. Health stays open for load
 //! balancers and service managers; the description holds nothing secret.
 //!
+//! Before any route: the `Origin` and `Host` checks of [`guard`] (403, 421); POST bodies
+//! must be `application/json` (415).
+//!
 //! Start-up order: [`Services::open`] (store, metrics, webhook) → the channels and the
 //! [`Dispatcher`] → [`router`] → [`serve`].
 //!
@@ -22,6 +25,7 @@
 mod auth;
 mod channels;
 mod error;
+mod guard;
 mod health;
 mod messages;
 pub mod metrics;
@@ -30,6 +34,7 @@ pub mod request;
 
 pub use auth::{AuthError, BearerAuth};
 pub use error::ApiError;
+pub use guard::{GuardError, RequestGuard};
 pub use messages::{AcceptedBody, BatchBody, BatchItem, MessageBody, IDEMPOTENCY_HEADER};
 pub use openapi::{document as openapi_document, ROUTES};
 
@@ -41,7 +46,7 @@ use super::webhook::{Webhook, WebhookError};
 use crate::config::{Config, HttpConfig};
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -126,11 +131,38 @@ pub(crate) struct AppState {
     dispatcher: Arc<Dispatcher>,
     http: HttpConfig,
     auth: BearerAuth,
+    guard: RequestGuard,
+}
+
+/// Whether a `Content-Type` value is JSON: `application/json`, parameters allowed.
+fn is_json(content_type: &[u8]) -> bool {
+    let essence = content_type
+        .split(|&b| b == b';')
+        .next()
+        .unwrap_or_default()
+        .trim_ascii();
+    essence.eq_ignore_ascii_case(b"application/json")
 }
 
 impl AppState {
-    /// Reads a request body of at most `max-body-bytes` and parses it as JSON.
-    async fn read_json(&self, body: Body) -> Result<serde_json::Value, ApiError> {
+    /// Reads a request body of at most `max-body-bytes` and parses it as JSON. The body must
+    /// be declared JSON (else 415: a web page cannot send that without the API's consent).
+    async fn read_json(
+        &self,
+        headers: &HeaderMap,
+        body: Body,
+    ) -> Result<serde_json::Value, ApiError> {
+        let content_type = headers.get(header::CONTENT_TYPE).map(|v| v.as_bytes());
+        if !content_type.is_some_and(is_json) {
+            let found = match content_type {
+                Some(v) => format!("Content-Type {:?}", String::from_utf8_lossy(v)),
+                None => "no Content-Type".to_string(),
+            };
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("the body must be sent as Content-Type: application/json, not {found}"),
+            ));
+        }
         let max = self.http.max_body_bytes;
         let read = tokio::time::timeout(BODY_TIMEOUT, Limited::new(body, max).collect());
         let Ok(read) = read.await else {
@@ -171,11 +203,29 @@ async fn require_token(
 ) -> Response {
     let header = request
         .headers()
-        .get(axum::http::header::AUTHORIZATION)
+        .get(header::AUTHORIZATION)
         .map(|v| v.as_bytes());
     match state.auth.check(header) {
         Ok(()) => next.run(request).await,
         Err(e) => ApiError::new(StatusCode::UNAUTHORIZED, e.to_string()).into_response(),
+    }
+}
+
+/// Refuses requests from web pages and, without a bearer token, for other hosts.
+async fn guard_request(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let headers = request.headers();
+    let checked = state.guard.check(
+        request.uri().authority().map(|a| a.as_str()),
+        headers.get(header::HOST).map(|v| v.as_bytes()),
+        headers.get(header::ORIGIN).map(|v| v.as_bytes()),
+    );
+    match checked {
+        Ok(()) => next.run(request).await,
+        Err(e) => ApiError::new(e.status(), e.to_string()).into_response(),
     }
 }
 
@@ -207,6 +257,7 @@ pub fn router(
         dispatcher,
         http: config.http.clone(),
         auth: BearerAuth::new(config.http.bearer_token.as_ref()),
+        guard: RequestGuard::new(&config.http),
     });
     let guarded = axum::Router::new()
         .route("/v1/messages", post(messages::post_message))
@@ -224,6 +275,10 @@ pub fn router(
         .route("/openapi.json", get(openapi::get_openapi))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard_request,
+        ))
         .with_state(state)
 }
 
