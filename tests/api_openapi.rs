@@ -189,7 +189,7 @@ async fn refusals_before_the_route_match_the_description() {
     let doc = get(addr, "/openapi.json").await.body;
     let local = format!("host: {addr}");
     let body = r#"{"to": "1", "text": "x"}"#;
-    let cases: [(&[&str], u16); 3] = [
+    let cases: [(&[&str], u16); 4] = [
         (
             &[
                 "origin: http://evil.example",
@@ -202,6 +202,10 @@ async fn refusals_before_the_route_match_the_description() {
             &["host: evil.example", "content-type: application/json"],
             421,
         ),
+        (
+            &["content-type: application/json", "content-length: 99999999"],
+            413,
+        ),
     ];
     for (headers, status) in cases {
         for path in ["/v1/messages", "/v1/messages/batch"] {
@@ -209,12 +213,28 @@ async fn refusals_before_the_route_match_the_description() {
             if !headers.iter().any(|h| h.starts_with("host:")) {
                 all.push(&local);
             }
-            let answer = raw(addr, &post_request(path, &all, body)).await;
+            let request = if headers.iter().any(|h| h.starts_with("content-length:")) {
+                format!(
+                    "POST {path} HTTP/1.1\r\n{}\r\nconnection: close\r\n\r\n",
+                    all.join("\r\n")
+                )
+            } else {
+                post_request(path, &all, body)
+            };
+            let answer = raw(addr, &request).await;
             assert_eq!(answer.status, status, "{path} {headers:?}: {}", answer.head);
             let status = StatusCode::from_u16(status).unwrap();
             assert_fits(&doc, "post", path, status, &answer.body);
         }
     }
+    let answer = get(addr, "/v1/messages/%ff").await;
+    assert_fits(
+        &doc,
+        "get",
+        "/v1/messages/{id}",
+        answer.status,
+        &answer.body,
+    );
     for path in ["/health", "/v1/channels", "/openapi.json"] {
         let request =
             format!("GET {path} HTTP/1.1\r\nhost: evil.example\r\nconnection: close\r\n\r\n");

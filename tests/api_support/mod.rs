@@ -138,6 +138,15 @@ pub fn config_in(dir: &std::path::Path, extra: &str) -> Config {
 
 /// Starts the real router on 127.0.0.1:0 with `extra` configuration sections.
 pub async fn start(extra: &str, engine: Arc<FakeEngine>) -> Server {
+    start_with(extra, engine, api::HEADER_TIMEOUT).await
+}
+
+/// [`start`] with another header-read timeout.
+pub async fn start_with(
+    extra: &str,
+    engine: Arc<FakeEngine>,
+    header_timeout: std::time::Duration,
+) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let config = config_in(dir.path(), extra);
     *engine.configs.lock().unwrap() = config.channels.clone();
@@ -150,7 +159,12 @@ pub async fn start(extra: &str, engine: Arc<FakeEngine>) -> Server {
     let app = api::router(&services, engine.clone(), dispatcher.clone(), &config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(api::serve(listener, app, std::future::pending()));
+    tokio::spawn(api::serve_with(
+        listener,
+        app,
+        std::future::pending(),
+        header_timeout,
+    ));
     Server {
         addr,
         services,

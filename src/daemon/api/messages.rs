@@ -10,6 +10,7 @@ use crate::daemon::dispatch::DispatchError;
 use crate::daemon::router::RouteError;
 use crate::daemon::store::{rfc3339, Accepted, AcceptedMessage, MessageId, MessageRecord, Refused};
 use axum::body::Body;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -320,8 +321,11 @@ pub(super) async fn post_batch(
 /// `GET /v1/messages/{id}`.
 pub(super) async fn get_message(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
+    // A rejected path (not UTF-8 once percent-decoded) is no id either: the same JSON 400,
+    // not axum's plain-text rejection.
+    let id = id.map(|Path(id)| id).unwrap_or_default();
     let Some(id) = MessageId::parse(&id) else {
         return Err(ApiError::field(
             "id",

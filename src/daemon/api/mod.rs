@@ -14,7 +14,9 @@
 //! balancers and service managers; the description holds nothing secret.
 //!
 //! Before any route: the `Origin` and `Host` checks of [`guard`] (403, 421); POST bodies
-//! must be `application/json` (415).
+//! must be `application/json` (415) and no larger than `max-body-bytes` (413, from
+//! `Content-Length` when there is one, before the body is read). Every error, including
+//! those of axum's own extractors, is the JSON of [`ApiError`].
 //!
 //! Start-up order: [`Services::open`] (store, metrics, webhook) → the channels and the
 //! [`Dispatcher`] → [`router`] → [`serve`].
@@ -31,12 +33,14 @@ mod messages;
 pub mod metrics;
 mod openapi;
 pub mod request;
+mod serve;
 
 pub use auth::{AuthError, BearerAuth};
 pub use error::ApiError;
 pub use guard::{GuardError, RequestGuard};
 pub use messages::{AcceptedBody, BatchBody, BatchItem, MessageBody, IDEMPOTENCY_HEADER};
 pub use openapi::{document as openapi_document, ROUTES};
+pub use serve::{serve, serve_with, HEADER_TIMEOUT};
 
 use super::dispatch::Dispatcher;
 use super::engine::Engine;
@@ -52,7 +56,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use http_body_util::{BodyExt, Limited};
 use metrics::Metrics;
-use std::future::Future;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
@@ -146,7 +149,8 @@ fn is_json(content_type: &[u8]) -> bool {
 
 impl AppState {
     /// Reads a request body of at most `max-body-bytes` and parses it as JSON. The body must
-    /// be declared JSON (else 415: a web page cannot send that without the API's consent).
+    /// be declared JSON (else 415: a web page cannot send that without the API's consent),
+    /// and a declared length over the limit is refused before a byte of it is read (413).
     async fn read_json(
         &self,
         headers: &HeaderMap,
@@ -164,6 +168,13 @@ impl AppState {
             ));
         }
         let max = self.http.max_body_bytes;
+        let declared = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if declared.is_some_and(|n| n > max as u64) {
+            return Err(too_large(max));
+        }
         let read = tokio::time::timeout(BODY_TIMEOUT, Limited::new(body, max).collect());
         let Ok(read) = read.await else {
             return Err(ApiError::new(
@@ -173,12 +184,7 @@ impl AppState {
         };
         let bytes = match read {
             Ok(collected) => collected.to_bytes(),
-            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-                return Err(ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("the body is larger than max-body-bytes ({max})"),
-                ))
-            }
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => return Err(too_large(max)),
             Err(e) => {
                 return Err(ApiError::new(
                     StatusCode::BAD_REQUEST,
@@ -193,6 +199,13 @@ impl AppState {
             )
         })
     }
+}
+
+fn too_large(max: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("the body is larger than max-body-bytes ({max})"),
+    )
 }
 
 /// Refuses requests without the configured bearer token.
@@ -279,53 +292,6 @@ pub fn router(
             state.clone(),
             guard_request,
         ))
+        .layer(axum::middleware::map_response(error::json_errors))
         .with_state(state)
-}
-
-/// How long a client may take to send a request's headers (slow-loris protection).
-pub const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Serves `app` over HTTP/1.1 on `listener` until `shutdown` completes, then waits for the
-/// connections in flight to finish their current request.
-///
-/// hyper is driven directly rather than through `axum::serve` to give every connection a
-/// timer, hence a header-read timeout: an idle or trickling client cannot hold a connection
-/// open forever.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    app: axum::Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => stream,
-                Err(error) => {
-                    // Out of file descriptors and the like: wait for some to free up
-                    // instead of spinning or giving up on the listener.
-                    tracing::warn!(%error, "HTTP API accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        let service = hyper_util::service::TowerToHyperService::new(app.clone());
-        let mut builder = hyper::server::conn::http1::Builder::new();
-        builder
-            .timer(hyper_util::rt::TokioTimer::new())
-            .header_read_timeout(HEADER_TIMEOUT);
-        let connection = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(%error, "HTTP API connection ended with an error");
-            }
-        });
-    }
-    drop(listener);
-    graceful.shutdown().await;
-    Ok(())
 }

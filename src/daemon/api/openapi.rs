@@ -206,7 +206,7 @@ pub fn document() -> Value {
         "No bearer token is configured and the Host header names neither the listen address, localhost, 127.0.0.1, [::1] nor an entry of [http] allowed-hosts.",
     );
     let not_json = error_response("The body is not declared as Content-Type: application/json.");
-
+    let timeout = error_response("The body did not arrive within 30 s.");
     json!({
         "openapi": "3.0.3",
         "info": {
@@ -230,6 +230,7 @@ pub fn document() -> Value {
                     "400": error_response("A field is wrong: the answer names it."),
                     "401": unauthorized,
                     "403": forbidden,
+                    "408": timeout,
                     "413": error_response("The body is larger than max-body-bytes."),
                     "415": not_json,
                     "421": misdirected,
@@ -246,6 +247,7 @@ pub fn document() -> Value {
                     "400": error_response("The batch itself is malformed (not an object, no messages, more than 1000)."),
                     "401": unauthorized,
                     "403": forbidden,
+                    "408": timeout,
                     "413": error_response("The body is larger than max-body-bytes."),
                     "415": not_json,
                     "421": misdirected,
