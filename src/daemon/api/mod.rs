@@ -35,7 +35,7 @@ mod openapi;
 pub mod request;
 mod serve;
 
-pub use auth::{AuthError, BearerAuth};
+pub use auth::{AuthError, AuthFailures, BearerAuth, AUTH_LOG_EVERY};
 pub use error::ApiError;
 pub use guard::{GuardError, RequestGuard};
 pub use messages::{AcceptedBody, BatchBody, BatchItem, MessageBody, IDEMPOTENCY_HEADER};
@@ -49,16 +49,17 @@ use super::store::{SqliteOptions, SqliteStore, Store, StoreError};
 use super::webhook::{Webhook, WebhookError};
 use crate::config::{Config, HttpConfig};
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use http_body_util::{BodyExt, Limited};
 use metrics::Metrics;
+use std::net::SocketAddr;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How long a client may take to send a request body: a client trickling bytes must not
 /// hold a handler (and its memory) forever.
@@ -134,6 +135,7 @@ pub(crate) struct AppState {
     dispatcher: Arc<Dispatcher>,
     http: HttpConfig,
     auth: BearerAuth,
+    auth_failures: AuthFailures,
     guard: RequestGuard,
 }
 
@@ -208,7 +210,16 @@ fn too_large(max: usize) -> ApiError {
     )
 }
 
-/// Refuses requests without the configured bearer token.
+/// The client's address, as [`serve`] records it.
+fn client_address(request: &Request) -> Option<SocketAddr> {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0)
+}
+
+/// Refuses requests without the configured bearer token. Refusals are logged with the
+/// client's address (never what it sent), at most one line per [`AUTH_LOG_EVERY`].
 async fn require_token(
     State(state): State<Arc<AppState>>,
     request: Request,
@@ -220,7 +231,22 @@ async fn require_token(
         .map(|v| v.as_bytes());
     match state.auth.check(header) {
         Ok(()) => next.run(request).await,
-        Err(e) => ApiError::new(StatusCode::UNAUTHORIZED, e.to_string()).into_response(),
+        Err(e) => {
+            if let Some(refused) = state.auth_failures.record(Instant::now()) {
+                let remote = client_address(&request)
+                    .map(|a| a.to_string())
+                    .unwrap_or_default();
+                tracing::warn!(
+                    event = "auth_failed",
+                    remote,
+                    reason = e.reason(),
+                    refused,
+                    "refused {refused} request(s) without a valid bearer token since the last such line (at most one line per {} s); the latest from {remote}",
+                    AUTH_LOG_EVERY.as_secs()
+                );
+            }
+            ApiError::new(StatusCode::UNAUTHORIZED, e.to_string()).into_response()
+        }
     }
 }
 
@@ -270,6 +296,7 @@ pub fn router(
         dispatcher,
         http: config.http.clone(),
         auth: BearerAuth::new(config.http.bearer_token.as_ref()),
+        auth_failures: AuthFailures::default(),
         guard: RequestGuard::new(&config.http),
     });
     let guarded = axum::Router::new()
