@@ -3,7 +3,7 @@
 
 mod api_support;
 
-use api_support::{call, get, post, start, submitted, FakeEngine};
+use api_support::{call, get, post, post_request, raw, start, start_with, submitted, FakeEngine};
 use hyper::{Method, StatusCode};
 use serde_json::{json, Value};
 use smppd::daemon::api::ROUTES;
@@ -654,6 +654,167 @@ async fn a_full_disk_is_a_503_with_the_reason_and_nothing_accepted_is_lost() {
     assert_eq!(claimed.len(), accepted.len() + 1);
 }
 
+const MESSAGE: &str = r#"{"to": "1", "text": "x"}"#;
+const JSON: &str = "content-type: application/json";
+
+/// `POST /v1/messages` with exactly `headers`.
+async fn post_message_raw(addr: std::net::SocketAddr, headers: &[&str]) -> api_support::RawAnswer {
+    raw(addr, &post_request("/v1/messages", headers, MESSAGE)).await
+}
+
+/// Messages accepted so far, whichever channel they went to.
+async fn accepted(server: &api_support::Server) -> usize {
+    server.claim("a").await.len() + server.claim("b").await.len()
+}
+
+#[tokio::test]
+async fn web_pages_cannot_send_messages() {
+    let server = start("", FakeEngine::new(true, true)).await;
+    let addr = server.addr;
+    let local = format!("host: {addr}");
+    let send = |headers: Vec<&str>| {
+        let request = post_request("/v1/messages", &headers, MESSAGE);
+        async move { raw(addr, &request).await }
+    };
+    // As a browser sends a form of another site, its name rebound to 127.0.0.1.
+    let answer = send(vec![
+        "host: evil.example",
+        "origin: http://evil.example",
+        "content-type: text/plain",
+    ])
+    .await;
+    assert_eq!(answer.status, 403, "{}", answer.head);
+    assert!(answer.head.contains("content-type: application/json"));
+    let error = answer.body["error"].as_str().unwrap();
+    assert!(
+        error.contains("http://evil.example") && error.contains("allowed-origins"),
+        "{error}"
+    );
+    // Each check on its own.
+    let answer = send(vec![&local, "content-type: text/plain"]).await;
+    assert_eq!(answer.status, 415, "{}", answer.head);
+    assert_eq!(
+        answer.body["error"],
+        "the body must be sent as Content-Type: application/json, not Content-Type \"text/plain\""
+    );
+    let answer = send(vec![&local]).await;
+    assert_eq!(answer.status, 415, "{}", answer.head);
+    assert!(answer.body["error"]
+        .as_str()
+        .unwrap()
+        .ends_with("not no Content-Type"));
+    let answer = send(vec!["host: evil.example", JSON]).await;
+    assert_eq!(answer.status, 421, "{}", answer.head);
+    assert!(answer.body["error"]
+        .as_str()
+        .unwrap()
+        .contains("allowed-hosts"));
+    let answer = send(vec![&local, "origin: http://evil.example", JSON]).await;
+    assert_eq!(answer.status, 403, "{}", answer.head);
+    let batch = post_request(
+        "/v1/messages/batch",
+        &[&local, "content-type: text/plain"],
+        &format!("{{\"messages\": [{MESSAGE}]}}"),
+    );
+    assert_eq!(raw(addr, &batch).await.status, 415);
+    let read = "GET /v1/channels HTTP/1.1\r\nhost: evil.example\r\nconnection: close\r\n\r\n";
+    assert_eq!(raw(addr, read).await.status, 421);
+    assert_eq!(accepted(&server).await, 0, "nothing was accepted");
+
+    // What local clients send passes.
+    for headers in [
+        vec![
+            local.as_str(),
+            "content-type: Application/JSON; charset=utf-8",
+        ],
+        vec!["host: localhost:1234", JSON],
+        vec!["host: [::1]", JSON],
+    ] {
+        let answer = send(headers.clone()).await;
+        assert_eq!(answer.status, 202, "{headers:?}: {}", answer.head);
+    }
+    assert_eq!(accepted(&server).await, 3);
+}
+
+#[tokio::test]
+async fn listed_origins_and_hosts_pass_and_a_token_replaces_the_host_check() {
+    let server = start(
+        "[http]\nallowed-origins = [\"https://ops.example.net\"]\nallowed-hosts = [\"smppd.internal\"]\n",
+        FakeEngine::new(true, true),
+    )
+    .await;
+    let addr = server.addr;
+    let from_ops = "origin: https://ops.example.net";
+    let answer = post_message_raw(addr, &["host: smppd.internal:8080", from_ops, JSON]).await;
+    assert_eq!(answer.status, 202, "{}", answer.head);
+    let answer = post_message_raw(
+        addr,
+        &[
+            "host: smppd.internal",
+            "origin: https://ops.example.org",
+            JSON,
+        ],
+    )
+    .await;
+    assert_eq!(answer.status, 403, "{}", answer.head);
+    let answer = post_message_raw(addr, &["host: other.internal", from_ops, JSON]).await;
+    assert_eq!(answer.status, 421, "{}", answer.head);
+
+    let server = start(
+        "[http]\nbearer-token = \"t0ken-t0ken\"\n",
+        FakeEngine::new(true, true),
+    )
+    .await;
+    let addr = server.addr;
+    let token = "authorization: Bearer t0ken-t0ken";
+    let answer = post_message_raw(addr, &["host: smppd.example.net", token, JSON]).await;
+    assert_eq!(answer.status, 202, "{}", answer.head);
+    let answer = post_message_raw(
+        addr,
+        &[
+            "host: smppd.example.net",
+            "origin: http://evil.example",
+            token,
+            JSON,
+        ],
+    )
+    .await;
+    assert_eq!(answer.status, 403, "{}", answer.head);
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_refused_from_its_length_before_it_is_read() {
+    let server = start("", FakeEngine::new(true, true)).await;
+    let addr = server.addr;
+    // The body never comes: only the declared length can decide.
+    let request = format!(
+        "POST /v1/messages HTTP/1.1\r\nhost: {addr}\r\n{JSON}\r\ncontent-length: 10000000\r\nconnection: close\r\n\r\n"
+    );
+    let started = std::time::Instant::now();
+    let answer = raw(addr, &request).await;
+    assert_eq!(answer.status, 413, "{}", answer.head);
+    assert_eq!(
+        answer.body["error"],
+        "the body is larger than max-body-bytes (4194304)"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "the answer waited for the body"
+    );
+}
+
+#[tokio::test]
+async fn every_error_is_json_even_for_a_path_that_is_not_utf8() {
+    let server = start("", FakeEngine::new(true, true)).await;
+    let answer = get(server.addr, "/v1/messages/%ff%fe").await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.text);
+    assert_eq!(answer.body["field"], "id", "{}", answer.text);
+    assert_eq!(
+        answer.body["error"],
+        "not a message id: ids are 32 hexadecimal digits"
+    );
+}
+
 #[tokio::test]
 async fn empty_text_in_a_batch_item_is_refused() {
     let server = start("", FakeEngine::new(true, true)).await;
@@ -664,4 +825,41 @@ async fn empty_text_in_a_batch_item_is_refused() {
     assert_eq!(results[0]["status"], 400);
     assert_eq!(results[0]["field"], "messages[0].text");
     assert_eq!(results[1]["status"], 202);
+}
+
+#[tokio::test]
+async fn headers_that_never_finish_get_a_408() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let timeout = std::time::Duration::from_millis(300);
+    let server = start_with("", FakeEngine::new(true, true), timeout).await;
+    let addr = server.addr;
+    let answer = raw(addr, &format!("GET /health HTTP/1.1\r\nhost: {addr}\r\n")).await;
+    assert_eq!(answer.status, 408, "{}", answer.head);
+    assert!(answer.head.contains("content-type: application/json"));
+    assert!(answer.head.contains("connection: close"));
+    assert_eq!(
+        answer.body["error"],
+        "the request headers did not arrive within 0.3 s"
+    );
+
+    // After a complete exchange on a kept-alive connection, the next request's headers
+    // have the same time.
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET /health HTTP/1.1\r\nhost: {addr}\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut first = vec![0u8; 4096];
+    let n = stream.read(&mut first).await.unwrap();
+    assert!(first[..n].starts_with(b"HTTP/1.1 200"));
+    stream.write_all(b"GET /health HTTP/1.1\r\n").await.unwrap();
+    let mut rest = Vec::new();
+    stream.read_to_end(&mut rest).await.unwrap();
+    assert!(
+        rest.starts_with(b"HTTP/1.1 408"),
+        "{}",
+        String::from_utf8_lossy(&rest)
+    );
+
+    // A connection that sends nothing is closed without an answer.
+    let answer = raw(addr, "").await;
+    assert_eq!((answer.status, answer.head.as_str()), (0, ""));
 }

@@ -4,7 +4,7 @@
 
 mod api_support;
 
-use api_support::{get, post, start, submitted, FakeEngine};
+use api_support::{get, post, post_request, raw, start, submitted, FakeEngine};
 use hyper::StatusCode;
 use serde_json::{json, Value};
 
@@ -180,4 +180,72 @@ async fn every_answer_matches_the_description() {
     assert_fits(&doc, "get", "/v1/channels", answer.status, &answer.body);
     let answer = get(addr, "/health").await;
     assert_fits(&doc, "get", "/health", answer.status, &answer.body);
+}
+
+#[tokio::test]
+async fn refusals_before_the_route_match_the_description() {
+    let server = start("", FakeEngine::new(true, false)).await;
+    let addr = server.addr;
+    let doc = get(addr, "/openapi.json").await.body;
+    let local = format!("host: {addr}");
+    let body = r#"{"to": "1", "text": "x"}"#;
+    let cases: [(&[&str], u16); 4] = [
+        (
+            &[
+                "origin: http://evil.example",
+                "content-type: application/json",
+            ],
+            403,
+        ),
+        (&["content-type: text/plain"], 415),
+        (
+            &["host: evil.example", "content-type: application/json"],
+            421,
+        ),
+        (
+            &["content-type: application/json", "content-length: 99999999"],
+            413,
+        ),
+    ];
+    for (headers, status) in cases {
+        for path in ["/v1/messages", "/v1/messages/batch"] {
+            let mut all = headers.to_vec();
+            if !headers.iter().any(|h| h.starts_with("host:")) {
+                all.push(&local);
+            }
+            let request = if headers.iter().any(|h| h.starts_with("content-length:")) {
+                format!(
+                    "POST {path} HTTP/1.1\r\n{}\r\nconnection: close\r\n\r\n",
+                    all.join("\r\n")
+                )
+            } else {
+                post_request(path, &all, body)
+            };
+            let answer = raw(addr, &request).await;
+            assert_eq!(answer.status, status, "{path} {headers:?}: {}", answer.head);
+            let status = StatusCode::from_u16(status).unwrap();
+            assert_fits(&doc, "post", path, status, &answer.body);
+        }
+    }
+    let answer = get(addr, "/v1/messages/%ff").await;
+    assert_fits(
+        &doc,
+        "get",
+        "/v1/messages/{id}",
+        answer.status,
+        &answer.body,
+    );
+    for path in ["/health", "/v1/channels", "/openapi.json"] {
+        let request =
+            format!("GET {path} HTTP/1.1\r\nhost: evil.example\r\nconnection: close\r\n\r\n");
+        let answer = raw(addr, &request).await;
+        assert_eq!(answer.status, 421, "{path}");
+        assert_fits(
+            &doc,
+            "get",
+            path,
+            StatusCode::MISDIRECTED_REQUEST,
+            &answer.body,
+        );
+    }
 }

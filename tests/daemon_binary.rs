@@ -378,3 +378,53 @@ fn a_reload_naming_a_fifo_is_refused_and_sigterm_still_stops_at_once() {
     );
     assert_no_secret(&daemon);
 }
+
+#[test]
+fn refused_tokens_are_logged_once_per_window_with_the_client_address() {
+    const TOKEN: &str = "the-real-t0ken";
+    const GUESS: &str = "a-guessed-t0ken";
+    let dir = TempDir::new("auth");
+    let config = dir.write(
+        "smppd.toml",
+        &format!(
+            "{}[http]\nlisten = \"127.0.0.1:0\"\nbearer-token = \"{TOKEN}\"\n",
+            channel("a", 9, "alpha", SECRETS[0], 10)
+        ),
+    );
+    let mut daemon = Daemon::run(&config);
+    let api = daemon.api();
+    let guess = format!("Bearer {GUESS}");
+    for _ in 0..5 {
+        let (status, _) = daemon_support::http_with_headers(
+            api,
+            "GET",
+            "/v1/channels",
+            None,
+            &[("authorization", &guess)],
+        );
+        assert_eq!(status, 401);
+    }
+    let (status, _) = http(api, "GET", "/v1/channels", None);
+    assert_eq!(status, 401);
+    let line = daemon.wait_event("auth_failed", |e| e["event"] == "auth_failed");
+    assert_eq!(line["level"], "WARN");
+    assert_eq!(line["refused"], 1, "{line}");
+    assert_eq!(line["reason"], "invalid");
+    assert!(
+        line["remote"].as_str().unwrap().starts_with("127.0.0.1:"),
+        "{line}"
+    );
+    daemon.signal("TERM");
+    assert!(daemon.wait().success());
+    let lines = daemon
+        .events()
+        .into_iter()
+        .filter(|e| e["event"] == "auth_failed")
+        .count();
+    assert_eq!(lines, 1, "six refusals within 10 s, one line");
+    let out = daemon.all_output();
+    assert!(
+        !out.contains(GUESS) && !out.contains(TOKEN),
+        "a token leaked:\n{out}"
+    );
+}

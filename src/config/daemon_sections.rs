@@ -63,6 +63,18 @@ pub const HTTP_OPTIONS: &[OptionSpec] = &[
         "Largest request body accepted; larger ones get 413.",
     ),
     supported(
+        "allowed-origins",
+        "none",
+        "a list of origins (scheme://host[:port])",
+        "Web pages allowed to call the API from a browser: a request with an `Origin` header not listed gets 403.",
+    ),
+    supported(
+        "allowed-hosts",
+        "none",
+        "a list of host names or IP addresses, each with an optional :port",
+        "Without bearer-token, the `Host` header must name the listen address, localhost, 127.0.0.1 or [::1], or one of these; else 421.",
+    ),
+    supported(
         "max-tracked-messages",
         "100000",
         "1-10000000",
@@ -129,6 +141,54 @@ pub struct HttpConfig {
     pub max_tracked_messages: usize,
     /// `finished-retention`.
     pub finished_retention: Duration,
+    /// `allowed-origins`, each as [`origin_key`] writes it.
+    pub allowed_origins: Vec<String>,
+    /// `allowed-hosts`, each as [`host_key`] writes it.
+    pub allowed_hosts: Vec<String>,
+}
+
+/// An origin (`scheme://host[:port]`, as browsers send it in `Origin`) in one spelling:
+/// lower case, without the scheme's default port. `None` when `text` is not an http or https
+/// origin (a path, a query or user information make it something else).
+pub fn origin_key(text: &str) -> Option<String> {
+    let uri = text.parse::<hyper::Uri>().ok()?;
+    let scheme = uri.scheme_str()?.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "http" => 80,
+        "https" => 443,
+        _ => return None,
+    };
+    let authority = uri.authority()?;
+    let host = authority.host();
+    if host.is_empty()
+        || authority.as_str().contains('@')
+        || !matches!(uri.path(), "" | "/")
+        || uri.query().is_some()
+        || text.ends_with('/')
+    {
+        return None;
+    }
+    let host = host.to_ascii_lowercase();
+    Some(match authority.port_u16() {
+        Some(port) if port != default_port => format!("{scheme}://{host}:{port}"),
+        _ => format!("{scheme}://{host}"),
+    })
+}
+
+/// A `Host` header value or `allowed-hosts` entry (`name`, `name:port`, an IP address,
+/// `[v6]:port`) in one spelling: lower case. `None` when it is not a host with an optional
+/// port.
+pub fn host_key(text: &str) -> Option<String> {
+    let authority = text.parse::<hyper::http::uri::Authority>().ok()?;
+    if authority.host().is_empty() || authority.as_str().contains('@') {
+        return None;
+    }
+    // After the host, nothing or `:` and a port number (`http` lets `h:port` through).
+    let rest = authority.as_str().get(authority.host().len()..)?;
+    if !rest.is_empty() && rest.strip_prefix(':')?.parse::<u16>().is_err() {
+        return None;
+    }
+    Some(authority.as_str().to_ascii_lowercase())
 }
 
 impl Default for HttpConfig {
@@ -139,6 +199,8 @@ impl Default for HttpConfig {
             max_body_bytes: 4 * 1024 * 1024,
             max_tracked_messages: 100_000,
             finished_retention: Duration::from_secs(3600),
+            allowed_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
         }
     }
 }
@@ -227,6 +289,18 @@ pub(super) fn parse_http<'a>(
     }
     let max_tracked = r.integer("max-tracked-messages", 1, 10_000_000, 100_000);
     let retention = r.integer("finished-retention", 1, 604_800, 3600);
+    let allowed_origins = keys(
+        &mut r,
+        "allowed-origins",
+        origin_key,
+        "an origin: scheme://host[:port], e.g. https://ops.example.net, without a path",
+    );
+    let allowed_hosts = keys(
+        &mut r,
+        "allowed-hosts",
+        host_key,
+        "a host name or IP address with an optional :port, e.g. smppd.internal or 10.0.0.5:8080",
+    );
     r.finish();
     let config = HttpConfig {
         listen,
@@ -234,8 +308,34 @@ pub(super) fn parse_http<'a>(
         max_body_bytes: max_body_bytes.unsigned_abs() as usize,
         max_tracked_messages: max_tracked.unsigned_abs() as usize,
         finished_retention: Duration::from_secs(retention.unsigned_abs()),
+        allowed_origins,
+        allowed_hosts,
     };
     (config, r)
+}
+
+/// A list option whose entries `key_of` checks and spells one way; each entry it refuses is
+/// reported with `expected`.
+fn keys(
+    r: &mut SectionReader<'_>,
+    key: &'static str,
+    key_of: fn(&str) -> Option<String>,
+    expected: &str,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in r.string_list(key, 512) {
+        match key_of(entry.trim()) {
+            Some(k) => out.push(k),
+            None => r.error(
+                Some(key),
+                Problem::Invalid {
+                    value: entry,
+                    expected: expected.into(),
+                },
+            ),
+        }
+    }
+    out
 }
 
 /// Whether `url` is an absolute http(s) URL with a host, as the webhook client needs.
@@ -393,6 +493,54 @@ mod tests {
             e[0].problem,
             Problem::UnknownSection {
                 nearest: Some("http".into())
+            }
+        );
+    }
+
+    #[test]
+    fn allowed_origins_and_hosts_are_read_in_one_spelling() {
+        let extra = "[http]\nallowed-origins = [\"HTTPS://Ops.Example.net:443\", \"http://localhost:3000\"]\n\
+                     allowed-hosts = [\"SMPPD.internal\", \"10.0.0.5:8080\", \"[::1]:9\"]\n";
+        let http = parse(extra, &|_| None).unwrap().config.http;
+        assert_eq!(
+            http.allowed_origins,
+            ["https://ops.example.net", "http://localhost:3000"]
+        );
+        assert_eq!(
+            http.allowed_hosts,
+            ["smppd.internal", "10.0.0.5:8080", "[::1]:9"]
+        );
+        assert!(HttpConfig::default().allowed_origins.is_empty());
+        assert!(HttpConfig::default().allowed_hosts.is_empty());
+    }
+
+    #[test]
+    fn malformed_origins_and_hosts_are_named() {
+        let e = errors(
+            "[http]\nallowed-origins = [\"https://a.example/path\", \"ftp://b\", \"c.example\", \"*\"]\n\
+             allowed-hosts = [\"user@h\", \"h:port\", \"\", 5]\n",
+        );
+        let keys: Vec<_> = e.iter().filter_map(|e| e.location.key.as_deref()).collect();
+        assert_eq!(
+            keys,
+            [
+                "allowed-origins",
+                "allowed-origins",
+                "allowed-origins",
+                "allowed-origins",
+                "allowed-hosts",
+                "allowed-hosts",
+                "allowed-hosts",
+                "allowed-hosts"
+            ],
+            "{e:?}"
+        );
+        let e = errors("[http]\nallowed-hosts = \"h\"\n");
+        assert_eq!(
+            e[0].problem,
+            Problem::WrongType {
+                expected: "an array of strings",
+                found: "a string"
             }
         );
     }

@@ -133,6 +133,40 @@ impl<'a> SectionReader<'a> {
         }
     }
 
+    /// A list of strings, each of at most `max` octets; empty when absent (or wrong).
+    pub fn string_list(&mut self, key: &'static str, max: usize) -> Vec<String> {
+        let Some(value) = self.get(key) else {
+            return Vec::new();
+        };
+        let toml::Value::Array(items) = value else {
+            self.error(
+                Some(key),
+                Problem::WrongType {
+                    expected: "an array of strings",
+                    found: type_name(value),
+                },
+            );
+            return Vec::new();
+        };
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            match item {
+                toml::Value::String(s) if s.len() <= max => out.push(s.clone()),
+                toml::Value::String(s) => {
+                    self.error(Some(key), Problem::TooLong { len: s.len(), max });
+                }
+                other => self.error(
+                    Some(key),
+                    Problem::WrongType {
+                        expected: "an array of strings",
+                        found: type_name(other),
+                    },
+                ),
+            }
+        }
+        out
+    }
+
     /// A string option with a default.
     pub fn string(&mut self, key: &'static str, max: usize, default: &str) -> String {
         self.opt_string(key, max)

@@ -138,6 +138,15 @@ pub fn config_in(dir: &std::path::Path, extra: &str) -> Config {
 
 /// Starts the real router on 127.0.0.1:0 with `extra` configuration sections.
 pub async fn start(extra: &str, engine: Arc<FakeEngine>) -> Server {
+    start_with(extra, engine, api::HEADER_TIMEOUT).await
+}
+
+/// [`start`] with another header-read timeout.
+pub async fn start_with(
+    extra: &str,
+    engine: Arc<FakeEngine>,
+    header_timeout: std::time::Duration,
+) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let config = config_in(dir.path(), extra);
     *engine.configs.lock().unwrap() = config.channels.clone();
@@ -150,7 +159,12 @@ pub async fn start(extra: &str, engine: Arc<FakeEngine>) -> Server {
     let app = api::router(&services, engine.clone(), dispatcher.clone(), &config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(api::serve(listener, app, std::future::pending()));
+    tokio::spawn(api::serve_with(
+        listener,
+        app,
+        std::future::pending(),
+        header_timeout,
+    ));
     Server {
         addr,
         services,
@@ -218,4 +232,54 @@ pub async fn post(addr: SocketAddr, path: &str, body: &Value) -> Answer {
         None,
     )
     .await
+}
+
+/// What came back for a request sent byte for byte.
+pub struct RawAnswer {
+    pub status: u16,
+    /// The status line and headers, as received.
+    pub head: String,
+    /// The body as JSON, `Null` when it is not JSON.
+    pub body: Value,
+}
+
+/// Sends `request` exactly as given over a new connection and reads until the server closes
+/// it (send `connection: close`).
+pub async fn raw(addr: SocketAddr, request: &str) -> RawAnswer {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut received = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        stream.read_to_end(&mut received),
+    )
+    .await
+    .expect("the server neither answered nor closed")
+    .unwrap();
+    let text = String::from_utf8_lossy(&received).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    RawAnswer {
+        status: head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0),
+        head: head.to_string(),
+        body: serde_json::from_str(body).unwrap_or(Value::Null),
+    }
+}
+
+/// A POST to `path` with `headers` (each `name: value`) and `body`, closing the connection.
+pub fn post_request(path: &str, headers: &[&str], body: &str) -> String {
+    let mut request = format!("POST {path} HTTP/1.1\r\n");
+    for h in headers {
+        request.push_str(h);
+        request.push_str("\r\n");
+    }
+    request.push_str(&format!(
+        "content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    ));
+    request
 }

@@ -5,6 +5,8 @@
 //! learnt from response timing.
 
 use crate::secret::Secret;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
 
 /// Why a request was refused.
@@ -19,6 +21,55 @@ pub enum AuthError {
     /// A token that does not match.
     #[error("invalid bearer token")]
     Invalid,
+}
+
+impl AuthError {
+    /// A stable word for logs.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            AuthError::Missing => "missing",
+            AuthError::Malformed => "malformed",
+            AuthError::Invalid => "invalid",
+        }
+    }
+}
+
+/// How often at most a refused request is logged: a client retrying a wrong token in a loop
+/// (or someone guessing) must not flood the log, and every refusal is still counted.
+pub const AUTH_LOG_EVERY: Duration = Duration::from_secs(10);
+
+/// Counts refused requests and says when one log line (with the count) is due: the first
+/// refusal at once, then at most one line per [`AUTH_LOG_EVERY`], each counting the refusals
+/// since the previous line. Refusals after the last line are told with the next one.
+#[derive(Debug, Default)]
+pub struct AuthFailures {
+    window: Mutex<FailureWindow>,
+}
+
+#[derive(Debug, Default)]
+struct FailureWindow {
+    last_line: Option<Instant>,
+    unlogged: u64,
+}
+
+impl AuthFailures {
+    /// Records one refusal at `now`; `Some(n)` when a line is due, `n` refusals counting
+    /// this one.
+    pub fn record(&self, now: Instant) -> Option<u64> {
+        let mut w = self
+            .window
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        w.unlogged += 1;
+        let due = w
+            .last_line
+            .is_none_or(|last| now.saturating_duration_since(last) >= AUTH_LOG_EVERY);
+        if !due {
+            return None;
+        }
+        w.last_line = Some(now);
+        Some(std::mem::take(&mut w.unlogged))
+    }
 }
 
 /// The check for one API: either open, or guarded by one token.
@@ -87,6 +138,23 @@ mod tests {
         let auth = BearerAuth::new(None);
         assert!(!auth.enabled());
         assert_eq!(auth.check(None), Ok(()));
+    }
+
+    #[test]
+    fn refusals_are_logged_at_most_once_per_window_and_all_counted() {
+        let failures = AuthFailures::default();
+        let t0 = Instant::now();
+        assert_eq!(failures.record(t0), Some(1), "the first at once");
+        for i in 1..=5 {
+            assert_eq!(failures.record(t0 + Duration::from_secs(i)), None);
+        }
+        assert_eq!(
+            failures.record(t0 + AUTH_LOG_EVERY),
+            Some(6),
+            "the five held back and this one"
+        );
+        assert_eq!(failures.record(t0 + AUTH_LOG_EVERY), None);
+        assert_eq!(failures.record(t0 + AUTH_LOG_EVERY * 3), Some(2));
     }
 
     #[test]

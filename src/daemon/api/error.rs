@@ -62,3 +62,64 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+/// The most of a non-JSON error body kept as the error text.
+const FOREIGN_ERROR_BYTES: usize = 16 * 1024;
+
+/// Rewrites an error answer that is not JSON (a rejection of one of axum's extractors, say)
+/// into the documented `{"error": "..."}` shape, keeping its status and its text.
+pub(super) async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (_, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, FOREIGN_ERROR_BYTES)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let error = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_string()
+    } else {
+        text
+    };
+    ApiError::new(status, error).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+
+    #[tokio::test]
+    async fn plain_text_errors_become_json_and_others_pass() {
+        let plain = (StatusCode::BAD_REQUEST, "Invalid URL: bad utf-8").into_response();
+        let fixed = json_errors(plain).await;
+        assert_eq!(fixed.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            fixed.headers()[header::CONTENT_TYPE],
+            HeaderValue::from_static("application/json")
+        );
+        let body = axum::body::to_bytes(fixed.into_body(), 1024).await.unwrap();
+        assert_eq!(&body[..], br#"{"error":"Invalid URL: bad utf-8"}"#);
+
+        let empty = Response::builder()
+            .status(StatusCode::BAD_GATEWAY)
+            .body(Body::empty())
+            .unwrap();
+        let body = axum::body::to_bytes(json_errors(empty).await.into_body(), 1024)
+            .await
+            .unwrap();
+        assert_eq!(&body[..], br#"{"error":"Bad Gateway"}"#);
+
+        let ok = (StatusCode::OK, "metrics text").into_response();
+        let body = axum::body::to_bytes(json_errors(ok).await.into_body(), 1024)
+            .await
+            .unwrap();
+        assert_eq!(&body[..], b"metrics text");
+    }
+}

@@ -10,6 +10,7 @@ use crate::daemon::dispatch::DispatchError;
 use crate::daemon::router::RouteError;
 use crate::daemon::store::{rfc3339, Accepted, AcceptedMessage, MessageId, MessageRecord, Refused};
 use axum::body::Body;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -208,7 +209,7 @@ pub(super) async fn post_message(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let value = state.read_json(body).await?;
+    let value = state.read_json(&headers, body).await?;
     let mut request = request::parse(&value)?;
     let mut key_field = "idempotency_key";
     if let Some(key) = headers.get(IDEMPOTENCY_HEADER) {
@@ -238,9 +239,10 @@ pub(super) async fn post_message(
 /// in order.
 pub(super) async fn post_batch(
     State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let value = state.read_json(body).await?;
+    let value = state.read_json(&headers, body).await?;
     let Some(object) = value.as_object() else {
         return Err(ApiError::field(
             "",
@@ -319,8 +321,11 @@ pub(super) async fn post_batch(
 /// `GET /v1/messages/{id}`.
 pub(super) async fn get_message(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
+    // A rejected path (not UTF-8 once percent-decoded) is no id either: the same JSON 400,
+    // not axum's plain-text rejection.
+    let id = id.map(|Path(id)| id).unwrap_or_default();
     let Some(id) = MessageId::parse(&id) else {
         return Err(ApiError::field(
             "id",

@@ -13,6 +13,11 @@
 //! "auth" applies only when `[http] bearer-token` is set. Health stays open for load
 //! balancers and service managers; the description holds nothing secret.
 //!
+//! Before any route: the `Origin` and `Host` checks of [`guard`] (403, 421); POST bodies
+//! must be `application/json` (415) and no larger than `max-body-bytes` (413, from
+//! `Content-Length` when there is one, before the body is read). Every error, including
+//! those of axum's own extractors, is the JSON of [`ApiError`].
+//!
 //! Start-up order: [`Services::open`] (store, metrics, webhook) → the channels and the
 //! [`Dispatcher`] → [`router`] → [`serve`].
 //!
@@ -22,16 +27,20 @@
 mod auth;
 mod channels;
 mod error;
+mod guard;
 mod health;
 mod messages;
 pub mod metrics;
 mod openapi;
 pub mod request;
+mod serve;
 
-pub use auth::{AuthError, BearerAuth};
+pub use auth::{AuthError, AuthFailures, BearerAuth, AUTH_LOG_EVERY};
 pub use error::ApiError;
+pub use guard::{GuardError, RequestGuard};
 pub use messages::{AcceptedBody, BatchBody, BatchItem, MessageBody, IDEMPOTENCY_HEADER};
 pub use openapi::{document as openapi_document, ROUTES};
+pub use serve::{serve, serve_with, HEADER_TIMEOUT};
 
 use super::dispatch::Dispatcher;
 use super::engine::Engine;
@@ -40,17 +49,17 @@ use super::store::{SqliteOptions, SqliteStore, Store, StoreError};
 use super::webhook::{Webhook, WebhookError};
 use crate::config::{Config, HttpConfig};
 use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::StatusCode;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use http_body_util::{BodyExt, Limited};
 use metrics::Metrics;
-use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How long a client may take to send a request body: a client trickling bytes must not
 /// hold a handler (and its memory) forever.
@@ -126,12 +135,48 @@ pub(crate) struct AppState {
     dispatcher: Arc<Dispatcher>,
     http: HttpConfig,
     auth: BearerAuth,
+    auth_failures: AuthFailures,
+    guard: RequestGuard,
+}
+
+/// Whether a `Content-Type` value is JSON: `application/json`, parameters allowed.
+fn is_json(content_type: &[u8]) -> bool {
+    let essence = content_type
+        .split(|&b| b == b';')
+        .next()
+        .unwrap_or_default()
+        .trim_ascii();
+    essence.eq_ignore_ascii_case(b"application/json")
 }
 
 impl AppState {
-    /// Reads a request body of at most `max-body-bytes` and parses it as JSON.
-    async fn read_json(&self, body: Body) -> Result<serde_json::Value, ApiError> {
+    /// Reads a request body of at most `max-body-bytes` and parses it as JSON. The body must
+    /// be declared JSON (else 415: a web page cannot send that without the API's consent),
+    /// and a declared length over the limit is refused before a byte of it is read (413).
+    async fn read_json(
+        &self,
+        headers: &HeaderMap,
+        body: Body,
+    ) -> Result<serde_json::Value, ApiError> {
+        let content_type = headers.get(header::CONTENT_TYPE).map(|v| v.as_bytes());
+        if !content_type.is_some_and(is_json) {
+            let found = match content_type {
+                Some(v) => format!("Content-Type {:?}", String::from_utf8_lossy(v)),
+                None => "no Content-Type".to_string(),
+            };
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("the body must be sent as Content-Type: application/json, not {found}"),
+            ));
+        }
         let max = self.http.max_body_bytes;
+        let declared = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if declared.is_some_and(|n| n > max as u64) {
+            return Err(too_large(max));
+        }
         let read = tokio::time::timeout(BODY_TIMEOUT, Limited::new(body, max).collect());
         let Ok(read) = read.await else {
             return Err(ApiError::new(
@@ -141,12 +186,7 @@ impl AppState {
         };
         let bytes = match read {
             Ok(collected) => collected.to_bytes(),
-            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-                return Err(ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("the body is larger than max-body-bytes ({max})"),
-                ))
-            }
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => return Err(too_large(max)),
             Err(e) => {
                 return Err(ApiError::new(
                     StatusCode::BAD_REQUEST,
@@ -163,7 +203,23 @@ impl AppState {
     }
 }
 
-/// Refuses requests without the configured bearer token.
+fn too_large(max: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("the body is larger than max-body-bytes ({max})"),
+    )
+}
+
+/// The client's address, as [`serve`] records it.
+fn client_address(request: &Request) -> Option<SocketAddr> {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0)
+}
+
+/// Refuses requests without the configured bearer token. Refusals are logged with the
+/// client's address (never what it sent), at most one line per [`AUTH_LOG_EVERY`].
 async fn require_token(
     State(state): State<Arc<AppState>>,
     request: Request,
@@ -171,11 +227,44 @@ async fn require_token(
 ) -> Response {
     let header = request
         .headers()
-        .get(axum::http::header::AUTHORIZATION)
+        .get(header::AUTHORIZATION)
         .map(|v| v.as_bytes());
     match state.auth.check(header) {
         Ok(()) => next.run(request).await,
-        Err(e) => ApiError::new(StatusCode::UNAUTHORIZED, e.to_string()).into_response(),
+        Err(e) => {
+            if let Some(refused) = state.auth_failures.record(Instant::now()) {
+                let remote = client_address(&request)
+                    .map(|a| a.to_string())
+                    .unwrap_or_default();
+                tracing::warn!(
+                    event = "auth_failed",
+                    remote,
+                    reason = e.reason(),
+                    refused,
+                    "refused {refused} request(s) without a valid bearer token since the last such line (at most one line per {} s); the latest from {remote}",
+                    AUTH_LOG_EVERY.as_secs()
+                );
+            }
+            ApiError::new(StatusCode::UNAUTHORIZED, e.to_string()).into_response()
+        }
+    }
+}
+
+/// Refuses requests from web pages and, without a bearer token, for other hosts.
+async fn guard_request(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let headers = request.headers();
+    let checked = state.guard.check(
+        request.uri().authority().map(|a| a.as_str()),
+        headers.get(header::HOST).map(|v| v.as_bytes()),
+        headers.get(header::ORIGIN).map(|v| v.as_bytes()),
+    );
+    match checked {
+        Ok(()) => next.run(request).await,
+        Err(e) => ApiError::new(e.status(), e.to_string()).into_response(),
     }
 }
 
@@ -207,6 +296,8 @@ pub fn router(
         dispatcher,
         http: config.http.clone(),
         auth: BearerAuth::new(config.http.bearer_token.as_ref()),
+        auth_failures: AuthFailures::default(),
+        guard: RequestGuard::new(&config.http),
     });
     let guarded = axum::Router::new()
         .route("/v1/messages", post(messages::post_message))
@@ -224,53 +315,10 @@ pub fn router(
         .route("/openapi.json", get(openapi::get_openapi))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard_request,
+        ))
+        .layer(axum::middleware::map_response(error::json_errors))
         .with_state(state)
-}
-
-/// How long a client may take to send a request's headers (slow-loris protection).
-pub const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Serves `app` over HTTP/1.1 on `listener` until `shutdown` completes, then waits for the
-/// connections in flight to finish their current request.
-///
-/// hyper is driven directly rather than through `axum::serve` to give every connection a
-/// timer, hence a header-read timeout: an idle or trickling client cannot hold a connection
-/// open forever.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    app: axum::Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => stream,
-                Err(error) => {
-                    // Out of file descriptors and the like: wait for some to free up
-                    // instead of spinning or giving up on the listener.
-                    tracing::warn!(%error, "HTTP API accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        let service = hyper_util::service::TowerToHyperService::new(app.clone());
-        let mut builder = hyper::server::conn::http1::Builder::new();
-        builder
-            .timer(hyper_util::rt::TokioTimer::new())
-            .header_read_timeout(HEADER_TIMEOUT);
-        let connection = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(%error, "HTTP API connection ended with an error");
-            }
-        });
-    }
-    drop(listener);
-    graceful.shutdown().await;
-    Ok(())
 }

@@ -199,6 +199,14 @@ pub fn document() -> Value {
     let secured = json!([{"bearer": []}]);
     let unauthorized =
         error_response("Missing or wrong bearer token (only when one is configured).");
+    let forbidden = error_response(
+        "Sent by a web page (an Origin header) whose origin is not in [http] allowed-origins.",
+    );
+    let misdirected = error_response(
+        "No bearer token is configured and the Host header names neither the listen address, localhost, 127.0.0.1, [::1] nor an entry of [http] allowed-hosts.",
+    );
+    let not_json = error_response("The body is not declared as Content-Type: application/json.");
+    let timeout = error_response("The body did not arrive within 30 s.");
     json!({
         "openapi": "3.0.3",
         "info": {
@@ -221,7 +229,11 @@ pub fn document() -> Value {
                     "202": json_response("Accepted: committed to disk and queued.", "Accepted"),
                     "400": error_response("A field is wrong: the answer names it."),
                     "401": unauthorized,
+                    "403": forbidden,
+                    "408": timeout,
                     "413": error_response("The body is larger than max-body-bytes."),
+                    "415": not_json,
+                    "421": misdirected,
                     "422": error_response("The Idempotency-Key was used before with another request."),
                     "503": error_response("The queue is full ([store] max-queued), the store cannot write to disk, or no channel can ever send; the error says which.")
                 }
@@ -234,7 +246,11 @@ pub fn document() -> Value {
                     "207": json_response("One result per message, in order.", "BatchResult"),
                     "400": error_response("The batch itself is malformed (not an object, no messages, more than 1000)."),
                     "401": unauthorized,
+                    "403": forbidden,
+                    "408": timeout,
                     "413": error_response("The body is larger than max-body-bytes."),
+                    "415": not_json,
+                    "421": misdirected,
                     "503": error_response("The store cannot write to disk: nothing of the batch was accepted.")
                 }
             }},
@@ -246,7 +262,9 @@ pub fn document() -> Value {
                     "200": json_response("The message.", "Message"),
                     "400": error_response("Not a message id."),
                     "401": unauthorized,
+                    "403": forbidden,
                     "404": error_response("Never accepted, or finished and aged out."),
+                    "421": misdirected,
                     "503": error_response("The store cannot be read.")
                 }
             }},
@@ -255,13 +273,17 @@ pub fn document() -> Value {
                 "security": secured,
                 "responses": {
                     "200": json_response("The channels.", "ChannelList"),
-                    "401": unauthorized
+                    "401": unauthorized,
+                    "403": forbidden,
+                    "421": misdirected
                 }
             }},
             "/health": {"get": {
                 "summary": "Whether at least one channel is bound.",
                 "responses": {
                     "200": json_response("At least one channel is bound.", "Health"),
+                    "403": forbidden,
+                    "421": misdirected,
                     "503": json_response("No channel is bound; the body says why.", "Health")
                 }
             }},
@@ -270,12 +292,18 @@ pub fn document() -> Value {
                 "security": secured,
                 "responses": {
                     "200": {"description": "The metrics.", "content": {"text/plain": {"schema": {"type": "string"}}}},
-                    "401": unauthorized
+                    "401": unauthorized,
+                    "403": forbidden,
+                    "421": misdirected
                 }
             }},
             "/openapi.json": {"get": {
                 "summary": "This document.",
-                "responses": {"200": {"description": "OpenAPI 3.0 document.", "content": {"application/json": {"schema": {"type": "object"}}}}}
+                "responses": {
+                    "200": {"description": "OpenAPI 3.0 document.", "content": {"application/json": {"schema": {"type": "object"}}}},
+                    "403": forbidden,
+                    "421": misdirected
+                }
             }}
         }
     })
