@@ -78,6 +78,11 @@ impl MessageIdKey {
         &self.exact
     }
 
+    /// The id folded: lowercased, `0x` dropped, leading zeros stripped.
+    pub fn folded(&self) -> &str {
+        &self.folded
+    }
+
     /// Every form of this id, as it is stored in an index.
     pub fn forms(&self) -> Vec<IdForm> {
         let mut forms = vec![

@@ -518,7 +518,8 @@ impl Writer {
     }
 
     /// Moves a message to `state`; leaves a message in a final state alone. Returns whether
-    /// it moved.
+    /// it moved. `receipt` (state word and error) is written into the row in the same
+    /// statement: the receipt of a one-segment message that settles it.
     fn enter(
         &mut self,
         seq: i64,
@@ -526,6 +527,7 @@ impl Writer {
         state: i64,
         now: i64,
         failure: Option<(Option<u32>, &str)>,
+        receipt: Option<(&str, Option<&str>)>,
     ) -> Sql<bool> {
         if from == state || from == DELIVERED || from == FAILED || from == EXPIRED {
             return Ok(false);
@@ -541,7 +543,9 @@ impl Writer {
                     finished_at = CASE WHEN ?4 OR (?2 = 1 AND delivery_report = 0) THEN ?3 ELSE finished_at END,
                     failure_status = COALESCE(?5, failure_status),
                     failure_reason = COALESCE(?6, failure_reason),
-                    channel = COALESCE(?7, channel)
+                    channel = COALESCE(?7, channel),
+                    receipt = CASE WHEN ?8 THEN ?9 ELSE receipt END,
+                    receipt_error = CASE WHEN ?8 THEN ?10 ELSE receipt_error END
                  WHERE seq = ?1",
             )?
             .execute(params![
@@ -552,6 +556,9 @@ impl Writer {
                 failure.and_then(|f| f.0),
                 failure.map(|f| f.1),
                 holder,
+                receipt.is_some(),
+                receipt.map(|r| r.0),
+                receipt.and_then(|r| r.1),
             ])?;
         if from == QUEUED {
             self.counts.waiting = self.counts.waiting.saturating_sub(1);
@@ -586,7 +593,7 @@ impl Writer {
                     let (seq, _) = split_key(*key);
                     match self.message(seq)? {
                         Some((_, state, ..)) => {
-                            self.enter(seq, state, FAILED, at, Some((*status, reason)))?;
+                            self.enter(seq, state, FAILED, at, Some((*status, reason)), None)?;
                             Applied::Done(self.outcome(seq, at)?)
                         }
                         None => Applied::Done(None),
@@ -682,7 +689,7 @@ impl Writer {
         let Some((channel, state, _, _, id, _)) = self.message(seq)? else {
             return Ok(());
         };
-        if !self.enter(seq, state, EXPIRED, now, None)? {
+        if !self.enter(seq, state, EXPIRED, now, None, None)? {
             return Ok(());
         }
         if self.options.events {
@@ -744,7 +751,10 @@ impl Writer {
             .prepare_cached("UPDATE messages SET acked = acked + 1 WHERE seq = ?1 RETURNING acked")?
             .query_row([seq], |r| r.get(0))?;
         let mut state = state;
-        if state == QUEUED && acked >= count && self.enter(seq, state, SUBMITTED, now, None)? {
+        if state == QUEUED
+            && acked >= count
+            && self.enter(seq, state, SUBMITTED, now, None, None)?
+        {
             state = SUBMITTED;
         }
         Ok(Applied::Done(Some(Outcome {
@@ -856,15 +866,14 @@ impl Writer {
 
     /// Forgets the correlation of one segment (its final receipt came, or it is purged).
     fn uncorrelate(&mut self, channel: &str, seq: i64, idx: i64, smsc_id: &str) -> Sql<()> {
-        // At most three forms, deleted by one statement (a form repeated when fewer).
-        let forms = stored_forms(&MessageIdKey::new(smsc_id));
-        let form = |i: usize| forms.get(i).or(forms.last()).map_or("", String::as_str);
-        self.conn
-            .prepare_cached(
-                "DELETE FROM correlation WHERE channel = ?1 AND seq = ?2 AND idx = ?3
-                 AND form IN (?4, ?5, ?6)",
-            )?
-            .execute(params![channel, seq, idx, form(0), form(1), form(2)])?;
+        // One primary-key delete per stored form: an `IN` list of bound values would make
+        // SQLite build a temporary index at every run.
+        let mut delete = self.conn.prepare_cached(
+            "DELETE FROM correlation WHERE channel = ?1 AND form = ?2 AND seq = ?3 AND idx = ?4",
+        )?;
+        for form in stored_forms(&MessageIdKey::new(smsc_id)) {
+            delete.execute(params![channel, form, seq, idx])?;
+        }
         Ok(())
     }
 
@@ -890,7 +899,11 @@ impl Writer {
             // Stored as `e:` when folding changes it, else only as `f:` (same text).
             // Two probes: one statement with OR measured slower (it scans the channel's rows).
             IdForm::Exact(x) => {
-                query(BY_FORM, format!("e:{x}"), None)?;
+                // An id that folding leaves alone has no `e:` row, and neither has any id
+                // with the same exact text: one probe is enough.
+                if MessageIdKey::new(x).folded() != x.as_str() {
+                    query(BY_FORM, format!("e:{x}"), None)?;
+                }
                 query(BY_FORM, format!("f:{x}"), Some(x))?;
             }
             IdForm::Folded(y) => query(BY_FORM, format!("f:{y}"), None)?,
@@ -938,21 +951,20 @@ impl Writer {
             self.uncorrelate(channel, seq, idx, &smsc_id)?;
             return Ok(ReceiptMatch::NotFound);
         };
-        let sql = if count == 1 {
-            "UPDATE messages SET receipt = ?3, receipt_error = ?4 WHERE seq = ?1 AND ?2 = 0"
-        } else {
-            "UPDATE segments SET receipt = ?3, receipt_error = ?4 WHERE seq = ?1 AND idx = ?2"
-        };
-        self.conn.prepare_cached(sql)?.execute(params![
-            seq,
-            idx,
-            receipt.state.as_str(),
-            receipt.error_code
-        ])?;
+        let words = (receipt.state.as_str(), receipt.error_code.as_deref());
+        if count > 1 {
+            self.conn
+                .prepare_cached(
+                    "UPDATE segments SET receipt = ?3, receipt_error = ?4
+                     WHERE seq = ?1 AND idx = ?2",
+                )?
+                .execute(params![seq, idx, words.0, words.1])?;
+        }
         if is_final_receipt(&receipt.state) {
             self.uncorrelate(channel, seq, idx, &smsc_id)?;
         }
-        // A message of one segment needs no look at its segments: this receipt is all.
+        // A message of one segment needs no look at its segments: this receipt is all, and
+        // it is written with the move it causes, in one statement.
         let segments = if count == 1 {
             vec![SegmentRecord {
                 smsc_message_id: Some(smsc_id.clone()),
@@ -962,7 +974,9 @@ impl Writer {
         } else {
             segment_records(&self.conn, seq, count)?
         };
+        let in_row = (count == 1).then_some(words);
         let mut state = state;
+        let mut written = false;
         if let Some((next, reason)) = state_from_receipts(&segments) {
             let code = match next {
                 MessageState::Delivered => DELIVERED,
@@ -970,9 +984,17 @@ impl Writer {
                 _ => FAILED,
             };
             let failure = reason.as_deref().map(|r| (None, r));
-            if self.enter(seq, state, code, now, failure)? {
+            if self.enter(seq, state, code, now, failure, in_row)? {
                 state = code;
+                written = true;
             }
+        }
+        if let (Some((word, error)), false) = (in_row, written) {
+            self.conn
+                .prepare_cached(
+                    "UPDATE messages SET receipt = ?2, receipt_error = ?3 WHERE seq = ?1",
+                )?
+                .execute(params![seq, word, error])?;
         }
         Ok(ReceiptMatch::Matched {
             id: stored_id(id)?,
@@ -1154,7 +1176,6 @@ fn stored_forms(key: &MessageIdKey) -> Vec<String> {
     forms
 }
 
-/// A message id read back from the file; anything else is a damaged row, reported as such.
 /// A row the store cannot read back, reported as damaged.
 fn damaged(what: String) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(
@@ -1164,6 +1185,7 @@ fn damaged(what: String) -> rusqlite::Error {
     )
 }
 
+/// A message id read back from the file; anything else is a damaged row, reported as such.
 pub(super) fn stored_id(text: String) -> Sql<MessageId> {
     MessageId::parse(&text).ok_or_else(|| {
         rusqlite::Error::FromSqlConversionFailure(
