@@ -87,6 +87,29 @@ async fn unanswered_bind_times_out() {
     );
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_pdu_that_arrives_with_the_bind_resp_is_handled_at_once() {
+    let (client, mut peer) = memory_pair();
+    let smsc = async {
+        let (h, _) = peer.expect().await;
+        // bind_resp and an enquire_link in one write, so they arrive in one read.
+        let mut both = bytes::BytesMut::new();
+        Pdu::BindTransceiverResp(Some(Default::default()))
+            .encode(h.sequence_number, CommandStatus::EsmeRok, &mut both)
+            .unwrap();
+        Pdu::EnquireLink
+            .encode(77, CommandStatus::EsmeRok, &mut both)
+            .unwrap();
+        peer.send_raw(&both).await;
+    };
+    let (session, ()) = tokio::join!(Session::bind(client, params()), smsc);
+    let _upper = session_peer::run(session.unwrap(), vec![], Arc::new(Counters::default()));
+    // Answered without any further byte from the SMSC (not the session's own enquire_link
+    // after its keep-alive interval, which the paused clock would reach at once).
+    let (h, pdu) = peer.expect().await;
+    assert_eq!((pdu, h.sequence_number), (Pdu::EnquireLinkResp, 77));
+}
+
 #[tokio::test]
 async fn window_is_never_exceeded_and_smsc_enquire_link_is_answered_while_full() {
     guard(async {

@@ -371,6 +371,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         rules: &mut Rules,
         io: &mut SessionIo<'_>,
     ) -> Result<EndReason, SessionError> {
+        // PDUs that came in the same read as the bind_resp (an unbind, a deliver_sm) are
+        // already buffered: no further read would wake the loop for them.
+        if !self.inbuf.is_empty() {
+            self.on_readable(rules, io, now())?;
+        }
         loop {
             let now = now();
             if let Some((_, deadline)) = &rules.finish {
