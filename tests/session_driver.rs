@@ -87,6 +87,35 @@ async fn unanswered_bind_times_out() {
     );
 }
 
+/// A bind_transceiver_resp saying ESME_ROK whose system_id is 300 octets without a NUL.
+fn malformed_bind_resp(sequence: u32) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for word in [16 + 300, 0x8000_0009, 0, sequence] {
+        bytes.extend_from_slice(&u32::to_be_bytes(word));
+    }
+    bytes.extend_from_slice(&[b'A'; 300]);
+    bytes
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_ok_bind_resp_that_does_not_decode_is_a_protocol_violation_not_a_bind() {
+    let (client, mut peer) = memory_pair();
+    let smsc = async {
+        let (h, _) = peer.expect().await;
+        peer.send_raw(&malformed_bind_resp(h.sequence_number)).await;
+    };
+    let (result, ()) = tokio::join!(Session::bind(client, params()), smsc);
+    match result {
+        Err(SessionError::BindRespMalformed { source }) => {
+            assert_eq!(source.field, "system_id");
+            assert_eq!(source.header.command_status, CommandStatus::EsmeRok);
+        }
+        other => panic!("expected BindRespMalformed, got {other:?}"),
+    }
+    // The session gave up on the link: it is closed.
+    assert!(peer.read().await.is_none(), "the connection is closed");
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_pdu_that_arrives_with_the_bind_resp_is_handled_at_once() {
     let (client, mut peer) = memory_pair();

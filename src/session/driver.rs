@@ -274,13 +274,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 self.state.on_bind_resp(false);
                 return Err(SessionError::BindRejected { status });
             }
-            if let Ok(
-                Pdu::BindTransmitterResp(Some(body))
-                | Pdu::BindReceiverResp(Some(body))
-                | Pdu::BindTransceiverResp(Some(body)),
-            ) = frame.pdu()
-            {
-                self.smsc_system_id = String::from_utf8_lossy(body.system_id.as_bytes()).into();
+            // An "OK" whose body does not decode is no acceptance: the SMSC broke the
+            // protocol, and nothing it says on this link can be trusted.
+            match frame.pdu() {
+                Ok(
+                    Pdu::BindTransmitterResp(Some(body))
+                    | Pdu::BindReceiverResp(Some(body))
+                    | Pdu::BindTransceiverResp(Some(body)),
+                ) => {
+                    self.smsc_system_id = String::from_utf8_lossy(body.system_id.as_bytes()).into();
+                }
+                // Header only: no system_id to learn, but nothing malformed either.
+                Ok(_) => {}
+                Err(source) => {
+                    self.state.on_bind_resp(false);
+                    return Err(SessionError::BindRespMalformed { source });
+                }
             }
             self.state.on_bind_resp(true);
             tracing::debug!(smsc = %self.smsc_system_id, mode = ?self.params.bind_mode(), "bound");
