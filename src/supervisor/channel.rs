@@ -160,9 +160,10 @@ where
     });
     let (stop, stop_rx) = watch::channel(false);
     let counters = Arc::new(Counters::default());
+    let name = name.into();
     let runner = Runner {
-        name: name.into(),
-        params,
+        params: params.with_channel(&name),
+        name,
         backoff,
         connect,
         io,

@@ -250,7 +250,7 @@ pub async fn serve(
                 Err(error) => {
                     // Out of file descriptors and the like: wait for some to free up
                     // instead of spinning or giving up on the listener.
-                    tracing::warn!(%error, "HTTP API accept failed");
+                    tracing::warn!(event = "api_accept_failed", %error, "HTTP API accept failed");
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }
@@ -266,7 +266,11 @@ pub async fn serve(
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             if let Err(error) = connection.await {
-                tracing::debug!(%error, "HTTP API connection ended with an error");
+                tracing::debug!(
+                    event = "api_connection_error",
+                    %error,
+                    "HTTP API connection ended with an error"
+                );
             }
         });
     }
