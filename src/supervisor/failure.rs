@@ -277,7 +277,8 @@ impl ChannelFailure {
 pub struct Attempt<'a> {
     /// The channel's configuration section name.
     pub channel: &'a str,
-    /// 1 for the first connection attempt, counting up until a bind succeeds.
+    /// 1 for the first failure, counting up until a session proves healthy (see
+    /// [`crate::supervisor::backoff::proved_healthy`]).
     pub attempt: u32,
     /// When the next attempt starts, if there is one.
     pub retry_in: Option<Duration>,
@@ -291,6 +292,12 @@ pub struct Attempt<'a> {
 /// [`crate::secret::Secret`]s and stay in the configuration).
 pub fn emit(failure: &ChannelFailure, at: Attempt<'_>) -> FailureReport {
     let report = failure.report();
+    emit_report(&report, at);
+    report
+}
+
+/// [`emit`] for a report already built.
+pub fn emit_report(report: &FailureReport, at: Attempt<'_>) {
     let retry_in_ms = at
         .retry_in
         .filter(|_| report.retryable)
@@ -314,7 +321,28 @@ pub fn emit(failure: &ChannelFailure, at: Attempt<'_>) -> FailureReport {
             event.text
         );
     }
-    report
+}
+
+/// Logs that the failure with `code` and `reason` happened `repeated` more times in `over`
+/// without being logged: one line with the fields `code`, `event`
+/// (`channel_failure_repeated`), `channel`, `reason`, `repeated` and `over_s`.
+pub fn emit_repeated(
+    channel: &str,
+    code: u32,
+    reason: &'static str,
+    repeated: u32,
+    over: Duration,
+) {
+    let over_s = over.as_secs();
+    tracing::error!(
+        code,
+        event = "channel_failure_repeated",
+        channel,
+        reason,
+        repeated,
+        over_s,
+        "{reason}: repeated {repeated} times in the last {over_s} s"
+    );
 }
 
 #[cfg(test)]
