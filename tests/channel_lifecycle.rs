@@ -7,13 +7,16 @@ mod channel_support;
 mod events_support;
 
 use std::collections::BTreeSet;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use smppd::codec::CommandStatus;
 use smppd::daemon::channels;
 use smppd::session::SubmitOutcome;
-use smppd::simulator::{DeliverKind, Faults, MoMessage, TlsVersions};
-use smppd::supervisor::ChannelState;
+use smppd::simulator::{AfterBind, DeliverKind, Faults, MoMessage, TlsVersions};
+use smppd::supervisor::{spawn, Backoff, ChannelFailure, ChannelIo, ChannelState};
+use smppd::transport::TransportError;
+use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use channel_support::*;
@@ -49,6 +52,56 @@ async fn an_unanswered_enquire_link_is_reported_and_the_channel_binds_again() {
             "{last:?}"
         );
         ch.handle.stop().await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_smsc_that_unbinds_after_every_bind_is_reconnected_with_growing_pauses() {
+    guard(async {
+        let sim = plain_simulator(Faults {
+            after_bind: Some(AfterBind::Unbind),
+            ..Faults::default()
+        })
+        .await;
+        let addr = sim.local_addr();
+        let times = Arc::new(Mutex::new(Vec::new()));
+        let seen = times.clone();
+        let connect = move || {
+            seen.lock().unwrap().push(Instant::now());
+            async move {
+                TcpStream::connect(addr).await.map_err(|_| {
+                    ChannelFailure::Connect(TransportError::ConnectRefused { address: addr })
+                })
+            }
+        };
+        let (_queue, queue_rx) = mpsc::channel(10);
+        let (events, _outcomes, _inbound) = split_events();
+        let handle = spawn(
+            "flappy",
+            params(1),
+            Backoff::with_jitter(10, Box::new(Longest)).unwrap(),
+            connect,
+            ChannelIo {
+                queue: queue_rx,
+                events,
+            },
+        );
+        sim.wait_for_binds(3, HANG_GUARD).await.unwrap();
+        // Each bind was accepted and undone at once: no reconnect comes sooner than the
+        // back-off step allows (1 s, then 2 s), where a bind used to reset it to the first.
+        let times = times.lock().unwrap().clone();
+        assert!(times.len() >= 3, "{times:?}");
+        assert!(
+            times[1] - times[0] >= Duration::from_millis(950),
+            "{times:?}"
+        );
+        assert!(
+            times[2] - times[1] >= Duration::from_millis(1950),
+            "{times:?}"
+        );
+        handle.stop().await.unwrap();
+        sim.shutdown().await;
     })
     .await;
 }

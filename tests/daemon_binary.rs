@@ -1,7 +1,8 @@
 //! The real binary end to end: a message sent over HTTP reaches the built-in simulator and
 //! its receipt reaches a webhook; SIGHUP rebinds only the changed channel; SIGTERM unbinds
 //! and exits 0; bad configurations give the documented errors and exit codes; no password
-//! appears in any log line.
+//! appears in any log line; every log line, at debug level, names its `event`, and its
+//! `channel` when it concerns one.
 
 mod daemon_support;
 
@@ -427,4 +428,177 @@ fn refused_tokens_are_logged_once_per_window_with_the_client_address() {
         !out.contains(GUESS) && !out.contains(TOKEN),
         "a token leaked:\n{out}"
     );
+}
+
+/// Events about the whole process, which name no channel. Every other line must.
+const PROCESS_EVENTS: [&str; 24] = [
+    "started",
+    "stopping",
+    "stopped",
+    "stop_timeout",
+    "stopped_with_queue",
+    "reload",
+    "reloaded",
+    "reload_rejected",
+    "reload_needs_restart",
+    "store_opened",
+    "store_recovered",
+    "config_warning",
+    "messages_expired",
+    "upkeep_failed",
+    "sd_notify_failed",
+    "watchdog_failed",
+    "pinned_failed",
+    "pinned_not_failed",
+    "webhook_failed",
+    "webhook_outbox_unreadable",
+    "webhook_outbox_unwritable",
+    "api_accept_failed",
+    "api_connection_error",
+    smppd::daemon::logging::LIBRARY_EVENT,
+];
+
+/// A webhook that answers its first POST with 500 and accepts the rest.
+async fn flaky_webhook() -> (SocketAddr, mpsc::UnboundedReceiver<Value>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    type Hook = (mpsc::UnboundedSender<Value>, Arc<AtomicUsize>);
+    async fn hook(State((tx, calls)): State<Hook>, body: String) -> StatusCode {
+        if calls.fetch_add(1, Ordering::SeqCst) == 0 {
+            return StatusCode::INTERNAL_SERVER_ERROR;
+        }
+        let _ = tx.send(serde_json::from_str(&body).unwrap_or(Value::Null));
+        StatusCode::NO_CONTENT
+    }
+    let (tx, rx) = mpsc::unbounded_channel();
+    let app = axum::Router::new()
+        .route("/hook", post(hook))
+        .with_state((tx, Arc::new(AtomicUsize::new(0))));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (addr, rx)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_log_line_names_its_event_and_every_channel_line_its_channel() {
+    use smppd::simulator::{AfterBind, Faults};
+    let sim = simulator().await;
+    let (hook, mut events) = flaky_webhook().await;
+    let dir = TempDir::new("events");
+    let port = sim.local_addr().port();
+    let text = |window| {
+        format!(
+            "{}\n[http]\nlisten = \"127.0.0.1:0\"\n[webhook]\nurl = \"http://{hook}/hook\"\n\
+             retry-min-ms = 50\n",
+            channel("alpha", port, "alpha", SECRETS[0], window)
+        )
+    };
+    let config = dir.write("smppd.toml", &text(10));
+    let mut daemon = Daemon::spawn(&[
+        "run",
+        "--config",
+        config.to_str().unwrap(),
+        "--log-format",
+        "json",
+        "--log-level",
+        "debug",
+    ]);
+    let api = daemon.api();
+    daemon.wait_event("bound", |e| e["event"] == "bound");
+
+    // A message over HTTP; its receipt reaches the webhook on the second try.
+    let (status, body) = tokio::task::spawn_blocking(move || {
+        http(
+            api,
+            "POST",
+            "/v1/messages",
+            Some(r#"{"to":"447700900123","text":"log me","delivery_report":true}"#),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(status, 202, "{body}");
+    tokio::time::timeout(HANG_GUARD, async {
+        while events.recv().await.expect("webhook open")["type"] != "receipt" {}
+    })
+    .await
+    .expect("the receipt reaches the webhook");
+    daemon.wait_event("webhook_failed", |e| e["event"] == "webhook_failed");
+
+    // A reload rebinds the channel, and the SMSC follows its bind_resp with a deliver_sm
+    // that does not decode.
+    sim.set_faults(Faults {
+        after_bind: Some(AfterBind::MalformedPdu),
+        ..Faults::default()
+    })
+    .unwrap();
+    dir.write("smppd.toml", &text(20));
+    daemon.signal("HUP");
+    daemon.wait_event("reloaded", |e| e["event"] == "reloaded");
+    daemon.wait_event("malformed_pdu", |e| e["event"] == "malformed_pdu");
+
+    // Another reload, and the SMSC sends bytes that cannot be framed after the bind.
+    sim.set_faults(Faults {
+        after_bind: Some(AfterBind::Garbage),
+        ..Faults::default()
+    })
+    .unwrap();
+    dir.write("smppd.toml", &text(30));
+    daemon.signal("HUP");
+    daemon.wait_event("protocol violation", |e| {
+        e["event"] == "channel_failure" && e["reason"] == "protocol_violation"
+    });
+    sim.set_faults(Faults::default()).unwrap();
+
+    daemon.signal("TERM");
+    let exit = daemon.wait();
+    assert!(exit.success(), "exit {exit:?}:\n{}", daemon.all_output());
+
+    let stdout = daemon.stdout.lock().unwrap().clone();
+    let mut problems = Vec::new();
+    for line in &stdout {
+        let Ok(e) = serde_json::from_str::<Value>(line) else {
+            problems.push(format!("not JSON: {line}"));
+            continue;
+        };
+        let Some(event) = e["event"].as_str() else {
+            problems.push(format!("no event: {line}"));
+            continue;
+        };
+        if !PROCESS_EVENTS.contains(&event) && !e["channel"].is_string() {
+            problems.push(format!("no channel: {line}"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // The scenario did produce the lines it was meant to check.
+    let seen: Vec<&str> = stdout
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|e| e["event"].as_str().map(str::to_owned))
+        .map(|e| {
+            PROCESS_EVENTS
+                .iter()
+                .copied()
+                .find(|p| *p == e)
+                .unwrap_or("channel")
+        })
+        .collect();
+    for expected in [
+        "started",
+        "reloaded",
+        "webhook_failed",
+        "stopped",
+        "channel",
+    ] {
+        assert!(
+            seen.contains(&expected),
+            "no {expected} line:\n{}",
+            stdout.join("\n")
+        );
+    }
+    let malformed = daemon.wait_event("malformed_pdu", |e| e["event"] == "malformed_pdu");
+    assert_eq!(malformed["channel"], "alpha");
+    assert_no_secret(&daemon);
+    sim.shutdown().await;
 }

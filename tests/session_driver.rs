@@ -87,6 +87,58 @@ async fn unanswered_bind_times_out() {
     );
 }
 
+/// A bind_transceiver_resp saying ESME_ROK whose system_id is 300 octets without a NUL.
+fn malformed_bind_resp(sequence: u32) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for word in [16 + 300, 0x8000_0009, 0, sequence] {
+        bytes.extend_from_slice(&u32::to_be_bytes(word));
+    }
+    bytes.extend_from_slice(&[b'A'; 300]);
+    bytes
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_ok_bind_resp_that_does_not_decode_is_a_protocol_violation_not_a_bind() {
+    let (client, mut peer) = memory_pair();
+    let smsc = async {
+        let (h, _) = peer.expect().await;
+        peer.send_raw(&malformed_bind_resp(h.sequence_number)).await;
+    };
+    let (result, ()) = tokio::join!(Session::bind(client, params()), smsc);
+    match result {
+        Err(SessionError::BindRespMalformed { source }) => {
+            assert_eq!(source.field, "system_id");
+            assert_eq!(source.header.command_status, CommandStatus::EsmeRok);
+        }
+        other => panic!("expected BindRespMalformed, got {other:?}"),
+    }
+    // The session gave up on the link: it is closed.
+    assert!(peer.read().await.is_none(), "the connection is closed");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_pdu_that_arrives_with_the_bind_resp_is_handled_at_once() {
+    let (client, mut peer) = memory_pair();
+    let smsc = async {
+        let (h, _) = peer.expect().await;
+        // bind_resp and an enquire_link in one write, so they arrive in one read.
+        let mut both = bytes::BytesMut::new();
+        Pdu::BindTransceiverResp(Some(Default::default()))
+            .encode(h.sequence_number, CommandStatus::EsmeRok, &mut both)
+            .unwrap();
+        Pdu::EnquireLink
+            .encode(77, CommandStatus::EsmeRok, &mut both)
+            .unwrap();
+        peer.send_raw(&both).await;
+    };
+    let (session, ()) = tokio::join!(Session::bind(client, params()), smsc);
+    let _upper = session_peer::run(session.unwrap(), vec![], Arc::new(Counters::default()));
+    // Answered without any further byte from the SMSC (not the session's own enquire_link
+    // after its keep-alive interval, which the paused clock would reach at once).
+    let (h, pdu) = peer.expect().await;
+    assert_eq!((pdu, h.sequence_number), (Pdu::EnquireLinkResp, 77));
+}
+
 #[tokio::test]
 async fn window_is_never_exceeded_and_smsc_enquire_link_is_answered_while_full() {
     guard(async {

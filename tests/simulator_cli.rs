@@ -87,6 +87,43 @@ async fn simulate_serves_until_sigterm_and_never_prints_a_password() {
 }
 
 #[tokio::test]
+async fn simulate_says_why_it_dropped_a_client_that_sent_unframeable_bytes() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_smppd"))
+        .args(["simulate", "--listen", "127.0.0.1:0"])
+        .env("SMPPD_SIM_ACCOUNTS", "esme:pw")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = line(&mut lines).await;
+    let addr: SocketAddr = first.split_whitespace().nth(1).unwrap().parse().unwrap();
+
+    let mut c = Client::tcp(addr).await;
+    let mut bad = Vec::new();
+    for word in [4u32, 0x0000_0015, 0, 9] {
+        bad.extend_from_slice(&word.to_be_bytes());
+    }
+    c.send_raw(&bad).await;
+    assert_eq!(
+        c.expect().await.header.command_status,
+        CommandStatus::EsmeRinvcmdlen
+    );
+    let closed = loop {
+        let l = line(&mut lines).await;
+        if l.contains(" closed") {
+            break l;
+        }
+    };
+    assert!(
+        closed.contains("reason=framing_error") && closed.contains("command_length 4"),
+        "{closed}"
+    );
+    child.start_kill().unwrap();
+    let _ = timeout(GUARD, child.wait()).await.expect("hang guard");
+}
+
+#[tokio::test]
 async fn simulate_quiet_serves_but_prints_only_start_and_stop() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_smppd"))
         .args(["simulate", "--listen", "127.0.0.1:0", "--quiet"])
@@ -151,6 +188,7 @@ async fn simulate_help_documents_every_flag_and_the_environment_variable() {
         "--delay-ms",
         "--ignore-enquire-link",
         "--withhold-submit-responses",
+        "--after-bind",
         "--quiet",
         "SMPPD_SIM_ACCOUNTS",
     ] {

@@ -240,6 +240,17 @@ async fn an_impossible_length_is_nacked_and_the_connection_closed() {
     assert_eq!(nack.header.command_id, CommandId::GenericNack);
     assert_eq!(nack.header.command_status, CommandStatus::EsmeRinvcmdlen);
     assert!(c.recv().await.is_none());
+    // The record says why the connection was dropped.
+    let record = sim
+        .wait_until("the connection to close", GUARD, |s| !s.connections[0].open)
+        .await
+        .unwrap();
+    match &record.connections[0].close_reason {
+        Some(smppd::simulator::CloseReason::FramingError(detail)) => {
+            assert!(detail.contains("command_length 4"), "{detail}")
+        }
+        other => panic!("expected a framing error, got {other:?}"),
+    }
     // The server itself is unharmed.
     let mut c = Client::tcp(sim.local_addr()).await;
     assert_eq!(

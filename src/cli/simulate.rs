@@ -9,8 +9,8 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use smppd::codec::CommandStatus;
 use smppd::simulator::{
-    Account, ClientAuth, DeliverKind, Event, Faults, MessageIdStyle, Simulator, SimulatorConfig,
-    SimulatorError, SubmitOutcome, TlsServerSettings, TlsVersions,
+    Account, AfterBind, ClientAuth, DeliverKind, Event, Faults, MessageIdStyle, Simulator,
+    SimulatorConfig, SimulatorError, SubmitOutcome, TlsServerSettings, TlsVersions,
 };
 use tokio::sync::broadcast::error::RecvError;
 
@@ -66,6 +66,10 @@ pub struct SimulateArgs {
     /// Fault: record submit_sm but never answer it.
     #[arg(long)]
     withhold_submit_responses: bool,
+    /// Fault: right after every successful bind_resp, send an unbind, octets that cannot be
+    /// framed, or a deliver_sm that does not decode (a flapping SMSC).
+    #[arg(long, value_enum, value_name = "WHAT")]
+    after_bind: Option<AfterBindArg>,
     /// Print only the start and stop lines, not one line per event: under load, formatting
     /// and writing a line per submit costs more CPU than serving it.
     #[arg(long)]
@@ -81,6 +85,17 @@ enum TlsVersionArg {
     /// TLS 1.3 only.
     #[value(name = "1.3")]
     V13,
+}
+
+/// `--after-bind` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum AfterBindArg {
+    /// Send unbind.
+    Unbind,
+    /// Send a header whose command_length is below 16.
+    Garbage,
+    /// Send a deliver_sm with a one-octet body.
+    MalformedPdu,
 }
 
 /// `--message-id-style` values.
@@ -135,6 +150,11 @@ impl SimulateArgs {
             response_delay: Duration::from_millis(self.delay_ms),
             ignore_enquire_link: self.ignore_enquire_link,
             withhold_submit_responses: self.withhold_submit_responses,
+            after_bind: self.after_bind.map(|a| match a {
+                AfterBindArg::Unbind => AfterBind::Unbind,
+                AfterBindArg::Garbage => AfterBind::Garbage,
+                AfterBindArg::MalformedPdu => AfterBind::MalformedPdu,
+            }),
         };
         Ok(config)
     }
@@ -232,7 +252,10 @@ fn stop_signal() -> impl std::future::Future<Output = ()> {
 fn describe(event: &Event) -> String {
     match event {
         Event::Connected(id, peer) => format!("conn={id} connected peer={peer}"),
-        Event::Closed(id) => format!("conn={id} closed"),
+        Event::Closed(id, reason) => match reason.detail() {
+            Some(detail) => format!("conn={id} closed reason={} ({detail})", reason.as_str()),
+            None => format!("conn={id} closed reason={}", reason.as_str()),
+        },
         Event::Bind(b) => format!(
             "conn={} bind mode={:?} system_id={} status={}",
             b.connection,

@@ -225,6 +225,7 @@ pub fn supervise(config: &ChannelConfig, io: ChannelIo) -> Supervised {
         Ok((connector, backoff, params)) => {
             let connector = Arc::new(connector);
             let (host, port) = (config.host.clone(), config.port);
+            let name: Arc<str> = Arc::from(config.name.as_str());
             let timeouts = Timeouts {
                 connect: config.connect_timeout,
                 handshake: config.connect_timeout,
@@ -232,12 +233,22 @@ pub fn supervise(config: &ChannelConfig, io: ChannelIo) -> Supervised {
             let connect = move || {
                 let connector = connector.clone();
                 let host = host.clone();
+                let name = name.clone();
                 async move {
-                    connector
+                    let connection = connector
                         .connect(&host, port, timeouts)
                         .await
-                        .map(|c| c.stream)
-                        .map_err(ChannelFailure::Connect)
+                        .map_err(ChannelFailure::Connect)?;
+                    if let Some(warning) = connection.warning {
+                        tracing::warn!(
+                            channel = &*name,
+                            event = "tls_trust_all",
+                            address = %connection.stream.peer_addr(),
+                            host = %host,
+                            "{warning}"
+                        );
+                    }
+                    Ok(connection.stream)
                 }
             };
             let handle = supervisor::spawn(config.name.clone(), params, backoff, connect, io);

@@ -5,10 +5,121 @@
 //! `--log-format json`. Event fields are flattened to the top level next to `timestamp`,
 //! `level` and `message`, so `code`, `channel`, `event`, `reason`, `phase`, `attempt` and
 //! `retry_in_ms` are plain JSON keys.
+//!
+//! Every line has an `event`: each of smppd's own log statements names one (a test reads the
+//! sources to keep it so), and lines from the libraries underneath (the HTTP client and
+//! server, at debug level) get `event` `library` and their `target`.
 
 use std::io::IsTerminal;
-use tracing_subscriber::fmt::MakeWriter;
+
+use serde_json::Value;
+use tracing::field::{Field, Visit};
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, MakeWriter};
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::EnvFilter;
+
+/// The `event` of a line logged by a library rather than by smppd.
+pub const LIBRARY_EVENT: &str = "library";
+
+/// The fields of one event, in the order they were recorded.
+#[derive(Default)]
+struct Fields {
+    list: Vec<(&'static str, Value)>,
+    message: Option<String>,
+}
+
+impl Fields {
+    fn push(&mut self, field: &Field, value: Value) {
+        self.list.push((field.name(), value));
+    }
+}
+
+impl Visit for Fields {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        let text = format!("{value:?}");
+        if field.name() == "message" {
+            self.message = Some(text);
+        } else {
+            self.push(field, Value::String(text));
+        }
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            self.message = Some(value.to_owned());
+        } else {
+            self.push(field, Value::String(value.to_owned()));
+        }
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.push(field, Value::from(value));
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.push(field, Value::from(value));
+    }
+
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.push(field, Value::from(value));
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.push(field, Value::from(value));
+    }
+}
+
+/// One JSON object per line: `timestamp`, `level`, the event's fields in order, `message`.
+struct JsonLines;
+
+impl<S, N> FormatEvent<S, N> for JsonLines
+where
+    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        _ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let meta = event.metadata();
+        let mut timestamp = String::new();
+        SystemTime.format_time(&mut Writer::new(&mut timestamp))?;
+        let mut fields = Fields::default();
+        event.record(&mut fields);
+        let mut line: Vec<(&str, Value)> = vec![
+            ("timestamp", Value::String(timestamp)),
+            ("level", Value::String(meta.level().as_str().to_owned())),
+        ];
+        let named = fields.list.iter().any(|(name, _)| *name == "event");
+        line.extend(fields.list);
+        // A library's line: say so, and whose it is. smppd's own lines are left alone, so
+        // that a statement without `event` shows in the tests instead of being papered over.
+        if !named && !is_ours(meta.target()) {
+            line.push(("event", Value::String(LIBRARY_EVENT.to_owned())));
+            line.push(("target", Value::String(meta.target().to_owned())));
+        }
+        if let Some(message) = fields.message {
+            line.push(("message", Value::String(message)));
+        }
+        writer.write_char('{')?;
+        for (i, (key, value)) in line.iter().enumerate() {
+            if i > 0 {
+                writer.write_char(',')?;
+            }
+            write!(writer, "{}:{value}", Value::String((*key).to_owned()))?;
+        }
+        writer.write_str("}\n")
+    }
+}
+
+/// Whether a log target is smppd's own (the library's modules and the binary's).
+fn is_ours(target: &str) -> bool {
+    target == "smppd" || target.starts_with("smppd::")
+}
 
 /// The shape of log lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -67,14 +178,7 @@ where
         .with_writer(writer)
         .with_target(false);
     Ok(match format {
-        LogFormat::Json => Box::new(
-            builder
-                .json()
-                .flatten_event(true)
-                .with_current_span(false)
-                .with_span_list(false)
-                .finish(),
-        ),
+        LogFormat::Json => Box::new(builder.event_format(JsonLines).finish()),
         LogFormat::Text => Box::new(builder.with_ansi(std::io::stdout().is_terminal()).finish()),
     })
 }
@@ -134,7 +238,7 @@ mod tests {
                 reason = "connect_refused",
                 "failed to send bind request"
             );
-            tracing::debug!("filtered out");
+            tracing::debug!(event = "test", "filtered out");
         });
         let out = logs.contents();
         let lines: Vec<&str> = out.lines().collect();
@@ -147,6 +251,47 @@ mod tests {
         assert_eq!(v["message"], "failed to send bind request");
         assert_eq!(v["level"], "ERROR");
         assert!(v["timestamp"].is_string());
+    }
+
+    #[test]
+    fn every_json_line_has_an_event_and_library_lines_say_whose_they_are() {
+        let logs = CapturedLogs::default();
+        let sub = subscriber(LogFormat::Json, "debug", logs.clone()).unwrap();
+        tracing::subscriber::with_default(sub, || {
+            // What hyper-util's client logs while it connects.
+            tracing::debug!(target: "hyper_util::client::legacy::connect::http", "connecting to 127.0.0.1:8080");
+            tracing::info!(
+                channel = "opensmpp",
+                event = "bound",
+                attempt = 3u32,
+                ok = true,
+                detail = %"a \"quoted\" detail",
+                "bound to the SMSC"
+            );
+        });
+        let out = logs.contents();
+        let lines: Vec<serde_json::Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect();
+        assert_eq!(lines.len(), 2, "{out}");
+        assert_eq!(lines[0]["event"], LIBRARY_EVENT);
+        assert_eq!(
+            lines[0]["target"],
+            "hyper_util::client::legacy::connect::http"
+        );
+        assert_eq!(lines[0]["message"], "connecting to 127.0.0.1:8080");
+        assert_eq!(lines[0]["level"], "DEBUG");
+        assert_eq!(lines[1]["event"], "bound");
+        assert_eq!(lines[1]["channel"], "opensmpp");
+        assert_eq!(lines[1]["attempt"], 3);
+        assert_eq!(lines[1]["ok"], true);
+        assert_eq!(lines[1]["detail"], "a \"quoted\" detail");
+        assert!(lines[1].get("target").is_none(), "{}", lines[1]);
+        // A line of smppd's own without `event` is not papered over.
+        assert!(!is_ours("hyper_util::client"));
+        assert!(is_ours("smppd::session::driver") && is_ours("smppd"));
+        assert!(!is_ours("smppdx"));
     }
 
     #[test]

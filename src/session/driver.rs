@@ -274,16 +274,31 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 self.state.on_bind_resp(false);
                 return Err(SessionError::BindRejected { status });
             }
-            if let Ok(
-                Pdu::BindTransmitterResp(Some(body))
-                | Pdu::BindReceiverResp(Some(body))
-                | Pdu::BindTransceiverResp(Some(body)),
-            ) = frame.pdu()
-            {
-                self.smsc_system_id = String::from_utf8_lossy(body.system_id.as_bytes()).into();
+            // An "OK" whose body does not decode is no acceptance: the SMSC broke the
+            // protocol, and nothing it says on this link can be trusted.
+            match frame.pdu() {
+                Ok(
+                    Pdu::BindTransmitterResp(Some(body))
+                    | Pdu::BindReceiverResp(Some(body))
+                    | Pdu::BindTransceiverResp(Some(body)),
+                ) => {
+                    self.smsc_system_id = String::from_utf8_lossy(body.system_id.as_bytes()).into();
+                }
+                // Header only: no system_id to learn, but nothing malformed either.
+                Ok(_) => {}
+                Err(source) => {
+                    self.state.on_bind_resp(false);
+                    return Err(SessionError::BindRespMalformed { source });
+                }
             }
             self.state.on_bind_resp(true);
-            tracing::debug!(smsc = %self.smsc_system_id, mode = ?self.params.bind_mode(), "bound");
+            tracing::debug!(
+                channel = self.params.channel(),
+                event = "session_bound",
+                smsc = %self.smsc_system_id,
+                mode = ?self.params.bind_mode(),
+                "bound"
+            );
             return Ok(());
         }
     }
@@ -302,7 +317,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         // Only our own submit_sm bodies can fail to encode; those are checked before this
         // is reached, so anything else is a bug worth a log line, not a crash.
         if let Err(e) = pdu.encode(sequence, status, &mut self.out) {
-            tracing::error!(error = %e, command = pdu.command_id().name(), "cannot encode PDU");
+            tracing::error!(
+                channel = self.params.channel(),
+                event = "encode_failed",
+                error = %e,
+                command = pdu.command_id().name(),
+                "cannot encode PDU"
+            );
         }
     }
 
@@ -371,6 +392,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         rules: &mut Rules,
         io: &mut SessionIo<'_>,
     ) -> Result<EndReason, SessionError> {
+        // PDUs that came in the same read as the bind_resp (an unbind, a deliver_sm) are
+        // already buffered: no further read would wake the loop for them.
+        if !self.inbuf.is_empty() {
+            self.on_readable(rules, io, now())?;
+        }
         loop {
             let now = now();
             if let Some((_, deadline)) = &rules.finish {
@@ -468,7 +494,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 Event::Queued(Some(m)) => rules.pending.push_back(*m),
                 Event::Queued(None) => rules.queue_closed = true,
                 Event::Stop => {
-                    tracing::debug!(in_flight = rules.window.len(), "graceful stop requested");
+                    tracing::debug!(
+                        channel = self.params.channel(),
+                        event = "session_draining",
+                        in_flight = rules.window.len(),
+                        "graceful stop requested"
+                    );
                     rules.drain_deadline = Some(now + self.params.drain_timeout());
                 }
                 Event::Timer => {}
@@ -485,6 +516,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     ) -> Result<(), SessionError> {
         for (sequence, message) in rules.window.expire(now) {
             tracing::warn!(
+                channel = self.params.channel(),
+                event = "submit_timeout",
                 sequence,
                 id = message.id,
                 "no submit_sm_resp within the response timeout"
@@ -639,7 +672,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         let pdu = match frame.pdu() {
             Ok(pdu) => pdu,
             Err(e) => {
-                tracing::warn!(error = %e, "malformed PDU from the SMSC");
+                tracing::warn!(
+                    channel = self.params.channel(),
+                    event = "malformed_pdu",
+                    command = header.command_id.name(),
+                    sequence,
+                    error = %e,
+                    "malformed PDU from the SMSC"
+                );
                 // A malformed response to one of our submits still tells its fate.
                 if header.command_id == CommandId::SubmitSmResp {
                     return self.on_submit_resp(rules, io, header, None, now);
@@ -673,7 +713,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                     // A nack still proves the SMSC is there.
                     rules.keepalive.on_response(sequence, now);
                 } else {
-                    tracing::warn!(sequence, status = %header.command_status, "generic_nack from the SMSC");
+                    tracing::warn!(
+                        channel = self.params.channel(),
+                        event = "generic_nack",
+                        sequence,
+                        status = %header.command_status,
+                        "generic_nack from the SMSC"
+                    );
                 }
             }
             Pdu::DeliverSm(body) => {
@@ -718,7 +764,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 }
             }
             Pdu::AlertNotification(_) => {
-                tracing::debug!("alert_notification from the SMSC ignored");
+                tracing::debug!(
+                    channel = self.params.channel(),
+                    event = "alert_notification_ignored",
+                    "alert_notification from the SMSC ignored"
+                );
             }
             other => {
                 if !other.command_id().is_response() {
@@ -765,6 +815,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     ) -> Result<(), SessionError> {
         let Some(message) = rules.window.complete(header.sequence_number) else {
             tracing::debug!(
+                channel = self.params.channel(),
+                event = "unexpected_response",
+                command = header.command_id.name(),
                 sequence = header.sequence_number,
                 "response to no request in flight"
             );
@@ -794,7 +847,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             StatusClass::Transient if is_throttling(status) => {
                 // Not the message's fault: back to the head of the queue, no retry spent.
                 let until = rules.throttle.on_throttled(now);
-                tracing::debug!(%status, resume_in = ?until.saturating_duration_since(now), "SMSC throttling");
+                tracing::debug!(
+                    channel = self.params.channel(),
+                    event = "smsc_throttling",
+                    %status,
+                    resume_in_ms = u64::try_from(until.saturating_duration_since(now).as_millis())
+                        .unwrap_or(u64::MAX),
+                    "SMSC throttling"
+                );
                 rules.pending.push_front(message);
             }
             StatusClass::Transient => {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-use crate::codec::CommandStatus;
+use crate::codec::{CommandStatus, DecodeError};
 
 /// Why the session could not bind or did not survive.
 #[derive(Debug, Error)]
@@ -18,6 +18,14 @@ pub enum SessionError {
     BindRejected {
         /// The bind_resp (or generic_nack) command_status.
         status: CommandStatus,
+    },
+    /// The SMSC answered the bind with ESME_ROK but a body that does not decode (a system_id
+    /// without its NUL, a broken TLV): a protocol violation, so the session is not bound.
+    #[error("the bind response does not decode")]
+    BindRespMalformed {
+        /// What the codec found wrong, field and offset included.
+        #[source]
+        source: DecodeError,
     },
     /// No bind_resp within the bind timeout.
     #[error("no bind response within {after:?}")]

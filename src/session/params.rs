@@ -5,6 +5,7 @@
 //! the parameter when a value is out of range, before any socket opens. Depends on nothing but
 //! [`crate::secret`].
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use thiserror::Error;
@@ -93,6 +94,8 @@ pub struct SessionParams {
     transient_retry_limit: u32,
     throttle_pause: Duration,
     throttle_pause_max: Duration,
+    /// The channel the session belongs to, for the `channel` field of its log lines.
+    channel: Arc<str>,
 }
 
 /// Default `x-smpp-submit-window-size`.
@@ -177,6 +180,7 @@ impl SessionParams {
             transient_retry_limit: DEFAULT_TRANSIENT_RETRY_LIMIT,
             throttle_pause: DEFAULT_THROTTLE_PAUSE,
             throttle_pause_max: DEFAULT_THROTTLE_PAUSE_MAX,
+            channel: Arc::from(""),
         })
     }
 
@@ -261,6 +265,18 @@ impl SessionParams {
         self.throttle_pause = first;
         self.throttle_pause_max = max;
         Ok(self)
+    }
+
+    /// Names the channel the session serves: its log lines carry it as `channel` (default
+    /// empty; the supervisor sets it to the channel's name). Not an SMPP parameter.
+    pub fn with_channel(mut self, name: &str) -> Self {
+        self.channel = Arc::from(name);
+        self
+    }
+
+    /// The channel name the session's log lines carry.
+    pub fn channel(&self) -> &str {
+        &self.channel
     }
 
     /// The bind operation.

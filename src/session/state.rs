@@ -3,8 +3,8 @@
 //! ```text
 //!                 bind_* sent                  bind_resp ESME_ROK
 //!   Open ───────────────────────► BindPending ──────────────────────► Bound{Tx, Rx, Trx}
-//!    │                              │  bind_resp error,                 │  unbind sent
-//!    │                              │  bind timeout                     │  or received
+//!    │                              │  bind_resp error or               │  unbind sent
+//!    │                              │  malformed, bind timeout          │  or received
 //!    │                              ▼                                   ▼
 //!    └──── link lost ─────────►  Closed  ◄──── unbind_resp ───────  Unbinding
 //!                          (from every state)     (sent or received), or link lost
@@ -42,7 +42,8 @@ impl BindState {
         }
     }
 
-    /// The bind response arrived: `accepted` when its status is ESME_ROK.
+    /// The bind response arrived: `accepted` when its status is ESME_ROK and its body
+    /// decodes (an "OK" that does not decode is a protocol violation, not a bind).
     pub fn on_bind_resp(&mut self, accepted: bool) {
         if let BindState::BindPending(mode) = *self {
             *self = if accepted {

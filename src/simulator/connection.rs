@@ -22,7 +22,7 @@ use tracing::debug;
 
 use crate::codec::{CommandId, CommandStatus, Framer, Header};
 
-use super::record::{ConnectionId, DeliverKind};
+use super::record::{CloseReason, ConnectionId, DeliverKind};
 use super::registry::Delivery;
 use super::shared::Shared;
 use super::smsc::{Action, Smsc};
@@ -64,13 +64,14 @@ enum End {
     Cut,
 }
 
-/// Serves one connection until it closes or the simulator shuts down.
+/// Serves one connection until it closes or the simulator shuts down; says why it ended.
 pub(crate) async fn serve<S>(
     stream: S,
     id: ConnectionId,
     shared: Arc<Shared>,
     mut shutdown: watch::Receiver<bool>,
-) where
+) -> CloseReason
+where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let (mut rd, wr) = tokio::io::split(stream);
@@ -92,37 +93,49 @@ pub(crate) async fn serve<S>(
     let mut smsc = Smsc::new(id);
     let mut buf = BytesMut::with_capacity(4096);
     let mut actions = Vec::new();
-    let end = 'session: loop {
+    let (end, reason) = 'session: loop {
         // One clock reading per read: the receipts' dates need seconds, not nanoseconds.
         let now = SystemTime::now();
         loop {
             match framer.decode(&mut buf) {
                 Ok(Some(frame)) => {
                     smsc.handle(&frame, &driver.shared, now, &mut actions);
-                    if let Some(end) = driver.run(&mut actions) {
-                        break 'session end;
+                    match driver.run(&mut actions) {
+                        Some(End::Cut) => break 'session (End::Cut, CloseReason::DropFault),
+                        Some(end) => break 'session (end, CloseReason::Unbound),
+                        None => {}
                     }
                 }
                 Ok(None) => break,
                 Err(e) => {
                     // The stream can no longer be split into PDUs: say so and hang up.
-                    debug!(connection = id, error = %e, "simulator framing error");
+                    debug!(
+                        event = "simulator_framing_error",
+                        connection = id,
+                        error = %e,
+                        "simulator framing error; closing"
+                    );
                     let seq = Header::peek(&buf).map_or(0, |h| h.sequence_number);
                     let nack = CommandStatus::EsmeRinvcmdlen;
                     let bytes = wire::header_only(CommandId::GenericNack, nack, seq);
                     driver.run(&mut vec![Action::Send(bytes)]);
-                    break 'session End::Close;
+                    break 'session (End::Close, CloseReason::FramingError(e.to_string()));
                 }
             }
         }
         driver.flush();
         if driver.stalled {
-            debug!(connection = id, "simulator client stopped reading; closing");
-            break End::Abort;
+            debug!(
+                event = "simulator_client_not_reading",
+                connection = id,
+                "simulator client stopped reading; closing"
+            );
+            break (End::Abort, CloseReason::NotReading);
         }
         tokio::select! {
             read = rd.read_buf(&mut buf) => match read {
-                Ok(0) | Err(_) => break End::Abort,
+                Ok(0) => break (End::Abort, CloseReason::ClientClosed),
+                Err(e) => break (End::Abort, CloseReason::ReadFailed(e.to_string())),
                 Ok(_) => {}
             },
             Some(d) = deliveries_rx.recv() => match smsc.deliver(d, &driver.shared) {
@@ -133,7 +146,7 @@ pub(crate) async fn serve<S>(
                 Ok(None) => {}
                 Err(d) => driver.requeue(*d),
             },
-            _ = shutdown.wait_for(|stop| *stop) => break End::Abort,
+            _ = shutdown.wait_for(|stop| *stop) => break (End::Abort, CloseReason::Shutdown),
         }
     };
     // The answers decided before the end (unbind_resp, a last generic_nack, the responses
@@ -173,6 +186,7 @@ pub(crate) async fn serve<S>(
         }
         End::Abort => writer.abort(),
     }
+    reason
 }
 
 async fn write_loop<W: AsyncWrite>(

@@ -27,6 +27,22 @@ pub struct Faults {
     /// Record submit_sm but never answer it, so the client's window fills and its response
     /// timers fire.
     pub withhold_submit_responses: bool,
+    /// Misbehave right after accepting a bind (a flapping SMSC): the bind_resp says ESME_ROK
+    /// and is followed at once by what this says.
+    pub after_bind: Option<AfterBind>,
+}
+
+/// What the simulator sends right after a successful bind_resp ([`Faults::after_bind`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterBind {
+    /// An unbind: the client answers it and (a real client) reconnects.
+    Unbind,
+    /// Sixteen octets that cannot be split into PDUs (command_length 4, below the header):
+    /// the client must give up on the connection.
+    Garbage,
+    /// A well-framed deliver_sm whose body does not decode (one octet, no NUL): the client
+    /// answers it with an error and keeps the link.
+    MalformedPdu,
 }
 
 impl Faults {

@@ -38,11 +38,11 @@ pub use config::{
     Account, ClientAuth, MessageIdStyle, SimulatorConfig, TlsServerSettings, TlsVersions,
 };
 pub use error::SimulatorError;
-pub use faults::Faults;
+pub use faults::{AfterBind, Faults};
 pub use handle::{MoMessage, SimulatorHandle};
 pub use record::{
-    BindMode, BindRecord, ConnectionId, ConnectionRecord, DeliverKind, DeliverRecord, Event,
-    RecordSnapshot, SubmitOutcome, SubmitRecord,
+    BindMode, BindRecord, CloseReason, ConnectionId, ConnectionRecord, DeliverKind, DeliverRecord,
+    Event, RecordSnapshot, SubmitOutcome, SubmitRecord,
 };
 
 use std::sync::Arc;

@@ -143,6 +143,73 @@ pub struct ConnectionRecord {
     pub unbound: bool,
     /// False once the connection closed.
     pub open: bool,
+    /// Why it closed, once it did.
+    pub close_reason: Option<CloseReason>,
+}
+
+/// Why a connection ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CloseReason {
+    /// The client closed it.
+    ClientClosed,
+    /// Reading from the client failed.
+    ReadFailed(String),
+    /// The client sent unbind; it was answered and the connection closed.
+    Unbound,
+    /// The client's octets could not be split into PDUs (the codec's reason); answered with
+    /// generic_nack ESME_RINVCMDLEN, then closed.
+    FramingError(String),
+    /// The client stopped reading its answers while 1 MiB of them waited.
+    NotReading,
+    /// The `drop_after` fault cut it.
+    DropFault,
+    /// The `close_after_handshake` fault closed it.
+    CloseAfterHandshake,
+    /// The TLS handshake failed (the TLS library's reason).
+    TlsHandshakeFailed(String),
+    /// The simulator shut down.
+    Shutdown,
+}
+
+impl CloseReason {
+    /// A stable name for logs and the CLI.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            CloseReason::ClientClosed => "client_closed",
+            CloseReason::ReadFailed(_) => "read_failed",
+            CloseReason::Unbound => "unbound",
+            CloseReason::FramingError(_) => "framing_error",
+            CloseReason::NotReading => "client_not_reading",
+            CloseReason::DropFault => "drop_fault",
+            CloseReason::CloseAfterHandshake => "close_after_handshake",
+            CloseReason::TlsHandshakeFailed(_) => "tls_handshake_failed",
+            CloseReason::Shutdown => "shutdown",
+        }
+    }
+
+    /// The specific cause, for the reasons that have one.
+    pub fn detail(&self) -> Option<&str> {
+        match self {
+            CloseReason::ReadFailed(d)
+            | CloseReason::FramingError(d)
+            | CloseReason::TlsHandshakeFailed(d) => Some(d),
+            CloseReason::ClientClosed
+            | CloseReason::Unbound
+            | CloseReason::NotReading
+            | CloseReason::DropFault
+            | CloseReason::CloseAfterHandshake
+            | CloseReason::Shutdown => None,
+        }
+    }
+}
+
+impl std::fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.detail() {
+            Some(detail) => write!(f, "{}: {detail}", self.as_str()),
+            None => f.write_str(self.as_str()),
+        }
+    }
 }
 
 /// A copy of everything recorded so far.
@@ -221,8 +288,8 @@ pub enum Event {
     DeliverSent(DeliverRecord),
     /// A deliver_sm_resp (or a generic_nack) answered a deliver_sm.
     DeliverAnswered(DeliverRecord),
-    /// A connection closed.
-    Closed(ConnectionId),
+    /// A connection closed, and why.
+    Closed(ConnectionId, CloseReason),
 }
 
 /// The shared, lock-protected record plus the channels that announce changes.
@@ -303,14 +370,17 @@ impl Recorder {
                 max_outstanding: 0,
                 unbound: false,
                 open: true,
+                close_reason: None,
             })
         });
     }
 
-    pub(crate) fn closed(&self, id: ConnectionId) {
-        self.update(self.news(|| Event::Closed(id)), |s| {
+    pub(crate) fn closed(&self, id: ConnectionId, reason: CloseReason) {
+        let news = self.news(|| Event::Closed(id, reason.clone()));
+        self.update(news, |s| {
             if let Some(i) = position(s, id) {
                 s.connections[i].open = false;
+                s.connections[i].close_reason = Some(reason);
             }
         });
     }
@@ -427,7 +497,7 @@ mod tests {
         for id in 1..=3 {
             r.connected(id, SocketAddr::from(([127, 0, 0, 1], 1)));
         }
-        r.closed(2);
+        r.closed(2, CloseReason::ClientClosed);
         r.connected(4, SocketAddr::from(([127, 0, 0, 1], 1)));
         for seq in 1..=5 {
             r.submit(submit(1, seq, SubmitOutcome::Withheld));

@@ -11,6 +11,7 @@ use tokio_rustls::TlsAcceptor;
 use tracing::{debug, info};
 
 use super::connection;
+use super::record::CloseReason;
 
 /// A client gets this long to finish its TLS handshake, so that idle half-open connections do
 /// not pile up on a long-running simulator.
@@ -39,7 +40,7 @@ pub(crate) async fn run(
                     tasks.spawn(conn.serve(stream, tls.clone()));
                 }
                 // Out of file descriptors and the like: keep serving the existing sessions.
-                Err(e) => debug!(error = %e, "simulator accept failed"),
+                Err(e) => debug!(event = "simulator_accept_failed", error = %e, "simulator accept failed"),
             },
             // Reap finished connection tasks so the set does not grow without bound.
             Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
@@ -61,8 +62,11 @@ impl Conn {
         let _ = stream.set_nodelay(true);
         self.shared.recorder.connected(self.id, self.peer);
         let close_early = self.shared.faults().close_after_handshake;
-        match tls {
-            None if close_early => drop(stream),
+        let reason = match tls {
+            None if close_early => {
+                drop(stream);
+                CloseReason::CloseAfterHandshake
+            }
             None => connection::serve(stream, self.id, self.shared.clone(), self.shutdown).await,
             Some(acceptor) => {
                 // A client that never finishes its handshake must not hold up shutdown.
@@ -73,23 +77,28 @@ impl Conn {
                     _ = self.shutdown.wait_for(|stop| *stop) => None,
                 };
                 match handshake {
-                    None => {}
+                    None => CloseReason::Shutdown,
                     Some(Ok(mut tls)) if close_early => {
                         let _ = tls.shutdown().await;
+                        CloseReason::CloseAfterHandshake
                     }
                     Some(Ok(tls)) => {
                         connection::serve(tls, self.id, self.shared.clone(), self.shutdown).await
                     }
-                    Some(Err(e)) => info!(
-                        connection = self.id,
-                        peer = %self.peer,
-                        error = %e,
-                        "simulator TLS handshake failed"
-                    ),
+                    Some(Err(e)) => {
+                        info!(
+                            event = "simulator_tls_handshake_failed",
+                            connection = self.id,
+                            peer = %self.peer,
+                            error = %e,
+                            "simulator TLS handshake failed"
+                        );
+                        CloseReason::TlsHandshakeFailed(e.to_string())
+                    }
                 }
             }
-        }
+        };
         self.shared.registry.unregister(self.id);
-        self.shared.recorder.closed(self.id);
+        self.shared.recorder.closed(self.id, reason);
     }
 }

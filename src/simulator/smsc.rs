@@ -16,7 +16,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use tokio::sync::oneshot;
 use tracing::debug;
 
@@ -24,7 +24,7 @@ use crate::codec::pdu::{Bind, BindResp, SubmitSm, SubmitSmResp};
 use crate::codec::{COctetString, CommandId, CommandStatus, Frame, Pdu, Reply};
 use crate::secret::Secret;
 
-use super::faults::Faults;
+use super::faults::{AfterBind, Faults};
 use super::receipt::receipt_text;
 use super::record::{
     BindMode, BindRecord, ConnectionId, DeliverKind, DeliverRecord, SubmitOutcome, SubmitRecord,
@@ -110,7 +110,12 @@ impl Smsc {
             Ok(pdu) => pdu,
             Err(e) => {
                 // Malformed but well framed: answer as the codec advises and keep the link.
-                debug!(connection = self.id, error = %e, "simulator got a malformed PDU");
+                debug!(
+                    event = "simulator_malformed_pdu",
+                    connection = self.id,
+                    error = %e,
+                    "simulator got a malformed PDU"
+                );
                 match e.reply() {
                     Reply::GenericNack(status) => {
                         let nack = wire::header_only(CommandId::GenericNack, status, seq);
@@ -229,12 +234,52 @@ impl Smsc {
             mode,
             command_status: status,
         });
-        if let Some(bytes) = wire::encode(&resp, seq, status) {
+        if let Some(mut bytes) = wire::encode(&resp, seq, status) {
+            if let Some(fault) = faults
+                .after_bind
+                .filter(|_| status == CommandStatus::EsmeRok)
+            {
+                // In the same buffer as the bind_resp, so that it follows it on the wire
+                // whatever the response delay.
+                let mut both = BytesMut::from(&bytes[..]);
+                both.extend_from_slice(&self.after_bind(fault, out));
+                bytes = both.freeze();
+            }
             out.push(Action::Respond {
                 bytes,
                 after: faults.response_delay,
                 submit_response: false,
             });
+        }
+    }
+
+    /// The sequence number of our next request.
+    fn next_sequence(&mut self) -> u32 {
+        let seq = self.next_sequence;
+        // Sequence numbers run 1..=0x7FFFFFFF (SMPP 3.4 §5.1.4), then wrap.
+        self.next_sequence = if seq >= 0x7FFF_FFFF { 1 } else { seq + 1 };
+        seq
+    }
+
+    /// The octets of an [`AfterBind`] fault; an unbind also ends the session on our side.
+    fn after_bind(&mut self, fault: AfterBind, out: &mut Vec<Action>) -> Bytes {
+        let seq = self.next_sequence();
+        match fault {
+            AfterBind::Unbind => {
+                self.bound = None;
+                out.push(Action::Unregister);
+                wire::encode(&Pdu::Unbind, seq, CommandStatus::EsmeRok).unwrap_or_default()
+            }
+            AfterBind::Garbage => {
+                let mut garbage = BytesMut::from(
+                    &wire::header_only(CommandId::EnquireLink, CommandStatus::EsmeRok, seq)[..],
+                );
+                garbage[..4].copy_from_slice(&4u32.to_be_bytes());
+                garbage.freeze()
+            }
+            AfterBind::MalformedPdu => {
+                wire::raw(CommandId::DeliverSm, CommandStatus::EsmeRok, seq, b"x")
+            }
         }
     }
 
@@ -362,14 +407,13 @@ impl Smsc {
         };
         let Some(pdu) = wire::deliver_sm(&d) else {
             debug!(
+                event = "simulator_deliver_invalid",
                 connection = self.id,
                 "simulator dropped a deliver_sm with out-of-bounds fields"
             );
             return Ok(None);
         };
-        let seq = self.next_sequence;
-        // Sequence numbers run 1..=0x7FFFFFFF (SMPP 3.4 §5.1.4), then wrap.
-        self.next_sequence = if seq >= 0x7FFF_FFFF { 1 } else { seq + 1 };
+        let seq = self.next_sequence();
         let Some(bytes) = wire::encode(&pdu, seq, CommandStatus::EsmeRok) else {
             return Ok(None);
         };
@@ -408,7 +452,6 @@ mod tests {
     use super::*;
     use crate::codec::{Framer, Header, ShortMessage};
     use crate::simulator::config::{Account, SimulatorConfig};
-    use bytes::BytesMut;
     use std::time::UNIX_EPOCH;
 
     fn shared(faults: Faults) -> Shared {
@@ -571,5 +614,61 @@ mod tests {
         let record = s.recorder.snapshot();
         // Nothing was written in this test, so every submit is still outstanding.
         assert_eq!(record.connections[0].outstanding, 4);
+    }
+
+    /// The octets of the one response among `actions`.
+    fn response(actions: &[Action]) -> BytesMut {
+        actions
+            .iter()
+            .find_map(|a| match a {
+                Action::Respond { bytes, .. } => Some(BytesMut::from(&bytes[..])),
+                _ => None,
+            })
+            .expect("a response")
+    }
+
+    #[test]
+    fn after_bind_faults_follow_an_accepted_bind_only() {
+        let framer = Framer::default();
+        for fault in [
+            AfterBind::Unbind,
+            AfterBind::Garbage,
+            AfterBind::MalformedPdu,
+        ] {
+            let s = shared(Faults {
+                after_bind: Some(fault),
+                ..Faults::default()
+            });
+            let mut smsc = Smsc::new(1);
+            // A refused bind is answered plainly.
+            let out = smsc.on_frame(&bind(Pdu::BindTransceiver, "wrong"), &s, UNIX_EPOCH);
+            let mut refused = response(&out);
+            framer.decode(&mut refused).unwrap().unwrap();
+            assert!(
+                refused.is_empty(),
+                "{fault:?}: nothing after a refused bind"
+            );
+
+            let out = smsc.on_frame(&bind(Pdu::BindTransceiver, "secret"), &s, UNIX_EPOCH);
+            let mut bytes = response(&out);
+            let first = framer.decode(&mut bytes).unwrap().unwrap();
+            assert_eq!(first.header.command_id, CommandId::BindTransceiverResp);
+            assert_eq!(first.header.command_status, CommandStatus::EsmeRok);
+            match fault {
+                AfterBind::Unbind => {
+                    let next = framer.decode(&mut bytes).unwrap().unwrap();
+                    assert_eq!(next.pdu(), Ok(Pdu::Unbind));
+                    assert!(out.iter().any(|a| matches!(a, Action::Unregister)));
+                }
+                AfterBind::Garbage => {
+                    assert!(framer.decode(&mut bytes).is_err(), "unframeable");
+                }
+                AfterBind::MalformedPdu => {
+                    let next = framer.decode(&mut bytes).unwrap().unwrap();
+                    assert_eq!(next.header.command_id, CommandId::DeliverSm);
+                    assert!(next.pdu().is_err(), "does not decode");
+                }
+            }
+        }
     }
 }

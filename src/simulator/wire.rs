@@ -19,7 +19,11 @@ pub(crate) fn encode(pdu: &Pdu, sequence_number: u32, status: CommandStatus) -> 
     match pdu.encode(sequence_number, status, &mut buf) {
         Ok(()) => Some(buf.freeze()),
         Err(e) => {
-            tracing::warn!(error = %e, "simulator could not encode its own PDU");
+            tracing::warn!(
+                event = "simulator_encode_failed",
+                error = %e,
+                "simulator could not encode its own PDU"
+            );
             None
         }
     }
@@ -33,6 +37,18 @@ pub(crate) fn header_only(command_id: CommandId, status: CommandStatus, seq: u32
     buf.put_u32(command_id.value());
     buf.put_u32(status.value());
     buf.put_u32(seq);
+    buf.freeze()
+}
+
+/// A PDU with `body` as its body, whatever it holds: how the faults send what the codec
+/// would refuse to encode.
+pub(crate) fn raw(command_id: CommandId, status: CommandStatus, seq: u32, body: &[u8]) -> Bytes {
+    let mut buf = BytesMut::with_capacity(HEADER_LEN + body.len());
+    buf.put_u32(u32::try_from(HEADER_LEN + body.len()).unwrap_or(u32::MAX));
+    buf.put_u32(command_id.value());
+    buf.put_u32(status.value());
+    buf.put_u32(seq);
+    buf.put_slice(body);
     buf.freeze()
 }
 

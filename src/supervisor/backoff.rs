@@ -3,7 +3,9 @@
 //! Exponential growth from about a second up to a ceiling (`reconnection-timeout`, default
 //! 180 s, at least 10 s), with full jitter: each wait is drawn uniformly from zero to the
 //! current step, so a fleet of daemons that lost the same SMSC does not reconnect in
-//! lock-step. A successful bind resets the growth. Sans-I/O: the caller sleeps, and the
+//! lock-step. Only a session that proved healthy resets the growth ([`proved_healthy`]): a
+//! bind alone does not, or an SMSC that accepts every bind and then drops the link would be
+//! reconnected at the first step for ever. Sans-I/O: the caller sleeps and measures, and the
 //! randomness is a [`Jitter`] that tests replace.
 
 use std::time::Duration;
@@ -16,6 +18,16 @@ pub const DEFAULT_RECONNECTION_TIMEOUT_SECS: u64 = 180;
 pub const MIN_RECONNECTION_TIMEOUT_SECS: u64 = 10;
 /// The first step of the growth.
 pub const INITIAL_STEP: Duration = Duration::from_secs(1);
+
+/// How long a session must stay bound, without any traffic, to count as healthy.
+pub const HEALTHY_AFTER: Duration = Duration::from_secs(60);
+
+/// Whether a session that ended proved the link healthy, so that the next failure starts the
+/// back-off from the first step again: it stayed bound for [`HEALTHY_AFTER`], or it completed
+/// an exchange (`exchanges`: submit_sm the SMSC accepted plus deliver_sm / data_sm it sent).
+pub fn proved_healthy(bound_for: Duration, exchanges: u64) -> bool {
+    bound_for >= HEALTHY_AFTER || exchanges > 0
+}
 
 /// A `reconnection-timeout` that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -113,7 +125,8 @@ impl Backoff {
         delay
     }
 
-    /// A bind succeeded: the next failure starts from the first step again.
+    /// A session proved healthy ([`proved_healthy`]): the next failure starts from the first
+    /// step again.
     pub fn reset(&mut self) {
         self.step = INITIAL_STEP;
     }
@@ -160,6 +173,14 @@ mod tests {
         for _ in 0..200 {
             assert!(b.next_delay() <= b.ceiling());
         }
+    }
+
+    #[test]
+    fn a_bind_alone_is_not_health() {
+        assert!(!proved_healthy(Duration::ZERO, 0));
+        assert!(!proved_healthy(HEALTHY_AFTER - Duration::from_millis(1), 0));
+        assert!(proved_healthy(HEALTHY_AFTER, 0));
+        assert!(proved_healthy(Duration::from_millis(5), 1));
     }
 
     #[test]

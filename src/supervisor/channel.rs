@@ -13,6 +13,13 @@
 //! between sessions; messages a session handed back are sent first by the next one. How to
 //! connect (TCP, TLS) is a function passed in, so this file knows nothing of the transport.
 //! State, counters and the last error are published on a `watch` channel.
+//!
+//! A bind is not yet a recovery: the back-off (and the `attempt` count of the log lines)
+//! starts over only once a session proved healthy ([`proved_healthy`]), so an SMSC that
+//! accepts every bind and then unbinds or sends garbage is retried ever more slowly. A
+//! failure (or an unbind by the SMSC) that repeats within a minute of its last full log line
+//! is counted, and summarised in one line ([`crate::supervisor::repeats`]); the bind that
+//! follows a counted failure is logged at debug level only.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -27,8 +34,9 @@ use crate::session::{
     Counters, CountersSnapshot, EndReason, OutboundMessage, Session, SessionEvent, SessionIo,
     SessionParams,
 };
-use crate::supervisor::backoff::Backoff;
+use crate::supervisor::backoff::{proved_healthy, Backoff};
 use crate::supervisor::failure::{self, Attempt, ChannelFailure};
+use crate::supervisor::repeats::{Repeats, Summary, Verdict, SUMMARY_WINDOW};
 
 /// The last failure of a channel, as status pages and `GET /v1/channels` show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,8 +139,50 @@ struct Runner<C> {
     status: watch::Sender<ChannelStatus>,
     stop: watch::Receiver<bool>,
     unsent: VecDeque<OutboundMessage>,
-    /// Failures since the last successful bind, this one included (the `attempt` log field).
+    /// Failures since the last healthy session, this one included (the `attempt` log field).
     attempt: u32,
+    /// The failure that keeps repeating, counted instead of logged.
+    repeats: Repeats<Recurring>,
+    /// The last failure was only counted: the bind after it is not worth an info line.
+    quiet: bool,
+}
+
+/// What the supervisor counts when it repeats: the same code and reason, or another unbind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Recurring {
+    Failure { code: u32, reason: &'static str },
+    UnboundBySmsc,
+}
+
+/// The clock the supervisor measures with: tokio's, so that tests can pause it.
+fn now() -> std::time::Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+/// Logs the summary of a run whose window has ended; what follows is logged in full again.
+fn poll_repeats(repeats: &mut Repeats<Recurring>, quiet: &mut bool, channel: &str) {
+    if let Some(summary) = repeats.poll(now()) {
+        log_summary(channel, summary);
+        *quiet = false;
+    }
+}
+
+fn log_summary(channel: &str, summary: Summary<Recurring>) {
+    match summary.key {
+        Recurring::Failure { code, reason } => {
+            failure::emit_repeated(channel, code, reason, summary.repeated, summary.over)
+        }
+        Recurring::UnboundBySmsc => {
+            let (repeated, over_s) = (summary.repeated, summary.over.as_secs());
+            tracing::info!(
+                channel,
+                event = "unbound_by_smsc_repeated",
+                repeated,
+                over_s,
+                "unbound by the SMSC: repeated {repeated} times in the last {over_s} s"
+            );
+        }
+    }
 }
 
 /// Starts the task for channel `name`. `connect` opens a fresh stream each time it is
@@ -160,9 +210,10 @@ where
     });
     let (stop, stop_rx) = watch::channel(false);
     let counters = Arc::new(Counters::default());
+    let name = name.into();
     let runner = Runner {
-        name: name.into(),
-        params,
+        params: params.with_channel(&name),
+        name,
         backoff,
         connect,
         io,
@@ -171,6 +222,8 @@ where
         stop: stop_rx,
         unsent: VecDeque::new(),
         attempt: 0,
+        repeats: Repeats::new(SUMMARY_WINDOW),
+        quiet: false,
     };
     let task = tokio::spawn(runner.run());
     ChannelHandle {
@@ -196,22 +249,51 @@ where
     }
 
     /// The one place a channel failure is logged: its pair of coded events (43009 + 43011,
-    /// or 43010 + 42403), with the delay before the next attempt when there is one.
-    fn record(&self, failure: &ChannelFailure, retry_in: Option<Duration>) {
-        let report = failure::emit(
-            failure,
-            Attempt {
-                channel: &self.name,
-                attempt: self.attempt,
-                retry_in,
-            },
-        );
+    /// or 43010 + 42403), with the delay before the next attempt when there is one; or, when
+    /// it repeats the failure logged last, only counted.
+    fn record(&mut self, failure: &ChannelFailure, retry_in: Option<Duration>) {
+        let report = failure.report();
+        let key = Recurring::Failure {
+            code: report.primary.code,
+            reason: report.reason,
+        };
+        if self.count(key) == Verdict::Log {
+            failure::emit_report(
+                &report,
+                Attempt {
+                    channel: &self.name,
+                    attempt: self.attempt,
+                    retry_in,
+                },
+            );
+        }
         let last = LastError {
             code: report.primary.code,
             reason: report.reason,
             message: report.primary.text,
         };
         self.status.send_modify(|s| s.last_error = Some(last));
+    }
+
+    /// Counts an occurrence of `key`, logging the summary of the run it ends, if any.
+    fn count(&mut self, key: Recurring) -> Verdict {
+        let (verdict, closed) = self.repeats.on_failure(key, now());
+        if let Some(summary) = closed {
+            log_summary(&self.name, summary);
+        }
+        self.quiet = verdict == Verdict::Count;
+        verdict
+    }
+
+    /// A session proved healthy: the back-off and the attempt count start over, and a
+    /// failure that repeated before is summarised now.
+    fn recovered(&mut self) {
+        self.backoff.reset();
+        self.attempt = 0;
+        self.quiet = false;
+        if let Some(summary) = self.repeats.close(now()) {
+            log_summary(&self.name, summary);
+        }
     }
 
     /// Logs `failure`, then waits out the back-off. Returns the state to end in, if the
@@ -224,6 +306,11 @@ where
         }
         let delay = self.backoff.next_delay();
         self.record(&failure, Some(delay));
+        self.back_off(delay).await
+    }
+
+    /// Waits `delay` before the next attempt; `Some(Stopped)` if a stop came first.
+    async fn back_off(&mut self, delay: Duration) -> Option<ChannelState> {
         self.publish(ChannelState::BackingOff { delay });
         match self.unless_stopped(tokio::time::sleep(delay)).await {
             Some(()) => None,
@@ -235,17 +322,29 @@ where
         *self.stop.borrow()
     }
 
-    /// Waits for `f` unless a stop comes first (`None`).
+    /// Waits for `f` unless a stop comes first (`None`). Meanwhile, the summary of a
+    /// repeating failure is logged when its window ends.
     async fn unless_stopped<T>(&mut self, f: impl Future<Output = T>) -> Option<T> {
         let mut stop = self.stop.clone();
-        tokio::select! {
-            v = f => Some(v),
-            _ = stop.wait_for(|s| *s) => None,
+        tokio::pin!(f);
+        loop {
+            let due = self.repeats.deadline();
+            tokio::select! {
+                v = &mut f => return Some(v),
+                _ = stop.wait_for(|s| *s) => return None,
+                _ = sleep_until(due), if due.is_some() => {
+                    poll_repeats(&mut self.repeats, &mut self.quiet, &self.name);
+                }
+            }
         }
     }
 
     async fn run(mut self) -> ChannelEnd {
         let end_state = self.cycle().await;
+        // What was counted and not yet summarised is not lost with the task.
+        if let Some(summary) = self.repeats.close(now()) {
+            log_summary(&self.name, summary);
+        }
         self.publish(end_state);
         ChannelEnd {
             queue: self.io.queue,
@@ -279,40 +378,58 @@ where
                     None => continue,
                 },
             };
-            self.backoff.reset();
-            self.attempt = 0;
             self.status.send_modify(|s| s.binds += 1);
             self.publish(ChannelState::Bound);
-            tracing::info!(channel = %self.name, event = "bound", "bound to the SMSC");
-            let end = session
-                .run(SessionIo {
+            if self.quiet {
+                tracing::debug!(channel = %self.name, event = "bound", "bound to the SMSC");
+            } else {
+                tracing::info!(channel = %self.name, event = "bound", "bound to the SMSC");
+            }
+            let bound_at = now();
+            let before = self.counters.snapshot();
+            let end = {
+                let run = session.run(SessionIo {
                     queue: &mut self.io.queue,
                     resend: std::mem::take(&mut self.unsent),
                     events: self.io.events.clone(),
                     stop: self.stop.clone(),
                     counters: self.counters.clone(),
-                })
-                .await;
+                });
+                tokio::pin!(run);
+                loop {
+                    let due = self.repeats.deadline();
+                    tokio::select! {
+                        end = &mut run => break end,
+                        _ = sleep_until(due), if due.is_some() => {
+                            poll_repeats(&mut self.repeats, &mut self.quiet, &self.name);
+                        }
+                    }
+                }
+            };
             self.unsent = end.unsent;
+            let after = self.counters.snapshot();
+            let exchanges = (after.acknowledged.saturating_sub(before.acknowledged))
+                .saturating_add(after.received.saturating_sub(before.received));
+            if proved_healthy(now().saturating_duration_since(bound_at), exchanges) {
+                self.recovered();
+            }
             let failure = match end.result {
                 Ok(EndReason::Stopped) => return ChannelState::Stopped,
                 Ok(EndReason::UnboundBySmsc) => {
-                    tracing::info!(
-                        channel = %self.name,
-                        event = "unbound_by_smsc",
-                        "unbound by the SMSC; reconnecting"
-                    );
-                    // Not a failure: reconnect after the shortest back-off step.
-                    let delay = self.backoff.next_delay();
-                    self.publish(ChannelState::BackingOff { delay });
-                    if self
-                        .unless_stopped(tokio::time::sleep(delay))
-                        .await
-                        .is_none()
-                    {
-                        return ChannelState::Stopped;
+                    // Not a failure, but an SMSC that unbinds at once is no better than one
+                    // that fails: the same back-off, the same counting.
+                    if self.count(Recurring::UnboundBySmsc) == Verdict::Log {
+                        tracing::info!(
+                            channel = %self.name,
+                            event = "unbound_by_smsc",
+                            "unbound by the SMSC; reconnecting"
+                        );
                     }
-                    continue;
+                    let delay = self.backoff.next_delay();
+                    match self.back_off(delay).await {
+                        Some(end) => return end,
+                        None => continue,
+                    }
                 }
                 Err(e) => ChannelFailure::from(e),
             };
@@ -320,5 +437,14 @@ where
                 return end;
             }
         }
+    }
+}
+
+/// Sleeps until `at`; never returns when there is nothing to wait for (the caller's branch is
+/// disabled then anyway).
+async fn sleep_until(at: Option<std::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
+        None => std::future::pending().await,
     }
 }

@@ -198,7 +198,9 @@ impl ChannelFailure {
             ChannelFailure::Link(e) => retried(format!("connection to SMSC lost: {e}"), e),
             ChannelFailure::Session(e) => {
                 let text = match e {
-                    SessionError::BindRejected { .. } => format!("failed to bind: {e}"),
+                    SessionError::BindRejected { .. } | SessionError::BindRespMalformed { .. } => {
+                        format!("failed to bind: {e}")
+                    }
                     SessionError::BindTimeout { .. } => format!("failed to send bind request: {e}"),
                     SessionError::LinkLost { .. } => format!("SMSC close socket connection: {e}"),
                     SessionError::EnquireLinkUnanswered { .. }
@@ -231,7 +233,9 @@ impl ChannelFailure {
             ChannelFailure::Bind { .. } => Phase::Bind,
             ChannelFailure::Link(_) => Phase::Session,
             ChannelFailure::Session(e) => match e {
-                SessionError::BindRejected { .. } | SessionError::BindTimeout { .. } => Phase::Bind,
+                SessionError::BindRejected { .. }
+                | SessionError::BindRespMalformed { .. }
+                | SessionError::BindTimeout { .. } => Phase::Bind,
                 SessionError::LinkLost { during, .. } if *during == "binding" => Phase::Bind,
                 SessionError::LinkLost { .. }
                 | SessionError::EnquireLinkUnanswered { .. }
@@ -247,6 +251,7 @@ impl ChannelFailure {
             ChannelFailure::Bind { .. } => "bind_rejected",
             ChannelFailure::Session(e) => match e {
                 SessionError::BindRejected { .. } => "bind_rejected",
+                SessionError::BindRespMalformed { .. } => "protocol_violation",
                 SessionError::BindTimeout { .. } => "bind_timeout",
                 SessionError::LinkLost { .. } => "link_lost",
                 SessionError::EnquireLinkUnanswered { .. } => "enquire_link_unanswered",
@@ -272,7 +277,8 @@ impl ChannelFailure {
 pub struct Attempt<'a> {
     /// The channel's configuration section name.
     pub channel: &'a str,
-    /// 1 for the first connection attempt, counting up until a bind succeeds.
+    /// 1 for the first failure, counting up until a session proves healthy (see
+    /// [`crate::supervisor::backoff::proved_healthy`]).
     pub attempt: u32,
     /// When the next attempt starts, if there is one.
     pub retry_in: Option<Duration>,
@@ -286,6 +292,12 @@ pub struct Attempt<'a> {
 /// [`crate::secret::Secret`]s and stay in the configuration).
 pub fn emit(failure: &ChannelFailure, at: Attempt<'_>) -> FailureReport {
     let report = failure.report();
+    emit_report(&report, at);
+    report
+}
+
+/// [`emit`] for a report already built.
+pub fn emit_report(report: &FailureReport, at: Attempt<'_>) {
     let retry_in_ms = at
         .retry_in
         .filter(|_| report.retryable)
@@ -309,7 +321,28 @@ pub fn emit(failure: &ChannelFailure, at: Attempt<'_>) -> FailureReport {
             event.text
         );
     }
-    report
+}
+
+/// Logs that the failure with `code` and `reason` happened `repeated` more times in `over`
+/// without being logged: one line with the fields `code`, `event`
+/// (`channel_failure_repeated`), `channel`, `reason`, `repeated` and `over_s`.
+pub fn emit_repeated(
+    channel: &str,
+    code: u32,
+    reason: &'static str,
+    repeated: u32,
+    over: Duration,
+) {
+    let over_s = over.as_secs();
+    tracing::error!(
+        code,
+        event = "channel_failure_repeated",
+        channel,
+        reason,
+        repeated,
+        over_s,
+        "{reason}: repeated {repeated} times in the last {over_s} s"
+    );
 }
 
 #[cfg(test)]
@@ -573,6 +606,34 @@ mod tests {
             "{report:?}"
         );
         assert_eq!(report.phase, Phase::Bind);
+
+        // A bind_resp "OK" whose system_id has no NUL is a protocol violation at bind time.
+        let frame = crate::codec::Frame {
+            header: crate::codec::Header {
+                command_length: 16 + 300,
+                command_id: crate::codec::CommandId::BindTransceiverResp,
+                command_status: CommandStatus::EsmeRok,
+                sequence_number: 1,
+            },
+            body: vec![b'A'; 300].into(),
+        };
+        let source = frame.pdu().unwrap_err();
+        let malformed = ChannelFailure::from(SessionError::BindRespMalformed { source }).report();
+        assert_eq!(
+            (malformed.primary.code, malformed.reason, malformed.phase),
+            (43009, "protocol_violation", Phase::Bind)
+        );
+        assert!(malformed.retryable);
+        assert!(
+            malformed.primary.text.starts_with("failed to bind: "),
+            "{}",
+            malformed.primary.text
+        );
+        assert!(
+            malformed.detail.contains("system_id at byte 16"),
+            "{}",
+            malformed.detail
+        );
 
         let timeout = ChannelFailure::from(SessionError::BindTimeout {
             after: Duration::from_secs(30),

@@ -122,10 +122,8 @@ impl Connector {
                 )
             }
         };
-        let warning = self.trust_all.then(|| {
-            tracing::warn!(address = %address, server_name = verify_name, "{TRUST_ALL_WARNING}");
-            TRUST_ALL_WARNING
-        });
+        // Logged by the caller, which knows the channel.
+        let warning = self.trust_all.then_some(TRUST_ALL_WARNING);
         Ok(Connection { stream, warning })
     }
 }

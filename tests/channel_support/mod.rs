@@ -50,6 +50,14 @@ impl Jitter for NoWait {
     }
 }
 
+/// Always the longest wait of each back-off step: 1 s, 2 s, 4 s ...
+pub struct Longest;
+impl Jitter for Longest {
+    fn next_u32(&mut self) -> u32 {
+        u32::MAX
+    }
+}
+
 /// A path in the committed development PKI.
 pub fn dev(file: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
