@@ -44,6 +44,9 @@ const WRITE_QUEUE_BYTES: usize = 1 << 20;
 /// Buffers the writer's channel holds; the byte bound above is the one that decides.
 const WRITE_QUEUE: usize = 4096;
 
+/// The most deliveries (receipts, MO) put into one write.
+const DELIVERY_BURST: usize = 1024;
+
 /// What the writer task is told.
 enum Out {
     /// Write these octets, holding this many submit_sm_resp: the record counts as many
@@ -138,14 +141,26 @@ where
                 Err(e) => break (End::Abort, CloseReason::ReadFailed(e.to_string())),
                 Ok(_) => {}
             },
-            Some(d) = deliveries_rx.recv() => match smsc.deliver(d, &driver.shared) {
-                Ok(Some(action)) => {
-                    driver.run(&mut vec![action]);
-                    driver.flush();
+            Some(d) = deliveries_rx.recv() => {
+                // Every delivery already waiting goes out in the same write: one system
+                // call for a burst of receipts rather than one each.
+                let mut next = Some(d);
+                let mut taken = 0;
+                while let Some(d) = next.take() {
+                    match smsc.deliver(d, &driver.shared) {
+                        Ok(Some(action)) => {
+                            driver.run(&mut vec![action]);
+                        }
+                        Ok(None) => {}
+                        Err(d) => driver.requeue(*d),
+                    }
+                    taken += 1;
+                    if taken < DELIVERY_BURST {
+                        next = deliveries_rx.try_recv().ok();
+                    }
                 }
-                Ok(None) => {}
-                Err(d) => driver.requeue(*d),
-            },
+                driver.flush();
+            }
             _ = shutdown.wait_for(|stop| *stop) => break (End::Abort, CloseReason::Shutdown),
         }
     };
@@ -269,6 +284,11 @@ impl Driver {
                     self.deliveries.clone(),
                 ),
                 Action::Unregister => self.shared.registry.unregister(self.id),
+                Action::Receipt { delivery, after } if after.is_zero() => {
+                    // No timer task for a receipt due now: routed at once, it joins the
+                    // burst the connection writes next.
+                    self.shared.registry.route_or_queue(Some(self.id), delivery);
+                }
                 Action::Receipt { delivery, after } => {
                     let shared = self.shared.clone();
                     let preferred = Some(self.id);
