@@ -1,5 +1,5 @@
-//! `smppd pdu decode` end to end: text and JSON output, stdin, several PDUs, and a malformed
-//! PDU reported with its offset and reason and a non-zero exit status.
+//! `smppd pdu decode` end to end: text and JSON output, stdin, several PDUs, a malformed PDU
+//! reported with its offset and reason and a non-zero exit status, and typed TLVs.
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
@@ -106,4 +106,56 @@ fn help_works() {
     let o = smppd(&["pdu", "decode", "--help"], None);
     assert!(o.status.success());
     assert!(stdout(&o).contains("--json"));
+}
+
+/// The TLV fields of the first PDU of a JSON dump.
+fn tlvs(v: &serde_json::Value) -> Vec<serde_json::Value> {
+    v[0]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f.get("tag").is_some())
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn a_tlv_that_does_not_fit_its_type_is_shown_with_the_reason() {
+    // receipted_message_id without its NUL (the decoder accepts it, as a session would), then
+    // a vendor TLV.
+    let input = concat!(
+        "00000049 00000005 00000000 00000007 00 0101 34343737303039303031323300 ",
+        "0101 34343737303039303034353600 04 00 00 00 00 00 00 00 00 00 ",
+        "001E0006 414243313233 14000002 BEEF",
+    );
+    let o = smppd(&["pdu", "decode", "--json", input], None);
+    assert!(o.status.success(), "{}", stdout(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let tlvs = tlvs(&v);
+    assert_eq!(tlvs[0]["name"], "receipted_message_id");
+    assert!(tlvs[0]["value"].is_null());
+    assert_eq!(tlvs[0]["hex"], "414243313233");
+    assert_eq!(
+        tlvs[0]["error"],
+        "C-Octet String without its NUL terminator"
+    );
+    assert_eq!(
+        tlvs[1],
+        serde_json::json!({
+            "offset": 67, "tag": "0x1400", "name": null, "length": 2,
+            "value": null, "hex": "beef", "error": null
+        })
+    );
+
+    // message_state of 2 octets: the decoder refuses the PDU, and says where.
+    let input = concat!(
+        "0000003F 00000005 00000000 00000007 00 0101 34343737303039303031323300 ",
+        "0101 34343737303039303034353600 04 00 00 00 00 00 00 00 00 00 ",
+        "04270002 0200",
+    );
+    let o = smppd(&["pdu", "decode", "--json", input], None);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v[0]["error"]["field"], "message_state");
+    assert_eq!(v[0]["error"]["offset"], 57);
 }
