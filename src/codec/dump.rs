@@ -2,7 +2,7 @@
 //! mandatory field and TLV by its spec name with its byte offset, stopping exactly where a
 //! malformed PDU stops the decoder, and saying why. Rendered as aligned text or as JSON, one
 //! PDU at a time ([`write_text`], [`pdu_json`]) so that a layer above can add what the codec
-//! cannot know, or the whole stream at once ([`to_text`], [`to_json`]).
+//! cannot know (`smppd::pdu_view` adds the delivery receipt).
 //!
 //! It reuses the real decoder through [`Trace`], so what it shows is what the session would
 //! see. The bind `password` is masked in both renderings. Standard TLVs are shown as the type
@@ -54,6 +54,8 @@ pub struct PduDump {
     pub fields: Vec<DumpField>,
     /// Set when the PDU is malformed.
     pub error: Option<DumpError>,
+    /// The decoded PDU, when the body decoded.
+    pub pdu: Option<Pdu>,
 }
 
 struct Collect(Vec<DumpField>);
@@ -105,19 +107,24 @@ pub fn dump(input: &[u8]) -> Vec<PduDump> {
             body: Bytes::copy_from_slice(pdu.get(HEADER_LEN..).unwrap_or_default()),
         };
         let mut trace = Collect(Vec::new());
-        let error = Pdu::decode_traced(&frame, &mut trace)
-            .err()
-            .map(|e| DumpError {
-                offset: e.offset,
-                field: e.field,
-                reason: e.reason.to_string(),
-                reply: Some(e.reply()),
-            });
+        let (pdu, error) = match Pdu::decode_traced(&frame, &mut trace) {
+            Ok(pdu) => (Some(pdu), None),
+            Err(e) => (
+                None,
+                Some(DumpError {
+                    offset: e.offset,
+                    field: e.field,
+                    reason: e.reason.to_string(),
+                    reply: Some(e.reply()),
+                }),
+            ),
+        };
         out.push(PduDump {
             start,
             header: Some(header),
             fields: trace.0,
             error,
+            pdu,
         });
         start += len;
     }
@@ -140,6 +147,7 @@ fn framing_error(
             reason,
             reply: None,
         }),
+        pdu: None,
     }
 }
 
@@ -268,15 +276,6 @@ fn reply_text(r: &Reply) -> String {
     }
 }
 
-/// Renders the dump as aligned text: one line per field, `[offset] name value`.
-pub fn to_text(dumps: &[PduDump]) -> String {
-    let mut s = String::new();
-    for (i, d) in dumps.iter().enumerate() {
-        write_text(&mut s, i, d);
-    }
-    s
-}
-
 /// Appends one PDU as aligned text, one line per field, `[offset] name value`; `index` counts
 /// from 0 and is shown from 1.
 pub fn write_text(s: &mut String, index: usize, d: &PduDump) {
@@ -395,11 +394,6 @@ pub fn pdu_json(d: &PduDump) -> Map<String, Value> {
         }))),
     );
     m
-}
-
-/// Renders the dump as a JSON array, one object per PDU (see [`pdu_json`]).
-pub fn to_json(dumps: &[PduDump]) -> Value {
-    Value::Array(dumps.iter().map(|d| Value::Object(pdu_json(d))).collect())
 }
 
 /// A deliver_sm (sequence_number 7) with this esm_class and short_message, then these TLVs
@@ -571,5 +565,6 @@ mod tests {
         let d = dump(&input);
         let e = d[0].error.as_ref().unwrap();
         assert_eq!((e.offset, e.field), (57, "message_state"));
+        assert!(d[0].pdu.is_none());
     }
 }
