@@ -29,16 +29,19 @@
 //!
 //! Beside the codec, [`sms`] holds the message-level rules that do not depend on sockets
 //! either: text codings (GSM 03.38, Latin-1, UCS-2), long-message segmentation and
-//! reassembly, delivery receipts and message-id matching. [`simulator`] is a real SMSC built
-//! on the codec, for tests and `smppd demo`. [`secret`] is the redacting string type every
-//! password travels in; [`limited_file`] reads the files a configuration names (secrets,
-//! keystores, the configuration itself): regular files only, never more than a stated size.
+//! reassembly, delivery receipts and message-id matching. [`pdu_view`] joins the two for
+//! `smppd pdu decode`: the codec's field-by-field dump with receipts read by `sms`.
+//! [`simulator`] is a real SMSC built on the codec, for tests and `smppd demo`. [`secret`] is
+//! the redacting string type every password travels in; [`limited_file`] reads the files a
+//! configuration names (secrets, keystores, the configuration itself): regular files only,
+//! never more than a stated size.
 #![forbid(unsafe_code)]
 
 pub mod codec;
 pub mod config;
 pub mod daemon;
 pub mod limited_file;
+pub mod pdu_view;
 pub mod secret;
 pub mod session;
 pub mod simulator;

@@ -1,8 +1,10 @@
 //! `smppd pdu decode`: print PDUs given as hex, field by field, for people debugging a link.
-//! Parsing and rendering live in `smppd::codec::dump`; this file only reads the input.
+//! Decoding lives in `smppd::codec::dump`, rendering (with delivery receipts read) in
+//! `smppd::pdu_view`; this file only reads the input.
 
 use clap::{Args, Subcommand};
 use smppd::codec::dump;
+use smppd::pdu_view;
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
 
@@ -65,11 +67,11 @@ fn decode(json: bool, args: &[String]) -> ExitCode {
     };
     let dumps = dump::dump(&bytes);
     let out = if json {
-        let mut s = serde_json::to_string_pretty(&dump::to_json(&dumps)).unwrap_or_default();
+        let mut s = serde_json::to_string_pretty(&pdu_view::to_json(&dumps)).unwrap_or_default();
         s.push('\n');
         s
     } else {
-        dump::to_text(&dumps)
+        pdu_view::to_text(&dumps)
     };
     let _ = std::io::stdout().lock().write_all(out.as_bytes());
     if dump::has_errors(&dumps) {

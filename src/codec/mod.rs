@@ -29,6 +29,6 @@ pub use frame::{Frame, Framer, DEFAULT_MAX_PDU_LEN};
 pub use header::{CommandId, Header, HEADER_LEN};
 pub use pdu::Pdu;
 pub use status::{CommandStatus, StatusClass};
-pub use tlv::{Tlv, TlvTag, Tlvs};
+pub use tlv::{Tlv, TlvTag, TlvValue, TlvValueError, Tlvs};
 pub use types::{COctetString, ShortMessage, SmppTime, ValueError};
-pub use values::{DataCoding, EsmClass, Npi, Ton};
+pub use values::{DataCoding, EsmClass, MessageState, Npi, Ton};

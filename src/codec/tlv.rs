@@ -4,9 +4,10 @@
 //! byte and their order is preserved; typed getters on [`Tlvs`] read the standard ones.
 //! Decoding checks the lengths the specification fixes (a 1-octet TLV with length 2 answers
 //! ESME_RINVPARLEN) and [`Tlv::new`] checks the same rules, so encoding is always valid.
+//! [`Tlv::typed`] reads a standard TLV's value as the type §5.3.2 gives it, for display.
 
 use super::types::ValueError;
-use super::values::value_enum;
+use super::values::{value_enum, MessageState};
 use super::wire::Writer;
 use bytes::Bytes;
 
@@ -173,6 +174,61 @@ impl TlvTag {
     }
 }
 
+/// A standard TLV's value read as the type SMPP 3.4 §5.3.2 gives it; see [`Tlv::typed`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlvValue<'a> {
+    /// A TLV without a value (alert_on_message_delivery): its presence is the value.
+    Present,
+    /// An integer TLV of 1, 2 or 4 octets (sar_msg_ref_num, user_message_reference, ...).
+    Integer(u32),
+    /// A C-Octet String TLV (receipted_message_id, additional_status_info_text), without its
+    /// NUL.
+    Text(&'a str),
+    /// message_state (§5.3.2.35), whose values §5.2.28 names.
+    MessageState(MessageState),
+    /// network_error_code (§5.3.2.31).
+    NetworkErrorCode {
+        /// 1 ANSI-136, 2 IS-95, 3 GSM, 4 ANSI-41; other values are reserved.
+        network_type: u8,
+        /// The network's own error code.
+        error_code: u16,
+    },
+    /// An Octet String TLV (message_payload, source_subaddress, callback_num, ...), as
+    /// received.
+    Octets(&'a [u8]),
+}
+
+/// Why a standard TLV's octets are not a value of its type.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TlvValueError {
+    /// A length the type does not allow (the decoder refuses these; a TLV built inside the
+    /// crate might still carry one).
+    #[error("length {len} where the type takes {} octets", allowed(*min, *max))]
+    Length {
+        /// The value's length.
+        len: usize,
+        /// The shortest the type allows.
+        min: u16,
+        /// The longest the type allows.
+        max: u16,
+    },
+    /// A C-Octet String whose last octet is not NUL.
+    #[error("C-Octet String without its NUL terminator")]
+    MissingNul,
+    /// A C-Octet String with a NUL before its last octet.
+    #[error("C-Octet String with a NUL at octet {at}, before its end")]
+    EmbeddedNul {
+        /// Offset of the first NUL within the value.
+        at: usize,
+    },
+    /// A C-Octet String that is not text.
+    #[error("C-Octet String with a non-UTF-8 octet at {at}")]
+    NotText {
+        /// Offset of the first offending octet within the value.
+        at: usize,
+    },
+}
+
 /// Values up to this size are copied inline; larger ones share the frame's memory.
 const INLINE: usize = 22;
 
@@ -316,6 +372,42 @@ impl Tlv {
         }
     }
 
+    /// The value read as the type SMPP 3.4 §5.3.2 gives the tag, or `None` for an unknown tag
+    /// (whose type nobody can know). Never panics: octets that do not fit the type give the
+    /// reason instead.
+    pub fn typed(&self) -> Option<Result<TlvValue<'_>, TlvValueError>> {
+        let kind = self.tag.kind()?;
+        let v = self.value();
+        let (min, max) = kind.length_range();
+        if v.len() < usize::from(min) || v.len() > usize::from(max) {
+            return Some(Err(TlvValueError::Length {
+                len: v.len(),
+                min,
+                max,
+            }));
+        }
+        Some(match (self.tag, kind, v) {
+            (TlvTag::MessageState, _, &[state]) => Ok(TlvValue::MessageState(state.into())),
+            (TlvTag::NetworkErrorCode, _, &[network_type, hi, lo]) => {
+                Ok(TlvValue::NetworkErrorCode {
+                    network_type,
+                    error_code: u16::from_be_bytes([hi, lo]),
+                })
+            }
+            (_, TlvKind::Empty, _) => Ok(TlvValue::Present),
+            (_, TlvKind::U8 | TlvKind::U16 | TlvKind::U32, _) => self
+                .as_uint()
+                .map(TlvValue::Integer)
+                .ok_or(TlvValueError::Length {
+                    len: v.len(),
+                    min,
+                    max,
+                }),
+            (_, TlvKind::COctet(_), _) => c_octet_text(v).map(TlvValue::Text),
+            (_, TlvKind::Octets(..), _) => Ok(TlvValue::Octets(v)),
+        })
+    }
+
     /// Octets on the wire: tag, length, value.
     pub fn wire_len(&self) -> usize {
         4 + self.value().len()
@@ -330,6 +422,28 @@ impl Tlv {
         w.slice(&[t0, t1, l0, l1]);
         w.slice(self.value());
     }
+}
+
+/// "exactly 2" or "2 to 23", for [`TlvValueError::Length`].
+fn allowed(min: u16, max: u16) -> String {
+    if min == max {
+        format!("exactly {min}")
+    } else {
+        format!("{min} to {max}")
+    }
+}
+
+/// The text of a C-Octet String value: everything before the one NUL, which must be last.
+fn c_octet_text(v: &[u8]) -> Result<&str, TlvValueError> {
+    let Some((&0, text)) = v.split_last() else {
+        return Err(TlvValueError::MissingNul);
+    };
+    if let Some(at) = text.iter().position(|&b| b == 0) {
+        return Err(TlvValueError::EmbeddedNul { at });
+    }
+    std::str::from_utf8(text).map_err(|e| TlvValueError::NotText {
+        at: e.valid_up_to(),
+    })
 }
 
 /// The TLVs of one PDU, in wire order.
@@ -494,6 +608,140 @@ mod tests {
         assert_eq!(t.receipted_message_id(), Some(&b"abc"[..]));
         assert_eq!(t.network_error_code(), Some((3, 1)));
         assert_eq!(t.sar_total_segments(), None);
+    }
+
+    /// A TLV as a peer might send it, bypassing the length checks of [`Tlv::new`].
+    fn raw(tag: TlvTag, value: &[u8]) -> Tlv {
+        Tlv::from_checked(tag, &Bytes::copy_from_slice(value), 0, value.len())
+    }
+
+    #[track_caller]
+    fn assert_typed(tag: TlvTag, value: &[u8], want: Result<TlvValue<'_>, TlvValueError>) {
+        assert_eq!(raw(tag, value).typed(), Some(want), "{tag:?} {value:?}");
+    }
+
+    fn error(tag: TlvTag, value: &[u8]) -> String {
+        match raw(tag, value).typed() {
+            Some(Err(e)) => e.to_string(),
+            other => panic!("{tag:?} {value:?} read as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn integers_of_each_width() {
+        assert_typed(TlvTag::SarTotalSegments, &[3], Ok(TlvValue::Integer(3)));
+        assert_typed(
+            TlvTag::SarMsgRefNum,
+            &[0x12, 0x34],
+            Ok(TlvValue::Integer(0x1234)),
+        );
+        assert_typed(
+            TlvTag::UserMessageReference,
+            &[0xFF, 0xFF],
+            Ok(TlvValue::Integer(65535)),
+        );
+        assert_typed(
+            TlvTag::QosTimeToLive,
+            &[0, 1, 0, 0],
+            Ok(TlvValue::Integer(65536)),
+        );
+    }
+
+    #[test]
+    fn c_octet_strings_are_text_without_their_nul() {
+        assert_typed(
+            TlvTag::ReceiptedMessageId,
+            b"ABC123\0",
+            Ok(TlvValue::Text("ABC123")),
+        );
+        assert_typed(
+            TlvTag::AdditionalStatusInfoText,
+            b"\0",
+            Ok(TlvValue::Text("")),
+        );
+    }
+
+    #[test]
+    fn message_state_is_named_and_network_error_code_split() {
+        assert_typed(
+            TlvTag::MessageState,
+            &[2],
+            Ok(TlvValue::MessageState(MessageState::Delivered)),
+        );
+        assert_eq!(MessageState::Delivered.spec_name(), Some("DELIVERED"));
+        assert_eq!(
+            MessageState::Undeliverable.spec_name(),
+            Some("UNDELIVERABLE")
+        );
+        assert_typed(
+            TlvTag::MessageState,
+            &[9],
+            Ok(TlvValue::MessageState(MessageState::Other(9))),
+        );
+        assert_typed(
+            TlvTag::NetworkErrorCode,
+            &[3, 0x01, 0x02],
+            Ok(TlvValue::NetworkErrorCode {
+                network_type: 3,
+                error_code: 0x0102,
+            }),
+        );
+    }
+
+    #[test]
+    fn octet_strings_flags_and_unknown_tags() {
+        assert_typed(
+            TlvTag::SourceSubaddress,
+            &[0xA0, 1, 2],
+            Ok(TlvValue::Octets(&[0xA0, 1, 2])),
+        );
+        assert_typed(TlvTag::MessagePayload, b"", Ok(TlvValue::Octets(b"")));
+        assert_typed(TlvTag::AlertOnMessageDelivery, b"", Ok(TlvValue::Present));
+        assert_eq!(raw(TlvTag::Other(0x1400), b"x").typed(), None);
+    }
+
+    #[test]
+    fn malformed_values_give_the_reason() {
+        assert_typed(
+            TlvTag::ReceiptedMessageId,
+            b"ABC",
+            Err(TlvValueError::MissingNul),
+        );
+        assert_typed(
+            TlvTag::ReceiptedMessageId,
+            b"AB\0C\0",
+            Err(TlvValueError::EmbeddedNul { at: 2 }),
+        );
+        assert_typed(
+            TlvTag::AdditionalStatusInfoText,
+            b"ok\xFF\0",
+            Err(TlvValueError::NotText { at: 2 }),
+        );
+        assert_typed(
+            TlvTag::SarMsgRefNum,
+            &[1],
+            Err(TlvValueError::Length {
+                len: 1,
+                min: 2,
+                max: 2,
+            }),
+        );
+        assert_eq!(
+            error(TlvTag::SarMsgRefNum, &[1]),
+            "length 1 where the type takes exactly 2 octets"
+        );
+        assert_eq!(
+            error(TlvTag::SourceSubaddress, &[0xA0]),
+            "length 1 where the type takes 2 to 23 octets"
+        );
+        assert_eq!(
+            error(TlvTag::ReceiptedMessageId, b"ABC"),
+            "C-Octet String without its NUL terminator"
+        );
+        assert!(error(TlvTag::MessageState, &[1, 2]).starts_with("length 2"));
+        assert!(error(TlvTag::NetworkErrorCode, &[3, 0]).starts_with("length 2"));
+        assert!(error(TlvTag::AlertOnMessageDelivery, &[1]).starts_with("length 1"));
+        assert!(error(TlvTag::ReceiptedMessageId, b"").starts_with("length 0"));
     }
 
     #[test]

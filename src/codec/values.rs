@@ -1,6 +1,6 @@
 //! Value enums for single-octet fields (SMPP 3.4 §5.2): type_of_number, numbering_plan_indicator,
-//! data_coding, plus the esm_class bit field. Every enum keeps an `Other(..)` arm so that vendor
-//! values survive a decode/encode round trip unchanged.
+//! data_coding and message_state, plus the esm_class bit field. Every enum keeps an `Other(..)`
+//! arm so that vendor values survive a decode/encode round trip unchanged.
 
 /// Declares a value enum over an integer type with named variants and an `Other(..)` arm.
 ///
@@ -135,6 +135,30 @@ value_enum! {
         ExtendedKanjiJis = 0x0D => "Extended Kanji JIS(X 0212-1990)",
         /// KS C 5601.
         Ksc5601 = 0x0E => "KS C 5601",
+    }
+}
+
+value_enum! {
+    /// message_state, SMPP 3.4 §5.2.28: where a submitted message stands, as query_sm_resp
+    /// and the message_state TLV of a delivery receipt report it. Values outside 1-8 (0
+    /// SCHEDULED and 9 SKIPPED arrived with SMPP 5.0) stay `Other`.
+    pub enum MessageState: u8 {
+        /// The message is in enroute state.
+        Enroute = 1 => "ENROUTE",
+        /// The message was delivered to its destination.
+        Delivered = 2 => "DELIVERED",
+        /// The validity period passed.
+        Expired = 3 => "EXPIRED",
+        /// The message was deleted.
+        Deleted = 4 => "DELETED",
+        /// The message cannot be delivered.
+        Undeliverable = 5 => "UNDELIVERABLE",
+        /// Accepted on the subscriber's behalf (read by customer services, for example).
+        Accepted = 6 => "ACCEPTED",
+        /// The message is in an invalid state.
+        Unknown = 7 => "UNKNOWN",
+        /// The message was rejected.
+        Rejected = 8 => "REJECTED",
     }
 }
 

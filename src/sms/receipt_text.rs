@@ -30,6 +30,51 @@ pub struct ReceiptDate {
     pub second: Option<u8>,
 }
 
+impl ReceiptDate {
+    /// The date as RFC 3339, or `None` when it names no real instant (31 April, 29 February
+    /// 2023, or fields out of range in a value built by hand). A receipt gives neither century
+    /// nor time zone: the year is read as 20YY and the time as UTC, which is what smppd's
+    /// simulator writes; an SMSC that writes local time needs its offset applied by the reader.
+    pub fn to_rfc3339(self) -> Option<String> {
+        let year = 2000 + u16::from(self.year);
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+        let days_in_month = match self.month {
+            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+            4 | 6 | 9 | 11 => 30,
+            2 if leap => 29,
+            2 => 28,
+            _ => return None,
+        };
+        let second = self.second.unwrap_or(0);
+        let valid = self.year <= 99
+            && (1..=days_in_month).contains(&self.day)
+            && self.hour <= 23
+            && self.minute <= 59
+            && second <= 59;
+        valid.then(|| {
+            format!(
+                "{year:04}-{:02}-{:02}T{:02}:{:02}:{second:02}Z",
+                self.month, self.day, self.hour, self.minute
+            )
+        })
+    }
+}
+
+/// As written in the receipt: `YYMMDDhhmm`, or `YYMMDDhhmmss` when seconds were given.
+impl std::fmt::Display for ReceiptDate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:02}{:02}{:02}{:02}{:02}",
+            self.year, self.month, self.day, self.hour, self.minute
+        )?;
+        match self.second {
+            Some(s) => write!(f, "{s:02}"),
+            None => Ok(()),
+        }
+    }
+}
+
 /// The fields of a text receipt. Each is `None` when the SMSC left it out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct TextReceipt<'a> {
@@ -281,5 +326,53 @@ fn date(field: ReceiptField, value: &str, offset: usize) -> Result<ReceiptDate, 
         Ok(d)
     } else {
         Err(invalid())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(text: &str) -> ReceiptDate {
+        let input = format!("done date:{text}");
+        let receipt = parse_text_receipt(input.as_bytes()).expect("a valid date");
+        receipt.done_date.expect("done date is given")
+    }
+
+    #[test]
+    fn dates_print_as_written_and_as_rfc3339() {
+        let d = date("2401021030");
+        assert_eq!(d.to_string(), "2401021030");
+        assert_eq!(d.to_rfc3339().as_deref(), Some("2024-01-02T10:30:00Z"));
+        let d = date("991231235959");
+        assert_eq!(d.to_string(), "991231235959");
+        assert_eq!(d.to_rfc3339().as_deref(), Some("2099-12-31T23:59:59Z"));
+        assert_eq!(
+            date("2402291200").to_rfc3339().as_deref(),
+            Some("2024-02-29T12:00:00Z")
+        );
+        assert_eq!(
+            date("0002290000").to_rfc3339().as_deref(),
+            Some("2000-02-29T00:00:00Z")
+        );
+    }
+
+    #[test]
+    fn days_that_do_not_exist_have_no_rfc3339_form() {
+        // The text parser checks each field's range, not the calendar.
+        for text in ["2302291200", "2404311200", "2406310000", "2411310000"] {
+            let d = date(text);
+            assert_eq!(d.to_string(), text);
+            assert_eq!(d.to_rfc3339(), None, "{text}");
+        }
+        let by_hand = ReceiptDate {
+            year: 100,
+            month: 13,
+            day: 0,
+            hour: 24,
+            minute: 60,
+            second: Some(60),
+        };
+        assert_eq!(by_hand.to_rfc3339(), None);
     }
 }
