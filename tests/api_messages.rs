@@ -828,6 +828,33 @@ async fn empty_text_in_a_batch_item_is_refused() {
 }
 
 #[tokio::test]
+async fn an_item_that_is_no_object_is_named_without_a_trailing_dot() {
+    let server = start("", FakeEngine::new(true, true)).await;
+    let batch = json!({"messages": [[null, null], "x", {"to": "1", "text": "x"}]});
+    let answer = post(server.addr, "/v1/messages/batch", &batch).await;
+    assert_eq!(answer.status, StatusCode::MULTI_STATUS, "{}", answer.text);
+    let results = answer.body["results"].as_array().unwrap();
+    assert_eq!(results[0]["status"], 400);
+    assert_eq!(results[0]["field"], "messages[0]", "{}", answer.text);
+    assert_eq!(results[1]["field"], "messages[1]", "{}", answer.text);
+    assert_eq!(results[2]["status"], 202);
+
+    // The whole body at fault: no `field` at all, rather than an empty one.
+    for (path, body) in [
+        ("/v1/messages", json!([1])),
+        ("/v1/messages/batch", json!("x")),
+    ] {
+        let answer = post(server.addr, path, &body).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{path}");
+        assert!(
+            answer.body.get("field").is_none(),
+            "{path}: {}",
+            answer.text
+        );
+    }
+}
+
+#[tokio::test]
 async fn headers_that_never_finish_get_a_408() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let timeout = std::time::Duration::from_millis(300);

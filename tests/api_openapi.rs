@@ -5,11 +5,17 @@
 mod api_support;
 
 use api_support::{get, post, post_request, raw, start, submitted, FakeEngine};
+use base64::Engine as _;
 use hyper::StatusCode;
+use proptest::prelude::*;
 use serde_json::{json, Value};
+use smppd::daemon::api::{openapi_document, request};
 
 /// Checks `value` against `schema` (the subset of OpenAPI 3.0 the description uses),
 /// resolving `$ref` in `doc`. Returns the first disagreement, with its JSON path.
+///
+/// An object schema with a `type` names every field it allows; one without (a branch of a
+/// `oneOf`) constrains only the fields it names.
 fn check(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), String> {
     if let Some(reference) = schema["$ref"].as_str() {
         let name = reference.trim_start_matches("#/components/schemas/");
@@ -18,6 +24,11 @@ fn check(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), Str
             return Err(format!("{at}: unresolved {reference}"));
         }
         return check(doc, target, value, at);
+    }
+    if let Some(not) = schema.get("not") {
+        if check(doc, not, value, at).is_ok() {
+            return Err(format!("{at}: {value} matches a schema it must not"));
+        }
     }
     if value.is_null() {
         return if schema["nullable"] == true || schema.get("type").is_none() {
@@ -45,24 +56,63 @@ fn check(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), Str
             return Err(format!("{at}: {value} is not one of {allowed:?}"));
         }
     }
-    if let (Some(object), Some(properties)) = (value.as_object(), schema["properties"].as_object())
-    {
+    if let Some(text) = value.as_str() {
+        let length = text.chars().count() as u64;
+        if schema["minLength"].as_u64().is_some_and(|min| length < min) {
+            return Err(format!("{at}: {value} is shorter than minLength"));
+        }
+        if schema["maxLength"].as_u64().is_some_and(|max| length > max) {
+            return Err(format!("{at}: {value} is longer than maxLength"));
+        }
+        if let Some(pattern) = schema["pattern"].as_str() {
+            let regex = regex::Regex::new(pattern)
+                .map_err(|e| format!("{at}: pattern {pattern:?} does not compile: {e}"))?;
+            if !regex.is_match(text) {
+                return Err(format!("{at}: {value} does not match {pattern}"));
+            }
+        }
+    }
+    if let Some(n) = value.as_f64() {
+        if schema["minimum"].as_f64().is_some_and(|min| n < min) {
+            return Err(format!("{at}: {value} is below the minimum"));
+        }
+        if schema["maximum"].as_f64().is_some_and(|max| n > max) {
+            return Err(format!("{at}: {value} is above the maximum"));
+        }
+    }
+    if let Some(object) = value.as_object() {
         for required in schema["required"].as_array().into_iter().flatten() {
             let key = required.as_str().unwrap_or("");
             if !object.contains_key(key) {
                 return Err(format!("{at}: required field {key} missing"));
             }
         }
-        for (key, v) in object {
-            let Some(property) = properties.get(key) else {
-                return Err(format!("{at}: field {key} is not described"));
-            };
-            check(doc, property, v, &format!("{at}.{key}"))?;
+        if let Some(properties) = schema["properties"].as_object() {
+            for (key, v) in object {
+                match properties.get(key) {
+                    Some(property) => check(doc, property, v, &format!("{at}.{key}"))?,
+                    None if !kind.is_empty() => {
+                        return Err(format!("{at}: field {key} is not described"))
+                    }
+                    None => {}
+                }
+            }
         }
     }
     if let (Some(items), Some(array)) = (schema.get("items"), value.as_array()) {
         for (i, v) in array.iter().enumerate() {
             check(doc, items, v, &format!("{at}[{i}]"))?;
+        }
+    }
+    if let Some(branches) = schema["oneOf"].as_array() {
+        let matching = branches
+            .iter()
+            .filter(|b| check(doc, b, value, at).is_ok())
+            .count();
+        if matching != 1 {
+            return Err(format!(
+                "{at}: matches {matching} branches of oneOf, not exactly one"
+            ));
         }
     }
     Ok(())
@@ -104,6 +154,21 @@ fn the_checker_catches_drift() {
         check(&doc, &a, &json!({"x": "1"}), "$").is_err(),
         "wrong type"
     );
+    let one = json!({"type": "object", "properties": {"p": {"type": "string", "pattern": "^a+$",
+        "minLength": 2}, "q": {"type": "integer", "minimum": 1}},
+        "oneOf": [{"required": ["p"], "properties": {"q": {"not": {}}}},
+            {"required": ["q"], "properties": {"p": {"not": {}}}}]});
+    assert!(check(&doc, &one, &json!({"p": "aa"}), "$").is_ok());
+    assert!(check(&doc, &one, &json!({"q": 3}), "$").is_ok());
+    for wrong in [
+        json!({"p": "a"}),
+        json!({"p": "ab"}),
+        json!({"q": 0}),
+        json!({}),
+        json!({"p": "aa", "q": 1}),
+    ] {
+        assert!(check(&doc, &one, &wrong, "$").is_err(), "{wrong}");
+    }
 }
 
 #[tokio::test]
@@ -246,6 +311,153 @@ async fn refusals_before_the_route_match_the_description() {
             path,
             StatusCode::MISDIRECTED_REQUEST,
             &answer.body,
+        );
+    }
+}
+
+/// Whether `body` fits the documented request body of `POST /v1/messages`.
+fn documented_valid(doc: &Value, body: &Value) -> Result<(), String> {
+    let schema = &doc["paths"]["/v1/messages"]["post"]["requestBody"]["content"]
+        ["application/json"]["schema"];
+    check(doc, schema, body, "$")
+}
+
+/// The description and the request parser agree on which bodies are valid: a fuzzer that
+/// builds requests from the description gets them accepted, and what it builds to violate
+/// the description is refused. (What the description cannot say — a character the forced
+/// coding lacks, too many segments for the channel, an unknown channel — is left out.)
+#[tokio::test]
+async fn the_request_schema_agrees_with_the_parser() {
+    let server = start("", FakeEngine::new(true, false)).await;
+    let doc = get(server.addr, "/openapi.json").await.body;
+    let max = request::MAX_VALIDITY_SECS;
+    let valid = [
+        json!({"to": "1", "text": "x"}),
+        json!({"to": "+44123456789012345678", "text": " "}),
+        json!({"to": "1", "binary": "AAEC"}),
+        json!({"to": "1", "binary": "AA=="}),
+        json!({"to": "1", "binary": "AAE="}),
+        json!({"to": "1", "from": "ACME", "text": "x", "encoding": "ucs2"}),
+        json!({"to": "1", "from": "+44", "text": "x"}),
+        json!({"to": "1", "from": "a.b-c_d e", "text": "x"}),
+        json!({"to": "1", "from": "12345678901234567890", "text": "x"}),
+        json!({"to": "1", "text": "x", "validity": 1, "delivery_report": false}),
+        json!({"to": "1", "text": "x", "validity": max}),
+        json!({"to": "1", "text": "x", "idempotency_key": "k-1"}),
+    ];
+    let invalid = [
+        json!({"to": "1"}),
+        json!({"to": "1", "text": ""}),
+        json!({"to": "1", "binary": ""}),
+        json!({"to": "1", "text": "x", "binary": "AA=="}),
+        json!({"to": "1", "text": "x", "binary": "AA==", "encoding": "auto"}),
+        json!({"to": "1", "binary": "AA==", "encoding": "auto"}),
+        json!({"to": "1", "binary": "AB=="}),
+        json!({"to": "1", "binary": "AAE"}),
+        json!({"to": "1", "binary": "AA=A"}),
+        json!({"to": "x", "text": "x"}),
+        json!({"to": "", "text": "x"}),
+        json!({"to": "1", "from": "", "text": "x"}),
+        json!({"to": "1", "from": "ABCDEFGHIJKL", "text": "x"}),
+        json!({"to": "1", "from": "AC!ME", "text": "x"}),
+        json!({"to": "1", "text": "x", "validity": 0}),
+        json!({"to": "1", "text": "x", "validity": max + 1}),
+        json!({"to": "1", "text": "x", "encoding": "utf8"}),
+        json!({"to": "1", "text": "x", "idempotency_key": ""}),
+        json!({"to": "1", "text": "x", "idempotency_key": "a b"}),
+        json!({"to": "1", "text": "x", "idempotency_key": "k".repeat(256)}),
+        json!({"to": "1", "text": "x", "colour": "red"}),
+    ];
+    for body in valid {
+        documented_valid(&doc, &body).unwrap_or_else(|e| panic!("{body}: {e}"));
+        let answer = post(server.addr, "/v1/messages", &body).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::ACCEPTED,
+            "{body}: {}",
+            answer.text
+        );
+    }
+    for body in invalid {
+        assert!(
+            documented_valid(&doc, &body).is_err(),
+            "{body} fits the description"
+        );
+        let answer = post(server.addr, "/v1/messages", &body).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::BAD_REQUEST,
+            "{body}: {}",
+            answer.text
+        );
+    }
+    let header = &doc["paths"]["/v1/messages"]["post"]["parameters"][0];
+    assert_eq!(header["name"], "Idempotency-Key");
+    for (key, status) in [
+        ("k-2", 202),
+        ("a b", 400),
+        ("", 400),
+        (&*"k".repeat(256), 400),
+    ] {
+        let fits = check(&doc, &header["schema"], &json!(key), "$").is_ok();
+        assert_eq!(fits, status == 202, "{key:?}");
+        let addr = server.addr;
+        let request = post_request(
+            "/v1/messages",
+            &[
+                &format!("host: {addr}"),
+                "content-type: application/json",
+                &format!("idempotency-key: {key}"),
+            ],
+            r#"{"to": "1", "text": "x"}"#,
+        );
+        let answer = raw(addr, &request).await;
+        assert_eq!(answer.status, status, "{key:?}: {}", answer.head);
+    }
+}
+
+/// The pattern the description gives for `field` of a message.
+fn pattern(field: &str) -> regex::Regex {
+    let doc = openapi_document();
+    let pattern = doc["components"]["schemas"]["MessageRequest"]["properties"][field]["pattern"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{field} has no pattern"))
+        .to_string();
+    regex::Regex::new(&pattern).unwrap()
+}
+
+proptest! {
+    /// Each documented pattern accepts exactly what the parser accepts.
+    #[test]
+    fn the_documented_patterns_are_the_parsers_rules(
+        number in "[+0-9a ]{0,22}",
+        sender in "[+0-9A-Za-z ._!é-]{0,13}",
+        base64 in "[A-Za-z0-9+/=]{0,9}",
+        octets in proptest::collection::vec(any::<u8>(), 0..10),
+        key in "[ -~\t é]{0,4}",
+    ) {
+        let parses = |body: Value| request::parse(&body).is_ok();
+        prop_assert_eq!(
+            pattern("to").is_match(&number),
+            parses(json!({"to": number, "text": "x"})),
+            "to {:?}", number
+        );
+        prop_assert_eq!(
+            pattern("from").is_match(&sender),
+            parses(json!({"to": "1", "from": sender, "text": "x"})),
+            "from {:?}", sender
+        );
+        prop_assert_eq!(
+            pattern("binary").is_match(&base64),
+            parses(json!({"to": "1", "binary": base64})),
+            "binary {:?}", base64
+        );
+        let encoded = base64::engine::general_purpose::STANDARD.encode(&octets);
+        prop_assert_eq!(pattern("binary").is_match(&encoded), !octets.is_empty());
+        prop_assert_eq!(
+            pattern("idempotency_key").is_match(&key),
+            request::idempotency(&key, &json!({}), "k").is_ok(),
+            "key {:?}", key
         );
     }
 }

@@ -36,11 +36,12 @@ impl ApiError {
         }
     }
 
-    /// The same error for a field inside an item of a list (`messages[3].to`).
+    /// The same error for a field inside an item of a list (`messages[3].to`); an error
+    /// about the whole item names the item (`messages[3]`).
     pub fn within(mut self, prefix: &str) -> Self {
         self.field = Some(match self.field.take() {
-            Some(f) => format!("{prefix}.{f}"),
-            None => prefix.to_string(),
+            Some(f) if !f.is_empty() => format!("{prefix}.{f}"),
+            _ => prefix.to_string(),
         });
         self
     }
@@ -94,6 +95,16 @@ pub(super) async fn json_errors(response: Response) -> Response {
 mod tests {
     use super::*;
     use axum::body::Body;
+
+    #[test]
+    fn within_names_the_item_or_the_field_inside_it() {
+        let inner = ApiError::field("to", "bad").within("messages[3]");
+        assert_eq!(inner.field.as_deref(), Some("messages[3].to"));
+        let whole = ApiError::new(StatusCode::BAD_REQUEST, "bad").within("messages[3]");
+        assert_eq!(whole.field.as_deref(), Some("messages[3]"));
+        let empty = ApiError::field("", "bad").within("messages[3]");
+        assert_eq!(empty.field.as_deref(), Some("messages[3]"));
+    }
 
     #[tokio::test]
     async fn plain_text_errors_become_json_and_others_pass() {

@@ -244,8 +244,8 @@ pub(super) async fn post_batch(
 ) -> Result<Response, ApiError> {
     let value = state.read_json(&headers, body).await?;
     let Some(object) = value.as_object() else {
-        return Err(ApiError::field(
-            "",
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
             "the body must be {\"messages\": [...]}",
         ));
     };

@@ -1,9 +1,11 @@
 //! `GET /openapi.json`: the OpenAPI 3.0 description, written by hand.
 //!
 //! [`ROUTES`] lists every route the router serves; a test checks that each one is described
-//! here with its method, so the two cannot drift apart silently.
+//! here with its method, so the two cannot drift apart silently. The request body's schema
+//! says what the parser in [`super::request`] accepts, patterns included: `.ci/api-fuzz`
+//! generates requests from it, and `tests/api_openapi.rs` checks the two agree.
 
-use super::request::{FIELDS, MAX_VALIDITY_SECS};
+use super::request::{FIELDS, MAX_IDEMPOTENCY_KEY, MAX_VALIDITY_SECS};
 use axum::Json;
 use serde_json::{json, Value};
 
@@ -18,6 +20,21 @@ pub const ROUTES: [(&str, &str); 7] = [
     ("get", "/openapi.json"),
 ];
 
+/// A destination (and a numeric source): 1-20 digits, optionally after a `+`.
+const NUMBER_PATTERN: &str = r"^\+?[0-9]{1,20}$";
+
+/// A source: a number, or an alphanumeric sender id of 1-11 characters.
+const SENDER_PATTERN: &str = r"^(\+?[0-9]{1,20}|[A-Za-z0-9 ._-]{1,11})$";
+
+/// `binary`: canonical base64 (standard alphabet, padded, no stray bits in the last
+/// character) of at least one octet, as the request parser decodes it.
+const BASE64_PATTERN: &str = r"^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{4}|[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)$";
+
+/// An idempotency key: 1-255 printable ASCII characters, no spaces.
+fn idempotency_key_pattern() -> String {
+    format!("^[!-~]{{1,{MAX_IDEMPOTENCY_KEY}}}$")
+}
+
 fn error_response(description: &str) -> Value {
     json!({
         "description": description,
@@ -30,6 +47,17 @@ fn json_response(description: &str, schema: &str) -> Value {
         "description": description,
         "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}
     })
+}
+
+/// `response` with a link to the message it accepted: clients (and API fuzzers) can follow
+/// the id to `GET /v1/messages/{id}`.
+fn follow(mut response: Value) -> Value {
+    response["links"] = json!({"getMessage": {
+        "operationId": "getMessage",
+        "parameters": {"id": "$response.body#/id"},
+        "description": "The accepted message's state."
+    }});
+    response
 }
 
 fn schemas() -> Value {
@@ -47,17 +75,21 @@ fn schemas() -> Value {
             "type": "object",
             "additionalProperties": false,
             "required": ["to"],
-            "description": "Exactly one of `text` and `binary` is required.",
+            "description": "Exactly one of `text` and `binary` is required; `encoding` goes with `text` only.",
+            "oneOf": [
+                {"required": ["text"], "properties": {"binary": {"not": {}}}},
+                {"required": ["binary"], "properties": {"text": {"not": {}}, "encoding": {"not": {}}}}
+            ],
             "properties": {
-                "to": {"type": "string", "pattern": "^\\+?[0-9]{1,20}$", "description": "Destination number."},
-                "from": {"type": "string", "description": "Source: 1-20 digits with optional +, or an alphanumeric sender id of 1-11 characters. Default: the channel's default-reply-address."},
-                "text": {"type": "string", "description": "Text to send; encoded and split into segments as the channel is configured."},
-                "binary": {"type": "string", "format": "byte", "description": "Base64 octets, sent as 8-bit data (data_coding 4)."},
+                "to": {"type": "string", "pattern": NUMBER_PATTERN, "description": "Destination number."},
+                "from": {"type": "string", "pattern": SENDER_PATTERN, "description": "Source: 1-20 digits with optional +, or an alphanumeric sender id of 1-11 letters, digits, spaces, '.', '-' or '_'. Default: the channel's default-reply-address."},
+                "text": {"type": "string", "minLength": 1, "description": "Text to send; encoded and split into segments as the channel is configured. Too many segments for the channel, or a character the forced `encoding` lacks, is a 400."},
+                "binary": {"type": "string", "format": "byte", "pattern": BASE64_PATTERN, "description": "Base64 octets (standard alphabet, padded, at least one octet), sent as 8-bit data (data_coding 4)."},
                 "channel": {"type": "string", "description": "Send through this channel only. Default: the router's choice."},
                 "encoding": {"type": "string", "enum": ["auto", "gsm7", "ascii", "latin1", "ucs2"], "description": "Force a text coding; a character it cannot represent is a 400. Default: the channel's x-smpp-outbound-enc-default."},
                 "delivery_report": {"type": "boolean", "description": "Ask for a delivery receipt. Default: the channel's x-smpp-delivery-report."},
                 "validity": {"type": "integer", "minimum": 1, "maximum": MAX_VALIDITY_SECS, "description": "Validity period in seconds: the message is never sent after it (state expired) and the SMSC gets what remains of it. Default: the channel's x-smpp-validity-period, else [store] default-validity."},
-                "idempotency_key": {"type": "string", "minLength": 1, "maxLength": 255, "description": "Batch items only (single messages use the Idempotency-Key header): a repeat answers the first result (status 200) and sends nothing again."}
+                "idempotency_key": {"type": "string", "pattern": idempotency_key_pattern(), "description": "Batch items only (single messages use the Idempotency-Key header): a repeat answers the first result (status 200) and sends nothing again."}
             }
         },
         "Accepted": {
@@ -220,13 +252,14 @@ pub fn document() -> Value {
         },
         "paths": {
             "/v1/messages": {"post": {
+                "operationId": "postMessage",
                 "summary": "Accept one message for sending: answered once it is committed to disk.",
                 "security": secured,
-                "parameters": [{"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string", "minLength": 1, "maxLength": 255}, "description": "A repeat with the same key and body answers the first result (200) and sends nothing again; the same key with another body is a 422."}],
+                "parameters": [{"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string", "pattern": idempotency_key_pattern()}, "description": "A repeat with the same key and body answers the first result (200) and sends nothing again; the same key with another body is a 422."}],
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MessageRequest"}}}},
                 "responses": {
-                    "200": json_response("A repeat of an Idempotency-Key: the first answer.", "Accepted"),
-                    "202": json_response("Accepted: committed to disk and queued.", "Accepted"),
+                    "200": follow(json_response("A repeat of an Idempotency-Key: the first answer.", "Accepted")),
+                    "202": follow(json_response("Accepted: committed to disk and queued.", "Accepted")),
                     "400": error_response("A field is wrong: the answer names it."),
                     "401": unauthorized,
                     "403": forbidden,
@@ -239,6 +272,7 @@ pub fn document() -> Value {
                 }
             }},
             "/v1/messages/batch": {"post": {
+                "operationId": "postBatch",
                 "summary": "Accept up to 1000 messages; each is accepted or refused on its own.",
                 "security": secured,
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchRequest"}}}},
@@ -255,6 +289,7 @@ pub fn document() -> Value {
                 }
             }},
             "/v1/messages/{id}": {"get": {
+                "operationId": "getMessage",
                 "summary": "A message's state, SMSC ids per segment and timestamps.",
                 "security": secured,
                 "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "pattern": "^[0-9a-fA-F]{32}$"}}],
@@ -269,6 +304,7 @@ pub fn document() -> Value {
                 }
             }},
             "/v1/channels": {"get": {
+                "operationId": "getChannels",
                 "summary": "Every channel's state, last error and counters, in configured order.",
                 "security": secured,
                 "responses": {
@@ -279,6 +315,7 @@ pub fn document() -> Value {
                 }
             }},
             "/health": {"get": {
+                "operationId": "getHealth",
                 "summary": "Whether at least one channel is bound.",
                 "responses": {
                     "200": json_response("At least one channel is bound.", "Health"),
@@ -288,6 +325,7 @@ pub fn document() -> Value {
                 }
             }},
             "/metrics": {"get": {
+                "operationId": "getMetrics",
                 "summary": "Prometheus metrics (text exposition format 0.0.4).",
                 "security": secured,
                 "responses": {
@@ -298,6 +336,7 @@ pub fn document() -> Value {
                 }
             }},
             "/openapi.json": {"get": {
+                "operationId": "getOpenApi",
                 "summary": "This document.",
                 "responses": {
                     "200": {"description": "OpenAPI 3.0 document.", "content": {"application/json": {"schema": {"type": "object"}}}},
@@ -341,6 +380,15 @@ mod tests {
                 doc["components"]["schemas"][name].is_object(),
                 "dangling $ref {name}"
             );
+        }
+        let operations: Vec<&str> = ROUTES
+            .iter()
+            .filter_map(|(method, path)| doc["paths"][path][method]["operationId"].as_str())
+            .collect();
+        assert_eq!(operations.len(), ROUTES.len(), "an operation has no id");
+        for piece in text.split("\"operationId\":\"").skip(1) {
+            let id = piece.split('"').next().unwrap();
+            assert!(operations.contains(&id), "link to unknown operation {id}");
         }
         let props = doc["components"]["schemas"]["MessageRequest"]["properties"]
             .as_object()

@@ -7,6 +7,7 @@
 
 use super::error::ApiError;
 use crate::daemon::store::Idempotency;
+use axum::http::StatusCode;
 use base64::Engine as _;
 use serde_json::{Map, Value};
 use std::time::Duration;
@@ -111,8 +112,10 @@ fn is_sender(s: &str) -> bool {
 /// Checks one message object.
 pub fn parse(value: &Value) -> Result<MessageRequest, ApiError> {
     let Value::Object(object) = value else {
-        return Err(ApiError::field(
-            "",
+        // The whole message is at fault, not one of its fields: no `field` (a batch names
+        // the item, `messages[3]`).
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
             format!("a message must be a JSON object, not {}", type_name(value)),
         ));
     };
@@ -256,7 +259,6 @@ mod tests {
     #[test]
     fn each_bad_field_is_named() {
         let cases = [
-            (json!([1]), ""),
             (json!({"text": "x"}), "to"),
             (json!({"to": 5, "text": "x"}), "to"),
             (json!({"to": "12ab", "text": "x"}), "to"),
@@ -293,6 +295,16 @@ mod tests {
             let (field, message) = error(body.clone());
             assert_eq!(field, expected, "{body}: {message}");
             assert!(!message.is_empty());
+        }
+    }
+
+    #[test]
+    fn a_message_that_is_no_object_names_no_field() {
+        for body in [json!([1]), json!("x"), json!(null), json!(5)] {
+            let e = parse(&body).unwrap_err();
+            assert_eq!(e.status, StatusCode::BAD_REQUEST);
+            assert_eq!(e.field, None, "{body}");
+            assert!(e.error.starts_with("a message must be a JSON object"));
         }
     }
 
