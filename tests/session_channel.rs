@@ -279,6 +279,30 @@ fn malformed_bind_resp(
     })
 }
 
+/// An SMSC that is down for the first four connections (each closed at once, before the
+/// bind is answered), then binds and answers whatever comes.
+fn down_then_up(n: u32, mut peer: Peer<DuplexStream>) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+    Box::pin(async move {
+        if n <= 4 {
+            peer.drop_connection();
+            return;
+        }
+        peer.answer_bind(CommandStatus::EsmeRok).await;
+        while let Some((h, pdu)) = peer.read().await {
+            let (reply, last) = match pdu {
+                Pdu::EnquireLink => (Pdu::EnquireLinkResp, false),
+                Pdu::Unbind => (Pdu::UnbindResp, true),
+                _ => continue,
+            };
+            peer.send(reply, h.sequence_number, CommandStatus::EsmeRok)
+                .await;
+            if last {
+                return;
+            }
+        }
+    })
+}
+
 /// JSON logs at info level, captured for this test's thread (the paused runtime's).
 fn capture() -> (CapturedLogs, tracing::subscriber::DefaultGuard) {
     let logs = CapturedLogs::default();
@@ -357,6 +381,27 @@ async fn an_smsc_that_unbinds_after_every_bind_is_retried_ever_more_slowly_and_s
         "unbound by the SMSC: repeated 5 times in the last 60 s"
     );
     assert!(lines.iter().all(|l| l["channel"] == "flappy"), "{lines:#?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_bind_that_ends_a_repeated_failure_is_logged_at_info() {
+    let (logs, _guard) = capture();
+    let (connect, times) = scripted(down_then_up);
+    let handle = flappy(connect);
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    assert_eq!(times.lock().unwrap().len(), 5);
+    assert_eq!(handle.status.borrow().state, ChannelState::Bound);
+    handle.stop().await.unwrap();
+
+    // The first failure in full, the three after it only counted, and the recovery shown:
+    // an operator sees the channel come back without a debug log.
+    let lines = lines(&logs);
+    let events: Vec<&str> = lines.iter().map(|l| l["event"].as_str().unwrap()).collect();
+    let failures = events.iter().filter(|e| **e == "channel_failure").count();
+    assert_eq!(failures, 1, "{lines:#?}");
+    let bound = events.iter().position(|e| *e == "bound");
+    let failed = events.iter().position(|e| *e == "channel_failure");
+    assert!(bound.is_some() && failed < bound, "{lines:#?}");
 }
 
 #[tokio::test(start_paused = true)]

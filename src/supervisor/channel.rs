@@ -143,8 +143,10 @@ struct Runner<C> {
     attempt: u32,
     /// The failure that keeps repeating, counted instead of logged.
     repeats: Repeats<Recurring>,
-    /// The last failure was only counted: the bind after it is not worth an info line.
-    quiet: bool,
+    /// A bind was logged at info since the last failure or summary was logged: the binds
+    /// of a flapping link after it are not worth an info line each, but the first bind
+    /// after a failure (also one that repeated while the SMSC was down) is.
+    bind_told: bool,
 }
 
 /// What the supervisor counts when it repeats: the same code and reason, or another unbind.
@@ -160,10 +162,10 @@ fn now() -> std::time::Instant {
 }
 
 /// Logs the summary of a run whose window has ended; what follows is logged in full again.
-fn poll_repeats(repeats: &mut Repeats<Recurring>, quiet: &mut bool, channel: &str) {
+fn poll_repeats(repeats: &mut Repeats<Recurring>, bind_told: &mut bool, channel: &str) {
     if let Some(summary) = repeats.poll(now()) {
         log_summary(channel, summary);
-        *quiet = false;
+        *bind_told = false;
     }
 }
 
@@ -223,7 +225,7 @@ where
         unsent: VecDeque::new(),
         attempt: 0,
         repeats: Repeats::new(SUMMARY_WINDOW),
-        quiet: false,
+        bind_told: false,
     };
     let task = tokio::spawn(runner.run());
     ChannelHandle {
@@ -281,7 +283,9 @@ where
         if let Some(summary) = closed {
             log_summary(&self.name, summary);
         }
-        self.quiet = verdict == Verdict::Count;
+        if verdict == Verdict::Log {
+            self.bind_told = false;
+        }
         verdict
     }
 
@@ -290,7 +294,6 @@ where
     fn recovered(&mut self) {
         self.backoff.reset();
         self.attempt = 0;
-        self.quiet = false;
         if let Some(summary) = self.repeats.close(now()) {
             log_summary(&self.name, summary);
         }
@@ -333,7 +336,7 @@ where
                 v = &mut f => return Some(v),
                 _ = stop.wait_for(|s| *s) => return None,
                 _ = sleep_until(due), if due.is_some() => {
-                    poll_repeats(&mut self.repeats, &mut self.quiet, &self.name);
+                    poll_repeats(&mut self.repeats, &mut self.bind_told, &self.name);
                 }
             }
         }
@@ -380,10 +383,11 @@ where
             };
             self.status.send_modify(|s| s.binds += 1);
             self.publish(ChannelState::Bound);
-            if self.quiet {
+            if self.bind_told {
                 tracing::debug!(channel = %self.name, event = "bound", "bound to the SMSC");
             } else {
                 tracing::info!(channel = %self.name, event = "bound", "bound to the SMSC");
+                self.bind_told = true;
             }
             let bound_at = now();
             let before = self.counters.snapshot();
@@ -401,7 +405,7 @@ where
                     tokio::select! {
                         end = &mut run => break end,
                         _ = sleep_until(due), if due.is_some() => {
-                            poll_repeats(&mut self.repeats, &mut self.quiet, &self.name);
+                            poll_repeats(&mut self.repeats, &mut self.bind_told, &self.name);
                         }
                     }
                 }
