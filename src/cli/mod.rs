@@ -13,7 +13,7 @@ mod store;
 
 /// smppd: an SMPP v3.4 gateway daemon.
 #[derive(Debug, Parser)]
-#[command(name = "smppd", version, about, long_about = None)]
+#[command(name = "smppd", version = smppd::build_info::LONG_VERSION, about, long_about = None)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -68,5 +68,23 @@ pub fn main() -> ExitCode {
         Command::Pdu(args) => pdu::run(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Store { command } => store::run(command),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::Parser;
+
+    #[test]
+    fn version_names_commit_and_features() {
+        let e = Cli::try_parse_from(["smppd", "--version"]).unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::DisplayVersion);
+        let text = e.to_string();
+        assert_eq!(text, format!("smppd {}\n", smppd::build_info::LONG_VERSION));
+        assert!(
+            text.contains(" (commit ") && text.contains(", features: "),
+            "{text}"
+        );
     }
 }
