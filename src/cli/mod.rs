@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 mod check_config;
 mod demo;
+mod generate;
 mod keystore;
 mod pdu;
 mod run;
@@ -55,6 +56,13 @@ enum Command {
         #[command(subcommand)]
         command: store::StoreCommand,
     },
+    /// Write man pages or shell completions generated from these definitions (for
+    /// packagers: `.ci/package` runs it; hidden from --help).
+    #[command(hide = true)]
+    Generate {
+        #[command(subcommand)]
+        command: generate::GenerateCommand,
+    },
 }
 
 /// Parses the command line and runs the chosen subcommand.
@@ -68,13 +76,14 @@ pub fn main() -> ExitCode {
         Command::Pdu(args) => pdu::run(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Store { command } => store::run(command),
+        Command::Generate { command } => generate::run(command),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::Cli;
-    use clap::Parser;
+    use clap::{CommandFactory, Parser};
 
     #[test]
     fn version_names_commit_and_features() {
@@ -85,6 +94,15 @@ mod tests {
         assert!(
             text.contains(" (commit ") && text.contains(", features: "),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn generate_is_hidden_from_help() {
+        let help = Cli::command().render_help().to_string();
+        assert!(
+            help.contains("check-config") && !help.contains("generate"),
+            "{help}"
         );
     }
 }
