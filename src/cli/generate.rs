@@ -1,6 +1,7 @@
 //! `smppd generate man DIR` and `smppd generate completions DIR` (hidden from `--help`): man
 //! pages and shell completions generated from the clap definitions, so they never disagree
-//! with `--help`. The Debian package build (`.ci/package`) runs them with the binary it ships.
+//! with `--help`. The Debian package build (`packaging/build-deb.sh`) runs them with the
+//! binary it ships.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -57,7 +57,7 @@ enum Command {
         command: store::StoreCommand,
     },
     /// Write man pages or shell completions generated from these definitions (for
-    /// packagers: `.ci/package` runs it; hidden from --help).
+    /// packagers: `packaging/build-deb.sh` runs it; hidden from --help).
     #[command(hide = true)]
     Generate {
         #[command(subcommand)]
