@@ -34,9 +34,11 @@
 //! [`simulator`] is a real SMSC built on the codec, for tests and `smppd demo`. [`secret`] is
 //! the redacting string type every password travels in; [`limited_file`] reads the files a
 //! configuration names (secrets, keystores, the configuration itself): regular files only,
-//! never more than a stated size.
+//! never more than a stated size. [`build_info`] says what the binary was built from (version,
+//! git commit, cargo features) for `smppd --version` and `/metrics`.
 #![forbid(unsafe_code)]
 
+pub mod build_info;
 pub mod codec;
 pub mod config;
 pub mod daemon;

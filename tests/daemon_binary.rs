@@ -154,6 +154,48 @@ async fn sighup_rebinds_only_the_changed_channel() {
     sim.shutdown().await;
 }
 
+/// The Debian package's configuration has every channel commented out: the daemon starts with
+/// a warning, serves its API (503 for messages), binds a channel a reload adds, and stops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_channel_starts_with_a_warning_and_a_reload_adds_one() {
+    let sim = simulator().await;
+    let dir = TempDir::new("none");
+    let listen = "[http]\nlisten = \"127.0.0.1:0\"\n";
+    let config = dir.write("smppd.toml", listen);
+    let mut daemon = Daemon::run(&config);
+    let api = daemon.api();
+    let warning = daemon.wait_event("config_warning", |e| e["event"] == "config_warning");
+    assert!(
+        warning["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("no [channel-NAME] section")),
+        "{warning}"
+    );
+    let (status, body) = http(
+        api,
+        "POST",
+        "/v1/messages",
+        Some(r#"{"to":"447700900123","text":"x"}"#),
+    );
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(
+        body["error"],
+        "no channel can send: no channel is configured"
+    );
+
+    let port = sim.local_addr().port();
+    dir.write(
+        "smppd.toml",
+        &format!("{}{listen}", channel("a", port, "alpha", SECRETS[0], 10)),
+    );
+    daemon.signal("HUP");
+    daemon.wait_event("reloaded", |e| e["event"] == "reloaded");
+    sim.wait_for_binds(1, HANG_GUARD).await.unwrap();
+    daemon.signal("TERM");
+    assert_eq!(daemon.wait().code(), Some(0), "{}", daemon.all_output());
+    sim.shutdown().await;
+}
+
 #[test]
 fn bad_configurations_exit_2_naming_the_problem() {
     let dir = TempDir::new("bad");

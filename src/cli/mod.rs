@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 mod check_config;
 mod demo;
+mod generate;
 mod keystore;
 mod pdu;
 mod run;
@@ -13,7 +14,7 @@ mod store;
 
 /// smppd: an SMPP v3.4 gateway daemon.
 #[derive(Debug, Parser)]
-#[command(name = "smppd", version, about, long_about = None)]
+#[command(name = "smppd", version = smppd::build_info::LONG_VERSION, about, long_about = None)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -55,6 +56,13 @@ enum Command {
         #[command(subcommand)]
         command: store::StoreCommand,
     },
+    /// Write man pages or shell completions generated from these definitions (for
+    /// packagers: `packaging/build-deb.sh` runs it; hidden from --help).
+    #[command(hide = true)]
+    Generate {
+        #[command(subcommand)]
+        command: generate::GenerateCommand,
+    },
 }
 
 /// Parses the command line and runs the chosen subcommand.
@@ -68,5 +76,33 @@ pub fn main() -> ExitCode {
         Command::Pdu(args) => pdu::run(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Store { command } => store::run(command),
+        Command::Generate { command } => generate::run(command),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::{CommandFactory, Parser};
+
+    #[test]
+    fn version_names_commit_and_features() {
+        let e = Cli::try_parse_from(["smppd", "--version"]).unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::DisplayVersion);
+        let text = e.to_string();
+        assert_eq!(text, format!("smppd {}\n", smppd::build_info::LONG_VERSION));
+        assert!(
+            text.contains(" (commit ") && text.contains(", features: "),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn generate_is_hidden_from_help() {
+        let help = Cli::command().render_help().to_string();
+        assert!(
+            help.contains("check-config") && !help.contains("generate"),
+            "{help}"
+        );
     }
 }

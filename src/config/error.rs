@@ -15,9 +15,6 @@ pub enum Problem {
     /// The file is not valid TOML.
     #[error("not valid TOML: {0}")]
     Syntax(String),
-    /// The file has no `[channel-NAME]` section.
-    #[error("no [channel-NAME] section: at least one channel is needed")]
-    NoChannels,
     /// A section smppd does not know.
     #[error("unknown section{}", suggestion(.nearest))]
     UnknownSection {

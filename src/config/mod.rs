@@ -207,10 +207,15 @@ impl Config {
             inline_secret |= reader.inline_secret;
             channels.push(channel);
         }
+        // No channel is a valid configuration: the daemon starts, serves its API and answers
+        // 503 "no channel is configured" to every message until a reload adds a channel. That
+        // is how the Debian package's configuration starts before anyone has filled it in.
         if channels.is_empty() && errors.is_empty() {
-            errors.push(ConfigError {
+            warnings.push(ConfigWarning {
                 location: file_location(path),
-                problem: Problem::NoChannels,
+                message: "no [channel-NAME] section: no message can be sent until one is \
+                          added (then reload: SIGHUP)"
+                    .to_string(),
             });
         }
         if !errors.is_empty() {

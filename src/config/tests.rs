@@ -294,8 +294,19 @@ fn validity_period_forms() {
 }
 
 #[test]
-fn no_channel_and_bad_toml() {
-    assert_eq!(errors("")[0].problem, Problem::NoChannels);
+fn no_channel_is_a_warning_and_bad_toml_an_error() {
+    for text in ["", "[http]\nlisten = \"127.0.0.1:8080\"\n"] {
+        let parsed = parse(text).unwrap_or_else(|e| panic!("{e}"));
+        assert!(parsed.config.channels.is_empty());
+        assert_eq!(parsed.warnings.len(), 1, "{:?}", parsed.warnings);
+        assert!(
+            parsed.warnings[0]
+                .message
+                .starts_with("no [channel-NAME] section"),
+            "{}",
+            parsed.warnings[0]
+        );
+    }
     assert!(matches!(
         errors("[channel-a")[0].problem,
         Problem::Syntax(_)

@@ -4,6 +4,7 @@
 //! Submit responses by status and the submit latency histogram are recorded here as the
 //! engine reports outcomes, because they are facts about messages the API accepted.
 
+use crate::build_info;
 use crate::daemon::engine::ChannelStatus;
 use crate::daemon::store::LiveCounts;
 use std::collections::BTreeMap;
@@ -94,6 +95,24 @@ fn scalar(out: &mut String, name: &str, kind: &str, help: &str, value: u64) {
     let _ = writeln!(out, "{name} {value}");
 }
 
+/// `smppd_build_info{version,commit,features} 1`: what the running binary was built from, as
+/// labels to join other series on (the usual Prometheus `_build_info` shape).
+fn build_info_family(out: &mut String) {
+    family(
+        out,
+        "smppd_build_info",
+        "gauge",
+        "The running build: version, git commit and cargo features, as labels; always 1.",
+    );
+    let _ = writeln!(
+        out,
+        "smppd_build_info{{version=\"{}\",commit=\"{}\",features=\"{}\"}} 1",
+        label(build_info::VERSION),
+        label(build_info::COMMIT),
+        label(build_info::FEATURES)
+    );
+}
+
 impl Metrics {
     /// Records a submit outcome: `status` is the submit_sm_resp command_status, `None` for a
     /// failure without a response; `latency` runs from acceptance by the API.
@@ -116,6 +135,7 @@ impl Metrics {
         webhook: Option<WebhookStats>,
     ) -> String {
         let mut out = String::new();
+        build_info_family(&mut out);
         let names: Vec<String> = channels.iter().map(|c| label(&c.name)).collect();
 
         family(

@@ -141,6 +141,46 @@ fn channels_counters_and_histogram() {
     assert_eq!(value(&s, "smppd_store_commits_total"), 4.0);
     assert_eq!(value(&s, "smppd_store_grouped_calls_total"), 9.0);
     assert_eq!(value(&s, "smppd_webhook_failed_attempts_total"), 3.0);
+    let build = format!(
+        "smppd_build_info{{version=\"{}\",commit=\"{}\",features=\"{}\"}}",
+        crate::build_info::VERSION,
+        crate::build_info::COMMIT,
+        crate::build_info::FEATURES
+    );
+    assert_eq!(value(&s, &build), 1.0);
+}
+
+/// Metric names are a contract with dashboards and alerts: every family the exposition can
+/// hold is named in the README's Metrics section.
+#[test]
+fn readme_documents_every_family() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let section = readme
+        .split("\n## Metrics\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("a ## Metrics section in README.md");
+    let metrics = Metrics::default();
+    metrics.record_response("a", Some(0), Duration::from_millis(3));
+    let text = metrics.render(
+        &[channel("a", true)],
+        crate::daemon::store::LiveCounts::default(),
+        0,
+        Some(WebhookStats::default()),
+    );
+    let families: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|rest| rest.split(' ').next())
+        .collect();
+    assert!(families.len() > 10, "{families:?}");
+    for name in families {
+        assert!(
+            section.contains(&format!("`{name}`")) || section.contains(&format!("`{name}{{")),
+            "README.md's Metrics section does not document {name}"
+        );
+    }
 }
 
 #[test]
