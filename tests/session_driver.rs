@@ -199,7 +199,7 @@ async fn window_is_never_exceeded_and_smsc_enquire_link_is_answered_while_full()
 }
 
 #[tokio::test(start_paused = true)]
-async fn submit_without_response_fails_after_the_response_timeout() {
+async fn a_submit_the_smsc_skips_fails_after_the_response_timeout_and_is_not_resent() {
     let params = params()
         .with_response_timeout(Duration::from_secs(2))
         .unwrap()
@@ -207,8 +207,18 @@ async fn submit_without_response_fails_after_the_response_timeout() {
         .unwrap();
     let (mut upper, mut peer) = bound_in_memory(params, vec![]).await;
     upper.queue.send(message(7)).await.unwrap();
-    let (_, pdu) = peer.expect().await;
+    upper.queue.send(message(8)).await.unwrap();
+    let (first, pdu) = peer.expect().await;
     assert!(matches!(pdu, Pdu::SubmitSm(_)));
+    let (second, _) = peer.expect().await;
+    // The SMSC answers the later submit and never the first: it lost that one, and may
+    // still deliver it.
+    peer.answer_submit(second.sequence_number, CommandStatus::EsmeRok)
+        .await;
+    assert!(matches!(
+        upper.outcomes.recv().await.unwrap(),
+        SubmitOutcome::Accepted { message, .. } if message.id == 8
+    ));
     match upper.outcomes.recv().await.unwrap() {
         SubmitOutcome::Failed { message, reason } => {
             assert_eq!(message.id, 7);
@@ -217,6 +227,57 @@ async fn submit_without_response_fails_after_the_response_timeout() {
         other => panic!("{other:?}"),
     }
     assert_eq!(upper.counters.snapshot().failed, 1);
+    // The link stays up, and nothing is sent again.
+    upper.stop.send(true).unwrap();
+    let (unbind, pdu) = peer.expect().await;
+    assert_eq!(pdu, Pdu::Unbind, "{first:?}");
+    peer.send(
+        Pdu::UnbindResp,
+        unbind.sequence_number,
+        CommandStatus::EsmeRok,
+    )
+    .await;
+    let end = upper.session.await.unwrap();
+    assert!(end.result.is_ok(), "{:?}", end.result);
+    assert!(end.unsent.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_smsc_that_stops_answering_ends_the_link_and_gets_its_window_again() {
+    let params = params()
+        .with_window_size(3)
+        .unwrap()
+        .with_response_timeout(Duration::from_secs(2))
+        .unwrap()
+        .with_enquire_link_interval(Duration::from_secs(3600))
+        .unwrap();
+    let (mut upper, mut peer) = bound_in_memory(params, vec![]).await;
+    for id in 1..=5 {
+        upper.queue.send(message(id)).await.unwrap();
+    }
+    // The first is answered, then nothing: the SMSC hangs with the connection open.
+    let (h, _) = peer.expect().await;
+    peer.answer_submit(h.sequence_number, CommandStatus::EsmeRok)
+        .await;
+    for _ in 0..3 {
+        assert!(matches!(peer.expect().await.1, Pdu::SubmitSm(_)));
+    }
+    let end = upper.session.await.unwrap();
+    assert!(
+        matches!(end.result, Err(SessionError::SubmitsUnanswered { .. })),
+        "{:?}",
+        end.result
+    );
+    // Nothing failed: the three unanswered come back, in send order (the fifth was never
+    // taken from the queue: the window was full).
+    let unsent: Vec<(u64, u32)> = end.unsent.iter().map(|m| (m.id, m.attempts)).collect();
+    assert_eq!(unsent, [(2, 1), (3, 1), (4, 1)]);
+    assert!(matches!(
+        upper.outcomes.recv().await.unwrap(),
+        SubmitOutcome::Accepted { message, .. } if message.id == 1
+    ));
+    assert!(upper.outcomes.try_recv().is_err(), "no message failed");
+    assert_eq!(upper.counters.snapshot().failed, 0);
 }
 
 #[tokio::test]

@@ -165,6 +165,59 @@ async fn simulate_quiet_serves_but_prints_only_start_and_stop() {
 }
 
 #[tokio::test]
+async fn simulate_record_file_survives_sigkill_and_holds_mo_and_offset_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("sim.jsonl");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_smppd"))
+        .args(["simulate", "--listen", "127.0.0.1:0", "--quiet"])
+        .args(["--mo-every-ms", "50", "--message-id-offset", "16"])
+        .arg("--record-file")
+        .arg(&record)
+        .env("SMPPD_SIM_ACCOUNTS", "esme:pw")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = line(&mut lines).await;
+    let addr: SocketAddr = first.split_whitespace().nth(1).unwrap().parse().unwrap();
+
+    let mut c = Client::tcp(addr).await;
+    assert_eq!(
+        c.bind(CommandId::BindTransceiver, "esme", "pw").await,
+        CommandStatus::EsmeRok
+    );
+    let mo = c.expect().await;
+    assert_eq!(mo.header.command_id, CommandId::DeliverSm);
+    c.ack(&mo).await;
+    c.submit("kept on disk", 0, None).await;
+    // MO keep coming between; find the answer to the submit.
+    let id = loop {
+        let frame = c.expect().await;
+        match frame.header.command_id {
+            CommandId::SubmitSmResp => break message_id(&frame),
+            _ => c.ack(&frame).await,
+        }
+    };
+    assert_eq!(id, "10000010", "hex ids start 16 further on");
+
+    // SIGKILL: nothing gets to flush anything; what was answered must be in the file.
+    child.start_kill().unwrap();
+    let _ = timeout(GUARD, child.wait()).await.expect("hang guard");
+    let text = std::fs::read_to_string(&record).unwrap();
+    let events: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(events.iter().any(|e| e["event"] == "submit"
+        && e["message_id"] == "10000010"
+        && e["short_message"] == "6b657074206f6e206469736b"));
+    assert!(events.iter().any(|e| e["event"] == "deliver_answered"
+        && e["kind"] == "mo"
+        && e["command_status"] == 0));
+}
+
+#[tokio::test]
 async fn simulate_help_documents_every_flag_and_the_environment_variable() {
     let out = Command::new(env!("CARGO_BIN_EXE_smppd"))
         .args(["simulate", "--help"])
@@ -189,6 +242,9 @@ async fn simulate_help_documents_every_flag_and_the_environment_variable() {
         "--ignore-enquire-link",
         "--withhold-submit-responses",
         "--after-bind",
+        "--record-file",
+        "--message-id-offset",
+        "--mo-every-ms",
         "--quiet",
         "SMPPD_SIM_ACCOUNTS",
     ] {

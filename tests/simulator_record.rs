@@ -225,3 +225,138 @@ async fn shutdown_closes_every_connection_and_garbage_never_stops_the_server() {
         "shutdown must close open sessions"
     );
 }
+
+/// The JSON lines of a record file.
+fn record_lines(path: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_record_file_holds_each_submit_before_its_answer_and_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("record.jsonl");
+    let mut cfg = config();
+    cfg.record_file = Some(path.clone());
+    let sim = Simulator::start(cfg.clone()).await.unwrap();
+    let mut c = Client::tcp(sim.local_addr()).await;
+    c.bind(CommandId::BindTransceiver, "esme", "secret").await;
+    c.submit("first run", 1, None).await;
+    let id = simulator_support::client::message_id(&c.expect().await);
+    // The answer is here: so is its line, with the octets and the id handed out.
+    let lines = record_lines(&path);
+    let submit = lines
+        .iter()
+        .find(|l| l["event"] == "submit")
+        .expect("a submit line");
+    assert_eq!(submit["outcome"], "accepted");
+    assert_eq!(submit["message_id"], id.as_str());
+    assert_eq!(submit["destination_addr"], "2000");
+    assert_eq!(submit["short_message"], "66697273742072756e"); // "first run"
+    let receipt = c.expect().await;
+    assert_eq!(receipt.header.command_id, CommandId::DeliverSm);
+    c.ack(&receipt).await;
+    sim.wait_for_acknowledged_receipts(1, GUARD).await.unwrap();
+    sim.shutdown().await;
+
+    // A second simulator on the same file, with its own ids, appends after the first.
+    cfg.message_id_offset = 1_000;
+    let sim = Simulator::start(cfg).await.unwrap();
+    let mut c = Client::tcp(sim.local_addr()).await;
+    c.bind(CommandId::BindTransmitter, "esme", "secret").await;
+    c.submit("second run", 0, None).await;
+    let second = simulator_support::client::message_id(&c.expect().await);
+    assert_ne!(
+        second, id,
+        "a restarted simulator with an offset reuses no id"
+    );
+    sim.shutdown().await;
+
+    let lines = record_lines(&path);
+    let events: Vec<&str> = lines.iter().map(|l| l["event"].as_str().unwrap()).collect();
+    assert_eq!(
+        events,
+        [
+            "connected",
+            "bind",
+            "submit",
+            "deliver_sent",
+            "deliver_answered",
+            "closed",
+            "connected",
+            "bind",
+            "submit",
+            "closed"
+        ]
+    );
+    assert_eq!(lines[3]["kind"], "receipt");
+    assert_eq!(lines[3]["message_id"], id.as_str());
+    assert_eq!(lines[4]["command_status"], 0);
+    assert_eq!(lines[5]["reason"], "shutdown");
+    assert_eq!(lines[8]["message_id"], second.as_str());
+}
+
+#[tokio::test]
+async fn mo_messages_on_a_timer_reach_every_receiver_with_unique_texts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("record.jsonl");
+    let mut cfg = config();
+    cfg.mo_interval = Some(Duration::from_millis(20));
+    cfg.record_file = Some(path.clone());
+    let sim = Simulator::start(cfg).await.unwrap();
+    let mut tx = Client::tcp(sim.local_addr()).await;
+    tx.bind(CommandId::BindTransmitter, "esme", "secret").await;
+    let mut trx = Client::tcp(sim.local_addr()).await;
+    trx.bind(CommandId::BindTransceiver, "esme", "secret").await;
+    let mut rx = Client::tcp(sim.local_addr()).await;
+    rx.bind(CommandId::BindReceiver, "other", "pw2").await;
+    let mut texts = Vec::new();
+    for client in [&mut trx, &mut rx] {
+        for _ in 0..3 {
+            let frame = client.expect().await;
+            let Ok(Pdu::DeliverSm(sm)) = frame.pdu() else {
+                panic!("expected deliver_sm, got {frame:?}");
+            };
+            assert_eq!(sm.source_addr.as_bytes(), b"447700900999");
+            assert_eq!(sm.destination_addr.as_bytes(), b"12345");
+            client.ack(&frame).await;
+            texts.push(String::from_utf8(sm.short_message.as_bytes().to_vec()).unwrap());
+        }
+    }
+    assert!(texts.iter().all(|t| t.starts_with("mo ")), "{texts:?}");
+    let mut unique = texts.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), texts.len(), "repeated MO texts: {texts:?}");
+    sim.wait_until("six acknowledged MO", GUARD, |s| {
+        s.delivers
+            .iter()
+            .filter(|d| {
+                d.kind == DeliverKind::MobileOriginated
+                    && d.response_status == Some(CommandStatus::EsmeRok)
+            })
+            .count()
+            >= 6
+    })
+    .await
+    .unwrap();
+    // The transmitter got none: its next frame would be an answer to something it sent.
+    tx.send(&Pdu::EnquireLink).await;
+    assert_eq!(
+        tx.expect().await.header.command_id,
+        CommandId::EnquireLinkResp
+    );
+    sim.shutdown().await;
+    let answered: Vec<String> = record_lines(&path)
+        .iter()
+        .filter(|l| l["event"] == "deliver_answered" && l["kind"] == "mo")
+        .map(|l| l["short_message"].as_str().unwrap().to_owned())
+        .collect();
+    for text in &texts {
+        let hex: String = text.bytes().map(|b| format!("{b:02x}")).collect();
+        assert!(answered.contains(&hex), "{text} not in the record file");
+    }
+}

@@ -32,8 +32,9 @@
 //!
 //! **Modelling choices.** SMSC ids are unique (a counter, in hex with a leading letter), so
 //! every quoting of one matches one segment only. An SMSC id matches receipts on the channel
-//! that reported it until its segment's final receipt or its message's purge (receipt-wait
-//! only stops the waiting: a receipt after it still counts until the purge). An answer to a
+//! that reported it until its message's purge, also after its segment's final receipt (an
+//! SMSC delivers a receipt again when it missed the answer; receipt-wait only stops the
+//! waiting: a receipt after it still counts until the purge). An answer to a
 //! segment in flight may come late, after its message failed by another way, but only
 //! before the clock moves: time passing drops the answers a channel no longer holds the
 //! message for, and a restart drops them all (the sessions are gone). A repeated
@@ -290,8 +291,7 @@ struct Msg {
     purged: bool,
 }
 
-/// Where a quoted SMSC id leads: until the segment's final receipt, or until its message
-/// is purged.
+/// Where a quoted SMSC id leads, until its message is purged.
 #[derive(Debug, Clone)]
 struct Corr {
     msg: usize,
@@ -890,9 +890,6 @@ async fn receipt(
         Some(c) => {
             assert_eq!((c.msg, c.seg), (k, i), "the model's correlation");
             model.msgs[k].segs[i].receipt = Some(kind.state());
-            if kind != Kind::Enroute {
-                model.corr.remove(&(channel, smsc));
-            }
             if let Some((state, failure)) = settle(&model.msgs[k].segs) {
                 model.enter(k, state, failure);
             }

@@ -8,6 +8,7 @@
 //! cargo run --release --example load -- http              # HTTP API end to end
 //! cargo run --release --example load -- backlog           # 1M queued with the SMSC down, then drained
 //! cargo run --release --example load -- store             # the SQLite store alone, CPU per message
+//! cargo run --release --example load -- soak --minutes 30  # faults injected under load; nothing lost
 //! ```
 //!
 //! Every run targets 127.0.0.1 only, spawns `target/release/smppd simulate --quiet` as the
@@ -29,6 +30,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 mod backlog;
 mod http;
+mod soak;
 mod stats;
 mod store;
 
@@ -94,6 +96,10 @@ enum Cmd {
     Backlog(backlog::BacklogArgs),
     /// The SQLite store alone: accept, claim, submitted (and receipts), CPU per message.
     Store(store::StoreArgs),
+    /// A fault soak: `smppd run` under steady load while the SMSC is killed and restarted
+    /// with random faults and the webhook receiver flaps; checks that nothing accepted is
+    /// lost and reports the daemon's memory and descriptors.
+    Soak(soak::SoakArgs),
 }
 
 /// Which client library drives the session.
@@ -154,6 +160,7 @@ fn main() {
         Cmd::Http(args) => http::run(args),
         Cmd::Backlog(args) => backlog::run(args),
         Cmd::Store(args) => store::run(args),
+        Cmd::Soak(args) => soak::run(args),
     }
 }
 

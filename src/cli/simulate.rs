@@ -70,6 +70,20 @@ pub struct SimulateArgs {
     /// framed, or a deliver_sm that does not decode (a flapping SMSC).
     #[arg(long, value_enum, value_name = "WHAT")]
     after_bind: Option<AfterBindArg>,
+    /// Append every event to this file as one JSON line (connections, binds, each submit_sm
+    /// with its octets and outcome, deliver_sm and their answers, closes), each written
+    /// before the answer it records goes out, so the file survives the process being killed.
+    #[arg(long, value_name = "PATH")]
+    record_file: Option<PathBuf>,
+    /// Add N to the counter behind the message ids, so that a simulator restarted on the
+    /// same port does not hand out the ids of the last one.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    message_id_offset: u64,
+    /// Every N milliseconds, send a mobile-originated deliver_sm to each bound receiver and
+    /// transceiver, from 447700900999 to 12345, with a text unique to this process
+    /// (`mo <tag>-<n>`).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    mo_every_ms: Option<u64>,
     /// Print only the start and stop lines, not one line per event: under load, formatting
     /// and writing a line per submit costs more CPU than serving it.
     #[arg(long)]
@@ -141,6 +155,9 @@ impl SimulateArgs {
             IdStyleArg::Decimal => MessageIdStyle::Decimal,
         };
         config.receipt_delay = Duration::from_millis(self.receipt_delay_ms);
+        config.record_file = self.record_file.clone();
+        config.message_id_offset = self.message_id_offset;
+        config.mo_interval = self.mo_every_ms.map(Duration::from_millis);
         // Nobody reads the record of a CLI run (events are printed instead): keep it small.
         config.record_limit = Some(RECORD_LIMIT);
         config.faults = Faults {

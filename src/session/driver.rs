@@ -123,6 +123,8 @@ struct Rules {
     unbind: Option<(u32, Instant)>,
     /// Set once the session has decided to end; it does after the output is written.
     finish: Option<(Result<EndReason, SessionError>, Instant)>,
+    /// Submits that timed out on a link that stopped answering: handed back first.
+    unanswered: Vec<OutboundMessage>,
 }
 
 enum Event {
@@ -372,6 +374,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             drain_deadline: None,
             unbind: None,
             finish: None,
+            unanswered: Vec::new(),
         };
         if *io.stop.borrow() {
             rules.drain_deadline = Some(start + self.params.drain_timeout());
@@ -380,8 +383,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         self.state.on_closed();
         // Best effort: the session is over either way.
         let _ = tokio::time::timeout(self.params.response_timeout(), self.writer.shutdown()).await;
-        let mut unsent: VecDeque<OutboundMessage> =
-            rules.window.drain().into_iter().map(|(_, m)| m).collect();
+        // In send order: the ones that timed out were sent before the rest of the window.
+        let mut unsent: VecDeque<OutboundMessage> = rules.unanswered.drain(..).collect();
+        unsent.extend(rules.window.drain().into_iter().map(|(_, m)| m));
         io.counters.set_in_flight(0);
         unsent.extend(rules.pending.drain(..));
         SessionEnd { result, unsent }
@@ -514,19 +518,37 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         io: &mut SessionIo<'_>,
         now: Instant,
     ) -> Result<(), SessionError> {
-        for (sequence, message) in rules.window.expire(now) {
+        let mut silent = None;
+        for expired in rules.window.expire(now) {
+            if !expired.answered_since {
+                silent = silent.or(Some(expired.sequence));
+                // Nothing sent after it was answered either: the SMSC has stopped answering
+                // this link, which says nothing about the message. It goes back with the rest
+                // of the window, to be sent on the next link (at-least-once, as after a lost
+                // link: the SMSC may have it already).
+                rules.unanswered.push(expired.item);
+                continue;
+            }
+            // The SMSC answers what came after it, just not this one: it may still deliver
+            // it, so it is not sent again (the Genesys meaning of the response timeout).
             tracing::warn!(
                 channel = self.params.channel(),
                 event = "submit_timeout",
-                sequence,
-                id = message.id,
+                sequence = expired.sequence,
+                id = expired.item.id,
                 "no submit_sm_resp within the response timeout"
             );
             io.counters.failed();
             let _ = io.events.send(SessionEvent::Outcome(SubmitOutcome::Failed {
-                message,
+                message: expired.item,
                 reason: FailureReason::NoResponse,
             }));
+        }
+        if let Some(sequence) = silent {
+            return Err(SessionError::SubmitsUnanswered {
+                sequence,
+                after: self.params.response_timeout(),
+            });
         }
         match rules.keepalive.poll(now) {
             KeepAliveAction::Wait => {}

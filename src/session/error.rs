@@ -50,6 +50,16 @@ pub enum SessionError {
         /// The response timeout.
         after: Duration,
     },
+    /// A submit_sm went unanswered past the response timeout and nothing sent after it was
+    /// answered either: the SMSC stopped answering on this link. Its messages go back to be
+    /// sent on the next one.
+    #[error("submit_sm (sequence_number {sequence}) unanswered within {after:?}, and nothing sent after it answered")]
+    SubmitsUnanswered {
+        /// The oldest unanswered submit_sm's sequence number.
+        sequence: u32,
+        /// The response timeout.
+        after: Duration,
+    },
     /// The SMSC broke the protocol so that the link cannot be trusted (unframeable bytes,
     /// a status saying the two sides disagree about the session state).
     #[error("protocol violation: {detail}")]

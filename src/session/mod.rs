@@ -31,4 +31,4 @@ pub use rate::TokenBucket;
 pub use sequence::SequenceNumbers;
 pub use state::BindState;
 pub use throttle::Throttle;
-pub use window::Window;
+pub use window::{Expired, Window};

@@ -3,6 +3,10 @@
 //! Keyed by `sequence_number`, each entry carrying its own deadline (`now` + response
 //! timeout at the time it was sent). The capacity is `x-smpp-submit-window-size`: the window
 //! refuses an entry beyond it, so the driver cannot exceed it even by mistake.
+//!
+//! An entry that expires says whether the peer answered anything sent after it meanwhile
+//! ([`Expired::answered_since`]): a peer that answers later requests lost this one, a peer
+//! that answers none has stopped answering, and the driver treats the two differently.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -16,6 +20,8 @@ pub struct Window<T> {
     ordinal: u64,
     entries: HashMap<u32, Slot<T>>,
     deadlines: BTreeMap<(Instant, u64), u32>,
+    /// The send ordinal of the newest entry answered so far (0: none yet).
+    newest_answered: u64,
 }
 
 #[derive(Debug)]
@@ -23,6 +29,18 @@ struct Slot<T> {
     item: T,
     deadline: Instant,
     ordinal: u64,
+}
+
+/// An entry whose deadline passed, taken out of the window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expired<T> {
+    /// Its sequence number.
+    pub sequence: u32,
+    /// The item.
+    pub item: T,
+    /// Whether an entry sent after this one has been answered: the peer is answering, just
+    /// not this request. `false` when nothing sent since was answered.
+    pub answered_since: bool,
 }
 
 impl<T> Window<T> {
@@ -35,6 +53,7 @@ impl<T> Window<T> {
             ordinal: 0,
             entries: HashMap::new(),
             deadlines: BTreeMap::new(),
+            newest_answered: 0,
         }
     }
 
@@ -88,6 +107,7 @@ impl<T> Window<T> {
     pub fn complete(&mut self, sequence: u32) -> Option<T> {
         let slot = self.entries.remove(&sequence)?;
         self.deadlines.remove(&(slot.deadline, slot.ordinal));
+        self.newest_answered = self.newest_answered.max(slot.ordinal);
         Some(slot.item)
     }
 
@@ -97,7 +117,7 @@ impl<T> Window<T> {
     }
 
     /// Takes out every entry whose deadline is at or before `now`, oldest first.
-    pub fn expire(&mut self, now: Instant) -> Vec<(u32, T)> {
+    pub fn expire(&mut self, now: Instant) -> Vec<Expired<T>> {
         let mut out = Vec::new();
         while let Some((&(deadline, ordinal), &sequence)) = self.deadlines.iter().next() {
             if deadline > now {
@@ -105,7 +125,11 @@ impl<T> Window<T> {
             }
             self.deadlines.remove(&(deadline, ordinal));
             if let Some(slot) = self.entries.remove(&sequence) {
-                out.push((sequence, slot.item));
+                out.push(Expired {
+                    sequence,
+                    item: slot.item,
+                    answered_since: self.newest_answered > slot.ordinal,
+                });
             }
         }
         out
@@ -163,10 +187,20 @@ mod tests {
         w.insert(3, 'c', t0 + Duration::from_secs(2)).unwrap();
         assert_eq!(w.next_deadline(), Some(t0 + T));
         assert!(w.expire(t0 + T - Duration::from_millis(1)).is_empty());
-        assert_eq!(w.expire(t0 + T), vec![(1, 'a')]);
+        let first: Vec<(u32, char)> = w
+            .expire(t0 + T)
+            .into_iter()
+            .map(|e| (e.sequence, e.item))
+            .collect();
+        assert_eq!(first, vec![(1, 'a')]);
         w.complete(2);
         assert_eq!(w.next_deadline(), Some(t0 + Duration::from_secs(2) + T));
-        assert_eq!(w.expire(t0 + T * 2), vec![(3, 'c')]);
+        let last: Vec<(u32, char)> = w
+            .expire(t0 + T * 2)
+            .into_iter()
+            .map(|e| (e.sequence, e.item))
+            .collect();
+        assert_eq!(last, vec![(3, 'c')]);
         assert!(w.is_empty());
         assert_eq!(w.next_deadline(), None);
     }
@@ -202,6 +236,28 @@ mod tests {
             out += w.drain().len();
             proptest::prop_assert_eq!(inserted, out);
         }
+    }
+
+    #[test]
+    fn an_expired_entry_says_whether_anything_sent_after_it_was_answered() {
+        let t0 = Instant::now();
+        let mut w = Window::new(10, T);
+        for seq in 1..=4 {
+            w.insert(seq, seq, t0).unwrap();
+        }
+        // The peer answers 3 (sent after 1 and 2), not 1 and 2; 4 gets nothing either.
+        w.complete(3);
+        w.insert(5, 5, t0 + Duration::from_secs(1)).unwrap();
+        let answered: Vec<(u32, bool)> = w
+            .expire(t0 + T + Duration::from_secs(1))
+            .into_iter()
+            .map(|e| (e.sequence, e.answered_since))
+            .collect();
+        assert_eq!(
+            answered,
+            vec![(1, true), (2, true), (4, false), (5, false)],
+            "only entries sent before the answered one were skipped by a peer that answers"
+        );
     }
 
     #[test]

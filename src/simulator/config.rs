@@ -123,6 +123,17 @@ pub struct SimulatorConfig {
     /// held between trims. `None` keeps everything, which is what tests want. Per-connection
     /// counters stay exact either way.
     pub record_limit: Option<usize>,
+    /// Also append every event to this file, one JSON line each, before the answer it
+    /// records goes out (see `smppd simulate --record-file`): a record that survives the
+    /// process, for runs that kill and restart the simulator.
+    pub record_file: Option<PathBuf>,
+    /// Added to the counter behind the message ids: simulators started one after another
+    /// on one port (an SMSC restarted) hand out distinct ids when each gets its own offset,
+    /// as a real SMSC's ids do not repeat across its restarts.
+    pub message_id_offset: u64,
+    /// Send a mobile-originated deliver_sm this often to every bound receiver and
+    /// transceiver, each with a text unique to this simulator (`mo <tag>-<n>`).
+    pub mo_interval: Option<Duration>,
 }
 
 impl SimulatorConfig {
@@ -137,6 +148,9 @@ impl SimulatorConfig {
             faults: Faults::default(),
             max_pdu_size: 64 * 1024,
             record_limit: None,
+            record_file: None,
+            message_id_offset: 0,
+            mo_interval: None,
         }
     }
 
@@ -160,6 +174,11 @@ impl SimulatorConfig {
                     a.system_id
                 )));
             }
+        }
+        if self.mo_interval.is_some_and(|i| i.is_zero()) {
+            return Err(SimulatorError::Config(
+                "mo_interval must be longer than zero".into(),
+            ));
         }
         self.faults.validate()
     }

@@ -32,6 +32,14 @@ pub enum SimulatorError {
         /// The OS error.
         source: io::Error,
     },
+    /// The record file could not be opened for appending.
+    #[error("simulator record file {path}: {source}")]
+    RecordFile {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: io::Error,
+    },
     /// No receiver or transceiver session of this system_id is bound.
     #[error("no receiver or transceiver session bound as {0}")]
     NotBound(String),

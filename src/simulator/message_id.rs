@@ -14,10 +14,11 @@ pub(crate) struct MessageIds {
 }
 
 impl MessageIds {
-    pub(crate) fn new(style: MessageIdStyle) -> Self {
+    /// Ids from the style's first value plus `offset`.
+    pub(crate) fn new(style: MessageIdStyle, offset: u64) -> Self {
         MessageIds {
             style,
-            next: AtomicU64::new(0),
+            next: AtomicU64::new(offset),
         }
     }
 
@@ -25,8 +26,8 @@ impl MessageIds {
     pub(crate) fn next(&self) -> String {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         match self.style {
-            MessageIdStyle::Hex => format!("{:x}", 0x1000_0000_u64 + n),
-            MessageIdStyle::Decimal => format!("{}", 1_000_000_000_u64 + n),
+            MessageIdStyle::Hex => format!("{:x}", 0x1000_0000_u64.saturating_add(n)),
+            MessageIdStyle::Decimal => format!("{}", 1_000_000_000_u64.saturating_add(n)),
         }
     }
 }
@@ -37,11 +38,19 @@ mod tests {
 
     #[test]
     fn ids_are_unique_and_styled() {
-        let hex = MessageIds::new(MessageIdStyle::Hex);
+        let hex = MessageIds::new(MessageIdStyle::Hex, 0);
         assert_eq!(hex.next(), "10000000");
         assert_eq!(hex.next(), "10000001");
-        let dec = MessageIds::new(MessageIdStyle::Decimal);
+        let dec = MessageIds::new(MessageIdStyle::Decimal, 0);
         assert_eq!(dec.next(), "1000000000");
         assert!(dec.next().bytes().all(|b| b.is_ascii_digit()));
+    }
+
+    #[test]
+    fn an_offset_moves_the_first_id() {
+        let hex = MessageIds::new(MessageIdStyle::Hex, 0x100);
+        assert_eq!(hex.next(), "10000100");
+        let dec = MessageIds::new(MessageIdStyle::Decimal, 5_000_000);
+        assert_eq!(dec.next(), "1005000000");
     }
 }

@@ -16,6 +16,8 @@
 //!                                 └─> smsc  the SMPP rules, sans-I/O: frame + now -> actions
 //!   SimulatorHandle ──> registry    routes receipts / MO to a bound receiver by system_id
 //!                   ──> record      what was received, sent and acknowledged
+//!                           └─> journal   the same, appended to a file (--record-file)
+//!   mo                  MO deliver_sm on a timer to every bound receiver (--mo-every-ms)
 //!                   ──> faults      switches read afresh for every event
 //! ```
 
@@ -24,7 +26,9 @@ mod connection;
 mod error;
 mod faults;
 mod handle;
+mod journal;
 mod message_id;
+mod mo;
 pub mod receipt;
 mod record;
 mod registry;
@@ -40,6 +44,7 @@ pub use config::{
 pub use error::SimulatorError;
 pub use faults::{AfterBind, Faults};
 pub use handle::{MoMessage, SimulatorHandle};
+pub use mo::{MO_DESTINATION_ADDR, MO_SOURCE_ADDR};
 pub use record::{
     BindMode, BindRecord, CloseReason, ConnectionId, ConnectionRecord, DeliverKind, DeliverRecord,
     Event, RecordSnapshot, SubmitOutcome, SubmitRecord,
@@ -55,11 +60,12 @@ use tokio::sync::watch;
 pub struct Simulator;
 
 impl Simulator {
-    /// Validates `config`, reads the TLS files, binds the listener and starts serving in the
-    /// background of the current tokio runtime.
+    /// Validates `config`, reads the TLS files, opens the record file, binds the listener
+    /// and starts serving in the background of the current tokio runtime.
     pub async fn start(config: SimulatorConfig) -> Result<SimulatorHandle, SimulatorError> {
         config.validate()?;
         let tls = config.tls.as_ref().map(tls::acceptor).transpose()?;
+        let shared = Arc::new(shared::Shared::new(&config)?);
         let listener =
             TcpListener::bind(config.listen)
                 .await
@@ -73,8 +79,10 @@ impl Simulator {
                 addr: config.listen,
                 source,
             })?;
-        let shared = Arc::new(shared::Shared::new(&config));
         let (stop, stopped) = watch::channel(false);
+        if let Some(interval) = config.mo_interval {
+            tokio::spawn(mo::run(shared.clone(), interval, stopped.clone()));
+        }
         let task = tokio::spawn(server::run(listener, tls, shared.clone(), stopped));
         Ok(SimulatorHandle {
             local_addr,

@@ -11,6 +11,8 @@ use tokio::sync::{broadcast, watch};
 
 use crate::codec::CommandStatus;
 
+use super::journal::Journal;
+
 /// Identifies one accepted TCP connection, in accept order starting at 1.
 pub type ConnectionId = u64;
 
@@ -84,6 +86,10 @@ pub struct SubmitRecord {
     pub source_addr: String,
     /// destination_addr.
     pub destination_addr: String,
+    /// esm_class as sent (0x40, UDHI: short_message starts with a user data header).
+    pub esm_class: u8,
+    /// data_coding as sent.
+    pub data_coding: u8,
     /// short_message octets, or the message_payload TLV when short_message is empty.
     pub short_message: Vec<u8>,
     /// The user_message_reference TLV, a client-side correlation id when present.
@@ -117,6 +123,8 @@ pub struct DeliverRecord {
     pub sequence_number: u32,
     /// Receipt or MO.
     pub kind: DeliverKind,
+    /// The short_message sent (the receipt text, or the MO's octets).
+    pub short_message: Vec<u8>,
     /// The command_status of the deliver_sm_resp; `None` while none has come back.
     pub response_status: Option<CommandStatus>,
 }
@@ -299,15 +307,18 @@ pub(crate) struct Recorder {
     limit: Option<usize>,
     changed: watch::Sender<u64>,
     events: broadcast::Sender<Event>,
+    /// Where every event is also appended, when the record must outlive the process.
+    journal: Option<Journal>,
 }
 
 impl Recorder {
-    pub(crate) fn new(limit: Option<usize>) -> Self {
+    pub(crate) fn new(limit: Option<usize>, journal: Option<Journal>) -> Self {
         Recorder {
             state: Mutex::new(RecordSnapshot::default()),
             limit,
             changed: watch::Sender::new(0),
             events: broadcast::Sender::new(1024),
+            journal,
         }
     }
 
@@ -336,10 +347,10 @@ impl Recorder {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// An event to announce, built only when someone listens: a quiet simulator under load
-    /// should not clone every record just to drop the copy.
+    /// An event to announce, built only when someone listens or a journal is kept: a quiet
+    /// simulator under load should not clone every record just to drop the copy.
     fn news(&self, make: impl FnOnce() -> Event) -> Option<Event> {
-        (self.events.receiver_count() > 0).then(make)
+        (self.events.receiver_count() > 0 || self.journal.is_some()).then(make)
     }
 
     fn update<T>(&self, event: Option<Event>, f: impl FnOnce(&mut RecordSnapshot) -> T) -> T {
@@ -348,6 +359,10 @@ impl Recorder {
             let out = f(&mut state);
             if let Some(limit) = self.limit {
                 state.trim(limit, limit.saturating_mul(2));
+            }
+            // Under the lock, so that the file has the events in the order they were recorded.
+            if let (Some(journal), Some(e)) = (&self.journal, &event) {
+                journal.append(e);
             }
             out
         };
@@ -435,24 +450,18 @@ impl Recorder {
         });
     }
 
-    pub(crate) fn deliver_answered(
-        &self,
-        connection: ConnectionId,
-        sequence: u32,
-        status: CommandStatus,
-    ) {
-        let found = self.update(None, |s| {
-            let d = s
-                .delivers
-                .iter_mut()
-                .rev()
-                .find(|d| d.connection == connection && d.sequence_number == sequence)?;
-            d.response_status = Some(status);
-            Some(d.clone())
+    /// `record` (a deliver_sm sent earlier) was answered with its `response_status`. The
+    /// answer is announced and journaled even when a limited record no longer holds the
+    /// delivery itself.
+    pub(crate) fn deliver_answered(&self, record: DeliverRecord) {
+        let news = self.news(|| Event::DeliverAnswered(record.clone()));
+        self.update(news, |s| {
+            if let Some(d) = s.delivers.iter_mut().rev().find(|d| {
+                d.connection == record.connection && d.sequence_number == record.sequence_number
+            }) {
+                d.response_status = record.response_status;
+            }
         });
-        if let Some(d) = found {
-            let _ = self.events.send(Event::DeliverAnswered(d));
-        }
     }
 }
 
@@ -471,6 +480,8 @@ mod tests {
             sequence_number: seq,
             source_addr: "1".into(),
             destination_addr: "2".into(),
+            esm_class: 0,
+            data_coding: 0,
             short_message: b"hi".to_vec(),
             user_message_reference: None,
             registered_delivery: 0,
@@ -480,7 +491,7 @@ mod tests {
 
     #[test]
     fn outstanding_rises_with_pending_submits_and_remembers_its_peak() {
-        let r = Recorder::new(None);
+        let r = Recorder::new(None, None);
         r.connected(1, SocketAddr::from(([127, 0, 0, 1], 1)));
         r.submit(submit(1, 1, SubmitOutcome::Withheld));
         r.submit(submit(1, 2, SubmitOutcome::Throttled));
@@ -493,7 +504,7 @@ mod tests {
 
     #[test]
     fn a_limited_record_keeps_the_newest_entries_and_open_connections() {
-        let r = Recorder::new(Some(2));
+        let r = Recorder::new(Some(2), None);
         for id in 1..=3 {
             r.connected(id, SocketAddr::from(([127, 0, 0, 1], 1)));
         }
@@ -513,7 +524,7 @@ mod tests {
 
     #[test]
     fn a_limited_record_stays_bounded_under_load_and_shows_exactly_the_newest() {
-        let r = Recorder::new(Some(10));
+        let r = Recorder::new(Some(10), None);
         r.connected(1, SocketAddr::from(([127, 0, 0, 1], 1)));
         for seq in 1..=1000 {
             r.submit(submit(1, seq, SubmitOutcome::Withheld));
@@ -530,19 +541,55 @@ mod tests {
 
     #[test]
     fn a_deliver_response_marks_the_matching_delivery() {
-        let r = Recorder::new(None);
-        r.deliver_sent(DeliverRecord {
+        let r = Recorder::new(None, None);
+        let sent = |seq| DeliverRecord {
             connection: 1,
             system_id: "esme".into(),
-            sequence_number: 7,
+            sequence_number: seq,
             kind: DeliverKind::Receipt {
                 message_id: "ab".into(),
             },
+            short_message: b"id:ab".to_vec(),
             response_status: None,
+        };
+        r.deliver_sent(sent(7));
+        r.deliver_answered(DeliverRecord {
+            response_status: Some(CommandStatus::EsmeRok),
+            ..sent(8)
         });
-        r.deliver_answered(1, 8, CommandStatus::EsmeRok);
         assert!(r.snapshot().acknowledged_receipts().is_empty());
-        r.deliver_answered(1, 7, CommandStatus::EsmeRok);
+        r.deliver_answered(DeliverRecord {
+            response_status: Some(CommandStatus::EsmeRok),
+            ..sent(7)
+        });
         assert_eq!(r.snapshot().acknowledged_receipts().len(), 1);
+    }
+
+    #[test]
+    fn an_answer_is_journaled_after_a_limited_record_dropped_its_delivery() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("record.jsonl");
+        let r = Recorder::new(Some(2), Some(Journal::open(&path).unwrap()));
+        let sent = |seq| DeliverRecord {
+            connection: 1,
+            system_id: "esme".into(),
+            sequence_number: seq,
+            kind: DeliverKind::MobileOriginated,
+            short_message: b"mo".to_vec(),
+            response_status: None,
+        };
+        for seq in 1..=10 {
+            r.deliver_sent(sent(seq));
+        }
+        assert!(r.snapshot().delivers.iter().all(|d| d.sequence_number > 2));
+        r.deliver_answered(DeliverRecord {
+            response_status: Some(CommandStatus::EsmeRok),
+            ..sent(1)
+        });
+        let text = std::fs::read_to_string(&path).unwrap();
+        let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+        assert_eq!(last["event"], "deliver_answered");
+        assert_eq!(last["sequence_number"], 1);
+        assert_eq!(last["command_status"], 0);
     }
 }

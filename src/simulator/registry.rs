@@ -118,6 +118,19 @@ impl Registry {
         }
     }
 
+    /// Hands a delivery built by `make` (given the session's system_id) to every bound
+    /// session that receives; returns how many were handed one.
+    pub(crate) fn to_each_receiver(&self, mut make: impl FnMut(&str) -> Delivery) -> usize {
+        let t = self.lock();
+        let mut sent = 0;
+        for b in t.bound.values() {
+            if b.mode.receives() && b.deliveries.send(make(&b.system_id)).is_ok() {
+                sent += 1;
+            }
+        }
+        sent
+    }
+
     fn route_in(
         t: &Table,
         preferred: Option<ConnectionId>,
@@ -186,5 +199,38 @@ mod tests {
         assert!(r.route(None, receipt()).is_ok());
         r.unregister(3);
         assert!(r.route(None, receipt()).is_err());
+    }
+
+    #[test]
+    fn each_receiving_session_gets_its_own_delivery() {
+        let r = Registry::default();
+        let (tx_t, mut rx_t) = mpsc::unbounded_channel();
+        r.register(1, "esme", BindMode::Transmitter, tx_t);
+        let (tx_a, mut rx_a) = mpsc::unbounded_channel();
+        r.register(2, "esme", BindMode::Transceiver, tx_a);
+        let (tx_b, mut rx_b) = mpsc::unbounded_channel();
+        r.register(3, "other", BindMode::Receiver, tx_b);
+        let (tx_gone, rx_gone) = mpsc::unbounded_channel();
+        r.register(4, "esme", BindMode::Receiver, tx_gone);
+        drop(rx_gone);
+        let mut n = 0;
+        let sent = r.to_each_receiver(|system_id| {
+            n += 1;
+            Delivery {
+                account: system_id.to_owned(),
+                short_message: format!("mo {n}").into_bytes(),
+                kind: DeliverKind::MobileOriginated,
+                ..receipt()
+            }
+        });
+        assert_eq!(
+            sent, 2,
+            "the transceiver and the receiver, not the closed one"
+        );
+        assert!(rx_t.try_recv().is_err(), "a transmitter gets nothing");
+        let a = rx_a.try_recv().unwrap();
+        let b = rx_b.try_recv().unwrap();
+        assert_eq!((a.account.as_str(), b.account.as_str()), ("esme", "other"));
+        assert_ne!(a.short_message, b.short_message);
     }
 }

@@ -6,7 +6,9 @@ use std::time::Duration;
 use crate::secret::Secret;
 
 use super::config::{Account, SimulatorConfig};
+use super::error::SimulatorError;
 use super::faults::Faults;
+use super::journal::Journal;
 use super::message_id::MessageIds;
 use super::record::Recorder;
 use super::registry::Registry;
@@ -34,16 +36,28 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(config: &SimulatorConfig) -> Self {
-        Shared {
+    /// The state for `config`; fails only when its record file cannot be opened.
+    pub(crate) fn new(config: &SimulatorConfig) -> Result<Self, SimulatorError> {
+        let journal = match &config.record_file {
+            Some(path) => {
+                Some(
+                    Journal::open(path).map_err(|source| SimulatorError::RecordFile {
+                        path: path.clone(),
+                        source,
+                    })?,
+                )
+            }
+            None => None,
+        };
+        Ok(Shared {
             accounts: config.accounts.clone(),
             faults: Mutex::new(config.faults.clone()),
             receipt_delay: config.receipt_delay,
             max_pdu_size: config.max_pdu_size,
-            ids: MessageIds::new(config.message_id_style),
-            recorder: Recorder::new(config.record_limit),
+            ids: MessageIds::new(config.message_id_style, config.message_id_offset),
+            recorder: Recorder::new(config.record_limit, journal),
             registry: Registry::default(),
-        }
+        })
     }
 
     /// The faults in force right now.

@@ -66,6 +66,9 @@ struct Pending {
     answered: Option<oneshot::Sender<CommandStatus>>,
     /// For receipts: what to queue again if the connection closes before the answer.
     resend: Option<Delivery>,
+    /// What was recorded when it was sent, to record its answer with (a limited record may
+    /// have dropped its own copy by then).
+    record: DeliverRecord,
 }
 
 /// One connection's SMSC state.
@@ -304,6 +307,8 @@ impl Smsc {
             sequence_number: seq,
             source_addr: wire::text(&sm.source_addr),
             destination_addr: wire::text(&sm.destination_addr),
+            esm_class: sm.esm_class.0,
+            data_coding: sm.data_coding.value(),
             short_message,
             user_message_reference: sm.tlvs.user_message_reference(),
             registered_delivery: sm.registered_delivery,
@@ -388,7 +393,9 @@ impl Smsc {
 
     fn on_deliver_answer(&mut self, seq: u32, status: CommandStatus, shared: &Shared) {
         if let Some(p) = self.pending.remove(&seq) {
-            shared.recorder.deliver_answered(self.id, seq, status);
+            let mut record = p.record;
+            record.response_status = Some(status);
+            shared.recorder.deliver_answered(record);
             if let Some(tx) = p.answered {
                 let _ = tx.send(status);
             }
@@ -422,15 +429,17 @@ impl Smsc {
             system_id,
             sequence_number: seq,
             kind: d.kind.clone(),
+            short_message: d.short_message.clone(),
             response_status: None,
         };
         let resend = matches!(d.kind, DeliverKind::Receipt { .. }).then(|| d.resend());
-        shared.recorder.deliver_sent(record);
+        shared.recorder.deliver_sent(record.clone());
         self.pending.insert(
             seq,
             Pending {
                 answered: d.answered,
                 resend,
+                record,
             },
         );
         Ok(Some(Action::Send(bytes)))
@@ -458,7 +467,7 @@ mod tests {
         let mut c = SimulatorConfig::loopback(vec![Account::new("esme", "secret")]);
         c.faults = faults;
         c.receipt_delay = Duration::from_secs(60);
-        let s = Shared::new(&c);
+        let s = Shared::new(&c).unwrap();
         s.recorder.connected(1, ([127, 0, 0, 1], 1).into());
         s
     }

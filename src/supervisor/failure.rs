@@ -204,6 +204,7 @@ impl ChannelFailure {
                     SessionError::BindTimeout { .. } => format!("failed to send bind request: {e}"),
                     SessionError::LinkLost { .. } => format!("SMSC close socket connection: {e}"),
                     SessionError::EnquireLinkUnanswered { .. }
+                    | SessionError::SubmitsUnanswered { .. }
                     | SessionError::ProtocolViolation { .. } => {
                         format!("connection to SMSC lost: {e}")
                     }
@@ -239,6 +240,7 @@ impl ChannelFailure {
                 SessionError::LinkLost { during, .. } if *during == "binding" => Phase::Bind,
                 SessionError::LinkLost { .. }
                 | SessionError::EnquireLinkUnanswered { .. }
+                | SessionError::SubmitsUnanswered { .. }
                 | SessionError::ProtocolViolation { .. } => Phase::Session,
             },
         }
@@ -255,6 +257,7 @@ impl ChannelFailure {
                 SessionError::BindTimeout { .. } => "bind_timeout",
                 SessionError::LinkLost { .. } => "link_lost",
                 SessionError::EnquireLinkUnanswered { .. } => "enquire_link_unanswered",
+                SessionError::SubmitsUnanswered { .. } => "submits_unanswered",
                 SessionError::ProtocolViolation { .. } => "protocol_violation",
             },
         }
@@ -675,5 +678,16 @@ mod tests {
         .report();
         assert_eq!(dead.reason, "enquire_link_unanswered");
         assert!(dead.retryable);
+
+        let silent = ChannelFailure::from(SessionError::SubmitsUnanswered {
+            sequence: 9,
+            after: Duration::from_secs(30),
+        })
+        .report();
+        assert_eq!(
+            (silent.reason, silent.phase),
+            ("submits_unanswered", Phase::Session)
+        );
+        assert!(silent.retryable);
     }
 }

@@ -484,3 +484,68 @@ async fn match_of_on(store: &SqliteStore, channel: &str, smsc: &str) -> ReceiptM
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_receipt_delivered_again_after_the_final_one_still_names_its_message() {
+    let dir = dir();
+    let mut o = options(&dir);
+    o.finished_retention = Duration::from_secs(60);
+    let (store, _) = SqliteStore::open(o).unwrap();
+    let m = message("a", false, 2);
+    let id = m.id.clone();
+    store.accept(vec![m], now()).await.unwrap();
+    let seq = store.claim("a", 10, now()).await.unwrap()[0].seq;
+    let submitted = ["1A", "1B"]
+        .iter()
+        .enumerate()
+        .map(|(i, smsc)| Change::Submitted {
+            key: segment_key(seq, i as u8),
+            smsc_message_id: (*smsc).into(),
+        })
+        .collect();
+    store.apply("a", submitted, now()).await.unwrap();
+    let receipt = |smsc: &str| Change::Receipt {
+        receipt: ReceiptReport {
+            smsc_message_id: smsc.into(),
+            state: ReceiptState::Delivered,
+            error_code: None,
+        },
+        event: Some(serde_json::Map::new()),
+    };
+    // Each final receipt comes twice: the SMSC did not see the first answer (a lost link).
+    let t = now();
+    for smsc in ["1A", "1B", "1A", "1B"] {
+        let applied = store.apply("a", vec![receipt(smsc)], t).await.unwrap();
+        match &applied[0] {
+            Applied::Receipt(ReceiptMatch::Matched {
+                id: got, segment, ..
+            }) => assert_eq!((got, *segment), (&id, usize::from(smsc == "1B")), "{smsc}"),
+            other => panic!("{smsc}: {other:?}"),
+        }
+    }
+    let record = store.get(&id).await.unwrap().unwrap();
+    assert_eq!(record.state, MessageState::Delivered);
+    let events = store.outbox_due(10, now()).await.unwrap();
+    assert_eq!(events.len(), 4);
+    let states: Vec<serde_json::Value> = events
+        .iter()
+        .map(|e| {
+            let body: serde_json::Value = serde_json::from_slice(&e.body).unwrap();
+            assert_eq!(body["message_id"], id.as_str());
+            body["message_state"].clone()
+        })
+        .collect();
+    assert_eq!(states, ["submitted", "delivered", "delivered", "delivered"]);
+    // Once the message is purged, its ids match nothing any more.
+    let purged = store.upkeep(t + Duration::from_secs(61)).await.unwrap();
+    assert_eq!(purged.purged, 1);
+    assert_eq!(store.stats().await.unwrap().correlations, 0);
+    let applied = store
+        .apply("a", vec![receipt("1A")], t + Duration::from_secs(62))
+        .await
+        .unwrap();
+    assert!(matches!(
+        applied[0],
+        Applied::Receipt(ReceiptMatch::NotFound)
+    ));
+}

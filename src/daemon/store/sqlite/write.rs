@@ -9,7 +9,7 @@ use crate::daemon::store::record::{
     split_key, Accepted, AcceptedMessage, Applied, Change, ClaimedMessage, MessageState,
     NewMessage, Outcome, ReceiptMatch, Refused, SegmentRecord, Upkeep,
 };
-use crate::daemon::store::state::{is_final_receipt, receipt_state, state_from_receipts};
+use crate::daemon::store::state::{receipt_state, state_from_receipts};
 use crate::daemon::store::{MessageId, StoreError};
 use crate::sms::{IdForm, MatchRule, MatchRules, MessageIdKey};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -960,9 +960,9 @@ impl Writer {
                 )?
                 .execute(params![seq, idx, words.0, words.1])?;
         }
-        if is_final_receipt(&receipt.state) {
-            self.uncorrelate(channel, seq, idx, &smsc_id)?;
-        }
+        // The correlation stays after a final receipt, until the message is purged: an SMSC
+        // that missed our answer delivers the receipt again, and that repeat must still name
+        // its message (the receiver cannot drop it by event_id: it is a new event).
         // A message of one segment needs no look at its segments: this receipt is all, and
         // it is written with the move it causes, in one statement.
         let segments = if count == 1 {
