@@ -528,14 +528,17 @@ impl Writer {
         now: i64,
         failure: Option<(Option<u32>, &str)>,
         receipt: Option<(&str, Option<&str>)>,
+        settled_by_receipt: bool,
     ) -> Sql<bool> {
         if from == state || from == DELIVERED || from == FAILED || from == EXPIRED {
             return Ok(false);
         }
         let finished = state != SUBMITTED;
-        // A message leaving the queue is no longer held; it belongs to the channel that
-        // held it (a message for any channel is only assigned when one takes it).
-        let holder = self.claims.drop_held(seq, false).map(|h| h.channel);
+        // A message leaving the queue is no longer held. When the channel holding it is the
+        // cause (its answer, its expiry report), the message becomes that channel's; a
+        // receipt for a segment another channel sent does not make it the holder's.
+        let held = self.claims.drop_held(seq, false).map(|h| h.channel);
+        let holder = if settled_by_receipt { None } else { held };
         self.conn
             .prepare_cached(
                 "UPDATE messages SET state = ?2,
@@ -593,7 +596,15 @@ impl Writer {
                     let (seq, _) = split_key(*key);
                     match self.message(seq)? {
                         Some((_, state, ..)) => {
-                            self.enter(seq, state, FAILED, at, Some((*status, reason)), None)?;
+                            self.enter(
+                                seq,
+                                state,
+                                FAILED,
+                                at,
+                                Some((*status, reason)),
+                                None,
+                                false,
+                            )?;
                             Applied::Done(self.outcome(seq, at)?)
                         }
                         None => Applied::Done(None),
@@ -689,7 +700,7 @@ impl Writer {
         let Some((channel, state, _, _, id, _)) = self.message(seq)? else {
             return Ok(());
         };
-        if !self.enter(seq, state, EXPIRED, now, None, None)? {
+        if !self.enter(seq, state, EXPIRED, now, None, None, false)? {
             return Ok(());
         }
         if self.options.events {
@@ -753,7 +764,7 @@ impl Writer {
         let mut state = state;
         if state == QUEUED
             && acked >= count
-            && self.enter(seq, state, SUBMITTED, now, None, None)?
+            && self.enter(seq, state, SUBMITTED, now, None, None, false)?
         {
             state = SUBMITTED;
         }
@@ -984,7 +995,7 @@ impl Writer {
                 _ => FAILED,
             };
             let failure = reason.as_deref().map(|r| (None, r));
-            if self.enter(seq, state, code, now, failure, in_row)? {
+            if self.enter(seq, state, code, now, failure, in_row, true)? {
                 state = code;
                 written = true;
             }
