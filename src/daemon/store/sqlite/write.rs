@@ -98,6 +98,17 @@ type Sql<T> = Result<T, rusqlite::Error>;
 /// segments.
 type MessageRow = (String, i64, bool, i64, String, i64);
 
+/// Why a message leaves the queue, for [`Writer::enter`].
+enum Cause<'a> {
+    /// The channel's own report (an answer, an expiry it found), or upkeep: the channel
+    /// holding the message, if one does, becomes its channel.
+    Holder,
+    /// A receipt settled it: its channel stays as the answers made it. For a message of
+    /// one segment, the receipt's state word and error, written into the row in the same
+    /// statement.
+    Receipt(Option<(&'a str, Option<&'a str>)>),
+}
+
 /// A waiting message as a claim reads it.
 struct Waiting {
     seq: i64,
@@ -518,8 +529,7 @@ impl Writer {
     }
 
     /// Moves a message to `state`; leaves a message in a final state alone. Returns whether
-    /// it moved. `receipt` (state word and error) is written into the row in the same
-    /// statement: the receipt of a one-segment message that settles it.
+    /// it moved. See [`Cause`] for what the cause changes.
     fn enter(
         &mut self,
         seq: i64,
@@ -527,9 +537,12 @@ impl Writer {
         state: i64,
         now: i64,
         failure: Option<(Option<u32>, &str)>,
-        receipt: Option<(&str, Option<&str>)>,
-        settled_by_receipt: bool,
+        cause: Cause<'_>,
     ) -> Sql<bool> {
+        let (receipt, settled_by_receipt) = match cause {
+            Cause::Holder => (None, false),
+            Cause::Receipt(words) => (words, true),
+        };
         if from == state || from == DELIVERED || from == FAILED || from == EXPIRED {
             return Ok(false);
         }
@@ -602,8 +615,7 @@ impl Writer {
                                 FAILED,
                                 at,
                                 Some((*status, reason)),
-                                None,
-                                false,
+                                Cause::Holder,
                             )?;
                             Applied::Done(self.outcome(seq, at)?)
                         }
@@ -700,7 +712,7 @@ impl Writer {
         let Some((channel, state, _, _, id, _)) = self.message(seq)? else {
             return Ok(());
         };
-        if !self.enter(seq, state, EXPIRED, now, None, None, false)? {
+        if !self.enter(seq, state, EXPIRED, now, None, Cause::Holder)? {
             return Ok(());
         }
         if self.options.events {
@@ -764,7 +776,7 @@ impl Writer {
         let mut state = state;
         if state == QUEUED
             && acked >= count
-            && self.enter(seq, state, SUBMITTED, now, None, None, false)?
+            && self.enter(seq, state, SUBMITTED, now, None, Cause::Holder)?
         {
             state = SUBMITTED;
         }
@@ -995,7 +1007,7 @@ impl Writer {
                 _ => FAILED,
             };
             let failure = reason.as_deref().map(|r| (None, r));
-            if self.enter(seq, state, code, now, failure, in_row, true)? {
+            if self.enter(seq, state, code, now, failure, Cause::Receipt(in_row))? {
                 state = code;
                 written = true;
             }
