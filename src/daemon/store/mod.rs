@@ -18,12 +18,14 @@
 //!
 //! Depends on: `sms` (segments, message-id matching) and the engine's report types.
 
+mod backlog;
 mod id;
 mod record;
 pub mod sqlite;
 mod state;
 mod time;
 
+pub use backlog::{Backlog, QueueBacklog, ANY_CHANNEL};
 pub use id::{MessageId, ID_LEN};
 pub use record::{
     segment_key, split_key, Accepted, AcceptedMessage, Applied, Change, ClaimedMessage, Failure,
@@ -137,6 +139,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Counts for inspection; may scan, so not for every scrape.
     fn stats(&self) -> StoreFuture<'_, StoreStats>;
+
+    /// Queued messages per queue and the head of the webhook outbox: cheap, for `/metrics`
+    /// and `GET /v1/channels`.
+    fn backlog(&self) -> StoreFuture<'_, Backlog>;
 
     /// The counts kept live, as of the last commit (cheap: for `/metrics` and `/health`).
     fn counts(&self) -> LiveCounts;

@@ -12,6 +12,7 @@
 //! * the **reader** answers queries from its own read-only connection, which sees every
 //!   committed transaction and never waits for the writer.
 
+mod backlog;
 mod body;
 mod claims;
 mod read;
@@ -19,8 +20,9 @@ mod schema;
 mod write;
 
 use super::{
-    Accepted, Applied, Change, ClaimedMessage, LiveCounts, MessageId, MessageRecord, NewMessage,
-    OutboxEvent, Refused, Store, StoreError, StoreFuture, StoreStats, StoredPart, Upkeep,
+    Accepted, Applied, Backlog, Change, ClaimedMessage, LiveCounts, MessageId, MessageRecord,
+    NewMessage, OutboxEvent, Refused, Store, StoreError, StoreFuture, StoreStats, StoredPart,
+    Upkeep,
 };
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
@@ -119,6 +121,7 @@ enum Read {
     OutboxDue(usize, Reply<Vec<OutboxEvent>>),
     Parts(Reply<Vec<StoredPart>>),
     Stats(Reply<StoreStats>),
+    Backlog(Reply<Backlog>),
 }
 
 /// The embedded store. Cheap to share (`Arc`); dropping the last handle stops its threads
@@ -367,6 +370,16 @@ impl Store for SqliteStore {
 
     fn stats(&self) -> StoreFuture<'_, StoreStats> {
         self.read(Read::Stats)
+    }
+
+    fn backlog(&self) -> StoreFuture<'_, Backlog> {
+        let query = self.read(Read::Backlog);
+        let gauges = self.gauges.clone();
+        Box::pin(async move {
+            let mut backlog = query.await?;
+            backlog.outbox = gauge(&gauges.outbox);
+            Ok(backlog)
+        })
     }
 
     fn counts(&self) -> LiveCounts {

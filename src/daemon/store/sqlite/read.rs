@@ -36,6 +36,7 @@ impl Reader {
                 Read::OutboxDue(limit, r) => answer(r, outbox(&self.conn, limit)),
                 Read::Parts(r) => answer(r, parts(&self.conn)),
                 Read::Stats(r) => answer(r, stats(&self.conn, &self.path)),
+                Read::Backlog(r) => answer(r, super::backlog::backlog(&self.conn)),
             }
         }
     }

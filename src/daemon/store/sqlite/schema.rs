@@ -140,6 +140,13 @@ pub const MIGRATIONS: &[Migration] = &[
     "#,
         then: Some(pack_segments),
     },
+    // 3: when each webhook event was queued, for the age of the oldest one
+    // (`smppd_webhook_oldest_event_age_seconds`): `due` moves with every retry. Events
+    // queued before have none; the backlog query falls back to their `due`.
+    Migration {
+        sql: "ALTER TABLE outbox ADD COLUMN created_at INTEGER;",
+        then: None,
+    },
 ];
 
 /// Migration 2's data step: packs each message's segment rows into `messages.body`, moves

@@ -1,6 +1,8 @@
 use super::*;
 use crate::daemon::engine::{ReceiptReport, ReceiptState};
-use crate::daemon::store::{segment_key, Idempotency, MessageState, ReceiptMatch};
+use crate::daemon::store::{
+    segment_key, Backlog, Idempotency, MessageState, QueueBacklog, ReceiptMatch,
+};
 use crate::sms::{Field, Segment};
 use std::time::{Duration, SystemTime};
 
@@ -548,4 +550,86 @@ async fn a_receipt_delivered_again_after_the_final_one_still_names_its_message()
         applied[0],
         Applied::Receipt(ReceiptMatch::NotFound)
     ));
+}
+
+#[tokio::test]
+async fn the_backlog_counts_each_queue_and_dates_its_oldest_message_and_event() {
+    let dir = dir();
+    let (store, _) = SqliteStore::open(options(&dir)).unwrap();
+    assert_eq!(store.backlog().await.unwrap(), Backlog::default());
+    // In the past (the messages expire an hour from now), in whole seconds (the store keeps
+    // milliseconds).
+    let t0 = now() - Duration::from_secs(1_000);
+    let t0 = SystemTime::UNIX_EPOCH
+        + Duration::from_secs(t0.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs());
+    let at = |s: u64| t0 + Duration::from_secs(s);
+    store
+        .accept(vec![message("a", true, 1)], at(0))
+        .await
+        .unwrap();
+    store
+        .accept(vec![message("a", true, 2), message("b", false, 1)], at(10))
+        .await
+        .unwrap();
+    store
+        .accept(vec![message("b", false, 1)], at(20))
+        .await
+        .unwrap();
+    // A claimed message still waits (it is in flight) until the SMSC answers.
+    assert_eq!(store.claim("a", 1, at(30)).await.unwrap().len(), 1);
+    let mut event = serde_json::Map::new();
+    event.insert("type".into(), "inbound".into());
+    for s in [40, 50] {
+        store
+            .apply(
+                "a",
+                vec![Change::Event {
+                    event: event.clone(),
+                }],
+                at(s),
+            )
+            .await
+            .unwrap();
+    }
+    let backlog = store.backlog().await.unwrap();
+    assert_eq!(
+        backlog.queues,
+        vec![
+            QueueBacklog {
+                queue: "*".into(),
+                depth: 2,
+                oldest: Some(at(10)),
+            },
+            QueueBacklog {
+                queue: "a".into(),
+                depth: 2,
+                oldest: Some(at(0)),
+            },
+        ]
+    );
+    assert_eq!(backlog.outbox, 2);
+    // A retry moves the event's due time, not when it was queued.
+    let head = store.outbox_due(1, at(60)).await.unwrap();
+    store.outbox_retry(head[0].seq, at(900)).await.unwrap();
+    assert_eq!(store.backlog().await.unwrap().oldest_event, Some(at(40)));
+}
+
+#[test]
+fn the_backlog_counts_from_the_waiting_index() {
+    let dir = dir();
+    let (store, _) = SqliteStore::open(options(&dir)).unwrap();
+    drop(store);
+    let conn = Connection::open(dir.path().join("smppd.db")).unwrap();
+    let plan: Vec<String> = conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {}", super::backlog::QUEUES))
+        .unwrap()
+        .query_map([], |r| r.get::<_, String>(3))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(
+        plan.iter()
+            .any(|step| step.contains("COVERING INDEX messages_waiting")),
+        "{plan:?}"
+    );
 }

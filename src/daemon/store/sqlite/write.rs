@@ -702,7 +702,7 @@ impl Writer {
         );
         let body = Value::Object(event).to_string();
         self.conn
-            .prepare_cached("INSERT INTO outbox (body, due) VALUES (?1, ?2)")?
+            .prepare_cached("INSERT INTO outbox (body, due, created_at) VALUES (?1, ?2, ?2)")?
             .execute(params![body.as_bytes(), now])?;
         self.counts.outbox += 1;
         Ok(())
