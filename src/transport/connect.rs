@@ -5,7 +5,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use rustls_pki_types::ServerName;
+use rustls_pki_types::{CertificateDer, ServerName};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
@@ -44,6 +44,9 @@ pub struct Connection {
     /// Set when the SMSC certificate was not verified (`trust_all`): log it, once per
     /// connection.
     pub warning: Option<&'static str>,
+    /// The SMSC's leaf certificate as the TLS handshake presented it (DER), `None` on plain
+    /// TCP. Handed up unparsed: the layer above records it for expiry monitoring.
+    pub peer_certificate: Option<CertificateDer<'static>>,
 }
 
 impl Connector {
@@ -76,6 +79,7 @@ impl Connector {
                 timeouts.handshake.as_millis()
             ))
         };
+        let mut peer_certificate = None;
         let stream = match &self.engine {
             Engine::Plain => Stream::new(Io::Plain(tcp), address, self.mode, None),
             Engine::Rustls(config) => {
@@ -98,10 +102,15 @@ impl Connector {
                     }
                     Ok(Ok(tls)) => tls,
                 };
-                let version = match tls.get_ref().1.protocol_version() {
+                let session = tls.get_ref().1;
+                let version = match session.protocol_version() {
                     Some(rustls::ProtocolVersion::TLSv1_3) => TlsVersion::V1_3,
                     _ => TlsVersion::V1_2,
                 };
+                peer_certificate = session
+                    .peer_certificates()
+                    .and_then(|chain| chain.first())
+                    .map(|leaf| leaf.clone().into_owned());
                 Stream::new(Io::Rustls(Box::new(tls)), address, self.mode, Some(version))
             }
             #[cfg(feature = "tls11")]
@@ -114,6 +123,11 @@ impl Connector {
                     Ok(Err(observed)) => return Err(classify_handshake(observed, &ctx(&log))),
                     Ok(Ok(tls)) => tls,
                 };
+                peer_certificate = tls
+                    .ssl()
+                    .peer_certificate()
+                    .and_then(|leaf| leaf.to_der().ok())
+                    .map(CertificateDer::from);
                 Stream::new(
                     Io::OpenSsl(Box::new(tls)),
                     address,
@@ -124,7 +138,11 @@ impl Connector {
         };
         // Logged by the caller, which knows the channel.
         let warning = self.trust_all.then_some(TRUST_ALL_WARNING);
-        Ok(Connection { stream, warning })
+        Ok(Connection {
+            stream,
+            warning,
+            peer_certificate,
+        })
     }
 }
 

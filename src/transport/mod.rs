@@ -5,7 +5,7 @@
 //!
 //! ```text
 //!   TlsSettings ──Connector::new (once, at channel initialisation)──> Connector
-//!   Connector ──connect(host, port, timeouts)──> Connection { Stream, warning }
+//!   Connector ──connect(host, port, timeouts)──> Connection { Stream, warning, peer_certificate }
 //!   failures: InitError (43010, not retried) | TransportError (43009, retried)
 //! ```
 //!
