@@ -51,6 +51,21 @@ async fn an_unanswered_enquire_link_is_reported_and_the_channel_binds_again() {
             (43009, "enquire_link_unanswered"),
             "{last:?}"
         );
+        // Counted by code for `smppd_channel_failures_total`, with its follow-up 43011;
+        // the binds dated for `smppd_channel_seconds_since_bind`.
+        let status = ch.handle.status.borrow().clone();
+        assert!(status.failures.get(43009) >= 1, "{status:?}");
+        assert_eq!(
+            status.failures.get(43011),
+            status.failures.get(43009),
+            "{status:?}"
+        );
+        assert_eq!(status.failures.get(43010), 0, "{status:?}");
+        assert!(status.last_bind.is_some(), "{status:?}");
+        assert!(
+            status.since_last_bind().expect("bound before") < HANG_GUARD,
+            "{status:?}"
+        );
         ch.handle.stop().await.unwrap();
     })
     .await;

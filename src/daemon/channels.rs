@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::JoinHandle;
 
 use super::api::metrics::Metrics;
+use super::certificates::ChannelCertificates;
 use super::feeder::{Feeder, InFlight};
 use super::sink::Sink;
 use super::store::{split_key, Store};
@@ -74,6 +75,11 @@ impl Channel {
     /// Message totals right now.
     pub fn counters(&self) -> CountersSnapshot {
         self.supervised.counters()
+    }
+
+    /// The certificates it presents, trusts and last saw from its SMSC.
+    pub fn certificates(&self) -> &ChannelCertificates {
+        &self.supervised.certificates
     }
 
     /// Stops the channel gracefully: no new claims, drain what is in flight, unbind, record
@@ -199,6 +205,8 @@ fn warn_about_certificates(channel: &str, settings: &TlsSettings) {
 pub struct Supervised {
     /// State, counters and last error.
     pub status: watch::Receiver<ChannelStatus>,
+    /// Its certificates (none when set-up failed before the keystore was read).
+    pub certificates: Arc<ChannelCertificates>,
     handle: Option<ChannelHandle>,
     /// Kept for a channel whose set-up failed, so its status channel stays open.
     _failed_status: Option<watch::Sender<ChannelStatus>>,
@@ -222,7 +230,9 @@ impl Supervised {
 /// Starts the supervisor of `config`'s channel over `io`.
 pub fn supervise(config: &ChannelConfig, io: ChannelIo) -> Supervised {
     match prepare(config) {
-        Ok((connector, backoff, params)) => {
+        Ok((connector, backoff, params, certificates)) => {
+            let certificates = Arc::new(certificates);
+            let seen = certificates.clone();
             let connector = Arc::new(connector);
             let (host, port) = (config.host.clone(), config.port);
             let name: Arc<str> = Arc::from(config.name.as_str());
@@ -234,6 +244,7 @@ pub fn supervise(config: &ChannelConfig, io: ChannelIo) -> Supervised {
                 let connector = connector.clone();
                 let host = host.clone();
                 let name = name.clone();
+                let seen = seen.clone();
                 async move {
                     let connection = connector
                         .connect(&host, port, timeouts)
@@ -248,12 +259,16 @@ pub fn supervise(config: &ChannelConfig, io: ChannelIo) -> Supervised {
                             "{warning}"
                         );
                     }
+                    if let Some(leaf) = &connection.peer_certificate {
+                        seen.saw_peer(&name, leaf);
+                    }
                     Ok(connection.stream)
                 }
             };
             let handle = supervisor::spawn(config.name.clone(), params, backoff, connect, io);
             Supervised {
                 status: handle.status.clone(),
+                certificates,
                 handle: Some(handle),
                 _failed_status: None,
             }
@@ -267,19 +282,17 @@ pub fn supervise(config: &ChannelConfig, io: ChannelIo) -> Supervised {
                     retry_in: None,
                 },
             );
-            let (tx, status) = watch::channel(ChannelStatus {
-                state: ChannelState::Failed,
-                counters: CountersSnapshot::default(),
-                last_error: Some(LastError {
-                    code: report.primary.code,
-                    reason: report.reason,
-                    message: report.primary.text,
-                }),
-                connect_attempts: 0,
-                binds: 0,
+            let mut failed = ChannelStatus::new(ChannelState::Failed);
+            failed.failures.record(&report);
+            failed.last_error = Some(LastError {
+                code: report.primary.code,
+                reason: report.reason,
+                message: report.primary.text,
             });
+            let (tx, status) = watch::channel(failed);
             Supervised {
                 status,
+                certificates: Arc::default(),
                 handle: None,
                 _failed_status: Some(tx),
             }
@@ -340,9 +353,18 @@ pub fn start(config: ChannelConfig, plumbing: &Plumbing) -> Channel {
 /// Everything a channel needs before its first connection, or the failure that stops it.
 fn prepare(
     config: &ChannelConfig,
-) -> Result<(Connector, Backoff, crate::session::SessionParams), ChannelFailure> {
+) -> Result<
+    (
+        Connector,
+        Backoff,
+        crate::session::SessionParams,
+        ChannelCertificates,
+    ),
+    ChannelFailure,
+> {
     let settings = tls_settings(&config.tls)?;
     warn_about_certificates(&config.name, &settings);
+    let certificates = ChannelCertificates::from_settings(&config.name, &settings);
     let connector = Connector::new(&settings)?;
     // Both were validated with the configuration; failing here would be a bug, reported as
     // a set-up failure rather than a panic.
@@ -356,5 +378,5 @@ fn prepare(
             detail: e.to_string(),
         })
     })?;
-    Ok((connector, backoff, params))
+    Ok((connector, backoff, params, certificates))
 }

@@ -38,8 +38,42 @@ pub struct ChannelCounters {
     pub window_size: u32,
 }
 
-/// A snapshot of one channel, in configured order.
+/// Why a channel holds a certificate, as the `role` label of
+/// `smppd_tls_certificate_not_after_seconds` says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum CertificateRole {
+    /// The channel's own certificate (the leaf of its keystore), presented in mutual TLS.
+    Own,
+    /// A certificate the channel trusts the SMSC with (its keystore's CA certificates).
+    Ca,
+    /// The SMSC's certificate, as seen at the last successful TLS handshake.
+    Peer,
+}
+
+impl CertificateRole {
+    /// The label value: `own`, `ca` or `peer`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CertificateRole::Own => "own",
+            CertificateRole::Ca => "ca",
+            CertificateRole::Peer => "peer",
+        }
+    }
+}
+
+/// One certificate a channel uses, reduced to what expiry monitoring needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateStatus {
+    /// Why the channel holds it.
+    pub role: CertificateRole,
+    /// Its subject distinguished name, e.g. `CN=smppd dev client`.
+    pub subject: String,
+    /// The end of its validity (notAfter), seconds since the Unix epoch.
+    pub not_after: i64,
+}
+
+/// A snapshot of one channel, in configured order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ChannelStatus {
     /// The channel's name (the section name without `channel-`).
     pub name: String,
@@ -55,6 +89,14 @@ pub struct ChannelStatus {
     pub last_error: Option<ChannelError>,
     /// The counters.
     pub counters: ChannelCounters,
+    /// Seconds since the last successful bind (whether or not it is still bound); `None`
+    /// before the first.
+    pub seconds_since_bind: Option<u64>,
+    /// Failures so far by documented log code (43009, 43010, 43011, 42403), every code
+    /// listed, zeros included.
+    pub failures: Vec<(u32, u64)>,
+    /// The certificates the channel presents, trusts and last saw from its SMSC.
+    pub certificates: Vec<CertificateStatus>,
 }
 
 impl ChannelStatus {

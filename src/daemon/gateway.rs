@@ -100,6 +100,9 @@ impl Gateway {
             ChannelState::Failed => "failed",
         };
         ChannelStatus {
+            seconds_since_bind: status.since_last_bind().map(|d| d.as_secs()),
+            failures: status.failures.iter().collect(),
+            certificates: channel.certificates().snapshot(),
             name: channel.config.name.clone(),
             state: state.to_string(),
             bound: status.state == ChannelState::Bound,

@@ -13,6 +13,7 @@
 //! the channels only through the [`engine::Engine`] trait.
 
 pub mod api;
+pub mod certificates;
 pub mod channels;
 pub mod dispatch;
 pub mod engine;

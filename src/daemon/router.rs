@@ -126,6 +126,7 @@ mod tests {
                 window_size: 2,
                 ..ChannelCounters::default()
             },
+            ..ChannelStatus::default()
         }
     }
 

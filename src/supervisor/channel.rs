@@ -36,6 +36,7 @@ use crate::session::{
 };
 use crate::supervisor::backoff::{proved_healthy, Backoff};
 use crate::supervisor::failure::{self, Attempt, ChannelFailure};
+use crate::supervisor::failure_counts::FailureCounts;
 use crate::supervisor::repeats::{Repeats, Summary, Verdict, SUMMARY_WINDOW};
 
 /// The last failure of a channel, as status pages and `GET /v1/channels` show it.
@@ -85,6 +86,32 @@ pub struct ChannelStatus {
     pub connect_attempts: u64,
     /// Successful binds so far.
     pub binds: u64,
+    /// When the last successful bind happened (the supervisor's clock), `None` before the
+    /// first.
+    pub last_bind: Option<std::time::Instant>,
+    /// Every failure so far, by documented code (also those the log only counted).
+    pub failures: FailureCounts,
+}
+
+impl ChannelStatus {
+    /// The status of a channel that has not tried anything yet.
+    pub fn new(state: ChannelState) -> ChannelStatus {
+        ChannelStatus {
+            state,
+            counters: CountersSnapshot::default(),
+            last_error: None,
+            connect_attempts: 0,
+            binds: 0,
+            last_bind: None,
+            failures: FailureCounts::default(),
+        }
+    }
+
+    /// How long ago the last successful bind was, on the clock the supervisor records it
+    /// with; `None` before the first bind.
+    pub fn since_last_bind(&self) -> Option<Duration> {
+        self.last_bind.map(|at| now().saturating_duration_since(at))
+    }
 }
 
 /// The layer above's ends of the message flow, lent to the channel for its lifetime.
@@ -203,13 +230,7 @@ where
     Fut: Future<Output = Result<S, ChannelFailure>> + Send + 'static,
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let (status_tx, status) = watch::channel(ChannelStatus {
-        state: ChannelState::Starting,
-        counters: CountersSnapshot::default(),
-        last_error: None,
-        connect_attempts: 0,
-        binds: 0,
-    });
+    let (status_tx, status) = watch::channel(ChannelStatus::new(ChannelState::Starting));
     let (stop, stop_rx) = watch::channel(false);
     let counters = Arc::new(Counters::default());
     let name = name.into();
@@ -269,6 +290,7 @@ where
                 },
             );
         }
+        self.status.send_modify(|s| s.failures.record(&report));
         let last = LastError {
             code: report.primary.code,
             reason: report.reason,
@@ -381,7 +403,11 @@ where
                     None => continue,
                 },
             };
-            self.status.send_modify(|s| s.binds += 1);
+            let bound_at = now();
+            self.status.send_modify(|s| {
+                s.binds += 1;
+                s.last_bind = Some(bound_at);
+            });
             self.publish(ChannelState::Bound);
             if self.bind_told {
                 tracing::debug!(channel = %self.name, event = "bound", "bound to the SMSC");
@@ -389,7 +415,6 @@ where
                 tracing::info!(channel = %self.name, event = "bound", "bound to the SMSC");
                 self.bind_told = true;
             }
-            let bound_at = now();
             let before = self.counters.snapshot();
             let end = {
                 let run = session.run(SessionIo {

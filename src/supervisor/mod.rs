@@ -8,6 +8,7 @@
 pub mod backoff;
 pub mod channel;
 pub mod failure;
+pub mod failure_counts;
 pub mod repeats;
 
 pub use backoff::{proved_healthy, Backoff, BackoffError, Jitter, HEALTHY_AFTER};
@@ -15,4 +16,5 @@ pub use channel::{
     spawn, ChannelEnd, ChannelHandle, ChannelIo, ChannelState, ChannelStatus, LastError,
 };
 pub use failure::{emit, Attempt, ChannelFailure, FailureReport, LogEvent};
+pub use failure_counts::{FailureCounts, FAILURE_CODES};
 pub use repeats::{Repeats, Summary, Verdict, SUMMARY_WINDOW};

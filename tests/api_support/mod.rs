@@ -11,7 +11,9 @@ use serde_json::Value;
 use smppd::config::{ChannelConfig, Config};
 use smppd::daemon::api::{self, Services};
 use smppd::daemon::dispatch::Dispatcher;
-use smppd::daemon::engine::{ChannelCounters, ChannelError, ChannelStatus, Engine};
+use smppd::daemon::engine::{
+    CertificateRole, CertificateStatus, ChannelCounters, ChannelError, ChannelStatus, Engine,
+};
 use smppd::daemon::store::{segment_key, Applied, Change, ClaimedMessage};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -55,6 +57,25 @@ pub fn status(name: &str, bound: bool) -> ChannelStatus {
             window_size: 10,
             ..ChannelCounters::default()
         },
+        seconds_since_bind: bound.then_some(42),
+        failures: vec![
+            (43009, 0),
+            (43010, u64::from(!bound)),
+            (43011, 0),
+            (42403, 0),
+        ],
+        certificates: vec![
+            CertificateStatus {
+                role: CertificateRole::Own,
+                subject: "O=smppd test, CN=esme".into(),
+                not_after: 4_102_444_800,
+            },
+            CertificateStatus {
+                role: CertificateRole::Peer,
+                subject: "CN=smsc".into(),
+                not_after: 946_684_800,
+            },
+        ],
     }
 }
 

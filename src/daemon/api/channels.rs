@@ -1,11 +1,16 @@
-//! `GET /v1/channels`.
+//! `GET /v1/channels`: each channel's state, counters, queue, time since its last bind and
+//! certificates, and the webhook outbox. The status page reads exactly these fields, as
+//! `/metrics` exports the same facts (see the README's Metrics section).
 
-use super::AppState;
-use crate::daemon::engine::ChannelStatus;
+use super::{ApiError, AppState};
+use crate::daemon::engine::{CertificateStatus, ChannelStatus};
+use crate::daemon::store::{rfc3339, Backlog, ANY_CHANNEL};
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::Json;
 use serde::Serialize;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A channel's last error.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -42,6 +47,56 @@ pub struct WindowBody {
     pub size: u32,
 }
 
+/// Messages waiting in the store for a queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QueueBody {
+    /// How many (those in flight on the channel included).
+    pub depth: u64,
+    /// Seconds since the oldest of them was accepted; `null` when there is none.
+    pub oldest_age_seconds: Option<u64>,
+}
+
+impl QueueBody {
+    fn of(backlog: &Backlog, queue: &str, now: SystemTime) -> QueueBody {
+        let (depth, age) = backlog.queue(queue, now);
+        QueueBody {
+            depth,
+            oldest_age_seconds: age.map(|a| a.as_secs()),
+        }
+    }
+}
+
+/// One certificate of a channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CertificateBody {
+    /// `own` (presented in mutual TLS), `ca` (trusted) or `peer` (the SMSC's, as seen at the
+    /// last successful handshake).
+    pub role: &'static str,
+    /// Subject distinguished name.
+    pub subject: String,
+    /// End of validity, RFC 3339 UTC.
+    pub not_after: String,
+    /// Seconds until then; negative once it has expired.
+    pub seconds_left: i64,
+}
+
+impl CertificateBody {
+    fn of(cert: &CertificateStatus, now: SystemTime) -> CertificateBody {
+        let now_secs = match now.duration_since(UNIX_EPOCH) {
+            Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+            Err(_) => 0,
+        };
+        let not_after =
+            UNIX_EPOCH + Duration::from_secs(u64::try_from(cert.not_after).unwrap_or(0));
+        CertificateBody {
+            role: cert.role.as_str(),
+            subject: cert.subject.clone(),
+            not_after: rfc3339(not_after),
+            seconds_left: cert.not_after.saturating_sub(now_secs),
+        }
+    }
+}
+
 /// One channel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ChannelBody {
@@ -61,10 +116,17 @@ pub struct ChannelBody {
     pub counters: CountersBody,
     /// The window.
     pub window: WindowBody,
+    /// Messages pinned to this channel waiting in the store.
+    pub queue: QueueBody,
+    /// Seconds since the last successful bind; `null` before the first.
+    pub seconds_since_bind: Option<u64>,
+    /// Our certificate, the trusted CAs and the SMSC's certificate.
+    pub certificates: Vec<CertificateBody>,
 }
 
-impl From<&ChannelStatus> for ChannelBody {
-    fn from(c: &ChannelStatus) -> Self {
+impl ChannelBody {
+    /// The body of `c`, with its queue from `backlog`, as of `now`.
+    pub fn new(c: &ChannelStatus, backlog: &Backlog, now: SystemTime) -> Self {
         let counters = &c.counters;
         ChannelBody {
             name: c.name.clone(),
@@ -88,8 +150,24 @@ impl From<&ChannelStatus> for ChannelBody {
                 in_use: counters.window_in_use,
                 size: counters.window_size,
             },
+            queue: QueueBody::of(backlog, &c.name, now),
+            seconds_since_bind: c.seconds_since_bind,
+            certificates: c
+                .certificates
+                .iter()
+                .map(|cert| CertificateBody::of(cert, now))
+                .collect(),
         }
     }
+}
+
+/// The webhook outbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WebhookBacklogBody {
+    /// Events waiting to be delivered (0 without a webhook).
+    pub backlog: u64,
+    /// Seconds since the oldest of them was queued; `null` when there is none.
+    pub oldest_event_age_seconds: Option<u64>,
 }
 
 /// `GET /v1/channels`.
@@ -97,15 +175,34 @@ impl From<&ChannelStatus> for ChannelBody {
 pub struct ChannelsBody {
     /// Every channel, in configured order.
     pub channels: Vec<ChannelBody>,
+    /// Messages that any channel may send, waiting in the store.
+    pub any_channel_queue: QueueBody,
+    /// The webhook outbox.
+    pub webhook: WebhookBacklogBody,
 }
 
-/// Every channel, in configured order.
-pub(super) async fn get_channels(State(state): State<Arc<AppState>>) -> Json<ChannelsBody> {
+/// Every channel, in configured order, and what waits in the store. 503 when the store
+/// cannot be read: a queue reported as empty because it could not be counted would lie.
+pub(super) async fn get_channels(
+    State(state): State<Arc<AppState>>,
+) -> Result<Json<ChannelsBody>, ApiError> {
+    let backlog = state
+        .backlog()
+        .await
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+    let now = SystemTime::now();
     let channels = state
         .engine
         .channels()
         .iter()
-        .map(ChannelBody::from)
+        .map(|c| ChannelBody::new(c, &backlog, now))
         .collect();
-    Json(ChannelsBody { channels })
+    Ok(Json(ChannelsBody {
+        channels,
+        any_channel_queue: QueueBody::of(&backlog, ANY_CHANNEL, now),
+        webhook: WebhookBacklogBody {
+            backlog: backlog.outbox,
+            oldest_event_age_seconds: backlog.oldest_event_age(now).map(|a| a.as_secs()),
+        },
+    }))
 }

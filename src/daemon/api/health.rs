@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 /// A channel that is not bound, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -78,11 +79,14 @@ pub(super) async fn get_health(State(state): State<Arc<AppState>>) -> Response {
 pub(super) async fn get_metrics(State(state): State<Arc<AppState>>) -> Response {
     let channels = state.engine.channels();
     let services = &state.services;
+    let backlog = state.backlog().await.ok();
     let text = services.metrics.render(
         &channels,
         services.store.counts(),
         services.resends.load(std::sync::atomic::Ordering::Relaxed),
         services.webhook.as_ref().map(|w| w.stats()),
+        backlog.as_ref(),
+        SystemTime::now(),
     );
     (
         [(

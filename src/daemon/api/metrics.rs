@@ -2,15 +2,19 @@
 //!
 //! Channel state, counters and window come from the engine's snapshot at scrape time.
 //! Submit responses by status and the submit latency histogram are recorded here as the
-//! engine reports outcomes, because they are facts about messages the API accepted.
+//! engine reports outcomes, because they are facts about messages the API accepted. The
+//! families alerting relies on (failures by code, time since bind, certificate expiry,
+//! queue and outbox age) are written by [`alerting`].
+
+mod alerting;
 
 use crate::build_info;
 use crate::daemon::engine::ChannelStatus;
-use crate::daemon::store::LiveCounts;
+use crate::daemon::store::{Backlog, LiveCounts};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 /// Upper bounds (seconds) of the latency histogram's buckets; `+Inf` is implied. They span a
 /// local simulator (milliseconds) to a throttled SMSC (tens of seconds).
@@ -126,13 +130,16 @@ impl Metrics {
         }
     }
 
-    /// The whole exposition text.
+    /// The whole exposition text. `backlog` is `None` when the store could not be read:
+    /// the queue families are left out rather than reported as empty.
     pub fn render(
         &self,
         channels: &[ChannelStatus],
         store: LiveCounts,
         resends: u64,
         webhook: Option<WebhookStats>,
+        backlog: Option<&Backlog>,
+        now: SystemTime,
     ) -> String {
         let mut out = String::new();
         build_info_family(&mut out);
@@ -218,6 +225,9 @@ impl Metrics {
             }
         }
 
+        alerting::channel_families(&mut out, channels);
+        alerting::certificate_family(&mut out, channels);
+
         let recorded = self.channels.lock().unwrap_or_else(|e| e.into_inner());
         family(
             &mut out,
@@ -276,6 +286,14 @@ impl Metrics {
             "counter",
             "Store calls carried by those transactions (group commit).",
             store.grouped_calls,
+        );
+        alerting::backlog_families(&mut out, channels, backlog, now);
+        scalar(
+            &mut out,
+            "smppd_webhook_backlog",
+            "gauge",
+            "Webhook events in the outbox (the same count as smppd_webhook_queued, also without a webhook).",
+            store.outbox,
         );
         if let Some(w) = webhook {
             scalar(

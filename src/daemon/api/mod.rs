@@ -25,6 +25,7 @@
 //! supervisor or session directly.
 
 mod auth;
+mod backlog;
 mod channels;
 mod error;
 mod guard;
@@ -36,6 +37,7 @@ pub mod request;
 mod serve;
 
 pub use auth::{AuthError, AuthFailures, BearerAuth, AUTH_LOG_EVERY};
+pub use backlog::BACKLOG_TTL;
 pub use error::ApiError;
 pub use guard::{GuardError, RequestGuard};
 pub use messages::{AcceptedBody, BatchBody, BatchItem, MessageBody, IDEMPOTENCY_HEADER};
@@ -137,6 +139,7 @@ pub(crate) struct AppState {
     auth: BearerAuth,
     auth_failures: AuthFailures,
     guard: RequestGuard,
+    backlog: backlog::BacklogCache,
 }
 
 /// Whether a `Content-Type` value is JSON: `application/json`, parameters allowed.
@@ -150,6 +153,11 @@ fn is_json(content_type: &[u8]) -> bool {
 }
 
 impl AppState {
+    /// What waits in the store (queues, webhook outbox), at most [`BACKLOG_TTL`] old.
+    async fn backlog(&self) -> Result<super::store::Backlog, StoreError> {
+        self.backlog.get(self.services.store.as_ref()).await
+    }
+
     /// Reads a request body of at most `max-body-bytes` and parses it as JSON. The body must
     /// be declared JSON (else 415: a web page cannot send that without the API's consent),
     /// and a declared length over the limit is refused before a byte of it is read (413).
@@ -298,6 +306,7 @@ pub fn router(
         auth: BearerAuth::new(config.http.bearer_token.as_ref()),
         auth_failures: AuthFailures::default(),
         guard: RequestGuard::new(&config.http),
+        backlog: backlog::BacklogCache::default(),
     });
     let guarded = axum::Router::new()
         .route("/v1/messages", post(messages::post_message))

@@ -198,12 +198,39 @@ fn schemas() -> Value {
                 "window": {"type": "object", "properties": {
                     "in_use": {"type": "integer"},
                     "size": {"type": "integer"}
-                }}
+                }},
+                "queue": {"$ref": "#/components/schemas/Queue"},
+                "seconds_since_bind": {"type": "integer", "nullable": true, "minimum": 0, "description": "Seconds since the last successful bind, bound now or not; null before the first."},
+                "certificates": {"type": "array", "items": {"$ref": "#/components/schemas/Certificate"}}
+            }
+        },
+        "Queue": {
+            "type": "object",
+            "description": "Messages waiting in the store (those in flight on a channel included).",
+            "properties": {
+                "depth": {"type": "integer", "minimum": 0},
+                "oldest_age_seconds": {"type": "integer", "nullable": true, "minimum": 0, "description": "Seconds since the oldest was accepted; null when the queue is empty."}
+            }
+        },
+        "Certificate": {
+            "type": "object",
+            "properties": {
+                "role": {"type": "string", "enum": ["own", "ca", "peer"], "description": "own: presented in mutual TLS; ca: trusted (the keystore's CA certificates); peer: the SMSC's, as seen at the last successful handshake."},
+                "subject": {"type": "string"},
+                "not_after": {"type": "string", "format": "date-time"},
+                "seconds_left": {"type": "integer", "description": "Seconds until not_after; negative once expired."}
             }
         },
         "ChannelList": {
             "type": "object",
-            "properties": {"channels": {"type": "array", "items": {"$ref": "#/components/schemas/Channel"}}}
+            "properties": {
+                "channels": {"type": "array", "items": {"$ref": "#/components/schemas/Channel"}},
+                "any_channel_queue": {"$ref": "#/components/schemas/Queue"},
+                "webhook": {"type": "object", "description": "The webhook outbox (backlog 0 without a webhook).", "properties": {
+                    "backlog": {"type": "integer", "minimum": 0},
+                    "oldest_event_age_seconds": {"type": "integer", "nullable": true, "minimum": 0, "description": "Seconds since the oldest waiting event was queued; null when there is none."}
+                }}
+            }
         },
         "Health": {
             "type": "object",
@@ -305,13 +332,14 @@ pub fn document() -> Value {
             }},
             "/v1/channels": {"get": {
                 "operationId": "getChannels",
-                "summary": "Every channel's state, last error and counters, in configured order.",
+                "summary": "Every channel's state, last error, counters, queue, time since its last bind and certificates, in configured order; the webhook outbox.",
                 "security": secured,
                 "responses": {
                     "200": json_response("The channels.", "ChannelList"),
                     "401": unauthorized,
                     "403": forbidden,
-                    "421": misdirected
+                    "421": misdirected,
+                    "503": error_response("The store cannot be read (the queues cannot be counted).")
                 }
             }},
             "/health": {"get": {

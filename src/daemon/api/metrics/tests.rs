@@ -1,8 +1,10 @@
 //! The exposition text: families declared once, before their samples; histograms cumulative.
 
 use super::*;
-use crate::daemon::engine::ChannelCounters;
+use crate::daemon::engine::{CertificateRole, CertificateStatus, ChannelCounters};
+use crate::daemon::store::{Backlog, QueueBacklog};
 use std::collections::HashSet;
+use std::time::UNIX_EPOCH;
 
 fn channel(name: &str, bound: bool) -> ChannelStatus {
     ChannelStatus {
@@ -22,6 +24,26 @@ fn channel(name: &str, bound: bool) -> ChannelStatus {
             window_in_use: 1,
             window_size: 10,
         },
+        seconds_since_bind: bound.then_some(30),
+        failures: vec![(43009, 3), (43010, 0), (43011, 3), (42403, 0)],
+        certificates: vec![
+            CertificateStatus {
+                role: CertificateRole::Own,
+                subject: "O=x, CN=\"own\"".into(),
+                not_after: 2_000_000_000,
+            },
+            CertificateStatus {
+                role: CertificateRole::Ca,
+                subject: "CN=ca".into(),
+                not_after: 2_100_000_000,
+            },
+            // The same CA renewed: one series, the one that expires first.
+            CertificateStatus {
+                role: CertificateRole::Ca,
+                subject: "CN=ca".into(),
+                not_after: 2_050_000_000,
+            },
+        ],
     }
 }
 
@@ -85,6 +107,8 @@ fn channels_counters_and_histogram() {
             delivered: 2,
             failed_attempts: 3,
         }),
+        None,
+        SystemTime::now(),
     );
     let s = parse(&text);
     assert_eq!(value(&s, "smppd_channel_up{channel=\"a\"}"), 1.0);
@@ -168,6 +192,8 @@ fn readme_documents_every_family() {
         crate::daemon::store::LiveCounts::default(),
         0,
         Some(WebhookStats::default()),
+        Some(&Backlog::default()),
+        SystemTime::now(),
     );
     let families: Vec<&str> = text
         .lines()
@@ -181,6 +207,99 @@ fn readme_documents_every_family() {
             "README.md's Metrics section does not document {name}"
         );
     }
+}
+
+#[test]
+fn alerting_families_by_code_bind_certificate_queue_and_outbox() {
+    let at = |secs: u64| UNIX_EPOCH + Duration::from_secs(secs);
+    let backlog = Backlog {
+        queues: vec![
+            QueueBacklog {
+                queue: "*".into(),
+                depth: 2,
+                oldest: Some(at(1_000)),
+            },
+            QueueBacklog {
+                queue: "a".into(),
+                depth: 5,
+                oldest: Some(at(1_900)),
+            },
+            // Pinned to a channel no longer configured: still reported.
+            QueueBacklog {
+                queue: "gone".into(),
+                depth: 1,
+                oldest: Some(at(1_999)),
+            },
+        ],
+        outbox: 4,
+        oldest_event: Some(at(1_500)),
+    };
+    let text = Metrics::default().render(
+        &[channel("a", true), channel("b", false)],
+        crate::daemon::store::LiveCounts {
+            outbox: 4,
+            ..Default::default()
+        },
+        0,
+        None,
+        Some(&backlog),
+        at(2_000),
+    );
+    let s = parse(&text);
+    let failures = |ch: &str, code: u32| {
+        value(
+            &s,
+            &format!("smppd_channel_failures_total{{channel=\"{ch}\",code=\"{code}\"}}"),
+        )
+    };
+    assert_eq!(failures("a", 43009), 3.0);
+    assert_eq!(failures("a", 43011), 3.0);
+    assert_eq!(failures("b", 43010), 0.0);
+    assert_eq!(failures("b", 42403), 0.0);
+    assert_eq!(
+        value(&s, "smppd_channel_seconds_since_bind{channel=\"a\"}"),
+        30.0
+    );
+    assert!(
+        !text.contains("smppd_channel_seconds_since_bind{channel=\"b\"}"),
+        "a channel never bound has no series:\n{text}"
+    );
+    assert_eq!(
+        value(
+            &s,
+            "smppd_tls_certificate_not_after_seconds{channel=\"a\",subject=\"O=x, CN=\\\"own\\\"\",role=\"own\"}"
+        ),
+        2_000_000_000.0
+    );
+    let ca = "smppd_tls_certificate_not_after_seconds{channel=\"a\",subject=\"CN=ca\",role=\"ca\"}";
+    assert_eq!(value(&s, ca), 2_050_000_000.0);
+    assert_eq!(s.iter().filter(|(series, _)| series == ca).count(), 1);
+    let queue = |family: &str, ch: &str| value(&s, &format!("{family}{{channel=\"{ch}\"}}"));
+    assert_eq!(queue("smppd_queue_depth", "a"), 5.0);
+    assert_eq!(queue("smppd_queue_oldest_age_seconds", "a"), 100.0);
+    assert_eq!(queue("smppd_queue_depth", "b"), 0.0);
+    assert_eq!(queue("smppd_queue_oldest_age_seconds", "b"), 0.0);
+    assert_eq!(queue("smppd_queue_depth", "*"), 2.0);
+    assert_eq!(queue("smppd_queue_oldest_age_seconds", "*"), 1_000.0);
+    assert_eq!(queue("smppd_queue_depth", "gone"), 1.0);
+    assert_eq!(value(&s, "smppd_webhook_backlog"), 4.0);
+    assert_eq!(value(&s, "smppd_webhook_oldest_event_age_seconds"), 500.0);
+
+    // The store could not be read: no queue series rather than empty ones.
+    let text = Metrics::default().render(
+        &[channel("a", true)],
+        crate::daemon::store::LiveCounts::default(),
+        0,
+        None,
+        None,
+        at(2_000),
+    );
+    assert!(!text.contains("smppd_queue_depth{"), "{text}");
+    assert!(
+        !text.contains("smppd_webhook_oldest_event_age_seconds "),
+        "{text}"
+    );
+    assert!(text.contains("smppd_webhook_backlog 0"), "{text}");
 }
 
 #[test]
