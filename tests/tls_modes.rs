@@ -19,6 +19,7 @@ async fn off_exchanges_bytes_over_plain_tcp() {
     assert_eq!(c.stream.mode(), TlsMode::Off);
     assert_eq!(c.stream.tls_version(), None);
     assert!(c.warning.is_none());
+    assert!(c.peer_certificate.is_none());
     exchange(&mut c.stream, b"bind_transceiver").await;
 }
 
@@ -55,6 +56,8 @@ async fn mutual_tls12_and_tls13_exchange_bytes() {
             .expect("connect");
         assert_eq!(c.stream.mode(), TlsMode::Mutual);
         assert_eq!(c.stream.tls_version(), Some(version));
+        // The SMSC's leaf (not its chain), for the expiry metrics.
+        assert_eq!(c.peer_certificate.as_ref(), Some(&pki.server.cert));
         exchange(&mut c.stream, b"mutual bind").await;
     }
 }

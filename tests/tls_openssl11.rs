@@ -91,6 +91,8 @@ async fn single_tls11_against_openssl_s_server() {
         .expect("TLS 1.1 handshake");
     assert_eq!(c.stream.tls_version(), Some(TlsVersion::V1_1));
     assert_eq!(c.stream.mode(), TlsMode::Single);
+    // The SMSC's leaf, for the expiry metrics.
+    assert_eq!(c.peer_certificate.as_ref(), Some(&pki.server.cert));
     assert_eq!(www_get(&mut c.stream).await, "HTTP/1.0 200 ok");
 }
 
