@@ -290,13 +290,15 @@ where
                 },
             );
         }
-        self.status.send_modify(|s| s.failures.record(&report));
-        let last = LastError {
-            code: report.primary.code,
-            reason: report.reason,
-            message: report.primary.text,
-        };
-        self.status.send_modify(|s| s.last_error = Some(last));
+        // Counted whether or not it was logged: a rate alert must see every occurrence.
+        self.status.send_modify(|s| {
+            s.failures.record(&report);
+            s.last_error = Some(LastError {
+                code: report.primary.code,
+                reason: report.reason,
+                message: report.primary.text.clone(),
+            });
+        });
     }
 
     /// Counts an occurrence of `key`, logging the summary of the run it ends, if any.
