@@ -147,6 +147,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: "ALTER TABLE outbox ADD COLUMN created_at INTEGER;",
         then: None,
     },
+    // 4: no `h:` correlation rows (an all-hex id is found through its folded form).
+    Migration {
+        sql: "DELETE FROM correlation WHERE form LIKE 'h:%';",
+        then: None,
+    },
 ];
 
 /// Migration 2's data step: packs each message's segment rows into `messages.body`, moves

@@ -326,6 +326,9 @@ async fn receipts_match_exact_first_then_folded_then_across_radix() {
         Some(decimal.clone())
     );
     assert_eq!(matched(match_of(&store, "0x1234").await), Some(decimal));
+    // 0x1F40 = 8000: a decimal receipt for a hex submission.
+    let hex = submitted_as(&store, "1F40").await;
+    assert_eq!(matched(match_of(&store, "8000").await), Some(hex));
     assert_eq!(matched(match_of(&store, "nope").await), None);
 }
 
@@ -432,7 +435,7 @@ async fn a_file_of_the_first_schema_is_migrated_with_its_messages() {
         segment(s3, 0, "sent", Some("ABC1"));
         conn.execute(
             "INSERT INTO correlation (channel, form, seq, idx, smsc_id)
-             VALUES ('a', 'f:abc1', ?1, 0, 'ABC1')",
+             VALUES ('a', 'f:abc1', ?1, 0, 'ABC1'), ('a', 'h:43969', ?1, 0, 'ABC1')",
             [s3],
         )
         .unwrap();
@@ -459,6 +462,23 @@ async fn a_file_of_the_first_schema_is_migrated_with_its_messages() {
     assert!(claimed[1].resend, "claimed when the old file was closed");
     let record = store.get(&three).await.unwrap().unwrap();
     assert_eq!(record.segments[0].smsc_message_id.as_deref(), Some("ABC1"));
+    let value_rows: i64 = Connection::open(&path)
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM correlation WHERE form LIKE 'h:%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        value_rows, 0,
+        "hex values are found through the folded form"
+    );
+    // 0xABC1 = 43969: found across radix without its old `h:` row.
+    match match_of_on(&store, "a", "43969").await {
+        ReceiptMatch::Matched { id, .. } => assert_eq!(id, three),
+        other => panic!("{other:?}"),
+    }
     match match_of_on(&store, "a", "ABC1").await {
         ReceiptMatch::Matched { id, .. } => assert_eq!(id, three),
         other => panic!("{other:?}"),

@@ -937,7 +937,9 @@ impl Writer {
                 format!("f:{n}"),
                 None,
             )?,
-            IdForm::Hex(n) => query(BY_FORM, format!("h:{n}"), None)?,
+            // An all-hex id folds to its value in lowercase hex without leading zeros, so
+            // the `f:` rows with that text are exactly the ids with this hex value.
+            IdForm::Hex(n) => query(BY_FORM, format!("f:{n:x}"), None)?,
         }
         Ok(found)
     }
@@ -1176,26 +1178,15 @@ pub(super) fn segment_records(conn: &Connection, seq: i64, count: i64) -> Sql<Ve
 
 /// The forms an SMSC id is stored under: `f:` its folded form always; `e:` the exact text
 /// only when folding changes it (else the `f:` row, whose `smsc_id` is the exact text,
-/// answers exact probes); `h:` its value when it is all hex digits. An all-decimal id needs
-/// no form of its own: its folded form is its value in decimal.
+/// answers exact probes). Values need no rows of their own: an all-decimal id folds to its
+/// value in decimal, an all-hex id to its value in hex, and [`Writer::lookup`] probes those.
 fn stored_forms(key: &MessageIdKey) -> Vec<String> {
-    let mut forms = Vec::with_capacity(3);
-    let mut exact = None;
-    for form in key.forms() {
-        match form {
-            IdForm::Exact(x) => exact = Some(x),
-            IdForm::Folded(y) => {
-                if exact.as_deref() != Some(y.as_str()) {
-                    if let Some(x) = exact.take() {
-                        forms.push(format!("e:{x}"));
-                    }
-                }
-                forms.push(format!("f:{y}"));
-            }
-            IdForm::Decimal(_) => {}
-            IdForm::Hex(n) => forms.push(format!("h:{n}")),
-        }
+    let folded = key.folded();
+    let mut forms = Vec::with_capacity(2);
+    if key.as_str() != folded {
+        forms.push(format!("e:{}", key.as_str()));
     }
+    forms.push(format!("f:{folded}"));
     forms
 }
 
