@@ -186,6 +186,13 @@ fn open_writer(options: &SqliteOptions) -> Result<Connection, StoreError> {
             | OpenFlags::SQLITE_OPEN_URI,
     )
     .map_err(|e| open_error(path, e))?;
+    // 16 KiB pages for a new file (an existing file keeps its own): a quarter of the pages
+    // for the same cache, so fewer B-tree splits, and SQLite's scan of its page-cache hash
+    // table at the end of a transaction that split a page (it moves a page out of the way
+    // to a temporary number) costs a quarter. Measured: 15% less daemon CPU per drained
+    // message (README, Performance).
+    conn.execute_batch("PRAGMA page_size = 16384;")
+        .map_err(|e| open_error(path, e))?;
     let mode: String = conn
         .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
         .map_err(|e| open_error(path, e))?;
