@@ -216,7 +216,8 @@ async fn the_login_form_keeps_the_token_in_the_tab_and_asks_again_when_refused()
     assert!(log.contains("auth_failed"), "{log}");
 }
 
-/// What the stand-in API answers: every field the page knows, some hostile, some missing.
+/// What the stand-in API answers: every field the page knows (those of today's API and those
+/// the monitoring work adds), some hostile, some missing.
 fn full_answer(submitted: u64) -> Value {
     json!({
         "channels": [
@@ -253,6 +254,7 @@ fn full_answer(submitted: u64) -> Value {
             17,
             null
         ],
+        "any_channel_queue": {"depth": 1200, "oldest_age_seconds": 4000},
         "webhook": {"backlog": 7, "oldest_event_age_seconds": 12}
     })
 }
@@ -330,7 +332,8 @@ async fn every_field_is_shown_as_text_and_missing_ones_as_a_dash() {
     }
     // Entries that are no channel at all are shown as nameless cards, not as a broken page.
     assert_eq!(dom.matches("<article").count(), 5, "{dom}");
-    assert!(dom.contains("<dt>Backlog</dt><dd>7 events</dd>"), "{dom}");
-    assert!(dom.contains("<dt>Oldest event</dt><dd>12 s</dd>"), "{dom}");
+    let backlogs = "<dt>Queue, any channel</dt><dd>1,200, oldest 67 min</dd>\
+        <dt>Webhook backlog</dt><dd>7 events</dd><dt>Oldest event</dt><dd>12 s</dd>";
+    assert!(dom.contains(backlogs), "{dom}");
     assert!(dom.contains("1 of 5 channels bound"), "{dom}");
 }
