@@ -9,7 +9,7 @@
 //! | `GET /metrics`          | yes  | Prometheus text format                            |
 //! | `GET /health`           | no   | 200 when a channel is bound, else 503             |
 //! | `GET /openapi.json`     | no   | the OpenAPI 3 description of all of the above     |
-//! | `GET /`, `GET /status`  | no   | the status page (HTML), which reads `/v1/channels` |
+//! | `GET /`, `GET /status`  | no   | the status page (HTML); it reads `/v1/channels`   |
 //!
 //! "auth" applies only when `[http] bearer-token` is set. Health stays open for load
 //! balancers and service managers; the description and the page hold nothing secret (the
