@@ -4,8 +4,9 @@
 //! machine can reach it on behalf of any web page it shows. Three checks close that:
 //!
 //! - **Origin** (403): a browser names the page behind every cross-site POST (and most other
-//!   cross-site requests) in `Origin`. smppd serves no pages, so no origin is ours; only those
-//!   in `[http] allowed-origins` pass. Always applied.
+//!   cross-site requests) in `Origin`. smppd's one page, the status page, reads the API with
+//!   same-origin GETs, which browsers send without `Origin`; so no origin is ours, and only
+//!   those in `[http] allowed-origins` pass. Always applied.
 //! - **Host** (421), only without a bearer token: a page on `evil.example` whose name is made
 //!   to resolve to 127.0.0.1 (DNS rebinding) reaches the API as a same-origin request, without
 //!   `Origin`, but its `Host` header still says `evil.example`. Only the listen address,

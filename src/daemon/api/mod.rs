@@ -9,9 +9,11 @@
 //! | `GET /metrics`          | yes  | Prometheus text format                            |
 //! | `GET /health`           | no   | 200 when a channel is bound, else 503             |
 //! | `GET /openapi.json`     | no   | the OpenAPI 3 description of all of the above     |
+//! | `GET /`, `GET /status`  | no   | the status page (HTML); it reads `/v1/channels`   |
 //!
 //! "auth" applies only when `[http] bearer-token` is set. Health stays open for load
-//! balancers and service managers; the description holds nothing secret.
+//! balancers and service managers; the description and the page hold nothing secret (the
+//! page asks for the token itself, see [`status`]).
 //!
 //! Before any route: the `Origin` and `Host` checks of [`guard`] (403, 421); POST bodies
 //! must be `application/json` (415) and no larger than `max-body-bytes` (413, from
@@ -35,6 +37,7 @@ pub mod metrics;
 mod openapi;
 pub mod request;
 mod serve;
+mod status;
 
 pub use auth::{AuthError, AuthFailures, BearerAuth, AUTH_LOG_EVERY};
 pub use backlog::BACKLOG_TTL;
@@ -322,6 +325,8 @@ pub fn router(
         .merge(guarded)
         .route("/health", get(health::get_health))
         .route("/openapi.json", get(openapi::get_openapi))
+        .route("/", get(status::get_status))
+        .route("/status", get(status::get_status))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(

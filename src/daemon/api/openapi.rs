@@ -10,7 +10,7 @@ use axum::Json;
 use serde_json::{json, Value};
 
 /// Every route, as (method, OpenAPI path).
-pub const ROUTES: [(&str, &str); 7] = [
+pub const ROUTES: [(&str, &str); 9] = [
     ("post", "/v1/messages"),
     ("post", "/v1/messages/batch"),
     ("get", "/v1/messages/{id}"),
@@ -18,6 +18,8 @@ pub const ROUTES: [(&str, &str); 7] = [
     ("get", "/health"),
     ("get", "/metrics"),
     ("get", "/openapi.json"),
+    ("get", "/"),
+    ("get", "/status"),
 ];
 
 /// A destination (and a numeric source): 1-20 digits, optionally after a `+`.
@@ -40,6 +42,20 @@ fn error_response(description: &str) -> Value {
         "description": description,
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     })
+}
+
+/// The status page: served to anyone (it holds no data; its script asks for the token).
+fn status_page(operation_id: &str, summary: &str, forbidden: &Value, misdirected: &Value) -> Value {
+    json!({"get": {
+        "operationId": operation_id,
+        "summary": summary,
+        "responses": {
+            "200": {"description": "A self-contained HTML page (inline script and style, no other assets) that reads GET /v1/channels every few seconds, asking for the bearer token when one is configured.",
+                "content": {"text/html": {"schema": {"type": "string"}}}},
+            "403": forbidden,
+            "421": misdirected
+        }
+    }})
 }
 
 fn json_response(description: &str, schema: &str) -> Value {
@@ -371,7 +387,9 @@ pub fn document() -> Value {
                     "403": forbidden,
                     "421": misdirected
                 }
-            }}
+            }},
+            "/": status_page("getStatusPage", "The status page: channels, webhook backlog, certificate expiry.", &forbidden, &misdirected),
+            "/status": status_page("getStatusPageAlias", "The status page, as at /.", &forbidden, &misdirected)
         }
     })
 }
