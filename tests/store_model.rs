@@ -1,4 +1,6 @@
-//! A model-based property test of the durable store ([`SqliteStore`]).
+//! A model-based property test of the durable store, run against each backend: the
+//! [`SqliteStore`] always, the [`PgStore`] when `SMPPD_TEST_POSTGRES_URL` names a server
+//! (each case in a throw-away schema; see `tests/pg_support`).
 //!
 //! **The model** is a plain in-memory account of what the store promises, written from the
 //! `Store` trait's contract rather than from its SQL: a list of accepted messages in
@@ -20,6 +22,11 @@
 //! retention purge; by whole seconds or to one of the model's deadlines, give or take a
 //! millisecond, to hit every `<` / `<=`), and a restart (the store dropped and the same file
 //! reopened).
+//!
+//! **Where the backends differ**, the model says so: after a restart, SQLite marks as
+//! re-sends every queued message up to the newest one taken from its queue since nothing
+//! was held (its claims live in memory, with one durable mark per queue), PostgreSQL exactly
+//! the messages that were claimed (its claims are durable rows).
 //!
 //! **What it proves**, after every operation: `get` of every message the model knows
 //! returns exactly the model's record (state, channel, segments' SMSC ids and receipts,
@@ -50,13 +57,14 @@ use proptest::sample::Index;
 use smppd::daemon::engine::{ReceiptReport, ReceiptState};
 use smppd::daemon::store::{
     segment_key, Accepted, AcceptedMessage, Applied, Change, ClaimedMessage, Failure, Idempotency,
-    MessageId, MessageRecord, MessageState, NewMessage, Outcome, ReceiptMatch, Refused,
-    SegmentRecord, SqliteOptions, SqliteStore, Store, Transition, Upkeep,
+    MessageId, MessageRecord, MessageState, NewMessage, Outcome, PgOptions, PgStore, ReceiptMatch,
+    Refused, SegmentRecord, SqliteOptions, SqliteStore, Store, Transition, Upkeep,
 };
+
+mod pg_support;
 use smppd::sms::{Field, SarValues, Segment};
 use std::collections::BTreeMap;
 use std::fmt::Debug;
-use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The channels.
@@ -541,14 +549,46 @@ fn same<T: PartialEq + Debug>(
     }
 }
 
-fn open(path: &Path) -> Result<(SqliteStore, u64), String> {
-    let mut o = SqliteOptions::new(path);
-    o.max_queued = MAX_QUEUED;
-    o.receipt_wait = Duration::from_millis(RECEIPT_WAIT as u64);
-    o.finished_retention = Duration::from_millis(RETENTION as u64);
-    o.events = true;
-    let (store, recovery) = SqliteStore::open(o).map_err(|e| e.to_string())?;
-    Ok((store, recovery.requeued))
+/// Where a case's store lives.
+enum Backend {
+    /// A file in a temporary directory.
+    Sqlite(tempfile::TempDir),
+    /// A throw-away schema.
+    Postgres(pg_support::TestSchema),
+}
+
+impl Backend {
+    /// Whether claims are durable rows (PostgreSQL) rather than a mark per queue (SQLite).
+    fn durable_claims(&self) -> bool {
+        matches!(self, Backend::Postgres(_))
+    }
+
+    async fn open(&self) -> Result<(Box<dyn Store>, u64), String> {
+        let max_queued = MAX_QUEUED;
+        let receipt_wait = Duration::from_millis(RECEIPT_WAIT as u64);
+        let retention = Duration::from_millis(RETENTION as u64);
+        match self {
+            Backend::Sqlite(dir) => {
+                let mut o = SqliteOptions::new(dir.path().join("smppd.db"));
+                o.max_queued = max_queued;
+                o.receipt_wait = receipt_wait;
+                o.finished_retention = retention;
+                o.events = true;
+                let (store, recovery) = SqliteStore::open(o).map_err(|e| e.to_string())?;
+                Ok((Box::new(store), recovery.requeued))
+            }
+            Backend::Postgres(schema) => {
+                let mut o = PgOptions::new(schema.url(), "model");
+                o.pool_size = 2;
+                o.max_queued = max_queued;
+                o.receipt_wait = receipt_wait;
+                o.finished_retention = retention;
+                o.events = true;
+                let (store, recovery) = PgStore::open(o).await.map_err(|e| e.to_string())?;
+                Ok((Box::new(store), recovery.requeued))
+            }
+        }
+    }
 }
 
 fn message(model: &mut Model, spec: &Spec) -> NewMessage {
@@ -602,7 +642,7 @@ fn answer(m: &Msg) -> AcceptedMessage {
     }
 }
 
-async fn accept(store: &SqliteStore, model: &mut Model, specs: &[Spec]) -> Result<(), String> {
+async fn accept(store: &dyn Store, model: &mut Model, specs: &[Spec]) -> Result<(), String> {
     let mut batch = Vec::new();
     let mut want = Vec::new();
     for spec in specs {
@@ -661,7 +701,7 @@ async fn accept(store: &SqliteStore, model: &mut Model, specs: &[Spec]) -> Resul
 }
 
 async fn claim(
-    store: &SqliteStore,
+    store: &dyn Store,
     model: &mut Model,
     channel: usize,
     limit: usize,
@@ -734,7 +774,7 @@ async fn claim(
 }
 
 async fn submit(
-    store: &SqliteStore,
+    store: &dyn Store,
     model: &mut Model,
     pick: Index,
     whole: bool,
@@ -793,7 +833,7 @@ async fn submit(
 }
 
 async fn fail(
-    store: &SqliteStore,
+    store: &dyn Store,
     model: &mut Model,
     pick: Index,
     status: Option<u32>,
@@ -832,7 +872,7 @@ async fn fail(
 }
 
 async fn receipt(
-    store: &SqliteStore,
+    store: &dyn Store,
     model: &mut Model,
     (pick, awaited): (Index, bool),
     kind: Kind,
@@ -909,7 +949,7 @@ async fn receipt(
 }
 
 async fn release(
-    store: &SqliteStore,
+    store: &dyn Store,
     model: &mut Model,
     pick: Index,
     sent: bool,
@@ -931,7 +971,7 @@ async fn release(
     Ok(())
 }
 
-async fn expire(store: &SqliteStore, model: &mut Model, pick: Index) -> Result<(), String> {
+async fn expire(store: &dyn Store, model: &mut Model, pick: Index) -> Result<(), String> {
     let claimed = model.claimed();
     if claimed.is_empty() {
         return Ok(());
@@ -957,7 +997,7 @@ async fn expire(store: &SqliteStore, model: &mut Model, pick: Index) -> Result<(
 }
 
 async fn advance(
-    store: &SqliteStore,
+    store: &dyn Store,
     model: &mut Model,
     step: &Step,
     upkeep: bool,
@@ -989,7 +1029,7 @@ async fn advance(
 }
 
 async fn fail_unconfigured(
-    store: &SqliteStore,
+    store: &dyn Store,
     model: &mut Model,
     configured: &[usize],
 ) -> Result<(), String> {
@@ -1019,7 +1059,7 @@ async fn fail_unconfigured(
 }
 
 /// Everything the store shows agrees with the model.
-async fn check(store: &SqliteStore, model: &Model) -> Result<(), String> {
+async fn check(store: &dyn Store, model: &Model) -> Result<(), String> {
     for (k, m) in model.msgs.iter().enumerate() {
         let got = store.get(&m.id).await.map_err(|e| e.to_string())?;
         let want = (!m.purged).then(|| model.record(k));
@@ -1073,17 +1113,17 @@ async fn check(store: &SqliteStore, model: &Model) -> Result<(), String> {
     same(&stats.outbox, &model.outbox, || "stats().outbox".into())
 }
 
-async fn run(ops: &[Op]) -> Result<(), String> {
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let path = dir.path().join("smppd.db");
-    let (mut store, _) = open(&path)?;
+async fn run(backend: &Backend, ops: &[Op]) -> Result<(), String> {
+    let (mut store, _) = backend.open().await?;
     let mut model = Model::new();
     for (step, op) in ops.iter().enumerate() {
         let done = match op {
-            Op::Accept(specs) => accept(&store, &mut model, specs).await,
-            Op::Claim { channel, limit } => claim(&store, &mut model, *channel, *limit).await,
-            Op::Submit { pick, whole } => submit(&store, &mut model, *pick, *whole).await,
-            Op::Fail { pick, status } => fail(&store, &mut model, *pick, *status).await,
+            Op::Accept(specs) => accept(store.as_ref(), &mut model, specs).await,
+            Op::Claim { channel, limit } => {
+                claim(store.as_ref(), &mut model, *channel, *limit).await
+            }
+            Op::Submit { pick, whole } => submit(store.as_ref(), &mut model, *pick, *whole).await,
+            Op::Fail { pick, status } => fail(store.as_ref(), &mut model, *pick, *status).await,
             Op::Receipt {
                 pick,
                 awaited,
@@ -1092,26 +1132,43 @@ async fn run(ops: &[Op]) -> Result<(), String> {
                 wrong_channel,
             } => {
                 let sent = (*pick, *awaited);
-                receipt(&store, &mut model, sent, *kind, *quote, *wrong_channel).await
+                receipt(
+                    store.as_ref(),
+                    &mut model,
+                    sent,
+                    *kind,
+                    *quote,
+                    *wrong_channel,
+                )
+                .await
             }
-            Op::Release { pick, sent } => release(&store, &mut model, *pick, *sent).await,
-            Op::Expire { pick } => expire(&store, &mut model, *pick).await,
-            Op::Advance { step, upkeep } => advance(&store, &mut model, step, *upkeep).await,
+            Op::Release { pick, sent } => release(store.as_ref(), &mut model, *pick, *sent).await,
+            Op::Expire { pick } => expire(store.as_ref(), &mut model, *pick).await,
+            Op::Advance { step, upkeep } => {
+                advance(store.as_ref(), &mut model, step, *upkeep).await
+            }
             Op::FailUnconfigured { configured } => {
-                fail_unconfigured(&store, &mut model, configured).await
+                fail_unconfigured(store.as_ref(), &mut model, configured).await
             }
             Op::Restart => {
                 drop(store);
-                let (reopened, requeued) = open(&path)?;
+                let (reopened, requeued) = backend.open().await?;
                 store = reopened;
-                // Queued messages up to each queue's mark may have reached the SMSC: they
-                // come back marked as re-sends.
+                // Queued messages that may have reached the SMSC come back marked as
+                // re-sends: with durable claims, those claimed; else those up to each
+                // queue's mark.
                 let marks = std::mem::take(&mut model.marks);
+                let durable = backend.durable_claims();
                 let mut marked = 0;
                 for (k, m) in model.msgs.iter_mut().enumerate() {
-                    m.claimed = None;
+                    let held = m.claimed.take().is_some();
                     let live = !m.purged && m.state == MessageState::Queued;
-                    if live && marks.get(&m.pinned).is_some_and(|&upto| k <= upto) {
+                    let may_be_sent = if durable {
+                        held
+                    } else {
+                        marks.get(&m.pinned).is_some_and(|&upto| k <= upto)
+                    };
+                    if live && may_be_sent {
                         m.resend = true;
                         marked += 1;
                     }
@@ -1124,7 +1181,7 @@ async fn run(ops: &[Op]) -> Result<(), String> {
             model.marks.clear();
         }
         let checked = match done {
-            Ok(()) => check(&store, &model).await,
+            Ok(()) => check(store.as_ref(), &model).await,
             Err(e) => Err(e),
         };
         checked.map_err(|e| format!("at step {step} ({op:?}): {e}"))?;
@@ -1142,17 +1199,34 @@ fn config() -> ProptestConfig {
     ProptestConfig::with_cases(cases)
 }
 
+fn run_case(backend: impl FnOnce() -> Option<Backend>, ops: &[Op]) -> Result<(), TestCaseError> {
+    let Some(backend) = backend() else {
+        return Ok(());
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    if let Err(e) = runtime.block_on(run(&backend, ops)) {
+        return Err(TestCaseError::fail(e));
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(config())]
 
     #[test]
     fn the_store_behaves_like_its_model(ops in prop::collection::vec(op(), 1..64)) {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        if let Err(e) = runtime.block_on(run(&ops)) {
-            return Err(TestCaseError::fail(e));
-        }
+        run_case(|| Some(Backend::Sqlite(tempfile::tempdir().unwrap())), &ops)?;
+    }
+
+    #[test]
+    fn the_postgres_store_behaves_like_its_model(ops in prop::collection::vec(op(), 1..64)) {
+        run_case(
+            || pg_support::TestSchema::create("the_postgres_store_behaves_like_its_model")
+                .map(Backend::Postgres),
+            &ops,
+        )?;
     }
 }

@@ -6,7 +6,8 @@
 //! memory. [`Store`] is shaped for a network database: every call is one asynchronous round
 //! trip that carries a batch, so a backend can group many callers into one transaction.
 //! [`SqliteStore`] is the embedded backend: one writer thread with group commit (WAL,
-//! `synchronous = FULL`), one reader thread, never a tokio worker.
+//! `synchronous = FULL`), one reader thread, never a tokio worker. [`PgStore`] keeps the
+//! same promises on PostgreSQL, with durable claims so that several nodes can share it.
 //!
 //! ```text
 //!   queued --claimed by a channel--> (queued, sending) --all segments acknowledged--> submitted
@@ -19,7 +20,10 @@
 //! Depends on: `sms` (segments, message-id matching) and the engine's report types.
 
 mod backlog;
+mod body;
+mod forms;
 mod id;
+pub mod postgres;
 mod record;
 pub mod sqlite;
 mod state;
@@ -27,6 +31,7 @@ mod time;
 
 pub use backlog::{Backlog, QueueBacklog, ANY_CHANNEL};
 pub use id::{MessageId, ID_LEN};
+pub use postgres::{PgOptions, PgStore};
 pub use record::{
     segment_key, split_key, Accepted, AcceptedMessage, Applied, Change, ClaimedMessage, Failure,
     Idempotency, MessageRecord, MessageState, NewMessage, OutboxEvent, Outcome, ReceiptMatch,
@@ -146,6 +151,16 @@ pub trait Store: Send + Sync + 'static {
 
     /// The counts kept live, as of the last commit (cheap: for `/metrics` and `/health`).
     fn counts(&self) -> LiveCounts;
+}
+
+/// What opening a store found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recovery {
+    /// The schema version the store had (0: new).
+    pub schema_found: i64,
+    /// Messages that were handed to a channel when the last run ended, queued again to be
+    /// re-sent (they may have reached the SMSC: at-least-once).
+    pub requeued: u64,
 }
 
 /// Counts a backend keeps up to date as it commits.

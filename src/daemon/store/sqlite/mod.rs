@@ -13,7 +13,7 @@
 //!   committed transaction and never waits for the writer.
 
 mod backlog;
-mod body;
+
 mod claims;
 mod read;
 mod schema;
@@ -87,15 +87,7 @@ pub struct Gauges {
     pub grouped_calls: AtomicU64,
 }
 
-/// What opening found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Recovery {
-    /// The schema version the file had (0: new file).
-    pub schema_found: i64,
-    /// Messages that were handed to a channel when the last run ended, queued again to be
-    /// re-sent (they may have reached the SMSC: at-least-once).
-    pub requeued: u64,
-}
+pub use super::Recovery;
 
 type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 

@@ -209,7 +209,7 @@ fn pack_segments(tx: &Transaction) -> rusqlite::Result<()> {
         let segments: Vec<Segment> = group.iter().map(|r| r.2.clone()).collect();
         tx.execute(
             "UPDATE messages SET body = ?2 WHERE seq = ?1",
-            rusqlite::params![seq, super::body::pack(&segments)],
+            rusqlite::params![seq, crate::daemon::store::body::pack(&segments)],
         )?;
         for (_, idx, _, (smsc_id, acked_on, receipt, receipt_error)) in group {
             let (Some(smsc_id), Some(acked_on)) = (smsc_id, acked_on) else {

@@ -1,10 +1,11 @@
 //! The writer thread: group commit, and every write the store makes.
 
-use super::body;
 use super::claims::{ClaimBook, Held};
 use super::schema::{DELIVERED, EXPIRED, FAILED, QUEUED, SUBMITTED};
 use super::{from_ms, ms, Gauges, Reply, SqliteOptions, Write, MAX_GROUP};
 use crate::daemon::engine::ReceiptReport;
+use crate::daemon::store::body;
+use crate::daemon::store::forms::stored_forms;
 use crate::daemon::store::record::{
     split_key, Accepted, AcceptedMessage, Applied, Change, ClaimedMessage, MessageState,
     NewMessage, Outcome, ReceiptMatch, Refused, SegmentRecord, Upkeep,
@@ -1174,20 +1175,6 @@ pub(super) fn segment_records(conn: &Connection, seq: i64, count: i64) -> Sql<Ve
         }
     }
     Ok(records)
-}
-
-/// The forms an SMSC id is stored under: `f:` its folded form always; `e:` the exact text
-/// only when folding changes it (else the `f:` row, whose `smsc_id` is the exact text,
-/// answers exact probes). Values need no rows of their own: an all-decimal id folds to its
-/// value in decimal, an all-hex id to its value in hex, and [`Writer::lookup`] probes those.
-fn stored_forms(key: &MessageIdKey) -> Vec<String> {
-    let folded = key.folded();
-    let mut forms = Vec::with_capacity(2);
-    if key.as_str() != folded {
-        forms.push(format!("e:{}", key.as_str()));
-    }
-    forms.push(format!("f:{folded}"));
-    forms
 }
 
 /// A row the store cannot read back, reported as damaged.

@@ -16,7 +16,7 @@ const PAYLOAD: u8 = 1;
 const SAR: u8 = 2;
 
 /// Packs `segments`. Each segment's octets fit in a u16: the sms layer never makes more.
-pub(super) fn pack(segments: &[Segment]) -> Vec<u8> {
+pub(crate) fn pack(segments: &[Segment]) -> Vec<u8> {
     let size: usize = segments.iter().map(|s| 9 + s.bytes.len()).sum();
     let mut out = Vec::with_capacity(1 + size);
     out.push(FORMAT);
@@ -42,7 +42,7 @@ pub(super) fn pack(segments: &[Segment]) -> Vec<u8> {
 
 /// What is wrong with a stored BLOB.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub(super) enum BodyError {
+pub(crate) enum BodyError {
     /// The format byte is not one this build knows.
     #[error("unknown segment format {0}")]
     Format(u8),
@@ -55,7 +55,7 @@ pub(super) enum BodyError {
 }
 
 /// Unpacks what [`pack`] wrote.
-pub(super) fn unpack(blob: &[u8]) -> Result<Vec<Segment>, BodyError> {
+pub(crate) fn unpack(blob: &[u8]) -> Result<Vec<Segment>, BodyError> {
     let (&format, mut rest) = blob.split_first().ok_or(BodyError::Empty)?;
     if format != FORMAT {
         return Err(BodyError::Format(format));

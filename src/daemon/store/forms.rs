@@ -1,0 +1,68 @@
+//! The forms an SMSC id is kept under in the receipt correlation, shared by every backend.
+//!
+//! A receipt may quote the id of submit_sm_resp exactly, case-folded without leading zeros,
+//! or as a number in another radix ([`crate::sms::MessageIdKey::probes`]). Each id is kept
+//! under `f:` its folded form always, and under `e:` its exact text only when folding changes
+//! it (else the `f:` row, whose `smsc_id` is the exact text, answers exact probes). Values
+//! need no rows of their own: an all-decimal id folds to its value in decimal, an all-hex id
+//! to its value in hex, and [`probe`] looks those up through the `f:` rows.
+
+use crate::sms::{IdForm, MessageIdKey};
+
+/// The forms `key` is stored under.
+pub(crate) fn stored_forms(key: &MessageIdKey) -> Vec<String> {
+    let folded = key.folded();
+    let mut forms = Vec::with_capacity(2);
+    if key.as_str() != folded {
+        forms.push(format!("e:{}", key.as_str()));
+    }
+    forms.push(format!("f:{folded}"));
+    forms
+}
+
+/// One look-up of the correlation for a probe of a receipt's id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Lookup {
+    /// The stored form to find.
+    pub form: String,
+    /// Keep only rows whose exact `smsc_id` is this text.
+    pub exact: Option<String>,
+    /// Drop rows whose `smsc_id` starts with `0x` (a decimal probe must not find them).
+    pub not_0x: bool,
+}
+
+/// The look-ups one probe needs (one or two).
+pub(crate) fn probe(probe: &IdForm) -> Vec<Lookup> {
+    let plain = |form: String| Lookup {
+        form,
+        exact: None,
+        not_0x: false,
+    };
+    match probe {
+        // Stored as `e:` when folding changes it, else only as `f:` (same text). An id that
+        // folding leaves alone has no `e:` row, and neither has any id with the same exact
+        // text: one probe is enough.
+        IdForm::Exact(x) => {
+            let mut found = Vec::with_capacity(2);
+            if MessageIdKey::new(x).folded() != x.as_str() {
+                found.push(plain(format!("e:{x}")));
+            }
+            found.push(Lookup {
+                form: format!("f:{x}"),
+                exact: Some(x.clone()),
+                not_0x: false,
+            });
+            found
+        }
+        IdForm::Folded(y) => vec![plain(format!("f:{y}"))],
+        // An all-decimal id's folded form is its value in decimal; an `0x` id's is not.
+        IdForm::Decimal(n) => vec![Lookup {
+            form: format!("f:{n}"),
+            exact: None,
+            not_0x: true,
+        }],
+        // An all-hex id folds to its value in lowercase hex without leading zeros, so the
+        // `f:` rows with that text are exactly the ids with this hex value.
+        IdForm::Hex(n) => vec![plain(format!("f:{n:x}"))],
+    }
+}

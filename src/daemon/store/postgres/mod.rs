@@ -1,0 +1,335 @@
+//! [`PgStore`]: the durable store on PostgreSQL, for one node now and several later.
+//!
+//! The same contract as [`super::SqliteStore`] (see [`super::Store`]): a call returns only
+//! after its transaction committed (PostgreSQL's `synchronous_commit` decides what that
+//! means on the server; its default waits for the WAL flush). Nothing blocks a tokio
+//! worker: the client is asynchronous.
+//!
+//! * **Writes** go to one task that owns one connection and commits the calls queued since
+//!   its last commit as one transaction (group commit, [`write`]); a batch of messages is
+//!   one multi-row statement, not a statement per message.
+//! * **Queries** run on a small pool of other connections ([`pool`]).
+//! * **Claims** are durable: a claimed message records the node and channel holding it and
+//!   when (`claimed_by`, `claimed_on`, `claimed_at`), taken with `FOR UPDATE SKIP LOCKED`,
+//!   so that nodes sharing the queue never take the same message and a node's claims can
+//!   be returned to the queue. At open, the claims this node (`node_name`) left are
+//!   returned as re-sends, as the SQLite store does with its marks.
+
+mod error;
+mod pool;
+mod read;
+mod schema;
+mod write;
+
+pub use error::PgError;
+pub use schema::latest as latest_schema;
+
+use super::sqlite::Gauges;
+use super::{
+    Accepted, Applied, Backlog, Change, ClaimedMessage, LiveCounts, MessageId, MessageRecord,
+    NewMessage, OutboxEvent, Recovery, Refused, Store, StoreError, StoreFuture, StoreStats,
+    StoredPart, Upkeep,
+};
+use crate::secret::Secret;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use tokio::sync::{mpsc, oneshot};
+use write::Call;
+
+/// How long connecting may take before the store reports the server unreachable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How the store connects and what it enforces. `Debug` shows no password: it is a
+/// [`Secret`], and the URL holds none.
+#[derive(Debug, Clone)]
+pub struct PgOptions {
+    /// The server and database, as a `postgres://` URL or `key=value` text, without a
+    /// password.
+    pub url: String,
+    /// The password, sent only to the server.
+    pub password: Option<Secret>,
+    /// This node's name, recorded on the messages it claims.
+    pub node_name: String,
+    /// Connections for queries (the writer has one more of its own).
+    pub pool_size: usize,
+    /// The most messages waiting to be sent.
+    pub max_queued: u64,
+    /// How long SMSC ids are kept for matching receipts.
+    pub receipt_wait: Duration,
+    /// How long finished messages stay queryable.
+    pub finished_retention: Duration,
+    /// Whether events are queued for a webhook.
+    pub events: bool,
+    /// The most events the outbox holds.
+    pub max_outbox: u64,
+}
+
+impl PgOptions {
+    /// Defaults for the database at `url`, claiming as `node_name`.
+    pub fn new(url: impl Into<String>, node_name: impl Into<String>) -> PgOptions {
+        PgOptions {
+            url: url.into(),
+            password: None,
+            node_name: node_name.into(),
+            pool_size: 4,
+            max_queued: 1_000_000,
+            receipt_wait: Duration::from_secs(72 * 3600),
+            finished_retention: Duration::from_secs(3600),
+            events: false,
+            max_outbox: 10_000,
+        }
+    }
+
+    /// The client configuration: the URL, the password, and smppd's settings.
+    fn client_config(&self) -> Result<tokio_postgres::Config, PgError> {
+        let mut config = client_config(&self.url)?;
+        if let Some(password) = &self.password {
+            config.password(password.expose());
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("smppd");
+        }
+        Ok(config)
+    }
+}
+
+/// Parses a URL (or `key=value` text) and refuses one that carries a password: passwords
+/// belong in `[store] password`, which can come from a file or the environment and never
+/// shows in logs.
+pub fn client_config(url: &str) -> Result<tokio_postgres::Config, PgError> {
+    // The parser's message may quote the text; it is not shown, so that a password typed
+    // into a malformed URL does not reach a log.
+    let config = tokio_postgres::Config::from_str(url).map_err(|_| {
+        PgError::Url(
+            "expected postgres://USER@HOST:PORT/DATABASE or key=value pairs (host=... dbname=...)"
+                .into(),
+        )
+    })?;
+    if config.get_password().is_some() {
+        return Err(PgError::Url(
+            "it holds a password; put the password in [store] password (inline, { env = ... } or { file = ... }) and leave it out of the URL".into(),
+        ));
+    }
+    Ok(config)
+}
+
+type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
+
+/// The PostgreSQL store. Cheap to share (`Arc`); dropping the last handle stops its writer
+/// after the calls already queued.
+pub struct PgStore {
+    writes: mpsc::UnboundedSender<Call>,
+    pool: pool::Pool,
+    gauges: Arc<Gauges>,
+    url: String,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PgStore {
+    /// Connects, migrates the schema, returns the claims this node left to the queue (as
+    /// re-sends) and starts the writer task. Must be called inside a tokio runtime.
+    pub async fn open(options: PgOptions) -> Result<(PgStore, Recovery), StoreError> {
+        let url = options.url.clone();
+        let opened = async {
+            let config = options.client_config()?;
+            let mut client = pool::connect(&config, &url).await?;
+            let schema_found = schema::migrate(&mut client).await?;
+            let requeued = client
+                .execute(
+                    "UPDATE messages SET resend = true, claimed_by = NULL, claimed_on = NULL,
+                        claimed_at = NULL
+                     WHERE claimed_by = $1 AND state = 0",
+                    &[&options.node_name],
+                )
+                .await?;
+            let counts = write::load_counts(&client).await?;
+            Ok::<_, PgError>((config, client, schema_found, requeued, counts))
+        };
+        let (config, client, schema_found, requeued, counts) =
+            opened.await.map_err(|e| e.into_open(&url))?;
+        let gauges = Arc::new(Gauges::default());
+        let pool = pool::Pool::new(config.clone(), url.clone(), options.pool_size);
+        let writer = write::Writer::new(config, client, options, gauges.clone(), counts);
+        let (writes, calls) = mpsc::unbounded_channel();
+        tokio::spawn(writer.run(calls));
+        Ok((
+            PgStore {
+                writes,
+                pool,
+                gauges,
+                url,
+            },
+            Recovery {
+                schema_found,
+                requeued,
+            },
+        ))
+    }
+
+    /// The live counts.
+    pub fn gauges(&self) -> &Arc<Gauges> {
+        &self.gauges
+    }
+
+    fn write<T: Send + 'static>(&self, make: impl FnOnce(Reply<T>) -> Call) -> StoreFuture<'_, T> {
+        let (tx, rx) = oneshot::channel();
+        let sent = self.writes.send(make(tx)).is_ok();
+        Box::pin(async move {
+            if !sent {
+                return Err(StoreError::Closed);
+            }
+            rx.await.unwrap_or(Err(StoreError::Closed))
+        })
+    }
+}
+
+/// The schema version of the database `options` names, without changing anything (0: no
+/// smppd schema yet); an error when it cannot be reached or is newer than this build.
+pub async fn check(options: &PgOptions) -> Result<i64, StoreError> {
+    let run = async {
+        let client = pool::connect(&options.client_config()?, &options.url).await?;
+        let found = schema::version(&client).await?;
+        if found > schema::latest() {
+            return Err(PgError::TooNew {
+                found,
+                known: schema::latest(),
+            });
+        }
+        Ok(found)
+    };
+    run.await.map_err(|e| e.into_open(&options.url))
+}
+
+/// Counts of the database `options` names, read-only (`smppd store inspect`).
+pub async fn inspect(options: &PgOptions) -> Result<StoreStats, StoreError> {
+    let found = check(options).await?;
+    if found == 0 {
+        return Err(StoreError::Open {
+            path: options.url.clone(),
+            reason: "no smppd schema (it is created at the first start)".into(),
+        });
+    }
+    let run = async {
+        let client = pool::connect(&options.client_config()?, &options.url).await?;
+        read::stats(&client).await
+    };
+    run.await.map_err(PgError::into_read)
+}
+
+impl Store for PgStore {
+    fn accept(
+        &self,
+        messages: Vec<NewMessage>,
+        now: SystemTime,
+    ) -> StoreFuture<'_, Vec<Result<Accepted, Refused>>> {
+        self.write(|r| Call::Accept(messages, now, r))
+    }
+
+    fn claim(
+        &self,
+        channel: &str,
+        limit: usize,
+        now: SystemTime,
+    ) -> StoreFuture<'_, Vec<ClaimedMessage>> {
+        let channel = channel.to_string();
+        self.write(|r| Call::Claim(channel, limit, now, r))
+    }
+
+    fn release(&self, seqs: Vec<(i64, bool)>) -> StoreFuture<'_, ()> {
+        self.write(|r| Call::Release(seqs, r))
+    }
+
+    fn apply(
+        &self,
+        channel: &str,
+        changes: Vec<Change>,
+        now: SystemTime,
+    ) -> StoreFuture<'_, Vec<Applied>> {
+        let channel = channel.to_string();
+        self.write(|r| Call::Apply(channel, changes, now, r))
+    }
+
+    fn fail_unconfigured(
+        &self,
+        configured: Vec<String>,
+        reason: &str,
+        now: SystemTime,
+    ) -> StoreFuture<'_, u64> {
+        let reason = reason.to_string();
+        self.write(|r| Call::FailUnconfigured(configured, reason, now, r))
+    }
+
+    fn get(&self, id: &MessageId) -> StoreFuture<'_, Option<MessageRecord>> {
+        let id = id.clone();
+        Box::pin(async move {
+            let client = self.pool.get().await.map_err(PgError::into_read)?;
+            read::get(&client, &id).await.map_err(PgError::into_read)
+        })
+    }
+
+    fn outbox_due(&self, limit: usize, _now: SystemTime) -> StoreFuture<'_, Vec<OutboxEvent>> {
+        Box::pin(async move {
+            let client = self.pool.get().await.map_err(PgError::into_read)?;
+            read::outbox(&client, limit)
+                .await
+                .map_err(PgError::into_read)
+        })
+    }
+
+    fn outbox_delivered(&self, seqs: Vec<i64>) -> StoreFuture<'_, ()> {
+        self.write(|r| Call::OutboxDelivered(seqs, r))
+    }
+
+    fn outbox_retry(&self, seq: i64, due: SystemTime) -> StoreFuture<'_, ()> {
+        self.write(|r| Call::OutboxRetry(seq, due, r))
+    }
+
+    fn parts(&self) -> StoreFuture<'_, Vec<StoredPart>> {
+        Box::pin(async move {
+            let client = self.pool.get().await.map_err(PgError::into_read)?;
+            read::parts(&client).await.map_err(PgError::into_read)
+        })
+    }
+
+    fn upkeep(&self, now: SystemTime) -> StoreFuture<'_, Upkeep> {
+        self.write(|r| Call::Upkeep(now, r))
+    }
+
+    fn stats(&self) -> StoreFuture<'_, StoreStats> {
+        Box::pin(async move {
+            let client = self.pool.get().await.map_err(PgError::into_read)?;
+            read::stats(&client).await.map_err(PgError::into_read)
+        })
+    }
+
+    fn backlog(&self) -> StoreFuture<'_, Backlog> {
+        Box::pin(async move {
+            let client = self.pool.get().await.map_err(PgError::into_read)?;
+            let mut backlog = read::backlog(&client).await.map_err(PgError::into_read)?;
+            backlog.outbox = super::sqlite::gauge(&self.gauges.outbox);
+            Ok(backlog)
+        })
+    }
+
+    fn counts(&self) -> LiveCounts {
+        let g = &self.gauges;
+        let gauge = super::sqlite::gauge;
+        LiveCounts {
+            waiting: gauge(&g.waiting),
+            outbox: gauge(&g.outbox),
+            commits: gauge(&g.commits),
+            grouped_calls: gauge(&g.grouped_calls),
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! Connections to PostgreSQL: how one is opened, and a small pool for queries.
+//!
+//! A `tokio_postgres::Client` pipelines the queries of every task that uses it, so the pool
+//! only spreads queries over a few connections (a slow scan on one does not hold up `GET`s
+//! on another) and opens a connection again when the server closed it.
+
+use super::error::{describe, Pg, PgError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use tokio::sync::Mutex;
+use tokio_postgres::{Client, Config, NoTls};
+
+/// Opens one connection; its I/O runs in a task of its own until the client is dropped.
+pub(super) async fn connect(config: &Config, target: &str) -> Pg<Client> {
+    let (client, connection) = config.connect(NoTls).await.map_err(|e| PgError::Connect {
+        target: target.to_string(),
+        reason: describe(&e),
+    })?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!(error = %describe(&e), "PostgreSQL connection closed");
+        }
+    });
+    Ok(client)
+}
+
+/// A fixed number of connections, each opened on first use and again after it closed.
+pub(super) struct Pool {
+    config: Config,
+    target: String,
+    slots: Vec<Mutex<Option<Arc<Client>>>>,
+    next: AtomicUsize,
+}
+
+impl Pool {
+    /// A pool of `size` connections (at least one) to the server `config` names.
+    pub(super) fn new(config: Config, target: String, size: usize) -> Pool {
+        Pool {
+            config,
+            target,
+            slots: (0..size.max(1)).map(|_| Mutex::new(None)).collect(),
+            next: AtomicUsize::new(0),
+        }
+    }
+
+    /// The next connection, round robin.
+    pub(super) async fn get(&self) -> Pg<Arc<Client>> {
+        let n = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
+        let mut slot = self.slots[n].lock().await;
+        if let Some(client) = slot.as_ref().filter(|c| !c.is_closed()) {
+            return Ok(client.clone());
+        }
+        let client = Arc::new(connect(&self.config, &self.target).await?);
+        *slot = Some(client.clone());
+        Ok(client)
+    }
+}

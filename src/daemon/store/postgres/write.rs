@@ -1,0 +1,1290 @@
+//! The writer task: group commit, and every write the store makes.
+//!
+//! One task owns one connection. It takes every call queued since its last commit (up to
+//! [`MAX_GROUP`]) into one transaction, commits once and only then answers them all, as the
+//! SQLite writer does. Consecutive accepts of a group become one multi-row `INSERT` from
+//! `UNNEST` arrays, so a group of any number of messages costs a fixed number of round
+//! trips. Should one call fail on its own, the group is rolled back and each call is run in
+//! a transaction of its own, so that only that call fails. A lost connection fails the
+//! group; the next group connects again (and re-reads the live counts, since the server
+//! may have committed the last group before the connection broke).
+
+use super::error::{Pg, PgError};
+use super::read::segment_records;
+use super::{pool, PgOptions, Reply};
+use crate::daemon::engine::ReceiptReport;
+use crate::daemon::store::body;
+use crate::daemon::store::forms::{probe, stored_forms};
+use crate::daemon::store::record::{
+    split_key, Accepted, AcceptedMessage, Applied, Change, ClaimedMessage, MessageState,
+    NewMessage, Outcome, ReceiptMatch, Refused, SegmentRecord, Upkeep,
+};
+use crate::daemon::store::sqlite::Gauges;
+use crate::daemon::store::state::state_from_receipts;
+use crate::daemon::store::{MessageId, StoreError};
+use crate::sms::{MatchRule, MatchRules, MessageIdKey};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use tokio::sync::mpsc;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, Config, Row, Statement};
+
+/// The most calls one transaction takes.
+pub const MAX_GROUP: usize = 512;
+
+/// How many rows one upkeep step touches per kind: small, so that the group commit it
+/// shares with API requests stays short.
+const UPKEEP_BATCH: i64 = 500;
+
+/// Stored state codes (`messages.state`), as in the SQLite store.
+pub(super) const QUEUED: i64 = 0;
+pub(super) const SUBMITTED: i64 = 1;
+pub(super) const DELIVERED: i64 = 2;
+pub(super) const FAILED: i64 = 3;
+pub(super) const EXPIRED: i64 = 4;
+
+/// A write call for the writer task.
+pub(super) enum Call {
+    Accept(
+        Vec<NewMessage>,
+        SystemTime,
+        Reply<Vec<Result<Accepted, Refused>>>,
+    ),
+    Claim(String, usize, SystemTime, Reply<Vec<ClaimedMessage>>),
+    Release(Vec<(i64, bool)>, Reply<()>),
+    Apply(String, Vec<Change>, SystemTime, Reply<Vec<Applied>>),
+    FailUnconfigured(Vec<String>, String, SystemTime, Reply<u64>),
+    OutboxDelivered(Vec<i64>, Reply<()>),
+    OutboxRetry(i64, SystemTime, Reply<()>),
+    Upkeep(SystemTime, Reply<Upkeep>),
+}
+
+/// What one call produced, kept until its transaction commits.
+enum Done {
+    Accept(Vec<Result<Accepted, Refused>>),
+    Claim(Vec<ClaimedMessage>),
+    Apply(Vec<Applied>),
+    Count(u64),
+    Upkeep(Upkeep),
+    Nothing,
+}
+
+fn missing_result() -> StoreError {
+    StoreError::Write("internal: a call produced no result".into())
+}
+
+/// Sends a call its answer (after its transaction committed, or failed).
+fn answer(call: Call, result: Result<Done, StoreError>) {
+    fn send<T>(reply: Reply<T>, result: Result<Done, StoreError>, pick: fn(Done) -> Option<T>) {
+        let _ = reply.send(result.and_then(|d| pick(d).ok_or_else(missing_result)));
+    }
+    match call {
+        Call::Accept(_, _, r) => send(r, result, |d| match d {
+            Done::Accept(v) => Some(v),
+            _ => None,
+        }),
+        Call::Claim(_, _, _, r) => send(r, result, |d| match d {
+            Done::Claim(v) => Some(v),
+            _ => None,
+        }),
+        Call::Apply(_, _, _, r) => send(r, result, |d| match d {
+            Done::Apply(v) => Some(v),
+            _ => None,
+        }),
+        Call::FailUnconfigured(_, _, _, r) => send(r, result, |d| match d {
+            Done::Count(n) => Some(n),
+            _ => None,
+        }),
+        Call::Upkeep(_, r) => send(r, result, |d| match d {
+            Done::Upkeep(u) => Some(u),
+            _ => None,
+        }),
+        Call::Release(_, r) | Call::OutboxDelivered(_, r) | Call::OutboxRetry(_, _, r) => {
+            send(r, result, |d| match d {
+                Done::Nothing => Some(()),
+                _ => None,
+            })
+        }
+    }
+}
+
+/// The counts kept in memory, restored when a transaction fails.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Counts {
+    pub waiting: u64,
+    pub outbox: u64,
+}
+
+/// Reads the live counts from the database.
+pub(super) async fn load_counts(client: &Client) -> Pg<Counts> {
+    let row = client
+        .query_one(
+            "SELECT (SELECT COUNT(*) FROM messages WHERE state = 0),
+                (SELECT COUNT(*) FROM outbox)",
+            &[],
+        )
+        .await?;
+    Ok(Counts {
+        waiting: row.try_get::<_, i64>(0)?.max(0) as u64,
+        outbox: row.try_get::<_, i64>(1)?.max(0) as u64,
+    })
+}
+
+/// The state of the writer task.
+pub(super) struct Writer {
+    config: Config,
+    target: String,
+    client: Option<Client>,
+    statements: HashMap<&'static str, Statement>,
+    options: PgOptions,
+    gauges: Arc<Gauges>,
+    counts: Counts,
+}
+
+impl Writer {
+    /// A writer on an open connection whose counts were read.
+    pub(super) fn new(
+        config: Config,
+        client: Client,
+        options: PgOptions,
+        gauges: Arc<Gauges>,
+        counts: Counts,
+    ) -> Writer {
+        let writer = Writer {
+            config,
+            target: options.url.clone(),
+            client: Some(client),
+            statements: HashMap::new(),
+            options,
+            gauges,
+            counts,
+        };
+        writer.publish();
+        writer
+    }
+
+    fn publish(&self) {
+        self.gauges
+            .waiting
+            .store(self.counts.waiting, Ordering::Relaxed);
+        self.gauges
+            .outbox
+            .store(self.counts.outbox, Ordering::Relaxed);
+    }
+
+    /// Runs until every handle is dropped: takes the calls waiting, one transaction for all
+    /// of them, answers after the commit.
+    pub(super) async fn run(mut self, mut calls: mpsc::UnboundedReceiver<Call>) {
+        let mut group = Vec::with_capacity(MAX_GROUP);
+        while let Some(first) = calls.recv().await {
+            group.push(first);
+            while group.len() < MAX_GROUP {
+                match calls.try_recv() {
+                    Ok(call) => group.push(call),
+                    Err(_) => break,
+                }
+            }
+            self.commit_group(std::mem::take(&mut group)).await;
+        }
+    }
+
+    /// A connection, opened again (with the counts re-read) when the last one closed.
+    async fn connected(&mut self) -> Pg<()> {
+        if self.client.as_ref().is_some_and(|c| !c.is_closed()) {
+            return Ok(());
+        }
+        self.client = None;
+        self.statements.clear();
+        let client = pool::connect(&self.config, &self.target).await?;
+        self.counts = load_counts(&client).await?;
+        self.client = Some(client);
+        Ok(())
+    }
+
+    async fn commit_group(&mut self, calls: Vec<Call>) {
+        if let Err(e) = self.connected().await {
+            let error = e.into_write();
+            for call in calls {
+                answer(call, Err(error.clone()));
+            }
+            return;
+        }
+        let before = self.counts;
+        let results: Vec<Result<Done, StoreError>> = match self.transaction(&calls).await {
+            Ok(done) => done.into_iter().map(Ok).collect(),
+            Err(error) if calls.len() == 1 => {
+                self.counts = before;
+                vec![Err(error)]
+            }
+            Err(_) => {
+                self.counts = before;
+                let mut results = Vec::with_capacity(calls.len());
+                for call in &calls {
+                    let before = self.counts;
+                    let result = self.transaction(std::slice::from_ref(call)).await;
+                    if result.is_err() {
+                        self.counts = before;
+                    }
+                    results.push(result.and_then(|mut d| d.pop().ok_or_else(missing_result)));
+                }
+                results
+            }
+        };
+        // The live counts first: a caller that reads them after its answer sees its change.
+        self.publish();
+        for (call, result) in calls.into_iter().zip(results) {
+            answer(call, result);
+        }
+    }
+
+    /// Runs `calls` in one transaction: every result, or the first error (then nothing of
+    /// it is kept).
+    async fn transaction(&mut self, calls: &[Call]) -> Result<Vec<Done>, StoreError> {
+        let Some(client) = self.client.as_ref() else {
+            return Err(StoreError::Write("not connected".into()));
+        };
+        let mut tx = Tx {
+            c: client,
+            statements: &mut self.statements,
+            options: &self.options,
+            counts: &mut self.counts,
+        };
+        let result = tx.run(calls).await;
+        match result {
+            Ok(done) => {
+                self.gauges.commits.fetch_add(1, Ordering::Relaxed);
+                self.gauges
+                    .grouped_calls
+                    .fetch_add(calls.len() as u64, Ordering::Relaxed);
+                Ok(done)
+            }
+            Err(e) => {
+                if let Some(client) = self.client.as_ref() {
+                    if client.batch_execute("ROLLBACK").await.is_err() {
+                        // The connection is gone: the next group opens another.
+                        self.client = None;
+                    }
+                }
+                Err(e.into_write())
+            }
+        }
+    }
+}
+
+/// One transaction of the writer: its connection, prepared statements and counts.
+struct Tx<'a> {
+    c: &'a Client,
+    statements: &'a mut HashMap<&'static str, Statement>,
+    options: &'a PgOptions,
+    counts: &'a mut Counts,
+}
+
+type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
+
+/// A message's channel, state code, receipt wish, acceptance time (ms), id and number of
+/// segments.
+type MessageRow = (String, i64, bool, i64, String, i64);
+
+/// Why a message leaves the queue, for [`Tx::enter`].
+#[derive(Clone, Copy)]
+enum Cause<'a> {
+    /// The channel's own report (an answer, an expiry it found), or upkeep: the channel
+    /// holding the message, if one does, becomes its channel.
+    Holder,
+    /// A receipt settled it: its channel stays as the answers made it. For a message of
+    /// one segment, the receipt's state word and error, written in the same statement.
+    Receipt(Option<(&'a str, Option<&'a str>)>),
+}
+
+impl Tx<'_> {
+    /// A statement prepared once per connection.
+    async fn statement(&mut self, sql: &'static str) -> Pg<Statement> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.c.prepare(sql).await?;
+        self.statements.insert(sql, s.clone());
+        Ok(s)
+    }
+
+    async fn query(&mut self, sql: &'static str, params: Params<'_>) -> Pg<Vec<Row>> {
+        let s = self.statement(sql).await?;
+        Ok(self.c.query(&s, params).await?)
+    }
+
+    async fn query_opt(&mut self, sql: &'static str, params: Params<'_>) -> Pg<Option<Row>> {
+        let s = self.statement(sql).await?;
+        Ok(self.c.query_opt(&s, params).await?)
+    }
+
+    async fn execute(&mut self, sql: &'static str, params: Params<'_>) -> Pg<u64> {
+        let s = self.statement(sql).await?;
+        Ok(self.c.execute(&s, params).await?)
+    }
+
+    async fn run(&mut self, calls: &[Call]) -> Pg<Vec<Done>> {
+        self.c.batch_execute("BEGIN").await?;
+        let mut done = Vec::with_capacity(calls.len());
+        let mut at = 0;
+        while at < calls.len() {
+            if !matches!(calls[at], Call::Accept(..)) {
+                done.push(self.run_call(&calls[at]).await?);
+                at += 1;
+                continue;
+            }
+            // A run of accepts: one look-up of their keys and one insert for all of them.
+            let end = calls[at..]
+                .iter()
+                .position(|c| !matches!(c, Call::Accept(..)))
+                .map_or(calls.len(), |n| at + n);
+            let mut all = Vec::new();
+            for call in &calls[at..end] {
+                if let Call::Accept(messages, now, _) = call {
+                    all.extend(messages.iter().map(|m| (m, *now)));
+                }
+            }
+            let mut results = self.accept(&all).await?.into_iter();
+            for call in &calls[at..end] {
+                if let Call::Accept(messages, ..) = call {
+                    done.push(Done::Accept(
+                        results.by_ref().take(messages.len()).collect(),
+                    ));
+                }
+            }
+            at = end;
+        }
+        self.c.batch_execute("COMMIT").await?;
+        Ok(done)
+    }
+
+    async fn run_call(&mut self, call: &Call) -> Pg<Done> {
+        Ok(match call {
+            Call::Accept(messages, now, _) => {
+                let all: Vec<_> = messages.iter().map(|m| (m, *now)).collect();
+                Done::Accept(self.accept(&all).await?)
+            }
+            Call::Claim(channel, limit, now, _) => {
+                Done::Claim(self.claim(channel, *limit, *now).await?)
+            }
+            Call::Release(seqs, _) => {
+                self.release(seqs).await?;
+                Done::Nothing
+            }
+            Call::Apply(channel, changes, now, _) => {
+                Done::Apply(self.apply(channel, changes, *now).await?)
+            }
+            Call::FailUnconfigured(configured, reason, now, _) => {
+                Done::Count(self.fail_unconfigured(configured, reason, *now).await?)
+            }
+            Call::OutboxDelivered(seqs, _) => {
+                let n = self
+                    .execute("DELETE FROM outbox WHERE seq = ANY($1)", &[seqs])
+                    .await?;
+                self.counts.outbox = self.counts.outbox.saturating_sub(n);
+                Done::Nothing
+            }
+            Call::OutboxRetry(seq, due, _) => {
+                self.execute(
+                    "UPDATE outbox SET attempts = attempts + 1, due = $2 WHERE seq = $1",
+                    &[seq, &ms(*due)],
+                )
+                .await?;
+                Done::Nothing
+            }
+            Call::Upkeep(now, _) => Done::Upkeep(self.upkeep(*now).await?),
+        })
+    }
+
+    async fn accept(
+        &mut self,
+        messages: &[(&NewMessage, SystemTime)],
+    ) -> Pg<Vec<Result<Accepted, Refused>>> {
+        let keys: Vec<&str> = messages
+            .iter()
+            .filter_map(|(m, _)| m.idempotency.as_ref().map(|i| i.key.as_str()))
+            .collect();
+        let mut earlier: HashMap<String, (AcceptedMessage, Option<String>)> = HashMap::new();
+        if !keys.is_empty() {
+            let rows = self
+                .query(
+                    "SELECT idem_key, id, segments, routed, encoding, data_coding,
+                        idem_fingerprint
+                     FROM messages WHERE idem_key = ANY($1)",
+                    &[&keys],
+                )
+                .await?;
+            for r in rows {
+                let first = AcceptedMessage {
+                    id: stored_id(r.try_get(1)?)?,
+                    segments: r.try_get::<_, i64>(2)?.max(0) as usize,
+                    channel: r.try_get(3)?,
+                    encoding: r.try_get(4)?,
+                    data_coding: r.try_get::<_, i64>(5)? as u8,
+                };
+                earlier.insert(r.try_get(0)?, (first, r.try_get(6)?));
+            }
+        }
+        let mut results = Vec::with_capacity(messages.len());
+        let mut rows = Rows::default();
+        for (m, now) in messages {
+            if let Some(idem) = &m.idempotency {
+                if let Some((first, fingerprint)) = earlier.get(&idem.key) {
+                    results.push(if fingerprint.as_deref() == Some(&idem.fingerprint) {
+                        Ok(Accepted::Repeat(first.clone()))
+                    } else {
+                        Err(Refused::KeyReused {
+                            key: idem.key.clone(),
+                        })
+                    });
+                    continue;
+                }
+            }
+            if self.counts.waiting >= self.options.max_queued {
+                results.push(Err(Refused::QueueFull {
+                    max: self.options.max_queued,
+                }));
+                continue;
+            }
+            rows.push(m, *now);
+            self.counts.waiting += 1;
+            let accepted = AcceptedMessage {
+                id: m.id.clone(),
+                segments: m.segments.len(),
+                channel: m.channel.clone(),
+                encoding: m.encoding.to_string(),
+                data_coding: m.data_coding,
+            };
+            if let Some(idem) = &m.idempotency {
+                // A later message of the same group with this key repeats this one.
+                earlier.insert(
+                    idem.key.clone(),
+                    (accepted.clone(), Some(idem.fingerprint.clone())),
+                );
+            }
+            results.push(Ok(Accepted::New(accepted)));
+        }
+        if !rows.id.is_empty() {
+            // WITH ORDINALITY and ORDER BY: keys are given in acceptance order, which is
+            // the order the queue is sent in.
+            self.execute(
+                "INSERT INTO messages (id, channel, routed, queue, state, dest, src,
+                    delivery_report, send_validity, encoding, data_coding, segments,
+                    accepted_at, expires_at, idem_key, idem_fingerprint, body)
+                 SELECT id, ch, ch, q, 0, d, s, dr, sv, enc, dc, n, acc, exp, ik, ifp, b
+                 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                    $6::bool[], $7::bool[], $8::text[], $9::int8[], $10::int8[], $11::int8[],
+                    $12::int8[], $13::text[], $14::text[], $15::bytea[])
+                    WITH ORDINALITY AS u(id, ch, q, d, s, dr, sv, enc, dc, n, acc, exp, ik,
+                        ifp, b, ord)
+                 ORDER BY ord",
+                &[
+                    &rows.id,
+                    &rows.channel,
+                    &rows.queue,
+                    &rows.to,
+                    &rows.from,
+                    &rows.delivery_report,
+                    &rows.send_validity,
+                    &rows.encoding,
+                    &rows.data_coding,
+                    &rows.segments,
+                    &rows.accepted_at,
+                    &rows.expires_at,
+                    &rows.idem_key,
+                    &rows.idem_fingerprint,
+                    &rows.body,
+                ],
+            )
+            .await?;
+        }
+        Ok(results)
+    }
+
+    /// Up to `limit` of the oldest waiting, unexpired, unclaimed messages `channel` may
+    /// send, recorded as claimed by this node. `SKIP LOCKED`: rows another node is claiming
+    /// right now are passed over, not waited for.
+    async fn claim(
+        &mut self,
+        channel: &str,
+        limit: usize,
+        now: SystemTime,
+    ) -> Pg<Vec<ClaimedMessage>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let node = self.options.node_name.as_str();
+        let mut rows = self
+            .query(
+                "WITH shared AS (
+                    SELECT seq FROM messages
+                    WHERE queue = '' AND state = 0 AND claimed_by IS NULL AND expires_at > $3
+                    ORDER BY seq LIMIT $4 FOR UPDATE SKIP LOCKED
+                 ), own AS (
+                    SELECT seq FROM messages
+                    WHERE queue = $1 AND state = 0 AND claimed_by IS NULL AND expires_at > $3
+                    ORDER BY seq LIMIT $4 FOR UPDATE SKIP LOCKED
+                 ), pick AS (
+                    SELECT seq FROM shared UNION ALL SELECT seq FROM own ORDER BY seq LIMIT $4
+                 )
+                 UPDATE messages m SET claimed_by = $2, claimed_on = $1, claimed_at = $3
+                 FROM pick WHERE m.seq = pick.seq
+                 RETURNING m.seq, m.id, m.dest, m.src, m.delivery_report, m.expires_at,
+                    m.send_validity, m.resend, m.segments, m.acked, m.body",
+                &[&channel, &node, &ms(now), &limit],
+            )
+            .await?;
+        rows.sort_by_key(|r| r.try_get::<_, i64>(0).unwrap_or(0));
+        // The acknowledged segments of longer messages partly sent before.
+        let partial: Vec<i64> = rows
+            .iter()
+            .filter(|r| {
+                r.try_get::<_, i64>(9).unwrap_or(0) > 0 && r.try_get::<_, i64>(8).unwrap_or(0) > 1
+            })
+            .filter_map(|r| r.try_get(0).ok())
+            .collect();
+        let mut sent: HashMap<i64, Vec<i64>> = HashMap::new();
+        if !partial.is_empty() {
+            for r in self
+                .query(
+                    "SELECT seq, idx FROM segments WHERE seq = ANY($1)",
+                    &[&partial],
+                )
+                .await?
+            {
+                sent.entry(r.try_get(0)?).or_default().push(r.try_get(1)?);
+            }
+        }
+        let mut claimed = Vec::with_capacity(rows.len());
+        for r in rows {
+            let seq: i64 = r.try_get(0)?;
+            let id: String = r.try_get(1)?;
+            let blob: &[u8] = r.try_get(10)?;
+            let mut segments: Vec<(u8, crate::sms::Segment)> = body::unpack(blob)
+                .map_err(|e| PgError::Damaged(format!("message {id} has damaged segments: {e}")))?
+                .into_iter()
+                .enumerate()
+                .map(|(idx, s)| (idx as u8, s))
+                .collect();
+            if let Some(done) = sent.get(&seq) {
+                segments.retain(|(idx, _)| !done.contains(&i64::from(*idx)));
+            }
+            claimed.push(ClaimedMessage {
+                seq,
+                id: stored_id(id)?,
+                to: r.try_get(2)?,
+                from: r.try_get(3)?,
+                delivery_report: r.try_get(4)?,
+                expires_at: from_ms(r.try_get(5)?),
+                send_validity: r.try_get(6)?,
+                segments,
+                resend: r.try_get(7)?,
+            });
+        }
+        Ok(claimed)
+    }
+
+    async fn release(&mut self, seqs: &[(i64, bool)]) -> Pg<()> {
+        let (keys, sent): (Vec<i64>, Vec<bool>) = seqs.iter().copied().unzip();
+        let node = self.options.node_name.as_str();
+        self.execute(
+            "UPDATE messages m SET resend = m.resend OR u.sent, claimed_by = NULL,
+                claimed_on = NULL, claimed_at = NULL
+             FROM UNNEST($1::int8[], $2::bool[]) AS u(seq, sent)
+             WHERE m.seq = u.seq AND m.state = 0 AND m.claimed_by = $3",
+            &[&keys, &sent, &node],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The message's channel, state, receipt wish, acceptance time, id and segments.
+    async fn message(&mut self, seq: i64) -> Pg<Option<MessageRow>> {
+        let row = self
+            .query_opt(
+                "SELECT channel, state, delivery_report, accepted_at, id, segments
+                 FROM messages WHERE seq = $1",
+                &[&seq],
+            )
+            .await?;
+        Ok(match row {
+            Some(r) => Some((
+                r.try_get(0)?,
+                r.try_get(1)?,
+                r.try_get(2)?,
+                r.try_get(3)?,
+                r.try_get(4)?,
+                r.try_get(5)?,
+            )),
+            None => None,
+        })
+    }
+
+    /// Moves a message to `state`; leaves a message in a final state alone. Returns whether
+    /// it moved. Leaving the queue ends its claim; see [`Cause`] for what the cause changes.
+    async fn enter(
+        &mut self,
+        seq: i64,
+        from: i64,
+        state: i64,
+        now: i64,
+        failure: Option<(Option<u32>, &str)>,
+        cause: Cause<'_>,
+    ) -> Pg<bool> {
+        let (receipt, by_holder) = match cause {
+            Cause::Holder => (None, true),
+            Cause::Receipt(words) => (words, false),
+        };
+        if from == state || from == DELIVERED || from == FAILED || from == EXPIRED {
+            return Ok(false);
+        }
+        let finished = state != SUBMITTED;
+        let status = failure.and_then(|f| f.0).map(i64::from);
+        let reason = failure.map(|f| f.1);
+        let has_receipt = receipt.is_some();
+        let word = receipt.map(|r| r.0);
+        let error = receipt.and_then(|r| r.1);
+        self.execute(
+            "UPDATE messages SET state = $2::int8,
+                submitted_at = CASE WHEN $2::int8 = 1 THEN $3::int8 ELSE submitted_at END,
+                finished_at = CASE WHEN $4::bool OR ($2::int8 = 1 AND NOT delivery_report)
+                    THEN $3::int8 ELSE finished_at END,
+                failure_status = COALESCE($5::int8, failure_status),
+                failure_reason = COALESCE($6::text, failure_reason),
+                channel = CASE WHEN $7::bool THEN COALESCE(claimed_on, channel) ELSE channel END,
+                receipt = CASE WHEN $8::bool THEN $9::text ELSE receipt END,
+                receipt_error = CASE WHEN $8::bool THEN $10::text ELSE receipt_error END,
+                claimed_by = NULL, claimed_on = NULL, claimed_at = NULL
+             WHERE seq = $1",
+            &[
+                &seq,
+                &state,
+                &now,
+                &finished,
+                &status,
+                &reason,
+                &by_holder,
+                &has_receipt,
+                &word,
+                &error,
+            ],
+        )
+        .await?;
+        if from == QUEUED {
+            self.counts.waiting = self.counts.waiting.saturating_sub(1);
+        }
+        Ok(true)
+    }
+
+    async fn outcome(&mut self, seq: i64, now: i64) -> Pg<Option<Outcome>> {
+        Ok(self
+            .message(seq)
+            .await?
+            .map(|(channel, state, _, accepted, ..)| Outcome {
+                channel,
+                state: state_of(state),
+                since_accepted: Duration::from_millis((now - accepted).max(0) as u64),
+            }))
+    }
+
+    async fn apply(
+        &mut self,
+        channel: &str,
+        changes: &[Change],
+        now: SystemTime,
+    ) -> Pg<Vec<Applied>> {
+        let at = ms(now);
+        let mut applied = Vec::with_capacity(changes.len());
+        for change in changes {
+            applied.push(match change {
+                Change::Submitted {
+                    key,
+                    smsc_message_id,
+                } => self.submitted(channel, *key, smsc_message_id, at).await?,
+                Change::Failed {
+                    key,
+                    status,
+                    reason,
+                } => {
+                    let (seq, _) = split_key(*key);
+                    match self.message(seq).await? {
+                        Some((_, state, ..)) => {
+                            let failure = Some((*status, reason.as_str()));
+                            self.enter(seq, state, FAILED, at, failure, Cause::Holder)
+                                .await?;
+                            Applied::Done(self.outcome(seq, at).await?)
+                        }
+                        None => Applied::Done(None),
+                    }
+                }
+                Change::Expired { seq } => {
+                    self.expire(*seq, at).await?;
+                    Applied::Done(self.outcome(*seq, at).await?)
+                }
+                Change::Receipt { receipt, event } => {
+                    if event.is_some() && self.outbox_full() {
+                        Applied::OutboxFull
+                    } else {
+                        let matched = self.receipt(channel, receipt, at).await?;
+                        if let Some(mut event) = event.clone() {
+                            let (id, segment, state) = match &matched {
+                                ReceiptMatch::Matched { id, segment, state } => (
+                                    Value::from(id.as_str()),
+                                    Value::from(*segment),
+                                    Value::from(state.as_str()),
+                                ),
+                                _ => (Value::Null, Value::Null, Value::Null),
+                            };
+                            event.insert("message_id".into(), id);
+                            event.insert("segment".into(), segment);
+                            event.insert("message_state".into(), state);
+                            self.queue_event(event, at).await?;
+                        }
+                        Applied::Receipt(matched)
+                    }
+                }
+                Change::Event { event } => {
+                    if self.outbox_full() {
+                        Applied::OutboxFull
+                    } else {
+                        self.queue_event(event.clone(), at).await?;
+                        Applied::Done(None)
+                    }
+                }
+                Change::Part { set, number, data } => {
+                    self.execute(
+                        "INSERT INTO inbound_parts (channel, set_key, number, data)
+                         VALUES ($1, $2, $3, $4)
+                         ON CONFLICT (channel, set_key, number) DO UPDATE SET data = $4",
+                        &[&channel, set, &i64::from(*number), data],
+                    )
+                    .await?;
+                    Applied::Done(None)
+                }
+                Change::Completed { set, event } => {
+                    if self.outbox_full() {
+                        Applied::OutboxFull
+                    } else {
+                        self.queue_event(event.clone(), at).await?;
+                        self.forget_parts(channel, set).await?;
+                        Applied::Done(None)
+                    }
+                }
+                Change::PartsDone { set } => {
+                    self.forget_parts(channel, set).await?;
+                    Applied::Done(None)
+                }
+            });
+        }
+        Ok(applied)
+    }
+
+    async fn forget_parts(&mut self, channel: &str, set: &str) -> Pg<()> {
+        self.execute(
+            "DELETE FROM inbound_parts WHERE channel = $1 AND set_key = $2",
+            &[&channel, &set],
+        )
+        .await?;
+        Ok(())
+    }
+
+    fn outbox_full(&self) -> bool {
+        self.counts.outbox >= self.options.max_outbox
+    }
+
+    /// Queues a webhook event with a fresh, stable `event_id`.
+    async fn queue_event(&mut self, mut event: Map<String, Value>, now: i64) -> Pg<()> {
+        event.insert(
+            "event_id".into(),
+            Value::from(MessageId::generate().as_str()),
+        );
+        let body = Value::Object(event).to_string().into_bytes();
+        self.execute(
+            "INSERT INTO outbox (body, due, created_at) VALUES ($1, $2, $2)",
+            &[&body, &now],
+        )
+        .await?;
+        self.counts.outbox += 1;
+        Ok(())
+    }
+
+    async fn expire(&mut self, seq: i64, now: i64) -> Pg<()> {
+        let Some((channel, state, _, _, id, _)) = self.message(seq).await? else {
+            return Ok(());
+        };
+        if !self
+            .enter(seq, state, EXPIRED, now, None, Cause::Holder)
+            .await?
+        {
+            return Ok(());
+        }
+        if self.options.events {
+            let mut event = Map::new();
+            event.insert("type".into(), Value::from("expired"));
+            event.insert("channel".into(), Value::from(channel));
+            event.insert("message_id".into(), Value::from(id));
+            event.insert("message_state".into(), Value::from("expired"));
+            event.insert(
+                "expired_at".into(),
+                Value::from(crate::daemon::store::rfc3339(from_ms(now))),
+            );
+            // The outbox bound is for what the SMSC can redeliver; an expiry has no one to
+            // redeliver it, so it is queued even past the bound.
+            self.queue_event(event, now).await?;
+        }
+        Ok(())
+    }
+
+    /// Records a submit_sm_resp. The usual case (a message this node holds, its segment
+    /// acknowledged for the first time) is one statement that writes and checks at once;
+    /// anything else reads the row first.
+    async fn submitted(&mut self, channel: &str, key: u64, smsc_id: &str, now: i64) -> Pg<Applied> {
+        let (seq, idx) = split_key(key);
+        if let Some(applied) = self.first_ack(channel, seq, idx, smsc_id, now).await? {
+            return Ok(applied);
+        }
+        let Some((owner, state, delivery_report, accepted, _, count)) = self.message(seq).await?
+        else {
+            return Ok(Applied::Done(None));
+        };
+        let earlier = self.segment_ack(seq, idx, count).await?;
+        if let Some((old, on)) = &earlier {
+            // Acknowledged again (a re-send after a lost response): the latest id counts,
+            // and the earlier one no longer leads here.
+            self.uncorrelate(on, seq, i64::from(idx), old).await?;
+        }
+        if count == 1 {
+            self.execute(
+                "UPDATE messages SET smsc_id = $2, acked_on = $3 WHERE seq = $1",
+                &[&seq, &smsc_id, &channel],
+            )
+            .await?;
+        } else {
+            self.execute(
+                "INSERT INTO segments (seq, idx, smsc_id, acked_on) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (seq, idx) DO UPDATE SET smsc_id = $3, acked_on = $4",
+                &[&seq, &i64::from(idx), &smsc_id, &channel],
+            )
+            .await?;
+        }
+        if delivery_report {
+            self.correlate(channel, seq, idx, smsc_id).await?;
+        }
+        if earlier.is_some() {
+            return Ok(Applied::Done(self.outcome(seq, now).await?));
+        }
+        let acked: i64 = self
+            .query_opt(
+                "UPDATE messages SET acked = acked + 1 WHERE seq = $1 RETURNING acked",
+                &[&seq],
+            )
+            .await?
+            .map_or(Ok(0), |r| r.try_get(0))?;
+        let mut state = state;
+        if state == QUEUED
+            && acked >= count
+            && self
+                .enter(seq, state, SUBMITTED, now, None, Cause::Holder)
+                .await?
+        {
+            state = SUBMITTED;
+        }
+        Ok(Applied::Done(Some(Outcome {
+            channel: owner,
+            state: state_of(state),
+            since_accepted: Duration::from_millis((now - accepted).max(0) as u64),
+        })))
+    }
+
+    /// The first acknowledgement of a segment of a message this node holds: `None` when
+    /// the row is not as the claim left it (then the caller reads it).
+    async fn first_ack(
+        &mut self,
+        channel: &str,
+        seq: i64,
+        idx: u8,
+        smsc_id: &str,
+        now: i64,
+    ) -> Pg<Option<Applied>> {
+        let node = self.options.node_name.as_str();
+        let single = self
+            .query_opt(
+                "UPDATE messages SET smsc_id = $2::text, acked_on = $3::text, channel = $3::text,
+                    acked = 1, state = 1, submitted_at = $4::int8,
+                    finished_at = CASE WHEN delivery_report THEN NULL ELSE $4::int8 END,
+                    claimed_by = NULL, claimed_on = NULL, claimed_at = NULL
+                 WHERE seq = $1 AND $6::int8 = 0 AND segments = 1 AND state = 0
+                    AND smsc_id IS NULL AND claimed_by = $5
+                 RETURNING accepted_at, delivery_report, 1::int8, 1::int8",
+                &[&seq, &smsc_id, &channel, &now, &node, &i64::from(idx)],
+            )
+            .await?;
+        let row = match single {
+            Some(row) => Some(row),
+            None => {
+                // A longer message: the segment's row, if it is new and the message held,
+                // then the count, all in one statement.
+                self.query_opt(
+                    "WITH held AS (
+                        SELECT seq FROM messages
+                        WHERE seq = $1 AND segments > 1 AND state = 0 AND claimed_by = $5::text
+                     ), ins AS (
+                        INSERT INTO segments (seq, idx, smsc_id, acked_on)
+                        SELECT seq, $6::int8, $2::text, $3::text FROM held
+                        ON CONFLICT (seq, idx) DO NOTHING RETURNING seq
+                     )
+                     UPDATE messages m SET acked = m.acked + 1, channel = $3::text,
+                        state = CASE WHEN m.acked + 1 >= m.segments THEN 1 ELSE m.state END,
+                        submitted_at = CASE WHEN m.acked + 1 >= m.segments THEN $4::int8
+                            ELSE m.submitted_at END,
+                        finished_at = CASE WHEN m.acked + 1 >= m.segments
+                            AND NOT m.delivery_report THEN $4::int8 ELSE m.finished_at END,
+                        claimed_by = CASE WHEN m.acked + 1 >= m.segments THEN NULL
+                            ELSE m.claimed_by END,
+                        claimed_on = CASE WHEN m.acked + 1 >= m.segments THEN NULL
+                            ELSE m.claimed_on END,
+                        claimed_at = CASE WHEN m.acked + 1 >= m.segments THEN NULL
+                            ELSE m.claimed_at END
+                     FROM ins WHERE m.seq = ins.seq
+                     RETURNING m.accepted_at, m.delivery_report, m.acked, m.segments",
+                    &[&seq, &smsc_id, &channel, &now, &node, &i64::from(idx)],
+                )
+                .await?
+            }
+        };
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let accepted: i64 = row.try_get(0)?;
+        let delivery_report: bool = row.try_get(1)?;
+        let done = row.try_get::<_, i64>(2)? >= row.try_get::<_, i64>(3)?;
+        if done {
+            self.counts.waiting = self.counts.waiting.saturating_sub(1);
+        }
+        if delivery_report {
+            self.correlate(channel, seq, idx, smsc_id).await?;
+        }
+        Ok(Some(Applied::Done(Some(Outcome {
+            channel: channel.to_string(),
+            state: if done {
+                MessageState::Submitted
+            } else {
+                MessageState::Queued
+            },
+            since_accepted: Duration::from_millis((now - accepted).max(0) as u64),
+        }))))
+    }
+
+    /// The SMSC id a segment was acknowledged with, and on which channel.
+    async fn segment_ack(&mut self, seq: i64, idx: u8, count: i64) -> Pg<Option<(String, String)>> {
+        let idx = i64::from(idx);
+        let row = if count == 1 {
+            self.query_opt(
+                "SELECT smsc_id, acked_on FROM messages WHERE seq = $1 AND $2::int8 = 0",
+                &[&seq, &idx],
+            )
+            .await?
+        } else {
+            self.query_opt(
+                "SELECT smsc_id, acked_on FROM segments WHERE seq = $1 AND idx = $2",
+                &[&seq, &idx],
+            )
+            .await?
+        };
+        Ok(match row {
+            Some(r) => match (r.try_get(0)?, r.try_get(1)?) {
+                (Some(id), Some(on)) => Some((id, on)),
+                _ => None,
+            },
+            None => None,
+        })
+    }
+
+    /// Records an SMSC id under the forms a receipt may quote it in. An SMSC that reuses an
+    /// id is handled when matching: the newest submission with that exact id wins.
+    async fn correlate(&mut self, channel: &str, seq: i64, idx: u8, smsc_id: &str) -> Pg<()> {
+        let key = MessageIdKey::new(smsc_id);
+        let forms = stored_forms(&key);
+        self.execute(
+            "INSERT INTO correlation (channel, form, seq, idx, smsc_id)
+             SELECT $1::text, form, $3::int8, $4::int8, $5::text FROM UNNEST($2::text[]) AS form
+             ON CONFLICT DO NOTHING",
+            &[&channel, &forms, &seq, &i64::from(idx), &key.as_str()],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Forgets the correlation of one segment (it was acknowledged again).
+    async fn uncorrelate(&mut self, channel: &str, seq: i64, idx: i64, smsc_id: &str) -> Pg<()> {
+        let forms = stored_forms(&MessageIdKey::new(smsc_id));
+        self.execute(
+            "DELETE FROM correlation
+             WHERE channel = $1 AND form = ANY($2) AND seq = $3 AND idx = $4",
+            &[&channel, &forms, &seq, &idx],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Matches a receipt tier by tier (as [`crate::sms::MessageIdIndex`] does) and records it.
+    async fn receipt(
+        &mut self,
+        channel: &str,
+        receipt: &ReceiptReport,
+        now: i64,
+    ) -> Pg<ReceiptMatch> {
+        let key = MessageIdKey::new(&receipt.smsc_message_id);
+        let mut found: Vec<(i64, i64, String)> = Vec::new();
+        for tier in MatchRule::TIERS {
+            // Every look-up of the tier in one statement.
+            let lookups: Vec<_> = key
+                .probes(tier, MatchRules::default())
+                .iter()
+                .flat_map(probe)
+                .collect();
+            if lookups.is_empty() {
+                continue;
+            }
+            let forms: Vec<&str> = lookups.iter().map(|l| l.form.as_str()).collect();
+            let rows = self
+                .query(
+                    "SELECT seq, idx, smsc_id, form FROM correlation
+                     WHERE channel = $1 AND form = ANY($2)",
+                    &[&channel, &forms],
+                )
+                .await?;
+            for r in rows {
+                let smsc_id: String = r.try_get(2)?;
+                let form: String = r.try_get(3)?;
+                let wanted = lookups.iter().any(|l| {
+                    l.form == form
+                        && l.exact.as_ref().is_none_or(|x| *x == smsc_id)
+                        && !(l.not_0x && smsc_id.starts_with("0x"))
+                });
+                if wanted {
+                    found.push((r.try_get(0)?, r.try_get(1)?, smsc_id));
+                }
+            }
+            found.sort();
+            found.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+            if !found.is_empty() {
+                break;
+            }
+        }
+        // The same id submitted more than once (the SMSC reused it): the newest counts.
+        if found.len() > 1 && found.iter().all(|f| f.2 == found[0].2) {
+            let newest = found.iter().max_by_key(|f| (f.0, f.1)).cloned();
+            found = newest.into_iter().collect();
+        }
+        let (seq, idx, smsc_id) = match found.as_slice() {
+            [] => return Ok(ReceiptMatch::NotFound),
+            [(seq, idx, smsc_id)] => (*seq, *idx, smsc_id.clone()),
+            many => {
+                let mut submit_ids: Vec<String> = many.iter().map(|f| f.2.clone()).collect();
+                submit_ids.sort();
+                return Ok(ReceiptMatch::Ambiguous { submit_ids });
+            }
+        };
+        let Some((_, state, _, _, id, count)) = self.message(seq).await? else {
+            self.uncorrelate(channel, seq, idx, &smsc_id).await?;
+            return Ok(ReceiptMatch::NotFound);
+        };
+        let words = (receipt.state.as_str(), receipt.error_code.as_deref());
+        if count > 1 {
+            self.execute(
+                "UPDATE segments SET receipt = $3, receipt_error = $4
+                 WHERE seq = $1 AND idx = $2",
+                &[&seq, &idx, &words.0, &words.1],
+            )
+            .await?;
+        }
+        // The correlation stays after a final receipt, until the message is purged: an SMSC
+        // that missed our answer delivers the receipt again, and that repeat must still name
+        // its message.
+        let segments = if count == 1 {
+            vec![SegmentRecord {
+                smsc_message_id: Some(smsc_id.clone()),
+                receipt: Some(receipt.state.clone()),
+                receipt_error: receipt.error_code.clone(),
+            }]
+        } else {
+            segment_records(self.c, seq, count).await?
+        };
+        let in_row = (count == 1).then_some(words);
+        let mut state = state;
+        let mut written = false;
+        if let Some((next, reason)) = state_from_receipts(&segments) {
+            let code = match next {
+                MessageState::Delivered => DELIVERED,
+                MessageState::Expired => EXPIRED,
+                _ => FAILED,
+            };
+            let failure = reason.as_deref().map(|r| (None, r));
+            if self
+                .enter(seq, state, code, now, failure, Cause::Receipt(in_row))
+                .await?
+            {
+                state = code;
+                written = true;
+            }
+        }
+        if let (Some((word, error)), false) = (in_row, written) {
+            self.execute(
+                "UPDATE messages SET receipt = $2, receipt_error = $3 WHERE seq = $1",
+                &[&seq, &word, &error],
+            )
+            .await?;
+        }
+        Ok(ReceiptMatch::Matched {
+            id: stored_id(id)?,
+            segment: idx as usize,
+            state: state_of(state),
+        })
+    }
+
+    async fn fail_unconfigured(
+        &mut self,
+        configured: &[String],
+        reason: &str,
+        now: SystemTime,
+    ) -> Pg<u64> {
+        let n = self
+            .execute(
+                "UPDATE messages SET state = 3, finished_at = $2, failure_reason = $3,
+                    claimed_by = NULL, claimed_on = NULL, claimed_at = NULL
+                 WHERE state = 0 AND queue <> '' AND NOT (queue = ANY($1))",
+                &[&configured, &ms(now), &reason],
+            )
+            .await?;
+        self.counts.waiting = self.counts.waiting.saturating_sub(n);
+        Ok(n)
+    }
+
+    async fn upkeep(&mut self, now: SystemTime) -> Pg<Upkeep> {
+        let at = ms(now);
+        let mut upkeep = Upkeep::default();
+        // Held messages are left to their channel, which reports them expired itself.
+        let expired: Vec<i64> = self
+            .query(
+                "SELECT seq FROM messages
+                 WHERE state = 0 AND expires_at <= $1 AND claimed_by IS NULL
+                 ORDER BY expires_at LIMIT $2",
+                &[&at, &UPKEEP_BATCH],
+            )
+            .await?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?;
+        for seq in expired {
+            self.expire(seq, at).await?;
+            upkeep.expired += 1;
+        }
+        // Submitted messages whose receipt never came stop waiting for it.
+        let wait = at.saturating_sub(ms_of(self.options.receipt_wait));
+        upkeep.purged += self
+            .execute(
+                "UPDATE messages SET finished_at = $1 WHERE seq IN (
+                    SELECT seq FROM messages WHERE state = 1 AND finished_at IS NULL
+                    AND submitted_at <= $2 LIMIT $3)",
+                &[&at, &wait, &UPKEEP_BATCH],
+            )
+            .await?;
+        let old = at.saturating_sub(ms_of(self.options.finished_retention));
+        let finished: Vec<i64> = self
+            .query(
+                "SELECT seq FROM messages
+                 WHERE finished_at IS NOT NULL AND finished_at <= $1
+                 ORDER BY finished_at LIMIT $2",
+                &[&old, &UPKEEP_BATCH],
+            )
+            .await?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?;
+        if !finished.is_empty() {
+            // Every correlation row left for a message is its own: one acknowledged again
+            // lost its earlier rows when it was.
+            self.execute("DELETE FROM correlation WHERE seq = ANY($1)", &[&finished])
+                .await?;
+            self.execute("DELETE FROM segments WHERE seq = ANY($1)", &[&finished])
+                .await?;
+            upkeep.purged += self
+                .execute("DELETE FROM messages WHERE seq = ANY($1)", &[&finished])
+                .await?;
+        }
+        Ok(upkeep)
+    }
+}
+
+/// The columns of the messages one insert writes, as arrays for `UNNEST`.
+#[derive(Default)]
+struct Rows<'a> {
+    id: Vec<&'a str>,
+    channel: Vec<&'a str>,
+    queue: Vec<&'a str>,
+    to: Vec<&'a str>,
+    from: Vec<Option<&'a str>>,
+    delivery_report: Vec<bool>,
+    send_validity: Vec<bool>,
+    encoding: Vec<&'a str>,
+    data_coding: Vec<i64>,
+    segments: Vec<i64>,
+    accepted_at: Vec<i64>,
+    expires_at: Vec<i64>,
+    idem_key: Vec<Option<&'a str>>,
+    idem_fingerprint: Vec<Option<&'a str>>,
+    body: Vec<Vec<u8>>,
+}
+
+impl<'a> Rows<'a> {
+    fn push(&mut self, m: &'a NewMessage, now: SystemTime) {
+        self.id.push(m.id.as_str());
+        self.channel.push(&m.channel);
+        self.queue.push(if m.pinned { &m.channel } else { "" });
+        self.to.push(&m.to);
+        self.from.push(m.from.as_deref());
+        self.delivery_report.push(m.delivery_report);
+        self.send_validity.push(m.send_validity);
+        self.encoding.push(m.encoding);
+        self.data_coding.push(i64::from(m.data_coding));
+        self.segments.push(m.segments.len() as i64);
+        self.accepted_at.push(ms(now));
+        self.expires_at.push(ms(m.expires_at));
+        self.idem_key
+            .push(m.idempotency.as_ref().map(|i| i.key.as_str()));
+        self.idem_fingerprint
+            .push(m.idempotency.as_ref().map(|i| i.fingerprint.as_str()));
+        self.body.push(body::pack(&m.segments));
+    }
+}
+
+/// A message id read back; anything else is a damaged row, reported as such.
+pub(super) fn stored_id(text: String) -> Pg<MessageId> {
+    MessageId::parse(&text).ok_or_else(|| PgError::Damaged(format!("{text:?} is not a message id")))
+}
+
+/// Milliseconds since the epoch, as stored.
+pub(super) fn ms(t: SystemTime) -> i64 {
+    crate::daemon::store::sqlite::ms(t)
+}
+
+/// A stored time back as a `SystemTime`.
+pub(super) fn from_ms(ms: i64) -> SystemTime {
+    crate::daemon::store::sqlite::from_ms(ms)
+}
+
+fn ms_of(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// A stored state code as a [`MessageState`].
+pub(super) fn state_of(code: i64) -> MessageState {
+    match code {
+        QUEUED => MessageState::Queued,
+        SUBMITTED => MessageState::Submitted,
+        DELIVERED => MessageState::Delivered,
+        EXPIRED => MessageState::Expired,
+        _ => MessageState::Failed,
+    }
+}
