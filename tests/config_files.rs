@@ -31,12 +31,14 @@ fn annotated_example_is_valid() {
 fn readme_documents_every_option() {
     use smppd::config::daemon_sections::{HTTP_OPTIONS, WEBHOOK_OPTIONS};
     use smppd::config::options::CHANNEL_OPTIONS;
+    use smppd::config::store_section::STORE_OPTIONS;
     let readme =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
     for option in CHANNEL_OPTIONS
         .iter()
         .chain(HTTP_OPTIONS)
         .chain(WEBHOOK_OPTIONS)
+        .chain(STORE_OPTIONS)
     {
         assert!(
             readme.contains(&format!("| `{}` |", option.name)),

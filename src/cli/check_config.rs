@@ -5,9 +5,10 @@ use std::process::ExitCode;
 use std::time::SystemTime;
 
 use clap::Args;
-use smppd::config::{Config, KeystoreSource};
+use smppd::config::{Config, KeystoreSource, PostgresStore, StoreBackend};
 use smppd::daemon::channels::tls_settings;
 use smppd::daemon::store::sqlite::{inspect, latest_schema};
+use smppd::daemon::store_config::inspect_postgres;
 use smppd::supervisor::ChannelFailure;
 use smppd::transport::Connector;
 
@@ -100,7 +101,11 @@ pub fn run(args: CheckConfigArgs) -> ExitCode {
         println!("[webhook] configured");
     }
     println!("[http] listen {}", config.http.listen);
-    if let Err(problem) = check_store(&config.store.path) {
+    let checked = match &config.store.backend {
+        StoreBackend::Sqlite => check_store(&config.store.path),
+        StoreBackend::Postgres(pg) => check_postgres(&config, pg),
+    };
+    if let Err(problem) = checked {
         println!("    error: {problem}");
         problems += 1;
     }
@@ -115,6 +120,37 @@ pub fn run(args: CheckConfigArgs) -> ExitCode {
         println!("{}: {problems} problem(s)", args.file.display());
         ExitCode::FAILURE
     }
+}
+
+/// What a start would find in the PostgreSQL database: it must be reachable, and its schema
+/// one this build knows (none yet is fine: the first start creates it).
+fn check_postgres(config: &Config, pg: &PostgresStore) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("[store] cannot start a runtime to connect: {e}"))?;
+    let (found, stats) = runtime
+        .block_on(inspect_postgres(config, pg))
+        .map_err(|e| format!("[store] {e}"))?;
+    let known = smppd::daemon::store::postgres::latest_schema();
+    match stats {
+        Some(stats) => {
+            let queued = stats
+                .by_state
+                .iter()
+                .find(|(s, _)| *s == "queued")
+                .map_or(0, |(_, n)| *n);
+            println!(
+                "[store] postgres {} (schema {found} of {known}, {queued} message(s) queued, {} webhook event(s))",
+                pg.url, stats.outbox
+            );
+        }
+        None => println!(
+            "[store] postgres {} (reachable; no schema yet: created at the first start)",
+            pg.url
+        ),
+    }
+    Ok(())
 }
 
 /// What a start would find at the store's path: an existing store of a schema this build

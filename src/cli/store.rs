@@ -1,19 +1,21 @@
 //! `smppd store inspect [--config FILE]`: what the durable store holds, read-only. The
 //! counting lives in `smppd::daemon::store::sqlite::inspect`, which opens the file read-only
-//! and so works beside a running daemon; this file only finds the file and prints.
+//! and so works beside a running daemon (and `postgres::inspect` for a PostgreSQL store,
+//! which only reads); this file only finds the store and prints.
 //!
 //! Exit status: 0 after printing, 1 when the store cannot be read, 2 when the configuration
 //! has problems (each is printed).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use clap::{Args, Subcommand};
 use serde_json::{json, Map, Value};
-use smppd::config::Config;
+use smppd::config::{Config, PostgresStore, StoreBackend};
 use smppd::daemon::store::sqlite::inspect;
-use smppd::daemon::store::{rfc3339, StoreStats};
+use smppd::daemon::store::{postgres, rfc3339, StoreError, StoreStats};
+use smppd::daemon::store_config;
 
 /// `smppd store ...` subcommands.
 #[derive(Debug, Subcommand)]
@@ -62,8 +64,14 @@ fn run_inspect(args: InspectArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let path = config.store.path;
-    let stats = match inspect(&path) {
+    let (place, stats) = match &config.store.backend {
+        StoreBackend::Sqlite => (
+            config.store.path.display().to_string(),
+            inspect(&config.store.path),
+        ),
+        StoreBackend::Postgres(pg) => (pg.url.clone(), inspect_postgres(&config, pg)),
+    };
+    let stats = match stats {
         Ok(s) => s,
         Err(e) => {
             eprintln!("smppd store inspect: {e}");
@@ -71,14 +79,24 @@ fn run_inspect(args: InspectArgs) -> ExitCode {
         }
     };
     if args.json {
-        println!("{}", to_json(&path, &stats));
+        println!("{}", to_json(&place, &stats));
     } else {
-        print_text(&path, &stats, SystemTime::now());
+        print_text(&place, &stats, SystemTime::now());
     }
     ExitCode::SUCCESS
 }
 
-fn to_json(path: &Path, s: &StoreStats) -> Value {
+/// The counts of the PostgreSQL database `[store]` names (read-only, like the file's).
+fn inspect_postgres(config: &Config, pg: &PostgresStore) -> Result<StoreStats, StoreError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| StoreError::Read(e.to_string()))?;
+    let options = store_config::postgres_options(config, pg);
+    runtime.block_on(postgres::inspect(&options))
+}
+
+fn to_json(path: &str, s: &StoreStats) -> Value {
     let messages: Map<String, Value> = s
         .by_state
         .iter()
@@ -90,7 +108,7 @@ fn to_json(path: &Path, s: &StoreStats) -> Value {
         .map(|(channel, n)| (channel.clone(), (*n).into()))
         .collect();
     json!({
-        "path": path.display().to_string(),
+        "path": path,
         "schema_version": s.schema_version,
         "file_bytes": s.file_bytes,
         "messages": messages,
@@ -102,10 +120,10 @@ fn to_json(path: &Path, s: &StoreStats) -> Value {
     })
 }
 
-fn print_text(path: &Path, s: &StoreStats, now: SystemTime) {
+fn print_text(path: &str, s: &StoreStats, now: SystemTime) {
     println!(
         "store {} (schema version {}, {})",
-        path.display(),
+        path,
         s.schema_version,
         size(s.file_bytes)
     );

@@ -24,7 +24,7 @@ pub use channel::{
 };
 pub use daemon_sections::{HttpConfig, WebhookConfig};
 pub use error::{ConfigError, ConfigErrors, ConfigWarning, Location, Problem};
-pub use store_section::StoreConfig;
+pub use store_section::{PostgresStore, StoreBackend, StoreConfig};
 
 use crate::limited_file;
 use section::FileContext;

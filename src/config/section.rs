@@ -106,6 +106,11 @@ impl<'a> SectionReader<'a> {
         self.table.get(key)
     }
 
+    /// Marks `keys` as read without reading them (a caller that reported them itself).
+    pub fn skip(&mut self, keys: &[&'static str]) {
+        self.read.extend(keys.iter().copied());
+    }
+
     /// Whether the section sets `key` at all.
     pub fn has(&self, key: &str) -> bool {
         self.table.contains_key(key)

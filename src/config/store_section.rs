@@ -2,10 +2,15 @@
 //!
 //! The section is optional. Without it the store is `smppd.db` in `$STATE_DIRECTORY` when
 //! systemd sets it (the unit's `StateDirectory=smppd`), else beside the configuration file.
+//! `backend = "postgres"` keeps it in a PostgreSQL database instead (`url`, `password`,
+//! `node-name`, `pool-size`).
 
+use super::error::Problem;
 use super::options::{supported, OptionSpec};
 use super::section::{FileContext, SectionReader};
+use crate::secret::Secret;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 use std::time::Duration;
 
 /// The name of the section.
@@ -16,6 +21,12 @@ pub const DEFAULT_FILE: &str = "smppd.db";
 
 /// Every key of `[store]`.
 pub const STORE_OPTIONS: &[OptionSpec] = &[
+    supported(
+        "backend",
+        "sqlite",
+        "sqlite, postgres",
+        "Where the store lives: an SQLite file on this machine, or a PostgreSQL database.",
+    ),
     supported(
         "path",
         "smppd.db in $STATE_DIRECTORY, else beside the configuration file",
@@ -40,11 +51,62 @@ pub const STORE_OPTIONS: &[OptionSpec] = &[
         "60-8640000 (s)",
         "How long a submitted message waits for its delivery receipt; then it counts as finished and is purged finished-retention later.",
     ),
+    supported(
+        "url",
+        "none (required with backend = \"postgres\")",
+        "postgres://USER@HOST:PORT/DATABASE, without a password",
+        "The PostgreSQL database (backend = \"postgres\"). A URL holding a password is refused: use password.",
+    ),
+    supported(
+        "password",
+        "none",
+        "a secret: inline, { env = \"VAR\" } or { file = \"PATH\" }",
+        "The PostgreSQL user's password, when the server asks for one.",
+    ),
+    supported(
+        "node-name",
+        "the host name",
+        "1-64 of A-Z a-z 0-9 . _ -",
+        "This node's name in the database (recorded on the messages it claims); unique per node.",
+    ),
+    supported(
+        "pool-size",
+        "4",
+        "1-64",
+        "Connections to PostgreSQL for queries; writes use one more of their own.",
+    ),
 ];
+
+/// The most octets of a PostgreSQL URL.
+const MAX_URL: usize = 4096;
+
+/// `[store] backend`, with what each needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreBackend {
+    /// The SQLite file at [`StoreConfig::path`].
+    Sqlite,
+    /// A PostgreSQL database.
+    Postgres(PostgresStore),
+}
+
+/// `[store]` with `backend = "postgres"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostgresStore {
+    /// `url`: the server and database, without a password.
+    pub url: String,
+    /// `password`.
+    pub password: Option<Secret>,
+    /// `node-name`; `None` for the host name (looked up by the daemon).
+    pub node_name: Option<String>,
+    /// `pool-size`.
+    pub pool_size: usize,
+}
 
 /// `[store]`, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreConfig {
+    /// `backend` and its settings.
+    pub backend: StoreBackend,
     /// `path`, resolved (see the module's documentation for the default).
     pub path: PathBuf,
     /// `max-queued`.
@@ -60,6 +122,7 @@ impl StoreConfig {
     /// `$STATE_DIRECTORY` looked up in `env`.
     pub fn defaults(config_path: &Path, env: &dyn Fn(&str) -> Option<String>) -> StoreConfig {
         StoreConfig {
+            backend: StoreBackend::Sqlite,
             path: default_path(config_path, env),
             max_queued: 1_000_000,
             default_validity: Duration::from_secs(48 * 3600),
@@ -94,14 +157,109 @@ pub(super) fn parse_store<'a>(
     let max_queued = r.integer("max-queued", 1, 100_000_000, 1_000_000);
     let validity = r.integer("default-validity", 60, 8_640_000, 172_800);
     let receipt_wait = r.integer("receipt-wait", 60, 8_640_000, 259_200);
+    let backend = backend(&mut r);
     r.finish();
     let config = StoreConfig {
+        backend,
         path,
         max_queued: max_queued.unsigned_abs(),
         default_validity: Duration::from_secs(validity.unsigned_abs()),
         receipt_wait: Duration::from_secs(receipt_wait.unsigned_abs()),
     };
     (config, r)
+}
+
+/// Reads `backend` and, for PostgreSQL, its keys; the PostgreSQL keys without that backend
+/// are an error (they would be silently unused).
+fn backend(r: &mut SectionReader<'_>) -> StoreBackend {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Kind {
+        Sqlite,
+        Postgres,
+    }
+    let kind = r.choice(
+        "backend",
+        &[("sqlite", Kind::Sqlite), ("postgres", Kind::Postgres)],
+        Kind::Sqlite,
+    );
+    if kind == Kind::Sqlite {
+        for key in ["url", "password", "node-name", "pool-size"] {
+            if r.has(key) {
+                r.error(
+                    Some(key),
+                    Problem::Invalid {
+                        value: String::new(),
+                        expected: "no value: it is for backend = \"postgres\"".into(),
+                    },
+                );
+            }
+        }
+        // Marked as read: the error above is the only one for them.
+        r.skip(&["url", "password", "node-name", "pool-size"]);
+        return StoreBackend::Sqlite;
+    }
+    let url = r.opt_string("url", MAX_URL);
+    let password = r.secret("password", 1024);
+    let node_name = r.opt_string("node-name", 64);
+    let pool_size = r.integer("pool-size", 1, 64, 4).unsigned_abs() as usize;
+    if let Some(name) = &node_name {
+        let valid = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        if !valid {
+            r.error(
+                Some("node-name"),
+                Problem::Invalid {
+                    value: name.clone(),
+                    expected: "1-64 of A-Z a-z 0-9 . _ -".into(),
+                },
+            );
+        }
+    }
+    let url = match url {
+        None => {
+            r.error(
+                Some("url"),
+                Problem::Invalid {
+                    value: String::new(),
+                    expected: "a postgres:// URL: it is required with backend = \"postgres\""
+                        .into(),
+                },
+            );
+            String::new()
+        }
+        Some(url) => {
+            if let Some(problem) = url_problem(&url) {
+                r.error(Some("url"), problem);
+            }
+            url
+        }
+    };
+    StoreBackend::Postgres(PostgresStore {
+        url,
+        password,
+        node_name,
+        pool_size,
+    })
+}
+
+/// What is wrong with a PostgreSQL URL: it does not parse, or it holds a password. The URL
+/// itself is never quoted back (it may hold one).
+fn url_problem(url: &str) -> Option<Problem> {
+    let expected = match tokio_postgres::Config::from_str(url) {
+        Err(_) => {
+            "postgres://USER@HOST:PORT/DATABASE (or key=value pairs: host=... dbname=...)"
+        }
+        Ok(c) if c.get_password().is_some() => {
+            "a URL without a password: put it in [store] password (inline, { env = \"VAR\" } or { file = \"PATH\" })"
+        }
+        Ok(_) => return None,
+    };
+    Some(Problem::Invalid {
+        value: "(the URL, not shown)".into(),
+        expected: expected.into(),
+    })
 }
 
 #[cfg(test)]
@@ -141,5 +299,63 @@ mod tests {
             .filter_map(|e| e.location.key.clone())
             .collect();
         assert_eq!(keys, ["max-queued", "receipt-wai"], "{errors:?}");
+    }
+
+    #[test]
+    fn postgres_is_configured_with_a_url_without_a_password() {
+        let path = Path::new("/etc/smppd/smppd.toml");
+        let text = format!(
+            "{CHANNEL}[store]\nbackend = \"postgres\"\nurl = \"postgres://smppd@db1:5432/smppd\"\npassword = {{ env = \"PGPW\" }}\nnode-name = \"gw-a\"\npool-size = 8\n"
+        );
+        let env = |v: &str| (v == "PGPW").then(|| "s3cret".to_string());
+        let config = Config::parse(&text, path, &env).unwrap().config;
+        let StoreBackend::Postgres(pg) = &config.store.backend else {
+            panic!("{:?}", config.store.backend);
+        };
+        assert_eq!(pg.url, "postgres://smppd@db1:5432/smppd");
+        assert_eq!(pg.password.as_ref().map(|p| p.expose()), Some("s3cret"));
+        assert_eq!(pg.node_name.as_deref(), Some("gw-a"));
+        assert_eq!(pg.pool_size, 8);
+        assert!(!format!("{config:?}").contains("s3cret"));
+        let defaults = format!("{CHANNEL}[store]\nbackend = \"postgres\"\nurl = \"host=/run/postgresql dbname=smppd\"\n");
+        let config = Config::parse(&defaults, path, &|_| None).unwrap().config;
+        let StoreBackend::Postgres(pg) = &config.store.backend else {
+            panic!("{:?}", config.store.backend);
+        };
+        assert_eq!((pg.node_name.as_deref(), pg.pool_size), (None, 4));
+        assert_eq!(
+            StoreConfig::defaults(path, &|_| None).backend,
+            StoreBackend::Sqlite
+        );
+    }
+
+    #[test]
+    fn a_url_with_a_password_and_postgres_keys_without_postgres_are_refused() {
+        let path = Path::new("/etc/smppd/smppd.toml");
+        let errors = |store: &str| {
+            let text = format!("{CHANNEL}[store]\n{store}");
+            Config::parse(&text, path, &|_| None).unwrap_err().0
+        };
+        let e = errors("backend = \"postgres\"\nurl = \"postgres://smppd:hunter2@db1/smppd\"\n");
+        assert_eq!(e.len(), 1, "{e:?}");
+        let text = e[0].to_string();
+        assert!(text.contains("without a password"), "{text}");
+        assert!(!text.contains("hunter2"), "{text}");
+        let e = errors("backend = \"postgres\"\nurl = \"host=db1 password=hunter2\"\n");
+        assert!(!e[0].to_string().contains("hunter2"), "{e:?}");
+        let e = errors("backend = \"postgres\"\n");
+        assert_eq!(e[0].location.key.as_deref(), Some("url"), "{e:?}");
+        let e = errors("backend = \"postgres\"\nurl = \"postgres://db1/x\"\nnode-name = \"a b\"\npool-size = 0\n");
+        let keys: Vec<_> = e.iter().filter_map(|e| e.location.key.clone()).collect();
+        assert_eq!(keys, ["pool-size", "node-name"], "{e:?}");
+        let e = errors("url = \"postgres://db1/x\"\n");
+        assert_eq!(e[0].location.key.as_deref(), Some("url"), "{e:?}");
+        assert!(
+            e[0].to_string().contains("backend = \"postgres\""),
+            "{}",
+            e[0]
+        );
+        let e = errors("backend = \"mysql\"\n");
+        assert_eq!(e[0].location.key.as_deref(), Some("backend"), "{e:?}");
     }
 }

@@ -25,5 +25,6 @@ pub mod router;
 pub mod run;
 pub mod sink;
 pub mod store;
+pub mod store_config;
 pub mod systemd;
 pub mod webhook;

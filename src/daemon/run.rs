@@ -160,7 +160,7 @@ pub async fn run(
     let (services, recovery) = Services::open(&config).await?;
     tracing::info!(
         event = "store_opened",
-        path = %config.store.path.display(),
+        store = %super::store_config::describe(&config),
         schema_found = recovery.schema_found,
         requeued = recovery.requeued,
         waiting = services.store.counts().waiting,

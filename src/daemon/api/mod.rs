@@ -49,8 +49,7 @@ pub use serve::{serve, serve_with, HEADER_TIMEOUT};
 
 use super::dispatch::Dispatcher;
 use super::engine::Engine;
-use super::store::sqlite::Recovery;
-use super::store::{SqliteOptions, SqliteStore, Store, StoreError};
+use super::store::{Recovery, Store, StoreError};
 use super::webhook::{Webhook, WebhookError};
 use crate::config::{Config, HttpConfig};
 use axum::body::Body;
@@ -96,26 +95,10 @@ pub struct Services {
 }
 
 impl Services {
-    /// Opens the store `[store]` names (off the runtime's workers: it reads and migrates
-    /// the file) and starts the webhook sender for `[webhook]`. Must be called inside a
+    /// Opens the store `[store]` names (see [`super::store_config::open`]) and starts the webhook sender for `[webhook]`. Must be called inside a
     /// tokio runtime.
     pub async fn open(config: &Config) -> Result<(Services, Recovery), ServicesError> {
-        let mut options = SqliteOptions::new(config.store.path.clone());
-        options.max_queued = config.store.max_queued;
-        options.receipt_wait = config.store.receipt_wait;
-        options.finished_retention = config.http.finished_retention;
-        options.events = config.webhook.is_some();
-        if let Some(hook) = &config.webhook {
-            options.max_outbox = hook.max_queued_events as u64;
-        }
-        let opened = tokio::task::spawn_blocking(move || SqliteStore::open(options))
-            .await
-            .map_err(|e| StoreError::Open {
-                path: config.store.path.display().to_string(),
-                reason: e.to_string(),
-            })??;
-        let (store, recovery) = opened;
-        let store: Arc<dyn Store> = Arc::new(store);
+        let (store, recovery) = super::store_config::open(config).await?;
         let webhook = match &config.webhook {
             Some(hook) => Some(Arc::new(Webhook::start(hook.clone(), store.clone())?)),
             None => None,

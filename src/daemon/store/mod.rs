@@ -31,7 +31,7 @@ mod time;
 
 pub use backlog::{Backlog, QueueBacklog, ANY_CHANNEL};
 pub use id::{MessageId, ID_LEN};
-pub use postgres::{PgOptions, PgStore};
+pub use postgres::{PgError, PgOptions, PgStore};
 pub use record::{
     segment_key, split_key, Accepted, AcceptedMessage, Applied, Change, ClaimedMessage, Failure,
     Idempotency, MessageRecord, MessageState, NewMessage, OutboxEvent, Outcome, ReceiptMatch,

@@ -11,7 +11,7 @@ pub enum PgError {
     #[error("invalid PostgreSQL URL: {0}")]
     Url(String),
     /// The server cannot be reached or refused the connection.
-    #[error("cannot connect to PostgreSQL at {target}: {reason}")]
+    #[error("cannot connect to the server: {reason}")]
     Connect {
         /// The URL (without a password).
         target: String,

@@ -1,0 +1,129 @@
+//! `[store]` turned into a backend's options, and the backend opened: the one place that
+//! knows both the configuration and the store (which knows nothing of TOML).
+
+use super::store::{
+    postgres, PgOptions, PgStore, Recovery, SqliteOptions, SqliteStore, Store, StoreError,
+    StoreStats,
+};
+use crate::config::{Config, PostgresStore, StoreBackend};
+use std::io::Read;
+use std::sync::Arc;
+
+/// The node name when `node-name` is not set and no host name can be read.
+const FALLBACK_NODE: &str = "smppd";
+
+/// This machine's host name (the default `node-name`), read from the kernel: a bounded read
+/// of a file that holds at most 64 octets.
+pub fn host_name() -> String {
+    let mut name = String::new();
+    let read = std::fs::File::open("/proc/sys/kernel/hostname")
+        .and_then(|f| f.take(256).read_to_string(&mut name));
+    let name = match read {
+        Ok(_) => name.trim().to_string(),
+        Err(_) => std::env::var("HOSTNAME").unwrap_or_default(),
+    };
+    if name.is_empty() {
+        FALLBACK_NODE.to_string()
+    } else {
+        name
+    }
+}
+
+/// The SQLite store's options for `config`.
+pub fn sqlite_options(config: &Config) -> SqliteOptions {
+    let mut options = SqliteOptions::new(config.store.path.clone());
+    common(
+        config,
+        |max_queued, receipt_wait, retention, events, max_outbox| {
+            options.max_queued = max_queued;
+            options.receipt_wait = receipt_wait;
+            options.finished_retention = retention;
+            options.events = events;
+            options.max_outbox = max_outbox;
+        },
+    );
+    options
+}
+
+/// The PostgreSQL store's options for `config` and its `[store]` PostgreSQL keys.
+pub fn postgres_options(config: &Config, pg: &PostgresStore) -> PgOptions {
+    let node = pg.node_name.clone().unwrap_or_else(host_name);
+    let mut options = PgOptions::new(pg.url.clone(), node);
+    options.password = pg.password.clone();
+    options.pool_size = pg.pool_size;
+    common(
+        config,
+        |max_queued, receipt_wait, retention, events, max_outbox| {
+            options.max_queued = max_queued;
+            options.receipt_wait = receipt_wait;
+            options.finished_retention = retention;
+            options.events = events;
+            options.max_outbox = max_outbox;
+        },
+    );
+    options
+}
+
+/// Hands the settings every backend shares to `set`.
+fn common(
+    config: &Config,
+    set: impl FnOnce(u64, std::time::Duration, std::time::Duration, bool, u64),
+) {
+    let max_outbox = config
+        .webhook
+        .as_ref()
+        .map_or(10_000, |hook| hook.max_queued_events as u64);
+    set(
+        config.store.max_queued,
+        config.store.receipt_wait,
+        config.http.finished_retention,
+        config.webhook.is_some(),
+        max_outbox,
+    );
+}
+
+/// Where the store is, for logs and messages: the file, or the URL (which holds no
+/// password).
+pub fn describe(config: &Config) -> String {
+    match &config.store.backend {
+        StoreBackend::Sqlite => config.store.path.display().to_string(),
+        StoreBackend::Postgres(pg) => pg.url.clone(),
+    }
+}
+
+/// Opens the backend `[store]` names: SQLite off the runtime's workers (it reads and
+/// migrates the file), PostgreSQL asynchronously.
+pub async fn open(config: &Config) -> Result<(Arc<dyn Store>, Recovery), StoreError> {
+    match &config.store.backend {
+        StoreBackend::Sqlite => {
+            let options = sqlite_options(config);
+            let (store, recovery) = tokio::task::spawn_blocking(move || SqliteStore::open(options))
+                .await
+                .map_err(|e| StoreError::Open {
+                    path: describe(config),
+                    reason: e.to_string(),
+                })??;
+            Ok((Arc::new(store), recovery))
+        }
+        StoreBackend::Postgres(pg) => {
+            let (store, recovery) = PgStore::open(postgres_options(config, pg)).await?;
+            Ok((Arc::new(store), recovery))
+        }
+    }
+}
+
+/// What `check-config` and `store inspect` find in a PostgreSQL database, without changing
+/// it: the schema version (0: none yet; an error when newer than this build or
+/// unreachable), and the counts when there is a schema.
+pub async fn inspect_postgres(
+    config: &Config,
+    pg: &PostgresStore,
+) -> Result<(i64, Option<StoreStats>), StoreError> {
+    let options = postgres_options(config, pg);
+    let found = postgres::check(&options).await?;
+    if found == 0 {
+        return Ok((0, None));
+    }
+    let stats = postgres::inspect(&options).await?;
+    Ok((found, Some(stats)))
+}
