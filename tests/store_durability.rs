@@ -7,14 +7,13 @@ mod daemon_support;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
-use daemon_support::{http, Daemon, TempDir, HANG_GUARD};
+use daemon_support::{call, http, texts_at, wait_until, Daemon, TempDir, HANG_GUARD};
 use serde_json::{json, Value};
 use smppd::codec::CommandStatus;
 use smppd::simulator::{Account, MoMessage, Simulator, SimulatorConfig, SimulatorHandle};
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::mpsc;
 
 const WINDOW: usize = 10;
@@ -43,34 +42,6 @@ fn config(dir: &TempDir, smsc: SocketAddr, rate: u32, extra: &str) -> std::path:
             smsc.port()
         ),
     )
-}
-
-async fn call(
-    api: SocketAddr,
-    method: &'static str,
-    path: String,
-    body: Option<String>,
-) -> (u16, Value) {
-    tokio::task::spawn_blocking(move || http(api, method, &path, body.as_deref()))
-        .await
-        .unwrap()
-}
-
-/// How many times the SMSC got each text.
-fn texts_at(sim: &SimulatorHandle) -> BTreeMap<Vec<u8>, usize> {
-    let mut seen = BTreeMap::new();
-    for s in sim.record().submits {
-        *seen.entry(s.short_message).or_default() += 1;
-    }
-    seen
-}
-
-async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + HANG_GUARD;
-    while !done() {
-        assert!(Instant::now() < deadline, "gave up waiting: {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 fn start(config: &Path) -> (Daemon, SocketAddr) {

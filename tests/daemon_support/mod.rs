@@ -204,3 +204,35 @@ pub fn http_with_headers(
     let body = response.split("\r\n\r\n").nth(1).unwrap_or("");
     (status, serde_json::from_str(body).unwrap_or(Value::Null))
 }
+
+/// [`http`] from async code, off the runtime's workers.
+pub async fn call(
+    api: SocketAddr,
+    method: &'static str,
+    path: String,
+    body: Option<String>,
+) -> (u16, Value) {
+    tokio::task::spawn_blocking(move || http(api, method, &path, body.as_deref()))
+        .await
+        .expect("the HTTP call's thread")
+}
+
+/// How many times the simulator got each text.
+pub fn texts_at(
+    sim: &smppd::simulator::SimulatorHandle,
+) -> std::collections::BTreeMap<Vec<u8>, usize> {
+    let mut seen = std::collections::BTreeMap::new();
+    for s in sim.record().submits {
+        *seen.entry(s.short_message).or_default() += 1;
+    }
+    seen
+}
+
+/// Polls `done` until it holds; fails the test after [`HANG_GUARD`].
+pub async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + HANG_GUARD;
+    while !done() {
+        assert!(Instant::now() < deadline, "gave up waiting: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

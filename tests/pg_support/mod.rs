@@ -26,10 +26,21 @@ pub fn server_url(test: &str) -> Option<String> {
                 "{test}: {URL_VARIABLE} is not set, and CI is: the PostgreSQL tests must run \
                  (.ci/postgres sets it up)"
             );
-            eprintln!(
-                "\n*** SKIPPED {test}: set {URL_VARIABLE} (e.g. postgres://postgres@127.0.0.1/test) \
-                 to run the PostgreSQL tests ***\n"
-            );
+            // Once per test, straight to the standard error (the test harness captures
+            // `eprintln!` of passing tests, and a skip must not go unseen).
+            static SAID: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+            let mut said = SAID.lock().unwrap_or_else(|e| e.into_inner());
+            if !said.iter().any(|t| t == test) {
+                said.push(test.to_string());
+                let _ = std::io::Write::write_all(
+                    &mut std::io::stderr(),
+                    format!(
+                        "\n*** SKIPPED {test}: set {URL_VARIABLE} \
+                         (e.g. postgres://postgres@127.0.0.1/test) to run the PostgreSQL tests ***\n"
+                    )
+                    .as_bytes(),
+                );
+            }
             None
         }
     }
