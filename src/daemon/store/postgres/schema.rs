@@ -12,7 +12,7 @@ use tokio_postgres::Client;
 
 /// The key of the advisory lock held while migrating ("smppd" in ASCII): any number works
 /// as long as every smppd uses the same.
-const MIGRATION_LOCK: i64 = 0x736d_7070_64;
+const MIGRATION_LOCK: i64 = 0x73_6d70_7064;
 
 /// Migration `n` (1-based) brings a database from version `n - 1` to `n`.
 ///
