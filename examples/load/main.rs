@@ -7,7 +7,7 @@
 //! cargo run --release --example load -- idle              # RSS of 1000 idle bound channels
 //! cargo run --release --example load -- http              # HTTP API end to end
 //! cargo run --release --example load -- backlog           # 1M queued with the SMSC down, then drained
-//! cargo run --release --example load -- store             # the SQLite store alone, CPU per message
+//! cargo run --release --example load -- store             # the store alone (--backend sqlite/postgres/both)
 //! cargo run --release --example load -- soak --minutes 30  # faults injected under load; nothing lost
 //! ```
 //!
@@ -94,7 +94,8 @@ enum Cmd {
     /// Store and forward: messages queued through the HTTP API while the SMSC is down, then
     /// drained once it comes up; accept and drain rate, RSS and store size per checkpoint.
     Backlog(backlog::BacklogArgs),
-    /// The SQLite store alone: accept, claim, submitted (and receipts), CPU per message.
+    /// The store alone (SQLite, PostgreSQL or both): accept, claim, submitted (and
+    /// receipts), CPU and round trips per message.
     Store(store::StoreArgs),
     /// A fault soak: `smppd run` under steady load while the SMSC is killed and restarted
     /// with random faults and the webhook receiver flaps; checks that nothing accepted is

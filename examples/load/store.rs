@@ -1,17 +1,20 @@
-//! `load store`: the SQLite store alone, in this process, through the calls the daemon makes
-//! for each message: `accept` from many concurrent callers (one message each, as HTTP
-//! requests do), the feeder's `claim`, the sink's `apply` of `Submitted`, and optionally a
-//! final receipt per message. No HTTP, no SMPP: what is left is the store's own cost,
-//! reported as process and writer-thread CPU per message beside the rate and commit sizes.
+//! `load store`: the store alone, in this process, through the calls the daemon makes for
+//! each message: `accept` from many concurrent callers (one message each, as HTTP requests
+//! do), the feeder's `claim`, the sink's `apply` of `Submitted`, and optionally a final
+//! receipt per message. No HTTP, no SMPP: what is left is the store's own cost, reported as
+//! process (and SQLite writer-thread) CPU per message beside the rate and commit sizes, and
+//! for PostgreSQL the round trips to the server per message. `--backend both` runs SQLite
+//! and then PostgreSQL (in a throw-away schema of `--url`) with the same flags.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use smppd::daemon::engine::{ReceiptReport, ReceiptState};
 use smppd::daemon::store::{
-    segment_key, Change, MessageId, NewMessage, SqliteOptions, SqliteStore, Store,
+    segment_key, Change, MessageId, NewMessage, PgOptions, PgStore, SqliteOptions, SqliteStore,
+    Store,
 };
 use smppd::sms::{Field, Segment};
 
@@ -35,6 +38,21 @@ pub struct StoreArgs {
     /// Ask for receipts and apply a final one per message.
     #[arg(long)]
     receipts: bool,
+    /// Which store.
+    #[arg(long, value_enum, default_value_t = Backend::Sqlite)]
+    backend: Backend,
+    /// The PostgreSQL database (without a password) for `--backend postgres` or `both`; the
+    /// run creates a schema of its own in it and drops it at the end.
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1/test")]
+    url: String,
+}
+
+/// `--backend`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Backend {
+    Sqlite,
+    Postgres,
+    Both,
 }
 
 /// The CPU ticks the store's writer thread has used so far.
@@ -84,6 +102,44 @@ fn message(receipts: bool) -> NewMessage {
 }
 
 pub fn run(args: StoreArgs) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    println!(
+        "\n### Store alone (`load store`: accept, claim, submitted{})\n",
+        if args.receipts { ", receipt" } else { "" }
+    );
+    println!("| backend | messages | callers × per call | msg/s | accept p50 / p99 ms | process CPU µs/msg | writer CPU µs/msg | round trips/msg | calls per commit | commits |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    if matches!(args.backend, Backend::Sqlite | Backend::Both) {
+        run_sqlite(&rt, &args);
+    }
+    if matches!(args.backend, Backend::Postgres | Backend::Both) {
+        run_postgres(&rt, &args);
+    }
+    println!(
+        "\nReproduce: `cargo build --release --example load && target/release/examples/load store --count {} --callers {} --per-call {} --claim {}{} --backend {}{}`",
+        args.count,
+        args.callers,
+        args.per_call,
+        args.claim,
+        if args.receipts { " --receipts" } else { "" },
+        match args.backend {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+            Backend::Both => "both",
+        },
+        if args.backend == Backend::Sqlite {
+            String::new()
+        } else {
+            format!(" --url {}", args.url)
+        }
+    );
+}
+
+fn run_sqlite(rt: &tokio::runtime::Runtime, args: &StoreArgs) {
     let dir = std::env::temp_dir().join(format!("smppd-load-store-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let mut options = SqliteOptions::new(dir.join("smppd.db"));
@@ -91,27 +147,80 @@ pub fn run(args: StoreArgs) {
     options.events = args.receipts;
     options.max_outbox = u64::MAX;
     let (store, _) = SqliteStore::open(options).expect("open store");
+    let store: Arc<dyn Store> = Arc::new(store);
+    measure(rt, args, "SQLite", &store, writer_ticks, || None);
+    drop(store);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn run_postgres(rt: &tokio::runtime::Runtime, args: &StoreArgs) {
+    let schema = format!("smppd_load_{}", std::process::id());
+    rt.block_on(admin(&args.url, &format!("CREATE SCHEMA {schema}")));
+    let sep = if args.url.contains('?') { '&' } else { '?' };
+    let url = format!("{}{sep}options=-c%20search_path%3D{schema}", args.url);
+    let mut options = PgOptions::new(url, "load");
+    options.max_queued = u64::MAX;
+    options.events = args.receipts;
+    options.max_outbox = u64::MAX;
+    let (store, _) = rt.block_on(PgStore::open(options)).expect("open store");
     let store = Arc::new(store);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let trips = store.clone();
+    let dyn_store: Arc<dyn Store> = store;
+    measure(
+        rt,
+        args,
+        "PostgreSQL",
+        &dyn_store,
+        || 0,
+        move || Some(trips.round_trips()),
+    );
+    drop(dyn_store);
+    rt.block_on(admin(&args.url, &format!("DROP SCHEMA {schema} CASCADE")));
+}
+
+/// Runs `sql` on the database at `url` (creating and dropping the run's schema).
+async fn admin(url: &str, sql: &str) {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to {url}: {e}"));
+    let task = tokio::spawn(connection);
+    client
+        .batch_execute(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    drop(client);
+    let _ = task.await;
+}
+
+/// Drives `store` and prints its row of the table.
+fn measure(
+    rt: &tokio::runtime::Runtime,
+    args: &StoreArgs,
+    name: &str,
+    store: &Arc<dyn Store>,
+    writer: impl Fn() -> u64,
+    round_trips: impl Fn() -> Option<u64>,
+) {
     let start = Instant::now();
-    let (cpu0, writer0) = (cpu_ticks(), writer_ticks());
-    let latencies = rt.block_on(drive(&store, &args));
+    let (cpu0, writer0, trips0) = (cpu_ticks(), writer(), round_trips());
+    let latencies = rt.block_on(drive(store, args));
     let elapsed = start.elapsed().as_secs_f64();
-    let (cpu, writer) = (cpu_ticks() - cpu0, writer_ticks() - writer0);
+    let (cpu, writer_cpu) = (cpu_ticks() - cpu0, writer() - writer0);
     let counts = store.counts();
     let per_msg = |ticks: u64| ticks as f64 * 1e6 / TICKS_PER_SECOND / args.count as f64;
+    let trips = match (trips0, round_trips()) {
+        (Some(before), Some(after)) => {
+            format!("{:.3}", (after - before) as f64 / args.count as f64)
+        }
+        _ => "— (in process)".to_string(),
+    };
+    let writer_cpu = if writer_cpu == 0 {
+        "—".to_string()
+    } else {
+        format!("{:.1}", per_msg(writer_cpu))
+    };
     println!(
-        "\n### Store alone (`load store`: accept, claim, submitted{})\n",
-        if args.receipts { ", receipt" } else { "" }
-    );
-    println!("| messages | callers × per call | msg/s | accept p50 / p99 ms | process CPU µs/msg | writer CPU µs/msg | calls per commit | commits |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
-    println!(
-        "| {} | {} × {} | {:.0} | {:.2} / {:.2} | {:.1} | {:.1} | {:.1} | {} |",
+        "| {name} | {} | {} × {} | {:.0} | {:.2} / {:.2} | {:.1} | {writer_cpu} | {trips} | {:.1} | {} |",
         args.count,
         args.callers,
         args.per_call,
@@ -119,25 +228,14 @@ pub fn run(args: StoreArgs) {
         percentile(&latencies, 50.0) as f64 / 1000.0,
         percentile(&latencies, 99.0) as f64 / 1000.0,
         per_msg(cpu),
-        per_msg(writer),
         counts.grouped_calls as f64 / counts.commits.max(1) as f64,
         counts.commits,
     );
-    println!(
-        "\nReproduce: `cargo build --release --example load && target/release/examples/load store --count {} --callers {} --per-call {} --claim {}{}`",
-        args.count,
-        args.callers,
-        args.per_call,
-        args.claim,
-        if args.receipts { " --receipts" } else { "" }
-    );
-    drop(store);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Runs accept callers and one feeder until every message is submitted (and receipted);
 /// returns the accept latencies in µs, sorted.
-async fn drive(store: &Arc<SqliteStore>, args: &StoreArgs) -> Vec<u32> {
+async fn drive(store: &Arc<dyn Store>, args: &StoreArgs) -> Vec<u32> {
     let next = Arc::new(AtomicU64::new(0));
     let mut callers = Vec::new();
     for _ in 0..args.callers {

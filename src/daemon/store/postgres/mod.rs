@@ -32,6 +32,7 @@ use super::{
 };
 use crate::secret::Secret;
 use std::str::FromStr;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::sync::{mpsc, oneshot};
@@ -125,6 +126,7 @@ pub struct PgStore {
     writes: mpsc::UnboundedSender<Call>,
     pool: pool::Pool,
     gauges: Arc<Gauges>,
+    round_trips: Arc<AtomicU64>,
     url: String,
 }
 
@@ -160,7 +162,15 @@ impl PgStore {
             opened.await.map_err(|e| e.into_open(&url))?;
         let gauges = Arc::new(Gauges::default());
         let pool = pool::Pool::new(config.clone(), url.clone(), options.pool_size);
-        let writer = write::Writer::new(config, client, options, gauges.clone(), counts);
+        let round_trips = Arc::new(AtomicU64::new(0));
+        let writer = write::Writer::new(
+            config,
+            client,
+            options,
+            gauges.clone(),
+            counts,
+            round_trips.clone(),
+        );
         let (writes, calls) = mpsc::unbounded_channel();
         tokio::spawn(writer.run(calls));
         Ok((
@@ -168,6 +178,7 @@ impl PgStore {
                 writes,
                 pool,
                 gauges,
+                round_trips,
                 url,
             },
             Recovery {
@@ -180,6 +191,12 @@ impl PgStore {
     /// The live counts.
     pub fn gauges(&self) -> &Arc<Gauges> {
         &self.gauges
+    }
+
+    /// Exchanges with the server the writer has made so far (statements, prepares, BEGIN
+    /// and COMMIT): what a message costs in round trips, for measurements.
+    pub fn round_trips(&self) -> u64 {
+        self.round_trips.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn write<T: Send + 'static>(&self, make: impl FnOnce(Reply<T>) -> Call) -> StoreFuture<'_, T> {

@@ -25,7 +25,7 @@ use crate::daemon::store::{MessageId, StoreError};
 use crate::sms::{MatchRule, MatchRules, MessageIdKey};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::sync::mpsc;
@@ -142,6 +142,7 @@ pub(super) struct Writer {
     options: PgOptions,
     gauges: Arc<Gauges>,
     counts: Counts,
+    round_trips: Arc<AtomicU64>,
 }
 
 impl Writer {
@@ -152,8 +153,10 @@ impl Writer {
         options: PgOptions,
         gauges: Arc<Gauges>,
         counts: Counts,
+        round_trips: Arc<AtomicU64>,
     ) -> Writer {
         let writer = Writer {
+            round_trips,
             config,
             target: options.url.clone(),
             client: Some(client),
@@ -251,6 +254,7 @@ impl Writer {
             statements: &mut self.statements,
             options: &self.options,
             counts: &mut self.counts,
+            round_trips: &self.round_trips,
         };
         let result = tx.run(calls).await;
         match result {
@@ -263,6 +267,7 @@ impl Writer {
             }
             Err(e) => {
                 if let Some(client) = self.client.as_ref() {
+                    self.round_trips.fetch_add(1, Ordering::Relaxed);
                     if client.batch_execute("ROLLBACK").await.is_err() {
                         // The connection is gone: the next group opens another.
                         self.client = None;
@@ -280,6 +285,7 @@ struct Tx<'a> {
     statements: &'a mut HashMap<&'static str, Statement>,
     options: &'a PgOptions,
     counts: &'a mut Counts,
+    round_trips: &'a AtomicU64,
 }
 
 type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
@@ -300,11 +306,23 @@ enum Cause<'a> {
 }
 
 impl Tx<'_> {
+    /// Counts one exchange with the server (for `load store`'s round trips per message).
+    fn trip(&self) {
+        self.round_trips.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Runs a statement without parameters or results (BEGIN, COMMIT).
+    async fn simple(&self, sql: &str) -> Pg<()> {
+        self.trip();
+        Ok(self.c.batch_execute(sql).await?)
+    }
+
     /// A statement prepared once per connection.
     async fn statement(&mut self, sql: &'static str) -> Pg<Statement> {
         if let Some(s) = self.statements.get(sql) {
             return Ok(s.clone());
         }
+        self.trip();
         let s = self.c.prepare(sql).await?;
         self.statements.insert(sql, s.clone());
         Ok(s)
@@ -312,21 +330,24 @@ impl Tx<'_> {
 
     async fn query(&mut self, sql: &'static str, params: Params<'_>) -> Pg<Vec<Row>> {
         let s = self.statement(sql).await?;
+        self.trip();
         Ok(self.c.query(&s, params).await?)
     }
 
     async fn query_opt(&mut self, sql: &'static str, params: Params<'_>) -> Pg<Option<Row>> {
         let s = self.statement(sql).await?;
+        self.trip();
         Ok(self.c.query_opt(&s, params).await?)
     }
 
     async fn execute(&mut self, sql: &'static str, params: Params<'_>) -> Pg<u64> {
         let s = self.statement(sql).await?;
+        self.trip();
         Ok(self.c.execute(&s, params).await?)
     }
 
     async fn run(&mut self, calls: &[Call]) -> Pg<Vec<Done>> {
-        self.c.batch_execute("BEGIN").await?;
+        self.simple("BEGIN").await?;
         let mut done = Vec::with_capacity(calls.len());
         let mut at = 0;
         while at < calls.len() {
@@ -356,7 +377,7 @@ impl Tx<'_> {
             }
             at = end;
         }
-        self.c.batch_execute("COMMIT").await?;
+        self.simple("COMMIT").await?;
         Ok(done)
     }
 
