@@ -29,6 +29,9 @@ pub mod sqlite;
 mod state;
 mod time;
 
+#[cfg(test)]
+mod shared_tests;
+
 pub use backlog::{Backlog, QueueBacklog, ANY_CHANNEL};
 pub use id::{MessageId, ID_LEN};
 pub use postgres::{PgError, PgOptions, PgStore};

@@ -130,6 +130,22 @@ pub(super) async fn version(client: &Client) -> Pg<i64> {
 /// lock; returns the version found.
 pub(super) async fn migrate(client: &mut Client) -> Pg<i64> {
     let tx = client.transaction().await?;
+    match steps(&tx).await {
+        Ok(found) => {
+            tx.commit().await?;
+            Ok(found)
+        }
+        Err(e) => {
+            // At once, not when the connection closes: until then the transaction would
+            // hold the migration lock and keep every other node from starting.
+            let _ = tx.rollback().await;
+            Err(e)
+        }
+    }
+}
+
+/// The steps of [`migrate`], inside its transaction.
+async fn steps(tx: &tokio_postgres::Transaction<'_>) -> Pg<i64> {
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
         .await?;
     tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")
@@ -156,6 +172,5 @@ pub(super) async fn migrate(client: &mut Client) -> Pg<i64> {
     }
     tx.execute("UPDATE schema_version SET version = $1", &[&latest()])
         .await?;
-    tx.commit().await?;
     Ok(found)
 }

@@ -715,8 +715,13 @@ impl Tx<'_> {
         now: SystemTime,
     ) -> Pg<Vec<Applied>> {
         let at = ms(now);
+        let mut early = self.first_acks(channel, changes, at).await?;
         let mut applied = Vec::with_capacity(changes.len());
-        for change in changes {
+        for (n, change) in changes.iter().enumerate() {
+            if let Some(done) = early.get_mut(n).and_then(Option::take) {
+                applied.push(done);
+                continue;
+            }
             applied.push(match change {
                 Change::Submitted {
                     key,
@@ -798,6 +803,90 @@ impl Tx<'_> {
             });
         }
         Ok(applied)
+    }
+
+    /// The first acknowledgements of one-segment messages this node holds, all in one
+    /// statement (and their correlations in one more), as a sink reports a window of
+    /// responses: what each applied, by position; `None` where the change is left to
+    /// [`Tx::apply`]'s own path. Only for a report of responses alone, each for another
+    /// message, so that taking some first changes nothing another change sees.
+    async fn first_acks(
+        &mut self,
+        channel: &str,
+        changes: &[Change],
+        now: i64,
+    ) -> Pg<Vec<Option<Applied>>> {
+        let mut seqs = Vec::new();
+        let mut ids = Vec::new();
+        let mut at = HashMap::new();
+        for (n, change) in changes.iter().enumerate() {
+            let Change::Submitted {
+                key,
+                smsc_message_id,
+            } = change
+            else {
+                // Anything else in the report keeps the order of every change.
+                return Ok(Vec::new());
+            };
+            let (seq, idx) = split_key(*key);
+            if at.insert(seq, n).is_some() {
+                return Ok(Vec::new());
+            }
+            if idx == 0 {
+                seqs.push(seq);
+                ids.push(smsc_message_id.as_str());
+            }
+        }
+        if seqs.len() < 2 {
+            return Ok(Vec::new());
+        }
+        let node = self.options.node_name.as_str();
+        let rows = self
+            .query(
+                "UPDATE messages m SET smsc_id = u.smsc, acked_on = $2::text, channel = $2::text,
+                    acked = 1, state = 1, submitted_at = $3::int8,
+                    finished_at = CASE WHEN m.delivery_report THEN NULL ELSE $3::int8 END,
+                    claimed_by = NULL, claimed_on = NULL, claimed_at = NULL
+                 FROM UNNEST($1::int8[], $4::text[]) AS u(seq, smsc)
+                 WHERE m.seq = u.seq AND m.segments = 1 AND m.state = 0 AND m.smsc_id IS NULL
+                    AND m.claimed_by = $5::text
+                 RETURNING m.seq, m.accepted_at, m.delivery_report, u.smsc",
+                &[&seqs, &channel, &now, &ids, &node],
+            )
+            .await?;
+        let mut early: Vec<Option<Applied>> = vec![None; changes.len()];
+        let (mut c_seq, mut c_form, mut c_id) = (Vec::new(), Vec::new(), Vec::new());
+        for r in rows {
+            let seq: i64 = r.try_get(0)?;
+            let accepted: i64 = r.try_get(1)?;
+            if r.try_get::<_, bool>(2)? {
+                let key = MessageIdKey::new(r.try_get::<_, &str>(3)?);
+                for form in stored_forms(&key) {
+                    c_seq.push(seq);
+                    c_form.push(form);
+                    c_id.push(key.as_str().to_string());
+                }
+            }
+            self.counts.waiting = self.counts.waiting.saturating_sub(1);
+            if let Some(slot) = at.get(&seq).and_then(|&n| early.get_mut(n)) {
+                *slot = Some(Applied::Done(Some(Outcome {
+                    channel: channel.to_string(),
+                    state: MessageState::Submitted,
+                    since_accepted: Duration::from_millis((now - accepted).max(0) as u64),
+                })));
+            }
+        }
+        if !c_seq.is_empty() {
+            self.execute(
+                "INSERT INTO correlation (channel, form, seq, idx, smsc_id)
+                 SELECT $1::text, form, seq, 0, smsc_id
+                 FROM UNNEST($2::int8[], $3::text[], $4::text[]) AS u(seq, form, smsc_id)
+                 ON CONFLICT DO NOTHING",
+                &[&channel, &c_seq, &c_form, &c_id],
+            )
+            .await?;
+        }
+        Ok(early)
     }
 
     async fn forget_parts(&mut self, channel: &str, set: &str) -> Pg<()> {
