@@ -473,7 +473,7 @@ fn refused_tokens_are_logged_once_per_window_with_the_client_address() {
 }
 
 /// Events about the whole process, which name no channel. Every other line must.
-const PROCESS_EVENTS: [&str; 24] = [
+const PROCESS_EVENTS: [&str; 25] = [
     "started",
     "stopping",
     "stopped",
@@ -485,6 +485,7 @@ const PROCESS_EVENTS: [&str; 24] = [
     "reload_needs_restart",
     "store_opened",
     "store_recovered",
+    "store_connection_closed",
     "config_warning",
     "messages_expired",
     "upkeep_failed",

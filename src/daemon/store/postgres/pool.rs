@@ -18,7 +18,11 @@ pub(super) async fn connect(config: &Config, target: &str) -> Pg<Client> {
     })?;
     tokio::spawn(async move {
         if let Err(e) = connection.await {
-            tracing::debug!(error = %describe(&e), "PostgreSQL connection closed");
+            tracing::debug!(
+                event = "store_connection_closed",
+                error = %describe(&e),
+                "PostgreSQL connection closed"
+            );
         }
     });
     Ok(client)
