@@ -22,6 +22,7 @@
 mod backlog;
 mod body;
 mod forms;
+mod gauges;
 mod id;
 pub mod postgres;
 mod record;

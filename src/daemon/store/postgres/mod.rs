@@ -14,6 +14,9 @@
 //!   so that nodes sharing the queue never take the same message and a node's claims can
 //!   be returned to the queue. At open, the claims this node (`node_name`) left are
 //!   returned as re-sends, as the SQLite store does with its marks.
+//!
+//! The live counts (and so the `max-queued` check) are what this node's writer committed,
+//! read from the database at open and after a reconnection: exact while one node writes.
 
 mod error;
 mod pool;
@@ -24,7 +27,7 @@ mod write;
 pub use error::PgError;
 pub use schema::latest as latest_schema;
 
-use super::sqlite::Gauges;
+use super::gauges::{gauge, Gauges};
 use super::{
     Accepted, Applied, Backlog, Change, ClaimedMessage, LiveCounts, MessageId, MessageRecord,
     NewMessage, OutboxEvent, Recovery, Refused, Store, StoreError, StoreFuture, StoreStats,
@@ -334,14 +337,13 @@ impl Store for PgStore {
         Box::pin(async move {
             let client = self.pool.get().await.map_err(PgError::into_read)?;
             let mut backlog = read::backlog(&client).await.map_err(PgError::into_read)?;
-            backlog.outbox = super::sqlite::gauge(&self.gauges.outbox);
+            backlog.outbox = gauge(&self.gauges.outbox);
             Ok(backlog)
         })
     }
 
     fn counts(&self) -> LiveCounts {
         let g = &self.gauges;
-        let gauge = super::sqlite::gauge;
         LiveCounts {
             waiting: gauge(&g.waiting),
             outbox: gauge(&g.outbox),

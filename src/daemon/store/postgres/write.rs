@@ -15,11 +15,11 @@ use super::{pool, PgOptions, Reply};
 use crate::daemon::engine::ReceiptReport;
 use crate::daemon::store::body;
 use crate::daemon::store::forms::{probe, stored_forms};
+use crate::daemon::store::gauges::Gauges;
 use crate::daemon::store::record::{
     split_key, Accepted, AcceptedMessage, Applied, Change, ClaimedMessage, MessageState,
     NewMessage, Outcome, ReceiptMatch, Refused, SegmentRecord, Upkeep,
 };
-use crate::daemon::store::sqlite::Gauges;
 use crate::daemon::store::state::state_from_receipts;
 use crate::daemon::store::{MessageId, StoreError};
 use crate::sms::{MatchRule, MatchRules, MessageIdKey};

@@ -26,7 +26,6 @@ use super::{
 };
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, oneshot};
@@ -74,19 +73,7 @@ impl SqliteOptions {
     }
 }
 
-/// Live counts, updated after each commit (for `/metrics` without a query).
-#[derive(Debug, Default)]
-pub struct Gauges {
-    /// Messages waiting to be sent (queued, claimed or not).
-    pub waiting: AtomicU64,
-    /// Events in the outbox.
-    pub outbox: AtomicU64,
-    /// Transactions committed.
-    pub commits: AtomicU64,
-    /// Calls committed (sum of group sizes).
-    pub grouped_calls: AtomicU64,
-}
-
+pub use super::gauges::{gauge, Gauges};
 pub use super::Recovery;
 
 type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
@@ -413,11 +400,6 @@ pub fn inspect(path: &Path) -> Result<StoreStats, StoreError> {
         return Err(open_error(path, "not an smppd store (no schema)"));
     }
     read::stats(&conn, path).map_err(|e| StoreError::Read(e.to_string()))
-}
-
-/// Reads a gauge.
-pub fn gauge(g: &AtomicU64) -> u64 {
-    g.load(Ordering::Relaxed)
 }
 
 #[cfg(test)]

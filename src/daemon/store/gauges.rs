@@ -1,0 +1,21 @@
+//! [`Gauges`]: the counts a backend's writer keeps live, shared by every backend.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Live counts, updated after each commit (for `/metrics` without a query).
+#[derive(Debug, Default)]
+pub struct Gauges {
+    /// Messages waiting to be sent (queued, claimed or not).
+    pub waiting: AtomicU64,
+    /// Events in the outbox.
+    pub outbox: AtomicU64,
+    /// Transactions committed.
+    pub commits: AtomicU64,
+    /// Calls committed (sum of group sizes).
+    pub grouped_calls: AtomicU64,
+}
+
+/// Reads a gauge.
+pub fn gauge(g: &AtomicU64) -> u64 {
+    g.load(Ordering::Relaxed)
+}
