@@ -653,3 +653,26 @@ fn the_backlog_counts_from_the_waiting_index() {
         "{plan:?}"
     );
 }
+
+#[tokio::test]
+async fn an_answer_leaves_only_after_its_commit_is_synced() {
+    let dir = dir();
+    let (store, _) = SqliteStore::open(options(&dir)).unwrap();
+    assert_eq!(store.counts().syncs, 0);
+    let accepted = store.accept(vec![message("a", false, 1)], now()).await;
+    assert!(matches!(accepted.unwrap()[0], Ok(Accepted::New(_))));
+    let after_accept = store.counts();
+    assert!(
+        after_accept.syncs >= 1,
+        "answered before the WAL was synced"
+    );
+    assert!(after_accept.syncs <= after_accept.commits);
+    // A call that writes nothing waits for nothing new: no sync of its own.
+    let due = store.outbox_due(10, now()).await.unwrap();
+    assert!(due.is_empty());
+    assert_eq!(store.counts().syncs, after_accept.syncs);
+    // The claim writes its mark: synced before the claimed message is handed out.
+    let claimed = store.claim("a", 10, now()).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(store.counts().syncs, after_accept.syncs + 1);
+}

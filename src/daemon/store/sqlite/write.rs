@@ -3,11 +3,12 @@
 use super::body;
 use super::claims::{ClaimBook, Held};
 use super::schema::{DELIVERED, EXPIRED, FAILED, QUEUED, SUBMITTED};
+use super::sync::{Pending, Progress, SyncQueue};
 use super::{from_ms, ms, Gauges, Reply, SqliteOptions, Write, MAX_GROUP};
 use crate::daemon::engine::ReceiptReport;
 use crate::daemon::store::record::{
     split_key, Accepted, AcceptedMessage, Applied, Change, ClaimedMessage, MessageState,
-    NewMessage, Outcome, ReceiptMatch, Refused, SegmentRecord, Upkeep,
+    NewMessage, OutboxEvent, Outcome, ReceiptMatch, Refused, SegmentRecord, Upkeep,
 };
 use crate::daemon::store::state::{receipt_state, state_from_receipts};
 use crate::daemon::store::{MessageId, StoreError};
@@ -30,6 +31,7 @@ enum Done {
     Apply(Vec<Applied>),
     Count(u64),
     Upkeep(Upkeep),
+    Outbox(Vec<OutboxEvent>),
     Nothing,
 }
 
@@ -63,6 +65,10 @@ fn answer(call: Write, result: Result<Done, StoreError>) {
             Done::Upkeep(u) => Some(u),
             _ => None,
         }),
+        Write::OutboxDue(_, r) => send(r, result, |d| match d {
+            Done::Outbox(v) => Some(v),
+            _ => None,
+        }),
         Write::Release(_, r) | Write::OutboxDelivered(_, r) | Write::OutboxRetry(_, _, r) => {
             send(r, result, |d| match d {
                 Done::Nothing => Some(()),
@@ -90,6 +96,12 @@ pub(super) struct Writer {
     gauges: Arc<Gauges>,
     counts: Counts,
     claims: ClaimBook,
+    /// Where answers wait for their commit to be on disk.
+    sync: SyncQueue,
+    /// How far the syncer got.
+    progress: Arc<Progress>,
+    /// Commits that wrote something, so far.
+    written: u64,
 }
 
 type Sql<T> = Result<T, rusqlite::Error>;
@@ -135,6 +147,7 @@ impl Writer {
         conn: Connection,
         options: SqliteOptions,
         gauges: Arc<Gauges>,
+        sync: (SyncQueue, Arc<Progress>),
     ) -> Sql<(Writer, u64)> {
         let marks: Vec<(String, i64)> = {
             let mut s = conn.prepare("SELECT queue, upto FROM claims")?;
@@ -165,6 +178,9 @@ impl Writer {
             gauges,
             counts,
             claims: ClaimBook::new(false),
+            sync: sync.0,
+            progress: sync.1,
+            written: 0,
         };
         writer.publish();
         Ok((writer, requeued))
@@ -184,6 +200,8 @@ impl Writer {
     pub(super) fn run(mut self, mut calls: mpsc::UnboundedReceiver<Write>) {
         let mut group = Vec::with_capacity(MAX_GROUP);
         while let Some(first) = calls.blocking_recv() {
+            // While the disk is behind, calls gather here into the next group.
+            self.progress.wait_for_room(self.written);
             group.push(first);
             while group.len() < MAX_GROUP {
                 match calls.try_recv() {
@@ -197,9 +215,11 @@ impl Writer {
 
     /// Commits `group` as one transaction. When one call fails on its own (not the whole
     /// transaction, as a full disk does), the group is rolled back and each call is run in
-    /// a transaction of its own, so that only that call fails.
+    /// a transaction of its own, so that only that call fails. The answers go to the
+    /// syncer, which sends them once the commit is on disk.
     fn commit_group(&mut self, group: &mut Vec<Write>) {
         let calls: Vec<Write> = std::mem::take(group);
+        let changes = self.conn.total_changes();
         let before = self.counts;
         let results: Vec<Result<Done, StoreError>> = match self.transaction(&calls) {
             Ok(done) => done.into_iter().map(Ok).collect(),
@@ -224,8 +244,23 @@ impl Writer {
         };
         // The live counts first: a caller that reads them after its answer sees its change.
         self.publish();
-        for (call, result) in calls.into_iter().zip(results) {
-            answer(call, result);
+        if self.conn.total_changes() != changes {
+            self.written += 1;
+        }
+        let pending = Pending {
+            commit: self.written,
+            answer: Box::new(move |failed: Option<StoreError>| {
+                for (call, result) in calls.into_iter().zip(results) {
+                    let result = match (&failed, result) {
+                        (Some(e), Ok(_)) => Err(e.clone()),
+                        (_, result) => result,
+                    };
+                    answer(call, result);
+                }
+            }),
+        };
+        if let Err(unsent) = self.sync.send(pending) {
+            (unsent.0.answer)(Some(StoreError::Closed));
         }
     }
 
@@ -293,6 +328,7 @@ impl Writer {
                 Done::Nothing
             }
             Write::Upkeep(now, _) => Done::Upkeep(self.upkeep(*now)?),
+            Write::OutboxDue(limit, _) => Done::Outbox(super::read::outbox(&self.conn, *limit)?),
         })
     }
 
