@@ -90,6 +90,8 @@ pub struct Gauges {
     pub grouped_calls: AtomicU64,
     /// Syncs of the WAL (`fdatasync`); each one makes every commit before it durable.
     pub syncs: AtomicU64,
+    /// Waiting messages per non-empty queue (`""`: any channel's), as of the last commit.
+    pub depths: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
 }
 
 /// What opening found.
@@ -128,7 +130,8 @@ enum Read {
     Get(MessageId, Reply<Option<MessageRecord>>),
     Parts(Reply<Vec<StoredPart>>),
     Stats(Reply<StoreStats>),
-    Backlog(Reply<Backlog>),
+    /// With the depths of the non-empty queues, which the writer counts.
+    Backlog(Vec<(String, u64)>, Reply<Backlog>),
 }
 
 /// The embedded store. Cheap to share (`Arc`); dropping the last handle stops its threads
@@ -421,7 +424,15 @@ impl Store for SqliteStore {
     }
 
     fn backlog(&self) -> StoreFuture<'_, Backlog> {
-        let query = self.read(Read::Backlog);
+        let depths = self
+            .gauges
+            .depths
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .map(|(queue, depth)| (queue.clone(), *depth))
+            .collect();
+        let query = self.read(|r| Read::Backlog(depths, r));
         let gauges = self.gauges.clone();
         Box::pin(async move {
             let mut backlog = query.await?;

@@ -35,7 +35,7 @@ impl Reader {
                 Read::Get(id, r) => answer(r, get(&self.conn, &id)),
                 Read::Parts(r) => answer(r, parts(&self.conn)),
                 Read::Stats(r) => answer(r, stats(&self.conn, &self.path)),
-                Read::Backlog(r) => answer(r, super::backlog::backlog(&self.conn)),
+                Read::Backlog(depths, r) => answer(r, super::backlog::backlog(&self.conn, depths)),
             }
         }
     }

@@ -635,23 +635,89 @@ async fn the_backlog_counts_each_queue_and_dates_its_oldest_message_and_event() 
 }
 
 #[test]
-fn the_backlog_counts_from_the_waiting_index() {
+fn the_backlog_reads_from_the_waiting_index() {
     let dir = dir();
     let (store, _) = SqliteStore::open(options(&dir)).unwrap();
     drop(store);
     let conn = Connection::open(dir.path().join("smppd.db")).unwrap();
-    let plan: Vec<String> = conn
-        .prepare(&format!("EXPLAIN QUERY PLAN {}", super::backlog::QUEUES))
-        .unwrap()
-        .query_map([], |r| r.get::<_, String>(3))
+    let plan = |sql: &str| -> Vec<String> {
+        let mut s = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let params: Vec<&str> = vec!["a"; s.parameter_count()];
+        s.query_map(rusqlite::params_from_iter(params), |r| {
+            r.get::<_, String>(3)
+        })
         .unwrap()
         .map(Result::unwrap)
-        .collect();
+        .collect()
+    };
+    let depths = plan(super::backlog::DEPTHS);
     assert!(
-        plan.iter()
+        depths
+            .iter()
             .any(|step| step.contains("COVERING INDEX messages_waiting")),
-        "{plan:?}"
+        "{depths:?}"
     );
+    // The oldest of a queue is one seek, not a scan.
+    let head = plan(super::backlog::HEAD);
+    assert!(
+        head.iter()
+            .any(|step| step.starts_with("SEARCH") && step.contains("messages_waiting")),
+        "{head:?}"
+    );
+}
+
+#[tokio::test]
+async fn queue_depths_are_counted_in_and_out_and_read_again_at_open() {
+    let dir = dir();
+    let (store, _) = SqliteStore::open(options(&dir)).unwrap();
+    let depths = |b: Backlog| -> Vec<(String, u64)> {
+        b.queues.into_iter().map(|q| (q.queue, q.depth)).collect()
+    };
+    store
+        .accept(
+            vec![
+                message("a", true, 1),
+                message("a", true, 1),
+                message("b", false, 1),
+            ],
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        depths(store.backlog().await.unwrap()),
+        [("*".to_string(), 1), ("a".to_string(), 2)]
+    );
+    // Answered: one of "a" leaves; failed: the one of any channel leaves.
+    let claimed = store.claim("a", 3, now()).await.unwrap();
+    assert_eq!(claimed.len(), 3);
+    // In order of acceptance: the two of "a", then the one of any channel.
+    let (pinned, shared) = (claimed[0].seq, claimed[2].seq);
+    store
+        .apply(
+            "a",
+            vec![
+                Change::Submitted {
+                    key: segment_key(pinned, 0),
+                    smsc_message_id: "9".into(),
+                },
+                Change::Failed {
+                    key: segment_key(shared, 0),
+                    status: Some(0x45),
+                    reason: "refused".into(),
+                },
+            ],
+            now(),
+        )
+        .await
+        .unwrap();
+    let left = depths(store.backlog().await.unwrap());
+    assert_eq!(left, [("a".to_string(), 1)]);
+    assert_eq!(store.counts().waiting, 1);
+    drop(store);
+    let (store, _) = SqliteStore::open(options(&dir)).unwrap();
+    assert_eq!(depths(store.backlog().await.unwrap()), left);
+    assert_eq!(store.counts().waiting, 1);
 }
 
 #[tokio::test]

@@ -15,8 +15,9 @@ use crate::daemon::store::{MessageId, StoreError};
 use crate::sms::{IdForm, MatchRule, MatchRules, MessageIdKey};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 use std::time::SystemTime;
 use tokio::sync::mpsc;
 
@@ -83,10 +84,35 @@ fn write_error(e: rusqlite::Error) -> StoreError {
 }
 
 /// The counts kept in memory, restored when a transaction fails.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Counts {
     waiting: u64,
     outbox: u64,
+    /// Waiting messages per queue (`""`: any channel's): kept here so that the backlog's
+    /// depths cost nothing to read however long the queues grow.
+    depths: BTreeMap<String, u64>,
+}
+
+impl Counts {
+    fn queued(&mut self, queue: &str) {
+        self.waiting += 1;
+        match self.depths.get_mut(queue) {
+            Some(n) => *n += 1,
+            None => {
+                self.depths.insert(queue.to_string(), 1);
+            }
+        }
+    }
+
+    fn left(&mut self, queue: &str, n: u64) {
+        self.waiting = self.waiting.saturating_sub(n);
+        if let Some(depth) = self.depths.get_mut(queue) {
+            *depth = depth.saturating_sub(n);
+            if *depth == 0 {
+                self.depths.remove(queue);
+            }
+        }
+    }
 }
 
 /// The state of the writer thread.
@@ -162,15 +188,16 @@ impl Writer {
             )? as u64;
         }
         conn.execute("DELETE FROM claims", [])?;
-        let waiting: i64 = conn.query_row(
-            "SELECT COUNT(*) FROM messages WHERE state = ?1",
-            [QUEUED],
-            |r| r.get(0),
-        )?;
+        let depths: BTreeMap<String, u64> = {
+            let mut s = conn.prepare(super::backlog::DEPTHS)?;
+            let rows = s.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64)))?;
+            rows.collect::<Sql<_>>()?
+        };
         let outbox: i64 = conn.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))?;
         let counts = Counts {
-            waiting: waiting as u64,
+            waiting: depths.values().sum(),
             outbox: outbox as u64,
+            depths,
         };
         let writer = Writer {
             conn,
@@ -193,6 +220,14 @@ impl Writer {
         self.gauges
             .outbox
             .store(self.counts.outbox, Ordering::Relaxed);
+        let mut depths = self
+            .gauges
+            .depths
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if *depths != self.counts.depths {
+            depths.clone_from(&self.counts.depths);
+        }
     }
 
     /// Runs until every handle is dropped: takes the calls waiting, one transaction for
@@ -220,7 +255,7 @@ impl Writer {
     fn commit_group(&mut self, group: &mut Vec<Write>) {
         let calls: Vec<Write> = std::mem::take(group);
         let changes = self.conn.total_changes();
-        let before = self.counts;
+        let before = self.counts.clone();
         let results: Vec<Result<Done, StoreError>> = match self.transaction(&calls) {
             Ok(done) => done.into_iter().map(Ok).collect(),
             Err(error) if calls.len() == 1 => {
@@ -232,7 +267,7 @@ impl Writer {
                 calls
                     .iter()
                     .map(|call| {
-                        let before = self.counts;
+                        let before = self.counts.clone();
                         let result = self.transaction(std::slice::from_ref(call));
                         if result.is_err() {
                             self.counts = before;
@@ -401,7 +436,8 @@ impl Writer {
                     m.idempotency.as_ref().map(|i| i.fingerprint.as_str()),
                     body::pack(&m.segments),
                 ])?;
-            self.counts.waiting += 1;
+            self.counts
+                .queued(if m.pinned { m.channel.as_str() } else { "" });
             results.push(Ok(Accepted::New(AcceptedMessage {
                 id: m.id.clone(),
                 segments: m.segments.len(),
@@ -586,8 +622,22 @@ impl Writer {
         // A message leaving the queue is no longer held. When the channel holding it is the
         // cause (its answer, its expiry report), the message becomes that channel's; a
         // receipt for a segment another channel sent does not make it the holder's.
-        let held = self.claims.drop_held(seq, false).map(|h| h.channel);
-        let holder = if settled_by_receipt { None } else { held };
+        let held = self.claims.drop_held(seq, false);
+        let queue = match (&held, from == QUEUED) {
+            (_, false) => None,
+            (Some(h), true) => Some(h.queue.clone()),
+            // Not held (upkeep's expiry, a receipt for a part sent before a restart): read.
+            (None, true) => Some(self.conn.query_row(
+                "SELECT queue FROM messages WHERE seq = ?1",
+                [seq],
+                |r| r.get::<_, String>(0),
+            )?),
+        };
+        let holder = if settled_by_receipt {
+            None
+        } else {
+            held.map(|h| h.channel)
+        };
         self.conn
             .prepare_cached(
                 "UPDATE messages SET state = ?2,
@@ -612,8 +662,8 @@ impl Writer {
                 receipt.map(|r| r.0),
                 receipt.and_then(|r| r.1),
             ])?;
-        if from == QUEUED {
-            self.counts.waiting = self.counts.waiting.saturating_sub(1);
+        if let Some(queue) = queue {
+            self.counts.left(&queue, 1);
         }
         Ok(true)
     }
@@ -872,7 +922,7 @@ impl Writer {
         }
         if done {
             self.claims.drop_held(seq, false);
-            self.counts.waiting = self.counts.waiting.saturating_sub(1);
+            self.counts.left(&held.queue, 1);
         } else {
             self.claims.acked(seq);
         }
@@ -1087,7 +1137,7 @@ impl Writer {
                      WHERE queue = ?1 AND state = 0",
                 )?
                 .execute(params![queue, ms(now), reason])? as u64;
-            self.counts.waiting = self.counts.waiting.saturating_sub(n);
+            self.counts.left(queue, n);
             self.claims.drop_queue(queue);
             failed += n;
         }
