@@ -903,7 +903,12 @@ fn assert_closing_json_error(answer: &RawAnswer, status: u16, error: &str) {
         "{}",
         answer.head
     );
-    assert_eq!(answer.header("connection"), Some("close"), "{}", answer.head);
+    assert_eq!(
+        answer.header("connection"),
+        Some("close"),
+        "{}",
+        answer.head
+    );
     let length: usize = answer.header("content-length").unwrap().parse().unwrap();
     assert_eq!(length, answer.body_bytes.len(), "{}", answer.head);
     assert_eq!(answer.body, json!({ "error": error }), "{}", answer.head);
@@ -953,6 +958,15 @@ async fn request_heads_hyper_cannot_parse_get_the_documented_json_error() {
         let answer = raw_bytes(server.addr, request).await;
         assert_closing_json_error(&answer, 400, &error);
     }
+
+    // The router's own 400 goes out unchanged, even as a head alone (HEAD has no body).
+    let addr = server.addr;
+    let head = format!("HEAD /v1/messages/x HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n");
+    let answer = raw(addr, &head).await;
+    assert_eq!(answer.status, 400, "{}", answer.head);
+    assert_eq!(answer.header("content-type"), Some("application/json"));
+    assert_ne!(answer.header("content-length"), Some("0"));
+    assert!(answer.body_bytes.is_empty());
 }
 
 #[tokio::test]
@@ -962,7 +976,10 @@ async fn request_heads_over_the_limits_get_a_431_naming_the_limit() {
     let too_large = "the request's head (request line and headers) exceeds 16 KiB";
 
     // A 100 KiB request line: hyper refuses it as a head too large before its URI limit.
-    let long_line = format!("GET /{} HTTP/1.1\r\nhost: {addr}\r\n\r\n", "a".repeat(100 * 1024));
+    let long_line = format!(
+        "GET /{} HTTP/1.1\r\nhost: {addr}\r\n\r\n",
+        "a".repeat(100 * 1024)
+    );
     assert_closing_json_error(&raw(addr, &long_line).await, 431, too_large);
 
     let header = format!("x-filler: {}\r\n", "f".repeat(1024));
@@ -975,7 +992,7 @@ async fn request_heads_over_the_limits_get_a_431_naming_the_limit() {
     assert_closing_json_error(&raw(addr, &head_of(20)).await, 431, too_large);
     // Just under the limit is served.
     let under = head_of(14);
-    assert!(under.len() < 16 * 1024);
+    assert!(under.len() < smppd::daemon::api::MAX_HEAD_BYTES);
     assert_eq!(raw(addr, &under).await.status, 200);
 
     let many = format!(
