@@ -921,7 +921,10 @@ async fn request_heads_hyper_cannot_parse_get_the_documented_json_error() {
     let cases: Vec<(&[u8], String)> = vec![
         (
             &b"GET / HTTP/1.1 garbage\r\nhost: x\r\n\r\n"[..],
-            format!("{request_line}it must be the method, the target and HTTP/1.1, separated by single spaces and ended by CRLF"),
+            format!(
+                "{request_line}it must be the method, the target and HTTP/1.1, separated by \
+                 single spaces and ended by CRLF"
+            ),
         ),
         (
             &b"\x00\x01\x02\x03\xff\r\n\r\n"[..],

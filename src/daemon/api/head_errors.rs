@@ -1,6 +1,6 @@
 //! Answers to request heads the router never sees: one hyper refuses to parse, and one that
 //! never finishes (408). Pure functions over bytes, so every case is tested without a socket;
-//! [`super::serve`] does the I/O.
+//! the connection code in `serve.rs` does the I/O.
 //!
 //! What hyper 1.x does with a request head it cannot parse (`proto/h1/conn.rs`,
 //! `on_parse_error`, and `role.rs`, `Server::on_error`): when nothing of an answer has been
@@ -21,11 +21,11 @@
 //! or a connection closed in the middle of a head, gets nothing at all.
 //!
 //! hyper offers no hook to change that answer (a builder option for it is only proposed,
-//! hyperium/hyper#3911), so [`super::serve`] recognises it on its way to the socket
-//! ([`hyper_refusal`]) and writes [`answer`] in its place. Nothing the router sends can be
-//! mistaken for it: every error the router answers goes through `json_errors` and so carries
-//! `Content-Type: application/json` and a body, and `serve` looks only at the first bytes
-//! written after everything before them (every response the router began) went out.
+//! hyperium/hyper#3911), so the connection code in `serve.rs` recognises it on its way to the
+//! socket ([`hyper_refusal`]) and writes [`answer`] in its place. Nothing the router sends can
+//! be mistaken for it: every error the router answers goes through `json_errors` and so
+//! carries `Content-Type: application/json` and a body, and only the first bytes written after
+//! everything before them went out (the router's answers included) are looked at.
 
 use super::error::ApiError;
 use axum::http::StatusCode;
@@ -217,35 +217,33 @@ impl Reparsed {
             _ => "invalid HTTP header parsed",
         };
         match *self {
-            Reparsed::RequestLine(error, part) => {
-                (hyper_would_say(error, part) == hyper_error).then(|| {
+            Reparsed::RequestLine(error, part) => (hyper_would_say(error, part) == hyper_error)
+                .then(|| {
                     let what = match (error, part) {
-                        (httparse::Error::Version, _) => {
-                            "the version must be HTTP/1.1 or HTTP/1.0"
-                        }
+                        (httparse::Error::Version, _) => "the version must be HTTP/1.1 or HTTP/1.0",
                         (_, RequestLinePart::Method) => "the method is not a valid token",
                         (_, RequestLinePart::Target) => {
                             "the request target has a character not allowed in it"
                         }
-                        _ => "it must be the method, the target and HTTP/1.1, separated by single spaces and ended by CRLF",
+                        _ => {
+                            "it must be the method, the target and HTTP/1.1, separated by \
+                             single spaces and ended by CRLF"
+                        }
                     };
                     format!("the request line is malformed: {what}")
-                })
-            }
-            Reparsed::Header { line, error } => (hyper_would_say(error, RequestLinePart::End)
-                == hyper_error)
-                .then(|| {
+                }),
+            Reparsed::Header { line, error } => {
+                (hyper_would_say(error, RequestLinePart::End) == hyper_error).then(|| {
                     let what = match error {
                         httparse::Error::HeaderName => {
                             "its name has a character not allowed in a header name"
                         }
-                        httparse::Error::HeaderValue => {
-                            "its value has a control character"
-                        }
+                        httparse::Error::HeaderValue => "its value has a control character",
                         _ => "it must be a name, a colon and a value, ended by CRLF",
                     };
                     format!("header line {line} is malformed: {what}")
-                }),
+                })
+            }
             Reparsed::Fine | Reparsed::TooManyHeaders => None,
         }
     }
