@@ -4,6 +4,10 @@
 
 mod cli;
 
+/// mimalloc instead of the system allocator: see the dependency's comment in Cargo.toml.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     cli::main()
 }

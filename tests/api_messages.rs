@@ -3,7 +3,10 @@
 
 mod api_support;
 
-use api_support::{call, get, post, post_request, raw, start, start_with, submitted, FakeEngine};
+use api_support::{
+    call, exchange, get, parse_raw, post, post_request, raw, raw_bytes, start, start_with,
+    submitted, FakeEngine, RawAnswer,
+};
 use hyper::{Method, StatusCode};
 use serde_json::{json, Value};
 use smppd::daemon::api::ROUTES;
@@ -889,4 +892,187 @@ async fn headers_that_never_finish_get_a_408() {
     // A connection that sends nothing is closed without an answer.
     let answer = raw(addr, "").await;
     assert_eq!((answer.status, answer.head.as_str()), (0, ""));
+}
+
+/// An answer written outside the router is complete, JSON, says `error`, and closes.
+fn assert_closing_json_error(answer: &RawAnswer, status: u16, error: &str) {
+    assert_eq!(answer.status, status, "{}", answer.head);
+    assert_eq!(
+        answer.header("content-type"),
+        Some("application/json"),
+        "{}",
+        answer.head
+    );
+    assert_eq!(
+        answer.header("connection"),
+        Some("close"),
+        "{}",
+        answer.head
+    );
+    let length: usize = answer.header("content-length").unwrap().parse().unwrap();
+    assert_eq!(length, answer.body_bytes.len(), "{}", answer.head);
+    assert_eq!(answer.body, json!({ "error": error }), "{}", answer.head);
+}
+
+#[tokio::test]
+async fn request_heads_hyper_cannot_parse_get_the_documented_json_error() {
+    let server = start("", FakeEngine::new(true, true)).await;
+    let request_line = "the request line is malformed: ";
+    let cases: Vec<(&[u8], String)> = vec![
+        (
+            &b"GET / HTTP/1.1 garbage\r\nhost: x\r\n\r\n"[..],
+            format!(
+                "{request_line}it must be the method, the target and HTTP/1.1, separated by \
+                 single spaces and ended by CRLF"
+            ),
+        ),
+        (
+            &b"\x00\x01\x02\x03\xff\r\n\r\n"[..],
+            format!("{request_line}the method is not a valid token"),
+        ),
+        (
+            &b"GET /health HTTP/2.0\r\nhost: x\r\n\r\n"[..],
+            format!("{request_line}the version must be HTTP/1.1 or HTTP/1.0"),
+        ),
+        (
+            &b"GET /a\x7fb HTTP/1.1\r\nhost: x\r\n\r\n"[..],
+            format!("{request_line}the request target has a character not allowed in it"),
+        ),
+        (
+            &b"GET /health HTTP/1.1\r\nhost: x\r\nbad name: 1\r\n\r\n"[..],
+            "header line 2 is malformed: its name has a character not allowed in a header name"
+                .into(),
+        ),
+        (
+            &b"GET /health HTTP/1.1\r\nhost: x\x01y\r\n\r\n"[..],
+            "header line 1 is malformed: its value has a control character".into(),
+        ),
+        (
+            &b"POST /v1/messages HTTP/1.1\r\nhost: x\r\ncontent-length: ten\r\n\r\n"[..],
+            "the Content-Length header is not a number, or is given twice with different values"
+                .into(),
+        ),
+        (
+            &b"POST /v1/messages HTTP/1.1\r\nhost: x\r\ntransfer-encoding: gzip\r\n\r\n"[..],
+            "the Transfer-Encoding header must end with chunked".into(),
+        ),
+    ];
+    for (request, error) in cases {
+        let answer = raw_bytes(server.addr, request).await;
+        assert_closing_json_error(&answer, 400, &error);
+    }
+
+    // The router's own 400 goes out unchanged, even as a head alone (HEAD has no body).
+    let addr = server.addr;
+    let head = format!("HEAD /v1/messages/x HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n");
+    let answer = raw(addr, &head).await;
+    assert_eq!(answer.status, 400, "{}", answer.head);
+    assert_eq!(answer.header("content-type"), Some("application/json"));
+    assert_ne!(answer.header("content-length"), Some("0"));
+    assert!(answer.body_bytes.is_empty());
+}
+
+#[tokio::test]
+async fn request_heads_over_the_limits_get_a_431_naming_the_limit() {
+    let server = start("", FakeEngine::new(true, true)).await;
+    let addr = server.addr;
+    let too_large = "the request's head (request line and headers) exceeds 16 KiB";
+
+    // A 100 KiB request line: hyper refuses it as a head too large before its URI limit.
+    let long_line = format!(
+        "GET /{} HTTP/1.1\r\nhost: {addr}\r\n\r\n",
+        "a".repeat(100 * 1024)
+    );
+    assert_closing_json_error(&raw(addr, &long_line).await, 431, too_large);
+
+    let header = format!("x-filler: {}\r\n", "f".repeat(1024));
+    let head_of = |count: usize| {
+        format!(
+            "GET /health HTTP/1.1\r\nhost: {addr}\r\n{}connection: close\r\n\r\n",
+            header.repeat(count)
+        )
+    };
+    assert_closing_json_error(&raw(addr, &head_of(20)).await, 431, too_large);
+    // Just under the limit is served.
+    let under = head_of(14);
+    assert!(under.len() < smppd::daemon::api::MAX_HEAD_BYTES);
+    assert_eq!(raw(addr, &under).await.status, 200);
+
+    let many = format!(
+        "GET /health HTTP/1.1\r\nhost: {addr}\r\n{}\r\n",
+        "x-a: 1\r\n".repeat(100)
+    );
+    assert_closing_json_error(
+        &raw(addr, &many).await,
+        431,
+        "the request has more than 100 header fields",
+    );
+}
+
+/// Whether `received` holds a complete answer (with a Content-Length).
+fn is_one_answer(received: &[u8]) -> bool {
+    let Some(at) = received.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let head = parse_raw(&received[..at + 4]);
+    let length: usize = head.header("content-length").unwrap().parse().unwrap();
+    received.len() >= at + 4 + length
+}
+
+/// Splits what a kept-alive connection received into its answers (each with a Content-Length).
+fn split_answers(mut received: &[u8]) -> Vec<RawAnswer> {
+    let mut answers = Vec::new();
+    while !received.is_empty() {
+        let head_end = received
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("a complete head")
+            + 4;
+        let head = parse_raw(&received[..head_end]);
+        let length: usize = head.header("content-length").unwrap().parse().unwrap();
+        answers.push(parse_raw(&received[..head_end + length]));
+        received = &received[head_end + length..];
+    }
+    answers
+}
+
+#[tokio::test]
+async fn a_malformed_request_after_good_ones_on_a_kept_alive_connection_gets_json() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = start("", FakeEngine::new(true, true)).await;
+    let addr = server.addr;
+    let good = format!("GET /health HTTP/1.1\r\nhost: {addr}\r\n\r\n");
+    let bad = "GET /health HTTP/1.1\r\nhost: x\r\nbad name: 1\r\n\r\n";
+    let bad_error =
+        "header line 2 is malformed: its name has a character not allowed in a header name";
+
+    // One request at a time: the malformed one comes after an answer was read.
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(good.as_bytes()).await.unwrap();
+    let mut first = Vec::new();
+    while !is_one_answer(&first) {
+        let mut chunk = [0u8; 4096];
+        let n = stream.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "closed after the first answer");
+        first.extend_from_slice(&chunk[..n]);
+    }
+    assert_eq!(parse_raw(&first).status, 200);
+    stream.write_all(bad.as_bytes()).await.unwrap();
+    let mut rest = Vec::new();
+    stream.read_to_end(&mut rest).await.unwrap();
+    assert_closing_json_error(&parse_raw(&rest), 400, bad_error);
+
+    // Pipelined: two good requests and the malformed one in one write. The connection keeps
+    // only the head it read first, so the error is hyper's alone, without the line number.
+    let pipelined = format!("{good}{good}{bad}");
+    let received = exchange(addr, pipelined.as_bytes()).await;
+    let answers = split_answers(&received);
+    assert_eq!(answers.len(), 3, "{}", String::from_utf8_lossy(&received));
+    assert_eq!((answers[0].status, answers[1].status), (200, 200));
+    assert_closing_json_error(
+        &answers[2],
+        400,
+        "the request line or a header field is malformed (a character not allowed there, \
+         or a line not ended by CRLF)",
+    );
 }

@@ -262,14 +262,58 @@ pub struct RawAnswer {
     pub head: String,
     /// The body as JSON, `Null` when it is not JSON.
     pub body: Value,
+    /// The body as received.
+    pub body_bytes: Vec<u8>,
+}
+
+impl RawAnswer {
+    /// The value of header `name` (case-insensitive), if the head has it.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.split("\r\n").skip(1).find_map(|line| {
+            let (n, v) = line.split_once(':')?;
+            n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+}
+
+/// Splits what came back into an answer: head, then body.
+pub fn parse_raw(received: &[u8]) -> RawAnswer {
+    let split = received
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or((received, &[][..]), |at| {
+            (&received[..at], &received[at + 4..])
+        });
+    let head = String::from_utf8_lossy(split.0).into_owned();
+    RawAnswer {
+        status: head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0),
+        head,
+        body: serde_json::from_slice(split.1).unwrap_or(Value::Null),
+        body_bytes: split.1.to_vec(),
+    }
 }
 
 /// Sends `request` exactly as given over a new connection and reads until the server closes
 /// it (send `connection: close`).
 pub async fn raw(addr: SocketAddr, request: &str) -> RawAnswer {
+    raw_bytes(addr, request.as_bytes()).await
+}
+
+/// [`raw`] for a request that need not be text.
+pub async fn raw_bytes(addr: SocketAddr, request: &[u8]) -> RawAnswer {
+    parse_raw(&exchange(addr, request).await)
+}
+
+/// Sends `request` over a new connection and returns all that came back until the server
+/// closed it.
+pub async fn exchange(addr: SocketAddr, request: &[u8]) -> Vec<u8> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    stream.write_all(request.as_bytes()).await.unwrap();
+    stream.write_all(request).await.unwrap();
     let mut received = Vec::new();
     tokio::time::timeout(
         std::time::Duration::from_secs(60),
@@ -278,17 +322,7 @@ pub async fn raw(addr: SocketAddr, request: &str) -> RawAnswer {
     .await
     .expect("the server neither answered nor closed")
     .unwrap();
-    let text = String::from_utf8_lossy(&received).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    RawAnswer {
-        status: head
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0),
-        head: head.to_string(),
-        body: serde_json::from_str(body).unwrap_or(Value::Null),
-    }
+    received
 }
 
 /// A POST to `path` with `headers` (each `name: value`) and `body`, closing the connection.

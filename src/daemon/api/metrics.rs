@@ -277,8 +277,15 @@ impl Metrics {
             &mut out,
             "smppd_store_commits_total",
             "counter",
-            "Store transactions committed (each one fsync).",
+            "Store transactions committed.",
             store.commits,
+        );
+        scalar(
+            &mut out,
+            "smppd_store_syncs_total",
+            "counter",
+            "Syncs to disk of the store's log; each makes every commit before it durable.",
+            store.syncs,
         );
         scalar(
             &mut out,

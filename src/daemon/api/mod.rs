@@ -18,7 +18,8 @@
 //! Before any route: the `Origin` and `Host` checks of [`guard`] (403, 421); POST bodies
 //! must be `application/json` (415) and no larger than `max-body-bytes` (413, from
 //! `Content-Length` when there is one, before the body is read). Every error, including
-//! those of axum's own extractors, is the JSON of [`ApiError`].
+//! those of axum's own extractors and of hyper's request parser (a malformed head, or one
+//! over [`MAX_HEAD_BYTES`]: see [`serve`]), is the JSON of [`ApiError`].
 //!
 //! Start-up order: [`Services::open`] (store, metrics, webhook) → the channels and the
 //! [`Dispatcher`] → [`router`] → [`serve`].
@@ -31,6 +32,7 @@ mod backlog;
 mod channels;
 mod error;
 mod guard;
+mod head_errors;
 mod health;
 mod messages;
 pub mod metrics;
@@ -43,6 +45,7 @@ pub use auth::{AuthError, AuthFailures, BearerAuth, AUTH_LOG_EVERY};
 pub use backlog::BACKLOG_TTL;
 pub use error::ApiError;
 pub use guard::{GuardError, RequestGuard};
+pub use head_errors::{MAX_HEADERS, MAX_HEAD_BYTES};
 pub use messages::{AcceptedBody, BatchBody, BatchItem, MessageBody, IDEMPOTENCY_HEADER};
 pub use openapi::{document as openapi_document, ROUTES};
 pub use serve::{serve, serve_with, HEADER_TIMEOUT};

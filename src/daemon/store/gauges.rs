@@ -13,6 +13,12 @@ pub struct Gauges {
     pub commits: AtomicU64,
     /// Calls committed (sum of group sizes).
     pub grouped_calls: AtomicU64,
+    /// Syncs of the WAL (`fdatasync`); each one makes every commit before it durable. The
+    /// SQLite store's syncer counts them; PostgreSQL syncs on the server, unseen.
+    pub syncs: AtomicU64,
+    /// Waiting messages per non-empty queue (`""`: any channel's), as of the last commit
+    /// (kept by the SQLite writer; PostgreSQL counts with a query).
+    pub depths: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
 }
 
 /// Reads a gauge.

@@ -5,9 +5,10 @@
 //! acknowledges a deliver_sm only after its event is committed; nothing is held only in
 //! memory. [`Store`] is shaped for a network database: every call is one asynchronous round
 //! trip that carries a batch, so a backend can group many callers into one transaction.
-//! [`SqliteStore`] is the embedded backend: one writer thread with group commit (WAL,
-//! `synchronous = FULL`), one reader thread, never a tokio worker. [`PgStore`] keeps the
-//! same promises on PostgreSQL, with durable claims so that several nodes can share it.
+//! [`SqliteStore`] is the embedded backend: one writer thread with group commit (WAL), one
+//! syncer thread that fsyncs the WAL before any answer leaves, one reader thread, never a
+//! tokio worker. [`PgStore`] keeps the same promises on PostgreSQL, with durable claims so
+//! that several nodes can share it.
 //!
 //! ```text
 //!   queued --claimed by a channel--> (queued, sending) --all segments acknowledged--> submitted
@@ -178,4 +179,6 @@ pub struct LiveCounts {
     pub commits: u64,
     /// Calls those transactions carried (group commit: calls / commits per transaction).
     pub grouped_calls: u64,
+    /// Syncs to disk that made those transactions durable (one may cover several).
+    pub syncs: u64,
 }

@@ -100,6 +100,7 @@ fn channels_counters_and_histogram() {
             outbox: 1,
             commits: 4,
             grouped_calls: 9,
+            syncs: 3,
         },
         5,
         Some(WebhookStats {
@@ -164,6 +165,7 @@ fn channels_counters_and_histogram() {
     assert_eq!(value(&s, "smppd_resends"), 5.0);
     assert_eq!(value(&s, "smppd_store_commits_total"), 4.0);
     assert_eq!(value(&s, "smppd_store_grouped_calls_total"), 9.0);
+    assert_eq!(value(&s, "smppd_store_syncs_total"), 3.0);
     assert_eq!(value(&s, "smppd_webhook_failed_attempts_total"), 3.0);
     let build = format!(
         "smppd_build_info{{version=\"{}\",commit=\"{}\",features=\"{}\"}}",

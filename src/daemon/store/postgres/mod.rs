@@ -349,6 +349,7 @@ impl Store for PgStore {
             outbox: gauge(&g.outbox),
             commits: gauge(&g.commits),
             grouped_calls: gauge(&g.grouped_calls),
+            syncs: gauge(&g.syncs),
         }
     }
 }

@@ -1,9 +1,11 @@
 //! The [`Backlog`] query, on the reader's connection.
 //!
-//! `messages_waiting` (`queue, seq WHERE state = 0`) answers the count per queue from the
-//! index alone; the literal `0` (not a parameter) is what lets SQLite use that partial
-//! index. The oldest message of a queue is the one with the lowest `seq` (keys grow with
-//! acceptance), and the oldest event is the outbox's first row: both primary-key look-ups.
+//! The depth of each queue comes from the writer, which counts every message in and out
+//! (it was read once, with [`DEPTHS`], when the store opened): counting a queue of a
+//! million at every scrape would cost a tenth of a core. The oldest message of a queue is
+//! the one with the lowest `seq` (keys grow with acceptance): one seek in
+//! `messages_waiting` (`queue, seq WHERE state = 0`; the literal `0`, not a parameter, is
+//! what lets SQLite use that partial index). The oldest event is the outbox's first row.
 
 use super::from_ms;
 use super::schema::QUEUED;
@@ -15,20 +17,24 @@ type Sql<T> = Result<T, rusqlite::Error>;
 // The SQL below spells the queued state as a literal.
 const _: () = assert!(QUEUED == 0);
 
-/// Depth and first key of every non-empty queue.
-pub(super) const QUEUES: &str = "SELECT queue, COUNT(*), MIN(seq) FROM messages WHERE state = 0
-     GROUP BY queue ORDER BY queue";
+/// The depth of every non-empty queue, read by the writer when the store opens.
+pub(super) const DEPTHS: &str =
+    "SELECT queue, COUNT(*) FROM messages WHERE state = 0 GROUP BY queue ORDER BY queue";
 
-/// Every non-empty queue and the outbox head; `outbox` is left for the caller, which keeps
-/// that count live.
-pub(super) fn backlog(conn: &Connection) -> Sql<Backlog> {
-    let heads: Vec<(String, u64, i64)> = {
-        let mut s = conn.prepare_cached(QUEUES)?;
-        let rows = s.query_map([], |r| {
-            Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64, r.get(2)?))
-        })?;
-        rows.collect::<Sql<_>>()?
-    };
+/// The first key of one queue.
+pub(super) const HEAD: &str = "SELECT MIN(seq) FROM messages WHERE queue = ?1 AND state = 0";
+
+/// Every queue of `depths` (non-empty, as the writer counts them) with its oldest message,
+/// and the outbox head; `outbox` is left for the caller, which keeps that count live.
+pub(super) fn backlog(conn: &Connection, depths: Vec<(String, u64)>) -> Sql<Backlog> {
+    let mut head = conn.prepare_cached(HEAD)?;
+    let mut heads = Vec::with_capacity(depths.len());
+    for (queue, depth) in depths {
+        let first: Option<i64> = head.query_row([&queue], |r| r.get(0))?;
+        if let Some(first) = first {
+            heads.push((queue, depth, first));
+        }
+    }
     let mut accepted_at = conn.prepare_cached("SELECT accepted_at FROM messages WHERE seq = ?1")?;
     let mut queues = Vec::with_capacity(heads.len());
     for (queue, depth, first) in heads {

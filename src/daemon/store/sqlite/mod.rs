@@ -1,14 +1,16 @@
 //! [`SqliteStore`]: the embedded durable store.
 //!
-//! One file in WAL mode with `synchronous = FULL`: a commit returns only after the WAL is
-//! fsynced. Two dedicated threads own the connections, so disk work never runs on a tokio
-//! worker:
+//! One file in WAL mode. Three dedicated threads do the disk work, so none of it runs on a
+//! tokio worker:
 //!
 //! * the **writer** takes every write call queued since its last commit (up to
-//!   [`MAX_GROUP`]) into one transaction, commits once and only then answers them all
-//!   (group commit): many API requests and channel reports share one fsync. Should one call
-//!   fail on its own, the transaction is rolled back and each call of the group runs in a
-//!   transaction of its own, so that only that call fails;
+//!   [`MAX_GROUP`]) into one transaction and commits once (group commit): many API requests
+//!   and channel reports share one transaction. Should one call fail on its own, the
+//!   transaction is rolled back and each call of the group runs in a transaction of its own,
+//!   so that only that call fails;
+//! * the **syncer** fsyncs the WAL and only then sends the answers of the commits it covers
+//!   (`sync.rs`): no caller hears of a commit before it is on disk, and one fsync covers
+//!   every commit the writer made while the previous one ran;
 //! * the **reader** answers queries from its own read-only connection, which sees every
 //!   committed transaction and never waits for the writer.
 
@@ -17,6 +19,7 @@ mod backlog;
 mod claims;
 mod read;
 mod schema;
+mod sync;
 mod write;
 
 use super::{
@@ -92,15 +95,18 @@ enum Write {
     OutboxDelivered(Vec<i64>, Reply<()>),
     OutboxRetry(i64, SystemTime, Reply<()>),
     Upkeep(SystemTime, Reply<Upkeep>),
+    /// On the writer, not the reader: its answer then waits, like every write's, until the
+    /// commits before it are on disk, so no event leaves before it is durable.
+    OutboxDue(usize, Reply<Vec<OutboxEvent>>),
 }
 
 /// A query for the reader thread.
 enum Read {
     Get(MessageId, Reply<Option<MessageRecord>>),
-    OutboxDue(usize, Reply<Vec<OutboxEvent>>),
     Parts(Reply<Vec<StoredPart>>),
     Stats(Reply<StoreStats>),
-    Backlog(Reply<Backlog>),
+    /// With the depths of the non-empty queues, which the writer counts.
+    Backlog(Vec<(String, u64)>, Reply<Backlog>),
 }
 
 /// The embedded store. Cheap to share (`Arc`); dropping the last handle stops its threads
@@ -182,10 +188,12 @@ fn open_writer(options: &SqliteOptions) -> Result<Connection, StoreError> {
         ));
     }
     conn.execute_batch(
-        // FULL: the WAL is fsynced at every commit, so a commit is durable when it returns.
-        // A 64 MiB page cache keeps the indexes of a large backlog in memory (a bound, not
-        // a cost per message); statement journals stay in memory too.
-        "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = OFF;
+        // NORMAL: a commit returns once written to the WAL; the syncer thread (`sync.rs`)
+        // fsyncs the WAL before anyone is answered, so an answer still means on disk, and
+        // the writer goes on while the disk works. A 64 MiB page cache keeps the indexes of
+        // a large backlog in memory (a bound, not a cost per message); statement journals
+        // stay in memory too.
+        "PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = OFF;
          PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
     )
     .map_err(|e| open_error(path, e))?;
@@ -196,6 +204,25 @@ fn open_writer(options: &SqliteOptions) -> Result<Connection, StoreError> {
             .map_err(|e| open_error(path, e))?;
     }
     Ok(conn)
+}
+
+/// Opens the WAL of the store at `path` for the syncer (creating it, private, if SQLite
+/// has not yet: SQLite takes an empty WAL as no WAL). The file stays the same while the
+/// writer's connection is open: SQLite rewrites it in place, and removes it only when the
+/// last connection closes.
+fn open_wal(path: &Path) -> Result<std::fs::File, StoreError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        // Never truncated here: it may hold commits a crash left for SQLite to recover.
+        .truncate(false)
+        .mode(0o600)
+        .open(&wal)
+        .map_err(|e| open_error(path, format!("cannot open its WAL for syncing: {e}")))
 }
 
 /// Opens a read-only connection to a file that exists and is migrated.
@@ -226,11 +253,24 @@ impl SqliteStore {
             schema::MigrateError::Sql(e) => open_error(&path, e),
         })?;
         let gauges = Arc::new(Gauges::default());
-        let (writer, requeued) = write::Writer::new(conn, options.clone(), gauges.clone())
-            .map_err(|e| open_error(&path, e))?;
+        let wal = open_wal(&path)?;
+        let (sync_tx, sync_rx) = std::sync::mpsc::channel();
+        let progress = Arc::new(sync::Progress::default());
+        let (writer, requeued) = write::Writer::new(
+            conn,
+            options.clone(),
+            gauges.clone(),
+            (sync_tx, progress.clone()),
+        )
+        .map_err(|e| open_error(&path, e))?;
+        let syncer = sync::Syncer::new(wal, gauges.clone(), progress);
         let reader = read::Reader::new(open_reader(&path)?, path.clone());
         let (writes, write_rx) = mpsc::unbounded_channel();
         let (reads, read_rx) = mpsc::unbounded_channel();
+        std::thread::Builder::new()
+            .name("smppd-store-sync".into())
+            .spawn(move || syncer.run(sync_rx))
+            .map_err(|e| open_error(&path, e))?;
         std::thread::Builder::new()
             .name("smppd-store-writer".into())
             .spawn(move || writer.run(write_rx))
@@ -335,7 +375,7 @@ impl Store for SqliteStore {
     }
 
     fn outbox_due(&self, limit: usize, _now: SystemTime) -> StoreFuture<'_, Vec<OutboxEvent>> {
-        self.read(|r| Read::OutboxDue(limit, r))
+        self.write(|r| Write::OutboxDue(limit, r))
     }
 
     fn outbox_delivered(&self, seqs: Vec<i64>) -> StoreFuture<'_, ()> {
@@ -359,7 +399,15 @@ impl Store for SqliteStore {
     }
 
     fn backlog(&self) -> StoreFuture<'_, Backlog> {
-        let query = self.read(Read::Backlog);
+        let depths = self
+            .gauges
+            .depths
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .map(|(queue, depth)| (queue.clone(), *depth))
+            .collect();
+        let query = self.read(|r| Read::Backlog(depths, r));
         let gauges = self.gauges.clone();
         Box::pin(async move {
             let mut backlog = query.await?;
@@ -375,6 +423,7 @@ impl Store for SqliteStore {
             outbox: gauge(&g.outbox),
             commits: gauge(&g.commits),
             grouped_calls: gauge(&g.grouped_calls),
+            syncs: gauge(&g.syncs),
         }
     }
 }

@@ -33,10 +33,9 @@ impl Reader {
         while let Some(query) = queries.blocking_recv() {
             match query {
                 Read::Get(id, r) => answer(r, get(&self.conn, &id)),
-                Read::OutboxDue(limit, r) => answer(r, outbox(&self.conn, limit)),
                 Read::Parts(r) => answer(r, parts(&self.conn)),
                 Read::Stats(r) => answer(r, stats(&self.conn, &self.path)),
-                Read::Backlog(r) => answer(r, super::backlog::backlog(&self.conn)),
+                Read::Backlog(depths, r) => answer(r, super::backlog::backlog(&self.conn, depths)),
             }
         }
     }
@@ -122,7 +121,7 @@ pub(super) fn get(conn: &Connection, id: &MessageId) -> Sql<Option<MessageRecord
     }))
 }
 
-fn outbox(conn: &Connection, limit: usize) -> Sql<Vec<OutboxEvent>> {
+pub(super) fn outbox(conn: &Connection, limit: usize) -> Sql<Vec<OutboxEvent>> {
     let mut s =
         conn.prepare_cached("SELECT seq, body, attempts, due FROM outbox ORDER BY seq LIMIT ?1")?;
     let rows = s.query_map([limit as i64], |r| {

@@ -1,7 +1,7 @@
 use super::*;
 use crate::daemon::engine::{ReceiptReport, ReceiptState};
 use crate::daemon::store::shared_tests::{message, now};
-use crate::daemon::store::ReceiptMatch;
+use crate::daemon::store::{segment_key, ReceiptMatch};
 
 fn dir() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
@@ -210,21 +210,110 @@ async fn match_of_on(store: &SqliteStore, channel: &str, smsc: &str) -> ReceiptM
 }
 
 #[test]
-fn the_backlog_counts_from_the_waiting_index() {
+fn the_backlog_reads_from_the_waiting_index() {
     let dir = dir();
     let (store, _) = SqliteStore::open(options(&dir)).unwrap();
     drop(store);
     let conn = Connection::open(dir.path().join("smppd.db")).unwrap();
-    let plan: Vec<String> = conn
-        .prepare(&format!("EXPLAIN QUERY PLAN {}", super::backlog::QUEUES))
-        .unwrap()
-        .query_map([], |r| r.get::<_, String>(3))
+    let plan = |sql: &str| -> Vec<String> {
+        let mut s = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let params: Vec<&str> = vec!["a"; s.parameter_count()];
+        s.query_map(rusqlite::params_from_iter(params), |r| {
+            r.get::<_, String>(3)
+        })
         .unwrap()
         .map(Result::unwrap)
-        .collect();
+        .collect()
+    };
+    let depths = plan(super::backlog::DEPTHS);
     assert!(
-        plan.iter()
+        depths
+            .iter()
             .any(|step| step.contains("COVERING INDEX messages_waiting")),
-        "{plan:?}"
+        "{depths:?}"
     );
+    // The oldest of a queue is one seek, not a scan.
+    let head = plan(super::backlog::HEAD);
+    assert!(
+        head.iter()
+            .any(|step| step.starts_with("SEARCH") && step.contains("messages_waiting")),
+        "{head:?}"
+    );
+}
+
+#[tokio::test]
+async fn queue_depths_are_counted_in_and_out_and_read_again_at_open() {
+    let dir = dir();
+    let (store, _) = SqliteStore::open(options(&dir)).unwrap();
+    let depths = |b: Backlog| -> Vec<(String, u64)> {
+        b.queues.into_iter().map(|q| (q.queue, q.depth)).collect()
+    };
+    store
+        .accept(
+            vec![
+                message("a", true, 1),
+                message("a", true, 1),
+                message("b", false, 1),
+            ],
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        depths(store.backlog().await.unwrap()),
+        [("*".to_string(), 1), ("a".to_string(), 2)]
+    );
+    // Answered: one of "a" leaves; failed: the one of any channel leaves.
+    let claimed = store.claim("a", 3, now()).await.unwrap();
+    assert_eq!(claimed.len(), 3);
+    // In order of acceptance: the two of "a", then the one of any channel.
+    let (pinned, shared) = (claimed[0].seq, claimed[2].seq);
+    store
+        .apply(
+            "a",
+            vec![
+                Change::Submitted {
+                    key: segment_key(pinned, 0),
+                    smsc_message_id: "9".into(),
+                },
+                Change::Failed {
+                    key: segment_key(shared, 0),
+                    status: Some(0x45),
+                    reason: "refused".into(),
+                },
+            ],
+            now(),
+        )
+        .await
+        .unwrap();
+    let left = depths(store.backlog().await.unwrap());
+    assert_eq!(left, [("a".to_string(), 1)]);
+    assert_eq!(store.counts().waiting, 1);
+    drop(store);
+    let (store, _) = SqliteStore::open(options(&dir)).unwrap();
+    assert_eq!(depths(store.backlog().await.unwrap()), left);
+    assert_eq!(store.counts().waiting, 1);
+}
+
+#[tokio::test]
+async fn an_answer_leaves_only_after_its_commit_is_synced() {
+    let dir = dir();
+    let (store, _) = SqliteStore::open(options(&dir)).unwrap();
+    assert_eq!(store.counts().syncs, 0);
+    let accepted = store.accept(vec![message("a", false, 1)], now()).await;
+    assert!(matches!(accepted.unwrap()[0], Ok(Accepted::New(_))));
+    let after_accept = store.counts();
+    assert!(
+        after_accept.syncs >= 1,
+        "answered before the WAL was synced"
+    );
+    assert!(after_accept.syncs <= after_accept.commits);
+    // A call that writes nothing waits for nothing new: no sync of its own.
+    let due = store.outbox_due(10, now()).await.unwrap();
+    assert!(due.is_empty());
+    assert_eq!(store.counts().syncs, after_accept.syncs);
+    // The claim writes its mark: synced before the claimed message is handed out.
+    let claimed = store.claim("a", 10, now()).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(store.counts().syncs, after_accept.syncs + 1);
 }

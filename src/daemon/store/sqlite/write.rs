@@ -2,21 +2,23 @@
 
 use super::claims::{ClaimBook, Held};
 use super::schema::{DELIVERED, EXPIRED, FAILED, QUEUED, SUBMITTED};
+use super::sync::{Pending, Progress, SyncQueue};
 use super::{from_ms, ms, Gauges, Reply, SqliteOptions, Write, MAX_GROUP};
 use crate::daemon::engine::ReceiptReport;
 use crate::daemon::store::body;
 use crate::daemon::store::forms::stored_forms;
 use crate::daemon::store::record::{
     split_key, Accepted, AcceptedMessage, Applied, Change, ClaimedMessage, MessageState,
-    NewMessage, Outcome, ReceiptMatch, Refused, SegmentRecord, Upkeep,
+    NewMessage, OutboxEvent, Outcome, ReceiptMatch, Refused, SegmentRecord, Upkeep,
 };
 use crate::daemon::store::state::{receipt_state, state_from_receipts};
 use crate::daemon::store::{MessageId, StoreError};
 use crate::sms::{IdForm, MatchRule, MatchRules, MessageIdKey};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 use std::time::SystemTime;
 use tokio::sync::mpsc;
 
@@ -31,6 +33,7 @@ enum Done {
     Apply(Vec<Applied>),
     Count(u64),
     Upkeep(Upkeep),
+    Outbox(Vec<OutboxEvent>),
     Nothing,
 }
 
@@ -64,6 +67,10 @@ fn answer(call: Write, result: Result<Done, StoreError>) {
             Done::Upkeep(u) => Some(u),
             _ => None,
         }),
+        Write::OutboxDue(_, r) => send(r, result, |d| match d {
+            Done::Outbox(v) => Some(v),
+            _ => None,
+        }),
         Write::Release(_, r) | Write::OutboxDelivered(_, r) | Write::OutboxRetry(_, _, r) => {
             send(r, result, |d| match d {
                 Done::Nothing => Some(()),
@@ -78,10 +85,35 @@ fn write_error(e: rusqlite::Error) -> StoreError {
 }
 
 /// The counts kept in memory, restored when a transaction fails.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Counts {
     waiting: u64,
     outbox: u64,
+    /// Waiting messages per queue (`""`: any channel's): kept here so that the backlog's
+    /// depths cost nothing to read however long the queues grow.
+    depths: BTreeMap<String, u64>,
+}
+
+impl Counts {
+    fn queued(&mut self, queue: &str) {
+        self.waiting += 1;
+        match self.depths.get_mut(queue) {
+            Some(n) => *n += 1,
+            None => {
+                self.depths.insert(queue.to_string(), 1);
+            }
+        }
+    }
+
+    fn left(&mut self, queue: &str, n: u64) {
+        self.waiting = self.waiting.saturating_sub(n);
+        if let Some(depth) = self.depths.get_mut(queue) {
+            *depth = depth.saturating_sub(n);
+            if *depth == 0 {
+                self.depths.remove(queue);
+            }
+        }
+    }
 }
 
 /// The state of the writer thread.
@@ -91,6 +123,12 @@ pub(super) struct Writer {
     gauges: Arc<Gauges>,
     counts: Counts,
     claims: ClaimBook,
+    /// Where answers wait for their commit to be on disk.
+    sync: SyncQueue,
+    /// How far the syncer got.
+    progress: Arc<Progress>,
+    /// Commits that wrote something, so far.
+    written: u64,
 }
 
 type Sql<T> = Result<T, rusqlite::Error>;
@@ -136,6 +174,7 @@ impl Writer {
         conn: Connection,
         options: SqliteOptions,
         gauges: Arc<Gauges>,
+        sync: (SyncQueue, Arc<Progress>),
     ) -> Sql<(Writer, u64)> {
         let marks: Vec<(String, i64)> = {
             let mut s = conn.prepare("SELECT queue, upto FROM claims")?;
@@ -150,15 +189,16 @@ impl Writer {
             )? as u64;
         }
         conn.execute("DELETE FROM claims", [])?;
-        let waiting: i64 = conn.query_row(
-            "SELECT COUNT(*) FROM messages WHERE state = ?1",
-            [QUEUED],
-            |r| r.get(0),
-        )?;
+        let depths: BTreeMap<String, u64> = {
+            let mut s = conn.prepare(super::backlog::DEPTHS)?;
+            let rows = s.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64)))?;
+            rows.collect::<Sql<_>>()?
+        };
         let outbox: i64 = conn.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))?;
         let counts = Counts {
-            waiting: waiting as u64,
+            waiting: depths.values().sum(),
             outbox: outbox as u64,
+            depths,
         };
         let writer = Writer {
             conn,
@@ -166,6 +206,9 @@ impl Writer {
             gauges,
             counts,
             claims: ClaimBook::new(false),
+            sync: sync.0,
+            progress: sync.1,
+            written: 0,
         };
         writer.publish();
         Ok((writer, requeued))
@@ -178,6 +221,14 @@ impl Writer {
         self.gauges
             .outbox
             .store(self.counts.outbox, Ordering::Relaxed);
+        let mut depths = self
+            .gauges
+            .depths
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if *depths != self.counts.depths {
+            depths.clone_from(&self.counts.depths);
+        }
     }
 
     /// Runs until every handle is dropped: takes the calls waiting, one transaction for
@@ -185,6 +236,8 @@ impl Writer {
     pub(super) fn run(mut self, mut calls: mpsc::UnboundedReceiver<Write>) {
         let mut group = Vec::with_capacity(MAX_GROUP);
         while let Some(first) = calls.blocking_recv() {
+            // While the disk is behind, calls gather here into the next group.
+            self.progress.wait_for_room(self.written);
             group.push(first);
             while group.len() < MAX_GROUP {
                 match calls.try_recv() {
@@ -198,10 +251,12 @@ impl Writer {
 
     /// Commits `group` as one transaction. When one call fails on its own (not the whole
     /// transaction, as a full disk does), the group is rolled back and each call is run in
-    /// a transaction of its own, so that only that call fails.
+    /// a transaction of its own, so that only that call fails. The answers go to the
+    /// syncer, which sends them once the commit is on disk.
     fn commit_group(&mut self, group: &mut Vec<Write>) {
         let calls: Vec<Write> = std::mem::take(group);
-        let before = self.counts;
+        let changes = self.conn.total_changes();
+        let before = self.counts.clone();
         let results: Vec<Result<Done, StoreError>> = match self.transaction(&calls) {
             Ok(done) => done.into_iter().map(Ok).collect(),
             Err(error) if calls.len() == 1 => {
@@ -213,7 +268,7 @@ impl Writer {
                 calls
                     .iter()
                     .map(|call| {
-                        let before = self.counts;
+                        let before = self.counts.clone();
                         let result = self.transaction(std::slice::from_ref(call));
                         if result.is_err() {
                             self.counts = before;
@@ -225,8 +280,23 @@ impl Writer {
         };
         // The live counts first: a caller that reads them after its answer sees its change.
         self.publish();
-        for (call, result) in calls.into_iter().zip(results) {
-            answer(call, result);
+        if self.conn.total_changes() != changes {
+            self.written += 1;
+        }
+        let pending = Pending {
+            commit: self.written,
+            answer: Box::new(move |failed: Option<StoreError>| {
+                for (call, result) in calls.into_iter().zip(results) {
+                    let result = match (&failed, result) {
+                        (Some(e), Ok(_)) => Err(e.clone()),
+                        (_, result) => result,
+                    };
+                    answer(call, result);
+                }
+            }),
+        };
+        if let Err(unsent) = self.sync.send(pending) {
+            (unsent.0.answer)(Some(StoreError::Closed));
         }
     }
 
@@ -294,6 +364,7 @@ impl Writer {
                 Done::Nothing
             }
             Write::Upkeep(now, _) => Done::Upkeep(self.upkeep(*now)?),
+            Write::OutboxDue(limit, _) => Done::Outbox(super::read::outbox(&self.conn, *limit)?),
         })
     }
 
@@ -366,7 +437,8 @@ impl Writer {
                     m.idempotency.as_ref().map(|i| i.fingerprint.as_str()),
                     body::pack(&m.segments),
                 ])?;
-            self.counts.waiting += 1;
+            self.counts
+                .queued(if m.pinned { m.channel.as_str() } else { "" });
             results.push(Ok(Accepted::New(AcceptedMessage {
                 id: m.id.clone(),
                 segments: m.segments.len(),
@@ -551,8 +623,22 @@ impl Writer {
         // A message leaving the queue is no longer held. When the channel holding it is the
         // cause (its answer, its expiry report), the message becomes that channel's; a
         // receipt for a segment another channel sent does not make it the holder's.
-        let held = self.claims.drop_held(seq, false).map(|h| h.channel);
-        let holder = if settled_by_receipt { None } else { held };
+        let held = self.claims.drop_held(seq, false);
+        let queue = match (&held, from == QUEUED) {
+            (_, false) => None,
+            (Some(h), true) => Some(h.queue.clone()),
+            // Not held (upkeep's expiry, a receipt for a part sent before a restart): read.
+            (None, true) => Some(self.conn.query_row(
+                "SELECT queue FROM messages WHERE seq = ?1",
+                [seq],
+                |r| r.get::<_, String>(0),
+            )?),
+        };
+        let holder = if settled_by_receipt {
+            None
+        } else {
+            held.map(|h| h.channel)
+        };
         self.conn
             .prepare_cached(
                 "UPDATE messages SET state = ?2,
@@ -577,8 +663,8 @@ impl Writer {
                 receipt.map(|r| r.0),
                 receipt.and_then(|r| r.1),
             ])?;
-        if from == QUEUED {
-            self.counts.waiting = self.counts.waiting.saturating_sub(1);
+        if let Some(queue) = queue {
+            self.counts.left(&queue, 1);
         }
         Ok(true)
     }
@@ -837,7 +923,7 @@ impl Writer {
         }
         if done {
             self.claims.drop_held(seq, false);
-            self.counts.waiting = self.counts.waiting.saturating_sub(1);
+            self.counts.left(&held.queue, 1);
         } else {
             self.claims.acked(seq);
         }
@@ -1052,7 +1138,7 @@ impl Writer {
                      WHERE queue = ?1 AND state = 0",
                 )?
                 .execute(params![queue, ms(now), reason])? as u64;
-            self.counts.waiting = self.counts.waiting.saturating_sub(n);
+            self.counts.left(queue, n);
             self.claims.drop_queue(queue);
             failed += n;
         }
