@@ -22,6 +22,7 @@
 
 mod backlog;
 mod body;
+mod call;
 mod forms;
 mod gauges;
 mod id;

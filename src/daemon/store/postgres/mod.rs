@@ -27,6 +27,7 @@ mod write;
 pub use error::PgError;
 pub use schema::latest as latest_schema;
 
+use super::call::{Call, Reply};
 use super::gauges::{gauge, Gauges};
 use super::{
     Accepted, Applied, Backlog, Change, ClaimedMessage, LiveCounts, MessageId, MessageRecord,
@@ -39,7 +40,6 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::sync::{mpsc, oneshot};
-use write::Call;
 
 /// How long connecting may take before the store reports the server unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -120,8 +120,6 @@ pub fn client_config(url: &str) -> Result<tokio_postgres::Config, PgError> {
     }
     Ok(config)
 }
-
-type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 
 /// The PostgreSQL store. Cheap to share (`Arc`); dropping the last handle stops its writer
 /// after the calls already queued.

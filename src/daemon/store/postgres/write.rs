@@ -11,9 +11,10 @@
 
 use super::error::{Pg, PgError};
 use super::read::segment_records;
-use super::{pool, PgOptions, Reply};
+use super::{pool, PgOptions};
 use crate::daemon::engine::ReceiptReport;
 use crate::daemon::store::body;
+use crate::daemon::store::call::{answer, missing_result, Call, Done};
 use crate::daemon::store::forms::{probe, stored_forms};
 use crate::daemon::store::gauges::Gauges;
 use crate::daemon::store::record::{
@@ -45,71 +46,6 @@ pub(super) const SUBMITTED: i64 = 1;
 pub(super) const DELIVERED: i64 = 2;
 pub(super) const FAILED: i64 = 3;
 pub(super) const EXPIRED: i64 = 4;
-
-/// A write call for the writer task.
-pub(super) enum Call {
-    Accept(
-        Vec<NewMessage>,
-        SystemTime,
-        Reply<Vec<Result<Accepted, Refused>>>,
-    ),
-    Claim(String, usize, SystemTime, Reply<Vec<ClaimedMessage>>),
-    Release(Vec<(i64, bool)>, Reply<()>),
-    Apply(String, Vec<Change>, SystemTime, Reply<Vec<Applied>>),
-    FailUnconfigured(Vec<String>, String, SystemTime, Reply<u64>),
-    OutboxDelivered(Vec<i64>, Reply<()>),
-    OutboxRetry(i64, SystemTime, Reply<()>),
-    Upkeep(SystemTime, Reply<Upkeep>),
-}
-
-/// What one call produced, kept until its transaction commits.
-enum Done {
-    Accept(Vec<Result<Accepted, Refused>>),
-    Claim(Vec<ClaimedMessage>),
-    Apply(Vec<Applied>),
-    Count(u64),
-    Upkeep(Upkeep),
-    Nothing,
-}
-
-fn missing_result() -> StoreError {
-    StoreError::Write("internal: a call produced no result".into())
-}
-
-/// Sends a call its answer (after its transaction committed, or failed).
-fn answer(call: Call, result: Result<Done, StoreError>) {
-    fn send<T>(reply: Reply<T>, result: Result<Done, StoreError>, pick: fn(Done) -> Option<T>) {
-        let _ = reply.send(result.and_then(|d| pick(d).ok_or_else(missing_result)));
-    }
-    match call {
-        Call::Accept(_, _, r) => send(r, result, |d| match d {
-            Done::Accept(v) => Some(v),
-            _ => None,
-        }),
-        Call::Claim(_, _, _, r) => send(r, result, |d| match d {
-            Done::Claim(v) => Some(v),
-            _ => None,
-        }),
-        Call::Apply(_, _, _, r) => send(r, result, |d| match d {
-            Done::Apply(v) => Some(v),
-            _ => None,
-        }),
-        Call::FailUnconfigured(_, _, _, r) => send(r, result, |d| match d {
-            Done::Count(n) => Some(n),
-            _ => None,
-        }),
-        Call::Upkeep(_, r) => send(r, result, |d| match d {
-            Done::Upkeep(u) => Some(u),
-            _ => None,
-        }),
-        Call::Release(_, r) | Call::OutboxDelivered(_, r) | Call::OutboxRetry(_, _, r) => {
-            send(r, result, |d| match d {
-                Done::Nothing => Some(()),
-                _ => None,
-            })
-        }
-    }
-}
 
 /// The counts kept in memory, restored when a transaction fails.
 #[derive(Debug, Clone, Copy, Default)]
@@ -416,6 +352,12 @@ impl Tx<'_> {
                 Done::Nothing
             }
             Call::Upkeep(now, _) => Done::Upkeep(self.upkeep(*now).await?),
+            // The store reads its outbox on the pool (a PostgreSQL commit is durable when it
+            // returns); a call that comes here anyway is answered the same way.
+            Call::OutboxDue(limit, _) => {
+                self.trip();
+                Done::Outbox(super::read::outbox(self.c, *limit).await?)
+            }
         })
     }
 

@@ -22,6 +22,7 @@ mod schema;
 mod sync;
 mod write;
 
+use super::call::{Call, Reply};
 use super::{
     Accepted, Applied, Backlog, Change, ClaimedMessage, LiveCounts, MessageId, MessageRecord,
     NewMessage, OutboxEvent, Refused, Store, StoreError, StoreFuture, StoreStats, StoredPart,
@@ -79,27 +80,6 @@ impl SqliteOptions {
 pub use super::gauges::{gauge, Gauges};
 pub use super::Recovery;
 
-type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
-
-/// A write call for the writer thread.
-enum Write {
-    Accept(
-        Vec<NewMessage>,
-        SystemTime,
-        Reply<Vec<Result<Accepted, Refused>>>,
-    ),
-    Claim(String, usize, SystemTime, Reply<Vec<ClaimedMessage>>),
-    Release(Vec<(i64, bool)>, Reply<()>),
-    Apply(String, Vec<Change>, SystemTime, Reply<Vec<Applied>>),
-    FailUnconfigured(Vec<String>, String, SystemTime, Reply<u64>),
-    OutboxDelivered(Vec<i64>, Reply<()>),
-    OutboxRetry(i64, SystemTime, Reply<()>),
-    Upkeep(SystemTime, Reply<Upkeep>),
-    /// On the writer, not the reader: its answer then waits, like every write's, until the
-    /// commits before it are on disk, so no event leaves before it is durable.
-    OutboxDue(usize, Reply<Vec<OutboxEvent>>),
-}
-
 /// A query for the reader thread.
 enum Read {
     Get(MessageId, Reply<Option<MessageRecord>>),
@@ -112,7 +92,7 @@ enum Read {
 /// The embedded store. Cheap to share (`Arc`); dropping the last handle stops its threads
 /// after the calls already queued.
 pub struct SqliteStore {
-    writes: mpsc::UnboundedSender<Write>,
+    writes: mpsc::UnboundedSender<Call>,
     reads: mpsc::UnboundedSender<Read>,
     gauges: Arc<Gauges>,
     path: PathBuf,
@@ -303,7 +283,7 @@ impl SqliteStore {
         &self.path
     }
 
-    fn write<T: Send + 'static>(&self, make: impl FnOnce(Reply<T>) -> Write) -> StoreFuture<'_, T> {
+    fn write<T: Send + 'static>(&self, make: impl FnOnce(Reply<T>) -> Call) -> StoreFuture<'_, T> {
         let (tx, rx) = oneshot::channel();
         let sent = self.writes.send(make(tx)).is_ok();
         Box::pin(async move {
@@ -332,7 +312,7 @@ impl Store for SqliteStore {
         messages: Vec<NewMessage>,
         now: SystemTime,
     ) -> StoreFuture<'_, Vec<Result<Accepted, Refused>>> {
-        self.write(|r| Write::Accept(messages, now, r))
+        self.write(|r| Call::Accept(messages, now, r))
     }
 
     fn claim(
@@ -342,11 +322,11 @@ impl Store for SqliteStore {
         now: SystemTime,
     ) -> StoreFuture<'_, Vec<ClaimedMessage>> {
         let channel = channel.to_string();
-        self.write(|r| Write::Claim(channel, limit, now, r))
+        self.write(|r| Call::Claim(channel, limit, now, r))
     }
 
     fn release(&self, seqs: Vec<(i64, bool)>) -> StoreFuture<'_, ()> {
-        self.write(|r| Write::Release(seqs, r))
+        self.write(|r| Call::Release(seqs, r))
     }
 
     fn apply(
@@ -356,7 +336,7 @@ impl Store for SqliteStore {
         now: SystemTime,
     ) -> StoreFuture<'_, Vec<Applied>> {
         let channel = channel.to_string();
-        self.write(|r| Write::Apply(channel, changes, now, r))
+        self.write(|r| Call::Apply(channel, changes, now, r))
     }
 
     fn fail_unconfigured(
@@ -366,7 +346,7 @@ impl Store for SqliteStore {
         now: SystemTime,
     ) -> StoreFuture<'_, u64> {
         let reason = reason.to_string();
-        self.write(|r| Write::FailUnconfigured(configured, reason, now, r))
+        self.write(|r| Call::FailUnconfigured(configured, reason, now, r))
     }
 
     fn get(&self, id: &MessageId) -> StoreFuture<'_, Option<MessageRecord>> {
@@ -375,15 +355,15 @@ impl Store for SqliteStore {
     }
 
     fn outbox_due(&self, limit: usize, _now: SystemTime) -> StoreFuture<'_, Vec<OutboxEvent>> {
-        self.write(|r| Write::OutboxDue(limit, r))
+        self.write(|r| Call::OutboxDue(limit, r))
     }
 
     fn outbox_delivered(&self, seqs: Vec<i64>) -> StoreFuture<'_, ()> {
-        self.write(|r| Write::OutboxDelivered(seqs, r))
+        self.write(|r| Call::OutboxDelivered(seqs, r))
     }
 
     fn outbox_retry(&self, seq: i64, due: SystemTime) -> StoreFuture<'_, ()> {
-        self.write(|r| Write::OutboxRetry(seq, due, r))
+        self.write(|r| Call::OutboxRetry(seq, due, r))
     }
 
     fn parts(&self) -> StoreFuture<'_, Vec<StoredPart>> {
@@ -391,7 +371,7 @@ impl Store for SqliteStore {
     }
 
     fn upkeep(&self, now: SystemTime) -> StoreFuture<'_, Upkeep> {
-        self.write(|r| Write::Upkeep(now, r))
+        self.write(|r| Call::Upkeep(now, r))
     }
 
     fn stats(&self) -> StoreFuture<'_, StoreStats> {

@@ -3,13 +3,14 @@
 use super::claims::{ClaimBook, Held};
 use super::schema::{DELIVERED, EXPIRED, FAILED, QUEUED, SUBMITTED};
 use super::sync::{Pending, Progress, SyncQueue};
-use super::{from_ms, ms, Gauges, Reply, SqliteOptions, Write, MAX_GROUP};
+use super::{from_ms, ms, Gauges, SqliteOptions, MAX_GROUP};
 use crate::daemon::engine::ReceiptReport;
 use crate::daemon::store::body;
+use crate::daemon::store::call::{answer, missing_result, Call, Done};
 use crate::daemon::store::forms::stored_forms;
 use crate::daemon::store::record::{
     split_key, Accepted, AcceptedMessage, Applied, Change, ClaimedMessage, MessageState,
-    NewMessage, OutboxEvent, Outcome, ReceiptMatch, Refused, SegmentRecord, Upkeep,
+    NewMessage, Outcome, ReceiptMatch, Refused, SegmentRecord, Upkeep,
 };
 use crate::daemon::store::state::{receipt_state, state_from_receipts};
 use crate::daemon::store::{MessageId, StoreError};
@@ -25,60 +26,6 @@ use tokio::sync::mpsc;
 /// How many rows one upkeep step touches per kind: small, so that the group commit it
 /// shares with API requests stays short.
 const UPKEEP_BATCH: i64 = 500;
-
-/// What one call produced, kept until its transaction commits.
-enum Done {
-    Accept(Vec<Result<Accepted, Refused>>),
-    Claim(Vec<ClaimedMessage>),
-    Apply(Vec<Applied>),
-    Count(u64),
-    Upkeep(Upkeep),
-    Outbox(Vec<OutboxEvent>),
-    Nothing,
-}
-
-fn missing_result() -> StoreError {
-    StoreError::Write("internal: a call produced no result".into())
-}
-
-/// Sends a call its answer (after its transaction committed, or failed).
-fn answer(call: Write, result: Result<Done, StoreError>) {
-    fn send<T>(reply: Reply<T>, result: Result<Done, StoreError>, pick: fn(Done) -> Option<T>) {
-        let _ = reply.send(result.and_then(|d| pick(d).ok_or_else(missing_result)));
-    }
-    match call {
-        Write::Accept(_, _, r) => send(r, result, |d| match d {
-            Done::Accept(v) => Some(v),
-            _ => None,
-        }),
-        Write::Claim(_, _, _, r) => send(r, result, |d| match d {
-            Done::Claim(v) => Some(v),
-            _ => None,
-        }),
-        Write::Apply(_, _, _, r) => send(r, result, |d| match d {
-            Done::Apply(v) => Some(v),
-            _ => None,
-        }),
-        Write::FailUnconfigured(_, _, _, r) => send(r, result, |d| match d {
-            Done::Count(n) => Some(n),
-            _ => None,
-        }),
-        Write::Upkeep(_, r) => send(r, result, |d| match d {
-            Done::Upkeep(u) => Some(u),
-            _ => None,
-        }),
-        Write::OutboxDue(_, r) => send(r, result, |d| match d {
-            Done::Outbox(v) => Some(v),
-            _ => None,
-        }),
-        Write::Release(_, r) | Write::OutboxDelivered(_, r) | Write::OutboxRetry(_, _, r) => {
-            send(r, result, |d| match d {
-                Done::Nothing => Some(()),
-                _ => None,
-            })
-        }
-    }
-}
 
 fn write_error(e: rusqlite::Error) -> StoreError {
     StoreError::Write(e.to_string())
@@ -233,7 +180,7 @@ impl Writer {
 
     /// Runs until every handle is dropped: takes the calls waiting, one transaction for
     /// all of them, answers after the commit.
-    pub(super) fn run(mut self, mut calls: mpsc::UnboundedReceiver<Write>) {
+    pub(super) fn run(mut self, mut calls: mpsc::UnboundedReceiver<Call>) {
         let mut group = Vec::with_capacity(MAX_GROUP);
         while let Some(first) = calls.blocking_recv() {
             // While the disk is behind, calls gather here into the next group.
@@ -253,8 +200,8 @@ impl Writer {
     /// transaction, as a full disk does), the group is rolled back and each call is run in
     /// a transaction of its own, so that only that call fails. The answers go to the
     /// syncer, which sends them once the commit is on disk.
-    fn commit_group(&mut self, group: &mut Vec<Write>) {
-        let calls: Vec<Write> = std::mem::take(group);
+    fn commit_group(&mut self, group: &mut Vec<Call>) {
+        let calls: Vec<Call> = std::mem::take(group);
         let changes = self.conn.total_changes();
         let before = self.counts.clone();
         let results: Vec<Result<Done, StoreError>> = match self.transaction(&calls) {
@@ -302,7 +249,7 @@ impl Writer {
 
     /// Runs `calls` in one transaction: every result, or the first error (then nothing of
     /// it is kept).
-    fn transaction(&mut self, calls: &[Write]) -> Result<Vec<Done>, StoreError> {
+    fn transaction(&mut self, calls: &[Call]) -> Result<Vec<Done>, StoreError> {
         self.statement("BEGIN IMMEDIATE").map_err(write_error)?;
         let mut done = Vec::with_capacity(calls.len());
         let mut run = || -> Sql<()> {
@@ -337,25 +284,25 @@ impl Writer {
     }
 
     /// Runs one call inside the open transaction.
-    fn run_call(&mut self, call: &Write) -> Sql<Done> {
+    fn run_call(&mut self, call: &Call) -> Sql<Done> {
         Ok(match call {
-            Write::Accept(messages, now, _) => Done::Accept(self.accept(messages, *now)?),
-            Write::Claim(channel, limit, now, _) => Done::Claim(self.claim(channel, *limit, *now)?),
-            Write::Release(seqs, _) => {
+            Call::Accept(messages, now, _) => Done::Accept(self.accept(messages, *now)?),
+            Call::Claim(channel, limit, now, _) => Done::Claim(self.claim(channel, *limit, *now)?),
+            Call::Release(seqs, _) => {
                 self.release(seqs)?;
                 Done::Nothing
             }
-            Write::Apply(channel, changes, now, _) => {
+            Call::Apply(channel, changes, now, _) => {
                 Done::Apply(self.apply(channel, changes, *now)?)
             }
-            Write::FailUnconfigured(configured, reason, now, _) => {
+            Call::FailUnconfigured(configured, reason, now, _) => {
                 Done::Count(self.fail_unconfigured(configured, reason, *now)?)
             }
-            Write::OutboxDelivered(seqs, _) => {
+            Call::OutboxDelivered(seqs, _) => {
                 self.outbox_delivered(seqs)?;
                 Done::Nothing
             }
-            Write::OutboxRetry(seq, due, _) => {
+            Call::OutboxRetry(seq, due, _) => {
                 self.conn
                     .prepare_cached(
                         "UPDATE outbox SET attempts = attempts + 1, due = ?2 WHERE seq = ?1",
@@ -363,8 +310,8 @@ impl Writer {
                     .execute(params![seq, ms(*due)])?;
                 Done::Nothing
             }
-            Write::Upkeep(now, _) => Done::Upkeep(self.upkeep(*now)?),
-            Write::OutboxDue(limit, _) => Done::Outbox(super::read::outbox(&self.conn, *limit)?),
+            Call::Upkeep(now, _) => Done::Upkeep(self.upkeep(*now)?),
+            Call::OutboxDue(limit, _) => Done::Outbox(super::read::outbox(&self.conn, *limit)?),
         })
     }
 
