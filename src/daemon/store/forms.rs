@@ -7,6 +7,7 @@
 //! need no rows of their own: an all-decimal id folds to its value in decimal, an all-hex id
 //! to its value in hex, and [`probe`] looks those up through the `f:` rows.
 
+use super::record::ReceiptMatch;
 use crate::sms::{IdForm, MessageIdKey};
 
 /// The forms `key` is stored under.
@@ -64,5 +65,34 @@ pub(crate) fn probe(probe: &IdForm) -> Vec<Lookup> {
         // An all-hex id folds to its value in lowercase hex without leading zeros, so the
         // `f:` rows with that text are exactly the ids with this hex value.
         IdForm::Hex(n) => vec![plain(format!("f:{n:x}"))],
+    }
+}
+
+/// A submission a receipt's probes found: message key, segment index, SMSC id.
+pub(crate) type Found = (i64, i64, String);
+
+/// Adds the submissions one tier found, once each (by message and segment).
+pub(crate) fn add_found(found: &mut Vec<Found>, more: impl IntoIterator<Item = Found>) {
+    found.extend(more);
+    found.sort();
+    found.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+}
+
+/// The one submission a receipt names among those its first fruitful tier found: the
+/// newest when they all carry the same id (the SMSC reused it), else the answer that none
+/// or several match.
+pub(crate) fn pick(mut found: Vec<Found>) -> Result<Found, ReceiptMatch> {
+    if found.len() > 1 && found.iter().all(|f| f.2 == found[0].2) {
+        let newest = found.iter().max_by_key(|f| (f.0, f.1)).cloned();
+        found = newest.into_iter().collect();
+    }
+    match found.len() {
+        0 => Err(ReceiptMatch::NotFound),
+        1 => Ok(found.remove(0)),
+        _ => {
+            let mut submit_ids: Vec<String> = found.into_iter().map(|f| f.2).collect();
+            submit_ids.sort();
+            Err(ReceiptMatch::Ambiguous { submit_ids })
+        }
     }
 }

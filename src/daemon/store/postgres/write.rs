@@ -15,7 +15,7 @@ use super::{pool, PgOptions};
 use crate::daemon::engine::ReceiptReport;
 use crate::daemon::store::body;
 use crate::daemon::store::call::{answer, missing_result, Call, Done};
-use crate::daemon::store::forms::{probe, stored_forms};
+use crate::daemon::store::forms::{add_found, pick, probe, stored_forms, Found};
 use crate::daemon::store::gauges::Gauges;
 use crate::daemon::store::record::{
     split_key, Accepted, AcceptedMessage, Applied, Change, ClaimedMessage, MessageState,
@@ -1087,7 +1087,7 @@ impl Tx<'_> {
         now: i64,
     ) -> Pg<ReceiptMatch> {
         let key = MessageIdKey::new(&receipt.smsc_message_id);
-        let mut found: Vec<(i64, i64, String)> = Vec::new();
+        let mut found: Vec<Found> = Vec::new();
         for tier in MatchRule::TIERS {
             // Every look-up of the tier in one statement.
             let lookups: Vec<_> = key
@@ -1106,6 +1106,7 @@ impl Tx<'_> {
                     &[&channel, &forms],
                 )
                 .await?;
+            let mut this_tier = Vec::new();
             for r in rows {
                 let smsc_id: String = r.try_get(2)?;
                 let form: String = r.try_get(3)?;
@@ -1115,28 +1116,17 @@ impl Tx<'_> {
                         && !(l.not_0x && smsc_id.starts_with("0x"))
                 });
                 if wanted {
-                    found.push((r.try_get(0)?, r.try_get(1)?, smsc_id));
+                    this_tier.push((r.try_get(0)?, r.try_get(1)?, smsc_id));
                 }
             }
-            found.sort();
-            found.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+            add_found(&mut found, this_tier);
             if !found.is_empty() {
                 break;
             }
         }
-        // The same id submitted more than once (the SMSC reused it): the newest counts.
-        if found.len() > 1 && found.iter().all(|f| f.2 == found[0].2) {
-            let newest = found.iter().max_by_key(|f| (f.0, f.1)).cloned();
-            found = newest.into_iter().collect();
-        }
-        let (seq, idx, smsc_id) = match found.as_slice() {
-            [] => return Ok(ReceiptMatch::NotFound),
-            [(seq, idx, smsc_id)] => (*seq, *idx, smsc_id.clone()),
-            many => {
-                let mut submit_ids: Vec<String> = many.iter().map(|f| f.2.clone()).collect();
-                submit_ids.sort();
-                return Ok(ReceiptMatch::Ambiguous { submit_ids });
-            }
+        let (seq, idx, smsc_id) = match pick(found) {
+            Ok(one) => one,
+            Err(none_or_several) => return Ok(none_or_several),
         };
         let Some((_, state, _, _, id, count)) = self.message(seq).await? else {
             self.uncorrelate(channel, seq, idx, &smsc_id).await?;

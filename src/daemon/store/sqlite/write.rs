@@ -7,7 +7,7 @@ use super::{from_ms, ms, Gauges, SqliteOptions, MAX_GROUP};
 use crate::daemon::engine::ReceiptReport;
 use crate::daemon::store::body;
 use crate::daemon::store::call::{answer, missing_result, Call, Done};
-use crate::daemon::store::forms::stored_forms;
+use crate::daemon::store::forms::{add_found, pick, stored_forms, Found};
 use crate::daemon::store::record::{
     split_key, Accepted, AcceptedMessage, Applied, Change, ClaimedMessage, MessageState,
     NewMessage, Outcome, ReceiptMatch, Refused, SegmentRecord, Upkeep,
@@ -981,30 +981,18 @@ impl Writer {
     /// Matches a receipt tier by tier (as [`crate::sms::MessageIdIndex`] does) and records it.
     fn receipt(&mut self, channel: &str, receipt: &ReceiptReport, now: i64) -> Sql<ReceiptMatch> {
         let key = MessageIdKey::new(&receipt.smsc_message_id);
-        let mut found: Vec<(i64, i64, String)> = Vec::new();
+        let mut found: Vec<Found> = Vec::new();
         for tier in MatchRule::TIERS {
             for probe in key.probes(tier, MatchRules::default()) {
-                found.extend(self.lookup(channel, &probe)?);
+                add_found(&mut found, self.lookup(channel, &probe)?);
             }
-            found.sort();
-            found.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
             if !found.is_empty() {
                 break;
             }
         }
-        // The same id submitted more than once (the SMSC reused it): the newest counts.
-        if found.len() > 1 && found.iter().all(|f| f.2 == found[0].2) {
-            let newest = found.iter().max_by_key(|f| (f.0, f.1)).cloned();
-            found = newest.into_iter().collect();
-        }
-        let (seq, idx, smsc_id) = match found.as_slice() {
-            [] => return Ok(ReceiptMatch::NotFound),
-            [(seq, idx, smsc_id)] => (*seq, *idx, smsc_id.clone()),
-            many => {
-                let mut submit_ids: Vec<String> = many.iter().map(|f| f.2.clone()).collect();
-                submit_ids.sort();
-                return Ok(ReceiptMatch::Ambiguous { submit_ids });
-            }
+        let (seq, idx, smsc_id) = match pick(found) {
+            Ok(one) => one,
+            Err(none_or_several) => return Ok(none_or_several),
         };
         let Some((_, state, _, _, id, count)) = self.message(seq)? else {
             self.uncorrelate(channel, seq, idx, &smsc_id)?;
