@@ -5,6 +5,7 @@
 //! event happens, and every change wakes the wait helpers on the handle.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::{broadcast, watch};
@@ -248,12 +249,16 @@ impl RecordSnapshot {
     /// Drops the oldest entries of each list beyond `limit` (closed connections first), but
     /// only once a list has grown past `high_water`: draining the front of a `Vec` moves every
     /// entry kept, so trimming one entry per event would cost O(limit) per submit_sm. With
-    /// `high_water` = 2 × `limit` the cost is O(1) per event, amortised.
-    fn trim(&mut self, limit: usize, high_water: usize) {
-        fn keep_last<T>(v: &mut Vec<T>, limit: usize, high_water: usize) {
+    /// `high_water` = 2 × `limit` the cost is O(1) per event, amortised. Returns how many
+    /// deliveries it dropped.
+    fn trim(&mut self, limit: usize, high_water: usize) -> u64 {
+        fn keep_last<T>(v: &mut Vec<T>, limit: usize, high_water: usize) -> u64 {
             if v.len() > high_water.max(limit) {
-                v.drain(..v.len() - limit);
+                let dropped = v.len() - limit;
+                v.drain(..dropped);
+                return dropped as u64;
             }
+            0
         }
         if self.connections.len() > high_water.max(limit) {
             let mut excess = self.connections.len() - limit;
@@ -265,7 +270,7 @@ impl RecordSnapshot {
         }
         keep_last(&mut self.binds, limit, high_water);
         keep_last(&mut self.submits, limit, high_water);
-        keep_last(&mut self.delivers, limit, high_water);
+        keep_last(&mut self.delivers, limit, high_water)
     }
 
     /// The largest `max_outstanding` over all connections.
@@ -304,6 +309,10 @@ pub enum Event {
 #[derive(Debug)]
 pub(crate) struct Recorder {
     state: Mutex<RecordSnapshot>,
+    /// Deliveries trimmed from the front of `state.delivers` so far (changed only under the
+    /// lock): the delivery sent `n`th sits at `n - delivers_dropped`, so an answer finds it
+    /// without a search (a search per answer cost a fifth of a loaded simulator's CPU).
+    delivers_dropped: AtomicU64,
     limit: Option<usize>,
     changed: watch::Sender<u64>,
     events: broadcast::Sender<Event>,
@@ -315,6 +324,7 @@ impl Recorder {
     pub(crate) fn new(limit: Option<usize>, journal: Option<Journal>) -> Self {
         Recorder {
             state: Mutex::new(RecordSnapshot::default()),
+            delivers_dropped: AtomicU64::new(0),
             limit,
             changed: watch::Sender::new(0),
             events: broadcast::Sender::new(1024),
@@ -326,7 +336,7 @@ impl Recorder {
     pub(crate) fn snapshot(&self) -> RecordSnapshot {
         let mut copy = self.lock().clone();
         if let Some(limit) = self.limit {
-            copy.trim(limit, limit);
+            let _ = copy.trim(limit, limit);
         }
         copy
     }
@@ -358,7 +368,8 @@ impl Recorder {
             let mut state = self.lock();
             let out = f(&mut state);
             if let Some(limit) = self.limit {
-                state.trim(limit, limit.saturating_mul(2));
+                let dropped = state.trim(limit, limit.saturating_mul(2));
+                self.delivers_dropped.fetch_add(dropped, Ordering::Relaxed);
             }
             // Under the lock, so that the file has the events in the order they were recorded.
             if let (Some(journal), Some(e)) = (&self.journal, &event) {
@@ -444,21 +455,30 @@ impl Recorder {
         });
     }
 
-    pub(crate) fn deliver_sent(&self, record: DeliverRecord) {
+    /// Records a deliver_sm sent; returns its place among every delivery recorded, for
+    /// [`Recorder::deliver_answered`].
+    pub(crate) fn deliver_sent(&self, record: DeliverRecord) -> u64 {
         self.update(self.news(|| Event::DeliverSent(record.clone())), |s| {
-            s.delivers.push(record)
-        });
+            let place = self.delivers_dropped.load(Ordering::Relaxed) + s.delivers.len() as u64;
+            s.delivers.push(record);
+            place
+        })
     }
 
-    /// `record` (a deliver_sm sent earlier) was answered with its `response_status`. The
-    /// answer is announced and journaled even when a limited record no longer holds the
-    /// delivery itself.
-    pub(crate) fn deliver_answered(&self, record: DeliverRecord) {
+    /// `record` (a deliver_sm sent earlier, at `place` as [`Recorder::deliver_sent`] said) was
+    /// answered with its `response_status`. The answer is announced and journaled even when
+    /// a limited record no longer holds the delivery itself.
+    pub(crate) fn deliver_answered(&self, record: DeliverRecord, place: u64) {
         let news = self.news(|| Event::DeliverAnswered(record.clone()));
         self.update(news, |s| {
-            if let Some(d) = s.delivers.iter_mut().rev().find(|d| {
-                d.connection == record.connection && d.sequence_number == record.sequence_number
-            }) {
+            let at = place.checked_sub(self.delivers_dropped.load(Ordering::Relaxed));
+            if let Some(d) = at
+                .and_then(|at| usize::try_from(at).ok())
+                .and_then(|at| s.delivers.get_mut(at))
+                .filter(|d| {
+                    d.connection == record.connection && d.sequence_number == record.sequence_number
+                })
+            {
                 d.response_status = record.response_status;
             }
         });
@@ -552,17 +572,58 @@ mod tests {
             short_message: b"id:ab".to_vec(),
             response_status: None,
         };
-        r.deliver_sent(sent(7));
-        r.deliver_answered(DeliverRecord {
-            response_status: Some(CommandStatus::EsmeRok),
-            ..sent(8)
-        });
+        let place = r.deliver_sent(sent(7));
+        r.deliver_answered(
+            DeliverRecord {
+                response_status: Some(CommandStatus::EsmeRok),
+                ..sent(8)
+            },
+            place,
+        );
         assert!(r.snapshot().acknowledged_receipts().is_empty());
-        r.deliver_answered(DeliverRecord {
-            response_status: Some(CommandStatus::EsmeRok),
-            ..sent(7)
-        });
+        r.deliver_answered(
+            DeliverRecord {
+                response_status: Some(CommandStatus::EsmeRok),
+                ..sent(7)
+            },
+            place,
+        );
         assert_eq!(r.snapshot().acknowledged_receipts().len(), 1);
+    }
+
+    #[test]
+    fn answers_find_their_delivery_in_a_trimmed_record() {
+        let r = Recorder::new(Some(3), None);
+        let sent = |seq| DeliverRecord {
+            connection: 1,
+            system_id: "esme".into(),
+            sequence_number: seq,
+            kind: DeliverKind::MobileOriginated,
+            short_message: b"mo".to_vec(),
+            response_status: None,
+        };
+        let places: Vec<u64> = (1..=20).map(|seq| r.deliver_sent(sent(seq))).collect();
+        for (seq, place) in (1..=20).zip(&places) {
+            r.deliver_answered(
+                DeliverRecord {
+                    response_status: Some(CommandStatus::EsmeRok),
+                    ..sent(seq)
+                },
+                *place,
+            );
+        }
+        let s = r.snapshot();
+        assert_eq!(
+            s.delivers
+                .iter()
+                .map(|d| d.sequence_number)
+                .collect::<Vec<_>>(),
+            [18, 19, 20]
+        );
+        assert!(s
+            .delivers
+            .iter()
+            .all(|d| d.response_status == Some(CommandStatus::EsmeRok)));
     }
 
     #[test]
@@ -578,14 +639,15 @@ mod tests {
             short_message: b"mo".to_vec(),
             response_status: None,
         };
-        for seq in 1..=10 {
-            r.deliver_sent(sent(seq));
-        }
+        let places: Vec<u64> = (1..=10).map(|seq| r.deliver_sent(sent(seq))).collect();
         assert!(r.snapshot().delivers.iter().all(|d| d.sequence_number > 2));
-        r.deliver_answered(DeliverRecord {
-            response_status: Some(CommandStatus::EsmeRok),
-            ..sent(1)
-        });
+        r.deliver_answered(
+            DeliverRecord {
+                response_status: Some(CommandStatus::EsmeRok),
+                ..sent(1)
+            },
+            places[0],
+        );
         let text = std::fs::read_to_string(&path).unwrap();
         let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
         assert_eq!(last["event"], "deliver_answered");
