@@ -169,7 +169,17 @@ impl Leases {
         let run = async {
             let mut guard = self.client.lock().await;
             if guard.as_ref().is_none_or(|c| c.is_closed()) {
-                *guard = Some(pool::connect(&self.config, &self.target).await?);
+                let client = pool::connect(&self.config, &self.target).await?;
+                // A lock held by a frozen node's open transaction must not hold a turn past
+                // its time: the server gives up waiting (and ends idle transactions) itself,
+                // so a turn abandoned by its timeout leaves no backend waiting behind it.
+                let quarter = (self.lease / 4).max(Duration::from_millis(250)).as_millis();
+                client
+                    .batch_execute(&format!(
+                        "SET lock_timeout = {quarter}; SET idle_in_transaction_session_timeout = {quarter}"
+                    ))
+                    .await?;
+                *guard = Some(client);
             }
             let Some(client) = guard.as_mut() else {
                 return Err(PgError::Sql("not connected".into()));
