@@ -598,6 +598,8 @@ async fn a_full_disk_is_a_503_with_the_reason_and_nothing_accepted_is_lost() {
         metrics: Default::default(),
         webhook: None,
         resends: Default::default(),
+        board: Default::default(),
+        leases: None,
     };
     let dispatcher = Arc::new(Dispatcher::new(
         engine.clone(),

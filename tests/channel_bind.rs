@@ -80,6 +80,7 @@ async fn each_bind_mode_reaches_the_smsc_over_mutual_tls_1_2_and_1_3() {
                     smppd::supervisor::ChannelIo {
                         queue: queue_rx,
                         events,
+                        gate: smppd::session::SendGate::always(),
                     },
                 );
                 let _queue = queue;
@@ -163,6 +164,7 @@ async fn a_hang_up_after_the_tls_handshake_is_a_rejected_certificate_only_with_t
                 smppd::supervisor::ChannelIo {
                     queue: queue_rx,
                     events,
+                    gate: smppd::session::SendGate::always(),
                 },
             );
             let _queue = queue;

@@ -100,6 +100,7 @@ async fn an_smsc_that_unbinds_after_every_bind_is_reconnected_with_growing_pause
             ChannelIo {
                 queue: queue_rx,
                 events,
+                gate: smppd::session::SendGate::always(),
             },
         );
         sim.wait_for_binds(3, HANG_GUARD).await.unwrap();
@@ -200,6 +201,7 @@ async fn mobile_originated_messages_and_receipts_arrive_over_mutual_tls() {
             smppd::supervisor::ChannelIo {
                 queue: queue_rx,
                 events,
+                gate: smppd::session::SendGate::always(),
             },
         );
         wait_status(&channel.status, |s| s.state == ChannelState::Bound).await;

@@ -154,6 +154,64 @@ async fn sighup_rebinds_only_the_changed_channel() {
     sim.shutdown().await;
 }
 
+/// `x-smpp-sessions = 3` on one node: three binds, three slots in `GET /v1/cluster` (this
+/// node, epoch 0, no expiry), and messages spread over them, each sent once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_sessions_of_one_channel_bind_and_share_the_queue() {
+    let sim = simulator().await;
+    let dir = TempDir::new("sessions");
+    let config = dir.write(
+        "smppd.toml",
+        &format!(
+            "{}x-smpp-sessions = 3\n[http]\nlisten = \"127.0.0.1:0\"\n",
+            channel("alpha", sim.local_addr().port(), "alpha", SECRETS[0], 5)
+        ),
+    );
+    let daemon = Daemon::run(&config);
+    let api = daemon.api();
+    sim.wait_for_binds(3, HANG_GUARD).await.unwrap();
+    let (status, cluster) =
+        tokio::task::spawn_blocking(move || http(api, "GET", "/v1/cluster", None))
+            .await
+            .unwrap();
+    assert_eq!(status, 200, "{cluster}");
+    assert_eq!(cluster["backend"], "sqlite");
+    assert_eq!(cluster["nodes"].as_array().unwrap().len(), 1);
+    let slots = cluster["slots"].as_array().unwrap();
+    assert_eq!(slots.len(), 3, "{cluster}");
+    for (i, slot) in slots.iter().enumerate() {
+        assert_eq!(slot["channel"], "alpha");
+        assert_eq!(slot["slot"], i);
+        assert_eq!(slot["node"], cluster["node"]);
+        assert_eq!(slot["epoch"], 0);
+        assert!(slot["expires"].is_null());
+    }
+    let body = format!(
+        "{{\"messages\":[{}]}}",
+        (0..60)
+            .map(|i| format!("{{\"to\":\"4477009{i:05}\",\"text\":\"slot test {i}\"}}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let (status, answer) =
+        tokio::task::spawn_blocking(move || http(api, "POST", "/v1/messages/batch", Some(&body)))
+            .await
+            .unwrap();
+    assert_eq!(status, 207, "{answer}");
+    assert_eq!(answer["accepted"], 60, "{answer}");
+    tokio::time::timeout(HANG_GUARD, async {
+        while sim.record().submits.len() < 60 {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("every message submitted");
+    let record = sim.record();
+    assert_eq!(record.submits.len(), 60, "each message sent once");
+    assert_eq!(binds_of(&sim, "alpha"), 3);
+    sim.shutdown().await;
+}
+
 /// The Debian package's configuration has every channel commented out: the daemon starts with
 /// a warning, serves its API (503 for messages), binds a channel a reload adds, and stops.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -87,6 +87,7 @@ async fn a_configured_mutual_tls_channel_binds_and_submits() {
             smppd::supervisor::ChannelIo {
                 queue: queue_rx,
                 events,
+                gate: smppd::session::SendGate::always(),
             },
         );
         let mut status = channel.status.clone();
@@ -132,6 +133,7 @@ async fn a_wrong_keystore_password_fails_the_channel_with_43010() {
         smppd::supervisor::ChannelIo {
             queue: queue_rx,
             events,
+            gate: smppd::session::SendGate::always(),
         },
     );
     let status = channel.status.borrow().clone();

@@ -81,6 +81,7 @@ async fn reconnects_with_back_off_and_resends_what_was_in_flight() {
         ChannelIo {
             queue: queue_rx,
             events,
+            gate: smppd::session::SendGate::always(),
         },
     );
     let started = tokio::time::Instant::now();
@@ -168,6 +169,7 @@ async fn a_fatal_connect_error_fails_the_channel() {
         ChannelIo {
             queue: queue_rx,
             events,
+            gate: smppd::session::SendGate::always(),
         },
     );
     queue.send(message(5)).await.unwrap();
@@ -198,6 +200,7 @@ async fn stop_interrupts_the_back_off() {
         ChannelIo {
             queue: queue_rx,
             events,
+            gate: smppd::session::SendGate::always(),
         },
     );
     let mut status = handle.status.clone();
@@ -330,6 +333,7 @@ fn flappy(connect: impl FnMut() -> Connecting + Send + 'static) -> ChannelHandle
         ChannelIo {
             queue: queue_rx,
             events,
+            gate: smppd::session::SendGate::always(),
         },
     )
 }
@@ -486,6 +490,7 @@ async fn a_session_that_exchanged_a_message_resets_the_back_off() {
         ChannelIo {
             queue: queue_rx,
             events,
+            gate: smppd::session::SendGate::always(),
         },
     );
     queue.send(message(1)).await.unwrap();

@@ -478,6 +478,34 @@ async fn smsc_unbind_is_answered_and_ends_the_session() {
 }
 
 #[tokio::test]
+async fn a_closed_gate_ends_the_session_without_another_write() {
+    guard(async {
+        let params = params().with_window_size(2).unwrap().with_max_rate(0);
+        let (upper, mut peer) = bound(params, vec![message(0)]).await;
+        let (h, pdu) = peer.expect().await;
+        assert!(matches!(pdu, Pdu::SubmitSm(_)));
+        // The licence runs out while message 0 awaits its response and 1 is queued.
+        upper.gate.close();
+        upper.queue.send(message(1)).await.unwrap();
+        peer.answer_submit(h.sequence_number, CommandStatus::EsmeRok)
+            .await;
+        let end = upper.session.await.unwrap();
+        assert_eq!(end.result.unwrap(), EndReason::Fenced);
+        // Not even an unbind or a response: the connection just closes.
+        assert!(
+            peer.read().await.is_none(),
+            "nothing written after the gate closed"
+        );
+        assert!(
+            end.unsent.iter().all(|m| m.id == 0 || m.id == 1),
+            "{:?}",
+            end.unsent.iter().map(|m| m.id).collect::<Vec<_>>()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn graceful_stop_waits_for_responses_unbinds_and_returns_unsent() {
     guard(async {
         let params = params().with_window_size(2).unwrap().with_max_rate(0);

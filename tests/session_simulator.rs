@@ -92,6 +92,7 @@ fn channel(addr: SocketAddr, params: SessionParams) -> Channel {
         ChannelIo {
             queue: queue_rx,
             events,
+            gate: smppd::session::SendGate::always(),
         },
     );
     Channel {

@@ -30,7 +30,7 @@ fn config(dir: &TempDir, schema: &TestSchema, smsc: SocketAddr, rate: u32, extra
              reconnection-timeout = 10\n\
              [http]\nlisten = \"127.0.0.1:0\"\n\
              [store]\nbackend = \"postgres\"\nurl = \"{}\"\nnode-name = \"test-node\"\n\
-             pool-size = 2\n{extra}",
+             pool-size = 2\nlease-seconds = 2\n{extra}",
             smsc.port(),
             schema.url()
         ),

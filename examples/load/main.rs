@@ -432,6 +432,7 @@ mod clients {
             ChannelIo {
                 queue: queue_rx,
                 events,
+                gate: smppd::session::SendGate::always(),
             },
         );
         let mut status = handle.status.clone();
@@ -635,6 +636,7 @@ mod idle {
                     ChannelIo {
                         queue: queue_rx,
                         events,
+                        gate: smppd::session::SendGate::always(),
                     },
                 ));
                 keep.push((queue, events_rx));

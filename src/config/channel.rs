@@ -106,8 +106,10 @@ pub struct ChannelConfig {
     pub reconnect_ceiling: Duration,
     /// `x-smpp-submit-window-size`.
     pub window_size: u16,
-    /// `x-smpp-submit-max-rate` (0 = no cap).
+    /// `x-smpp-submit-max-rate` (0 = no cap), for the channel as a whole.
     pub max_rate: u32,
+    /// `x-smpp-sessions`: the binds the channel opens, across every node.
+    pub sessions: u8,
     /// `x-smpp-sar-max-segments`.
     pub max_segments: u8,
     /// `x-smpp-use-msg-payload`.
@@ -145,13 +147,29 @@ impl ChannelConfig {
     /// the file was read ([`Config::load`](super::Config::load) builds these once to be sure),
     /// so this fails only for a `ChannelConfig` built by hand.
     pub fn session_params(&self) -> Result<SessionParams, ParamError> {
+        self.slot_params(0)
+    }
+
+    /// The rate cap of session slot `slot` (0-based): `x-smpp-submit-max-rate` shared
+    /// among the channel's sessions, the remainder going to the first slots, so that the
+    /// shares add up to the cap exactly. 0 stays "no cap".
+    pub fn rate_share(&self, slot: u8) -> u32 {
+        let n = u32::from(self.sessions.max(1));
+        let share = self.max_rate / n;
+        let extra = u32::from(u32::from(slot) < self.max_rate % n);
+        share + extra
+    }
+
+    /// The session parameters of session slot `slot`: the channel's, with its share of the
+    /// rate cap.
+    pub fn slot_params(&self, slot: u8) -> Result<SessionParams, ParamError> {
         SessionParams::new(&self.system_id, self.password.clone())?
             .with_bind_mode(self.bind_mode)
             .with_system_type(&self.system_type)?
             .with_address_range(&self.address_range)?
             .with_addr_ton_npi(self.source_addr_ton, self.source_addr_npi)
             .with_window_size(usize::from(self.window_size))?
-            .with_max_rate(self.max_rate)
+            .with_max_rate(self.rate_share(slot))
             .with_response_timeout(self.response_timeout)?
             .with_bind_timeout(self.response_timeout)?
             .with_enquire_link_interval(self.enquire_link_interval)
@@ -202,6 +220,16 @@ pub(super) fn read_channel(name: &str, r: &mut SectionReader<'_>) -> ChannelConf
     );
     let window_size = r.integer("x-smpp-submit-window-size", 1, 1000, 10) as u16;
     let max_rate = r.integer("x-smpp-submit-max-rate", 0, 1_000_000, 10) as u32;
+    let sessions = r.integer("x-smpp-sessions", 1, 64, 1) as u8;
+    if max_rate != 0 && max_rate < u32::from(sessions) {
+        // A share of 0 would mean "no cap" to the session.
+        r.error(
+            Some("x-smpp-submit-max-rate"),
+            Problem::Conflict(format!(
+                "x-smpp-submit-max-rate = {max_rate} is shared among x-smpp-sessions = {sessions} sessions: it must be 0 (no cap) or at least {sessions}"
+            )),
+        );
+    }
     let max_segments = r.integer("x-smpp-sar-max-segments", 2, 255, 255) as u8;
     let use_message_payload = r.boolean("x-smpp-use-msg-payload", false);
     let source_addr_ton = r.integer("x-smpp-src-addr-ton", 0, 255, 1) as u8;
@@ -263,6 +291,7 @@ pub(super) fn read_channel(name: &str, r: &mut SectionReader<'_>) -> ChannelConf
         reconnect_ceiling,
         window_size,
         max_rate,
+        sessions,
         max_segments,
         use_message_payload,
         source_addr_ton,

@@ -131,7 +131,13 @@ pub const CHANNEL_OPTIONS: &[OptionSpec] = &[
         "x-smpp-submit-max-rate",
         "10",
         "0-1000000 (messages/s; 0 = no cap)",
-        "The most submit_sm per second (token bucket).",
+        "The most submit_sm per second (token bucket), for the channel as a whole: with several sessions each gets its share.",
+    ),
+    supported(
+        "x-smpp-sessions",
+        "1",
+        "1-64",
+        "How many binds the channel opens, across every node sharing the store: each session has its own window and a share of x-smpp-submit-max-rate (which must then be 0 or at least this).",
     ),
     supported(
         "x-smpp-sar-max-segments",

@@ -75,6 +75,12 @@ pub const STORE_OPTIONS: &[OptionSpec] = &[
         "1-64",
         "Connections to PostgreSQL for queries; writes use one more of their own.",
     ),
+    supported(
+        "lease-seconds",
+        "10",
+        "2-600 (s)",
+        "How long a node's hold on a channel's session slot lasts without renewal (backend = \"postgres\"). The holder renews it every quarter of that and stops sending before it can expire; another node takes an expired slot over.",
+    ),
 ];
 
 /// The most octets of a PostgreSQL URL.
@@ -100,6 +106,8 @@ pub struct PostgresStore {
     pub node_name: Option<String>,
     /// `pool-size`.
     pub pool_size: usize,
+    /// `lease-seconds`.
+    pub lease: std::time::Duration,
 }
 
 /// `[store]`, validated.
@@ -183,7 +191,7 @@ fn backend(r: &mut SectionReader<'_>) -> StoreBackend {
         Kind::Sqlite,
     );
     if kind == Kind::Sqlite {
-        for key in ["url", "password", "node-name", "pool-size"] {
+        for key in ["url", "password", "node-name", "pool-size", "lease-seconds"] {
             if r.has(key) {
                 r.error(
                     Some(key),
@@ -195,13 +203,15 @@ fn backend(r: &mut SectionReader<'_>) -> StoreBackend {
             }
         }
         // Marked as read: the error above is the only one for them.
-        r.skip(&["url", "password", "node-name", "pool-size"]);
+        r.skip(&["url", "password", "node-name", "pool-size", "lease-seconds"]);
         return StoreBackend::Sqlite;
     }
     let url = r.opt_string("url", MAX_URL);
     let password = r.secret("password", 1024);
     let node_name = r.opt_string("node-name", 64);
     let pool_size = r.integer("pool-size", 1, 64, 4).unsigned_abs() as usize;
+    let lease =
+        std::time::Duration::from_secs(r.integer("lease-seconds", 2, 600, 10).unsigned_abs());
     if let Some(name) = &node_name {
         let valid = !name.is_empty()
             && name
@@ -241,6 +251,7 @@ fn backend(r: &mut SectionReader<'_>) -> StoreBackend {
         password,
         node_name,
         pool_size,
+        lease,
     })
 }
 
@@ -305,7 +316,7 @@ mod tests {
     fn postgres_is_configured_with_a_url_without_a_password() {
         let path = Path::new("/etc/smppd/smppd.toml");
         let text = format!(
-            "{CHANNEL}[store]\nbackend = \"postgres\"\nurl = \"postgres://smppd@db1:5432/smppd\"\npassword = {{ env = \"PGPW\" }}\nnode-name = \"gw-a\"\npool-size = 8\n"
+            "{CHANNEL}[store]\nbackend = \"postgres\"\nurl = \"postgres://smppd@db1:5432/smppd\"\npassword = {{ env = \"PGPW\" }}\nnode-name = \"gw-a\"\npool-size = 8\nlease-seconds = 4\n"
         );
         let env = |v: &str| (v == "PGPW").then(|| "s3cret".to_string());
         let config = Config::parse(&text, path, &env).unwrap().config;
@@ -316,6 +327,7 @@ mod tests {
         assert_eq!(pg.password.as_ref().map(|p| p.expose()), Some("s3cret"));
         assert_eq!(pg.node_name.as_deref(), Some("gw-a"));
         assert_eq!(pg.pool_size, 8);
+        assert_eq!(pg.lease, std::time::Duration::from_secs(4));
         assert!(!format!("{config:?}").contains("s3cret"));
         let defaults = format!("{CHANNEL}[store]\nbackend = \"postgres\"\nurl = \"host=/run/postgresql dbname=smppd\"\n");
         let config = Config::parse(&defaults, path, &|_| None).unwrap().config;
@@ -323,6 +335,7 @@ mod tests {
             panic!("{:?}", config.store.backend);
         };
         assert_eq!((pg.node_name.as_deref(), pg.pool_size), (None, 4));
+        assert_eq!(pg.lease, std::time::Duration::from_secs(10));
         assert_eq!(
             StoreConfig::defaults(path, &|_| None).backend,
             StoreBackend::Sqlite

@@ -144,6 +144,40 @@ fn documented_ranges_are_enforced() {
 }
 
 #[test]
+fn sessions_share_the_rate_cap_exactly() {
+    let ok = parse(&format!(
+        "{MINIMAL}x-smpp-sessions = 3\nx-smpp-submit-max-rate = 10\n"
+    ))
+    .unwrap();
+    let c = &ok.config.channels[0];
+    assert_eq!(c.sessions, 3);
+    let shares: Vec<u32> = (0..3).map(|slot| c.rate_share(slot)).collect();
+    assert_eq!(shares, [4, 3, 3]);
+    assert_eq!(c.slot_params(0).unwrap().max_rate(), 4);
+    // No cap stays no cap for every session.
+    let ok = parse(&format!(
+        "{MINIMAL}x-smpp-sessions = 64\nx-smpp-submit-max-rate = 0\n"
+    ))
+    .unwrap();
+    assert_eq!(ok.config.channels[0].rate_share(63), 0);
+    // The default: one session with the whole cap.
+    let ok = parse(MINIMAL).unwrap();
+    assert_eq!(ok.config.channels[0].sessions, 1);
+    assert_eq!(ok.config.channels[0].rate_share(0), 10);
+    // A share of 0 would lift the cap: refused, naming both options.
+    let e = errors(&format!(
+        "{MINIMAL}x-smpp-sessions = 4\nx-smpp-submit-max-rate = 3\n"
+    ));
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0].location.key.as_deref(), Some("x-smpp-submit-max-rate"));
+    assert!(e[0].to_string().contains("x-smpp-sessions"), "{}", e[0]);
+    for bad in ["0", "65"] {
+        let e = errors(&format!("{MINIMAL}x-smpp-sessions = {bad}\n"));
+        assert!(matches!(e[0].problem, Problem::OutOfRange { .. }), "{bad}");
+    }
+}
+
+#[test]
 fn genesys_string_values_are_accepted() {
     let text = format!(
         "{MINIMAL}x-smpp-port = \"2776\"\nx-smpp-use-msg-payload = \"true\"\nx-smpp-tls-version = 1.3\n\

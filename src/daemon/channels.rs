@@ -17,9 +17,9 @@ use super::api::metrics::Metrics;
 use super::certificates::ChannelCertificates;
 use super::feeder::{Feeder, InFlight};
 use super::sink::Sink;
-use super::store::{split_key, Store};
+use super::store::{split_key, Fence, Store};
 use crate::config::{ChannelConfig, KeystoreSource, TlsOptions};
-use crate::session::CountersSnapshot;
+use crate::session::{CountersSnapshot, SendGate};
 use crate::supervisor::{
     self, Attempt, Backoff, ChannelEnd, ChannelFailure, ChannelHandle, ChannelIo, ChannelState,
     ChannelStatus, LastError,
@@ -44,17 +44,43 @@ pub struct Plumbing {
     pub resends: Arc<AtomicU64>,
 }
 
+/// Which session slot of a channel an instance runs, and its licence to send.
+#[derive(Debug, Clone)]
+pub struct Slot {
+    /// The slot and the lease epoch every write is made under.
+    pub fence: Fence,
+    /// Open while the slot's lease is safely held ([`SendGate::always`] on one node).
+    pub gate: SendGate,
+}
+
+impl Slot {
+    /// Slot `slot` of `channel` on a single node: not leased, always allowed to send.
+    pub fn local(channel: &str, slot: u16) -> Slot {
+        Slot {
+            fence: Fence {
+                channel: channel.to_string(),
+                slot,
+                epoch: 0,
+            },
+            gate: SendGate::always(),
+        }
+    }
+}
+
 /// A channel's queue holds twice its window: enough to keep the window full between two
 /// claims, few enough that a channel going down holds little.
 fn queue_capacity(config: &ChannelConfig) -> usize {
     (usize::from(config.window_size) * 2).max(16)
 }
 
-/// A configured channel: its supervisor task (unless set-up failed), feeder and sink.
+/// One session slot of a configured channel: its supervisor task (unless set-up failed),
+/// feeder and sink.
 pub struct Channel {
     /// The configuration it runs with (compared on SIGHUP to decide on a restart). Shared,
     /// because request and inbound handling look it up per message.
     pub config: Arc<ChannelConfig>,
+    /// The slot it runs.
+    pub slot: Slot,
     /// State, counters and last error.
     pub status: watch::Receiver<ChannelStatus>,
     supervised: Supervised,
@@ -67,6 +93,7 @@ impl std::fmt::Debug for Channel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Channel")
             .field("name", &self.config.name)
+            .field("slot", &self.slot.fence.slot)
             .finish_non_exhaustive()
     }
 }
@@ -118,7 +145,7 @@ impl Channel {
         });
         let n = held.len();
         if n > 0 {
-            if let Err(e) = self.store.release(held).await {
+            if let Err(e) = self.store.release_for(Some(&self.slot.fence), held).await {
                 // Still claimed on disk: queued again at the next start.
                 tracing::warn!(channel = %self.config.name, event = "release_failed", error = %e, "cannot give messages back to the queue");
             }
@@ -227,9 +254,15 @@ impl Supervised {
     }
 }
 
-/// Starts the supervisor of `config`'s channel over `io`.
+/// Starts the supervisor of `config`'s channel over `io`, as its first session slot.
 pub fn supervise(config: &ChannelConfig, io: ChannelIo) -> Supervised {
-    match prepare(config) {
+    supervise_slot(config, 0, io)
+}
+
+/// Starts the supervisor of session slot `slot` of `config`'s channel over `io`: the
+/// channel's parameters with the slot's share of the rate cap.
+pub fn supervise_slot(config: &ChannelConfig, slot: u16, io: ChannelIo) -> Supervised {
+    match prepare(config, slot) {
         Ok((connector, backoff, params, certificates)) => {
             let certificates = Arc::new(certificates);
             let seen = certificates.clone();
@@ -300,17 +333,18 @@ pub fn supervise(config: &ChannelConfig, io: ChannelIo) -> Supervised {
     }
 }
 
-/// Starts `config`'s channel: its supervisor, the feeder that fills its queue from the
-/// store, and the sink that records what it reports.
-pub fn start(config: ChannelConfig, plumbing: &Plumbing) -> Channel {
-    let config = Arc::new(config);
+/// Starts session slot `slot` of `config`'s channel: its supervisor, the feeder that fills
+/// its queue from the store, and the sink that records what it reports.
+pub fn start(config: Arc<ChannelConfig>, slot: Slot, plumbing: &Plumbing) -> Channel {
     let (queue, queue_rx) = mpsc::channel(queue_capacity(&config));
     let (events, events_rx) = mpsc::unbounded_channel();
-    let supervised = supervise(
+    let supervised = supervise_slot(
         &config,
+        slot.fence.slot,
         ChannelIo {
             queue: queue_rx,
             events,
+            gate: slot.gate.clone(),
         },
     );
     let running = supervised.handle.is_some();
@@ -323,6 +357,7 @@ pub fn start(config: ChannelConfig, plumbing: &Plumbing) -> Channel {
             webhook: plumbing.webhook,
             outbox: plumbing.outbox.clone(),
             in_flight: in_flight.clone(),
+            fence: slot.fence.clone(),
         };
         tokio::spawn(sink.run(events_rx))
     });
@@ -337,12 +372,14 @@ pub fn start(config: ChannelConfig, plumbing: &Plumbing) -> Channel {
             stop: stop_rx,
             resends: plumbing.resends.clone(),
             in_flight,
+            fence: slot.fence.clone(),
         };
         (stop, tokio::spawn(feeder.run()))
     });
     Channel {
         status: supervised.status.clone(),
         config,
+        slot,
         supervised,
         feeder,
         sink,
@@ -353,6 +390,7 @@ pub fn start(config: ChannelConfig, plumbing: &Plumbing) -> Channel {
 /// Everything a channel needs before its first connection, or the failure that stops it.
 fn prepare(
     config: &ChannelConfig,
+    slot: u16,
 ) -> Result<
     (
         Connector,
@@ -373,7 +411,8 @@ fn prepare(
             detail: format!("reconnection-timeout: {e}"),
         })
     })?;
-    let params = config.session_params().map_err(|e| {
+    let slot = u8::try_from(slot).unwrap_or(u8::MAX);
+    let params = config.slot_params(slot).map_err(|e| {
         ChannelFailure::Init(InitError::Setup {
             detail: e.to_string(),
         })

@@ -5,7 +5,7 @@
 //! messages; the rest stay in the store, where any other channel able to transmit claims the
 //! ones not tied to this channel.
 
-use super::store::{segment_key, Change, ClaimedMessage, Store};
+use super::store::{segment_key, Change, ClaimedMessage, Fence, Store, StoreError};
 use crate::codec::pdu::SubmitSm;
 use crate::codec::{
     COctetString, DataCoding, EsmClass, Npi, ShortMessage, SmppTime, Tlv, TlvTag, Tlvs, Ton,
@@ -77,6 +77,8 @@ pub struct Feeder {
     pub resends: Arc<AtomicU64>,
     /// Segments handed over whose outcome is not recorded yet (shared with the sink).
     pub in_flight: Arc<InFlight>,
+    /// The session slot it claims for (every claim is made under it).
+    pub fence: Fence,
 }
 
 impl Feeder {
@@ -134,10 +136,16 @@ impl Feeder {
             }
             let claimed = match self
                 .store
-                .claim(&self.config.name, room.min(MAX_CLAIM), SystemTime::now())
+                .claim_for(&self.fence, room.min(MAX_CLAIM), SystemTime::now())
                 .await
             {
                 Ok(c) => c,
+                Err(StoreError::Fenced { .. }) => {
+                    // The slot was taken over: nothing more to claim; the channel is being
+                    // stopped by whoever held the lease.
+                    let _ = self.stop.wait_for(|s| *s).await;
+                    continue;
+                }
                 Err(e) => {
                     tracing::warn!(channel = %self.config.name, event = "claim_failed", error = %e, "cannot take messages from the store; retrying");
                     tokio::time::sleep(IDLE_POLL).await;
@@ -185,7 +193,7 @@ impl Feeder {
                             status: None,
                             reason: format!("cannot build submit_sm: {e}"),
                         };
-                        let _ = self.store.apply(&self.config.name, vec![change], now).await;
+                        let _ = self.store.apply_for(&self.fence, vec![change], now).await;
                         break;
                     }
                 };
@@ -225,7 +233,7 @@ impl Feeder {
         // the upkeep after the next start; never sent.
         if let Err(e) = self
             .store
-            .apply(&self.config.name, changes, SystemTime::now())
+            .apply_for(&self.fence, changes, SystemTime::now())
             .await
         {
             tracing::warn!(channel = %self.config.name, event = "expiry_not_recorded", error = %e, "cannot record expired messages");

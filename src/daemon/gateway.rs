@@ -9,81 +9,182 @@ use super::engine::{ChannelCounters, ChannelError, ChannelStatus, Engine};
 use crate::config::ChannelConfig;
 use crate::supervisor::ChannelState;
 
-/// The running channels, seen as an [`Engine`].
+/// One configured channel and the session slots of it that run on this node.
+struct Entry {
+    config: Arc<ChannelConfig>,
+    /// In slot order.
+    slots: Vec<Channel>,
+}
+
+/// The configured channels and their running session slots, seen as an [`Engine`].
 pub struct Gateway {
-    channels: RwLock<Vec<Channel>>,
+    channels: RwLock<Vec<Entry>>,
 }
 
 impl Gateway {
-    /// A gateway over `channels` (in configured order).
-    pub fn new(channels: Vec<Channel>) -> Arc<Gateway> {
-        Arc::new(Gateway {
-            channels: RwLock::new(channels),
-        })
+    /// A gateway over `configs` (in configured order), with no slot running yet.
+    pub fn new(configs: Vec<Arc<ChannelConfig>>) -> Arc<Gateway> {
+        let gateway = Arc::new(Gateway {
+            channels: RwLock::new(Vec::new()),
+        });
+        gateway.configure(configs);
+        gateway
     }
 
-    pub(super) fn read_channels(&self) -> std::sync::RwLockReadGuard<'_, Vec<Channel>> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<Entry>> {
         self.channels.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Takes every channel out (to stop them), leaving none.
-    pub fn take_channels(&self) -> Vec<Channel> {
-        let mut guard = self
-            .channels
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Vec<Entry>> {
+        self.channels
             .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        std::mem::take(&mut *guard)
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Takes the channels named in `names` out, leaving the others running.
-    pub fn take_named(&self, names: &[String]) -> Vec<Channel> {
-        let mut guard = self
-            .channels
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        let (taken, kept) = std::mem::take(&mut *guard)
+    /// Makes `configs` the configured channels, in that order. Slots of a channel that
+    /// stays keep running; the caller stops the slots of changed and removed channels
+    /// first ([`Gateway::take_named`]).
+    pub fn configure(&self, configs: Vec<Arc<ChannelConfig>>) {
+        let mut guard = self.write();
+        let mut old = std::mem::take(&mut *guard);
+        *guard = configs
             .into_iter()
-            .partition(|c| names.contains(&c.config.name));
-        *guard = kept;
-        taken
+            .map(|config| {
+                let slots = old
+                    .iter_mut()
+                    .find(|e| e.config.name == config.name)
+                    .map(|e| std::mem::take(&mut e.slots))
+                    .unwrap_or_default();
+                Entry { config, slots }
+            })
+            .collect();
     }
 
-    /// Puts `channel` in, replacing one of the same name, keeping `order` (channel names in
-    /// configured order) for the result.
-    pub fn insert(&self, channel: Channel, order: &[String]) {
-        let mut guard = self
-            .channels
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        guard.retain(|c| c.config.name != channel.config.name);
-        guard.push(channel);
-        guard.sort_by_key(|c| order.iter().position(|n| *n == c.config.name));
-    }
-
-    /// The configurations of the running channels, in order.
-    pub fn configs(&self) -> Vec<ChannelConfig> {
-        self.read_channels()
-            .iter()
-            .map(|c| ChannelConfig::clone(&c.config))
+    /// Takes every running slot out (to stop them), leaving the channels configured.
+    pub fn take_channels(&self) -> Vec<Channel> {
+        self.write()
+            .iter_mut()
+            .flat_map(|e| std::mem::take(&mut e.slots))
             .collect()
+    }
+
+    /// Takes the running slots of the channels named in `names` out.
+    pub fn take_named(&self, names: &[String]) -> Vec<Channel> {
+        self.write()
+            .iter_mut()
+            .filter(|e| names.contains(&e.config.name))
+            .flat_map(|e| std::mem::take(&mut e.slots))
+            .collect()
+    }
+
+    /// Takes slot `slot` of `channel` out, if it runs here.
+    pub fn take_slot(&self, channel: &str, slot: u16) -> Option<Channel> {
+        let mut guard = self.write();
+        let entry = guard.iter_mut().find(|e| e.config.name == channel)?;
+        let at = entry.slots.iter().position(|c| c.slot.fence.slot == slot)?;
+        Some(entry.slots.remove(at))
+    }
+
+    /// Puts a running slot in; hands it back when its channel is not configured.
+    pub fn insert(&self, channel: Channel) -> Option<Channel> {
+        let mut guard = self.write();
+        let Some(entry) = guard
+            .iter_mut()
+            .find(|e| e.config.name == channel.config.name)
+        else {
+            return Some(channel);
+        };
+        entry
+            .slots
+            .retain(|c| c.slot.fence.slot != channel.slot.fence.slot);
+        entry.slots.push(channel);
+        entry.slots.sort_by_key(|c| c.slot.fence.slot);
+        None
+    }
+
+    /// The configured channels, in order.
+    pub fn configs(&self) -> Vec<Arc<ChannelConfig>> {
+        self.read().iter().map(|e| e.config.clone()).collect()
+    }
+
+    /// The slots of `channel` running here, with the fences they run under.
+    pub fn running(&self, channel: &str) -> Vec<super::store::Fence> {
+        self.read()
+            .iter()
+            .find(|e| e.config.name == channel)
+            .map(|e| e.slots.iter().map(|c| c.slot.fence.clone()).collect())
+            .unwrap_or_default()
     }
 
     /// One-line summary for systemd's STATUS: how many channels are bound.
     pub fn summary(&self) -> String {
-        let channels = self.read_channels();
+        let channels = self.read();
+        let states = |e: &Entry| {
+            e.slots
+                .iter()
+                .map(|c| c.status.borrow().state)
+                .collect::<Vec<_>>()
+        };
         let bound = channels
             .iter()
-            .filter(|c| c.status.borrow().state == ChannelState::Bound)
+            .filter(|e| states(e).contains(&ChannelState::Bound))
             .count();
         let failed = channels
             .iter()
-            .filter(|c| c.status.borrow().state == ChannelState::Failed)
+            .filter(|e| states(e).contains(&ChannelState::Failed))
             .count();
         let mut s = format!("{bound} of {} channels bound", channels.len());
         if failed > 0 {
             s.push_str(&format!(", {failed} failed (see logs: 43010)"));
         }
         s
+    }
+
+    /// A channel as the API shows it: its running slots summed up (bound when any is);
+    /// `standby` when none runs here (on a cluster, other nodes hold its slots).
+    fn entry_status(entry: &Entry) -> ChannelStatus {
+        let mut slots = entry.slots.iter().map(Self::channel_status);
+        let Some(mut total) = slots.next() else {
+            let bind = entry.config.bind_mode;
+            return ChannelStatus {
+                name: entry.config.name.clone(),
+                state: "standby".to_string(),
+                can_transmit: bind.can_submit(),
+                can_receive: bind.can_receive(),
+                counters: ChannelCounters {
+                    window_size: 0,
+                    ..ChannelCounters::default()
+                },
+                failures: crate::supervisor::FailureCounts::default().iter().collect(),
+                ..ChannelStatus::default()
+            };
+        };
+        for s in slots {
+            if s.bound && !total.bound {
+                total.state = s.state.clone();
+            }
+            total.bound |= s.bound;
+            total.last_error = total.last_error.or(s.last_error);
+            total.seconds_since_bind = match (total.seconds_since_bind, s.seconds_since_bind) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            for (code, n) in s.failures {
+                if let Some(t) = total.failures.iter_mut().find(|(c, _)| *c == code) {
+                    t.1 += n;
+                }
+            }
+            let (t, c) = (&mut total.counters, s.counters);
+            t.submitted += c.submitted;
+            t.acknowledged += c.acknowledged;
+            t.failed += c.failed;
+            t.resent += c.resent;
+            t.received += c.received;
+            t.receipts += c.receipts;
+            t.window_in_use += c.window_in_use;
+            t.window_size += c.window_size;
+        }
+        total
     }
 
     fn channel_status(channel: &Channel) -> ChannelStatus {
@@ -128,18 +229,15 @@ impl Gateway {
 
 impl Engine for Gateway {
     fn channels(&self) -> Vec<ChannelStatus> {
-        self.read_channels()
-            .iter()
-            .map(Self::channel_status)
-            .collect()
+        self.read().iter().map(Self::entry_status).collect()
     }
 
     fn channel_config(&self, channel: Option<&str>) -> Option<Arc<ChannelConfig>> {
-        let channels = self.read_channels();
+        let channels = self.read();
         match channel {
-            Some(name) => channels.iter().find(|c| c.config.name == name),
+            Some(name) => channels.iter().find(|e| e.config.name == name),
             None => channels.first(),
         }
-        .map(|c| Arc::clone(&c.config))
+        .map(|e| Arc::clone(&e.config))
     }
 }

@@ -15,6 +15,7 @@
 pub mod api;
 pub mod certificates;
 pub mod channels;
+pub mod cluster;
 pub mod dispatch;
 pub mod engine;
 pub mod feeder;

@@ -17,7 +17,8 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{watch, Notify};
 
 use super::api::{self, Services, ServicesError};
-use super::channels::{self, Channel, Plumbing};
+use super::channels::Plumbing;
+use super::cluster::slots::Slots;
 use super::dispatch::Dispatcher;
 use super::gateway::Gateway;
 use super::store::Store;
@@ -97,6 +98,9 @@ pub enum RunError {
     /// Installing a signal handler failed.
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),
+    /// Another running node uses this node's name on the shared store.
+    #[error("{0}")]
+    Node(String),
 }
 
 /// Logs configuration warnings, one event each.
@@ -116,7 +120,7 @@ struct Daemon {
     path: PathBuf,
     config: Config,
     gateway: Arc<Gateway>,
-    plumbing: Plumbing,
+    slots: Slots,
     store: Arc<dyn Store>,
     notifier: Notifier,
 }
@@ -184,7 +188,12 @@ pub async fn run(
         source,
     })?;
 
-    let gateway = Gateway::new(Vec::new());
+    if let Some(leases) = &services.leases {
+        register(leases).await?;
+    }
+    let configs: Vec<Arc<crate::config::ChannelConfig>> =
+        config.channels.iter().cloned().map(Arc::new).collect();
+    let gateway = Gateway::new(configs);
     let dispatcher = Arc::new(Dispatcher::new(
         gateway.clone(),
         services.store.clone(),
@@ -202,9 +211,18 @@ pub async fn run(
         resends: services.resends.clone(),
     };
     let order: Vec<String> = config.channels.iter().map(|c| c.name.clone()).collect();
-    for c in &config.channels {
-        gateway.insert(channels::start(c.clone(), &plumbing), &order);
-    }
+    let slots = match &services.leases {
+        Some(leases) => Slots::leased(
+            gateway.clone(),
+            plumbing,
+            services.board.clone(),
+            leases.clone(),
+        ),
+        None => {
+            let node = services.board.snapshot().node;
+            Slots::local(gateway.clone(), plumbing, services.board.clone(), node)
+        }
+    };
     fail_unknown_pinned(&services.store, &order).await;
     let upkeep = tokio::spawn(upkeep(services.store.clone()));
 
@@ -237,7 +255,7 @@ pub async fn run(
         path: path.to_path_buf(),
         config,
         gateway,
-        plumbing,
+        slots,
         store: services.store.clone(),
         notifier,
     };
@@ -269,8 +287,7 @@ pub async fn run(
         w.abort();
     }
     let _ = stop_http.send(true);
-    let channels = daemon.gateway.take_channels();
-    let stopped = tokio::time::timeout(STOP_BOUND, stop_all(channels)).await;
+    let stopped = tokio::time::timeout(STOP_BOUND, daemon.slots.stop()).await;
     if stopped.is_err() {
         tracing::warn!(event = "stop_timeout", "channels did not stop in time");
     }
@@ -291,14 +308,33 @@ pub async fn run(
     Ok(())
 }
 
-/// Stops channels concurrently; what they held goes back to the queue on disk.
-async fn stop_all(channels: Vec<Channel>) {
-    let tasks: Vec<_> = channels
-        .into_iter()
-        .map(|c| tokio::spawn(c.stop()))
-        .collect();
-    for t in tasks {
-        let _ = t.await;
+/// Records this node on the shared store, waiting (up to two leases) for an earlier
+/// process of the same name to fall silent; refuses to start while another live process
+/// uses the name, since both would claim the same slots' messages.
+async fn register(leases: &super::store::Leases) -> Result<(), RunError> {
+    let deadline = tokio::time::Instant::now() + leases.lease() * 2 + Duration::from_secs(1);
+    let mut told = false;
+    loop {
+        match leases.register().await {
+            Ok(true) => return Ok(()),
+            Ok(false) if tokio::time::Instant::now() < deadline => {
+                if !told {
+                    told = true;
+                    tracing::warn!(event = "node_name_in_use", node = leases.node(), "another process with this node-name sent a heartbeat less than one lease ago; waiting for it to fall silent");
+                }
+            }
+            Ok(false) => {
+                return Err(RunError::Node(format!(
+                    "another running smppd uses node-name {:?} on this store; every node needs a name of its own ([store] node-name)",
+                    leases.node()
+                )))
+            }
+            Err(e) if tokio::time::Instant::now() < deadline => {
+                tracing::warn!(event = "node_register_failed", error = %e, "cannot record this node in the store; retrying");
+            }
+            Err(e) => return Err(RunError::Node(format!("cannot record this node in the store: {e}"))),
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
 
@@ -379,24 +415,14 @@ impl Daemon {
         let old = self.gateway.configs();
         let changed: Vec<String> = old
             .iter()
-            .filter(|o| !new.channels.iter().any(|n| n == *o))
+            .filter(|o| !new.channels.iter().any(|n| n == o.as_ref()))
             .map(|o| o.name.clone())
             .collect();
         let order: Vec<String> = new.channels.iter().map(|c| c.name.clone()).collect();
-        // Stop the changed and removed channels; what they held goes back to the queue,
+        // The changed and removed channels stop; what they held goes back to the queue,
         // where their successors (or any channel, for messages not tied to one) take it.
-        for channel in self.gateway.take_named(&changed) {
-            channel.stop().await;
-        }
-        let mut restarted = Vec::new();
-        for config in &new.channels {
-            let running = old.iter().any(|o| o == config);
-            if !running {
-                restarted.push(config.name.clone());
-                self.gateway
-                    .insert(channels::start(config.clone(), &self.plumbing), &order);
-            }
-        }
+        let configs = new.channels.iter().cloned().map(Arc::new).collect();
+        let restarted = self.slots.reconfigure(configs, changed).await;
         fail_unknown_pinned(&self.store, &order).await;
         tracing::info!(
             event = "reloaded",

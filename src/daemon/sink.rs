@@ -20,7 +20,7 @@ use super::api::metrics::Metrics;
 use super::engine::{InboundContent, ReceiptReport, ReceiptState};
 use super::feeder::InFlight;
 use super::mask::mask_card_numbers;
-use super::store::{rfc3339, Applied, Change, ReceiptMatch, Store, StoredPart};
+use super::store::{rfc3339, Applied, Change, Fence, ReceiptMatch, Store, StoreError, StoredPart};
 use crate::codec::{CommandStatus, TlvTag, Tlvs};
 use crate::config::{ChannelConfig, InboundEncoding};
 use crate::session::{FailureReason, Inbound, InboundPdu, SessionEvent, SubmitOutcome};
@@ -47,6 +47,8 @@ pub struct Sink {
     pub outbox: Arc<Notify>,
     /// Segments the feeder handed over whose outcome is not recorded yet.
     pub in_flight: Arc<InFlight>,
+    /// The session slot whose reports these are (every write is made under it).
+    pub fence: Fence,
 }
 
 /// What to do with an inbound PDU once the batch is applied.
@@ -125,15 +127,22 @@ impl Sink {
 
     /// Applies `changes`, trying again until the store takes them: what they record was
     /// already answered by the SMSC (outcomes) or is waiting for our answer (inbound).
-    async fn apply(&self, changes: Vec<Change>) -> Vec<Applied> {
+    /// `None` when the slot was taken over: nothing can be recorded under it any more (the
+    /// new holder sends the unrecorded messages again, and the SMSC delivers the
+    /// unanswered inbound PDUs again).
+    async fn apply(&self, changes: Vec<Change>) -> Option<Vec<Applied>> {
         let mut delay = Duration::from_millis(50);
         loop {
             match self
                 .store
-                .apply(&self.config.name, changes.clone(), SystemTime::now())
+                .apply_for(&self.fence, changes.clone(), SystemTime::now())
                 .await
             {
-                Ok(applied) => return applied,
+                Ok(applied) => return Some(applied),
+                Err(StoreError::Fenced { fence }) => {
+                    tracing::warn!(channel = %self.config.name, event = "reports_fenced", slot = fence.slot, epoch = fence.epoch, reports = changes.len(), "the session slot was taken over; what it reported is left to its new holder");
+                    return None;
+                }
                 Err(e) => {
                     tracing::error!(channel = %self.config.name, event = "store_write_failed", error = %e, retry_in_ms = delay.as_millis() as u64, "cannot record what the SMSC reported; retrying");
                     tokio::time::sleep(delay).await;
@@ -188,7 +197,18 @@ impl Sink {
         let applied = if changes.is_empty() {
             Vec::new()
         } else {
-            self.apply(changes).await
+            match self.apply(changes).await {
+                Some(applied) => applied,
+                None => {
+                    for answer in answers {
+                        match answer {
+                            Answer::Now(m) => m.accept(),
+                            Answer::After(m, _) => m.reject(CommandStatus::EsmeRxTAppn),
+                        }
+                    }
+                    return;
+                }
+            }
         };
         self.in_flight.recorded(outcomes);
         if completions

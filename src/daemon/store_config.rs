@@ -1,8 +1,9 @@
 //! `[store]` turned into a backend's options, and the backend opened: the one place that
 //! knows both the configuration and the store (which knows nothing of TOML).
 
+use super::cluster::Board;
 use super::store::{
-    postgres, PgOptions, PgStore, Recovery, SqliteOptions, SqliteStore, Store, StoreError,
+    postgres, Leases, PgOptions, PgStore, Recovery, SqliteOptions, SqliteStore, Store, StoreError,
     StoreStats,
 };
 use crate::config::{Config, PostgresStore, StoreBackend};
@@ -51,6 +52,7 @@ pub fn postgres_options(config: &Config, pg: &PostgresStore) -> PgOptions {
     let mut options = PgOptions::new(pg.url.clone(), node);
     options.password = pg.password.clone();
     options.pool_size = pg.pool_size;
+    options.lease = pg.lease;
     common(
         config,
         |max_queued, receipt_wait, retention, events, max_outbox| {
@@ -91,9 +93,21 @@ pub fn describe(config: &Config) -> String {
     }
 }
 
+/// An opened store and what comes with it.
+pub struct Opened {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// What opening it found.
+    pub recovery: Recovery,
+    /// The lease statements, when several nodes may share the store.
+    pub leases: Option<Arc<Leases>>,
+    /// The cluster's picture, for this node.
+    pub board: Arc<Board>,
+}
+
 /// Opens the backend `[store]` names: SQLite off the runtime's workers (it reads and
 /// migrates the file), PostgreSQL asynchronously.
-pub async fn open(config: &Config) -> Result<(Arc<dyn Store>, Recovery), StoreError> {
+pub async fn open(config: &Config) -> Result<Opened, StoreError> {
     match &config.store.backend {
         StoreBackend::Sqlite => {
             let options = sqlite_options(config);
@@ -103,11 +117,24 @@ pub async fn open(config: &Config) -> Result<(Arc<dyn Store>, Recovery), StoreEr
                     path: describe(config),
                     reason: e.to_string(),
                 })??;
-            Ok((Arc::new(store), recovery))
+            Ok(Opened {
+                store: Arc::new(store),
+                recovery,
+                leases: None,
+                board: Arc::new(Board::new(&host_name(), "sqlite", None)),
+            })
         }
         StoreBackend::Postgres(pg) => {
-            let (store, recovery) = PgStore::open(postgres_options(config, pg)).await?;
-            Ok((Arc::new(store), recovery))
+            let options = postgres_options(config, pg);
+            let board = Arc::new(Board::new(&options.node_name, "postgres", Some(pg.lease)));
+            let (store, recovery) = PgStore::open(options).await?;
+            let leases = store.leases().clone();
+            Ok(Opened {
+                store: Arc::new(store),
+                recovery,
+                leases: Some(leases),
+                board,
+            })
         }
     }
 }

@@ -12,7 +12,9 @@ use std::io;
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::BytesMut;
+use bytes::{Buf, BytesMut};
+use std::pin::Pin;
+use std::task::Poll;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::{mpsc, watch};
 
@@ -23,6 +25,7 @@ use crate::codec::{
 };
 use crate::session::counters::Counters;
 use crate::session::error::SessionError;
+use crate::session::gate::SendGate;
 use crate::session::keepalive::{KeepAlive, KeepAliveAction};
 use crate::session::message::{
     Ack, AckVerdict, FailureReason, Inbound, InboundPdu, OutboundMessage, SessionEvent,
@@ -86,6 +89,9 @@ pub struct SessionIo<'a> {
     pub stop: watch::Receiver<bool>,
     /// Channel totals to update.
     pub counters: Arc<Counters>,
+    /// The licence to write: once it closes, the session writes nothing more and closes
+    /// the connection ([`EndReason::Fenced`]).
+    pub gate: SendGate,
 }
 
 /// How a session ended without an error.
@@ -95,6 +101,9 @@ pub enum EndReason {
     Stopped,
     /// The SMSC sent unbind; the session answered it and closed.
     UnboundBySmsc,
+    /// The send gate closed (the right to send on this channel ran out): the session
+    /// closed the connection without writing anything more.
+    Fenced,
 }
 
 /// The end of a session: why, and every message taken from the queue that has no outcome.
@@ -135,6 +144,8 @@ enum Event {
     Queued(Option<Box<OutboundMessage>>),
     Stop,
     Timer,
+    /// The send gate was found closed right before a write.
+    Fenced,
 }
 
 fn bind_pdu(params: &SessionParams) -> Pdu {
@@ -185,12 +196,26 @@ fn empty_response(id: CommandId) -> Pdu {
 
 /// Writes what it can of `out`, or, once it is all written, flushes (a TLS stream may keep
 /// the last record until flushed). Cancel-safe: either call leaves `out` consistent.
-async fn write_or_flush<W: AsyncWrite + Unpin>(writer: &mut W, out: &mut BytesMut) -> Event {
-    if out.is_empty() {
-        Event::Flushed(writer.flush().await)
-    } else {
-        Event::Wrote(writer.write_buf(out).await)
-    }
+/// Writes (or flushes) once, unless the gate has closed: checked at every poll, so also
+/// right before a write that had to wait for the socket.
+async fn write_or_flush<W: AsyncWrite + Unpin>(
+    writer: &mut W,
+    out: &mut BytesMut,
+    gate: &SendGate,
+) -> Event {
+    std::future::poll_fn(|cx| {
+        if !gate.is_open_now() {
+            return Poll::Ready(Event::Fenced);
+        }
+        if out.is_empty() {
+            Pin::new(&mut *writer).poll_flush(cx).map(Event::Flushed)
+        } else {
+            Pin::new(&mut *writer)
+                .poll_write(cx, out)
+                .map(|r| Event::Wrote(r.inspect(|&n| out.advance(n))))
+        }
+    })
+    .await
 }
 
 fn is_throttling(status: CommandStatus) -> bool {
@@ -403,6 +428,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         }
         loop {
             let now = now();
+            if !io.gate.is_open_now() {
+                return Ok(EndReason::Fenced);
+            }
             if let Some((_, deadline)) = &rules.finish {
                 if (self.out.is_empty() && !self.unflushed) || now >= *deadline {
                     if let Some((result, _)) = rules.finish.take() {
@@ -426,6 +454,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             }
             merge(rules.unbind.map(|(_, d)| d));
             merge(rules.finish.as_ref().map(|(_, d)| *d));
+            // Wake when the gate closes, to close the connection even while idle.
+            merge(io.gate.deadline());
             let want_queue = rules.finish.is_none() && self.fill_window(rules, io, now, &mut merge);
             // Once per turn of the loop, after every event that could change it.
             io.counters.set_in_flight(rules.window.len());
@@ -435,7 +465,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 // An SMSC that sends requests but never reads our answers must not grow the
                 // output buffer without bound: stop reading until it drains.
                 r = self.reader.read_buf(&mut self.inbuf), if self.out.len() < OUTPUT_READ_LIMIT => Event::Read(r),
-                e = write_or_flush(&mut self.writer, &mut self.out), if !self.out.is_empty() || self.unflushed => e,
+                e = write_or_flush(&mut self.writer, &mut self.out, &io.gate), if !self.out.is_empty() || self.unflushed => e,
                 Some(v) = rules.acks_rx.recv() => Event::Ack(v),
                 m = io.queue.recv(), if want_queue => Event::Queued(m.map(Box::new)),
                 r = io.stop.changed(), if rules.drain_deadline.is_none() => {
@@ -467,6 +497,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                         source: io::ErrorKind::WriteZero.into(),
                     })
                 }
+                Event::Fenced => return Ok(EndReason::Fenced),
                 Event::Wrote(Ok(_)) => self.unflushed = true,
                 Event::Flushed(Ok(())) => self.unflushed = false,
                 Event::Flushed(Err(source)) => {

@@ -10,6 +10,7 @@
 pub mod counters;
 pub mod driver;
 pub mod error;
+pub mod gate;
 pub mod keepalive;
 pub mod message;
 pub mod params;
@@ -22,6 +23,7 @@ pub mod window;
 pub use counters::{Counters, CountersSnapshot};
 pub use driver::{EndReason, Session, SessionEnd, SessionIo};
 pub use error::SessionError;
+pub use gate::SendGate;
 pub use keepalive::{KeepAlive, KeepAliveAction};
 pub use message::{
     FailureReason, Inbound, InboundPdu, OutboundMessage, SessionEvent, SubmitOutcome,

@@ -31,8 +31,8 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::session::{
-    Counters, CountersSnapshot, EndReason, OutboundMessage, Session, SessionEvent, SessionIo,
-    SessionParams,
+    Counters, CountersSnapshot, EndReason, OutboundMessage, SendGate, Session, SessionEvent,
+    SessionIo, SessionParams,
 };
 use crate::supervisor::backoff::{proved_healthy, Backoff};
 use crate::supervisor::failure::{self, Attempt, ChannelFailure};
@@ -122,6 +122,9 @@ pub struct ChannelIo {
     /// Outcomes of submitted messages and inbound messages, in the order they happened
     /// (each inbound message to be accepted before the SMSC is answered).
     pub events: mpsc::UnboundedSender<SessionEvent>,
+    /// The licence to send: while it is closed the channel neither connects nor writes
+    /// (see [`SendGate`]); [`SendGate::always`] when the channel is not shared.
+    pub gate: SendGate,
 }
 
 /// What the channel gives back when its task ends: nothing taken from the queue is lost.
@@ -346,7 +349,7 @@ where
     }
 
     fn stop_requested(&self) -> bool {
-        *self.stop.borrow()
+        *self.stop.borrow() || !self.io.gate.is_open_now()
     }
 
     /// Waits for `f` unless a stop comes first (`None`). Meanwhile, the summary of a
@@ -389,6 +392,8 @@ where
             let attempt = (self.connect)();
             let stream = match self.unless_stopped(attempt).await {
                 None => return ChannelState::Stopped,
+                // The gate may have closed while connecting: no bind then.
+                Some(Ok(_)) if self.stop_requested() => return ChannelState::Stopped,
                 Some(Ok(stream)) => stream,
                 Some(Err(failure)) => match self.fail(failure).await {
                     Some(end) => return end,
@@ -425,6 +430,7 @@ where
                     events: self.io.events.clone(),
                     stop: self.stop.clone(),
                     counters: self.counters.clone(),
+                    gate: self.io.gate.clone(),
                 });
                 tokio::pin!(run);
                 loop {
@@ -446,6 +452,8 @@ where
             }
             let failure = match end.result {
                 Ok(EndReason::Stopped) => return ChannelState::Stopped,
+                // The right to send ran out: whoever holds the gate decides what comes next.
+                Ok(EndReason::Fenced) => return ChannelState::Stopped,
                 Ok(EndReason::UnboundBySmsc) => {
                     // Not a failure, but an SMSC that unbinds at once is no better than one
                     // that fails: the same back-off, the same counting.

@@ -145,6 +145,7 @@ pub fn tcp_channel(addr: SocketAddr, params: SessionParams) -> TestChannel {
         ChannelIo {
             queue: queue_rx,
             events,
+            gate: smppd::session::SendGate::always(),
         },
     );
     TestChannel {

@@ -149,6 +149,8 @@ pub struct Upper {
     pub stop: watch::Sender<bool>,
     pub counters: Arc<Counters>,
     pub session: JoinHandle<SessionEnd>,
+    /// The session's licence to write (open until a test closes it).
+    pub gate: smppd::session::SendGate,
 }
 
 /// Runs a bound session in its own task with `resend` handed to it first.
@@ -161,6 +163,8 @@ pub fn run<S: Stream>(
     let (events, outcomes, inbound) = split_events();
     let (stop, stop_rx) = watch::channel(false);
     let task_counters = counters.clone();
+    let gate = smppd::session::SendGate::always();
+    let session_gate = gate.clone();
     let session = tokio::spawn(async move {
         session
             .run(SessionIo {
@@ -169,6 +173,7 @@ pub fn run<S: Stream>(
                 events,
                 stop: stop_rx,
                 counters: task_counters,
+                gate: session_gate,
             })
             .await
     });
@@ -179,6 +184,7 @@ pub fn run<S: Stream>(
         stop,
         counters,
         session,
+        gate,
     }
 }
 

@@ -80,7 +80,7 @@ pub(super) async fn get_metrics(State(state): State<Arc<AppState>>) -> Response 
     let channels = state.engine.channels();
     let services = &state.services;
     let backlog = state.backlog().await.ok();
-    let text = services.metrics.render(
+    let mut text = services.metrics.render(
         &channels,
         services.store.counts(),
         services.resends.load(std::sync::atomic::Ordering::Relaxed),
@@ -88,6 +88,9 @@ pub(super) async fn get_metrics(State(state): State<Arc<AppState>>) -> Response 
         backlog.as_ref(),
         SystemTime::now(),
     );
+    if let Some(node) = services.board.shared_node() {
+        text = super::metrics::label_node(&text, &node);
+    }
     (
         [(
             header::CONTENT_TYPE,

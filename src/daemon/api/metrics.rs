@@ -16,6 +16,33 @@ use std::fmt::Write;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
+/// Adds the label `node="NODE"` to every sample of `text` (several nodes sharing one store
+/// scrape into one Prometheus: the label tells their series apart). Node names are
+/// `[A-Za-z0-9._-]`, so they need no escaping.
+pub fn label_node(text: &str, node: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.lines().count() * (node.len() + 10));
+    for line in text.lines() {
+        if line.starts_with('#') || line.is_empty() {
+            out.push_str(line);
+        } else if let Some(open) = line.find('{') {
+            let (name, rest) = line.split_at(open + 1);
+            out.push_str(name);
+            let _ = write!(out, "node=\"{node}\"");
+            if !rest.starts_with('}') {
+                out.push(',');
+            }
+            out.push_str(rest);
+        } else if let Some(space) = line.find(' ') {
+            let (name, rest) = line.split_at(space);
+            let _ = write!(out, "{name}{{node=\"{node}\"}}{rest}");
+        } else {
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    out
+}
+
 /// Upper bounds (seconds) of the latency histogram's buckets; `+Inf` is implied. They span a
 /// local simulator (milliseconds) to a throttled SMSC (tens of seconds).
 pub const LATENCY_BUCKETS: [f64; 12] = [

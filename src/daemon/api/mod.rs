@@ -30,6 +30,7 @@
 mod auth;
 mod backlog;
 mod channels;
+mod cluster;
 mod error;
 mod guard;
 mod head_errors;
@@ -50,9 +51,10 @@ pub use messages::{AcceptedBody, BatchBody, BatchItem, MessageBody, IDEMPOTENCY_
 pub use openapi::{document as openapi_document, ROUTES};
 pub use serve::{serve, serve_with, HEADER_TIMEOUT};
 
+use super::cluster::Board;
 use super::dispatch::Dispatcher;
 use super::engine::Engine;
-use super::store::{Recovery, Store, StoreError};
+use super::store::{Leases, Recovery, Store, StoreError};
 use super::webhook::{Webhook, WebhookError};
 use crate::config::{Config, HttpConfig};
 use axum::body::Body;
@@ -95,13 +97,23 @@ pub struct Services {
     /// Segments sent again because an earlier run or channel may have sent them
     /// (`smppd_resends`).
     pub resends: Arc<AtomicU64>,
+    /// The cluster as this node sees it (`GET /v1/cluster`, the `node` label of
+    /// `/metrics`).
+    pub board: Arc<Board>,
+    /// The lease statements, when several nodes may share the store.
+    pub leases: Option<Arc<Leases>>,
 }
 
 impl Services {
     /// Opens the store `[store]` names (see [`super::store_config::open`]) and starts the webhook sender for `[webhook]`. Must be called inside a
     /// tokio runtime.
     pub async fn open(config: &Config) -> Result<(Services, Recovery), ServicesError> {
-        let (store, recovery) = super::store_config::open(config).await?;
+        let super::store_config::Opened {
+            store,
+            recovery,
+            leases,
+            board,
+        } = super::store_config::open(config).await?;
         let webhook = match &config.webhook {
             Some(hook) => Some(Arc::new(Webhook::start(hook.clone(), store.clone())?)),
             None => None,
@@ -113,6 +125,8 @@ impl Services {
                 metrics: Arc::new(Metrics::default()),
                 webhook,
                 resends,
+                board,
+                leases,
             },
             recovery,
         ))
@@ -302,6 +316,7 @@ pub fn router(
         .route("/v1/messages/batch", post(messages::post_batch))
         .route("/v1/messages/{id}", get(messages::get_message))
         .route("/v1/channels", get(channels::get_channels))
+        .route("/v1/cluster", get(cluster::get_cluster))
         .route("/metrics", get(health::get_metrics))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

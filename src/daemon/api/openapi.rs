@@ -10,11 +10,12 @@ use axum::Json;
 use serde_json::{json, Value};
 
 /// Every route, as (method, OpenAPI path).
-pub const ROUTES: [(&str, &str); 9] = [
+pub const ROUTES: [(&str, &str); 10] = [
     ("post", "/v1/messages"),
     ("post", "/v1/messages/batch"),
     ("get", "/v1/messages/{id}"),
     ("get", "/v1/channels"),
+    ("get", "/v1/cluster"),
     ("get", "/health"),
     ("get", "/metrics"),
     ("get", "/openapi.json"),
@@ -237,6 +238,35 @@ fn schemas() -> Value {
                 "seconds_left": {"type": "integer", "description": "Seconds until not_after; negative once expired."}
             }
         },
+        "Cluster": {
+            "type": "object",
+            "required": ["node", "backend", "lease_seconds", "nodes", "slots"],
+            "properties": {
+                "node": {"type": "string", "description": "This node's name."},
+                "backend": {"type": "string", "enum": ["sqlite", "postgres"]},
+                "lease_seconds": {"type": "integer", "nullable": true, "description": "[store] lease-seconds (PostgreSQL); null on SQLite."},
+                "nodes": {"type": "array", "items": {
+                    "type": "object",
+                    "required": ["name", "heartbeat", "alive"],
+                    "properties": {
+                        "name": {"type": "string"},
+                        "heartbeat": {"type": "string", "format": "date-time", "description": "The last heartbeat, on the database's clock."},
+                        "alive": {"type": "boolean", "description": "Whether the heartbeat is younger than one lease."}
+                    }
+                }},
+                "slots": {"type": "array", "items": {
+                    "type": "object",
+                    "required": ["channel", "slot", "node", "epoch", "expires"],
+                    "properties": {
+                        "channel": {"type": "string"},
+                        "slot": {"type": "integer", "minimum": 0, "maximum": 63},
+                        "node": {"type": "string", "nullable": true, "description": "The holder; null when nobody holds the slot."},
+                        "epoch": {"type": "integer", "minimum": 0, "description": "The fencing epoch (0 on SQLite)."},
+                        "expires": {"type": "string", "nullable": true, "format": "date-time", "description": "When the hold expires; null on SQLite or when nobody holds it."}
+                    }
+                }}
+            }
+        },
         "ChannelList": {
             "type": "object",
             "properties": {
@@ -356,6 +386,17 @@ pub fn document() -> Value {
                     "403": forbidden,
                     "421": misdirected,
                     "503": error_response("The store cannot be read (the queues cannot be counted).")
+                }
+            }},
+            "/v1/cluster": {"get": {
+                "operationId": "getCluster",
+                "summary": "The nodes sharing the store, their heartbeats, and which node holds which session slot of each channel until when.",
+                "security": secured,
+                "responses": {
+                    "200": json_response("The cluster as this node sees it.", "Cluster"),
+                    "401": unauthorized,
+                    "403": forbidden,
+                    "421": misdirected
                 }
             }},
             "/health": {"get": {

@@ -4,7 +4,7 @@
 //! differ in how they run a call, not in what a call is.
 
 use super::record::{Accepted, Applied, ClaimedMessage, NewMessage, OutboxEvent, Refused, Upkeep};
-use super::{Change, StoreError};
+use super::{Change, Fence, StoreError};
 use std::time::SystemTime;
 use tokio::sync::oneshot;
 
@@ -18,9 +18,9 @@ pub(super) enum Call {
         SystemTime,
         Reply<Vec<Result<Accepted, Refused>>>,
     ),
-    Claim(String, usize, SystemTime, Reply<Vec<ClaimedMessage>>),
-    Release(Vec<(i64, bool)>, Reply<()>),
-    Apply(String, Vec<Change>, SystemTime, Reply<Vec<Applied>>),
+    Claim(Fence, usize, SystemTime, Reply<Vec<ClaimedMessage>>),
+    Release(Option<Fence>, Vec<(i64, bool)>, Reply<()>),
+    Apply(Fence, Vec<Change>, SystemTime, Reply<Vec<Applied>>),
     FailUnconfigured(Vec<String>, String, SystemTime, Reply<u64>),
     OutboxDelivered(Vec<i64>, Reply<()>),
     OutboxRetry(i64, SystemTime, Reply<()>),
@@ -76,7 +76,7 @@ pub(super) fn answer(call: Call, result: Result<Done, StoreError>) {
             Done::Outbox(v) => Some(v),
             _ => None,
         }),
-        Call::Release(_, r) | Call::OutboxDelivered(_, r) | Call::OutboxRetry(_, _, r) => {
+        Call::Release(_, _, r) | Call::OutboxDelivered(_, r) | Call::OutboxRetry(_, _, r) => {
             send(r, result, |d| match d {
                 Done::Nothing => Some(()),
                 _ => None,

@@ -23,6 +23,7 @@
 mod backlog;
 mod body;
 mod call;
+mod fence;
 mod forms;
 mod gauges;
 mod id;
@@ -36,8 +37,9 @@ mod time;
 mod shared_tests;
 
 pub use backlog::{Backlog, QueueBacklog, ANY_CHANNEL};
+pub use fence::Fence;
 pub use id::{MessageId, ID_LEN};
-pub use postgres::{PgError, PgOptions, PgStore};
+pub use postgres::{Leases, PgError, PgOptions, PgStore};
 pub use record::{
     segment_key, split_key, Accepted, AcceptedMessage, Applied, Change, ClaimedMessage, Failure,
     Idempotency, MessageRecord, MessageState, NewMessage, OutboxEvent, Outcome, ReceiptMatch,
@@ -84,6 +86,13 @@ pub enum StoreError {
     /// The store's threads are gone (the daemon is stopping).
     #[error("the store is closed")]
     Closed,
+    /// A write on behalf of a channel's session slot whose lease another node has taken
+    /// over (or that was released): nothing was written.
+    #[error("{fence} is no longer held by this node: another node took it over")]
+    Fenced {
+        /// The slot and the epoch the write was made under.
+        fence: Fence,
+    },
 }
 
 /// Where messages and events are kept. Every method is one round trip; batches go in one
@@ -97,26 +106,53 @@ pub trait Store: Send + Sync + 'static {
         now: SystemTime,
     ) -> StoreFuture<'_, Vec<Result<Accepted, Refused>>>;
 
-    /// Takes up to `limit` queued, unexpired messages that `channel` may send (pinned to it,
-    /// or to none), oldest first, and marks them as handed to it.
-    fn claim(
+    /// Takes up to `limit` queued, unexpired messages that the fence's channel may send
+    /// (pinned to it, or to none), oldest first, and marks them as handed to its slot.
+    /// [`StoreError::Fenced`] when the slot's lease was taken over.
+    fn claim_for(
         &self,
-        channel: &str,
+        fence: &Fence,
         limit: usize,
         now: SystemTime,
     ) -> StoreFuture<'_, Vec<ClaimedMessage>>;
 
     /// Gives claimed messages back to the queue (a channel stopped holding them); `true`
-    /// beside a message that may have reached the SMSC (its re-send is counted).
-    fn release(&self, seqs: Vec<(i64, bool)>) -> StoreFuture<'_, ()>;
+    /// beside a message that may have reached the SMSC (its re-send is counted). With a
+    /// fence, only what that slot still holds goes back, and only while it holds its lease.
+    fn release_for(&self, fence: Option<&Fence>, seqs: Vec<(i64, bool)>) -> StoreFuture<'_, ()>;
 
-    /// Applies what `channel` reported, in order, in one transaction.
+    /// Applies what the fence's slot reported, in order, in one transaction.
+    fn apply_for(
+        &self,
+        fence: &Fence,
+        changes: Vec<Change>,
+        now: SystemTime,
+    ) -> StoreFuture<'_, Vec<Applied>>;
+
+    /// [`Store::claim_for`] slot 0 of `channel`, unleased.
+    fn claim(
+        &self,
+        channel: &str,
+        limit: usize,
+        now: SystemTime,
+    ) -> StoreFuture<'_, Vec<ClaimedMessage>> {
+        self.claim_for(&Fence::unleased(channel), limit, now)
+    }
+
+    /// [`Store::release_for`] without a fence.
+    fn release(&self, seqs: Vec<(i64, bool)>) -> StoreFuture<'_, ()> {
+        self.release_for(None, seqs)
+    }
+
+    /// [`Store::apply_for`] slot 0 of `channel`, unleased.
     fn apply(
         &self,
         channel: &str,
         changes: Vec<Change>,
         now: SystemTime,
-    ) -> StoreFuture<'_, Vec<Applied>>;
+    ) -> StoreFuture<'_, Vec<Applied>> {
+        self.apply_for(&Fence::unleased(channel), changes, now)
+    }
 
     /// Fails every queued message tied to a channel not in `configured` (it was removed
     /// from the configuration: nothing could ever send it). Returns how many.

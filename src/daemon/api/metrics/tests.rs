@@ -319,3 +319,15 @@ fn buckets_are_cumulative_and_ordered() {
         .collect();
     assert_eq!(counts, [1, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 6]);
 }
+
+#[test]
+fn every_sample_gets_the_node_label_and_comments_stay() {
+    let text = "# HELP a A.\n# TYPE a gauge\na 1\n# TYPE b gauge\nb{channel=\"x\"} 2\n# TYPE c gauge\nc{} 3\n# TYPE h histogram\nh_bucket{channel=\"x\",le=\"+Inf\"} 4\n";
+    let labelled = label_node(text, "gw-a");
+    assert_eq!(
+        labelled,
+        "# HELP a A.\n# TYPE a gauge\na{node=\"gw-a\"} 1\n# TYPE b gauge\nb{node=\"gw-a\",channel=\"x\"} 2\n# TYPE c gauge\nc{node=\"gw-a\"} 3\n# TYPE h histogram\nh_bucket{node=\"gw-a\",channel=\"x\",le=\"+Inf\"} 4\n"
+    );
+    // Still the exposition format: every sample parses.
+    assert_eq!(parse(&labelled).len(), 4);
+}

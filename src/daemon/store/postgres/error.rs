@@ -1,7 +1,7 @@
 //! [`PgError`]: what can go wrong talking to PostgreSQL, before it becomes a
 //! [`StoreError`] at the [`crate::daemon::store::Store`] boundary.
 
-use crate::daemon::store::StoreError;
+use crate::daemon::store::{Fence, StoreError};
 
 /// A failure of the PostgreSQL backend. Never holds the password: the URL it names has
 /// none (the configuration refuses one), and the password travels apart.
@@ -32,6 +32,9 @@ pub enum PgError {
         /// The newest this build knows.
         known: i64,
     },
+    /// A write under a lease this node no longer holds.
+    #[error("{0} is no longer held by this node")]
+    Fenced(Fence),
 }
 
 /// The text of a client error with the server's message and SQLSTATE when there is one
@@ -55,7 +58,10 @@ impl From<tokio_postgres::Error> for PgError {
 impl PgError {
     /// The store's error for a failed write.
     pub(super) fn into_write(self) -> StoreError {
-        StoreError::Write(self.to_string())
+        match self {
+            PgError::Fenced(fence) => StoreError::Fenced { fence },
+            other => StoreError::Write(other.to_string()),
+        }
     }
 
     /// The store's error for a failed query.

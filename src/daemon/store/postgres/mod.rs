@@ -19,20 +19,22 @@
 //! read from the database at open and after a reconnection: exact while one node writes.
 
 mod error;
+pub mod leases;
 mod pool;
 mod read;
 mod schema;
 mod write;
 
 pub use error::PgError;
+pub use leases::{Acquired, ClusterView, HeldSlot, LeaseRow, Leases, NodeRow};
 pub use schema::latest as latest_schema;
 
 use super::call::{Call, Reply};
 use super::gauges::{gauge, Gauges};
 use super::{
-    Accepted, Applied, Backlog, Change, ClaimedMessage, LiveCounts, MessageId, MessageRecord,
-    NewMessage, OutboxEvent, Recovery, Refused, Store, StoreError, StoreFuture, StoreStats,
-    StoredPart, Upkeep,
+    Accepted, Applied, Backlog, Change, ClaimedMessage, Fence, LiveCounts, MessageId,
+    MessageRecord, NewMessage, OutboxEvent, Recovery, Refused, Store, StoreError, StoreFuture,
+    StoreStats, StoredPart, Upkeep,
 };
 use crate::secret::Secret;
 use std::str::FromStr;
@@ -40,6 +42,10 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::sync::{mpsc, oneshot};
+
+/// How long a node keeps the webhook events it took before other nodes may send them: long
+/// enough for a batch of slow POSTs, short enough that a dead node's events are not late.
+pub(super) const OUTBOX_HOLD: Duration = Duration::from_secs(60);
 
 /// How long connecting may take before the store reports the server unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -67,6 +73,8 @@ pub struct PgOptions {
     pub events: bool,
     /// The most events the outbox holds.
     pub max_outbox: u64,
+    /// How long a node's hold on a session slot lasts without renewal.
+    pub lease: Duration,
 }
 
 impl PgOptions {
@@ -82,6 +90,7 @@ impl PgOptions {
             finished_retention: Duration::from_secs(3600),
             events: false,
             max_outbox: 10_000,
+            lease: Duration::from_secs(10),
         }
     }
 
@@ -129,6 +138,8 @@ pub struct PgStore {
     gauges: Arc<Gauges>,
     round_trips: Arc<AtomicU64>,
     url: String,
+    leases: Arc<Leases>,
+    node: String,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -144,6 +155,7 @@ impl PgStore {
     /// re-sends) and starts the writer task. Must be called inside a tokio runtime.
     pub async fn open(options: PgOptions) -> Result<(PgStore, Recovery), StoreError> {
         let url = options.url.clone();
+        let options_node = options.node_name.clone();
         let opened = async {
             let config = options.client_config()?;
             let mut client = pool::connect(&config, &url).await?;
@@ -164,6 +176,13 @@ impl PgStore {
         let gauges = Arc::new(Gauges::default());
         let pool = pool::Pool::new(config.clone(), url.clone(), options.pool_size);
         let round_trips = Arc::new(AtomicU64::new(0));
+        let leases = Arc::new(Leases::new(
+            config.clone(),
+            url.clone(),
+            options.node_name.clone(),
+            instance_id(),
+            options.lease,
+        ));
         let writer = write::Writer::new(
             config,
             client,
@@ -181,12 +200,19 @@ impl PgStore {
                 gauges,
                 round_trips,
                 url,
+                leases,
+                node: options_node,
             },
             Recovery {
                 schema_found,
                 requeued,
             },
         ))
+    }
+
+    /// This node's lease statements (nodes, session slots).
+    pub fn leases(&self) -> &Arc<Leases> {
+        &self.leases
     }
 
     /// The live counts.
@@ -210,6 +236,19 @@ impl PgStore {
             rx.await.unwrap_or(Err(StoreError::Closed))
         })
     }
+}
+
+/// A number for this process, told apart from an earlier process of the same node name.
+fn instance_id() -> i64 {
+    let mut bytes = [0u8; 8];
+    // Without randomness the time will do: it only has to differ from the last start's.
+    if ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes).is_err() {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        bytes = (nanos as u64).to_le_bytes();
+    }
+    i64::from_le_bytes(bytes)
 }
 
 /// The schema version of the database `options` names, without changing anything (0: no
@@ -254,28 +293,29 @@ impl Store for PgStore {
         self.write(|r| Call::Accept(messages, now, r))
     }
 
-    fn claim(
+    fn claim_for(
         &self,
-        channel: &str,
+        fence: &Fence,
         limit: usize,
         now: SystemTime,
     ) -> StoreFuture<'_, Vec<ClaimedMessage>> {
-        let channel = channel.to_string();
-        self.write(|r| Call::Claim(channel, limit, now, r))
+        let fence = fence.clone();
+        self.write(|r| Call::Claim(fence, limit, now, r))
     }
 
-    fn release(&self, seqs: Vec<(i64, bool)>) -> StoreFuture<'_, ()> {
-        self.write(|r| Call::Release(seqs, r))
+    fn release_for(&self, fence: Option<&Fence>, seqs: Vec<(i64, bool)>) -> StoreFuture<'_, ()> {
+        let fence = fence.cloned();
+        self.write(|r| Call::Release(fence, seqs, r))
     }
 
-    fn apply(
+    fn apply_for(
         &self,
-        channel: &str,
+        fence: &Fence,
         changes: Vec<Change>,
         now: SystemTime,
     ) -> StoreFuture<'_, Vec<Applied>> {
-        let channel = channel.to_string();
-        self.write(|r| Call::Apply(channel, changes, now, r))
+        let fence = fence.clone();
+        self.write(|r| Call::Apply(fence, changes, now, r))
     }
 
     fn fail_unconfigured(
@@ -296,10 +336,10 @@ impl Store for PgStore {
         })
     }
 
-    fn outbox_due(&self, limit: usize, _now: SystemTime) -> StoreFuture<'_, Vec<OutboxEvent>> {
+    fn outbox_due(&self, limit: usize, now: SystemTime) -> StoreFuture<'_, Vec<OutboxEvent>> {
         Box::pin(async move {
             let client = self.pool.get().await.map_err(PgError::into_read)?;
-            read::outbox(&client, limit)
+            read::outbox(&client, &self.node, limit, now, OUTBOX_HOLD)
                 .await
                 .map_err(PgError::into_read)
         })

@@ -2,13 +2,14 @@
 //! transaction and never waits for the writer.
 
 use super::error::Pg;
-use super::write::{from_ms, state_of, QUEUED};
+use super::write::{from_ms, ms, state_of, QUEUED};
 use crate::daemon::store::record::{
     Failure, MessageRecord, MessageState, OutboxEvent, SegmentRecord, StoreStats, StoredPart,
     Transition,
 };
 use crate::daemon::store::state::receipt_state;
 use crate::daemon::store::{Backlog, MessageId, QueueBacklog, ANY_CHANNEL};
+use std::time::SystemTime;
 use tokio_postgres::{Client, Row};
 
 fn segment(r: &Row) -> Pg<SegmentRecord> {
@@ -105,14 +106,31 @@ pub(super) async fn get(c: &Client, id: &MessageId) -> Pg<Option<MessageRecord>>
 }
 
 /// The first `limit` events of the outbox, in order.
-pub(super) async fn outbox(c: &Client, limit: usize) -> Pg<Vec<OutboxEvent>> {
+/// Takes the first `limit` webhook events no other node is sending, for `hold`: they are
+/// this node's to send until then (a node that dies leaves them to the others after it).
+/// Several nodes so share the outbox; each keeps the order of what it took.
+pub(super) async fn outbox(
+    c: &Client,
+    node: &str,
+    limit: usize,
+    now: SystemTime,
+    hold: std::time::Duration,
+) -> Pg<Vec<OutboxEvent>> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let rows = c
+    let now_ms = ms(now);
+    let until = ms(now + hold);
+    let mut rows = c
         .query(
-            "SELECT seq, body, attempts, due FROM outbox ORDER BY seq LIMIT $1",
-            &[&limit],
+            "UPDATE outbox o SET claimed_by = $1, claimed_until = $3
+             FROM (SELECT seq FROM outbox
+                   WHERE claimed_until IS NULL OR claimed_until <= $2 OR claimed_by = $1
+                   ORDER BY seq LIMIT $4 FOR UPDATE SKIP LOCKED) c
+             WHERE o.seq = c.seq
+             RETURNING o.seq, o.body, o.attempts, o.due",
+            &[&node, &now_ms, &until, &limit],
         )
         .await?;
+    rows.sort_by_key(|r| r.try_get::<_, i64>(0).unwrap_or(i64::MAX));
     rows.iter()
         .map(|r| {
             Ok(OutboxEvent {

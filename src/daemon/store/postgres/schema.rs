@@ -101,6 +101,32 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (channel, set_key, number)
     );
     "#,
+    // 2: several nodes. A claim names the session slot (and its lease epoch) that holds
+    // it, so that a takeover returns exactly that slot's claims; the nodes and the slot
+    // leases with their fencing epochs; claims on webhook events, so that the nodes share
+    // the outbox instead of each sending every event.
+    r#"
+    ALTER TABLE messages ADD COLUMN claimed_slot INTEGER, ADD COLUMN claimed_epoch BIGINT;
+    ALTER TABLE outbox ADD COLUMN claimed_by TEXT, ADD COLUMN claimed_until BIGINT;
+    CREATE INDEX messages_slot ON messages (claimed_on, claimed_slot) WHERE claimed_by IS NOT NULL;
+
+    CREATE TABLE nodes (
+        name TEXT PRIMARY KEY,
+        instance BIGINT NOT NULL,
+        started_at TIMESTAMPTZ NOT NULL,
+        heartbeat_at TIMESTAMPTZ NOT NULL
+    );
+
+    CREATE TABLE leases (
+        channel TEXT NOT NULL,
+        slot INTEGER NOT NULL,
+        node TEXT,
+        epoch BIGINT NOT NULL,
+        expires_at TIMESTAMPTZ NOT NULL,
+        acquired_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (channel, slot)
+    );
+    "#,
 ];
 
 /// The newest version this build writes.

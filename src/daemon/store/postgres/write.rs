@@ -11,7 +11,7 @@
 
 use super::error::{Pg, PgError};
 use super::read::segment_records;
-use super::{pool, PgOptions};
+use super::{pool, PgOptions, OUTBOX_HOLD};
 use crate::daemon::engine::ReceiptReport;
 use crate::daemon::store::body;
 use crate::daemon::store::call::{answer, missing_result, Call, Done};
@@ -22,6 +22,7 @@ use crate::daemon::store::record::{
     NewMessage, Outcome, ReceiptMatch, Refused, SegmentRecord, Upkeep,
 };
 use crate::daemon::store::state::state_from_receipts;
+use crate::daemon::store::Fence;
 use crate::daemon::store::{MessageId, StoreError};
 use crate::sms::{MatchRule, MatchRules, MessageIdKey};
 use serde_json::{Map, Value};
@@ -323,15 +324,20 @@ impl Tx<'_> {
                 let all: Vec<_> = messages.iter().map(|m| (m, *now)).collect();
                 Done::Accept(self.accept(&all).await?)
             }
-            Call::Claim(channel, limit, now, _) => {
-                Done::Claim(self.claim(channel, *limit, *now).await?)
+            Call::Claim(fence, limit, now, _) => {
+                self.check_fence(fence).await?;
+                Done::Claim(self.claim(fence, *limit, *now).await?)
             }
-            Call::Release(seqs, _) => {
-                self.release(seqs).await?;
+            Call::Release(fence, seqs, _) => {
+                if let Some(fence) = fence {
+                    self.check_fence(fence).await?;
+                }
+                self.release(fence.as_ref(), seqs).await?;
                 Done::Nothing
             }
-            Call::Apply(channel, changes, now, _) => {
-                Done::Apply(self.apply(channel, changes, *now).await?)
+            Call::Apply(fence, changes, now, _) => {
+                self.check_fence(fence).await?;
+                Done::Apply(self.apply(&fence.channel, changes, *now).await?)
             }
             Call::FailUnconfigured(configured, reason, now, _) => {
                 Done::Count(self.fail_unconfigured(configured, reason, *now).await?)
@@ -345,7 +351,10 @@ impl Tx<'_> {
             }
             Call::OutboxRetry(seq, due, _) => {
                 self.execute(
-                    "UPDATE outbox SET attempts = attempts + 1, due = $2 WHERE seq = $1",
+                    // Given back: any node may try it again once it is due.
+                    "UPDATE outbox SET attempts = attempts + 1, due = $2, claimed_by = NULL,
+                        claimed_until = NULL
+                     WHERE seq = $1",
                     &[seq, &ms(*due)],
                 )
                 .await?;
@@ -356,7 +365,9 @@ impl Tx<'_> {
             // returns); a call that comes here anyway is answered the same way.
             Call::OutboxDue(limit, _) => {
                 self.trip();
-                Done::Outbox(super::read::outbox(self.c, *limit).await?)
+                let node = self.options.node_name.as_str();
+                let now = SystemTime::now();
+                Done::Outbox(super::read::outbox(self.c, node, *limit, now, OUTBOX_HOLD).await?)
             }
         })
     }
@@ -471,12 +482,14 @@ impl Tx<'_> {
     /// right now are passed over, not waited for.
     async fn claim(
         &mut self,
-        channel: &str,
+        fence: &Fence,
         limit: usize,
         now: SystemTime,
     ) -> Pg<Vec<ClaimedMessage>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let node = self.options.node_name.as_str();
+        let channel = fence.channel.as_str();
+        let slot = i32::from(fence.slot);
         let mut rows = self
             .query(
                 "WITH shared AS (
@@ -490,11 +503,12 @@ impl Tx<'_> {
                  ), pick AS (
                     SELECT seq FROM shared UNION ALL SELECT seq FROM own ORDER BY seq LIMIT $4
                  )
-                 UPDATE messages m SET claimed_by = $2, claimed_on = $1, claimed_at = $3
+                 UPDATE messages m SET claimed_by = $2, claimed_on = $1, claimed_at = $3,
+                    claimed_slot = $5, claimed_epoch = $6
                  FROM pick WHERE m.seq = pick.seq
                  RETURNING m.seq, m.id, m.dest, m.src, m.delivery_report, m.expires_at,
                     m.send_validity, m.resend, m.segments, m.acked, m.body",
-                &[&channel, &node, &ms(now), &limit],
+                &[&channel, &node, &ms(now), &limit, &slot, &fence.epoch],
             )
             .await?;
         rows.sort_by_key(|r| r.try_get::<_, i64>(0).unwrap_or(0));
@@ -547,17 +561,56 @@ impl Tx<'_> {
         Ok(claimed)
     }
 
-    async fn release(&mut self, seqs: &[(i64, bool)]) -> Pg<()> {
+    /// Refuses a write under `fence` unless this node still holds its lease with that
+    /// epoch. The row stays locked (`FOR SHARE`) until the transaction ends, so a takeover
+    /// waits for this write or this write sees the takeover: never both.
+    async fn check_fence(&mut self, fence: &Fence) -> Pg<()> {
+        if !fence.is_leased() {
+            return Ok(());
+        }
+        let node = self.options.node_name.as_str();
+        let held = self
+            .query_opt(
+                "SELECT 1 FROM leases
+                 WHERE channel = $1 AND slot = $2 AND node = $3 AND epoch = $4
+                 FOR SHARE",
+                &[&fence.channel, &i32::from(fence.slot), &node, &fence.epoch],
+            )
+            .await?;
+        match held {
+            Some(_) => Ok(()),
+            None => Err(PgError::Fenced(fence.clone())),
+        }
+    }
+
+    async fn release(&mut self, fence: Option<&Fence>, seqs: &[(i64, bool)]) -> Pg<()> {
         let (keys, sent): (Vec<i64>, Vec<bool>) = seqs.iter().copied().unzip();
         let node = self.options.node_name.as_str();
-        self.execute(
-            "UPDATE messages m SET resend = m.resend OR u.sent, claimed_by = NULL,
-                claimed_on = NULL, claimed_at = NULL
-             FROM UNNEST($1::int8[], $2::bool[]) AS u(seq, sent)
-             WHERE m.seq = u.seq AND m.state = 0 AND m.claimed_by = $3",
-            &[&keys, &sent, &node],
-        )
-        .await?;
+        match fence {
+            // Only what this slot holds: another slot of the same channel on this node may
+            // hold a message this one once held (it went back to the queue in between).
+            Some(fence) => {
+                self.execute(
+                    "UPDATE messages m SET resend = m.resend OR u.sent, claimed_by = NULL,
+                        claimed_on = NULL, claimed_at = NULL
+                     FROM UNNEST($1::int8[], $2::bool[]) AS u(seq, sent)
+                     WHERE m.seq = u.seq AND m.state = 0 AND m.claimed_by = $3
+                        AND m.claimed_on = $4 AND m.claimed_slot = $5",
+                    &[&keys, &sent, &node, &fence.channel, &i32::from(fence.slot)],
+                )
+                .await?
+            }
+            None => {
+                self.execute(
+                    "UPDATE messages m SET resend = m.resend OR u.sent, claimed_by = NULL,
+                        claimed_on = NULL, claimed_at = NULL
+                     FROM UNNEST($1::int8[], $2::bool[]) AS u(seq, sent)
+                     WHERE m.seq = u.seq AND m.state = 0 AND m.claimed_by = $3",
+                    &[&keys, &sent, &node],
+                )
+                .await?
+            }
+        };
         Ok(())
     }
 

@@ -24,9 +24,9 @@ mod write;
 
 use super::call::{Call, Reply};
 use super::{
-    Accepted, Applied, Backlog, Change, ClaimedMessage, LiveCounts, MessageId, MessageRecord,
-    NewMessage, OutboxEvent, Refused, Store, StoreError, StoreFuture, StoreStats, StoredPart,
-    Upkeep,
+    Accepted, Applied, Backlog, Change, ClaimedMessage, Fence, LiveCounts, MessageId,
+    MessageRecord, NewMessage, OutboxEvent, Refused, Store, StoreError, StoreFuture, StoreStats,
+    StoredPart, Upkeep,
 };
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
@@ -315,28 +315,29 @@ impl Store for SqliteStore {
         self.write(|r| Call::Accept(messages, now, r))
     }
 
-    fn claim(
+    fn claim_for(
         &self,
-        channel: &str,
+        fence: &Fence,
         limit: usize,
         now: SystemTime,
     ) -> StoreFuture<'_, Vec<ClaimedMessage>> {
-        let channel = channel.to_string();
-        self.write(|r| Call::Claim(channel, limit, now, r))
+        let fence = fence.clone();
+        self.write(|r| Call::Claim(fence, limit, now, r))
     }
 
-    fn release(&self, seqs: Vec<(i64, bool)>) -> StoreFuture<'_, ()> {
-        self.write(|r| Call::Release(seqs, r))
+    fn release_for(&self, fence: Option<&Fence>, seqs: Vec<(i64, bool)>) -> StoreFuture<'_, ()> {
+        let fence = fence.cloned();
+        self.write(|r| Call::Release(fence, seqs, r))
     }
 
-    fn apply(
+    fn apply_for(
         &self,
-        channel: &str,
+        fence: &Fence,
         changes: Vec<Change>,
         now: SystemTime,
     ) -> StoreFuture<'_, Vec<Applied>> {
-        let channel = channel.to_string();
-        self.write(|r| Call::Apply(channel, changes, now, r))
+        let fence = fence.clone();
+        self.write(|r| Call::Apply(fence, changes, now, r))
     }
 
     fn fail_unconfigured(

@@ -13,6 +13,7 @@ use crate::daemon::store::record::{
     NewMessage, Outcome, ReceiptMatch, Refused, SegmentRecord, Upkeep,
 };
 use crate::daemon::store::state::{receipt_state, state_from_receipts};
+use crate::daemon::store::Fence;
 use crate::daemon::store::{MessageId, StoreError};
 use crate::sms::{IdForm, MatchRule, MatchRules, MessageIdKey};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -287,12 +288,15 @@ impl Writer {
     fn run_call(&mut self, call: &Call) -> Sql<Done> {
         Ok(match call {
             Call::Accept(messages, now, _) => Done::Accept(self.accept(messages, *now)?),
-            Call::Claim(channel, limit, now, _) => Done::Claim(self.claim(channel, *limit, *now)?),
-            Call::Release(seqs, _) => {
+            Call::Claim(fence, limit, now, _) => {
+                Done::Claim(self.claim(&fence.channel, *limit, *now)?)
+            }
+            // One node: every slot is this node's, nothing to fence.
+            Call::Release(_, seqs, _) => {
                 self.release(seqs)?;
                 Done::Nothing
             }
-            Call::Apply(channel, changes, now, _) => {
+            Call::Apply(Fence { channel, .. }, changes, now, _) => {
                 Done::Apply(self.apply(channel, changes, *now)?)
             }
             Call::FailUnconfigured(configured, reason, now, _) => {
