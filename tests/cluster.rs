@@ -168,7 +168,7 @@ fn assert_every_node_answers(apis: &[SocketAddr], accepted: &[Posted], offset: u
 /// shows alive there.
 fn assert_cluster_view(cluster: &Cluster, i: usize, names: &[String]) {
     poll_until(
-        &format!("n{} sees every node alive", i + 1),
+        &format!("n{} sees every node alive and every slot held", i + 1),
         HANG_GUARD,
         || {
             let view = cluster.view(i);
@@ -178,7 +178,9 @@ fn assert_cluster_view(cluster: &Cluster, i: usize, names: &[String]) {
                         .iter()
                         .any(|n| n["name"] == *name && n["alive"] == true)
                 })
-            })
+            }) && view["slots"]
+                .as_array()
+                .is_some_and(|slots| slots.iter().all(|s| s["node"].is_string()))
         },
     );
     let view = cluster.view(i);
@@ -193,13 +195,20 @@ fn assert_cluster_view(cluster: &Cluster, i: usize, names: &[String]) {
     let sessions = u64::from(cluster.spec.sessions);
     let numbers: BTreeSet<u64> = slots.iter().filter_map(|s| s["slot"].as_u64()).collect();
     assert_eq!(numbers, (0..sessions).collect(), "{view}");
+    // A slot may be between two holders at any moment (nodes share the slots out as they
+    // come and go): then its node and expiry are null.
     for slot in slots {
         assert_eq!(slot["channel"], CHANNEL, "{view}");
-        let holder = slot["node"].as_str().expect("every slot held");
-        assert!(names.iter().any(|n| n == holder), "{view}");
-        assert!(slot["epoch"].as_u64().is_some_and(|e| e >= 1), "{view}");
-        let expires = slot["expires"].as_str().unwrap_or("");
-        assert!(is_rfc3339(expires), "expires {expires:?}: {view}");
+        assert!(slot["epoch"].as_u64().is_some(), "{view}");
+        match (slot["node"].as_str(), slot["expires"].as_str()) {
+            (Some(holder), Some(expires)) => {
+                assert!(names.iter().any(|n| n == holder), "{view}");
+                assert!(slot["epoch"].as_u64() >= Some(1), "{view}");
+                assert!(is_rfc3339(expires), "expires {expires:?}: {view}");
+            }
+            (None, _) => assert!(slot["node"].is_null(), "{view}"),
+            (Some(_), None) => panic!("a held slot without its expiry: {view}"),
+        }
     }
 }
 
@@ -238,6 +247,8 @@ fn ten_thousand_messages_posted_to_three_nodes_reach_the_smsc_and_every_node_ans
         nodes: 3,
         sessions: 2,
         rate: 0,
+        // A wide window: fewer store round trips per message, so the load goes faster.
+        window: 100,
         receipt_delay: Duration::ZERO,
     };
     let Some(mut cluster) = Cluster::start("cluster::ten_thousand", spec) else {
@@ -298,6 +309,7 @@ fn sigkill_of_the_slot_holder_mid_load_hands_the_slot_over_within_the_lease_and_
         nodes: 3,
         sessions: 1,
         rate: 100,
+        window: WINDOW,
         receipt_delay: Duration::ZERO,
     };
     let Some(mut cluster) = Cluster::start("cluster::sigkill", spec) else {
@@ -402,6 +414,7 @@ fn a_receipt_for_a_message_another_node_sent_is_matched_and_seen_delivered_by_ev
         nodes: 2,
         sessions: 1,
         rate: 0,
+        window: WINDOW,
         receipt_delay: RECEIPT_DELAY,
     };
     let Some(mut cluster) = Cluster::start("cluster::receipts", spec) else {
@@ -475,6 +488,7 @@ fn a_database_outage_mid_load_makes_nodes_refuse_and_unbind_within_the_lease_the
         nodes: 2,
         sessions: 1,
         rate: 100,
+        window: WINDOW,
         receipt_delay: Duration::ZERO,
     };
     let Some(cluster) = Cluster::start("cluster::outage", spec) else {
@@ -572,6 +586,7 @@ fn a_holder_frozen_past_its_lease_sends_nothing_after_another_node_took_its_slot
         nodes: 2,
         sessions: 1,
         rate: 50,
+        window: WINDOW,
         receipt_delay: Duration::ZERO,
     };
     let Some(cluster) = Cluster::start("cluster::sigstop", spec) else {

@@ -25,8 +25,8 @@ use std::time::{Duration, Instant};
 pub const LEASE_SECONDS: u64 = 3;
 /// The lease as a duration.
 pub const LEASE: Duration = Duration::from_secs(LEASE_SECONDS);
-/// `x-smpp-submit-window-size`: also the most messages a node may send again after it died
-/// or lost its slot.
+/// The usual `x-smpp-submit-window-size`: also the most messages a node may send again
+/// after it died or lost its slot.
 pub const WINDOW: usize = 10;
 /// The channel every node configures.
 pub const CHANNEL: &str = "smsc";
@@ -49,6 +49,8 @@ pub struct Spec {
     pub sessions: u32,
     /// `x-smpp-submit-max-rate` (0: no cap).
     pub rate: u32,
+    /// `x-smpp-submit-window-size`.
+    pub window: usize,
     /// How long after a submit_sm_resp the simulator sends the receipt.
     pub receipt_delay: Duration,
 }
@@ -131,13 +133,14 @@ impl Cluster {
             &format!(
                 "[channel-{CHANNEL}]\nx-smpp-host = \"127.0.0.1\"\nx-smpp-port = {port}\n\
                  x-smpp-system-id = \"{SYSTEM_ID}\"\npassword = \"pw\"\n\
-                 x-smpp-submit-window-size = {WINDOW}\nx-smpp-submit-max-rate = {rate}\n\
+                 x-smpp-submit-window-size = {window}\nx-smpp-submit-max-rate = {rate}\n\
                  x-smpp-sessions = {sessions}\nreconnection-timeout = 10\n\
                  [http]\nlisten = \"127.0.0.1:0\"\n\
                  [store]\nbackend = \"postgres\"\nurl = \"{url}\"\nnode-name = \"{name}\"\n\
                  lease-seconds = {LEASE_SECONDS}\npool-size = 4\n",
                 port = self.sim.local_addr().port(),
                 rate = s.rate,
+                window = s.window,
                 sessions = s.sessions,
                 url = self.proxy.url(self.schema.name()),
             ),
@@ -336,6 +339,18 @@ impl Cluster {
                     status == 200 && states.iter().any(|s| body["state"] == *s)
                 },
             );
+        }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        // A failed test shows what every node logged (the harness prints a failed test's
+        // captured output only).
+        if std::thread::panicking() {
+            for node in self.nodes.iter().flatten() {
+                eprintln!("--- {} ---\n{}", node.name, node.daemon.all_output());
+            }
         }
     }
 }
