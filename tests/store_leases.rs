@@ -197,4 +197,45 @@ async fn a_node_name_is_exclusive_while_its_holder_lives() {
     assert!(second.leases().register().await.unwrap());
     // And the first, were it to wake, no longer owns it.
     assert!(!first.leases().register().await.unwrap());
+    // A node that stops signs off: its successor need not wait.
+    second.leases().sign_off().await.unwrap();
+    let third = node(&schema, "same").await;
+    assert!(third.leases().register().await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_queue_limit_holds_for_the_whole_cluster() {
+    let Some(schema) = TestSchema::create("store_leases::max_queued") else {
+        return;
+    };
+    let open = |name: &'static str| {
+        let url = schema.url();
+        async move {
+            let mut options = PgOptions::new(url, name);
+            options.max_queued = 3;
+            options.pool_size = 1;
+            PgStore::open(options).await.unwrap().0
+        }
+    };
+    let a = open("node-a").await;
+    let b = open("node-b").await;
+    let now = SystemTime::now();
+    let first = a.accept(vec![message(0), message(1)], now).await.unwrap();
+    assert!(first.iter().all(Result::is_ok));
+    // b counts a's two: one more fits, the next does not.
+    let second = b.accept(vec![message(2), message(3)], now).await.unwrap();
+    assert!(second[0].is_ok());
+    assert!(second[1].is_err(), "{:?}", second[1]);
+    assert_eq!(a.counts().waiting, 2, "a's own view, as of its last commit");
+    // b sends one of a's messages: the room it leaves is seen by a.
+    let claimed = b.claim(CHANNEL, 1, now).await.unwrap();
+    let sent = Change::Submitted {
+        key: segment_key(claimed[0].seq, 0),
+        smsc_message_id: "B1".into(),
+    };
+    b.apply(CHANNEL, vec![sent], now).await.unwrap();
+    let third = a.accept(vec![message(4), message(5)], now).await.unwrap();
+    assert!(third[0].is_ok());
+    assert!(third[1].is_err(), "{:?}", third[1]);
+    assert_eq!(a.counts().waiting, 3);
 }

@@ -339,6 +339,27 @@ impl Leases {
     }
 }
 
+impl Leases {
+    /// Marks this node as stopped (its heartbeat moved a lease into the past), so that a
+    /// restart under the same name need not wait for it to fall silent.
+    pub async fn sign_off(&self) -> Result<(), StoreError> {
+        let (node, instance, lease) = (self.node.clone(), self.instance, ms_of(self.lease));
+        self.with(move |c| {
+            Box::pin(async move {
+                c.execute(
+                    "UPDATE nodes
+                        SET heartbeat_at = clock_timestamp() - 2 * $3::int8 * interval '1 millisecond'
+                     WHERE name = $1 AND instance = $2",
+                    &[&node, &instance, &lease],
+                )
+                .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+}
+
 /// A slot number read back.
 fn slot_of(n: i32) -> Pg<u16> {
     u16::try_from(n).map_err(|_| PgError::Damaged(format!("slot number {n}")))

@@ -104,7 +104,8 @@ pub const MIGRATIONS: &[&str] = &[
     // 2: several nodes. A claim names the session slot (and its lease epoch) that holds
     // it, so that a takeover returns exactly that slot's claims; the nodes and the slot
     // leases with their fencing epochs; claims on webhook events, so that the nodes share
-    // the outbox instead of each sending every event.
+    // the outbox instead of each sending every event; per-node counts whose sums are the
+    // cluster's queue and outbox sizes.
     r#"
     ALTER TABLE messages ADD COLUMN claimed_slot INTEGER, ADD COLUMN claimed_epoch BIGINT;
     ALTER TABLE outbox ADD COLUMN claimed_by TEXT, ADD COLUMN claimed_until BIGINT;
@@ -116,6 +117,14 @@ pub const MIGRATIONS: &[&str] = &[
         started_at TIMESTAMPTZ NOT NULL,
         heartbeat_at TIMESTAMPTZ NOT NULL
     );
+
+    CREATE TABLE node_counts (
+        node TEXT PRIMARY KEY,
+        waiting BIGINT NOT NULL DEFAULT 0,
+        outbox BIGINT NOT NULL DEFAULT 0
+    );
+    INSERT INTO node_counts (node, waiting, outbox)
+        VALUES ('', (SELECT COUNT(*) FROM messages WHERE state = 0), (SELECT COUNT(*) FROM outbox));
 
     CREATE TABLE leases (
         channel TEXT NOT NULL,

@@ -48,25 +48,30 @@ pub(super) const DELIVERED: i64 = 2;
 pub(super) const FAILED: i64 = 3;
 pub(super) const EXPIRED: i64 = 4;
 
-/// The counts kept in memory, restored when a transaction fails.
+/// The cluster-wide counts, as of the start of the current transaction plus what it
+/// changed; restored when a transaction fails.
+///
+/// Every node keeps its own row of `node_counts`, to which each transaction adds what it
+/// changed (no row is shared, so nodes never wait on each other for it); the totals are
+/// the sums over the rows, read at the start of each transaction. The `max-queued` and
+/// outbox limits so hold for the cluster, give or take the groups other nodes are
+/// committing at the same moment.
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct Counts {
-    pub waiting: u64,
-    pub outbox: u64,
+    pub waiting: i64,
+    pub outbox: i64,
 }
+
+/// The totals over every node's row.
+const READ_COUNTS: &str =
+    "SELECT COALESCE(SUM(waiting), 0)::int8, COALESCE(SUM(outbox), 0)::int8 FROM node_counts";
 
 /// Reads the live counts from the database.
 pub(super) async fn load_counts(client: &Client) -> Pg<Counts> {
-    let row = client
-        .query_one(
-            "SELECT (SELECT COUNT(*) FROM messages WHERE state = 0),
-                (SELECT COUNT(*) FROM outbox)",
-            &[],
-        )
-        .await?;
+    let row = client.query_one(READ_COUNTS, &[]).await?;
     Ok(Counts {
-        waiting: row.try_get::<_, i64>(0)?.max(0) as u64,
-        outbox: row.try_get::<_, i64>(1)?.max(0) as u64,
+        waiting: row.try_get(0)?,
+        outbox: row.try_get(1)?,
     })
 }
 
@@ -109,10 +114,10 @@ impl Writer {
     fn publish(&self) {
         self.gauges
             .waiting
-            .store(self.counts.waiting, Ordering::Relaxed);
+            .store(self.counts.waiting.max(0).unsigned_abs(), Ordering::Relaxed);
         self.gauges
             .outbox
-            .store(self.counts.outbox, Ordering::Relaxed);
+            .store(self.counts.outbox.max(0).unsigned_abs(), Ordering::Relaxed);
     }
 
     /// Runs until every handle is dropped: takes the calls waiting, one transaction for all
@@ -285,6 +290,12 @@ impl Tx<'_> {
 
     async fn run(&mut self, calls: &[Call]) -> Pg<Vec<Done>> {
         self.simple("BEGIN").await?;
+        let totals = self.query_opt(READ_COUNTS, &[]).await?;
+        if let Some(row) = totals {
+            self.counts.waiting = row.try_get(0)?;
+            self.counts.outbox = row.try_get(1)?;
+        }
+        let start = *self.counts;
         let mut done = Vec::with_capacity(calls.len());
         let mut at = 0;
         while at < calls.len() {
@@ -313,6 +324,18 @@ impl Tx<'_> {
                 }
             }
             at = end;
+        }
+        let waiting = self.counts.waiting - start.waiting;
+        let outbox = self.counts.outbox - start.outbox;
+        if waiting != 0 || outbox != 0 {
+            let node = self.options.node_name.as_str();
+            self.execute(
+                "INSERT INTO node_counts AS n (node, waiting, outbox) VALUES ($1, $2, $3)
+                 ON CONFLICT (node) DO UPDATE
+                    SET waiting = n.waiting + $2, outbox = n.outbox + $3",
+                &[&node, &waiting, &outbox],
+            )
+            .await?;
         }
         self.simple("COMMIT").await?;
         Ok(done)
@@ -346,7 +369,7 @@ impl Tx<'_> {
                 let n = self
                     .execute("DELETE FROM outbox WHERE seq = ANY($1)", &[seqs])
                     .await?;
-                self.counts.outbox = self.counts.outbox.saturating_sub(n);
+                self.counts.outbox -= i64::try_from(n).unwrap_or(i64::MAX);
                 Done::Nothing
             }
             Call::OutboxRetry(seq, due, _) => {
@@ -416,7 +439,7 @@ impl Tx<'_> {
                     continue;
                 }
             }
-            if self.counts.waiting >= self.options.max_queued {
+            if self.counts.waiting >= i64::try_from(self.options.max_queued).unwrap_or(i64::MAX) {
                 results.push(Err(Refused::QueueFull {
                     max: self.options.max_queued,
                 }));
@@ -687,7 +710,7 @@ impl Tx<'_> {
         )
         .await?;
         if from == QUEUED {
-            self.counts.waiting = self.counts.waiting.saturating_sub(1);
+            self.counts.waiting -= 1;
         }
         Ok(true)
     }
@@ -862,7 +885,7 @@ impl Tx<'_> {
                     c_id.push(key.as_str().to_string());
                 }
             }
-            self.counts.waiting = self.counts.waiting.saturating_sub(1);
+            self.counts.waiting -= 1;
             if let Some(slot) = at.get(&seq).and_then(|&n| early.get_mut(n)) {
                 *slot = Some(Applied::Done(Some(Outcome {
                     channel: channel.to_string(),
@@ -894,7 +917,7 @@ impl Tx<'_> {
     }
 
     fn outbox_full(&self) -> bool {
-        self.counts.outbox >= self.options.max_outbox
+        self.counts.outbox >= i64::try_from(self.options.max_outbox).unwrap_or(i64::MAX)
     }
 
     /// Queues a webhook event with a fresh, stable `event_id`.
@@ -1064,7 +1087,7 @@ impl Tx<'_> {
         let delivery_report: bool = row.try_get(1)?;
         let done = row.try_get::<_, i64>(2)? >= row.try_get::<_, i64>(3)?;
         if done {
-            self.counts.waiting = self.counts.waiting.saturating_sub(1);
+            self.counts.waiting -= 1;
         }
         if delivery_report {
             self.correlate(channel, seq, idx, smsc_id).await?;
@@ -1252,7 +1275,7 @@ impl Tx<'_> {
                 &[&configured, &ms(now), &reason],
             )
             .await?;
-        self.counts.waiting = self.counts.waiting.saturating_sub(n);
+        self.counts.waiting -= i64::try_from(n).unwrap_or(i64::MAX);
         Ok(n)
     }
 
