@@ -247,8 +247,7 @@ fn ten_thousand_messages_posted_to_three_nodes_reach_the_smsc_and_every_node_ans
         nodes: 3,
         sessions: 2,
         rate: 0,
-        // A wide window: fewer store round trips per message, so the load goes faster.
-        window: 100,
+        window: WINDOW,
         receipt_delay: Duration::ZERO,
     };
     let Some(mut cluster) = Cluster::start("cluster::ten_thousand", spec) else {
