@@ -566,7 +566,8 @@ fn a_database_outage_mid_load_makes_nodes_refuse_and_unbind_within_the_lease_the
     cluster.assert_sessions_at_most(1);
 }
 
-/// Two nodes, one slot, a rate-limited backlog being sent: the holder is frozen with
+/// Two nodes, one slot, a backlog being sent as fast as the simulator answers (so the
+/// holder's store is in the middle of recording answers): the holder is frozen with
 /// SIGSTOP for longer than its lease, the other node takes the slot over (with the next
 /// epoch) and sends, then the frozen node is woken with SIGCONT. It must not send a single
 /// submit_sm on its old connection once the slot is another's: the simulator's count of
