@@ -4,6 +4,7 @@
 //! what SMPP allows, the client's window never exceeded — so it is updated at the moment each
 //! event happens, and every change wakes the wait helpers on the handle.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -221,6 +222,21 @@ impl std::fmt::Display for CloseReason {
     }
 }
 
+/// How many sessions of one system_id are bound at once.
+///
+/// A session counts from the moment its bind is answered ESME_ROK until its connection has
+/// closed (an unbind ends the session only when the connection closes after it), so the
+/// count errs on the high side: it is the figure an SMSC that limits binds per account
+/// would check. Clients that share an account (several gateway nodes with one set of
+/// session slots) prove with `max_bound` that they never held more than their slots.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SessionCount {
+    /// Sessions bound right now.
+    pub bound: u64,
+    /// The largest `bound` ever reached.
+    pub max_bound: u64,
+}
+
 /// A copy of everything recorded so far.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RecordSnapshot {
@@ -232,6 +248,9 @@ pub struct RecordSnapshot {
     pub submits: Vec<SubmitRecord>,
     /// Every deliver_sm sent (receipts and MO), in send order.
     pub delivers: Vec<DeliverRecord>,
+    /// Bound sessions per system_id, now and at most; exact also when the lists above are
+    /// limited.
+    pub sessions: BTreeMap<String, SessionCount>,
 }
 
 impl RecordSnapshot {
@@ -285,6 +304,11 @@ impl RecordSnapshot {
     /// The record of one connection.
     pub fn connection(&self, id: ConnectionId) -> Option<&ConnectionRecord> {
         self.connections.iter().find(|c| c.id == id)
+    }
+
+    /// The bound sessions of `system_id`, now and at most (zero for one never bound).
+    pub fn sessions_of(&self, system_id: &str) -> SessionCount {
+        self.sessions.get(system_id).copied().unwrap_or_default()
     }
 }
 
@@ -405,8 +429,14 @@ impl Recorder {
         let news = self.news(|| Event::Closed(id, reason.clone()));
         self.update(news, |s| {
             if let Some(i) = position(s, id) {
-                s.connections[i].open = false;
-                s.connections[i].close_reason = Some(reason);
+                let c = &mut s.connections[i];
+                if let (true, Some((system_id, _))) = (c.open, &c.bound) {
+                    if let Some(count) = s.sessions.get_mut(system_id) {
+                        count.bound = count.bound.saturating_sub(1);
+                    }
+                }
+                c.open = false;
+                c.close_reason = Some(reason);
             }
         });
     }
@@ -424,7 +454,14 @@ impl Recorder {
         self.update(self.news(|| Event::Bind(record.clone())), |s| {
             if record.command_status == CommandStatus::EsmeRok {
                 if let Some(i) = position(s, record.connection) {
-                    s.connections[i].bound = Some((record.system_id.clone(), record.mode));
+                    let c = &mut s.connections[i];
+                    // A connection binds once (a second bind is refused ESME_RALYBND).
+                    if c.open && c.bound.is_none() {
+                        let count = s.sessions.entry(record.system_id.clone()).or_default();
+                        count.bound += 1;
+                        count.max_bound = count.max_bound.max(count.bound);
+                    }
+                    c.bound = Some((record.system_id.clone(), record.mode));
                 }
             }
             s.binds.push(record);
@@ -520,6 +557,51 @@ mod tests {
         r.responded(1, 1);
         let c = r.snapshot().connections[0].clone();
         assert_eq!((c.submits, c.outstanding, c.max_outstanding), (3, 1, 3));
+    }
+
+    #[test]
+    fn bound_sessions_are_counted_per_system_id_from_the_bind_to_the_close() {
+        let r = Recorder::new(Some(1), None);
+        let bind = |connection, system_id: &str, command_status| BindRecord {
+            connection,
+            system_id: system_id.into(),
+            mode: BindMode::Transceiver,
+            command_status,
+        };
+        let counts = |r: &Recorder, system_id: &str| {
+            let c = r.snapshot().sessions_of(system_id);
+            (c.bound, c.max_bound)
+        };
+        for id in 1..=5 {
+            r.connected(id, SocketAddr::from(([127, 0, 0, 1], 1)));
+        }
+        r.bind(bind(1, "a", CommandStatus::EsmeRok));
+        r.bind(bind(2, "a", CommandStatus::EsmeRok));
+        // Refused binds, and a second bind on a bound connection, bind nothing more.
+        r.bind(bind(3, "a", CommandStatus::EsmeRinvpaswd));
+        r.bind(bind(2, "a", CommandStatus::EsmeRok));
+        r.bind(bind(4, "b", CommandStatus::EsmeRok));
+        assert_eq!(counts(&r, "a"), (2, 2));
+        assert_eq!(counts(&r, "b"), (1, 1));
+        // An unbind ends the session only when its connection closes.
+        r.unbind(1);
+        assert_eq!(counts(&r, "a"), (2, 2));
+        r.closed(1, CloseReason::Unbound);
+        r.closed(3, CloseReason::ClientClosed);
+        assert_eq!(counts(&r, "a"), (1, 2));
+        // Closing twice, or a bind recorded after the close, changes nothing.
+        r.closed(1, CloseReason::ClientClosed);
+        r.bind(bind(1, "a", CommandStatus::EsmeRok));
+        assert_eq!(counts(&r, "a"), (1, 2));
+        r.bind(bind(5, "a", CommandStatus::EsmeRok));
+        assert_eq!(counts(&r, "a"), (2, 2));
+        r.closed(2, CloseReason::ReadFailed("reset".into()));
+        r.closed(5, CloseReason::Shutdown);
+        r.closed(4, CloseReason::Shutdown);
+        // Exact although the record shows one entry per list.
+        assert_eq!(counts(&r, "a"), (0, 2));
+        assert_eq!(counts(&r, "b"), (0, 1));
+        assert_eq!(counts(&r, "never"), (0, 0));
     }
 
     #[test]
