@@ -20,8 +20,8 @@ mod daemon_support;
 mod pg_support;
 
 use cluster_support::{
-    get_json, holds_by, one_at_a_time, poll_until, post_batch, post_one, post_spread, texts,
-    Cluster, Load, Posted, Spec, CHANNEL, LEASE, LEASE_SECONDS, SYSTEM_ID, WINDOW,
+    get_json, holds_by, one_at_a_time, poll_until, post_batch, post_one, post_spread, resend_bound,
+    texts, Cluster, Load, Posted, Spec, CHANNEL, LEASE, LEASE_SECONDS, SYSTEM_ID, WINDOW,
 };
 use daemon_support::{request, HANG_GUARD};
 use serde_json::Value;
@@ -376,7 +376,7 @@ fn sigkill_of_the_slot_holder_mid_load_hands_the_slot_over_within_the_lease_and_
     assert!(during.refused.is_empty(), "{:?}", during.refused);
     assert!(!during.accepted.is_empty());
     load.absorb(during);
-    cluster.assert_all_reach_the_smsc(&load.accepted, WINDOW);
+    cluster.assert_all_reach_the_smsc(&load.accepted, resend_bound());
     let survivors_load: Vec<Posted> = load
         .accepted
         .iter()
@@ -562,7 +562,7 @@ fn a_database_outage_mid_load_makes_nodes_refuse_and_unbind_within_the_lease_the
             accepted
         });
     }
-    cluster.assert_all_reach_the_smsc(&load.accepted, WINDOW);
+    cluster.assert_all_reach_the_smsc(&load.accepted, resend_bound());
     cluster.assert_sessions_at_most(1);
 }
 
@@ -647,7 +647,7 @@ fn a_holder_frozen_past_its_lease_sends_nothing_after_another_node_took_its_slot
         cluster.node(o).name
     );
 
-    cluster.assert_all_reach_the_smsc(&load.accepted, WINDOW);
+    cluster.assert_all_reach_the_smsc(&load.accepted, resend_bound());
     let others = cluster.connections_of(o);
     let record = cluster.sim.record();
     for b in record.binds.iter().filter(|b| b.connection > before) {

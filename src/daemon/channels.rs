@@ -69,7 +69,18 @@ impl Slot {
 /// A channel's queue holds twice its window: enough to keep the window full between two
 /// claims, few enough that a channel going down holds little.
 fn queue_capacity(config: &ChannelConfig) -> usize {
-    (usize::from(config.window_size) * 2).max(16)
+    queue_capacity_for(config.window_size)
+}
+
+fn queue_capacity_for(window: u16) -> usize {
+    (usize::from(window) * 2).max(16)
+}
+
+/// The most messages a session slot with `x-smpp-submit-window-size = window` may make the
+/// SMSC get twice after a crash or a takeover: those in its window and those answered but
+/// not yet recorded, which its feeder keeps within this bound by waiting for the store.
+pub fn resend_bound(window: u16) -> usize {
+    super::feeder::in_flight_limit(queue_capacity_for(window))
 }
 
 /// One session slot of a configured channel: its supervisor task (unless set-up failed),

@@ -81,11 +81,18 @@ pub struct Feeder {
     pub fence: Fence,
 }
 
+/// The most segments a channel's session slot holds without their outcome recorded (queued,
+/// in the window, or answered and not yet committed), for a queue of `queue_capacity`:
+/// hence also the most a crash or a takeover can make the SMSC get twice.
+pub fn in_flight_limit(queue_capacity: usize) -> usize {
+    (queue_capacity * 2).max(64)
+}
+
 impl Feeder {
     /// The most segments outstanding (queued, in the window, or reported and not yet
     /// recorded) before claiming waits for the sink.
     fn in_flight_limit(&self) -> usize {
-        (self.queue.max_capacity() * 2).max(64)
+        in_flight_limit(self.queue.max_capacity())
     }
 
     fn stopping(&self) -> bool {

@@ -25,9 +25,14 @@ use std::time::{Duration, Instant};
 pub const LEASE_SECONDS: u64 = 3;
 /// The lease as a duration.
 pub const LEASE: Duration = Duration::from_secs(LEASE_SECONDS);
-/// The usual `x-smpp-submit-window-size`: also the most messages a node may send again
-/// after it died or lost its slot.
+/// The usual `x-smpp-submit-window-size`.
 pub const WINDOW: usize = 10;
+
+/// The most messages a node may make the SMSC get twice after it died or lost its slot:
+/// its window and the answers it had not yet recorded (README, Durability: Restart).
+pub fn resend_bound() -> usize {
+    smppd::daemon::channels::resend_bound(WINDOW as u16)
+}
 /// The channel every node configures.
 pub const CHANNEL: &str = "smsc";
 /// The simulator account the channel binds as.

@@ -7,12 +7,24 @@
 use super::error::{describe, Pg, PgError};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::Mutex;
 use tokio_postgres::{Client, Config, NoTls};
 
+/// How long opening a connection may take in all: the client's `connect_timeout` bounds
+/// the TCP connect only, and a server (or a proxy before it) that accepts and then says
+/// nothing would hold the start-up for ever.
+const OPEN_BOUND: Duration = Duration::from_secs(10);
+
 /// Opens one connection; its I/O runs in a task of its own until the client is dropped.
 pub(super) async fn connect(config: &Config, target: &str) -> Pg<Client> {
-    let (client, connection) = config.connect(NoTls).await.map_err(|e| PgError::Connect {
+    let opened = tokio::time::timeout(OPEN_BOUND, config.connect(NoTls))
+        .await
+        .map_err(|_| PgError::Connect {
+            target: target.to_string(),
+            reason: format!("no answer within {} s", OPEN_BOUND.as_secs()),
+        })?;
+    let (client, connection) = opened.map_err(|e| PgError::Connect {
         target: target.to_string(),
         reason: describe(&e),
     })?;
