@@ -10,21 +10,46 @@ use std::sync::atomic::{AtomicU64, Ordering};
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct MessageId(String);
 
+/// Random bytes fetched from the OS at once per thread: 64 ids' worth, so that an id costs
+/// a copy instead of a `getrandom` system call.
+const POOL: usize = 64 * 10;
+
+/// Fills `out` (at most [`POOL`] bytes) with bytes from the OS random source, taken from a
+/// per-thread pool refilled when it runs out; `false` if the OS could not give any.
+fn random_bits(out: &mut [u8]) -> bool {
+    use ring::rand::SecureRandom;
+    use std::cell::RefCell;
+    thread_local! {
+        /// The bytes, and how many of them are used already.
+        static RANDOM: RefCell<([u8; POOL], usize)> = const { RefCell::new(([0; POOL], POOL)) };
+    }
+    RANDOM.with(|pool| {
+        let mut pool = pool.borrow_mut();
+        let (bytes, used) = &mut *pool;
+        if *used + out.len() > POOL {
+            if ring::rand::SystemRandom::new().fill(bytes).is_err() {
+                return false;
+            }
+            *used = 0;
+        }
+        out.copy_from_slice(&bytes[*used..*used + out.len()]);
+        // Each byte is handed out once: the next id takes the next ones.
+        *used += out.len();
+        true
+    })
+}
+
 /// The length of every generated id.
 pub const ID_LEN: usize = 32;
 
 impl MessageId {
     /// A fresh id: the time now, then 80 random bits.
     pub fn generate() -> MessageId {
-        use ring::rand::SecureRandom;
         let mut bytes = [0u8; 16];
         let millis = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64);
-        if ring::rand::SystemRandom::new()
-            .fill(&mut bytes[6..])
-            .is_err()
-        {
+        if !random_bits(&mut bytes[6..]) {
             // The OS random source failing is next to impossible; a counter mixed with the
             // clock still gives unique ids within this process rather than a panic.
             static COUNTER: AtomicU64 = AtomicU64::new(0);

@@ -317,3 +317,21 @@ async fn an_answer_leaves_only_after_its_commit_is_synced() {
     assert_eq!(claimed.len(), 1);
     assert_eq!(store.counts().syncs, after_accept.syncs + 1);
 }
+
+#[test]
+fn the_claim_query_is_prepared_once_whatever_it_is_given() {
+    let dir = dir();
+    let (store, _) = SqliteStore::open(options(&dir)).unwrap();
+    drop(store);
+    let conn = open_reader(&dir.path().join("smppd.db")).unwrap();
+    // As the writer runs it: taken from the cache and put back (bindings cleared) each time.
+    for (queue, limit) in [("", 1i64), ("a", 7), ("", 500), ("b", 3)] {
+        let mut s = conn.prepare_cached(super::write::WAITING).unwrap();
+        s.query(rusqlite::params![queue, 0, 0, limit])
+            .unwrap()
+            .next()
+            .unwrap();
+    }
+    let s = conn.prepare_cached(super::write::WAITING).unwrap();
+    assert_eq!(s.get_status(rusqlite::StatementStatus::RePrepare), 0);
+}

@@ -64,6 +64,21 @@ impl Counts {
     }
 }
 
+/// A page of the waiting messages of a queue (`?1`) above a cursor (`?2`), unexpired at
+/// `?3`, at most `?4` of them.
+///
+/// `+?1` and `+?4`, not `?1` and `?4`: SQLite's planner looks at the values bound to a
+/// LIMIT and to an equality when it prepares a statement, and marks the statement to be
+/// prepared again once other values are bound (rusqlite clears the bindings whenever a
+/// cached statement is put back, so that is every time). Each claim asks for another
+/// limit and reads two queues, so every query was prepared anew, at several times the
+/// cost of running it. A unary plus hides the parameter from the planner; the plan (the
+/// `messages_waiting` index, `queue = ? AND seq > ?`) stays the same.
+pub(super) const WAITING: &str = "SELECT seq, id, dest, src, delivery_report, expires_at,
+        send_validity, resend, segments, acked, accepted_at, body
+     FROM messages WHERE queue = +?1 AND state = 0 AND seq > ?2 AND expires_at > ?3
+     ORDER BY seq LIMIT +?4";
+
 /// The state of the writer thread.
 pub(super) struct Writer {
     conn: Connection,
@@ -406,12 +421,7 @@ impl Writer {
     fn waiting_in(&self, queue: &str, limit: usize, now: i64) -> Sql<Vec<Waiting>> {
         let mut found = Vec::with_capacity(limit.min(1024));
         let mut after = self.claims.cursor(queue);
-        let mut s = self.conn.prepare_cached(
-            "SELECT seq, id, dest, src, delivery_report, expires_at, send_validity, resend,
-                segments, acked, accepted_at, body
-             FROM messages WHERE queue = ?1 AND state = 0 AND seq > ?2 AND expires_at > ?3
-             ORDER BY seq LIMIT ?4",
-        )?;
+        let mut s = self.conn.prepare_cached(WAITING)?;
         // Held messages above the cursor (one given back moved it down) are skipped; a
         // page of them only means reading on.
         loop {
