@@ -428,6 +428,62 @@ async fn a_concatenated_mo_message_reaches_the_webhook_reassembled() {
     sim.shutdown().await;
 }
 
+/// With two sessions, the SMSC delivers the two parts of a long message over different
+/// binds: each session keeps its part, and the one that keeps the second takes in its
+/// sibling's, so the webhook gets the message whole, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parts_of_a_long_mo_on_different_sessions_are_reassembled() {
+    let sim = simulator().await;
+    let (hook, mut events) = webhook().await;
+    let dir = TempDir::new("concat-sessions");
+    let config = dir.write(
+        "smppd.toml",
+        &format!(
+            "{}x-smpp-sessions = 2\n[http]\nlisten = \"127.0.0.1:0\"\n[webhook]\nurl = \"http://{hook}/hook\"\n",
+            channel("alpha", sim.local_addr().port(), "alpha", SECRETS[0], 10)
+        ),
+    );
+    let daemon = Daemon::run(&config);
+    sim.wait_for_binds(2, HANG_GUARD).await.unwrap();
+    let connections: Vec<_> = sim
+        .record()
+        .binds
+        .iter()
+        .filter(|b| b.command_status.value() == 0)
+        .map(|b| b.connection)
+        .collect();
+    assert_eq!(connections.len(), 2);
+    for ((seqnum, text), via) in [(2u8, &b"world"[..]), (1, &b"hello "[..])]
+        .into_iter()
+        .zip(connections)
+    {
+        let mut sm = vec![0x05, 0x00, 0x03, 0x2B, 0x02, seqnum];
+        sm.extend_from_slice(text);
+        let mo = smppd::simulator::MoMessage {
+            source_addr: "447700900123".into(),
+            destination_addr: "12345".into(),
+            short_message: sm,
+            esm_class: 0x40,
+        };
+        let status = sim
+            .inject_mo_via("alpha", Some(via), mo, HANG_GUARD)
+            .await
+            .unwrap();
+        assert_eq!(status.value(), 0, "each segment is acknowledged");
+    }
+    let delivered: Vec<_> = sim.record().delivers.iter().map(|d| d.connection).collect();
+    assert_eq!(delivered.len(), 2);
+    assert_ne!(delivered[0], delivered[1], "one part per session");
+    let inbound = tokio::time::timeout(HANG_GUARD, events.recv())
+        .await
+        .expect("an inbound event reaches the webhook")
+        .unwrap();
+    assert_eq!(inbound["text"], "hello world", "{inbound}");
+    daemon.signal("TERM");
+    sim.shutdown().await;
+    assert!(events.try_recv().is_err(), "delivered once");
+}
+
 #[test]
 fn a_reload_naming_a_fifo_is_refused_and_sigterm_still_stops_at_once() {
     let dir = TempDir::new("fifo");

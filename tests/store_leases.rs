@@ -197,6 +197,10 @@ async fn a_node_name_is_exclusive_while_its_holder_lives() {
     assert!(second.leases().register().await.unwrap());
     // And the first, were it to wake, no longer owns it.
     assert!(!first.leases().register().await.unwrap());
+    // A node that stops signs off: its successor need not wait.
+    second.leases().sign_off().await.unwrap();
+    let third = node(&schema, "same").await;
+    assert!(third.leases().register().await.unwrap());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -58,9 +58,8 @@ impl Slot {
     pub fn local(channel: &str, slot: u16) -> Slot {
         Slot {
             fence: Fence {
-                channel: channel.to_string(),
                 slot,
-                epoch: 0,
+                ..Fence::unleased(channel)
             },
             gate: SendGate::always(),
         }

@@ -155,6 +155,7 @@ impl Sink {
     async fn handle(&self, r: &mut Reassembler, events: Vec<SessionEvent>) {
         let mut changes = Vec::with_capacity(events.len());
         let mut answers = Vec::new();
+        let mut held = Vec::new();
         for event in events {
             match event {
                 SessionEvent::Outcome(outcome) => changes.push(outcome_change(outcome)),
@@ -163,8 +164,8 @@ impl Sink {
                     let before = changes.len();
                     if message.is_receipt {
                         self.receipt(&fields, &mut changes);
-                    } else {
-                        self.mobile_originated(r, &fields, &mut changes);
+                    } else if let Some(set) = self.mobile_originated(r, &fields, &mut changes) {
+                        held.push(set);
                     }
                     answers.push(if changes.len() > before {
                         Answer::After(message, changes.len() - 1)
@@ -246,6 +247,38 @@ impl Sink {
         if queued_events {
             self.outbox.notify_one();
         }
+        if !held.is_empty() && self.config.sessions > 1 {
+            self.adopt_parts(r, held).await;
+        }
+    }
+
+    /// With several sessions, the SMSC may deliver the parts of one long message over
+    /// different binds (on this node or others): each session keeps its parts in the store,
+    /// and after keeping one, a session takes in the parts of that set its siblings kept,
+    /// so that whichever holds the last part sees the message whole. Every session reads
+    /// after its own commit, so the last of them to commit finds every part.
+    async fn adopt_parts(&self, r: &mut Reassembler, sets: Vec<String>) {
+        let Ok(parts) = self.store.parts().await else {
+            // The next part's arrival, or the next start, tries again.
+            return;
+        };
+        let mut changes = Vec::new();
+        for part in parts
+            .iter()
+            .filter(|p| p.channel == self.config.name && sets.contains(&p.set))
+        {
+            let Some(kept) = KeptPart::decode(&part.data) else {
+                continue;
+            };
+            if let Segmented::Complete(whole) = self.push_segment(r, &kept) {
+                let content = decode(&whole, kept.data_coding, &self.config);
+                let set = Some(kept.set());
+                self.inbound_event(&kept.source, &kept.destination, content, set, &mut changes);
+            }
+        }
+        if !changes.is_empty() && self.apply(changes).await.is_some() && self.webhook {
+            self.outbox.notify_one();
+        }
     }
 
     fn receipt(&self, f: &Fields, changes: &mut Vec<Change>) {
@@ -311,7 +344,14 @@ impl Sink {
         changes.push(Change::Receipt { receipt, event });
     }
 
-    fn mobile_originated(&self, r: &mut Reassembler, f: &Fields, changes: &mut Vec<Change>) {
+    /// An inbound message (not a receipt): queued as a webhook event, or its part kept
+    /// until the others arrive. Returns the set of a part that was kept.
+    fn mobile_originated(
+        &self,
+        r: &mut Reassembler,
+        f: &Fields,
+        changes: &mut Vec<Change>,
+    ) -> Option<String> {
         let channel = self.config.name.as_str();
         let sar = sar_values(&f.tlvs);
         let (concat, payload) = match sms::inbound_concat(f.esm_class, &f.text, sar) {
@@ -343,12 +383,27 @@ impl Sink {
                             number: concat.seqnum,
                             data: kept.encode(),
                         });
-                        return;
+                        return Some(kept.set());
                     }
-                    Segmented::Nothing => return,
+                    Segmented::Nothing => return None,
                 }
             }
         };
+        self.inbound_event(&f.source, &f.destination, content, completes, changes);
+        None
+    }
+
+    /// The webhook event of a whole inbound message (`completes`: the set of parts it
+    /// completes, forgotten in the same transaction).
+    fn inbound_event(
+        &self,
+        source: &str,
+        destination: &str,
+        content: InboundContent,
+        completes: Option<String>,
+        changes: &mut Vec<Change>,
+    ) {
+        let channel = self.config.name.as_str();
         let content = match content {
             InboundContent::Text(t) if t.is_empty() => {
                 InboundContent::Text(self.config.empty_message.clone())
@@ -374,8 +429,8 @@ impl Sink {
         let mut event = Map::new();
         event.insert("type".into(), "inbound".into());
         event.insert("channel".into(), channel.into());
-        event.insert("from".into(), f.source.clone().into());
-        event.insert("to".into(), f.destination.clone().into());
+        event.insert("from".into(), source.into());
+        event.insert("to".into(), destination.into());
         event.insert("received_at".into(), rfc3339(SystemTime::now()).into());
         match content {
             InboundContent::Text(text) => {

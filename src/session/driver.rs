@@ -513,17 +513,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                     })
                 }
                 Event::Ack(v) => {
-                    if !matches!(self.state, BindState::Closed) {
-                        let pdu = match (v.response, v.status) {
-                            (CommandId::DeliverSmResp, CommandStatus::EsmeRok) => {
-                                Pdu::DeliverSmResp(Some(DeliverSmResp::default()))
-                            }
-                            (CommandId::DataSmResp, CommandStatus::EsmeRok) => {
-                                Pdu::DataSmResp(Some(DataSmResp::default()))
-                            }
-                            (id, _) => empty_response(id),
-                        };
-                        self.encode(&pdu, v.sequence, v.status);
+                    // Every verdict already waiting is answered in this turn: the sink gives
+                    // a whole commit's worth at once, and one turn (one write) per verdict
+                    // made the answers to a window of receipts that many system calls.
+                    let mut next = Some(v);
+                    while let Some(v) = next {
+                        if !matches!(self.state, BindState::Closed) {
+                            let pdu = match (v.response, v.status) {
+                                (CommandId::DeliverSmResp, CommandStatus::EsmeRok) => {
+                                    Pdu::DeliverSmResp(Some(DeliverSmResp::default()))
+                                }
+                                (CommandId::DataSmResp, CommandStatus::EsmeRok) => {
+                                    Pdu::DataSmResp(Some(DataSmResp::default()))
+                                }
+                                (id, _) => empty_response(id),
+                            };
+                            self.encode(&pdu, v.sequence, v.status);
+                        }
+                        next = rules.acks_rx.try_recv().ok();
                     }
                 }
                 Event::Queued(Some(m)) => rules.pending.push_back(*m),

@@ -47,6 +47,12 @@ const WRITE_QUEUE: usize = 4096;
 /// The most deliveries (receipts, MO) put into one write.
 const DELIVERY_BURST: usize = 1024;
 
+/// The size of one batch of answers handed to the writer. Allocated whole, a batch never
+/// grows by reallocation; a burst larger than this goes out as several batches. (Batches
+/// grown to a few hundred KiB went to fresh pages the kernel had to zero: a third of the
+/// simulator's CPU while a backlog drained.)
+const BATCH_BYTES: usize = 64 * 1024;
+
 /// What the writer task is told.
 enum Out {
     /// Write these octets, holding this many submit_sm_resp: the record counts as many
@@ -257,10 +263,7 @@ impl Driver {
                     bytes,
                     after,
                     submit_response,
-                } if after.is_zero() => {
-                    self.batch.extend_from_slice(&bytes);
-                    self.batch_submit_responses += u64::from(submit_response);
-                }
+                } if after.is_zero() => self.append(&bytes, submit_response),
                 Action::Respond {
                     bytes,
                     after,
@@ -276,7 +279,7 @@ impl Driver {
                         let _ = out.send(Out::Pdu(bytes, responses)).await;
                     });
                 }
-                Action::Send(bytes) => self.batch.extend_from_slice(&bytes),
+                Action::Send(bytes) => self.append(&bytes, false),
                 Action::Register { system_id, mode } => self.shared.registry.register(
                     self.id,
                     &system_id,
@@ -302,6 +305,18 @@ impl Driver {
             }
         }
         None
+    }
+
+    /// Adds an immediate answer to the batch (handing a full batch to the writer first).
+    fn append(&mut self, bytes: &[u8], submit_response: bool) {
+        if !self.batch.is_empty() && self.batch.len() + bytes.len() > BATCH_BYTES {
+            self.flush();
+        }
+        if self.batch.capacity() - self.batch.len() < bytes.len() {
+            self.batch.reserve(BATCH_BYTES.max(bytes.len()));
+        }
+        self.batch.extend_from_slice(bytes);
+        self.batch_submit_responses += u64::from(submit_response);
     }
 
     /// Hands the batched answers to the writer as one buffer.

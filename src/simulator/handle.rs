@@ -11,7 +11,7 @@ use crate::codec::CommandStatus;
 
 use super::error::SimulatorError;
 use super::faults::Faults;
-use super::record::{DeliverKind, Event, RecordSnapshot, SubmitRecord};
+use super::record::{ConnectionId, DeliverKind, Event, RecordSnapshot, SubmitRecord};
 use super::registry::Delivery;
 use super::shared::Shared;
 
@@ -144,6 +144,18 @@ impl SimulatorHandle {
         mo: MoMessage,
         timeout: Duration,
     ) -> Result<CommandStatus, SimulatorError> {
+        self.inject_mo_via(system_id, None, mo, timeout).await
+    }
+
+    /// Like [`SimulatorHandle::inject_mo`], on connection `via` when it is a receiving
+    /// session of the account (as an SMSC spreading deliveries over an account's binds).
+    pub async fn inject_mo_via(
+        &self,
+        system_id: &str,
+        via: Option<ConnectionId>,
+        mo: MoMessage,
+        timeout: Duration,
+    ) -> Result<CommandStatus, SimulatorError> {
         let (tx, rx) = oneshot::channel();
         let delivery = Delivery {
             account: system_id.to_owned(),
@@ -156,7 +168,7 @@ impl SimulatorHandle {
         };
         self.shared
             .registry
-            .route(None, delivery)
+            .route(via, delivery)
             .map_err(|_| SimulatorError::NotBound(system_id.to_owned()))?;
         match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(status)) => Ok(status),

@@ -47,7 +47,7 @@ pub use handle::{MoMessage, SimulatorHandle};
 pub use mo::{MO_DESTINATION_ADDR, MO_SOURCE_ADDR};
 pub use record::{
     BindMode, BindRecord, CloseReason, ConnectionId, ConnectionRecord, DeliverKind, DeliverRecord,
-    Event, RecordSnapshot, SubmitOutcome, SubmitRecord,
+    Event, RecordSnapshot, SessionCount, SubmitOutcome, SubmitRecord,
 };
 
 use std::sync::Arc;

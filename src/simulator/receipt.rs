@@ -14,33 +14,45 @@ pub const MESSAGE_STATE_DELIVERED: u8 = 2;
 pub const QUOTED_TEXT_LEN: usize = 20;
 
 /// Builds the receipt's short_message for message `id`, quoting the start of `text`.
+/// Written octet by octet: a receipt per submit made the formatting machinery a tenth of a
+/// loaded simulator's CPU.
 pub fn receipt_text(id: &str, submitted: SystemTime, done: SystemTime, text: &[u8]) -> Vec<u8> {
-    let mut out = format!(
-        "id:{id} sub:001 dlvrd:001 submit date:{} done date:{} stat:DELIVRD err:000 text:",
-        yymmddhhmm(submitted),
-        yymmddhhmm(done)
-    )
-    .into_bytes();
-    out.extend_from_slice(&text[..text.len().min(QUOTED_TEXT_LEN)]);
+    let quoted = &text[..text.len().min(QUOTED_TEXT_LEN)];
+    let mut out = Vec::with_capacity(100 + id.len() + quoted.len());
+    out.extend_from_slice(b"id:");
+    out.extend_from_slice(id.as_bytes());
+    out.extend_from_slice(b" sub:001 dlvrd:001 submit date:");
+    out.extend_from_slice(&date_digits(submitted));
+    out.extend_from_slice(b" done date:");
+    out.extend_from_slice(&date_digits(done));
+    out.extend_from_slice(b" stat:DELIVRD err:000 text:");
+    out.extend_from_slice(quoted);
     out
 }
 
 /// Formats a time as `YYMMDDhhmm` in UTC. Times before 1970 print as 1970.
 pub fn yymmddhhmm(t: SystemTime) -> String {
+    date_digits(t).iter().map(|&d| char::from(d)).collect()
+}
+
+/// `YYMMDDhhmm` as ASCII digits.
+fn date_digits(t: SystemTime) -> [u8; 10] {
     let secs = t
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
     let (days, rem) = (secs / 86_400, secs % 86_400);
     let (y, m, d) = civil_from_days(days);
-    format!(
-        "{:02}{:02}{:02}{:02}{:02}",
-        y % 100,
-        m,
-        d,
-        rem / 3600,
-        (rem % 3600) / 60
-    )
+    let mut out = [0u8; 10];
+    for (i, v) in [y % 100, m, d, rem / 3600, (rem % 3600) / 60]
+        .into_iter()
+        .enumerate()
+    {
+        // Every value is below 100.
+        out[2 * i] = b'0' + (v / 10 % 10) as u8;
+        out[2 * i + 1] = b'0' + (v % 10) as u8;
+    }
+    out
 }
 
 // Howard Hinnant's days-to-civil algorithm, restricted to dates after 1970 so it stays in

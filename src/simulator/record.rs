@@ -4,7 +4,9 @@
 //! what SMPP allows, the client's window never exceeded — so it is updated at the moment each
 //! event happens, and every change wakes the wait helpers on the handle.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::{broadcast, watch};
@@ -220,6 +222,21 @@ impl std::fmt::Display for CloseReason {
     }
 }
 
+/// How many sessions of one system_id are bound at once.
+///
+/// A session counts from the moment its bind is answered ESME_ROK until its connection has
+/// closed (an unbind ends the session only when the connection closes after it), so the
+/// count errs on the high side: it is the figure an SMSC that limits binds per account
+/// would check. Clients that share an account (several gateway nodes with one set of
+/// session slots) prove with `max_bound` that they never held more than their slots.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SessionCount {
+    /// Sessions bound right now.
+    pub bound: u64,
+    /// The largest `bound` ever reached.
+    pub max_bound: u64,
+}
+
 /// A copy of everything recorded so far.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RecordSnapshot {
@@ -231,6 +248,9 @@ pub struct RecordSnapshot {
     pub submits: Vec<SubmitRecord>,
     /// Every deliver_sm sent (receipts and MO), in send order.
     pub delivers: Vec<DeliverRecord>,
+    /// Bound sessions per system_id, now and at most; exact also when the lists above are
+    /// limited.
+    pub sessions: BTreeMap<String, SessionCount>,
 }
 
 impl RecordSnapshot {
@@ -248,12 +268,16 @@ impl RecordSnapshot {
     /// Drops the oldest entries of each list beyond `limit` (closed connections first), but
     /// only once a list has grown past `high_water`: draining the front of a `Vec` moves every
     /// entry kept, so trimming one entry per event would cost O(limit) per submit_sm. With
-    /// `high_water` = 2 × `limit` the cost is O(1) per event, amortised.
-    fn trim(&mut self, limit: usize, high_water: usize) {
-        fn keep_last<T>(v: &mut Vec<T>, limit: usize, high_water: usize) {
+    /// `high_water` = 2 × `limit` the cost is O(1) per event, amortised. Returns how many
+    /// deliveries it dropped.
+    fn trim(&mut self, limit: usize, high_water: usize) -> u64 {
+        fn keep_last<T>(v: &mut Vec<T>, limit: usize, high_water: usize) -> u64 {
             if v.len() > high_water.max(limit) {
-                v.drain(..v.len() - limit);
+                let dropped = v.len() - limit;
+                v.drain(..dropped);
+                return dropped as u64;
             }
+            0
         }
         if self.connections.len() > high_water.max(limit) {
             let mut excess = self.connections.len() - limit;
@@ -265,7 +289,7 @@ impl RecordSnapshot {
         }
         keep_last(&mut self.binds, limit, high_water);
         keep_last(&mut self.submits, limit, high_water);
-        keep_last(&mut self.delivers, limit, high_water);
+        keep_last(&mut self.delivers, limit, high_water)
     }
 
     /// The largest `max_outstanding` over all connections.
@@ -280,6 +304,11 @@ impl RecordSnapshot {
     /// The record of one connection.
     pub fn connection(&self, id: ConnectionId) -> Option<&ConnectionRecord> {
         self.connections.iter().find(|c| c.id == id)
+    }
+
+    /// The bound sessions of `system_id`, now and at most (zero for one never bound).
+    pub fn sessions_of(&self, system_id: &str) -> SessionCount {
+        self.sessions.get(system_id).copied().unwrap_or_default()
     }
 }
 
@@ -304,6 +333,10 @@ pub enum Event {
 #[derive(Debug)]
 pub(crate) struct Recorder {
     state: Mutex<RecordSnapshot>,
+    /// Deliveries trimmed from the front of `state.delivers` so far (changed only under the
+    /// lock): the delivery sent `n`th sits at `n - delivers_dropped`, so an answer finds it
+    /// without a search (a search per answer cost a fifth of a loaded simulator's CPU).
+    delivers_dropped: AtomicU64,
     limit: Option<usize>,
     changed: watch::Sender<u64>,
     events: broadcast::Sender<Event>,
@@ -315,6 +348,7 @@ impl Recorder {
     pub(crate) fn new(limit: Option<usize>, journal: Option<Journal>) -> Self {
         Recorder {
             state: Mutex::new(RecordSnapshot::default()),
+            delivers_dropped: AtomicU64::new(0),
             limit,
             changed: watch::Sender::new(0),
             events: broadcast::Sender::new(1024),
@@ -326,7 +360,7 @@ impl Recorder {
     pub(crate) fn snapshot(&self) -> RecordSnapshot {
         let mut copy = self.lock().clone();
         if let Some(limit) = self.limit {
-            copy.trim(limit, limit);
+            let _ = copy.trim(limit, limit);
         }
         copy
     }
@@ -358,7 +392,8 @@ impl Recorder {
             let mut state = self.lock();
             let out = f(&mut state);
             if let Some(limit) = self.limit {
-                state.trim(limit, limit.saturating_mul(2));
+                let dropped = state.trim(limit, limit.saturating_mul(2));
+                self.delivers_dropped.fetch_add(dropped, Ordering::Relaxed);
             }
             // Under the lock, so that the file has the events in the order they were recorded.
             if let (Some(journal), Some(e)) = (&self.journal, &event) {
@@ -394,8 +429,14 @@ impl Recorder {
         let news = self.news(|| Event::Closed(id, reason.clone()));
         self.update(news, |s| {
             if let Some(i) = position(s, id) {
-                s.connections[i].open = false;
-                s.connections[i].close_reason = Some(reason);
+                let c = &mut s.connections[i];
+                if let (true, Some((system_id, _))) = (c.open, &c.bound) {
+                    if let Some(count) = s.sessions.get_mut(system_id) {
+                        count.bound = count.bound.saturating_sub(1);
+                    }
+                }
+                c.open = false;
+                c.close_reason = Some(reason);
             }
         });
     }
@@ -413,7 +454,14 @@ impl Recorder {
         self.update(self.news(|| Event::Bind(record.clone())), |s| {
             if record.command_status == CommandStatus::EsmeRok {
                 if let Some(i) = position(s, record.connection) {
-                    s.connections[i].bound = Some((record.system_id.clone(), record.mode));
+                    let c = &mut s.connections[i];
+                    // A connection binds once (a second bind is refused ESME_RALYBND).
+                    if c.open && c.bound.is_none() {
+                        let count = s.sessions.entry(record.system_id.clone()).or_default();
+                        count.bound += 1;
+                        count.max_bound = count.max_bound.max(count.bound);
+                    }
+                    c.bound = Some((record.system_id.clone(), record.mode));
                 }
             }
             s.binds.push(record);
@@ -444,21 +492,30 @@ impl Recorder {
         });
     }
 
-    pub(crate) fn deliver_sent(&self, record: DeliverRecord) {
+    /// Records a deliver_sm sent; returns its place among every delivery recorded, for
+    /// [`Recorder::deliver_answered`].
+    pub(crate) fn deliver_sent(&self, record: DeliverRecord) -> u64 {
         self.update(self.news(|| Event::DeliverSent(record.clone())), |s| {
-            s.delivers.push(record)
-        });
+            let place = self.delivers_dropped.load(Ordering::Relaxed) + s.delivers.len() as u64;
+            s.delivers.push(record);
+            place
+        })
     }
 
-    /// `record` (a deliver_sm sent earlier) was answered with its `response_status`. The
-    /// answer is announced and journaled even when a limited record no longer holds the
-    /// delivery itself.
-    pub(crate) fn deliver_answered(&self, record: DeliverRecord) {
+    /// `record` (a deliver_sm sent earlier, at `place` as [`Recorder::deliver_sent`] said) was
+    /// answered with its `response_status`. The answer is announced and journaled even when
+    /// a limited record no longer holds the delivery itself.
+    pub(crate) fn deliver_answered(&self, record: DeliverRecord, place: u64) {
         let news = self.news(|| Event::DeliverAnswered(record.clone()));
         self.update(news, |s| {
-            if let Some(d) = s.delivers.iter_mut().rev().find(|d| {
-                d.connection == record.connection && d.sequence_number == record.sequence_number
-            }) {
+            let at = place.checked_sub(self.delivers_dropped.load(Ordering::Relaxed));
+            if let Some(d) = at
+                .and_then(|at| usize::try_from(at).ok())
+                .and_then(|at| s.delivers.get_mut(at))
+                .filter(|d| {
+                    d.connection == record.connection && d.sequence_number == record.sequence_number
+                })
+            {
                 d.response_status = record.response_status;
             }
         });
@@ -500,6 +557,51 @@ mod tests {
         r.responded(1, 1);
         let c = r.snapshot().connections[0].clone();
         assert_eq!((c.submits, c.outstanding, c.max_outstanding), (3, 1, 3));
+    }
+
+    #[test]
+    fn bound_sessions_are_counted_per_system_id_from_the_bind_to_the_close() {
+        let r = Recorder::new(Some(1), None);
+        let bind = |connection, system_id: &str, command_status| BindRecord {
+            connection,
+            system_id: system_id.into(),
+            mode: BindMode::Transceiver,
+            command_status,
+        };
+        let counts = |r: &Recorder, system_id: &str| {
+            let c = r.snapshot().sessions_of(system_id);
+            (c.bound, c.max_bound)
+        };
+        for id in 1..=5 {
+            r.connected(id, SocketAddr::from(([127, 0, 0, 1], 1)));
+        }
+        r.bind(bind(1, "a", CommandStatus::EsmeRok));
+        r.bind(bind(2, "a", CommandStatus::EsmeRok));
+        // Refused binds, and a second bind on a bound connection, bind nothing more.
+        r.bind(bind(3, "a", CommandStatus::EsmeRinvpaswd));
+        r.bind(bind(2, "a", CommandStatus::EsmeRok));
+        r.bind(bind(4, "b", CommandStatus::EsmeRok));
+        assert_eq!(counts(&r, "a"), (2, 2));
+        assert_eq!(counts(&r, "b"), (1, 1));
+        // An unbind ends the session only when its connection closes.
+        r.unbind(1);
+        assert_eq!(counts(&r, "a"), (2, 2));
+        r.closed(1, CloseReason::Unbound);
+        r.closed(3, CloseReason::ClientClosed);
+        assert_eq!(counts(&r, "a"), (1, 2));
+        // Closing twice, or a bind recorded after the close, changes nothing.
+        r.closed(1, CloseReason::ClientClosed);
+        r.bind(bind(1, "a", CommandStatus::EsmeRok));
+        assert_eq!(counts(&r, "a"), (1, 2));
+        r.bind(bind(5, "a", CommandStatus::EsmeRok));
+        assert_eq!(counts(&r, "a"), (2, 2));
+        r.closed(2, CloseReason::ReadFailed("reset".into()));
+        r.closed(5, CloseReason::Shutdown);
+        r.closed(4, CloseReason::Shutdown);
+        // Exact although the record shows one entry per list.
+        assert_eq!(counts(&r, "a"), (0, 2));
+        assert_eq!(counts(&r, "b"), (0, 1));
+        assert_eq!(counts(&r, "never"), (0, 0));
     }
 
     #[test]
@@ -552,17 +654,58 @@ mod tests {
             short_message: b"id:ab".to_vec(),
             response_status: None,
         };
-        r.deliver_sent(sent(7));
-        r.deliver_answered(DeliverRecord {
-            response_status: Some(CommandStatus::EsmeRok),
-            ..sent(8)
-        });
+        let place = r.deliver_sent(sent(7));
+        r.deliver_answered(
+            DeliverRecord {
+                response_status: Some(CommandStatus::EsmeRok),
+                ..sent(8)
+            },
+            place,
+        );
         assert!(r.snapshot().acknowledged_receipts().is_empty());
-        r.deliver_answered(DeliverRecord {
-            response_status: Some(CommandStatus::EsmeRok),
-            ..sent(7)
-        });
+        r.deliver_answered(
+            DeliverRecord {
+                response_status: Some(CommandStatus::EsmeRok),
+                ..sent(7)
+            },
+            place,
+        );
         assert_eq!(r.snapshot().acknowledged_receipts().len(), 1);
+    }
+
+    #[test]
+    fn answers_find_their_delivery_in_a_trimmed_record() {
+        let r = Recorder::new(Some(3), None);
+        let sent = |seq| DeliverRecord {
+            connection: 1,
+            system_id: "esme".into(),
+            sequence_number: seq,
+            kind: DeliverKind::MobileOriginated,
+            short_message: b"mo".to_vec(),
+            response_status: None,
+        };
+        let places: Vec<u64> = (1..=20).map(|seq| r.deliver_sent(sent(seq))).collect();
+        for (seq, place) in (1..=20).zip(&places) {
+            r.deliver_answered(
+                DeliverRecord {
+                    response_status: Some(CommandStatus::EsmeRok),
+                    ..sent(seq)
+                },
+                *place,
+            );
+        }
+        let s = r.snapshot();
+        assert_eq!(
+            s.delivers
+                .iter()
+                .map(|d| d.sequence_number)
+                .collect::<Vec<_>>(),
+            [18, 19, 20]
+        );
+        assert!(s
+            .delivers
+            .iter()
+            .all(|d| d.response_status == Some(CommandStatus::EsmeRok)));
     }
 
     #[test]
@@ -578,14 +721,15 @@ mod tests {
             short_message: b"mo".to_vec(),
             response_status: None,
         };
-        for seq in 1..=10 {
-            r.deliver_sent(sent(seq));
-        }
+        let places: Vec<u64> = (1..=10).map(|seq| r.deliver_sent(sent(seq))).collect();
         assert!(r.snapshot().delivers.iter().all(|d| d.sequence_number > 2));
-        r.deliver_answered(DeliverRecord {
-            response_status: Some(CommandStatus::EsmeRok),
-            ..sent(1)
-        });
+        r.deliver_answered(
+            DeliverRecord {
+                response_status: Some(CommandStatus::EsmeRok),
+                ..sent(1)
+            },
+            places[0],
+        );
         let text = std::fs::read_to_string(&path).unwrap();
         let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
         assert_eq!(last["event"], "deliver_answered");

@@ -69,6 +69,8 @@ struct Pending {
     /// What was recorded when it was sent, to record its answer with (a limited record may
     /// have dropped its own copy by then).
     record: DeliverRecord,
+    /// Where the record keeps it ([`super::record::Recorder::deliver_sent`]).
+    place: u64,
 }
 
 /// One connection's SMSC state.
@@ -395,7 +397,7 @@ impl Smsc {
         if let Some(p) = self.pending.remove(&seq) {
             let mut record = p.record;
             record.response_status = Some(status);
-            shared.recorder.deliver_answered(record);
+            shared.recorder.deliver_answered(record, p.place);
             if let Some(tx) = p.answered {
                 let _ = tx.send(status);
             }
@@ -433,13 +435,14 @@ impl Smsc {
             response_status: None,
         };
         let resend = matches!(d.kind, DeliverKind::Receipt { .. }).then(|| d.resend());
-        shared.recorder.deliver_sent(record.clone());
+        let place = shared.recorder.deliver_sent(record.clone());
         self.pending.insert(
             seq,
             Pending {
                 answered: d.answered,
                 resend,
                 record,
+                place,
             },
         );
         Ok(Some(Action::Send(bytes)))

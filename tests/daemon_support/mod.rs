@@ -180,8 +180,23 @@ pub fn http_with_headers(
     body: Option<&str>,
     headers: &[(&str, &str)],
 ) -> (u16, Value) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(HANG_GUARD)).unwrap();
+    let (status, body) = request(addr, method, path, body, headers, HANG_GUARD)
+        .unwrap_or_else(|e| panic!("{method} {path} on {addr}: {e}"));
+    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+}
+
+/// One HTTP/1.1 request with `Connection: close`; the status and the body as text, or the
+/// I/O error (refused, reset, no answer within `timeout`) for tests that expect one.
+pub fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    headers: &[(&str, &str)],
+    timeout: Duration,
+) -> std::io::Result<(u16, String)> {
+    let mut stream = TcpStream::connect_timeout(&addr, timeout)?;
+    stream.set_read_timeout(Some(timeout))?;
     let body = body.unwrap_or("");
     let extra: String = headers
         .iter()
@@ -192,17 +207,16 @@ pub fn http_with_headers(
         "{method} {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n\
          {extra}content-length: {}\r\nconnection: close\r\n\r\n{body}",
         body.len()
-    )
-    .unwrap();
+    )?;
     let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
+    stream.read_to_string(&mut response)?;
     let status: u16 = response
         .split_whitespace()
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
     let body = response.split("\r\n\r\n").nth(1).unwrap_or("");
-    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+    Ok((status, body.to_string()))
 }
 
 /// [`http`] from async code, off the runtime's workers.

@@ -107,6 +107,11 @@ impl TestSchema {
         Some(TestSchema { server, name })
     }
 
+    /// The server's URL, as `SMPPD_TEST_POSTGRES_URL` gives it.
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+
     /// The schema's name.
     pub fn name(&self) -> &str {
         &self.name

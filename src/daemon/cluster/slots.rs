@@ -444,7 +444,7 @@ impl Manager {
         );
     }
 
-    /// Stops every runner, then gives every lease up.
+    /// Stops every runner, then gives every lease up and signs the node off.
     async fn stop_all(&mut self) {
         stop_all(self.gateway.take_channels()).await;
         for held in std::mem::take(&mut self.held) {
@@ -460,6 +460,11 @@ impl Manager {
                     released = released.is_ok(),
                     "session slot given up: stopping"
                 );
+            }
+        }
+        if let Some(leases) = &self.leases {
+            if let Err(e) = leases.sign_off().await {
+                tracing::warn!(event = "node_sign_off_failed", error = %e, "cannot mark this node stopped; a restart under its name waits one lease");
             }
         }
     }

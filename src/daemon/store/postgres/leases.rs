@@ -169,7 +169,17 @@ impl Leases {
         let run = async {
             let mut guard = self.client.lock().await;
             if guard.as_ref().is_none_or(|c| c.is_closed()) {
-                *guard = Some(pool::connect(&self.config, &self.target).await?);
+                let client = pool::connect(&self.config, &self.target).await?;
+                // A lock held by a frozen node's open transaction must not hold a turn past
+                // its time: the server gives up waiting (and ends idle transactions) itself,
+                // so a turn abandoned by its timeout leaves no backend waiting behind it.
+                let quarter = (self.lease / 4).max(Duration::from_millis(250)).as_millis();
+                client
+                    .batch_execute(&format!(
+                        "SET lock_timeout = {quarter}; SET idle_in_transaction_session_timeout = {quarter}"
+                    ))
+                    .await?;
+                *guard = Some(client);
             }
             let Some(client) = guard.as_mut() else {
                 return Err(PgError::Sql("not connected".into()));
@@ -330,6 +340,27 @@ impl Leases {
                     "UPDATE leases SET node = NULL, expires_at = clock_timestamp()
                      WHERE channel = $1 AND slot = $2 AND epoch = $3 AND node = $4",
                     &[&held.channel, &i32::from(held.slot), &held.epoch, &node],
+                )
+                .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+}
+
+impl Leases {
+    /// Marks this node as stopped (its heartbeat moved a lease into the past), so that a
+    /// restart under the same name need not wait for it to fall silent.
+    pub async fn sign_off(&self) -> Result<(), StoreError> {
+        let (node, instance, lease) = (self.node.clone(), self.instance, ms_of(self.lease));
+        self.with(move |c| {
+            Box::pin(async move {
+                c.execute(
+                    "UPDATE nodes
+                        SET heartbeat_at = clock_timestamp() - 2 * $3::int8 * interval '1 millisecond'
+                     WHERE name = $1 AND instance = $2",
+                    &[&node, &instance, &lease],
                 )
                 .await?;
                 Ok(())

@@ -78,6 +78,23 @@ pub struct PgOptions {
 }
 
 impl PgOptions {
+    /// How long the server lets one of this node's transactions sit idle between two
+    /// statements before it ends the session: a frozen node (SIGSTOP, a stalled VM) must
+    /// not keep the lease rows and messages it locked past its lease, or no node could
+    /// take its slots over. A quarter lease, at least half a second.
+    pub fn idle_transaction_limit(&self) -> Duration {
+        (self.lease / 4).max(Duration::from_millis(500))
+    }
+
+    /// How long a group of writes may take before the writer gives up on the connection
+    /// and answers the calls with an error (a 503 for a request): a server that stopped
+    /// answering must not hold requests for ever.
+    pub fn write_limit(&self) -> Duration {
+        self.lease.max(Duration::from_secs(5))
+    }
+}
+
+impl PgOptions {
     /// Defaults for the database at `url`, claiming as `node_name`.
     pub fn new(url: impl Into<String>, node_name: impl Into<String>) -> PgOptions {
         PgOptions {
@@ -106,6 +123,9 @@ impl PgOptions {
         if config.get_application_name().is_none() {
             config.application_name("smppd");
         }
+        // A server that vanished without a word (a cut network) is noticed by TCP itself.
+        config.keepalives(true);
+        config.keepalives_idle(Duration::from_secs(10));
         Ok(config)
     }
 }
@@ -160,6 +180,7 @@ impl PgStore {
             let config = options.client_config()?;
             let mut client = pool::connect(&config, &url).await?;
             let schema_found = schema::migrate(&mut client).await?;
+            write::limit_idle_transactions(&client, options.idle_transaction_limit()).await?;
             let requeued = client
                 .execute(
                     "UPDATE messages SET resend = true, claimed_by = NULL, claimed_on = NULL,

@@ -62,6 +62,18 @@ pub(super) struct Counts {
     pub outbox: i64,
 }
 
+/// Asks the server to end this session when one of its transactions sits idle longer than
+/// `limit` (see [`PgOptions::idle_transaction_limit`]).
+pub(super) async fn limit_idle_transactions(client: &Client, limit: Duration) -> Pg<()> {
+    client
+        .batch_execute(&format!(
+            "SET idle_in_transaction_session_timeout = {}",
+            limit.as_millis()
+        ))
+        .await?;
+    Ok(())
+}
+
 /// The totals over every node's row.
 const READ_COUNTS: &str =
     "SELECT COALESCE(SUM(waiting), 0)::int8, COALESCE(SUM(outbox), 0)::int8 FROM node_counts";
@@ -144,6 +156,7 @@ impl Writer {
         self.client = None;
         self.statements.clear();
         let client = pool::connect(&self.config, &self.target).await?;
+        limit_idle_transactions(&client, self.options.idle_transaction_limit()).await?;
         self.counts = load_counts(&client).await?;
         self.client = Some(client);
         Ok(())
@@ -198,7 +211,20 @@ impl Writer {
             counts: &mut self.counts,
             round_trips: &self.round_trips,
         };
-        let result = tx.run(calls).await;
+        let limit = self.options.write_limit();
+        let result = match tokio::time::timeout(limit, tx.run(calls)).await {
+            Ok(result) => result,
+            Err(_) => {
+                // Whether the server committed is unknown: the callers get an error (they
+                // may try again, idempotently with a key), and the connection is dropped so
+                // that nothing of this transaction can still commit later.
+                self.client = None;
+                return Err(StoreError::Write(format!(
+                    "PostgreSQL did not answer within {} s",
+                    limit.as_secs()
+                )));
+            }
+        };
         match result {
             Ok(done) => {
                 self.gauges.commits.fetch_add(1, Ordering::Relaxed);
@@ -585,8 +611,11 @@ impl Tx<'_> {
     }
 
     /// Refuses a write under `fence` unless this node still holds its lease with that
-    /// epoch. The row stays locked (`FOR SHARE`) until the transaction ends, so a takeover
-    /// waits for this write or this write sees the takeover: never both.
+    /// epoch. The row stays locked (`FOR KEY SHARE`) until the transaction ends, so a
+    /// takeover (which locks it `FOR UPDATE`) waits for this write or this write sees the
+    /// takeover: never both. The lock does not hold up a renewal (a plain `UPDATE` of a
+    /// non-key column), which would otherwise deadlock with a group that checks several
+    /// slots while the keeper renews them.
     async fn check_fence(&mut self, fence: &Fence) -> Pg<()> {
         if !fence.is_leased() {
             return Ok(());
@@ -596,7 +625,7 @@ impl Tx<'_> {
             .query_opt(
                 "SELECT 1 FROM leases
                  WHERE channel = $1 AND slot = $2 AND node = $3 AND epoch = $4
-                 FOR SHARE",
+                 FOR KEY SHARE",
                 &[&fence.channel, &i32::from(fence.slot), &node, &fence.epoch],
             )
             .await?;
