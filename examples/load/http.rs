@@ -25,16 +25,30 @@ use crate::{start_daemon, SimProcess, PASSWORD, SYSTEM_ID};
 pub struct HttpArgs {
     /// Messages per mode.
     #[arg(long, default_value_t = 200_000)]
-    count: u64,
+    pub(crate) count: u64,
     /// Concurrent requests (each on its own keep-alive connection).
     #[arg(long, default_value_t = 32)]
-    concurrency: usize,
+    pub(crate) concurrency: usize,
     /// Concurrent batch requests (1000 messages each; each one commit).
     #[arg(long, default_value_t = 4)]
-    batch_concurrency: usize,
+    pub(crate) batch_concurrency: usize,
     /// Which endpoints to measure.
     #[arg(long, value_delimiter = ',', default_value = "single,batch")]
-    modes: Vec<Mode>,
+    pub(crate) modes: Vec<Mode>,
+    /// The store: without it, SQLite as above; with it, one row per store and node count
+    /// (`both`: SQLite, then PostgreSQL with each of `--nodes`), see `http_nodes`.
+    #[arg(long, value_enum)]
+    pub(crate) backend: Option<crate::http_nodes::Backend>,
+    /// The PostgreSQL database (without a password); each configuration runs in a schema
+    /// of its own, dropped after it.
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1/test")]
+    pub(crate) url: String,
+    /// Node counts to measure on PostgreSQL (`smppd run` processes sharing the store).
+    #[arg(long, value_delimiter = ',', default_value = "1")]
+    pub(crate) nodes: Vec<usize>,
+    /// How many times to measure every configuration, alternating them.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) repeat: usize,
 }
 
 /// Which endpoint.
@@ -46,13 +60,17 @@ pub enum Mode {
     Batch,
 }
 
-const BATCH: u64 = 1000;
+pub(crate) const BATCH: u64 = 1000;
 /// The whole measurement may not take longer than this per mode.
 const MODE_LIMIT: Duration = Duration::from_secs(180);
 
-type HttpClient = Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>;
+pub(crate) type HttpClient =
+    Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>;
 
 pub fn run(args: HttpArgs) {
+    if let Some(backend) = args.backend {
+        return crate::http_nodes::run(&args, backend);
+    }
     let sim = SimProcess::start(false);
     let dir = std::env::temp_dir().join(format!("smppd-load-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
@@ -149,14 +167,14 @@ pub fn run(args: HttpArgs) {
     );
 }
 
-struct ModeResult {
+pub(crate) struct ModeResult {
     /// Each request's round trip, µs.
-    latencies_us: Vec<u32>,
-    accepted: u64,
-    refused: u64,
-    acknowledged: u64,
-    api_seconds: f64,
-    e2e_seconds: f64,
+    pub(crate) latencies_us: Vec<u32>,
+    pub(crate) accepted: u64,
+    pub(crate) refused: u64,
+    pub(crate) acknowledged: u64,
+    pub(crate) api_seconds: f64,
+    pub(crate) e2e_seconds: f64,
 }
 
 /// The store's commits and the calls they carried, from `/metrics`.

@@ -6,6 +6,7 @@
 //! cargo run --release --example load -- submit            # throughput, latency, CPU/message
 //! cargo run --release --example load -- idle              # RSS of 1000 idle bound channels
 //! cargo run --release --example load -- http              # HTTP API end to end
+//! cargo run --release --example load -- http --backend both --nodes 1,2  # on SQLite and PostgreSQL
 //! cargo run --release --example load -- backlog           # 1M queued with the SMSC down, then drained
 //! cargo run --release --example load -- store             # the store alone (--backend sqlite/postgres/both)
 //! cargo run --release --example load -- soak --minutes 30  # faults injected under load; nothing lost
@@ -30,6 +31,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 mod backlog;
 mod http;
+mod http_nodes;
 mod soak;
 mod stats;
 mod store;

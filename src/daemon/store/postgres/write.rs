@@ -1204,10 +1204,18 @@ impl Tx<'_> {
                 continue;
             }
             let forms: Vec<&str> = lookups.iter().map(|l| l.form.as_str()).collect();
+            // One index look-up per form, whatever the plan cache holds: with `form =
+            // ANY($2)` the generic plan, made while the table was small, may search the
+            // channel's rows alone and filter every one of them by form (a scan of every
+            // correlation of the channel per receipt). OFFSET 0 keeps the subquery apart,
+            // so its plan is an index scan on (channel, form) for each form.
             let rows = self
                 .query(
-                    "SELECT seq, idx, smsc_id, form FROM correlation
-                     WHERE channel = $1 AND form = ANY($2)",
+                    "SELECT c.seq, c.idx, c.smsc_id, c.form
+                     FROM UNNEST($2::text[]) AS f(form), LATERAL (
+                        SELECT seq, idx, smsc_id, form FROM correlation
+                        WHERE channel = $1 AND form = f.form OFFSET 0
+                     ) AS c",
                     &[&channel, &forms],
                 )
                 .await?;
