@@ -328,7 +328,8 @@ async fn drive(api: &str, mode: Mode, count: u64, concurrency: usize) -> ModeRes
     let mut acked = 0;
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
-        acked = acknowledged(&client, api).await - ack0;
+        // A failed read counts 0: keep the last good figure rather than wrap around.
+        acked = acked.max(acknowledged(&client, api).await.saturating_sub(ack0));
         if acked >= accepted {
             break;
         }
