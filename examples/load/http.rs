@@ -241,6 +241,46 @@ async fn drive(api: &str, mode: Mode, count: u64, concurrency: usize) -> ModeRes
         .pool_max_idle_per_host(concurrency)
         .build_http();
     let ack0 = acknowledged(&client, api).await;
+    let start = Instant::now();
+    let posted = post_all(&client, &[api.to_string()], mode, count, concurrency).await;
+    let accepted = posted.accepted;
+    let mut acked = 0;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        // A failed read counts 0: keep the last good figure rather than wrap around.
+        acked = acked.max(acknowledged(&client, api).await.saturating_sub(ack0));
+        if acked >= accepted {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    ModeResult {
+        latencies_us: posted.latencies_us,
+        accepted,
+        refused: posted.refused,
+        acknowledged: acked,
+        api_seconds: posted.api_seconds,
+        e2e_seconds: start.elapsed().as_secs_f64(),
+    }
+}
+
+/// What [`post_all`] counted.
+pub(crate) struct Posted {
+    pub(crate) accepted: u64,
+    pub(crate) refused: u64,
+    pub(crate) latencies_us: Vec<u32>,
+    pub(crate) api_seconds: f64,
+}
+
+/// Posts `count` messages in `mode` over `concurrency` connections, the requests spread
+/// round robin over the API addresses `apis`.
+pub(crate) async fn post_all(
+    client: &HttpClient,
+    apis: &[String],
+    mode: Mode,
+    count: u64,
+    concurrency: usize,
+) -> Posted {
     let one = r#"{"to":"447700900001","from":"12345","text":"perf test message"}"#;
     let (path, body, per_request) = match mode {
         Mode::Single => ("/v1/messages", Bytes::from(one), 1),
@@ -253,6 +293,11 @@ async fn drive(api: &str, mode: Mode, count: u64, concurrency: usize) -> ModeRes
             )
         }
     };
+    let uris: Arc<Vec<String>> = Arc::new(
+        apis.iter()
+            .map(|api| format!("http://{api}{path}"))
+            .collect(),
+    );
     let requests = count.div_ceil(per_request);
     let remaining = Arc::new(AtomicU64::new(requests));
     let accepted = Arc::new(AtomicU64::new(0));
@@ -261,22 +306,22 @@ async fn drive(api: &str, mode: Mode, count: u64, concurrency: usize) -> ModeRes
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
-        let (client, body, remaining, accepted, refused, latencies) = (
+        let (client, body, remaining, accepted, refused, latencies, uris) = (
             client.clone(),
             body.clone(),
             remaining.clone(),
             accepted.clone(),
             refused.clone(),
             latencies.clone(),
+            uris.clone(),
         );
-        let uri = format!("http://{api}{path}");
         tasks.push(tokio::spawn(async move {
-            while remaining
-                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |x| x.checked_sub(1))
-                .is_ok()
+            while let Ok(left) =
+                remaining.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |x| x.checked_sub(1))
             {
+                let uri = &uris[(left % uris.len() as u64) as usize];
                 let sent = Instant::now();
-                let req = hyper::Request::post(&uri)
+                let req = hyper::Request::post(uri)
                     .header("content-type", "application/json")
                     .body(Full::new(body.clone()))
                     .expect("request");
@@ -323,25 +368,11 @@ async fn drive(api: &str, mode: Mode, count: u64, concurrency: usize) -> ModeRes
     for t in tasks {
         t.await.expect("task");
     }
-    let api_seconds = start.elapsed().as_secs_f64();
-    let accepted = accepted.load(Ordering::Relaxed);
-    let mut acked = 0;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        // A failed read counts 0: keep the last good figure rather than wrap around.
-        acked = acked.max(acknowledged(&client, api).await.saturating_sub(ack0));
-        if acked >= accepted {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
     let latencies_us = latencies.lock().map(|l| l.clone()).unwrap_or_default();
-    ModeResult {
-        latencies_us,
-        accepted,
+    Posted {
+        accepted: accepted.load(Ordering::Relaxed),
         refused: refused.load(Ordering::Relaxed),
-        acknowledged: acked,
-        api_seconds,
-        e2e_seconds: start.elapsed().as_secs_f64(),
+        latencies_us,
+        api_seconds: start.elapsed().as_secs_f64(),
     }
 }

@@ -12,7 +12,6 @@
 use std::collections::HashMap;
 use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -22,7 +21,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
-use crate::http::{HttpArgs, HttpClient, Mode, ModeResult, BATCH};
+use crate::http::{post_all, HttpArgs, HttpClient, Mode, ModeResult};
 use crate::stats::{cpu_ticks_of, peak_rss_kib, percentile, TICKS_PER_SECOND};
 use crate::{start_daemon, SimProcess, PASSWORD, SYSTEM_ID};
 
@@ -440,92 +439,9 @@ async fn drive(apis: &[String], mode: Mode, count: u64, concurrency: usize) -> M
         ack0 = acknowledged_all(client.clone()).await;
     }
     let ack0 = ack0.unwrap_or(0);
-    let one = r#"{"to":"447700900001","from":"12345","text":"perf test message"}"#;
-    let (path, body, per_request) = match mode {
-        Mode::Single => ("/v1/messages", Bytes::from(one), 1),
-        Mode::Batch => {
-            let items = vec![one; BATCH as usize].join(",");
-            (
-                "/v1/messages/batch",
-                Bytes::from(format!("{{\"messages\":[{items}]}}")),
-                BATCH,
-            )
-        }
-    };
-    let uris: Arc<Vec<String>> = Arc::new(
-        apis.iter()
-            .map(|api| format!("http://{api}{path}"))
-            .collect(),
-    );
-    let requests = count.div_ceil(per_request);
-    let remaining = Arc::new(AtomicU64::new(requests));
-    let accepted = Arc::new(AtomicU64::new(0));
-    let refused = Arc::new(AtomicU64::new(0));
-    let latencies = Arc::new(std::sync::Mutex::new(Vec::new()));
     let start = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..concurrency {
-        let (client, body, remaining, accepted, refused, latencies, uris) = (
-            client.clone(),
-            body.clone(),
-            remaining.clone(),
-            accepted.clone(),
-            refused.clone(),
-            latencies.clone(),
-            uris.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            while let Ok(left) =
-                remaining.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |x| x.checked_sub(1))
-            {
-                let uri = &uris[(left % uris.len() as u64) as usize];
-                let sent = Instant::now();
-                let req = hyper::Request::post(uri)
-                    .header("content-type", "application/json")
-                    .body(Full::new(body.clone()))
-                    .expect("request");
-                let Ok(resp) = client.request(req).await else {
-                    refused.fetch_add(per_request, Ordering::Relaxed);
-                    continue;
-                };
-                let status = resp.status().as_u16();
-                let bytes = resp
-                    .into_body()
-                    .collect()
-                    .await
-                    .map(|b| b.to_bytes())
-                    .unwrap_or_default();
-                let took = sent.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
-                if let Ok(mut l) = latencies.lock() {
-                    l.push(took);
-                }
-                let ok = match mode {
-                    Mode::Single => u64::from(status == 202),
-                    Mode::Batch => serde_json::from_slice::<Value>(&bytes)
-                        .ok()
-                        .and_then(|v| v["accepted"].as_u64())
-                        .unwrap_or(0),
-                };
-                if ok < per_request && std::env::var_os("LOAD_DEBUG").is_some() {
-                    eprintln!(
-                        "refused: {status} {}",
-                        String::from_utf8_lossy(&bytes[..bytes.len().min(300)])
-                    );
-                }
-                accepted.fetch_add(ok, Ordering::Relaxed);
-                refused.fetch_add(per_request - ok, Ordering::Relaxed);
-                if ok < per_request {
-                    let pause = if per_request > 1 { 100 } else { 1 };
-                    tokio::time::sleep(Duration::from_millis(pause)).await;
-                }
-            }
-        }));
-    }
-    for t in tasks {
-        t.await.expect("task");
-    }
-    let api_seconds = start.elapsed().as_secs_f64();
-    let accepted = accepted.load(Ordering::Relaxed);
+    let posted = post_all(&client, apis, mode, count, concurrency).await;
+    let accepted = posted.accepted;
     let mut acked = 0;
     let deadline = Instant::now() + Duration::from_secs(120);
     while Instant::now() < deadline {
@@ -537,13 +453,12 @@ async fn drive(apis: &[String], mode: Mode, count: u64, concurrency: usize) -> M
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let latencies_us = latencies.lock().map(|l| l.clone()).unwrap_or_default();
     ModeResult {
-        latencies_us,
+        latencies_us: posted.latencies_us,
         accepted,
-        refused: refused.load(Ordering::Relaxed),
+        refused: posted.refused,
         acknowledged: acked,
-        api_seconds,
+        api_seconds: posted.api_seconds,
         e2e_seconds: start.elapsed().as_secs_f64(),
     }
 }
