@@ -431,35 +431,16 @@ impl Manager {
                 let _ = tokio::time::timeout(LOST_STOP_BOUND, stopping).await;
             }
         }
-        held.gate.close();
-        let released = leases.release(&held.row()).await;
-        tracing::info!(
-            event = "lease_released",
-            channel = %held.fence.channel,
-            slot = held.fence.slot,
-            epoch = held.fence.epoch,
-            reason,
-            released = released.is_ok(),
-            "session slot given up: {reason}"
-        );
+        release(&leases, held, reason).await;
     }
 
     /// Stops every runner, then gives every lease up and signs the node off.
     async fn stop_all(&mut self) {
         stop_all(self.gateway.take_channels()).await;
         for held in std::mem::take(&mut self.held) {
-            held.gate.close();
-            if let Some(leases) = &self.leases {
-                let released = leases.release(&held.row()).await;
-                tracing::info!(
-                    event = "lease_released",
-                    channel = %held.fence.channel,
-                    slot = held.fence.slot,
-                    epoch = held.fence.epoch,
-                    reason = "stopping",
-                    released = released.is_ok(),
-                    "session slot given up: stopping"
-                );
+            match &self.leases {
+                Some(leases) => release(leases, held, "stopping").await,
+                None => held.gate.close(),
             }
         }
         if let Some(leases) = &self.leases {
@@ -498,6 +479,21 @@ impl Manager {
         }
         self.board.publish(nodes, slots);
     }
+}
+
+/// Gives up a slot whose runner has stopped: its gate closes, its lease row is freed.
+async fn release(leases: &Leases, held: Held, reason: &str) {
+    held.gate.close();
+    let released = leases.release(&held.row()).await;
+    tracing::info!(
+        event = "lease_released",
+        channel = %held.fence.channel,
+        slot = held.fence.slot,
+        epoch = held.fence.epoch,
+        reason,
+        released = released.is_ok(),
+        "session slot given up: {reason}"
+    );
 }
 
 /// Stops runners concurrently; what they held goes back to the queue.
