@@ -299,7 +299,8 @@ fn ten_thousand_messages_posted_to_three_nodes_reach_the_smsc_and_every_node_ans
 /// while it sends, and posting goes on to the two others through the kill. Another node
 /// binds within lease-seconds + 5 s of the kill (the contract's bound), logs that it took the
 /// slot over from the dead node with the next epoch, and every accepted message reaches the
-/// simulator, at most a window of them twice (what the dead node had in flight). Both
+/// simulator, at most `resend_bound()` of them twice (the dead node's window and its answers
+/// not yet recorded). Both
 /// survivors answer for every message. Never more than one session bound.
 #[test]
 fn sigkill_of_the_slot_holder_mid_load_hands_the_slot_over_within_the_lease_and_loses_nothing() {
@@ -478,7 +479,7 @@ fn a_receipt_for_a_message_another_node_sent_is_matched_and_seen_delivered_by_ev
 /// `lease_lost`, and no node binds while the database is away (watched for two leases);
 /// every node answers 503 to a new message. Restored, without any help: a node binds
 /// again, every node accepts messages again, and every message accepted before, during or
-/// after the cut reaches the simulator (a window of them at most twice). Never more than one
+/// after the cut reaches the simulator (at most `resend_bound()` of them twice). Never more than one
 /// session bound.
 #[test]
 fn a_database_outage_mid_load_makes_nodes_refuse_and_unbind_within_the_lease_then_resume() {
@@ -573,8 +574,8 @@ fn a_database_outage_mid_load_makes_nodes_refuse_and_unbind_within_the_lease_the
 /// submit_sm on its old connection once the slot is another's: the simulator's count of
 /// submit_sm on that connection is the same after the wake-up as when it was frozen, the
 /// woken node closes the connection and logs `lease_lost`, and every bind since the freeze
-/// was the other node's. Every accepted message reaches the simulator (a window at most
-/// twice).
+/// was the other node's. Every accepted message reaches the simulator (at most
+/// `resend_bound()` of them twice).
 ///
 /// A frozen process cannot close its socket, so the simulator sees its session bound until
 /// the wake-up: here the account may have had one session more than its slot (the frozen
