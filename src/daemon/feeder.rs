@@ -21,8 +21,9 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::{mpsc, watch, Notify};
 use tokio::time::Instant;
 
-/// The most messages one claim takes.
-const MAX_CLAIM: usize = 512;
+/// The most messages one claim takes: a whole queue at the largest windows (twice the
+/// window), so that one store call refills what the session emptied.
+const MAX_CLAIM: usize = 2048;
 /// The least time between a claim that emptied the queue and the next claim. Under a steady
 /// stream of single accepted messages every commit wakes the feeder; claiming at each wake
 /// costs a store call, a write to the SMSC and a commit of the answers for a handful of

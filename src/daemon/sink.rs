@@ -28,8 +28,12 @@ use crate::sms::{
     self, Coding, ConcatInfo, ConcatRef, Fragment, Pushed, Reassembler, ReassemblyLimits, SarValues,
 };
 
-/// The most events one store call takes.
-const MAX_BATCH: usize = 512;
+/// The most events one store call takes. The sink waits for each call's commit, so a call
+/// must carry everything a session reported meanwhile: at a window of 1000 that is up to
+/// 2000 events (an outcome and a receipt per message) for every window the SMSC answers
+/// during one commit. Batches of 512 made the sink, not the SMSC or the disk, the limit of
+/// a drain.
+const MAX_BATCH: usize = 4096;
 /// The longest wait between two tries of a store call that failed.
 const RETRY_MAX: Duration = Duration::from_secs(5);
 
@@ -63,7 +67,7 @@ impl Sink {
     /// Runs until the channel's event stream ends (every session and the supervisor gone).
     pub async fn run(self, mut events: mpsc::UnboundedReceiver<SessionEvent>) {
         let mut reassembly = self.restore().await;
-        let mut batch = Vec::with_capacity(MAX_BATCH);
+        let mut batch = Vec::new();
         let mut tick = tokio::time::interval(Duration::from_secs(10));
         loop {
             tokio::select! {
