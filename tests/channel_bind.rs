@@ -81,6 +81,7 @@ async fn each_bind_mode_reaches_the_smsc_over_mutual_tls_1_2_and_1_3() {
                         queue: queue_rx,
                         events,
                         gate: smppd::session::SendGate::always(),
+                        record: None,
                     },
                 );
                 let _queue = queue;
@@ -165,6 +166,7 @@ async fn a_hang_up_after_the_tls_handshake_is_a_rejected_certificate_only_with_t
                     queue: queue_rx,
                     events,
                     gate: smppd::session::SendGate::always(),
+                    record: None,
                 },
             );
             let _queue = queue;

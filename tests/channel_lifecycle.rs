@@ -101,6 +101,7 @@ async fn an_smsc_that_unbinds_after_every_bind_is_reconnected_with_growing_pause
                 queue: queue_rx,
                 events,
                 gate: smppd::session::SendGate::always(),
+                record: None,
             },
         );
         sim.wait_for_binds(3, HANG_GUARD).await.unwrap();
@@ -202,6 +203,7 @@ async fn mobile_originated_messages_and_receipts_arrive_over_mutual_tls() {
                 queue: queue_rx,
                 events,
                 gate: smppd::session::SendGate::always(),
+                record: None,
             },
         );
         wait_status(&channel.status, |s| s.state == ChannelState::Bound).await;

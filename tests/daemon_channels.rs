@@ -64,15 +64,14 @@ x-smpp-tls-certificate-file-password = "{file_password}"
 }
 
 fn message(id: u64) -> OutboundMessage {
-    OutboundMessage {
+    OutboundMessage::new(
         id,
-        submit: SubmitSm {
+        SubmitSm {
             destination_addr: COctetString::new(&b"447700900123"[..]).unwrap(),
             short_message: ShortMessage::new(format!("hello {id}").into_bytes()).unwrap(),
             ..Default::default()
         },
-        attempts: 0,
-    }
+    )
 }
 
 #[tokio::test]
@@ -88,6 +87,7 @@ async fn a_configured_mutual_tls_channel_binds_and_submits() {
                 queue: queue_rx,
                 events,
                 gate: smppd::session::SendGate::always(),
+                record: None,
             },
         );
         let mut status = channel.status.clone();
@@ -134,6 +134,7 @@ async fn a_wrong_keystore_password_fails_the_channel_with_43010() {
             queue: queue_rx,
             events,
             gate: smppd::session::SendGate::always(),
+            record: None,
         },
     );
     let status = channel.status.borrow().clone();

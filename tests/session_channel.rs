@@ -82,6 +82,7 @@ async fn reconnects_with_back_off_and_resends_what_was_in_flight() {
             queue: queue_rx,
             events,
             gate: smppd::session::SendGate::always(),
+            record: None,
         },
     );
     let started = tokio::time::Instant::now();
@@ -170,6 +171,7 @@ async fn a_fatal_connect_error_fails_the_channel() {
             queue: queue_rx,
             events,
             gate: smppd::session::SendGate::always(),
+            record: None,
         },
     );
     queue.send(message(5)).await.unwrap();
@@ -201,6 +203,7 @@ async fn stop_interrupts_the_back_off() {
             queue: queue_rx,
             events,
             gate: smppd::session::SendGate::always(),
+            record: None,
         },
     );
     let mut status = handle.status.clone();
@@ -334,6 +337,7 @@ fn flappy(connect: impl FnMut() -> Connecting + Send + 'static) -> ChannelHandle
             queue: queue_rx,
             events,
             gate: smppd::session::SendGate::always(),
+            record: None,
         },
     )
 }
@@ -491,6 +495,7 @@ async fn a_session_that_exchanged_a_message_resets_the_back_off() {
             queue: queue_rx,
             events,
             gate: smppd::session::SendGate::always(),
+            record: None,
         },
     );
     queue.send(message(1)).await.unwrap();

@@ -20,7 +20,9 @@ use smppd::session::{
     BindMode, Counters, EndReason, FailureReason, InboundPdu, Session, SessionError, SubmitOutcome,
 };
 
-use session_peer::{bound, bound_in_memory, bound_with, memory_pair, message, pair, params, Peer};
+use session_peer::{
+    bound, bound_in_memory, bound_recorded, bound_with, memory_pair, message, pair, params, Peer,
+};
 
 /// Fails a test that hangs instead of letting CI wait forever; never a timing assertion.
 async fn guard<T>(f: impl Future<Output = T>) -> T {
@@ -475,6 +477,72 @@ async fn smsc_unbind_is_answered_and_ends_the_session() {
         );
     })
     .await;
+}
+
+/// A submit keeps its place in the record window after its response, until the layer above
+/// drops its outcome (once recorded): written-and-unrecorded never exceeds the places, even
+/// with a larger SMPP window and an SMSC that answers at once.
+#[tokio::test]
+async fn written_submits_wait_for_their_outcomes_to_be_recorded() {
+    guard(async {
+        let params = params().with_window_size(10).unwrap().with_max_rate(0);
+        let (mut upper, mut peer) = bound_recorded(params, 3).await;
+        for id in 0..6 {
+            upper.queue.send(message(id)).await.unwrap();
+        }
+        let mut kept = Vec::new();
+        for expected in 0..3 {
+            let (h, pdu) = peer.expect().await;
+            assert!(matches!(pdu, Pdu::SubmitSm(_)), "{pdu:?}");
+            peer.answer_submit(h.sequence_number, CommandStatus::EsmeRok)
+                .await;
+            let outcome = upper.outcomes.recv().await.unwrap();
+            assert_eq!(outcome_id(&outcome), expected);
+            kept.push(outcome);
+        }
+        // Three answered and not recorded: nothing more is written.
+        assert!(
+            tokio::time::timeout(Duration::from_millis(300), peer.read())
+                .await
+                .is_err(),
+            "a fourth submit was written with every place held"
+        );
+        // Recording one outcome frees one place: exactly one more submit.
+        drop(kept.remove(0));
+        let (h, _) = peer.expect().await;
+        peer.answer_submit(h.sequence_number, CommandStatus::EsmeRok)
+            .await;
+        kept.push(upper.outcomes.recv().await.unwrap());
+        assert!(
+            tokio::time::timeout(Duration::from_millis(300), peer.read())
+                .await
+                .is_err(),
+            "more than one submit after one place was freed"
+        );
+        drop(kept);
+        for _ in 4..6 {
+            let (h, _) = peer.expect().await;
+            peer.answer_submit(h.sequence_number, CommandStatus::EsmeRok)
+                .await;
+        }
+        let last: Vec<u64> = [
+            upper.outcomes.recv().await.unwrap(),
+            upper.outcomes.recv().await.unwrap(),
+        ]
+        .iter()
+        .map(outcome_id)
+        .collect();
+        assert_eq!(last, vec![4, 5]);
+    })
+    .await;
+}
+
+fn outcome_id(outcome: &SubmitOutcome) -> u64 {
+    match outcome {
+        SubmitOutcome::Accepted { message, .. } | SubmitOutcome::Failed { message, .. } => {
+            message.id
+        }
+    }
 }
 
 #[tokio::test]

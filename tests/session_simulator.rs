@@ -52,17 +52,16 @@ fn params(window: usize) -> SessionParams {
 }
 
 fn message(id: u64, registered_delivery: u8) -> OutboundMessage {
-    OutboundMessage {
+    OutboundMessage::new(
         id,
-        submit: SubmitSm {
+        SubmitSm {
             source_addr: COctetString::new(&b"12345"[..]).unwrap(),
             destination_addr: COctetString::new(&b"447700900001"[..]).unwrap(),
             short_message: ShortMessage::new(format!("hello {id}").into_bytes()).unwrap(),
             registered_delivery,
             ..Default::default()
         },
-        attempts: 0,
-    }
+    )
 }
 
 struct Channel {
@@ -93,6 +92,7 @@ fn channel(addr: SocketAddr, params: SessionParams) -> Channel {
             queue: queue_rx,
             events,
             gate: smppd::session::SendGate::always(),
+            record: None,
         },
     );
     Channel {

@@ -435,6 +435,7 @@ mod clients {
                 queue: queue_rx,
                 events,
                 gate: smppd::session::SendGate::always(),
+                record: None,
             },
         );
         let mut status = handle.status.clone();
@@ -459,11 +460,7 @@ mod clients {
         while (latencies.len() as u64) < count {
             while outstanding < window && next < count {
                 sent_at.push(Instant::now());
-                let message = OutboundMessage {
-                    id: next,
-                    submit: template.clone(),
-                    attempts: 0,
-                };
+                let message = OutboundMessage::new(next, template.clone());
                 queue.send(message).await.expect("queue");
                 next += 1;
                 outstanding += 1;
@@ -639,6 +636,7 @@ mod idle {
                         queue: queue_rx,
                         events,
                         gate: smppd::session::SendGate::always(),
+                        record: None,
                     },
                 ));
                 keep.push((queue, events_rx));

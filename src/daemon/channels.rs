@@ -19,7 +19,7 @@ use super::feeder::{Feeder, InFlight};
 use super::sink::Sink;
 use super::store::{split_key, Fence, Store};
 use crate::config::{ChannelConfig, KeystoreSource, TlsOptions};
-use crate::session::{CountersSnapshot, SendGate};
+use crate::session::{CountersSnapshot, RecordWindow, SendGate};
 use crate::supervisor::{
     self, Attempt, Backoff, ChannelEnd, ChannelFailure, ChannelHandle, ChannelIo, ChannelState,
     ChannelStatus, LastError,
@@ -69,18 +69,15 @@ impl Slot {
 /// A channel's queue holds twice its window: enough to keep the window full between two
 /// claims, few enough that a channel going down holds little.
 fn queue_capacity(config: &ChannelConfig) -> usize {
-    queue_capacity_for(config.window_size)
-}
-
-fn queue_capacity_for(window: u16) -> usize {
-    (usize::from(window) * 2).max(16)
+    (usize::from(config.window_size) * 2).max(16)
 }
 
 /// The most messages a session slot with `x-smpp-submit-window-size = window` may make the
-/// SMSC get twice after a crash or a takeover: those in its window and those answered but
-/// not yet recorded, which its feeder keeps within this bound by waiting for the store.
+/// SMSC get twice after a crash or a takeover: the window. A submit holds its place in the
+/// slot's [`RecordWindow`] from its first write until its outcome is committed, so those
+/// in the window and those answered but not yet recorded are together at most this many.
 pub fn resend_bound(window: u16) -> usize {
-    super::feeder::in_flight_limit(queue_capacity_for(window))
+    usize::from(window).max(1)
 }
 
 /// One session slot of a configured channel: its supervisor task (unless set-up failed),
@@ -355,6 +352,7 @@ pub fn start(config: Arc<ChannelConfig>, slot: Slot, plumbing: &Plumbing) -> Cha
             queue: queue_rx,
             events,
             gate: slot.gate.clone(),
+            record: Some(RecordWindow::new(resend_bound(config.window_size))),
         },
     );
     let running = supervised.handle.is_some();

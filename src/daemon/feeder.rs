@@ -92,9 +92,10 @@ pub struct Feeder {
 }
 
 /// The most segments a channel's session slot holds without their outcome recorded (queued,
-/// in the window, or answered and not yet committed), for a queue of `queue_capacity`:
-/// hence also the most a crash or a takeover can make the SMSC get twice.
-pub fn in_flight_limit(queue_capacity: usize) -> usize {
+/// in the window, or answered and not yet committed), for a queue of `queue_capacity`: what
+/// the channel keeps in memory. (Of these, the written ones are fewer: at most the slot's
+/// [`crate::session::RecordWindow`].)
+fn in_flight_limit(queue_capacity: usize) -> usize {
     (queue_capacity * 2).max(64)
 }
 
@@ -229,11 +230,7 @@ impl Feeder {
                         break;
                     }
                 };
-                let outbound = OutboundMessage {
-                    id: key,
-                    submit,
-                    attempts: 0,
-                };
+                let outbound = OutboundMessage::new(key, submit);
                 let sent = tokio::select! {
                     permit = self.queue.reserve() => match permit {
                         Ok(permit) => {

@@ -8,6 +8,7 @@
 //! receipt right behind the submit_sm_resp it refers to, and the session reports both on one
 //! stream, so the outcome is always applied first.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -20,10 +21,14 @@ use super::api::metrics::Metrics;
 use super::engine::{InboundContent, ReceiptReport, ReceiptState};
 use super::feeder::InFlight;
 use super::mask::mask_card_numbers;
-use super::store::{rfc3339, Applied, Change, Fence, ReceiptMatch, Store, StoreError, StoredPart};
+use super::store::{
+    rfc3339, Applied, Change, Fence, Ran, ReceiptMatch, Store, StoreError, StoreFuture, StoredPart,
+};
 use crate::codec::{CommandStatus, TlvTag, Tlvs};
 use crate::config::{ChannelConfig, InboundEncoding};
-use crate::session::{FailureReason, Inbound, InboundPdu, SessionEvent, SubmitOutcome};
+use crate::session::{
+    FailureReason, Inbound, InboundPdu, RecordPlace, SessionEvent, SubmitOutcome,
+};
 use crate::sms::{
     self, Coding, ConcatInfo, ConcatRef, Fragment, Pushed, Reassembler, ReassemblyLimits, SarValues,
 };
@@ -55,6 +60,47 @@ pub struct Sink {
     pub fence: Fence,
 }
 
+/// The most batches in the store's hands at once.
+const MAX_SENT: usize = 3;
+
+/// When the sink may send its next batch.
+enum NextSend {
+    /// Now.
+    Now,
+    /// Once the newest batch is known to have run.
+    AfterRan(Ran),
+    /// Once every batch sent is answered (the newest's run is not known early).
+    AfterAnswers,
+}
+
+/// A batch sent to the store and not yet answered.
+struct InStore<'a> {
+    batch: Prepared,
+    durable: StoreFuture<'a, Vec<Applied>>,
+}
+
+/// A batch of reports turned into changes, and what waits for them.
+struct Prepared {
+    changes: Vec<Change>,
+    answers: Vec<Answer>,
+    /// Sets of a long inbound message a part of which this batch keeps.
+    held: Vec<String>,
+    /// The record-window places of the reported submits: freed once their outcomes are
+    /// durable (or will never be recorded here), which lets the session write more.
+    places: Vec<RecordPlace>,
+    /// Indexes of completed long inbound messages among the changes.
+    completions: Vec<usize>,
+    /// The response status each change stands for, for the metrics.
+    statuses: Vec<Option<u32>>,
+    /// How many submit outcomes the changes hold.
+    outcomes: usize,
+}
+
+/// Whether `event` is an inbound message other than a receipt.
+fn is_mobile_originated(event: &SessionEvent) -> bool {
+    matches!(event, SessionEvent::Inbound(m) if !m.is_receipt)
+}
+
 /// What to do with an inbound PDU once the batch is applied.
 enum Answer {
     /// Acknowledge when the change at this index was applied (not refused for a full outbox).
@@ -65,21 +111,109 @@ enum Answer {
 
 impl Sink {
     /// Runs until the channel's event stream ends (every session and the supervisor gone).
+    ///
+    /// Reports go to the store while earlier ones are still being made durable: a batch is
+    /// sent once the one before it has run (the store then keeps their order whatever
+    /// happens to the first's sync), and each batch is answered, in order, once durable. A
+    /// batch with inbound messages other than receipts waits for every batch before it and
+    /// is handled alone: reassembly reads what the store answered.
     pub async fn run(self, mut events: mpsc::UnboundedReceiver<SessionEvent>) {
         let mut reassembly = self.restore().await;
         let mut batch = Vec::new();
         let mut tick = tokio::time::interval(Duration::from_secs(10));
+        // Batches in the store, oldest first, and whether another may follow the newest.
+        let mut sent: VecDeque<InStore<'_>> = VecDeque::new();
+        let mut next = NextSend::Now;
         loop {
+            let may_send = sent.len() < MAX_SENT && matches!(next, NextSend::Now);
             tokio::select! {
-                n = events.recv_many(&mut batch, MAX_BATCH) => {
-                    if n == 0 {
-                        return;
+                biased;
+                applied = async { (&mut sent[0].durable).await }, if !sent.is_empty() => {
+                    if let Some(done) = sent.pop_front() {
+                        let applied = match applied {
+                            Ok(applied) => Some(applied),
+                            Err(e) => self.after_failure(e, &done.batch.changes).await,
+                        };
+                        self.finish(&mut reassembly, done.batch, applied).await;
                     }
-                    self.handle(&mut reassembly, std::mem::take(&mut batch)).await;
+                    if sent.is_empty() {
+                        next = NextSend::Now;
+                    }
+                }
+                ran = async {
+                    match &mut next {
+                        NextSend::AfterRan(ran) => ran.await,
+                        _ => std::future::pending().await,
+                    }
+                }, if matches!(next, NextSend::AfterRan(_)) => {
+                    next = if ran == Ok(true) { NextSend::Now } else { NextSend::AfterAnswers };
+                }
+                n = events.recv_many(&mut batch, MAX_BATCH), if may_send => {
+                    if n == 0 {
+                        break;
+                    }
+                    let events = std::mem::take(&mut batch);
+                    if events.iter().any(is_mobile_originated) {
+                        while let Some(done) = sent.pop_front() {
+                            let applied = match done.durable.await {
+                                Ok(applied) => Some(applied),
+                                Err(e) => self.after_failure(e, &done.batch.changes).await,
+                            };
+                            self.finish(&mut reassembly, done.batch, applied).await;
+                        }
+                        next = NextSend::Now;
+                        let prepared = self.prepare(&mut reassembly, events);
+                        let applied = self.apply_all(&prepared.changes).await;
+                        self.finish(&mut reassembly, prepared, applied).await;
+                        continue;
+                    }
+                    let prepared = self.prepare(&mut reassembly, events);
+                    if prepared.changes.is_empty() && sent.is_empty() {
+                        self.finish(&mut reassembly, prepared, Some(Vec::new())).await;
+                        continue;
+                    }
+                    let (ran, durable) = self.store.apply_ordered(
+                        &self.fence,
+                        prepared.changes.clone(),
+                        SystemTime::now(),
+                    );
+                    sent.push_back(InStore { batch: prepared, durable });
+                    next = NextSend::AfterRan(ran);
                 }
                 _ = tick.tick() => self.expire_parts(&mut reassembly).await,
             }
         }
+        // The sessions are gone: answer what is still in the store's hands.
+        while let Some(done) = sent.pop_front() {
+            let applied = match done.durable.await {
+                Ok(applied) => Some(applied),
+                Err(e) => self.after_failure(e, &done.batch.changes).await,
+            };
+            self.finish(&mut reassembly, done.batch, applied).await;
+        }
+    }
+
+    /// What a batch whose store call failed with `error` comes to: applied by trying again
+    /// until the store takes it, or `None` when the slot was taken over.
+    async fn after_failure(&self, error: StoreError, changes: &[Change]) -> Option<Vec<Applied>> {
+        if let StoreError::Fenced { fence } = &error {
+            self.log_fenced(fence, changes.len());
+            return None;
+        }
+        tracing::error!(channel = %self.config.name, event = "store_write_failed", error = %error, "cannot record what the SMSC reported; retrying");
+        self.apply_all(changes).await
+    }
+
+    fn log_fenced(&self, fence: &Fence, reports: usize) {
+        tracing::warn!(channel = %self.config.name, event = "reports_fenced", slot = fence.slot, epoch = fence.epoch, reports, "the session slot was taken over; what it reported is left to its new holder");
+    }
+
+    /// Applies `changes` (none: nothing to do), trying again until the store takes them.
+    async fn apply_all(&self, changes: &[Change]) -> Option<Vec<Applied>> {
+        if changes.is_empty() {
+            return Some(Vec::new());
+        }
+        self.apply(changes.to_vec()).await
     }
 
     /// The reassembly with the parts kept on disk by an earlier run.
@@ -144,7 +278,7 @@ impl Sink {
             {
                 Ok(applied) => return Some(applied),
                 Err(StoreError::Fenced { fence }) => {
-                    tracing::warn!(channel = %self.config.name, event = "reports_fenced", slot = fence.slot, epoch = fence.epoch, reports = changes.len(), "the session slot was taken over; what it reported is left to its new holder");
+                    self.log_fenced(&fence, changes.len());
                     return None;
                 }
                 Err(e) => {
@@ -156,13 +290,18 @@ impl Sink {
         }
     }
 
-    async fn handle(&self, r: &mut Reassembler, events: Vec<SessionEvent>) {
+    /// Turns `events` into the changes to apply and what to do once they are.
+    fn prepare(&self, r: &mut Reassembler, events: Vec<SessionEvent>) -> Prepared {
         let mut changes = Vec::with_capacity(events.len());
         let mut answers = Vec::new();
         let mut held = Vec::new();
+        let mut places = Vec::new();
         for event in events {
             match event {
-                SessionEvent::Outcome(outcome) => changes.push(outcome_change(outcome)),
+                SessionEvent::Outcome(mut outcome) => {
+                    places.extend(outcome.message_mut().take_place());
+                    changes.push(outcome_change(outcome));
+                }
                 SessionEvent::Inbound(message) => {
                     let fields = Fields::of(&message.pdu);
                     let before = changes.len();
@@ -187,7 +326,6 @@ impl Sink {
             .filter(|(_, c)| matches!(c, Change::Completed { .. }))
             .map(|(i, _)| i)
             .collect();
-        // The response status each outcome stands for, for the metrics.
         let statuses: Vec<Option<u32>> = changes
             .iter()
             .map(|c| match c {
@@ -199,22 +337,39 @@ impl Sink {
             .iter()
             .filter(|c| matches!(c, Change::Submitted { .. } | Change::Failed { .. }))
             .count();
-        let applied = if changes.is_empty() {
-            Vec::new()
-        } else {
-            match self.apply(changes).await {
-                Some(applied) => applied,
-                None => {
-                    for answer in answers {
-                        match answer {
-                            Answer::Now(m) => m.accept(),
-                            Answer::After(m, _) => m.reject(CommandStatus::EsmeRxTAppn),
-                        }
-                    }
-                    return;
+        Prepared {
+            changes,
+            answers,
+            held,
+            places,
+            completions,
+            statuses,
+            outcomes,
+        }
+    }
+
+    /// Answers what `prepared` waited for, once applied (`None`: the slot was taken over,
+    /// nothing of it is recorded here).
+    async fn finish(&self, r: &mut Reassembler, prepared: Prepared, applied: Option<Vec<Applied>>) {
+        let Prepared {
+            answers,
+            held,
+            places,
+            completions,
+            statuses,
+            outcomes,
+            ..
+        } = prepared;
+        let Some(applied) = applied else {
+            for answer in answers {
+                match answer {
+                    Answer::Now(m) => m.accept(),
+                    Answer::After(m, _) => m.reject(CommandStatus::EsmeRxTAppn),
                 }
             }
+            return;
         };
+        drop(places);
         self.in_flight.recorded(outcomes);
         if completions
             .iter()

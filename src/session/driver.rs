@@ -33,6 +33,7 @@ use crate::session::message::{
 };
 use crate::session::params::{BindMode, SessionParams};
 use crate::session::rate::TokenBucket;
+use crate::session::record::RecordWindow;
 use crate::session::sequence::SequenceNumbers;
 use crate::session::state::BindState;
 use crate::session::throttle::Throttle;
@@ -92,6 +93,9 @@ pub struct SessionIo<'a> {
     /// The licence to write: once it closes, the session writes nothing more and closes
     /// the connection ([`EndReason::Fenced`]).
     pub gate: SendGate,
+    /// Places for written submits whose outcome the layer above has not recorded yet
+    /// ([`RecordWindow`]); `None` when an outcome is the end of the session's concern.
+    pub record: Option<RecordWindow>,
 }
 
 /// How a session ended without an error.
@@ -134,6 +138,8 @@ struct Rules {
     finish: Option<(Result<EndReason, SessionError>, Instant)>,
     /// Submits that timed out on a link that stopped answering: handed back first.
     unanswered: Vec<OutboundMessage>,
+    /// The next message waits for a place in the record window.
+    wants_place: bool,
 }
 
 enum Event {
@@ -216,6 +222,14 @@ async fn write_or_flush<W: AsyncWrite + Unpin>(
         }
     })
     .await
+}
+
+/// Completes when `record` has a free place; never without a record window.
+async fn place_freed(record: Option<&RecordWindow>) {
+    match record {
+        Some(r) => r.freed().await,
+        None => std::future::pending().await,
+    }
 }
 
 fn is_throttling(status: CommandStatus) -> bool {
@@ -400,6 +414,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             unbind: None,
             finish: None,
             unanswered: Vec::new(),
+            wants_place: false,
         };
         if *io.stop.borrow() {
             rules.drain_deadline = Some(start + self.params.drain_timeout());
@@ -468,6 +483,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 e = write_or_flush(&mut self.writer, &mut self.out, &io.gate), if !self.out.is_empty() || self.unflushed => e,
                 Some(v) = rules.acks_rx.recv() => Event::Ack(v),
                 m = io.queue.recv(), if want_queue => Event::Queued(m.map(Box::new)),
+                _ = place_freed(io.record.as_ref()), if rules.wants_place => Event::Timer,
                 r = io.stop.changed(), if rules.drain_deadline.is_none() => {
                     if r.is_err() || *io.stop.borrow() { Event::Stop } else { Event::Timer }
                 }
@@ -631,6 +647,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         now: Instant,
         wake: &mut impl FnMut(Option<Instant>),
     ) -> bool {
+        rules.wants_place = false;
         let may_submit = rules.drain_deadline.is_none()
             && self
                 .state
@@ -655,10 +672,29 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                     }
                 },
             };
+            // Every place of the record window is held by a written submit whose outcome
+            // the layer above has not recorded yet: wait for one before spending a token.
+            let record = io.record.as_ref().filter(|_| !message.has_place());
+            if record.is_some_and(|r| r.free() == 0) {
+                rules.pending.push_front(message);
+                rules.wants_place = true;
+                return false;
+            }
             if let Err(at) = rules.bucket.try_take(now) {
                 rules.pending.push_front(message);
                 wake(Some(at));
                 return false;
+            }
+            if let Some(record) = record {
+                match record.try_take() {
+                    Some(place) => message.hold(place),
+                    None => {
+                        // Taken meanwhile by a sibling session of the slot.
+                        rules.pending.push_front(message);
+                        rules.wants_place = true;
+                        return false;
+                    }
+                }
             }
             let sequence = self.sequence.next_number();
             let before = self.out.len();

@@ -13,11 +13,12 @@
 
 use tokio::sync::mpsc;
 
+use super::record::RecordPlace;
 use crate::codec::pdu::{DataSm, DeliverSm, SubmitSm};
 use crate::codec::{CommandId, CommandStatus, EncodeError};
 
 /// A message the layer above wants submitted.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct OutboundMessage {
     /// The layer above's identifier; comes back in the outcome.
     pub id: u64,
@@ -26,6 +27,36 @@ pub struct OutboundMessage {
     /// How many times this message was written to an SMSC so far (re-sends after a lost link,
     /// throttling or a transient error all count).
     pub attempts: u32,
+    /// Its place in the session's [`crate::session::RecordWindow`], taken when it was first
+    /// written; held until the layer above has recorded its outcome.
+    place: Option<RecordPlace>,
+}
+
+impl OutboundMessage {
+    /// A message not written yet.
+    pub fn new(id: u64, submit: SubmitSm) -> OutboundMessage {
+        OutboundMessage {
+            id,
+            submit,
+            attempts: 0,
+            place: None,
+        }
+    }
+
+    /// Whether it holds a place in a record window (it was written under one).
+    pub fn has_place(&self) -> bool {
+        self.place.is_some()
+    }
+
+    /// Gives it a place in a record window.
+    pub(crate) fn hold(&mut self, place: RecordPlace) {
+        self.place = Some(place);
+    }
+
+    /// Takes its place out, for the layer above to drop once the outcome is durable.
+    pub fn take_place(&mut self) -> Option<RecordPlace> {
+        self.place.take()
+    }
 }
 
 /// Why a message failed for good.
@@ -43,7 +74,7 @@ pub enum FailureReason {
 }
 
 /// What became of a submitted message.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum SubmitOutcome {
     /// The SMSC accepted the message and gave it this id.
     Accepted {
@@ -59,6 +90,17 @@ pub enum SubmitOutcome {
         /// Why.
         reason: FailureReason,
     },
+}
+
+impl SubmitOutcome {
+    /// The message it is about.
+    pub fn message_mut(&mut self) -> &mut OutboundMessage {
+        match self {
+            SubmitOutcome::Accepted { message, .. } | SubmitOutcome::Failed { message, .. } => {
+                message
+            }
+        }
+    }
 }
 
 /// What a session reports to the layer above, in the order it happened: a submit's outcome

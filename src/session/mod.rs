@@ -15,6 +15,7 @@ pub mod keepalive;
 pub mod message;
 pub mod params;
 pub mod rate;
+pub mod record;
 pub mod sequence;
 pub mod state;
 pub mod throttle;
@@ -30,6 +31,7 @@ pub use message::{
 };
 pub use params::{BindMode, ParamError, SessionParams};
 pub use rate::TokenBucket;
+pub use record::{RecordPlace, RecordWindow};
 pub use sequence::SequenceNumbers;
 pub use state::BindState;
 pub use throttle::Throttle;

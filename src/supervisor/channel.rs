@@ -31,8 +31,8 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::session::{
-    Counters, CountersSnapshot, EndReason, OutboundMessage, SendGate, Session, SessionEvent,
-    SessionIo, SessionParams,
+    Counters, CountersSnapshot, EndReason, OutboundMessage, RecordWindow, SendGate, Session,
+    SessionEvent, SessionIo, SessionParams,
 };
 use crate::supervisor::backoff::{proved_healthy, Backoff};
 use crate::supervisor::failure::{self, Attempt, ChannelFailure};
@@ -125,6 +125,9 @@ pub struct ChannelIo {
     /// The licence to send: while it is closed the channel neither connects nor writes
     /// (see [`SendGate`]); [`SendGate::always`] when the channel is not shared.
     pub gate: SendGate,
+    /// The places for written submits whose outcome is not recorded yet, shared by the
+    /// channel's successive sessions ([`RecordWindow`]); `None`: no such bound.
+    pub record: Option<RecordWindow>,
 }
 
 /// What the channel gives back when its task ends: nothing taken from the queue is lost.
@@ -431,6 +434,7 @@ where
                     stop: self.stop.clone(),
                     counters: self.counters.clone(),
                     gate: self.io.gate.clone(),
+                    record: self.io.record.clone(),
                 });
                 tokio::pin!(run);
                 loop {

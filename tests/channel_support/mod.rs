@@ -105,17 +105,16 @@ pub fn text(id: u64) -> Vec<u8> {
 
 /// Message `id`, its text from [`text`].
 pub fn message(id: u64, registered_delivery: u8) -> OutboundMessage {
-    OutboundMessage {
+    OutboundMessage::new(
         id,
-        submit: SubmitSm {
+        SubmitSm {
             source_addr: COctetString::new(&b"12345"[..]).unwrap(),
             destination_addr: COctetString::new(&b"447700900001"[..]).unwrap(),
             short_message: ShortMessage::new(text(id)).unwrap(),
             registered_delivery,
             ..Default::default()
         },
-        attempts: 0,
-    }
+    )
 }
 
 /// A channel under test and the test's ends of its flows.
@@ -146,6 +145,7 @@ pub fn tcp_channel(addr: SocketAddr, params: SessionParams) -> TestChannel {
             queue: queue_rx,
             events,
             gate: smppd::session::SendGate::always(),
+            record: None,
         },
     );
     TestChannel {

@@ -21,8 +21,8 @@ use smppd::codec::pdu::{BindResp, SubmitSm, SubmitSmResp};
 use smppd::codec::{COctetString, CommandId, CommandStatus, Framer, Header, Pdu, ShortMessage};
 use smppd::secret::Secret;
 use smppd::session::{
-    Counters, Inbound, OutboundMessage, Session, SessionEnd, SessionIo, SessionParams,
-    SubmitOutcome,
+    Counters, Inbound, OutboundMessage, RecordWindow, Session, SessionEnd, SessionIo,
+    SessionParams, SubmitOutcome,
 };
 
 /// Any stream a test session can run over.
@@ -130,15 +130,14 @@ pub fn params() -> SessionParams {
 
 /// A message with id `id`.
 pub fn message(id: u64) -> OutboundMessage {
-    OutboundMessage {
+    OutboundMessage::new(
         id,
-        submit: SubmitSm {
+        SubmitSm {
             destination_addr: COctetString::new(&b"447700900000"[..]).unwrap(),
             short_message: ShortMessage::new(format!("message {id}").into_bytes()).unwrap(),
             ..Default::default()
         },
-        attempts: 0,
-    }
+    )
 }
 
 /// The layer above, as seen by a test: queue in, outcomes and inbound out, a stop switch.
@@ -159,6 +158,16 @@ pub fn run<S: Stream>(
     resend: Vec<OutboundMessage>,
     counters: Arc<Counters>,
 ) -> Upper {
+    run_with(session, resend, counters, None)
+}
+
+/// Like [`run`], with submits holding places in `record` until their outcomes are dropped.
+pub fn run_with<S: Stream>(
+    session: Session<S>,
+    resend: Vec<OutboundMessage>,
+    counters: Arc<Counters>,
+    record: Option<RecordWindow>,
+) -> Upper {
     let (queue, mut queue_rx) = mpsc::channel(1000);
     let (events, outcomes, inbound) = split_events();
     let (stop, stop_rx) = watch::channel(false);
@@ -174,6 +183,7 @@ pub fn run<S: Stream>(
                 stop: stop_rx,
                 counters: task_counters,
                 gate: session_gate,
+                record,
             })
             .await
     });
@@ -200,7 +210,15 @@ pub async fn bound_with(
     counters: Arc<Counters>,
 ) -> (Upper, Peer) {
     let (client, peer) = pair().await;
-    bind_over(client, peer, params, resend, counters).await
+    bind_over(client, peer, params, resend, counters, None).await
+}
+
+/// Like [`bound`], with a record window of `places`.
+pub async fn bound_recorded(params: SessionParams, places: usize) -> (Upper, Peer) {
+    let (client, peer) = pair().await;
+    let record = Some(RecordWindow::new(places));
+    let counters = Arc::new(Counters::default());
+    bind_over(client, peer, params, Vec::new(), counters, record).await
 }
 
 /// Like [`bound`], over an in-memory pipe (for tests on the paused clock).
@@ -209,7 +227,15 @@ pub async fn bound_in_memory(
     resend: Vec<OutboundMessage>,
 ) -> (Upper, Peer<DuplexStream>) {
     let (client, peer) = memory_pair();
-    bind_over(client, peer, params, resend, Arc::new(Counters::default())).await
+    bind_over(
+        client,
+        peer,
+        params,
+        resend,
+        Arc::new(Counters::default()),
+        None,
+    )
+    .await
 }
 
 async fn bind_over<S: Stream>(
@@ -218,10 +244,11 @@ async fn bind_over<S: Stream>(
     params: SessionParams,
     resend: Vec<OutboundMessage>,
     counters: Arc<Counters>,
+    record: Option<RecordWindow>,
 ) -> (Upper, Peer<S>) {
     let (session, _) = tokio::join!(
         Session::bind(client, params),
         peer.answer_bind(CommandStatus::EsmeRok)
     );
-    (run(session.unwrap(), resend, counters), peer)
+    (run_with(session.unwrap(), resend, counters, record), peer)
 }

@@ -11,6 +11,10 @@ use tokio::sync::oneshot;
 /// Where a call's result goes.
 pub(super) type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 
+/// Told whether an [`Call::Apply`] ran (committed, perhaps not yet durable) as soon as the
+/// writer knows; a backend that does not tell drops it.
+pub(super) type RanReply = Option<oneshot::Sender<bool>>;
+
 /// A write call for a backend's writer.
 pub(super) enum Call {
     Accept(
@@ -20,7 +24,13 @@ pub(super) enum Call {
     ),
     Claim(Fence, usize, SystemTime, Reply<Vec<ClaimedMessage>>),
     Release(Option<Fence>, Vec<(i64, bool)>, Reply<()>),
-    Apply(Fence, Vec<Change>, SystemTime, Reply<Vec<Applied>>),
+    Apply(
+        Fence,
+        Vec<Change>,
+        SystemTime,
+        Reply<Vec<Applied>>,
+        RanReply,
+    ),
     FailUnconfigured(Vec<String>, String, SystemTime, Reply<u64>),
     OutboxDelivered(Vec<i64>, Reply<()>),
     OutboxRetry(i64, SystemTime, Reply<()>),
@@ -60,7 +70,7 @@ pub(super) fn answer(call: Call, result: Result<Done, StoreError>) {
             Done::Claim(v) => Some(v),
             _ => None,
         }),
-        Call::Apply(_, _, _, r) => send(r, result, |d| match d {
+        Call::Apply(_, _, _, r, _) => send(r, result, |d| match d {
             Done::Apply(v) => Some(v),
             _ => None,
         }),

@@ -56,6 +56,9 @@ use std::time::SystemTime;
 /// A store call in flight.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
+/// Whether a call ran, as soon as the store knows ([`Store::apply_ordered`]).
+pub type Ran = tokio::sync::oneshot::Receiver<bool>;
+
 /// Why a store call failed as a whole. Nothing it would have changed was changed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
@@ -128,6 +131,22 @@ pub trait Store: Send + Sync + 'static {
         changes: Vec<Change>,
         now: SystemTime,
     ) -> StoreFuture<'_, Vec<Applied>>;
+
+    /// [`Store::apply_for`], telling early when the changes have run. `Ran` gives `true`
+    /// once they are committed in the store's order, perhaps not yet durably: a call made
+    /// after that runs after them, whatever becomes of their durability (a failed sync
+    /// answers them with an error, and applying them again is as safe as after any failed
+    /// call). `false`, or a dropped sender, when the caller must wait for the answer to
+    /// know. The default tells nothing early.
+    fn apply_ordered(
+        &self,
+        fence: &Fence,
+        changes: Vec<Change>,
+        now: SystemTime,
+    ) -> (Ran, StoreFuture<'_, Vec<Applied>>) {
+        let (_, ran) = tokio::sync::oneshot::channel();
+        (ran, self.apply_for(fence, changes, now))
+    }
 
     /// [`Store::claim_for`] slot 0 of `channel`, unleased.
     fn claim(

@@ -336,7 +336,7 @@ impl Store for PgStore {
         now: SystemTime,
     ) -> StoreFuture<'_, Vec<Applied>> {
         let fence = fence.clone();
-        self.write(|r| Call::Apply(fence, changes, now, r))
+        self.write(|r| Call::Apply(fence, changes, now, r, None))
     }
 
     fn fail_unconfigured(

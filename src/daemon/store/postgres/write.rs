@@ -384,7 +384,7 @@ impl Tx<'_> {
                 self.release(fence.as_ref(), seqs).await?;
                 Done::Nothing
             }
-            Call::Apply(fence, changes, now, _) => {
+            Call::Apply(fence, changes, now, _, _) => {
                 self.check_fence(fence).await?;
                 Done::Apply(self.apply(&fence.channel, changes, *now).await?)
             }

@@ -25,8 +25,8 @@ mod write;
 use super::call::{Call, Reply};
 use super::{
     Accepted, Applied, Backlog, Change, ClaimedMessage, Fence, LiveCounts, MessageId,
-    MessageRecord, NewMessage, OutboxEvent, Refused, Store, StoreError, StoreFuture, StoreStats,
-    StoredPart, Upkeep,
+    MessageRecord, NewMessage, OutboxEvent, Ran, Refused, Store, StoreError, StoreFuture,
+    StoreStats, StoredPart, Upkeep,
 };
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
@@ -337,7 +337,19 @@ impl Store for SqliteStore {
         now: SystemTime,
     ) -> StoreFuture<'_, Vec<Applied>> {
         let fence = fence.clone();
-        self.write(|r| Call::Apply(fence, changes, now, r))
+        self.write(|r| Call::Apply(fence, changes, now, r, None))
+    }
+
+    fn apply_ordered(
+        &self,
+        fence: &Fence,
+        changes: Vec<Change>,
+        now: SystemTime,
+    ) -> (Ran, StoreFuture<'_, Vec<Applied>>) {
+        let fence = fence.clone();
+        let (tx, ran) = oneshot::channel();
+        let durable = self.write(|r| Call::Apply(fence, changes, now, r, Some(tx)));
+        (ran, durable)
     }
 
     fn fail_unconfigured(

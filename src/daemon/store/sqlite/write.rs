@@ -217,7 +217,7 @@ impl Writer {
     /// a transaction of its own, so that only that call fails. The answers go to the
     /// syncer, which sends them once the commit is on disk.
     fn commit_group(&mut self, group: &mut Vec<Call>) {
-        let calls: Vec<Call> = std::mem::take(group);
+        let mut calls: Vec<Call> = std::mem::take(group);
         let changes = self.conn.total_changes();
         let before = self.counts.clone();
         let results: Vec<Result<Done, StoreError>> = match self.transaction(&calls) {
@@ -241,6 +241,15 @@ impl Writer {
                     .collect()
             }
         };
+        // Whoever waits to send its next call until this one ran may send it now: the next
+        // group runs after this one, whatever becomes of this one's sync.
+        for (call, result) in calls.iter_mut().zip(&results) {
+            if let Call::Apply(_, _, _, _, ran) = call {
+                if let Some(ran) = ran.take() {
+                    let _ = ran.send(result.is_ok());
+                }
+            }
+        }
         // The live counts first: a caller that reads them after its answer sees its change.
         self.publish();
         if self.conn.total_changes() != changes {
@@ -311,7 +320,7 @@ impl Writer {
                 self.release(seqs)?;
                 Done::Nothing
             }
-            Call::Apply(Fence { channel, .. }, changes, now, _) => {
+            Call::Apply(Fence { channel, .. }, changes, now, _, _) => {
                 Done::Apply(self.apply(channel, changes, *now)?)
             }
             Call::FailUnconfigured(configured, reason, now, _) => {
