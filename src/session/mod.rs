@@ -4,6 +4,8 @@
 //! The rules live in small sans-I/O types driven by events with `now` passed in, each tested
 //! on its own: [`sequence`], [`window`], [`rate`], [`keepalive`], [`throttle`], [`state`].
 //! [`driver`] is the thin async part that moves bytes and sleeps until the next deadline.
+//! Two licences come from the layer above: [`gate`] (whether the session may write at all)
+//! and [`record`] (how many written submits may still lack a recorded outcome).
 //! Depends on [`crate::codec`] and [`crate::secret`]; works over any async byte stream, so
 //! the transport (TCP, TLS) is the caller's choice.
 
