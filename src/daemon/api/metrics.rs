@@ -4,7 +4,7 @@
 //! Submit responses by status and the submit latency histogram are recorded here as the
 //! engine reports outcomes, because they are facts about messages the API accepted. The
 //! families alerting relies on (failures by code, time since bind, certificate expiry,
-//! queue and outbox age) are written by [`alerting`].
+//! queue and outbox age) are written by the `alerting` module.
 
 mod alerting;
 

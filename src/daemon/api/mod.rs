@@ -13,9 +13,9 @@
 //!
 //! "auth" applies only when `[http] bearer-token` is set. Health stays open for load
 //! balancers and service managers; the description and the page hold nothing secret (the
-//! page asks for the token itself, see [`status`]).
+//! page asks for the token itself, see the `status` module).
 //!
-//! Before any route: the `Origin` and `Host` checks of [`guard`] (403, 421); POST bodies
+//! Before any route: the `Origin` and `Host` checks of the `guard` module (403, 421); POST bodies
 //! must be `application/json` (415) and no larger than `max-body-bytes` (413, from
 //! `Content-Length` when there is one, before the body is read). Every error, including
 //! those of axum's own extractors and of hyper's request parser (a malformed head, or one

@@ -8,7 +8,7 @@
 //! * **Writes** go to one task that owns one connection and commits the calls queued since
 //!   its last commit as one transaction (group commit, [`write`]); a batch of messages is
 //!   one multi-row statement, not a statement per message.
-//! * **Queries** run on a small pool of other connections ([`pool`]).
+//! * **Queries** run on a small pool of other connections (the `pool` module).
 //! * **Claims** are durable: a claimed message records the node and channel holding it and
 //!   when (`claimed_by`, `claimed_on`, `claimed_at`), taken with `FOR UPDATE SKIP LOCKED`,
 //!   so that nodes sharing the queue never take the same message and a node's claims can
