@@ -194,6 +194,10 @@ async fn check_config_and_store_inspect_connect_through_tls() {
         String::from_utf8_lossy(&o.stderr)
     );
     assert!(o.status.success(), "{text}");
+    assert!(
+        text.contains("over TLS verified with tls-ca") && text.contains("db-ca.pem"),
+        "{text}"
+    );
     let o = run(vec![
         "store".into(),
         "inspect".into(),

@@ -52,6 +52,16 @@ impl PgTls {
     }
 }
 
+impl std::fmt::Display for PgTls {
+    /// As `check-config` reports it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PgTls::Off => f.write_str("without TLS"),
+            PgTls::Verify { .. } => write!(f, "over TLS verified with {}", self.trust()),
+        }
+    }
+}
+
 /// [`PgTls`] made usable: the client context, built once per store. `None` for plain
 /// connections (whose configuration never asks for TLS).
 #[derive(Clone)]
@@ -291,5 +301,21 @@ mod tests {
         let connector = Connector::new(&PgTls::Verify { ca: Some(ca) }).unwrap();
         assert!(connector.is_on());
         assert!(!Connector::new(&PgTls::Off).unwrap().is_on());
+    }
+
+    #[test]
+    fn the_mode_reads_as_check_config_prints_it() {
+        assert_eq!(PgTls::Off.to_string(), "without TLS");
+        assert_eq!(
+            PgTls::Verify { ca: None }.to_string(),
+            "over TLS verified with the system's trust store"
+        );
+        assert_eq!(
+            PgTls::Verify {
+                ca: Some("/etc/smppd/db-ca.pem".into())
+            }
+            .to_string(),
+            "over TLS verified with tls-ca /etc/smppd/db-ca.pem"
+        );
     }
 }
