@@ -3,7 +3,8 @@
 //! makes (`common/tls_pki.rs`): the test server's own TLS, if any, is not relied on.
 //!
 //! Proves: with the right CA the store opens through TLS and a message written by the
-//! writer is read back by the readers (and the lease connection works); a certificate of
+//! writer is read back by the readers (and the lease connection works), also after the
+//! connections closed and were opened again; a certificate of
 //! an unknown CA or for another host name is refused with the problem named; a server that
 //! answers the SSLRequest with `N` is refused with that said; `check-config` and
 //! `smppd store inspect` connect through TLS too.
@@ -101,6 +102,37 @@ async fn the_store_opens_through_tls_and_a_message_round_trips() {
     assert!(
         store.leases().register().await.unwrap(),
         "the lease connection"
+    );
+
+    // The connections closed (a server restart): the writer and the readers open new ones,
+    // and the proxy takes nothing but TLS.
+    let before = proxy.handshakes();
+    proxy.close_connections();
+    let again = message();
+    let id = again.id.clone();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        // The first call after the close may still meet the old connection and fail: the
+        // store reports that and connects again for the next one.
+        if let Ok(accepted) = store.accept(vec![again.clone()], SystemTime::now()).await {
+            assert!(accepted[0].is_ok(), "{accepted:?}");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no reconnection");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let read = loop {
+        match store.get(&id).await {
+            Ok(read) => break read,
+            Err(e) => assert!(tokio::time::Instant::now() < deadline, "{e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(read.is_some(), "the second message, read back");
+    assert!(
+        proxy.handshakes() >= before + 2,
+        "the writer and a reader connected again through TLS: {before} then {}",
+        proxy.handshakes()
     );
 }
 

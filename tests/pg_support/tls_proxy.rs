@@ -10,9 +10,11 @@
 
 use super::upstream::{Server, Upstream};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
 /// PostgreSQL's SSLRequest: the length (8) and the request code 1234.5679.
@@ -32,7 +34,18 @@ pub struct PgTlsProxy {
     addr: SocketAddr,
     user: String,
     dbname: String,
+    handshakes: Arc<AtomicUsize>,
+    closings: watch::Sender<u64>,
     task: tokio::task::JoinHandle<()>,
+}
+
+/// What every connection shares with the proxy's handle.
+#[derive(Clone)]
+struct Shared {
+    upstream: Upstream,
+    offer: Offer,
+    handshakes: Arc<AtomicUsize>,
+    closings: watch::Receiver<u64>,
 }
 
 impl PgTlsProxy {
@@ -45,13 +58,34 @@ impl PgTlsProxy {
         } = Server::of(server_url);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let task = tokio::spawn(accept_loop(listener, upstream, offer));
+        let handshakes = Arc::new(AtomicUsize::new(0));
+        let (closings, closed) = watch::channel(0);
+        let shared = Shared {
+            upstream,
+            offer,
+            handshakes: handshakes.clone(),
+            closings: closed,
+        };
+        let task = tokio::spawn(accept_loop(listener, shared));
         PgTlsProxy {
             addr,
             user,
             dbname,
+            handshakes,
+            closings,
             task,
         }
+    }
+
+    /// TLS handshakes completed so far.
+    pub fn handshakes(&self) -> usize {
+        self.handshakes.load(Ordering::Relaxed)
+    }
+
+    /// Closes every open connection (both sides), as a server restart would; new
+    /// connections are served as before.
+    pub fn close_connections(&self) {
+        self.closings.send_modify(|n| *n += 1);
     }
 
     /// A URL through the proxy, as host `host` (a name the certificate may or may not
@@ -77,31 +111,38 @@ impl Drop for PgTlsProxy {
     }
 }
 
-async fn accept_loop(listener: TcpListener, upstream: Upstream, offer: Offer) {
+async fn accept_loop(listener: TcpListener, shared: Shared) {
     let mut pipes = tokio::task::JoinSet::new();
     while let Ok((client, _)) = listener.accept().await {
         let _ = client.set_nodelay(true);
-        pipes.spawn(serve(client, upstream.clone(), offer.clone()));
+        let mut shared = shared.clone();
+        // Only the closings after this connection was accepted end it.
+        shared.closings.mark_unchanged();
+        pipes.spawn(serve(client, shared));
         while pipes.try_join_next().is_some() {}
     }
 }
 
-/// One client: the TLS start-up as `offer` says, then the bytes piped to the server. A
-/// client that does not start with an SSLRequest, or fails the handshake, is dropped.
-async fn serve(mut client: TcpStream, upstream: Upstream, offer: Offer) {
+/// One client: the TLS start-up as the offer says, then the bytes piped to the server
+/// until either side ends or the proxy closes the connections. A client that does not
+/// start with an SSLRequest, or fails the handshake, is dropped.
+async fn serve(mut client: TcpStream, mut shared: Shared) {
     let mut request = [0u8; 8];
     if client.read_exact(&mut request).await.is_err() || request != SSL_REQUEST {
         return;
     }
-    match offer {
+    match shared.offer.clone() {
         Offer::NoTls => {
             if client.write_all(b"N").await.is_err() {
                 return;
             }
-            let Ok(mut server) = upstream.connect().await else {
+            let Ok(mut server) = shared.upstream.connect().await else {
                 return;
             };
-            let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+            tokio::select! {
+                _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                _ = shared.closings.changed() => {}
+            }
         }
         Offer::Tls(config) => {
             if client.write_all(b"S").await.is_err() {
@@ -110,10 +151,14 @@ async fn serve(mut client: TcpStream, upstream: Upstream, offer: Offer) {
             let Ok(mut tls) = TlsAcceptor::from(config).accept(client).await else {
                 return;
             };
-            let Ok(mut server) = upstream.connect().await else {
+            shared.handshakes.fetch_add(1, Ordering::Relaxed);
+            let Ok(mut server) = shared.upstream.connect().await else {
                 return;
             };
-            let _ = tokio::io::copy_bidirectional(&mut tls, &mut server).await;
+            tokio::select! {
+                _ = tokio::io::copy_bidirectional(&mut tls, &mut server) => {}
+                _ = shared.closings.changed() => {}
+            }
         }
     }
 }
