@@ -292,6 +292,15 @@ fn tls(r: &mut SectionReader<'_>, url: &str) -> PgTls {
     };
     let ca = r.path("tls-ca");
     if on {
+        if pg_url::check(url).is_ok_and(|config| pg_url::names_a_unix_socket(&config)) {
+            r.error(
+                Some("tls"),
+                Problem::Invalid {
+                    value: "on".into(),
+                    expected: "off (or no tls) with a Unix socket directory as the url's host: PostgreSQL offers no TLS on Unix sockets".into(),
+                },
+            );
+        }
         return PgTls::Verify { ca };
     }
     if ca.is_some() {
@@ -481,6 +490,11 @@ mod tests {
         assert_eq!(e[0].location.key.as_deref(), Some("tls-ca"), "{e:?}");
         let e = errors("backend = \"postgres\"\nurl = \"postgres://db1/x\"\ntls = \"yes\"\n");
         assert_eq!(e[0].location.key.as_deref(), Some("tls"), "{e:?}");
+        let e = errors(
+            "backend = \"postgres\"\nurl = \"host=/run/postgresql dbname=x\"\ntls = \"on\"\n",
+        );
+        assert_eq!(e[0].location.key.as_deref(), Some("tls"), "{e:?}");
+        assert!(e[0].to_string().contains("Unix socket"), "{}", e[0]);
     }
 
     #[test]

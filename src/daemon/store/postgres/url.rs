@@ -35,6 +35,8 @@ pub fn check(url: &str) -> Result<tokio_postgres::Config, UrlProblem> {
     {
         return Err(UrlProblem::TlsParameter(name));
     }
+    // The parser's message may quote the text; it is not shown, so that a password typed
+    // into a malformed URL does not reach a log.
     let config = tokio_postgres::Config::from_str(url).map_err(|_| UrlProblem::Unparsable)?;
     if config.get_password().is_some() {
         return Err(UrlProblem::Password);
@@ -54,6 +56,14 @@ pub fn tls_by_default(config: &tokio_postgres::Config) -> bool {
     let local_addrs = config.get_hostaddrs().iter().all(IpAddr::is_loopback);
     let names_any = !hosts.is_empty() || !config.get_hostaddrs().is_empty();
     !(names_any && local_hosts && local_addrs)
+}
+
+/// Whether a host of the URL is a Unix socket directory, where PostgreSQL offers no TLS.
+pub fn names_a_unix_socket(config: &tokio_postgres::Config) -> bool {
+    config
+        .get_hosts()
+        .iter()
+        .any(|host| matches!(host, Host::Unix(_)))
 }
 
 fn is_loopback(name: &str) -> bool {
