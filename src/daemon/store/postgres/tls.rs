@@ -303,6 +303,72 @@ mod tests {
         assert!(!Connector::new(&PgTls::Off).unwrap().is_on());
     }
 
+    /// A CA named `ca_name` (PEM) and a server presenting a certificate it issued for
+    /// `names`.
+    fn pki(ca_name: &str, names: &[&str]) -> (String, Arc<rustls::ServerConfig>) {
+        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.distinguished_name.push(DnType::CommonName, ca_name);
+        let ca_cert = ca.self_signed(&ca_key).unwrap();
+        let issuer = Issuer::new(ca, ca_key);
+        let key = KeyPair::generate().unwrap();
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let leaf = CertificateParams::new(names)
+            .unwrap()
+            .signed_by(&key, &issuer)
+            .unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let server = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![leaf.der().clone()],
+                rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+            )
+            .unwrap();
+        (ca_cert.pem(), Arc::new(server))
+    }
+
+    /// A handshake to `host` trusting `ca_pem`, against a server presenting `server`'s
+    /// certificate: its error, if any.
+    async fn handshake(
+        ca_pem: &str,
+        server: Arc<rustls::ServerConfig>,
+        host: &str,
+    ) -> Option<String> {
+        use tls::{MakeTlsConnect, TlsConnect};
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(&ca, ca_pem).unwrap();
+        let mut connector = Connector::new(&PgTls::Verify { ca: Some(ca) }).unwrap();
+        let (client, peer) = tokio::io::duplex(16 * 1024);
+        let accept = tokio::spawn(tokio_rustls::TlsAcceptor::from(server).accept(peer));
+        let handshake =
+            MakeTlsConnect::<tokio::io::DuplexStream>::make_tls_connect(&mut connector, host)
+                .unwrap();
+        let result = handshake.connect(client).await;
+        let _ = accept.await;
+        result.err().map(|e| e.to_string())
+    }
+
+    #[tokio::test]
+    async fn the_server_is_verified_by_chain_and_host_name() {
+        let (ca, server) = pki("db CA", &["db1.example", "127.0.0.1"]);
+        assert_eq!(handshake(&ca, server.clone(), "db1.example").await, None);
+        assert_eq!(handshake(&ca, server.clone(), "127.0.0.1").await, None);
+        let e = handshake(&ca, server.clone(), "db2.example").await.unwrap();
+        assert!(e.contains("not valid for the host name db2.example"), "{e}");
+        let (other_ca, _) = pki("another CA", &["db1.example"]);
+        let e = handshake(&other_ca, server, "db1.example").await.unwrap();
+        assert!(
+            e.contains("issued by a CA not trusted (trusted: tls-ca "),
+            "{e}"
+        );
+    }
+
     #[test]
     fn the_mode_reads_as_check_config_prints_it() {
         assert_eq!(PgTls::Off.to_string(), "without TLS");
