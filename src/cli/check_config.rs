@@ -141,13 +141,13 @@ fn check_postgres(config: &Config, pg: &PostgresStore) -> Result<(), String> {
                 .find(|(s, _)| *s == "queued")
                 .map_or(0, |(_, n)| *n);
             println!(
-                "[store] postgres {} (schema {found} of {known}, {queued} message(s) queued, {} webhook event(s))",
-                pg.url, stats.outbox
+                "[store] postgres {} {} (schema {found} of {known}, {queued} message(s) queued, {} webhook event(s))",
+                pg.url, pg.tls, stats.outbox
             );
         }
         None => println!(
-            "[store] postgres {} (reachable; no schema yet: created at the first start)",
-            pg.url
+            "[store] postgres {} {} (reachable; no schema yet: created at the first start)",
+            pg.url, pg.tls
         ),
     }
     Ok(())

@@ -3,14 +3,15 @@
 //! The section is optional. Without it the store is `smppd.db` in `$STATE_DIRECTORY` when
 //! systemd sets it (the unit's `StateDirectory=smppd`), else beside the configuration file.
 //! `backend = "postgres"` keeps it in a PostgreSQL database instead (`url`, `password`,
-//! `node-name`, `pool-size`).
+//! `node-name`, `pool-size`, `lease-seconds`, `tls`, `tls-ca`).
 
 use super::error::Problem;
 use super::options::{supported, OptionSpec};
 use super::section::{FileContext, SectionReader};
+use crate::daemon::store::postgres::url::{self as pg_url, UrlProblem};
+use crate::daemon::store::postgres::PgTls;
 use crate::secret::Secret;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::time::Duration;
 
 /// The name of the section.
@@ -81,6 +82,29 @@ pub const STORE_OPTIONS: &[OptionSpec] = &[
         "2-600 (s)",
         "How long a node's hold on a channel's session slot lasts without renewal (backend = \"postgres\"). The holder renews it every quarter of that and stops sending before it can expire; another node takes an expired slot over.",
     ),
+    supported(
+        "tls",
+        "on; off when the url's host is a Unix socket directory, localhost, 127.0.0.0/8 or ::1",
+        "on, off",
+        "TLS to PostgreSQL (backend = \"postgres\"). on: required, the server's certificate verified (chain and host name, as libpq's sslmode=verify-full).",
+    ),
+    supported(
+        "tls-ca",
+        "the system's trust store",
+        "a PEM file path (relative to the configuration file)",
+        "The CA certificates trusted for the PostgreSQL server's certificate (tls = \"on\").",
+    ),
+];
+
+/// The keys only `backend = "postgres"` reads.
+const POSTGRES_KEYS: &[&str] = &[
+    "url",
+    "password",
+    "node-name",
+    "pool-size",
+    "lease-seconds",
+    "tls",
+    "tls-ca",
 ];
 
 /// The most octets of a PostgreSQL URL.
@@ -108,6 +132,8 @@ pub struct PostgresStore {
     pub pool_size: usize,
     /// `lease-seconds`.
     pub lease: std::time::Duration,
+    /// `tls` and `tls-ca`, the default resolved from the URL's host.
+    pub tls: PgTls,
 }
 
 /// `[store]`, validated.
@@ -191,7 +217,7 @@ fn backend(r: &mut SectionReader<'_>) -> StoreBackend {
         Kind::Sqlite,
     );
     if kind == Kind::Sqlite {
-        for key in ["url", "password", "node-name", "pool-size", "lease-seconds"] {
+        for &key in POSTGRES_KEYS {
             if r.has(key) {
                 r.error(
                     Some(key),
@@ -203,7 +229,7 @@ fn backend(r: &mut SectionReader<'_>) -> StoreBackend {
             }
         }
         // Marked as read: the error above is the only one for them.
-        r.skip(&["url", "password", "node-name", "pool-size", "lease-seconds"]);
+        r.skip(POSTGRES_KEYS);
         return StoreBackend::Sqlite;
     }
     let url = r.opt_string("url", MAX_URL);
@@ -240,37 +266,62 @@ fn backend(r: &mut SectionReader<'_>) -> StoreBackend {
             String::new()
         }
         Some(url) => {
-            if let Some(problem) = url_problem(&url) {
-                r.error(Some("url"), problem);
+            if let Err(problem) = pg_url::check(&url) {
+                r.error(Some("url"), url_problem(problem));
             }
             url
         }
     };
+    let tls = tls(r, &url);
     StoreBackend::Postgres(PostgresStore {
         url,
         password,
         node_name,
         pool_size,
         lease,
+        tls,
     })
 }
 
-/// What is wrong with a PostgreSQL URL: it does not parse, or it holds a password. The URL
-/// itself is never quoted back (it may hold one).
-fn url_problem(url: &str) -> Option<Problem> {
-    let expected = match tokio_postgres::Config::from_str(url) {
-        Err(_) => {
-            "postgres://USER@HOST:PORT/DATABASE (or key=value pairs: host=... dbname=...)"
-        }
-        Ok(c) if c.get_password().is_some() => {
-            "a URL without a password: put it in [store] password (inline, { env = \"VAR\" } or { file = \"PATH\" })"
-        }
-        Ok(_) => return None,
+/// Reads `tls` and `tls-ca`; without `tls`, the default the URL's host implies.
+fn tls(r: &mut SectionReader<'_>, url: &str) -> PgTls {
+    let on = if r.has("tls") {
+        r.choice("tls", &[("on", true), ("off", false)], true)
+    } else {
+        PgTls::default_for(url) != PgTls::Off
     };
-    Some(Problem::Invalid {
+    let ca = r.path("tls-ca");
+    if on {
+        if pg_url::check(url).is_ok_and(|config| pg_url::names_a_unix_socket(&config)) {
+            r.error(
+                Some("tls"),
+                Problem::Invalid {
+                    value: "on".into(),
+                    expected: "off (or no tls) with a Unix socket directory as the url's host: PostgreSQL offers no TLS on Unix sockets".into(),
+                },
+            );
+        }
+        return PgTls::Verify { ca };
+    }
+    if ca.is_some() {
+        r.error(
+            Some("tls-ca"),
+            Problem::Invalid {
+                value: String::new(),
+                expected: "no value: it is for tls = \"on\" (tls is off, by setting or because the url's host is on this machine)".into(),
+            },
+        );
+    }
+    PgTls::Off
+}
+
+/// The configuration's error for a refused URL. The URL itself is never quoted back (it may
+/// hold a password).
+fn url_problem(problem: UrlProblem) -> Problem {
+    Problem::Invalid {
         value: "(the URL, not shown)".into(),
-        expected: expected.into(),
-    })
+        expected: problem.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -370,5 +421,99 @@ mod tests {
         );
         let e = errors("backend = \"mysql\"\n");
         assert_eq!(e[0].location.key.as_deref(), Some("backend"), "{e:?}");
+    }
+
+    fn postgres_tls(store: &str) -> PgTls {
+        let path = Path::new("/etc/smppd/smppd.toml");
+        let text = format!("{CHANNEL}[store]\nbackend = \"postgres\"\n{store}");
+        let config = Config::parse(&text, path, &|_| None).unwrap().config;
+        match config.store.backend {
+            StoreBackend::Postgres(pg) => pg.tls,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn tls_defaults_to_on_except_on_this_machine() {
+        let remote = PgTls::Verify { ca: None };
+        for (url, expected) in [
+            ("postgres://smppd@db1.example:5432/smppd", &remote),
+            ("postgres://smppd@192.0.2.10/smppd", &remote),
+            ("postgres://smppd@127.0.0.1/smppd", &PgTls::Off),
+            ("postgres://smppd@localhost/smppd", &PgTls::Off),
+            ("postgres://smppd@[::1]:5433/smppd", &PgTls::Off),
+            ("host=/run/postgresql dbname=smppd", &PgTls::Off),
+        ] {
+            assert_eq!(
+                &postgres_tls(&format!("url = \"{url}\"\n")),
+                expected,
+                "{url}"
+            );
+        }
+        assert_eq!(
+            postgres_tls("url = \"postgres://smppd@db1/smppd\"\ntls = \"off\"\n"),
+            PgTls::Off
+        );
+        assert_eq!(
+            postgres_tls(
+                "url = \"postgres://smppd@127.0.0.1/smppd\"\ntls = \"on\"\ntls-ca = \"pki/db-ca.pem\"\n"
+            ),
+            PgTls::Verify {
+                ca: Some(PathBuf::from("/etc/smppd/pki/db-ca.pem"))
+            },
+            "tls-ca is relative to the configuration file"
+        );
+    }
+
+    #[test]
+    fn tls_keys_are_refused_where_they_would_be_unused() {
+        let path = Path::new("/etc/smppd/smppd.toml");
+        let errors = |store: &str| {
+            let text = format!("{CHANNEL}[store]\n{store}");
+            Config::parse(&text, path, &|_| None).unwrap_err().0
+        };
+        for store in [
+            "tls = \"on\"\n",
+            "backend = \"sqlite\"\ntls-ca = \"ca.pem\"\n",
+        ] {
+            let e = errors(store);
+            assert_eq!(e.len(), 1, "{e:?}");
+            let key = e[0].location.key.as_deref().unwrap_or_default();
+            assert!(key.starts_with("tls"), "{e:?}");
+            assert!(
+                e[0].to_string().contains("backend = \"postgres\""),
+                "{}",
+                e[0]
+            );
+        }
+        let e = errors("backend = \"postgres\"\nurl = \"postgres://db1/x\"\ntls = \"off\"\ntls-ca = \"ca.pem\"\n");
+        assert_eq!(e[0].location.key.as_deref(), Some("tls-ca"), "{e:?}");
+        let e = errors("backend = \"postgres\"\nurl = \"postgres://db1/x\"\ntls = \"yes\"\n");
+        assert_eq!(e[0].location.key.as_deref(), Some("tls"), "{e:?}");
+        let e = errors(
+            "backend = \"postgres\"\nurl = \"host=/run/postgresql dbname=x\"\ntls = \"on\"\n",
+        );
+        assert_eq!(e[0].location.key.as_deref(), Some("tls"), "{e:?}");
+        assert!(e[0].to_string().contains("Unix socket"), "{}", e[0]);
+    }
+
+    #[test]
+    fn tls_parameters_in_the_url_point_to_the_tls_key() {
+        let path = Path::new("/etc/smppd/smppd.toml");
+        for url in [
+            "postgres://smppd@db1/smppd?sslmode=require",
+            "postgres://smppd@db1/smppd?sslrootcert=/etc/ca.pem",
+            "host=db1 dbname=smppd sslmode=verify-full",
+        ] {
+            let text = format!("{CHANNEL}[store]\nbackend = \"postgres\"\nurl = \"{url}\"\n");
+            let e = Config::parse(&text, path, &|_| None).unwrap_err().0;
+            assert_eq!(e.len(), 1, "{e:?}");
+            assert_eq!(e[0].location.key.as_deref(), Some("url"), "{e:?}");
+            let text = e[0].to_string();
+            assert!(
+                text.contains("[store] tls") && text.contains("ssl"),
+                "{text}"
+            );
+        }
     }
 }

@@ -53,6 +53,7 @@ pub fn postgres_options(config: &Config, pg: &PostgresStore) -> PgOptions {
     options.password = pg.password.clone();
     options.pool_size = pg.pool_size;
     options.lease = pg.lease;
+    options.tls = pg.tls.clone();
     common(
         config,
         |max_queued, receipt_wait, retention, events, max_outbox| {

@@ -124,6 +124,30 @@ pub(crate) fn trusted_roots(
     Ok(found.certs)
 }
 
+/// The roots to verify a server with: the keystore's trusted certificates (each must be
+/// usable), else the operating system's (see [`trusted_roots`]). Shared by the channels and
+/// the PostgreSQL store, so that both trust the same way.
+pub fn root_store(keystore: Option<&KeystoreFile>) -> Result<RootCertStore, InitError> {
+    let mut roots = RootCertStore::empty();
+    let certs = trusted_roots(keystore)?;
+    match keystore {
+        Some(ks) => {
+            for cert in certs {
+                roots.add(cert).map_err(|e| InitError::BadCertificate {
+                    source_name: ks.path.display().to_string(),
+                    detail: e.to_string(),
+                })?;
+            }
+        }
+        // The OS store may hold certificates webpki cannot parse; skipping them is what
+        // every other TLS client does.
+        None => {
+            roots.add_parsable_certificates(certs);
+        }
+    }
+    Ok(roots)
+}
+
 fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
@@ -147,24 +171,7 @@ fn rustls_config(
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(TrustAll::new(provider.clone())))
     } else {
-        let keystore = settings.keystore();
-        let mut roots = RootCertStore::empty();
-        let certs = trusted_roots(keystore)?;
-        match keystore {
-            Some(ks) => {
-                for cert in certs {
-                    roots.add(cert).map_err(|e| InitError::BadCertificate {
-                        source_name: ks.path.display().to_string(),
-                        detail: e.to_string(),
-                    })?;
-                }
-            }
-            // The OS store may hold certificates webpki cannot parse; skipping them is what
-            // every other TLS client does.
-            None => {
-                roots.add_parsable_certificates(certs);
-            }
-        }
+        let roots = root_store(settings.keystore())?;
         let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
             .build()
             .map_err(|e| InitError::Setup {

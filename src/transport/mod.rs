@@ -26,7 +26,7 @@ mod trust_all;
 
 pub use classify::{classify_first_read_error, looks_like_tls_record, ReadEnd};
 pub use connect::{Connection, Timeouts};
-pub use connector::Connector;
+pub use connector::{root_store, Connector};
 pub use error::{CertProblem, InitError, Phase, RejectionSeen, TransportError};
 #[cfg(feature = "tls11")]
 pub use openssl11::TLS11_CIPHERS;

@@ -13,36 +13,12 @@
 //! the cut are put through, like a connection attempt whose retries succeed.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::{TcpListener, TcpStream, UnixStream};
+use crate::pg_support::upstream::{Server, Upstream};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
-
-/// Where the real server listens.
-#[derive(Debug, Clone)]
-enum Upstream {
-    Tcp(String, u16),
-    Unix(PathBuf),
-}
-
-trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
-
-impl Upstream {
-    async fn connect(&self) -> std::io::Result<Box<dyn Io>> {
-        Ok(match self {
-            Upstream::Tcp(host, port) => {
-                let s = TcpStream::connect((host.as_str(), *port)).await?;
-                let _ = s.set_nodelay(true);
-                Box::new(s)
-            }
-            Upstream::Unix(path) => Box::new(UnixStream::connect(path).await?),
-        })
-    }
-}
 
 /// The running proxy; it stops when dropped (with the test's runtime).
 pub struct PgProxy {
@@ -58,22 +34,11 @@ impl PgProxy {
     /// A proxy to the server `server_url` names (TCP or a Unix socket directory), listening
     /// on a free loopback port.
     pub async fn start(server_url: &str) -> PgProxy {
-        let config: tokio_postgres::Config = server_url
-            .parse()
-            .unwrap_or_else(|e| panic!("{server_url}: {e}"));
-        let port = config.get_ports().first().copied().unwrap_or(5432);
-        let upstream = match config.get_hosts().first() {
-            Some(tokio_postgres::config::Host::Tcp(host)) => Upstream::Tcp(host.clone(), port),
-            Some(tokio_postgres::config::Host::Unix(dir)) => {
-                Upstream::Unix(dir.join(format!(".s.PGSQL.{port}")))
-            }
-            None => Upstream::Tcp("127.0.0.1".into(), port),
-        };
-        let user = config
-            .get_user()
-            .unwrap_or_else(|| panic!("{server_url} names no user"))
-            .to_string();
-        let dbname = config.get_dbname().unwrap_or(&user).to_string();
+        let Server {
+            upstream,
+            user,
+            dbname,
+        } = Server::of(server_url);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (up, _) = watch::channel(true);

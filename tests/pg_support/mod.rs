@@ -4,8 +4,14 @@
 //! Without the variable a PostgreSQL test prints a loud notice and passes (a developer
 //! without a server still runs everything else); with `CI` set it fails instead, so CI
 //! cannot skip the PostgreSQL tests unnoticed. `.ci/postgres` sets the variable up.
+//!
+//! [`tls_proxy`] puts a TLS-terminating proxy in front of the server (whose own TLS the
+//! tests do not rely on); [`upstream`] is how the proxies reach it.
 
 #![allow(dead_code)]
+
+pub mod tls_proxy;
+pub mod upstream;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -18,6 +18,9 @@ pub enum PgError {
         /// Why.
         reason: String,
     },
+    /// The TLS context cannot be built (an unreadable `tls-ca`, no trusted certificate).
+    #[error("TLS to the server cannot be set up: {0}")]
+    TlsSetup(String),
     /// A statement failed.
     #[error("PostgreSQL: {0}")]
     Sql(String),

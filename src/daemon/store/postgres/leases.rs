@@ -18,6 +18,7 @@
 
 use super::error::{Pg, PgError};
 use super::pool;
+use super::tls::Connector;
 use crate::daemon::store::StoreError;
 use std::future::Future;
 use std::pin::Pin;
@@ -100,6 +101,7 @@ impl ClusterView {
 /// keeper's turns must not queue behind the writer's).
 pub struct Leases {
     config: Config,
+    tls: Connector,
     target: String,
     node: String,
     instance: i64,
@@ -132,9 +134,11 @@ macro_rules! ms_sql {
 }
 
 impl Leases {
-    /// The statements of node `node`, this process being `instance`, with holds of `lease`.
+    /// The statements of node `node`, this process being `instance`, with holds of `lease`,
+    /// on connections through `tls`.
     pub(super) fn new(
         config: Config,
+        tls: Connector,
         target: String,
         node: String,
         instance: i64,
@@ -142,6 +146,7 @@ impl Leases {
     ) -> Leases {
         Leases {
             config,
+            tls,
             target,
             node,
             instance,
@@ -169,7 +174,7 @@ impl Leases {
         let run = async {
             let mut guard = self.client.lock().await;
             if guard.as_ref().is_none_or(|c| c.is_closed()) {
-                let client = pool::connect(&self.config, &self.target).await?;
+                let client = pool::open(&self.config, &self.tls, &self.target).await?;
                 // A lock held by a frozen node's open transaction must not hold a turn past
                 // its time: the server gives up waiting (and ends idle transactions) itself,
                 // so a turn abandoned by its timeout leaves no backend waiting behind it.

@@ -9,6 +9,9 @@
 //!   its last commit as one transaction (group commit, [`write`]); a batch of messages is
 //!   one multi-row statement, not a statement per message.
 //! * **Queries** run on a small pool of other connections (the `pool` module).
+//! * **TLS** (the `tls` module): every connection (writer, readers, leases, `check-config`,
+//!   `store inspect`) goes through the one context [`PgOptions::tls`] asks for, verified as
+//!   libpq's `sslmode=verify-full`; the URL may not ask for TLS itself (the `url` module).
 //! * **Claims** are durable: a claimed message records the node and channel holding it and
 //!   when (`claimed_by`, `claimed_on`, `claimed_at`), taken with `FOR UPDATE SKIP LOCKED`,
 //!   so that nodes sharing the queue never take the same message and a node's claims can
@@ -23,11 +26,14 @@ pub mod leases;
 mod pool;
 mod read;
 mod schema;
+mod tls;
+pub mod url;
 mod write;
 
 pub use error::PgError;
 pub use leases::{Acquired, ClusterView, HeldSlot, LeaseRow, Leases, NodeRow};
 pub use schema::latest as latest_schema;
+pub use tls::PgTls;
 
 use super::call::{Call, Reply};
 use super::gauges::{gauge, Gauges};
@@ -37,7 +43,6 @@ use super::{
     StoreStats, StoredPart, Upkeep,
 };
 use crate::secret::Secret;
-use std::str::FromStr;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -75,6 +80,8 @@ pub struct PgOptions {
     pub max_outbox: u64,
     /// How long a node's hold on a session slot lasts without renewal.
     pub lease: Duration,
+    /// Whether connections use TLS, and which CAs verify the server.
+    pub tls: PgTls,
 }
 
 impl PgOptions {
@@ -95,10 +102,13 @@ impl PgOptions {
 }
 
 impl PgOptions {
-    /// Defaults for the database at `url`, claiming as `node_name`.
+    /// Defaults for the database at `url`, claiming as `node_name`; TLS as
+    /// [`PgTls::default_for`] the URL.
     pub fn new(url: impl Into<String>, node_name: impl Into<String>) -> PgOptions {
+        let url = url.into();
         PgOptions {
-            url: url.into(),
+            tls: PgTls::default_for(&url),
+            url,
             password: None,
             node_name: node_name.into(),
             pool_size: 4,
@@ -111,8 +121,9 @@ impl PgOptions {
         }
     }
 
-    /// The client configuration: the URL, the password, and smppd's settings.
-    fn client_config(&self) -> Result<tokio_postgres::Config, PgError> {
+    /// The client configuration (the URL, the password, and smppd's settings) and the TLS
+    /// context its connections go through.
+    fn client_config(&self) -> Result<(tokio_postgres::Config, tls::Connector), PgError> {
         let mut config = client_config(&self.url)?;
         if let Some(password) = &self.password {
             config.password(password.expose());
@@ -126,28 +137,23 @@ impl PgOptions {
         // A server that vanished without a word (a cut network) is noticed by TCP itself.
         config.keepalives(true);
         config.keepalives_idle(Duration::from_secs(10));
-        Ok(config)
+        let connector = tls::Connector::new(&self.tls)?;
+        // Require, not prefer: a server (or someone in between) answering that it has no
+        // TLS must not get the password in clear.
+        config.ssl_mode(if connector.is_on() {
+            tokio_postgres::config::SslMode::Require
+        } else {
+            tokio_postgres::config::SslMode::Disable
+        });
+        Ok((config, connector))
     }
 }
 
-/// Parses a URL (or `key=value` text) and refuses one that carries a password: passwords
-/// belong in `[store] password`, which can come from a file or the environment and never
-/// shows in logs.
+/// Parses a URL (or `key=value` text) and refuses what [`url::check`] refuses: a password
+/// (it belongs in `[store] password`, which can come from a file or the environment and
+/// never shows in logs) or a TLS parameter (TLS is `[store] tls`).
 pub fn client_config(url: &str) -> Result<tokio_postgres::Config, PgError> {
-    // The parser's message may quote the text; it is not shown, so that a password typed
-    // into a malformed URL does not reach a log.
-    let config = tokio_postgres::Config::from_str(url).map_err(|_| {
-        PgError::Url(
-            "expected postgres://USER@HOST:PORT/DATABASE or key=value pairs (host=... dbname=...)"
-                .into(),
-        )
-    })?;
-    if config.get_password().is_some() {
-        return Err(PgError::Url(
-            "it holds a password; put the password in [store] password (inline, { env = ... } or { file = ... }) and leave it out of the URL".into(),
-        ));
-    }
-    Ok(config)
+    url::check(url).map_err(|problem| PgError::Url(format!("expected {problem}")))
 }
 
 /// The PostgreSQL store. Cheap to share (`Arc`); dropping the last handle stops its writer
@@ -177,8 +183,8 @@ impl PgStore {
         let url = options.url.clone();
         let options_node = options.node_name.clone();
         let opened = async {
-            let config = options.client_config()?;
-            let mut client = pool::connect(&config, &url).await?;
+            let (config, tls) = options.client_config()?;
+            let mut client = pool::open(&config, &tls, &url).await?;
             let schema_found = schema::migrate(&mut client).await?;
             write::limit_idle_transactions(&client, options.idle_transaction_limit()).await?;
             let requeued = client
@@ -190,15 +196,16 @@ impl PgStore {
                 )
                 .await?;
             let counts = write::load_counts(&client).await?;
-            Ok::<_, PgError>((config, client, schema_found, requeued, counts))
+            Ok::<_, PgError>((config, tls, client, schema_found, requeued, counts))
         };
-        let (config, client, schema_found, requeued, counts) =
+        let (config, tls, client, schema_found, requeued, counts) =
             opened.await.map_err(|e| e.into_open(&url))?;
         let gauges = Arc::new(Gauges::default());
-        let pool = pool::Pool::new(config.clone(), url.clone(), options.pool_size);
+        let pool = pool::Pool::new(config.clone(), tls.clone(), url.clone(), options.pool_size);
         let round_trips = Arc::new(AtomicU64::new(0));
         let leases = Arc::new(Leases::new(
             config.clone(),
+            tls.clone(),
             url.clone(),
             options.node_name.clone(),
             instance_id(),
@@ -213,7 +220,8 @@ impl PgStore {
             round_trips.clone(),
         );
         let (writes, calls) = mpsc::unbounded_channel();
-        tokio::spawn(writer.run(calls));
+        // The writer reconnects through the store's TLS: it takes it from its task.
+        tokio::spawn(pool::with_tls(tls, writer.run(calls)));
         Ok((
             PgStore {
                 writes,
@@ -276,7 +284,8 @@ fn instance_id() -> i64 {
 /// smppd schema yet); an error when it cannot be reached or is newer than this build.
 pub async fn check(options: &PgOptions) -> Result<i64, StoreError> {
     let run = async {
-        let client = pool::connect(&options.client_config()?, &options.url).await?;
+        let (config, tls) = options.client_config()?;
+        let client = pool::open(&config, &tls, &options.url).await?;
         let found = schema::version(&client).await?;
         if found > schema::latest() {
             return Err(PgError::TooNew {
@@ -299,7 +308,8 @@ pub async fn inspect(options: &PgOptions) -> Result<StoreStats, StoreError> {
         });
     }
     let run = async {
-        let client = pool::connect(&options.client_config()?, &options.url).await?;
+        let (config, tls) = options.client_config()?;
+        let client = pool::open(&config, &tls, &options.url).await?;
         read::stats(&client).await
     };
     run.await.map_err(PgError::into_read)

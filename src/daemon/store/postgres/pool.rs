@@ -5,20 +5,50 @@
 //! on another) and opens a connection again when the server closed it.
 
 use super::error::{describe, Pg, PgError};
+use super::tls::Connector;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Mutex;
-use tokio_postgres::{Client, Config, NoTls};
+use tokio_postgres::config::SslMode;
+use tokio_postgres::{Client, Config};
 
 /// How long opening a connection may take in all: the client's `connect_timeout` bounds
 /// the TCP connect only, and a server (or a proxy before it) that accepts and then says
 /// nothing would hold the start-up for ever.
 const OPEN_BOUND: Duration = Duration::from_secs(10);
 
-/// Opens one connection; its I/O runs in a task of its own until the client is dropped.
+tokio::task_local! {
+    /// The TLS of the connections the writer task opens: [`connect`] takes it from the task,
+    /// since the writer names only the client configuration and the target.
+    static TASK_TLS: Connector;
+}
+
+/// Runs `task` with `tls` for the connections [`connect`] opens in it.
+pub(super) async fn with_tls<F: std::future::Future>(tls: Connector, task: F) -> F::Output {
+    TASK_TLS.scope(tls, task).await
+}
+
+/// Opens one connection with the TLS of the task ([`with_tls`]). A task without one gets
+/// plain connections only where the configuration asks for no TLS: otherwise the opening
+/// fails rather than going out in clear.
 pub(super) async fn connect(config: &Config, target: &str) -> Pg<Client> {
-    let opened = tokio::time::timeout(OPEN_BOUND, config.connect(NoTls))
+    let tls = match TASK_TLS.try_with(Connector::clone) {
+        Ok(tls) => tls,
+        Err(_) if config.get_ssl_mode() == SslMode::Disable => Connector::plain(),
+        Err(_) => {
+            return Err(PgError::TlsSetup(
+                "no TLS context for this connection".into(),
+            ))
+        }
+    };
+    open(config, &tls, target).await
+}
+
+/// Opens one connection through `tls`; its I/O runs in a task of its own until the client
+/// is dropped.
+pub(super) async fn open(config: &Config, tls: &Connector, target: &str) -> Pg<Client> {
+    let opened = tokio::time::timeout(OPEN_BOUND, config.connect(tls.clone()))
         .await
         .map_err(|_| PgError::Connect {
             target: target.to_string(),
@@ -26,7 +56,7 @@ pub(super) async fn connect(config: &Config, target: &str) -> Pg<Client> {
         })?;
     let (client, connection) = opened.map_err(|e| PgError::Connect {
         target: target.to_string(),
-        reason: describe(&e),
+        reason: describe_open(&e),
     })?;
     tokio::spawn(async move {
         if let Err(e) = connection.await {
@@ -40,19 +70,33 @@ pub(super) async fn connect(config: &Config, target: &str) -> Pg<Client> {
     Ok(client)
 }
 
+/// Why opening failed. tokio-postgres words a server that answers the SSLRequest with `N`
+/// as "server does not support TLS", behind the generic "error performing TLS handshake";
+/// it is said as what the operator has to change.
+fn describe_open(e: &tokio_postgres::Error) -> String {
+    let text = describe(e);
+    if text.ends_with("server does not support TLS") {
+        return "the server does not offer TLS (it answered the SSLRequest with N), and [store] tls = \"on\" requires it".into();
+    }
+    text
+}
+
 /// A fixed number of connections, each opened on first use and again after it closed.
 pub(super) struct Pool {
     config: Config,
+    tls: Connector,
     target: String,
     slots: Vec<Mutex<Option<Arc<Client>>>>,
     next: AtomicUsize,
 }
 
 impl Pool {
-    /// A pool of `size` connections (at least one) to the server `config` names.
-    pub(super) fn new(config: Config, target: String, size: usize) -> Pool {
+    /// A pool of `size` connections (at least one) to the server `config` names, through
+    /// `tls`.
+    pub(super) fn new(config: Config, tls: Connector, target: String, size: usize) -> Pool {
         Pool {
             config,
+            tls,
             target,
             slots: (0..size.max(1)).map(|_| Mutex::new(None)).collect(),
             next: AtomicUsize::new(0),
@@ -66,7 +110,7 @@ impl Pool {
         if let Some(client) = slot.as_ref().filter(|c| !c.is_closed()) {
             return Ok(client.clone());
         }
-        let client = Arc::new(connect(&self.config, &self.target).await?);
+        let client = Arc::new(open(&self.config, &self.tls, &self.target).await?);
         *slot = Some(client.clone());
         Ok(client)
     }
