@@ -125,7 +125,7 @@ pub(crate) fn trusted_roots(
 }
 
 /// The roots to verify a server with: the keystore's trusted certificates (each must be
-/// usable), else the operating system's (see [`trusted_roots`]). Shared by the channels and
+/// usable), else the operating system's (see `trusted_roots`). Shared by the channels and
 /// the PostgreSQL store, so that both trust the same way.
 pub fn root_store(keystore: Option<&KeystoreFile>) -> Result<RootCertStore, InitError> {
     let mut roots = RootCertStore::empty();
