@@ -22,6 +22,7 @@ mod error;
 pub mod leases;
 mod pool;
 mod read;
+mod reports;
 mod schema;
 mod write;
 
