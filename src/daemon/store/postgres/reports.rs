@@ -173,6 +173,11 @@ impl Tx<'_> {
     /// statement (and their correlations in one more): what each applied, by position;
     /// `None` where the change is left to its own path. `run` acknowledges each message at
     /// most once (else nothing is taken here).
+    ///
+    /// Each row is found by its key (a subquery kept apart by `OFFSET 0`) and updated by
+    /// its `ctid`: joined directly, a plan made before the table has statistics scans every
+    /// message this node holds, or the whole table, for each call. A row another
+    /// transaction changed in between is passed over, and so left to the change's own path.
     async fn first_acks(
         &mut self,
         channel: &str,
@@ -206,14 +211,21 @@ impl Tx<'_> {
         let node = self.options.node_name.as_str();
         let rows = self
             .query(
-                "UPDATE messages m SET smsc_id = u.smsc, acked_on = $2::text, channel = $2::text,
+                "UPDATE messages m SET smsc_id = x.smsc, acked_on = $2::text, channel = $2::text,
                     acked = 1, state = 1, submitted_at = $3::int8,
                     finished_at = CASE WHEN m.delivery_report THEN NULL ELSE $3::int8 END,
                     claimed_by = NULL, claimed_on = NULL, claimed_at = NULL
-                 FROM UNNEST($1::int8[], $4::text[]) AS u(seq, smsc)
-                 WHERE m.seq = u.seq AND m.segments = 1 AND m.state = 0 AND m.smsc_id IS NULL
-                    AND m.claimed_by = $5::text
-                 RETURNING m.seq, m.accepted_at, m.delivery_report, u.smsc",
+                 FROM (
+                    SELECT u.smsc, t.ctid AS tid
+                    FROM UNNEST($1::int8[], $4::text[]) AS u(seq, smsc), LATERAL (
+                        SELECT ctid FROM messages
+                        WHERE seq = u.seq AND segments = 1 AND state = 0 AND smsc_id IS NULL
+                            AND claimed_by = $5::text
+                        OFFSET 0
+                    ) AS t
+                 ) AS x
+                 WHERE m.ctid = x.tid
+                 RETURNING m.seq, m.accepted_at, m.delivery_report, x.smsc",
                 &[&seqs, &channel, &now, &ids, &node],
             )
             .await?;
@@ -337,7 +349,7 @@ impl Tx<'_> {
 
     /// The correlation rows every receipt's first tier finds (with their messages), in one
     /// statement: by receipt, in order. One index look-up per form (see [`Tx::receipt`] for
-    /// why the subquery is kept apart).
+    /// why the subquery is kept apart), and one per message found.
     async fn look_up(
         &mut self,
         channel: &str,
@@ -361,7 +373,9 @@ impl Tx<'_> {
                  FROM UNNEST($2::text[], $3::int8[]) AS u(form, owner), LATERAL (
                     SELECT seq, idx, smsc_id, form FROM correlation
                     WHERE channel = $1 AND form = u.form OFFSET 0
-                 ) AS c LEFT JOIN messages m ON m.seq = c.seq",
+                 ) AS c LEFT JOIN LATERAL (
+                    SELECT state, id, segments FROM messages WHERE seq = c.seq OFFSET 0
+                 ) AS m ON true",
                 &[&channel, &forms, &owners],
             )
             .await?;
@@ -475,9 +489,12 @@ impl Tx<'_> {
             let errors: Vec<Option<&str>> =
                 writes.rows.iter().map(|w| w.error.as_deref()).collect();
             // A receipt that moves its message finishes it and ends its claim, as
-            // `Tx::enter` does; one that does not records its words alone.
-            self.execute(
-                "UPDATE messages m SET
+            // `Tx::enter` does; one that does not records its words alone. Rows are found by
+            // key and written by `ctid`, as in `first_acks`; a row another transaction
+            // changed in between is written on its own after it.
+            let rows = self
+                .query(
+                    "UPDATE messages m SET
                     state = CASE WHEN u.moved THEN u.state ELSE m.state END,
                     finished_at = CASE WHEN u.moved THEN $1::int8 ELSE m.finished_at END,
                     failure_reason = CASE WHEN u.moved THEN COALESCE(u.reason, m.failure_reason)
@@ -486,12 +503,24 @@ impl Tx<'_> {
                     claimed_by = CASE WHEN u.moved THEN NULL ELSE m.claimed_by END,
                     claimed_on = CASE WHEN u.moved THEN NULL ELSE m.claimed_on END,
                     claimed_at = CASE WHEN u.moved THEN NULL ELSE m.claimed_at END
-                 FROM UNNEST($2::int8[], $3::bool[], $4::int8[], $5::text[], $6::text[],
-                    $7::text[]) AS u(seq, moved, state, reason, word, error)
-                 WHERE m.seq = u.seq",
-                &[&now, &seqs, &moved, &states, &reasons, &words, &errors],
-            )
-            .await?;
+                 FROM (
+                    SELECT u.*, t.ctid AS tid
+                    FROM UNNEST($2::int8[], $3::bool[], $4::int8[], $5::text[], $6::text[],
+                        $7::text[]) AS u(seq, moved, state, reason, word, error),
+                    LATERAL (SELECT ctid FROM messages WHERE seq = u.seq OFFSET 0) AS t
+                 ) AS u
+                 WHERE m.ctid = u.tid
+                 RETURNING m.seq",
+                    &[&now, &seqs, &moved, &states, &reasons, &words, &errors],
+                )
+                .await?;
+            let written: HashSet<i64> = rows
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<Result<_, _>>()?;
+            for w in writes.rows.iter().filter(|w| !written.contains(&w.seq)) {
+                self.write_receipt(w, now).await?;
+            }
         }
         if !writes.events.is_empty() {
             // WITH ORDINALITY and ORDER BY: the outbox is delivered in the order of its rows.
@@ -503,6 +532,28 @@ impl Tx<'_> {
             )
             .await?;
         }
+        Ok(())
+    }
+
+    /// Writes one message's row as its receipt settled it, whatever the row became since:
+    /// as the one-by-one match writes after its read.
+    async fn write_receipt(&mut self, w: &ReceiptWrite, now: i64) -> Pg<()> {
+        self.execute(
+            "UPDATE messages SET
+                state = CASE WHEN $2::bool THEN $3::int8 ELSE state END,
+                finished_at = CASE WHEN $2::bool THEN $1::int8 ELSE finished_at END,
+                failure_reason = CASE WHEN $2::bool THEN COALESCE($4::text, failure_reason)
+                    ELSE failure_reason END,
+                receipt = $5::text, receipt_error = $6::text,
+                claimed_by = CASE WHEN $2::bool THEN NULL ELSE claimed_by END,
+                claimed_on = CASE WHEN $2::bool THEN NULL ELSE claimed_on END,
+                claimed_at = CASE WHEN $2::bool THEN NULL ELSE claimed_at END
+             WHERE seq = $7",
+            &[
+                &now, &w.moved, &w.state, &w.reason, &w.word, &w.error, &w.seq,
+            ],
+        )
+        .await?;
         Ok(())
     }
 }
