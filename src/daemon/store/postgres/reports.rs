@@ -174,9 +174,10 @@ impl Tx<'_> {
     /// `None` where the change is left to its own path. `run` acknowledges each message at
     /// most once (else nothing is taken here).
     ///
-    /// Each row is found by its key (a subquery kept apart by `OFFSET 0`) and updated by
-    /// its `ctid`: joined directly, a plan made before the table has statistics scans every
-    /// message this node holds, or the whole table, for each call. A row another
+    /// Each row is found by its key alone (a subquery kept apart by `OFFSET 0`, the other
+    /// conditions checked outside it) and updated by its `ctid`: joined directly, or with
+    /// `claimed_by` inside the subquery, a plan made before the table has statistics scans
+    /// every message this node holds (or the whole table) for each element. A row another
     /// transaction changed in between is passed over, and so left to the change's own path.
     async fn first_acks(
         &mut self,
@@ -218,11 +219,11 @@ impl Tx<'_> {
                  FROM (
                     SELECT u.smsc, t.ctid AS tid
                     FROM UNNEST($1::int8[], $4::text[]) AS u(seq, smsc), LATERAL (
-                        SELECT ctid FROM messages
-                        WHERE seq = u.seq AND segments = 1 AND state = 0 AND smsc_id IS NULL
-                            AND claimed_by = $5::text
-                        OFFSET 0
+                        SELECT ctid, segments, state, smsc_id, claimed_by FROM messages
+                        WHERE seq = u.seq OFFSET 0
                     ) AS t
+                    WHERE t.segments = 1 AND t.state = 0 AND t.smsc_id IS NULL
+                        AND t.claimed_by = $5::text
                  ) AS x
                  WHERE m.ctid = x.tid
                  RETURNING m.seq, m.accepted_at, m.delivery_report, x.smsc",
