@@ -218,6 +218,7 @@ on_every_backend!(
     receipts_match_exact_first_then_folded_then_across_radix,
     an_id_the_smsc_reuses_points_to_the_newest_submission,
     a_receipt_delivered_again_after_the_final_one_still_names_its_message,
+    one_report_applies_outcomes_and_receipts_in_their_order,
     the_backlog_counts_each_queue_and_dates_its_oldest_message_and_event,
     a_schema_from_a_newer_smppd_is_refused,
 );
@@ -575,6 +576,112 @@ async fn the_backlog_counts_each_queue_and_dates_its_oldest_message_and_event(h:
     let head = store.outbox_due(1, at(60)).await.unwrap();
     store.outbox_retry(head[0].seq, at(900)).await.unwrap();
     assert_eq!(store.backlog().await.unwrap().oldest_event, Some(at(40)));
+}
+
+/// A sink's report interleaves submit_sm_resps and receipts: each change sees every change
+/// before it in the report and none after it, whatever the backend groups.
+async fn one_report_applies_outcomes_and_receipts_in_their_order(h: Harness) {
+    let (store, _) = h.open(|_| {}).await;
+    let batch: Vec<NewMessage> = (0..3).map(|_| message("a", true, 1)).collect();
+    let ids: Vec<MessageId> = batch.iter().map(|m| m.id.clone()).collect();
+    store.accept(batch, now()).await.unwrap();
+    let seqs: Vec<i64> = store
+        .claim("a", 10, now())
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.seq)
+        .collect();
+    assert_eq!(seqs.len(), 3);
+    let submitted = |n: usize, smsc: &str| Change::Submitted {
+        key: segment_key(seqs[n], 0),
+        smsc_message_id: smsc.into(),
+    };
+    let receipt = |smsc: &str, state: ReceiptState, error: Option<&str>| Change::Receipt {
+        receipt: ReceiptReport {
+            smsc_message_id: smsc.into(),
+            state,
+            error_code: error.map(Into::into),
+        },
+        event: Some(serde_json::Map::new()),
+    };
+    let changes = vec![
+        // Before the response it refers to: nothing to match yet.
+        receipt("c1", ReceiptState::Delivered, None),
+        submitted(0, "a1"),
+        submitted(1, "b1"),
+        receipt("a1", ReceiptState::Delivered, None),
+        submitted(2, "c1"),
+        receipt("b1", ReceiptState::Enroute, None),
+        receipt("b1", ReceiptState::Undeliverable, Some("001")),
+        receipt("zz", ReceiptState::Delivered, None),
+        receipt("c1", ReceiptState::Delivered, None),
+    ];
+    let applied = store.apply("a", changes, now()).await.unwrap();
+    let outcome = |a: &Applied| match a {
+        Applied::Done(Some(o)) => o.state,
+        other => panic!("{other:?}"),
+    };
+    let matched = |a: &Applied| match a {
+        Applied::Receipt(ReceiptMatch::Matched { id, segment, state }) => {
+            Some((id.clone(), *segment, *state))
+        }
+        Applied::Receipt(ReceiptMatch::NotFound) => None,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(applied.len(), 9);
+    assert_eq!(matched(&applied[0]), None);
+    assert_eq!(outcome(&applied[1]), MessageState::Submitted);
+    assert_eq!(outcome(&applied[2]), MessageState::Submitted);
+    assert_eq!(
+        matched(&applied[3]),
+        Some((ids[0].clone(), 0, MessageState::Delivered))
+    );
+    assert_eq!(outcome(&applied[4]), MessageState::Submitted);
+    assert_eq!(
+        matched(&applied[5]),
+        Some((ids[1].clone(), 0, MessageState::Submitted))
+    );
+    assert_eq!(
+        matched(&applied[6]),
+        Some((ids[1].clone(), 0, MessageState::Failed))
+    );
+    assert_eq!(matched(&applied[7]), None);
+    assert_eq!(
+        matched(&applied[8]),
+        Some((ids[2].clone(), 0, MessageState::Delivered))
+    );
+    let failed = store.get(&ids[1]).await.unwrap().unwrap();
+    assert_eq!(failed.state, MessageState::Failed);
+    assert_eq!(
+        failed.failure.map(|f| f.reason).as_deref(),
+        Some("receipt: undeliverable (err 001)")
+    );
+    assert_eq!(
+        failed.segments[0].receipt,
+        Some(ReceiptState::Undeliverable)
+    );
+    assert_eq!(failed.segments[0].receipt_error.as_deref(), Some("001"));
+    let events = store.outbox_due(20, now()).await.unwrap();
+    let states: Vec<serde_json::Value> = events
+        .iter()
+        .map(|e| {
+            let body: serde_json::Value = serde_json::from_slice(&e.body).unwrap();
+            body["message_state"].clone()
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [
+            serde_json::Value::Null,
+            "delivered".into(),
+            "submitted".into(),
+            "failed".into(),
+            serde_json::Value::Null,
+            "delivered".into(),
+        ]
+    );
+    assert_eq!((store.counts().waiting, store.counts().outbox), (0, 6));
 }
 
 /// Submits one single-segment message on channel `a` with `smsc_id`; returns its id.

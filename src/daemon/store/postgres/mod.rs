@@ -25,6 +25,7 @@ mod error;
 pub mod leases;
 mod pool;
 mod read;
+mod reports;
 mod schema;
 mod tls;
 pub mod url;

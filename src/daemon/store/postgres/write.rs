@@ -11,6 +11,7 @@
 
 use super::error::{Pg, PgError};
 use super::read::segment_records;
+use super::reports::{can_enter, completed, event_body, run_end};
 use super::{pool, PgOptions, OUTBOX_HOLD};
 use crate::daemon::engine::ReceiptReport;
 use crate::daemon::store::body;
@@ -248,11 +249,11 @@ impl Writer {
 }
 
 /// One transaction of the writer: its connection, prepared statements and counts.
-struct Tx<'a> {
+pub(super) struct Tx<'a> {
     c: &'a Client,
     statements: &'a mut HashMap<&'static str, Statement>,
-    options: &'a PgOptions,
-    counts: &'a mut Counts,
+    pub(super) options: &'a PgOptions,
+    pub(super) counts: &'a mut Counts,
     round_trips: &'a AtomicU64,
 }
 
@@ -296,7 +297,7 @@ impl Tx<'_> {
         Ok(s)
     }
 
-    async fn query(&mut self, sql: &'static str, params: Params<'_>) -> Pg<Vec<Row>> {
+    pub(super) async fn query(&mut self, sql: &'static str, params: Params<'_>) -> Pg<Vec<Row>> {
         let s = self.statement(sql).await?;
         self.trip();
         Ok(self.c.query(&s, params).await?)
@@ -308,7 +309,7 @@ impl Tx<'_> {
         Ok(self.c.query_opt(&s, params).await?)
     }
 
-    async fn execute(&mut self, sql: &'static str, params: Params<'_>) -> Pg<u64> {
+    pub(super) async fn execute(&mut self, sql: &'static str, params: Params<'_>) -> Pg<u64> {
         let s = self.statement(sql).await?;
         self.trip();
         Ok(self.c.execute(&s, params).await?)
@@ -703,7 +704,7 @@ impl Tx<'_> {
             Cause::Holder => (None, true),
             Cause::Receipt(words) => (words, false),
         };
-        if from == state || from == DELIVERED || from == FAILED || from == EXPIRED {
+        if !can_enter(from, state) {
             return Ok(false);
         }
         let finished = state != SUBMITTED;
@@ -755,6 +756,8 @@ impl Tx<'_> {
             }))
     }
 
+    /// Applies a channel's report in order: runs of submit_sm_resps and receipts as
+    /// [`Tx::reports`] batches them, anything else one change at a time.
     async fn apply(
         &mut self,
         channel: &str,
@@ -762,178 +765,92 @@ impl Tx<'_> {
         now: SystemTime,
     ) -> Pg<Vec<Applied>> {
         let at = ms(now);
-        let mut early = self.first_acks(channel, changes, at).await?;
         let mut applied = Vec::with_capacity(changes.len());
-        for (n, change) in changes.iter().enumerate() {
-            if let Some(done) = early.get_mut(n).and_then(Option::take) {
-                applied.push(done);
-                continue;
+        let mut n = 0;
+        while let Some(change) = changes.get(n) {
+            if matches!(change, Change::Submitted { .. } | Change::Receipt { .. }) {
+                let end = run_end(changes, n).max(n + 1);
+                let run = changes.get(n..end).unwrap_or_default();
+                applied.extend(self.reports(channel, run, at).await?);
+                n = end;
+            } else {
+                applied.push(self.change(channel, change, at).await?);
+                n += 1;
             }
-            applied.push(match change {
-                Change::Submitted {
-                    key,
-                    smsc_message_id,
-                } => self.submitted(channel, *key, smsc_message_id, at).await?,
-                Change::Failed {
-                    key,
-                    status,
-                    reason,
-                } => {
-                    let (seq, _) = split_key(*key);
-                    match self.message(seq).await? {
-                        Some((_, state, ..)) => {
-                            let failure = Some((*status, reason.as_str()));
-                            self.enter(seq, state, FAILED, at, failure, Cause::Holder)
-                                .await?;
-                            Applied::Done(self.outcome(seq, at).await?)
-                        }
-                        None => Applied::Done(None),
-                    }
-                }
-                Change::Expired { seq } => {
-                    self.expire(*seq, at).await?;
-                    Applied::Done(self.outcome(*seq, at).await?)
-                }
-                Change::Receipt { receipt, event } => {
-                    if event.is_some() && self.outbox_full() {
-                        Applied::OutboxFull
-                    } else {
-                        let matched = self.receipt(channel, receipt, at).await?;
-                        if let Some(mut event) = event.clone() {
-                            let (id, segment, state) = match &matched {
-                                ReceiptMatch::Matched { id, segment, state } => (
-                                    Value::from(id.as_str()),
-                                    Value::from(*segment),
-                                    Value::from(state.as_str()),
-                                ),
-                                _ => (Value::Null, Value::Null, Value::Null),
-                            };
-                            event.insert("message_id".into(), id);
-                            event.insert("segment".into(), segment);
-                            event.insert("message_state".into(), state);
-                            self.queue_event(event, at).await?;
-                        }
-                        Applied::Receipt(matched)
-                    }
-                }
-                Change::Event { event } => {
-                    if self.outbox_full() {
-                        Applied::OutboxFull
-                    } else {
-                        self.queue_event(event.clone(), at).await?;
-                        Applied::Done(None)
-                    }
-                }
-                Change::Part { set, number, data } => {
-                    self.execute(
-                        "INSERT INTO inbound_parts (channel, set_key, number, data)
-                         VALUES ($1, $2, $3, $4)
-                         ON CONFLICT (channel, set_key, number) DO UPDATE SET data = $4",
-                        &[&channel, set, &i64::from(*number), data],
-                    )
-                    .await?;
-                    Applied::Done(None)
-                }
-                Change::Completed { set, event } => {
-                    if self.outbox_full() {
-                        Applied::OutboxFull
-                    } else {
-                        self.queue_event(event.clone(), at).await?;
-                        self.forget_parts(channel, set).await?;
-                        Applied::Done(None)
-                    }
-                }
-                Change::PartsDone { set } => {
-                    self.forget_parts(channel, set).await?;
-                    Applied::Done(None)
-                }
-            });
         }
         Ok(applied)
     }
 
-    /// The first acknowledgements of one-segment messages this node holds, all in one
-    /// statement (and their correlations in one more), as a sink reports a window of
-    /// responses: what each applied, by position; `None` where the change is left to
-    /// [`Tx::apply`]'s own path. Only for a report of responses alone, each for another
-    /// message, so that taking some first changes nothing another change sees.
-    async fn first_acks(
-        &mut self,
-        channel: &str,
-        changes: &[Change],
-        now: i64,
-    ) -> Pg<Vec<Option<Applied>>> {
-        let mut seqs = Vec::new();
-        let mut ids = Vec::new();
-        let mut at = HashMap::new();
-        for (n, change) in changes.iter().enumerate() {
-            let Change::Submitted {
+    /// Applies one change of a channel's report on its own.
+    pub(super) async fn change(&mut self, channel: &str, change: &Change, at: i64) -> Pg<Applied> {
+        Ok(match change {
+            Change::Submitted {
                 key,
                 smsc_message_id,
-            } = change
-            else {
-                // Anything else in the report keeps the order of every change.
-                return Ok(Vec::new());
-            };
-            let (seq, idx) = split_key(*key);
-            if at.insert(seq, n).is_some() {
-                return Ok(Vec::new());
-            }
-            if idx == 0 {
-                seqs.push(seq);
-                ids.push(smsc_message_id.as_str());
-            }
-        }
-        if seqs.len() < 2 {
-            return Ok(Vec::new());
-        }
-        let node = self.options.node_name.as_str();
-        let rows = self
-            .query(
-                "UPDATE messages m SET smsc_id = u.smsc, acked_on = $2::text, channel = $2::text,
-                    acked = 1, state = 1, submitted_at = $3::int8,
-                    finished_at = CASE WHEN m.delivery_report THEN NULL ELSE $3::int8 END,
-                    claimed_by = NULL, claimed_on = NULL, claimed_at = NULL
-                 FROM UNNEST($1::int8[], $4::text[]) AS u(seq, smsc)
-                 WHERE m.seq = u.seq AND m.segments = 1 AND m.state = 0 AND m.smsc_id IS NULL
-                    AND m.claimed_by = $5::text
-                 RETURNING m.seq, m.accepted_at, m.delivery_report, u.smsc",
-                &[&seqs, &channel, &now, &ids, &node],
-            )
-            .await?;
-        let mut early: Vec<Option<Applied>> = vec![None; changes.len()];
-        let (mut c_seq, mut c_form, mut c_id) = (Vec::new(), Vec::new(), Vec::new());
-        for r in rows {
-            let seq: i64 = r.try_get(0)?;
-            let accepted: i64 = r.try_get(1)?;
-            if r.try_get::<_, bool>(2)? {
-                let key = MessageIdKey::new(r.try_get::<_, &str>(3)?);
-                for form in stored_forms(&key) {
-                    c_seq.push(seq);
-                    c_form.push(form);
-                    c_id.push(key.as_str().to_string());
+            } => self.submitted(channel, *key, smsc_message_id, at).await?,
+            Change::Failed {
+                key,
+                status,
+                reason,
+            } => {
+                let (seq, _) = split_key(*key);
+                match self.message(seq).await? {
+                    Some((_, state, ..)) => {
+                        let failure = Some((*status, reason.as_str()));
+                        self.enter(seq, state, FAILED, at, failure, Cause::Holder)
+                            .await?;
+                        Applied::Done(self.outcome(seq, at).await?)
+                    }
+                    None => Applied::Done(None),
                 }
             }
-            self.counts.waiting -= 1;
-            if let Some(slot) = at.get(&seq).and_then(|&n| early.get_mut(n)) {
-                *slot = Some(Applied::Done(Some(Outcome {
-                    channel: channel.to_string(),
-                    state: MessageState::Submitted,
-                    since_accepted: Duration::from_millis((now - accepted).max(0) as u64),
-                })));
+            Change::Expired { seq } => {
+                self.expire(*seq, at).await?;
+                Applied::Done(self.outcome(*seq, at).await?)
             }
-        }
-        if !c_seq.is_empty() {
-            self.execute(
-                "INSERT INTO correlation (channel, form, seq, idx, smsc_id)
-                 SELECT $1::text, form, seq, 0, smsc_id
-                 FROM UNNEST($2::int8[], $3::text[], $4::text[]) AS u(seq, form, smsc_id)
-                 ON CONFLICT DO NOTHING",
-                &[&channel, &c_seq, &c_form, &c_id],
-            )
-            .await?;
-        }
-        Ok(early)
+            Change::Receipt { receipt, event } => {
+                if event.is_some() && self.outbox_full() {
+                    Applied::OutboxFull
+                } else {
+                    let matched = self.receipt(channel, receipt, at).await?;
+                    if let Some(event) = event.clone() {
+                        self.queue_event(completed(event, &matched), at).await?;
+                    }
+                    Applied::Receipt(matched)
+                }
+            }
+            Change::Event { event } => {
+                if self.outbox_full() {
+                    Applied::OutboxFull
+                } else {
+                    self.queue_event(event.clone(), at).await?;
+                    Applied::Done(None)
+                }
+            }
+            Change::Part { set, number, data } => {
+                self.execute(
+                    "INSERT INTO inbound_parts (channel, set_key, number, data)
+                     VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (channel, set_key, number) DO UPDATE SET data = $4",
+                    &[&channel, set, &i64::from(*number), data],
+                )
+                .await?;
+                Applied::Done(None)
+            }
+            Change::Completed { set, event } => {
+                if self.outbox_full() {
+                    Applied::OutboxFull
+                } else {
+                    self.queue_event(event.clone(), at).await?;
+                    self.forget_parts(channel, set).await?;
+                    Applied::Done(None)
+                }
+            }
+            Change::PartsDone { set } => {
+                self.forget_parts(channel, set).await?;
+                Applied::Done(None)
+            }
+        })
     }
 
     async fn forget_parts(&mut self, channel: &str, set: &str) -> Pg<()> {
@@ -945,17 +862,14 @@ impl Tx<'_> {
         Ok(())
     }
 
-    fn outbox_full(&self) -> bool {
+    /// Whether the outbox holds as many events as it may.
+    pub(super) fn outbox_full(&self) -> bool {
         self.counts.outbox >= i64::try_from(self.options.max_outbox).unwrap_or(i64::MAX)
     }
 
     /// Queues a webhook event with a fresh, stable `event_id`.
-    async fn queue_event(&mut self, mut event: Map<String, Value>, now: i64) -> Pg<()> {
-        event.insert(
-            "event_id".into(),
-            Value::from(MessageId::generate().as_str()),
-        );
-        let body = Value::Object(event).to_string().into_bytes();
+    async fn queue_event(&mut self, event: Map<String, Value>, now: i64) -> Pg<()> {
+        let body = event_body(event);
         self.execute(
             "INSERT INTO outbox (body, due, created_at) VALUES ($1, $2, $2)",
             &[&body, &now],
@@ -1270,11 +1184,7 @@ impl Tx<'_> {
         let mut state = state;
         let mut written = false;
         if let Some((next, reason)) = state_from_receipts(&segments) {
-            let code = match next {
-                MessageState::Delivered => DELIVERED,
-                MessageState::Expired => EXPIRED,
-                _ => FAILED,
-            };
+            let code = settled_code(next);
             let failure = reason.as_deref().map(|r| (None, r));
             if self
                 .enter(seq, state, code, now, failure, Cause::Receipt(in_row))
@@ -1431,6 +1341,15 @@ pub(super) fn from_ms(ms: i64) -> SystemTime {
 
 fn ms_of(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// The state code a message settled by its receipts takes.
+pub(super) fn settled_code(state: MessageState) -> i64 {
+    match state {
+        MessageState::Delivered => DELIVERED,
+        MessageState::Expired => EXPIRED,
+        _ => FAILED,
+    }
 }
 
 /// A stored state code as a [`MessageState`].
