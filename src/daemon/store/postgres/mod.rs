@@ -214,6 +214,7 @@ impl PgStore {
         ));
         let writer = write::Writer::new(
             config,
+            tls,
             client,
             options,
             gauges.clone(),
@@ -221,8 +222,7 @@ impl PgStore {
             round_trips.clone(),
         );
         let (writes, calls) = mpsc::unbounded_channel();
-        // The writer reconnects through the store's TLS: it takes it from its task.
-        tokio::spawn(pool::with_tls(tls, writer.run(calls)));
+        tokio::spawn(writer.run(calls));
         Ok((
             PgStore {
                 writes,

@@ -10,40 +10,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Mutex;
-use tokio_postgres::config::SslMode;
 use tokio_postgres::{Client, Config};
 
 /// How long opening a connection may take in all: the client's `connect_timeout` bounds
 /// the TCP connect only, and a server (or a proxy before it) that accepts and then says
 /// nothing would hold the start-up for ever.
 const OPEN_BOUND: Duration = Duration::from_secs(10);
-
-tokio::task_local! {
-    /// The TLS of the connections the writer task opens: [`connect`] takes it from the task,
-    /// since the writer names only the client configuration and the target.
-    static TASK_TLS: Connector;
-}
-
-/// Runs `task` with `tls` for the connections [`connect`] opens in it.
-pub(super) async fn with_tls<F: std::future::Future>(tls: Connector, task: F) -> F::Output {
-    TASK_TLS.scope(tls, task).await
-}
-
-/// Opens one connection with the TLS of the task ([`with_tls`]). A task without one gets
-/// plain connections only where the configuration asks for no TLS: otherwise the opening
-/// fails rather than going out in clear.
-pub(super) async fn connect(config: &Config, target: &str) -> Pg<Client> {
-    let tls = match TASK_TLS.try_with(Connector::clone) {
-        Ok(tls) => tls,
-        Err(_) if config.get_ssl_mode() == SslMode::Disable => Connector::plain(),
-        Err(_) => {
-            return Err(PgError::TlsSetup(
-                "no TLS context for this connection".into(),
-            ))
-        }
-    };
-    open(config, &tls, target).await
-}
 
 /// Opens one connection through `tls`; its I/O runs in a task of its own until the client
 /// is dropped.

@@ -12,6 +12,7 @@
 use super::error::{Pg, PgError};
 use super::read::segment_records;
 use super::reports::{can_enter, completed, event_body, run_end};
+use super::tls::Connector;
 use super::{pool, PgOptions, OUTBOX_HOLD};
 use crate::daemon::engine::ReceiptReport;
 use crate::daemon::store::body;
@@ -91,6 +92,8 @@ pub(super) async fn load_counts(client: &Client) -> Pg<Counts> {
 /// The state of the writer task.
 pub(super) struct Writer {
     config: Config,
+    /// The TLS every connection it opens goes through.
+    tls: Connector,
     target: String,
     client: Option<Client>,
     statements: HashMap<&'static str, Statement>,
@@ -104,6 +107,7 @@ impl Writer {
     /// A writer on an open connection whose counts were read.
     pub(super) fn new(
         config: Config,
+        tls: Connector,
         client: Client,
         options: PgOptions,
         gauges: Arc<Gauges>,
@@ -113,6 +117,7 @@ impl Writer {
         let writer = Writer {
             round_trips,
             config,
+            tls,
             target: options.url.clone(),
             client: Some(client),
             statements: HashMap::new(),
@@ -156,7 +161,7 @@ impl Writer {
         }
         self.client = None;
         self.statements.clear();
-        let client = pool::connect(&self.config, &self.target).await?;
+        let client = pool::open(&self.config, &self.tls, &self.target).await?;
         limit_idle_transactions(&client, self.options.idle_transaction_limit()).await?;
         self.counts = load_counts(&client).await?;
         self.client = Some(client);
