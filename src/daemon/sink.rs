@@ -155,11 +155,7 @@ impl Sink {
                     let events = std::mem::take(&mut batch);
                     if events.iter().any(is_mobile_originated) {
                         while let Some(done) = sent.pop_front() {
-                            let applied = match done.durable.await {
-                                Ok(applied) => Some(applied),
-                                Err(e) => self.after_failure(e, &done.batch.changes).await,
-                            };
-                            self.finish(&mut reassembly, done.batch, applied).await;
+                            self.settle(&mut reassembly, done).await;
                         }
                         next = NextSend::Now;
                         let prepared = self.prepare(&mut reassembly, events);
@@ -185,12 +181,17 @@ impl Sink {
         }
         // The sessions are gone: answer what is still in the store's hands.
         while let Some(done) = sent.pop_front() {
-            let applied = match done.durable.await {
-                Ok(applied) => Some(applied),
-                Err(e) => self.after_failure(e, &done.batch.changes).await,
-            };
-            self.finish(&mut reassembly, done.batch, applied).await;
+            self.settle(&mut reassembly, done).await;
         }
+    }
+
+    /// Waits for a batch in the store's hands and answers what waited for it.
+    async fn settle(&self, r: &mut Reassembler, done: InStore<'_>) {
+        let applied = match done.durable.await {
+            Ok(applied) => Some(applied),
+            Err(e) => self.after_failure(e, &done.batch.changes).await,
+        };
+        self.finish(r, done.batch, applied).await;
     }
 
     /// What a batch whose store call failed with `error` comes to: applied by trying again

@@ -325,6 +325,29 @@ pub enum ReceiptMatch {
     },
 }
 
+impl ReceiptMatch {
+    /// A receipt's webhook `event` completed with what it matched: `message_id`, `segment`
+    /// and `message_state`, null when it matched no one message.
+    pub fn complete_event(
+        &self,
+        mut event: serde_json::Map<String, serde_json::Value>,
+    ) -> serde_json::Map<String, serde_json::Value> {
+        use serde_json::Value;
+        let (id, segment, state) = match self {
+            ReceiptMatch::Matched { id, segment, state } => (
+                Value::from(id.as_str()),
+                Value::from(*segment),
+                Value::from(state.as_str()),
+            ),
+            _ => (Value::Null, Value::Null, Value::Null),
+        };
+        event.insert("message_id".into(), id);
+        event.insert("segment".into(), segment);
+        event.insert("message_state".into(), state);
+        event
+    }
+}
+
 /// One webhook event waiting in the outbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxEvent {

@@ -324,7 +324,7 @@ impl Tx<'_> {
                     if let Some(event) = event {
                         writes
                             .events
-                            .push(event_body(completed(event.clone(), &matched)));
+                            .push(event_body(matched.complete_event(event.clone())));
                         self.counts.outbox += 1;
                     }
                     set(done, n, Applied::Receipt(matched));
@@ -564,25 +564,6 @@ impl Tx<'_> {
 pub(super) fn can_enter(from: i64, to: i64) -> bool {
     use super::write::{DELIVERED, EXPIRED, FAILED};
     !(from == to || from == DELIVERED || from == FAILED || from == EXPIRED)
-}
-
-/// A receipt's webhook event with what it matched.
-pub(super) fn completed(
-    mut event: Map<String, Value>,
-    matched: &ReceiptMatch,
-) -> Map<String, Value> {
-    let (id, segment, state) = match matched {
-        ReceiptMatch::Matched { id, segment, state } => (
-            Value::from(id.as_str()),
-            Value::from(*segment),
-            Value::from(state.as_str()),
-        ),
-        _ => (Value::Null, Value::Null, Value::Null),
-    };
-    event.insert("message_id".into(), id);
-    event.insert("segment".into(), segment);
-    event.insert("message_state".into(), state);
-    event
 }
 
 /// An event's stored body, with a fresh `event_id` that stays with it through every

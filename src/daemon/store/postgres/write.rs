@@ -11,7 +11,7 @@
 
 use super::error::{Pg, PgError};
 use super::read::segment_records;
-use super::reports::{can_enter, completed, event_body, run_end};
+use super::reports::{can_enter, event_body, run_end};
 use super::tls::Connector;
 use super::{pool, PgOptions, OUTBOX_HOLD};
 use crate::daemon::engine::ReceiptReport;
@@ -819,7 +819,7 @@ impl Tx<'_> {
                 } else {
                     let matched = self.receipt(channel, receipt, at).await?;
                     if let Some(event) = event.clone() {
-                        self.queue_event(completed(event, &matched), at).await?;
+                        self.queue_event(matched.complete_event(event), at).await?;
                     }
                     Applied::Receipt(matched)
                 }

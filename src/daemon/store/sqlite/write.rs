@@ -688,19 +688,8 @@ impl Writer {
                         Applied::OutboxFull
                     } else {
                         let matched = self.receipt(channel, receipt, at)?;
-                        if let Some(mut event) = event.clone() {
-                            let (id, segment, state) = match &matched {
-                                ReceiptMatch::Matched { id, segment, state } => (
-                                    Value::from(id.as_str()),
-                                    Value::from(*segment),
-                                    Value::from(state.as_str()),
-                                ),
-                                _ => (Value::Null, Value::Null, Value::Null),
-                            };
-                            event.insert("message_id".into(), id);
-                            event.insert("segment".into(), segment);
-                            event.insert("message_state".into(), state);
-                            self.queue_event(event, at)?;
+                        if let Some(event) = event.clone() {
+                            self.queue_event(matched.complete_event(event), at)?;
                         }
                         Applied::Receipt(matched)
                     }
