@@ -844,6 +844,131 @@ fn decode(bytes: &[u8], data_coding: u8, config: &ChannelConfig) -> InboundConte
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::pdu::{DeliverSm, SubmitSm};
+    use crate::codec::{CommandId, EsmClass, ShortMessage};
+    use crate::daemon::store::{segment_key, MessageId, NewMessage, SqliteOptions, SqliteStore};
+    use crate::session::message::Ack;
+    use crate::session::OutboundMessage;
+    use crate::sms::{Field, Segment};
+
+    fn new_message(i: usize) -> NewMessage {
+        NewMessage {
+            id: MessageId::generate(),
+            channel: "c".into(),
+            pinned: true,
+            to: "447700900123".into(),
+            from: None,
+            delivery_report: true,
+            expires_at: SystemTime::now() + Duration::from_secs(3600),
+            send_validity: false,
+            encoding: "gsm7",
+            data_coding: 0,
+            segments: vec![Segment {
+                bytes: format!("message {i}").into_bytes(),
+                field: Field::ShortMessage,
+                esm_class: 0,
+                data_coding: 0,
+                sar: None,
+            }],
+            idempotency: None,
+        }
+    }
+
+    fn receipt(
+        smsc_id: &str,
+        acks: &mpsc::UnboundedSender<crate::session::message::AckVerdict>,
+    ) -> Inbound {
+        let text = format!(
+            "id:{smsc_id} sub:001 dlvrd:001 submit date:2611301000 done date:2611301000 stat:DELIVRD err:000 text:"
+        );
+        let pdu = DeliverSm {
+            esm_class: EsmClass(0x04),
+            short_message: ShortMessage::new(text.into_bytes()).unwrap(),
+            ..Default::default()
+        };
+        let ack = Ack {
+            sequence: 1,
+            response: CommandId::DeliverSmResp,
+            tx: acks.clone(),
+        };
+        Inbound::new(InboundPdu::Deliver(pdu), true, ack)
+    }
+
+    /// Answers and receipts reported in many small batches, each receipt right behind its
+    /// message's answer and often in the batch after it, while earlier batches are still
+    /// being synced: every receipt finds its message (the store ran the answer first), and
+    /// every place in the record window comes back only once its outcome is applied.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn batches_in_flight_keep_each_receipt_behind_its_answer() {
+        const COUNT: usize = 300;
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = SqliteStore::open(SqliteOptions::new(dir.path().join("s.db"))).unwrap();
+        let store: Arc<dyn Store> = Arc::new(store);
+        let accepted = store
+            .accept((0..COUNT).map(new_message).collect(), SystemTime::now())
+            .await
+            .unwrap();
+        let ids: Vec<MessageId> = accepted
+            .into_iter()
+            .map(|a| match a.unwrap() {
+                crate::daemon::store::Accepted::New(m) => m.id,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        let claimed = store.claim("c", COUNT, SystemTime::now()).await.unwrap();
+        assert_eq!(claimed.len(), COUNT);
+        let text = "[channel-c]\nx-smpp-host = \"127.0.0.1\"\nx-smpp-port = 2775\n\
+                    x-smpp-system-id = \"c\"\npassword = \"pw\"\n";
+        let config =
+            crate::config::Config::parse(text, std::path::Path::new("/tmp/s.toml"), &|_| None)
+                .unwrap()
+                .config;
+        let in_flight = Arc::new(InFlight::default());
+        let sink = Sink {
+            config: Arc::new(config.channels[0].clone()),
+            store: store.clone(),
+            metrics: Arc::new(Metrics::default()),
+            webhook: false,
+            outbox: Arc::new(Notify::new()),
+            in_flight,
+            fence: Fence::unleased("c"),
+        };
+        let (events, events_rx) = mpsc::unbounded_channel();
+        let running = tokio::spawn(sink.run(events_rx));
+        let record = crate::session::RecordWindow::new(COUNT);
+        let (acks, mut acks_rx) = mpsc::unbounded_channel();
+        for (i, message) in claimed.iter().enumerate() {
+            let mut outbound =
+                OutboundMessage::new(segment_key(message.seq, 0), SubmitSm::default());
+            outbound.hold(record.try_take().unwrap());
+            let smsc_id = format!("{:08X}", 0x1000 + i);
+            events
+                .send(SessionEvent::Outcome(SubmitOutcome::Accepted {
+                    message: outbound,
+                    message_id: smsc_id.clone(),
+                }))
+                .unwrap();
+            events
+                .send(SessionEvent::Inbound(receipt(&smsc_id, &acks)))
+                .unwrap();
+            if i % 7 == 0 {
+                // Let the sink take what is there: the next receipts land in later batches.
+                tokio::task::yield_now().await;
+                tokio::time::sleep(Duration::from_micros(300)).await;
+            }
+        }
+        for _ in 0..COUNT {
+            let verdict = acks_rx.recv().await.unwrap();
+            assert_eq!(verdict.status, CommandStatus::EsmeRok);
+        }
+        drop(events);
+        running.await.unwrap();
+        assert_eq!(record.free(), COUNT, "every place came back");
+        for id in &ids {
+            let m = store.get(id).await.unwrap().unwrap();
+            assert_eq!(m.state.as_str(), "delivered", "{id:?}");
+        }
+    }
 
     #[test]
     fn kept_parts_read_back() {
