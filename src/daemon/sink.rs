@@ -846,33 +846,9 @@ mod tests {
     use super::*;
     use crate::codec::pdu::{DeliverSm, SubmitSm};
     use crate::codec::{CommandId, EsmClass, ShortMessage};
-    use crate::daemon::store::{segment_key, MessageId, NewMessage, SqliteOptions, SqliteStore};
+    use crate::daemon::store::{segment_key, shared_tests, MessageId, SqliteOptions, SqliteStore};
     use crate::session::message::Ack;
     use crate::session::OutboundMessage;
-    use crate::sms::{Field, Segment};
-
-    fn new_message(i: usize) -> NewMessage {
-        NewMessage {
-            id: MessageId::generate(),
-            channel: "c".into(),
-            pinned: true,
-            to: "447700900123".into(),
-            from: None,
-            delivery_report: true,
-            expires_at: SystemTime::now() + Duration::from_secs(3600),
-            send_validity: false,
-            encoding: "gsm7",
-            data_coding: 0,
-            segments: vec![Segment {
-                bytes: format!("message {i}").into_bytes(),
-                field: Field::ShortMessage,
-                esm_class: 0,
-                data_coding: 0,
-                sar: None,
-            }],
-            idempotency: None,
-        }
-    }
 
     fn receipt(
         smsc_id: &str,
@@ -905,7 +881,12 @@ mod tests {
         let (store, _) = SqliteStore::open(SqliteOptions::new(dir.path().join("s.db"))).unwrap();
         let store: Arc<dyn Store> = Arc::new(store);
         let accepted = store
-            .accept((0..COUNT).map(new_message).collect(), SystemTime::now())
+            .accept(
+                (0..COUNT)
+                    .map(|_| shared_tests::message("c", true, 1))
+                    .collect(),
+                SystemTime::now(),
+            )
             .await
             .unwrap();
         let ids: Vec<MessageId> = accepted

@@ -34,7 +34,7 @@ mod state;
 mod time;
 
 #[cfg(test)]
-mod shared_tests;
+pub(crate) mod shared_tests;
 
 pub use backlog::{Backlog, QueueBacklog, ANY_CHANNEL};
 pub use fence::Fence;

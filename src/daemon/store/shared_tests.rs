@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 /// The variable naming the test server.
 const URL_VARIABLE: &str = "SMPPD_TEST_POSTGRES_URL";
 
-pub(super) fn segment(text: &str) -> Segment {
+pub(crate) fn segment(text: &str) -> Segment {
     Segment {
         bytes: text.as_bytes().to_vec(),
         field: Field::ShortMessage,
@@ -22,7 +22,7 @@ pub(super) fn segment(text: &str) -> Segment {
     }
 }
 
-pub(super) fn message(channel: &str, pinned: bool, segments: usize) -> NewMessage {
+pub(crate) fn message(channel: &str, pinned: bool, segments: usize) -> NewMessage {
     NewMessage {
         id: MessageId::generate(),
         channel: channel.into(),
