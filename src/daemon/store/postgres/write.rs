@@ -846,8 +846,11 @@ impl Tx<'_> {
                 if self.outbox_full() {
                     Applied::OutboxFull
                 } else {
-                    self.queue_event(event.clone(), at).await?;
-                    self.forget_parts(channel, set).await?;
+                    // Whoever takes the set's kept parts completes it: a sibling session (on
+                    // any node) that saw the same set whole finds none left and queues nothing.
+                    if self.forget_parts(channel, set).await? > 0 {
+                        self.queue_event(event.clone(), at).await?;
+                    }
                     Applied::Done(None)
                 }
             }
@@ -858,13 +861,13 @@ impl Tx<'_> {
         })
     }
 
-    async fn forget_parts(&mut self, channel: &str, set: &str) -> Pg<()> {
+    /// Deletes a set's kept parts; how many there were.
+    async fn forget_parts(&mut self, channel: &str, set: &str) -> Pg<u64> {
         self.execute(
             "DELETE FROM inbound_parts WHERE channel = $1 AND set_key = $2",
             &[&channel, &set],
         )
-        .await?;
-        Ok(())
+        .await
     }
 
     /// Whether the outbox holds as many events as it may.

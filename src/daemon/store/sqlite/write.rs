@@ -715,8 +715,11 @@ impl Writer {
                     if self.outbox_full() {
                         Applied::OutboxFull
                     } else {
-                        self.queue_event(event.clone(), at)?;
-                        self.forget_parts(channel, set)?;
+                        // Whoever takes the set's kept parts completes it: a sibling session
+                        // that saw the same set whole finds none left and queues nothing.
+                        if self.forget_parts(channel, set)? > 0 {
+                            self.queue_event(event.clone(), at)?;
+                        }
                         Applied::Done(None)
                     }
                 }
@@ -729,11 +732,11 @@ impl Writer {
         Ok(applied)
     }
 
-    fn forget_parts(&mut self, channel: &str, set: &str) -> Sql<()> {
+    /// Deletes a set's kept parts; how many there were.
+    fn forget_parts(&mut self, channel: &str, set: &str) -> Sql<usize> {
         self.conn
             .prepare_cached("DELETE FROM inbound_parts WHERE channel = ?1 AND set_key = ?2")?
-            .execute(params![channel, set])?;
-        Ok(())
+            .execute(params![channel, set])
     }
 
     fn outbox_full(&self) -> bool {
