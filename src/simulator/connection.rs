@@ -280,12 +280,15 @@ impl Driver {
                     });
                 }
                 Action::Send(bytes) => self.append(&bytes, false),
-                Action::Register { system_id, mode } => self.shared.registry.register(
-                    self.id,
-                    &system_id,
-                    mode,
-                    self.deliveries.clone(),
-                ),
+                Action::Register(record) => {
+                    self.shared.registry.register(
+                        self.id,
+                        &record.system_id,
+                        record.mode,
+                        self.deliveries.clone(),
+                    );
+                    self.shared.recorder.bind(record);
+                }
                 Action::Unregister => self.shared.registry.unregister(self.id),
                 Action::Receipt { delivery, after } if after.is_zero() => {
                     // No timer task for a receipt due now: routed at once, it joins the

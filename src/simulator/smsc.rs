@@ -48,8 +48,9 @@ pub(crate) enum Action {
     },
     /// Send a PDU now (unbind_resp, deliver_sm).
     Send(Bytes),
-    /// Make this connection reachable for deliveries to `system_id`.
-    Register { system_id: String, mode: BindMode },
+    /// Make this connection reachable for deliveries to the bound account, then record the
+    /// bind: whoever sees the record can route to the connection at once.
+    Register(BindRecord),
     /// Stop routing deliveries here.
     Unregister,
     /// Route a receipt to a receiver of its account after `after` (queued if none is bound).
@@ -226,19 +227,18 @@ impl Smsc {
             BindMode::Receiver => Pdu::BindReceiverResp(body),
             BindMode::Transceiver => Pdu::BindTransceiverResp(body),
         };
-        if status == CommandStatus::EsmeRok {
-            self.bound = Some((system_id.clone(), mode));
-            out.push(Action::Register {
-                system_id: system_id.clone(),
-                mode,
-            });
-        }
-        shared.recorder.bind(BindRecord {
+        let record = BindRecord {
             connection: self.id,
             system_id,
             mode,
             command_status: status,
-        });
+        };
+        if status == CommandStatus::EsmeRok {
+            self.bound = Some((record.system_id.clone(), mode));
+            out.push(Action::Register(record));
+        } else {
+            shared.recorder.bind(record);
+        }
         if let Some(mut bytes) = wire::encode(&resp, seq, status) {
             if let Some(fault) = faults
                 .after_bind
@@ -524,10 +524,10 @@ mod tests {
         assert_eq!(status(&out), Some(CommandStatus::EsmeRok));
         assert!(out.iter().any(|a| matches!(
             a,
-            Action::Register {
+            Action::Register(BindRecord {
                 mode: BindMode::Receiver,
                 ..
-            }
+            })
         )));
         // A receiver may not submit; a second bind is refused.
         let out = smsc.on_frame(&submit(0), &s, now);
@@ -581,7 +581,7 @@ mod tests {
         let kinds: Vec<&str> = out
             .iter()
             .map(|a| match a {
-                Action::Register { .. } => "register",
+                Action::Register(_) => "register",
                 Action::Respond { .. } => "respond",
                 Action::Receipt { .. } => "receipt",
                 _ => "other",
