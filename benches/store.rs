@@ -42,6 +42,7 @@ fn message() -> NewMessage {
             sar: None,
         }],
         idempotency: None,
+        origin: None,
     }
 }
 

@@ -80,7 +80,7 @@ fn inbound(channel: &str, extra: Value) -> Change {
     let Value::Object(event) = event else {
         unreachable!()
     };
-    Change::Event { event }
+    Change::Event { event, user: None }
 }
 
 fn receipt(smsc_id: &str) -> Change {

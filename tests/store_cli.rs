@@ -48,6 +48,7 @@ fn message(channel: &str, pinned: bool) -> NewMessage {
             sar: None,
         }],
         idempotency: None,
+        origin: None,
     }
 }
 

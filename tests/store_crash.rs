@@ -143,6 +143,7 @@ fn new_message(pid: u64, task: u64, n: u64, segments: u64) -> NewMessage {
             })
             .collect(),
         idempotency: None,
+        origin: None,
     }
 }
 

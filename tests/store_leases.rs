@@ -40,6 +40,7 @@ fn message(n: usize) -> NewMessage {
             sar: None,
         }],
         idempotency: None,
+        origin: None,
     }
 }
 

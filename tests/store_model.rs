@@ -468,6 +468,7 @@ impl Model {
                 .collect(),
             failure: m.failure.clone(),
             history,
+            origin: None,
             expires_at: time(m.expires),
         }
     }
@@ -628,6 +629,7 @@ fn message(model: &mut Model, spec: &Spec) -> NewMessage {
             key: format!("key-{key}"),
             fingerprint: format!("request-{fingerprint}"),
         }),
+        origin: None,
     }
 }
 

@@ -44,6 +44,7 @@ fn message() -> NewMessage {
             sar: None,
         }],
         idempotency: None,
+        origin: None,
     }
 }
 

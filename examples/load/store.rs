@@ -98,6 +98,7 @@ fn message(receipts: bool) -> NewMessage {
             sar: None,
         }],
         idempotency: None,
+        origin: None,
     }
 }
 

@@ -211,6 +211,7 @@ impl Dispatcher {
             data_coding: coding.data_coding(),
             segments,
             idempotency: request.idempotency,
+            origin: None,
         })
     }
 

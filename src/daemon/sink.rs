@@ -607,8 +607,12 @@ impl Sink {
             }
         }
         changes.push(match completes {
-            Some(set) => Change::Completed { set, event },
-            None => Change::Event { event },
+            Some(set) => Change::Completed {
+                set,
+                event,
+                user: None,
+            },
+            None => Change::Event { event, user: None },
         });
     }
 

@@ -186,6 +186,9 @@ fn refusal(e: DispatchError, key_field: &str) -> ApiError {
         DispatchError::Route(e @ RouteError::Unavailable(_)) => unavailable(e.to_string()),
         DispatchError::Content { field, reason } => ApiError::field(field, reason),
         DispatchError::Refused(e @ Refused::QueueFull { .. }) => unavailable(e.to_string()),
+        DispatchError::Refused(e @ Refused::NoCredit { .. }) => {
+            ApiError::new(StatusCode::PAYMENT_REQUIRED, e.to_string())
+        }
         DispatchError::Refused(e @ Refused::KeyReused { .. }) => ApiError {
             status: StatusCode::UNPROCESSABLE_ENTITY,
             error: e.to_string(),

@@ -22,7 +22,14 @@ pub(super) enum Call {
         SystemTime,
         Reply<Vec<Result<Accepted, Refused>>>,
     ),
-    Claim(Fence, usize, SystemTime, Reply<Vec<ClaimedMessage>>),
+    /// The fence's slot claims from its channel's queue, the shared one and these.
+    Claim(
+        Fence,
+        Vec<String>,
+        usize,
+        SystemTime,
+        Reply<Vec<ClaimedMessage>>,
+    ),
     Release(Option<Fence>, Vec<(i64, bool)>, Reply<()>),
     Apply(
         Fence,
@@ -37,7 +44,12 @@ pub(super) enum Call {
     Upkeep(SystemTime, Reply<Upkeep>),
     /// Read by the writer, not a reader: its answer then waits, like every write's, until
     /// the commits before it are durable, so no event leaves before it is.
-    OutboxDue(usize, Reply<Vec<OutboxEvent>>),
+    /// For an SMPP user's events, or the webhook's (`None`).
+    OutboxDue(Option<String>, usize, Reply<Vec<OutboxEvent>>),
+    /// Users with a balance (and its first value), users without.
+    Credits(Vec<(String, Option<u64>)>, Reply<()>),
+    /// Adds to a user's balance: the new balance, `None` for a user without one.
+    CreditsAdd(String, u64, Reply<Option<u64>>),
 }
 
 /// What one call produced, kept until its transaction commits.
@@ -48,6 +60,7 @@ pub(super) enum Done {
     Count(u64),
     Upkeep(Upkeep),
     Outbox(Vec<OutboxEvent>),
+    Balance(Option<u64>),
     Nothing,
 }
 
@@ -66,7 +79,7 @@ pub(super) fn answer(call: Call, result: Result<Done, StoreError>) {
             Done::Accept(v) => Some(v),
             _ => None,
         }),
-        Call::Claim(_, _, _, r) => send(r, result, |d| match d {
+        Call::Claim(_, _, _, _, r) => send(r, result, |d| match d {
             Done::Claim(v) => Some(v),
             _ => None,
         }),
@@ -82,15 +95,20 @@ pub(super) fn answer(call: Call, result: Result<Done, StoreError>) {
             Done::Upkeep(u) => Some(u),
             _ => None,
         }),
-        Call::OutboxDue(_, r) => send(r, result, |d| match d {
+        Call::OutboxDue(_, _, r) => send(r, result, |d| match d {
             Done::Outbox(v) => Some(v),
             _ => None,
         }),
-        Call::Release(_, _, r) | Call::OutboxDelivered(_, r) | Call::OutboxRetry(_, _, r) => {
-            send(r, result, |d| match d {
-                Done::Nothing => Some(()),
-                _ => None,
-            })
-        }
+        Call::CreditsAdd(_, _, r) => send(r, result, |d| match d {
+            Done::Balance(b) => Some(b),
+            _ => None,
+        }),
+        Call::Release(_, _, r)
+        | Call::OutboxDelivered(_, r)
+        | Call::OutboxRetry(_, _, r)
+        | Call::Credits(_, r) => send(r, result, |d| match d {
+            Done::Nothing => Some(()),
+            _ => None,
+        }),
     }
 }

@@ -32,6 +32,7 @@ mod record;
 pub mod sqlite;
 mod state;
 mod time;
+pub mod user_event;
 
 #[cfg(test)]
 pub(crate) mod shared_tests;
@@ -41,9 +42,9 @@ pub use fence::Fence;
 pub use id::{MessageId, ID_LEN};
 pub use postgres::{Leases, PgError, PgOptions, PgStore};
 pub use record::{
-    segment_key, split_key, Accepted, AcceptedMessage, Applied, Change, ClaimedMessage, Failure,
-    Idempotency, MessageRecord, MessageState, NewMessage, OutboxEvent, Outcome, ReceiptMatch,
-    Refused, SegmentRecord, StoreStats, StoredPart, Transition, Upkeep,
+    segment_key, split_key, user_queue, Accepted, AcceptedMessage, Applied, Change, ClaimedMessage,
+    Failure, Idempotency, MessageRecord, MessageState, NewMessage, Origin, OutboxEvent, Outcome,
+    ReceiptMatch, ReceiptWish, Refused, SegmentRecord, StoreStats, StoredPart, Transition, Upkeep,
 };
 pub use sqlite::{SqliteOptions, SqliteStore};
 pub use state::{is_final_receipt, state_from_receipts};
@@ -110,14 +111,26 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreFuture<'_, Vec<Result<Accepted, Refused>>>;
 
     /// Takes up to `limit` queued, unexpired messages that the fence's channel may send
-    /// (pinned to it, or to none), oldest first, and marks them as handed to its slot.
-    /// [`StoreError::Fenced`] when the slot's lease was taken over.
+    /// (pinned to it, or to none, or waiting in one of the queues `also` names: the SMPP
+    /// users' queues this channel serves now), oldest first, and marks them as handed to
+    /// its slot. [`StoreError::Fenced`] when the slot's lease was taken over.
+    fn claim_with(
+        &self,
+        fence: &Fence,
+        also: Vec<String>,
+        limit: usize,
+        now: SystemTime,
+    ) -> StoreFuture<'_, Vec<ClaimedMessage>>;
+
+    /// [`Store::claim_with`] from the channel's own queue and the shared one only.
     fn claim_for(
         &self,
         fence: &Fence,
         limit: usize,
         now: SystemTime,
-    ) -> StoreFuture<'_, Vec<ClaimedMessage>>;
+    ) -> StoreFuture<'_, Vec<ClaimedMessage>> {
+        self.claim_with(fence, Vec::new(), limit, now)
+    }
 
     /// Gives claimed messages back to the queue (a channel stopped holding them); `true`
     /// beside a message that may have reached the SMSC (its re-send is counted). With a
@@ -190,8 +203,29 @@ pub trait Store: Send + Sync + 'static {
     /// `now` is for backends that filter by due time.
     fn outbox_due(&self, limit: usize, now: SystemTime) -> StoreFuture<'_, Vec<OutboxEvent>>;
 
+    /// [`Store::outbox_due`] for the events of one SMPP user (receipts of its messages,
+    /// inbound messages routed to it), which the webhook never sees.
+    fn outbox_due_for(
+        &self,
+        user: &str,
+        limit: usize,
+        now: SystemTime,
+    ) -> StoreFuture<'_, Vec<OutboxEvent>>;
+
     /// Removes delivered events.
     fn outbox_delivered(&self, seqs: Vec<i64>) -> StoreFuture<'_, ()>;
+
+    /// Sets which SMPP users have a balance: `Some(first)` gives a user without one a
+    /// balance of `first` (a user that has one keeps it); `None` takes a user's balance away
+    /// (unlimited). Users not named are left as they are.
+    fn credits_configure(&self, users: Vec<(String, Option<u64>)>) -> StoreFuture<'_, ()>;
+
+    /// Adds `add` credits to a user's balance; the new balance, or `None` when the user has
+    /// none (unlimited).
+    fn credits_add(&self, user: String, add: u64) -> StoreFuture<'_, Option<u64>>;
+
+    /// Every balance, by user.
+    fn credits(&self) -> StoreFuture<'_, Vec<(String, u64)>>;
 
     /// Records a failed attempt of event `seq`; it is due again at `due`.
     fn outbox_retry(&self, seq: i64, due: SystemTime) -> StoreFuture<'_, ()>;

@@ -103,6 +103,8 @@ pub struct MessageRecord {
     pub history: Vec<Transition>,
     /// When its validity ends; it is never sent after that.
     pub expires_at: SystemTime,
+    /// The SMPP user that submitted it, when one did.
+    pub origin: Option<String>,
 }
 
 /// An `Idempotency-Key` with a fingerprint of the request it came with, so that a key
@@ -144,6 +146,89 @@ pub struct NewMessage {
     pub segments: Vec<Segment>,
     /// The request's idempotency key, when it had one.
     pub idempotency: Option<Idempotency>,
+    /// The SMPP server's user that submitted it, when one did: the message waits in that
+    /// user's queue (see [`user_queue`]) and its receipts go back to that user.
+    pub origin: Option<Origin>,
+}
+
+/// Who submitted a message over the SMPP server, and what that costs and asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// The user (the NAME of its `[smpp-user-NAME]` section).
+    pub user: String,
+    /// Which receipts the user asked for (its submit's registered_delivery).
+    pub receipts: ReceiptWish,
+    /// Credits charged at accept: the user's balance is lowered by this much in the same
+    /// transaction, or the message is refused ([`Refused::NoCredit`]). 0 for a user without
+    /// a balance (unlimited).
+    pub charge: u32,
+}
+
+/// Which delivery receipts an SMPP user asked for (SMPP 3.4 §5.2.17, bits 0-1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReceiptWish {
+    /// None.
+    None,
+    /// The final outcome, success or failure.
+    Final,
+    /// Only a failure.
+    FailureOnly,
+}
+
+impl ReceiptWish {
+    /// From registered_delivery.
+    pub fn from_registered_delivery(value: u8) -> ReceiptWish {
+        match value & 0x03 {
+            1 => ReceiptWish::Final,
+            2 => ReceiptWish::FailureOnly,
+            _ => ReceiptWish::None,
+        }
+    }
+
+    /// The stored code (0, 1, 2: registered_delivery's own values).
+    pub fn code(self) -> i64 {
+        match self {
+            ReceiptWish::None => 0,
+            ReceiptWish::Final => 1,
+            ReceiptWish::FailureOnly => 2,
+        }
+    }
+
+    /// From a stored code.
+    pub fn from_code(code: i64) -> ReceiptWish {
+        match code {
+            1 => ReceiptWish::Final,
+            2 => ReceiptWish::FailureOnly,
+            _ => ReceiptWish::None,
+        }
+    }
+
+    /// Whether a final outcome (`delivered` or not) is reported.
+    pub fn wants(self, delivered: bool) -> bool {
+        match self {
+            ReceiptWish::None => false,
+            ReceiptWish::Final => true,
+            ReceiptWish::FailureOnly => !delivered,
+        }
+    }
+}
+
+/// The queue of the messages an SMPP user submitted: channel names cannot hold `@`, so it
+/// is never a channel's own queue.
+pub fn user_queue(user: &str) -> String {
+    format!("@{user}")
+}
+
+impl NewMessage {
+    /// The queue the message waits in: its user's, its channel's when the client named one,
+    /// else the shared one (`""`).
+    pub fn queue(&self) -> std::borrow::Cow<'_, str> {
+        match (&self.origin, self.pinned) {
+            (Some(origin), _) => std::borrow::Cow::Owned(user_queue(&origin.user)),
+            (None, true) => std::borrow::Cow::Borrowed(&self.channel),
+            (None, false) => std::borrow::Cow::Borrowed(""),
+        }
+    }
 }
 
 /// What the API answers for an accepted message (also when a retry repeats it).
@@ -184,6 +269,18 @@ pub enum Refused {
     KeyReused {
         /// The key.
         key: String,
+    },
+    /// The submitting SMPP user's balance is below the message's charge.
+    #[error(
+        "the SMPP user {user} has {left} credits left, fewer than the {charge} this message costs"
+    )]
+    NoCredit {
+        /// The user.
+        user: String,
+        /// What it has left.
+        left: u64,
+        /// What the message costs.
+        charge: u32,
     },
 }
 
@@ -253,10 +350,12 @@ pub enum Change {
         /// The webhook event, without its match fields.
         event: Option<serde_json::Map<String, serde_json::Value>>,
     },
-    /// An event for the webhook (an inbound message) to queue in the outbox.
+    /// An event (an inbound message) to queue in the outbox.
     Event {
         /// The event, without `event_id`.
         event: serde_json::Map<String, serde_json::Value>,
+        /// The SMPP user it goes to; `None`: the webhook.
+        user: Option<String>,
     },
     /// One segment of a long inbound message, kept until the others arrive.
     Part {
@@ -274,6 +373,8 @@ pub enum Change {
         set: String,
         /// The event, without `event_id`.
         event: serde_json::Map<String, serde_json::Value>,
+        /// The SMPP user it goes to; `None`: the webhook.
+        user: Option<String>,
     },
     /// A long inbound message was given up (incomplete for too long): forget its parts.
     PartsDone {

@@ -38,6 +38,7 @@ pub(crate) fn message(channel: &str, pinned: bool, segments: usize) -> NewMessag
             .map(|i| segment(&format!("part {i}")))
             .collect(),
         idempotency: None,
+        origin: None,
     }
 }
 
@@ -209,6 +210,8 @@ macro_rules! on_every_backend {
         )*
     };
 }
+
+mod users;
 
 on_every_backend!(
     a_message_goes_from_queued_to_delivered_and_survives_a_reopen,
@@ -549,6 +552,7 @@ async fn the_backlog_counts_each_queue_and_dates_its_oldest_message_and_event(h:
                 "a",
                 vec![Change::Event {
                     event: event.clone(),
+                    user: None,
                 }],
                 at(s),
             )

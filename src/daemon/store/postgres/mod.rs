@@ -325,14 +325,15 @@ impl Store for PgStore {
         self.write(|r| Call::Accept(messages, now, r))
     }
 
-    fn claim_for(
+    fn claim_with(
         &self,
         fence: &Fence,
+        also: Vec<String>,
         limit: usize,
         now: SystemTime,
     ) -> StoreFuture<'_, Vec<ClaimedMessage>> {
         let fence = fence.clone();
-        self.write(|r| Call::Claim(fence, limit, now, r))
+        self.write(|r| Call::Claim(fence, also, limit, now, r))
     }
 
     fn release_for(&self, fence: Option<&Fence>, seqs: Vec<(i64, bool)>) -> StoreFuture<'_, ()> {
@@ -371,9 +372,39 @@ impl Store for PgStore {
     fn outbox_due(&self, limit: usize, now: SystemTime) -> StoreFuture<'_, Vec<OutboxEvent>> {
         Box::pin(async move {
             let client = self.pool.get().await.map_err(PgError::into_read)?;
-            read::outbox(&client, &self.node, limit, now, OUTBOX_HOLD)
+            read::outbox(&client, &self.node, None, limit, now, OUTBOX_HOLD)
                 .await
                 .map_err(PgError::into_read)
+        })
+    }
+
+    fn outbox_due_for(
+        &self,
+        user: &str,
+        limit: usize,
+        now: SystemTime,
+    ) -> StoreFuture<'_, Vec<OutboxEvent>> {
+        let user = user.to_string();
+        Box::pin(async move {
+            let client = self.pool.get().await.map_err(PgError::into_read)?;
+            read::outbox(&client, &self.node, Some(&user), limit, now, OUTBOX_HOLD)
+                .await
+                .map_err(PgError::into_read)
+        })
+    }
+
+    fn credits_configure(&self, users: Vec<(String, Option<u64>)>) -> StoreFuture<'_, ()> {
+        self.write(|r| Call::Credits(users, r))
+    }
+
+    fn credits_add(&self, user: String, add: u64) -> StoreFuture<'_, Option<u64>> {
+        self.write(|r| Call::CreditsAdd(user, add, r))
+    }
+
+    fn credits(&self) -> StoreFuture<'_, Vec<(String, u64)>> {
+        Box::pin(async move {
+            let client = self.pool.get().await.map_err(PgError::into_read)?;
+            read::credits(&client).await.map_err(PgError::into_read)
         })
     }
 

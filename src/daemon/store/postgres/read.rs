@@ -58,7 +58,7 @@ pub(super) async fn get(c: &Client, id: &MessageId) -> Pg<Option<MessageRecord>>
     let Some(r) = c
         .query_opt(
             "SELECT seq, channel, dest, src, delivery_report, state, accepted_at, submitted_at,
-                finished_at, failure_status, failure_reason, expires_at, segments
+                finished_at, failure_status, failure_reason, expires_at, segments, origin
              FROM messages WHERE id = $1",
             &[&id.as_str()],
         )
@@ -102,6 +102,7 @@ pub(super) async fn get(c: &Client, id: &MessageId) -> Pg<Option<MessageRecord>>
         failure,
         history,
         expires_at: from_ms(r.try_get(11)?),
+        origin: r.try_get(13)?,
     }))
 }
 
@@ -112,6 +113,7 @@ pub(super) async fn get(c: &Client, id: &MessageId) -> Pg<Option<MessageRecord>>
 pub(super) async fn outbox(
     c: &Client,
     node: &str,
+    target: Option<&str>,
     limit: usize,
     now: SystemTime,
     hold: std::time::Duration,
@@ -119,17 +121,33 @@ pub(super) async fn outbox(
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let now_ms = ms(now);
     let until = ms(now + hold);
-    let mut rows = c
-        .query(
-            "UPDATE outbox o SET claimed_by = $1, claimed_until = $3
-             FROM (SELECT seq FROM outbox
-                   WHERE claimed_until IS NULL OR claimed_until <= $2 OR claimed_by = $1
-                   ORDER BY seq LIMIT $4 FOR UPDATE SKIP LOCKED) c
-             WHERE o.seq = c.seq
-             RETURNING o.seq, o.body, o.attempts, o.due",
-            &[&node, &now_ms, &until, &limit],
-        )
-        .await?;
+    // Two statements, each matching one partial index (`IS NULL` takes no parameter).
+    let mut rows = match target {
+        None => {
+            c.query(
+                "UPDATE outbox o SET claimed_by = $1, claimed_until = $3
+                 FROM (SELECT seq FROM outbox WHERE target IS NULL
+                       AND (claimed_until IS NULL OR claimed_until <= $2 OR claimed_by = $1)
+                       ORDER BY seq LIMIT $4 FOR UPDATE SKIP LOCKED) c
+                 WHERE o.seq = c.seq
+                 RETURNING o.seq, o.body, o.attempts, o.due",
+                &[&node, &now_ms, &until, &limit],
+            )
+            .await?
+        }
+        Some(user) => {
+            c.query(
+                "UPDATE outbox o SET claimed_by = $1, claimed_until = $3
+                 FROM (SELECT seq FROM outbox WHERE target = $5 AND target IS NOT NULL
+                       AND (claimed_until IS NULL OR claimed_until <= $2 OR claimed_by = $1)
+                       ORDER BY seq LIMIT $4 FOR UPDATE SKIP LOCKED) c
+                 WHERE o.seq = c.seq
+                 RETURNING o.seq, o.body, o.attempts, o.due",
+                &[&node, &now_ms, &until, &limit, &user],
+            )
+            .await?
+        }
+    };
     rows.sort_by_key(|r| r.try_get::<_, i64>(0).unwrap_or(i64::MAX));
     rows.iter()
         .map(|r| {
@@ -140,6 +158,19 @@ pub(super) async fn outbox(
                 due: from_ms(r.try_get(3)?),
             })
         })
+        .collect()
+}
+
+/// Every SMPP user's balance.
+pub(super) async fn credits(c: &Client) -> Pg<Vec<(String, u64)>> {
+    let rows = c
+        .query(
+            "SELECT \"user\", balance FROM smpp_credits ORDER BY \"user\"",
+            &[],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get::<_, i64>(1)?.max(0) as u64)))
         .collect()
 }
 
@@ -260,7 +291,10 @@ pub(super) async fn backlog(c: &Client) -> Pg<Backlog> {
         });
     }
     let oldest_event = c
-        .query_opt("SELECT created_at FROM outbox ORDER BY seq LIMIT 1", &[])
+        .query_opt(
+            "SELECT created_at FROM outbox WHERE target IS NULL ORDER BY seq LIMIT 1",
+            &[],
+        )
         .await?
         .map(|r| r.try_get::<_, i64>(0))
         .transpose()?

@@ -105,6 +105,8 @@ struct Message {
     state: i64,
     id: String,
     segments: i64,
+    /// Submitted by an SMPP user (whose receipt the one-by-one match queues).
+    from_user: bool,
 }
 
 /// How a receipt of the batch turned out.
@@ -370,12 +372,13 @@ impl Tx<'_> {
         }
         let rows = self
             .query(
-                "SELECT u.owner, c.seq, c.idx, c.smsc_id, c.form, m.state, m.id, m.segments
+                "SELECT u.owner, c.seq, c.idx, c.smsc_id, c.form, m.state, m.id, m.segments,
+                    m.origin IS NOT NULL
                  FROM UNNEST($2::text[], $3::int8[]) AS u(form, owner), LATERAL (
                     SELECT seq, idx, smsc_id, form FROM correlation
                     WHERE channel = $1 AND form = u.form OFFSET 0
                  ) AS c LEFT JOIN LATERAL (
-                    SELECT state, id, segments FROM messages WHERE seq = c.seq OFFSET 0
+                    SELECT state, id, segments, origin FROM messages WHERE seq = c.seq OFFSET 0
                  ) AS m ON true",
                 &[&channel, &forms, &owners],
             )
@@ -390,6 +393,7 @@ impl Tx<'_> {
                     state,
                     id,
                     segments,
+                    from_user: r.try_get::<_, Option<bool>>(8)?.unwrap_or(false),
                 }),
                 _ => None,
             };
@@ -440,7 +444,7 @@ impl Tx<'_> {
         let Some(Some(message)) = messages.remove(&seq) else {
             return Ok(Settled::Alone);
         };
-        if message.segments != 1 {
+        if message.segments != 1 || message.from_user {
             return Ok(Settled::Alone);
         }
         if settled_seqs.contains(&seq) {

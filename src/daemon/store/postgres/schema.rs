@@ -136,6 +136,21 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (channel, slot)
     );
     "#,
+    // 3: the SMPP server's users, as in the SQLite store's version 5: who submitted a
+    // message, the receipts it asked for and what it was charged; the user an outbox event
+    // goes to (NULL: the webhook); the users' balances.
+    r#"
+    ALTER TABLE messages ADD COLUMN origin TEXT,
+        ADD COLUMN origin_receipts BIGINT NOT NULL DEFAULT 0,
+        ADD COLUMN charged BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE outbox ADD COLUMN target TEXT;
+    CREATE INDEX outbox_webhook ON outbox (seq) WHERE target IS NULL;
+    CREATE INDEX outbox_users ON outbox (target, seq) WHERE target IS NOT NULL;
+    CREATE TABLE smpp_credits (
+        "user" TEXT PRIMARY KEY,
+        balance BIGINT NOT NULL
+    );
+    "#,
 ];
 
 /// The newest version this build writes.

@@ -21,9 +21,10 @@ use crate::daemon::store::forms::{add_found, pick, probe, stored_forms, Found};
 use crate::daemon::store::gauges::Gauges;
 use crate::daemon::store::record::{
     split_key, Accepted, AcceptedMessage, Applied, Change, ClaimedMessage, MessageState,
-    NewMessage, Outcome, ReceiptMatch, Refused, SegmentRecord, Upkeep,
+    NewMessage, Outcome, ReceiptMatch, ReceiptWish, Refused, SegmentRecord, Upkeep,
 };
 use crate::daemon::store::state::state_from_receipts;
+use crate::daemon::store::user_event::{self, UserReceipt};
 use crate::daemon::store::Fence;
 use crate::daemon::store::{MessageId, StoreError};
 use crate::sms::{MatchRule, MatchRules, MessageIdKey};
@@ -266,7 +267,7 @@ type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
 
 /// A message's channel, state code, receipt wish, acceptance time (ms), id and number of
 /// segments.
-type MessageRow = (String, i64, bool, i64, String, i64);
+type MessageRow = (String, i64, bool, i64, String, i64, Option<String>);
 
 /// Why a message leaves the queue, for [`Tx::enter`].
 #[derive(Clone, Copy)]
@@ -379,9 +380,9 @@ impl Tx<'_> {
                 let all: Vec<_> = messages.iter().map(|m| (m, *now)).collect();
                 Done::Accept(self.accept(&all).await?)
             }
-            Call::Claim(fence, limit, now, _) => {
+            Call::Claim(fence, also, limit, now, _) => {
                 self.check_fence(fence).await?;
-                Done::Claim(self.claim(fence, *limit, *now).await?)
+                Done::Claim(self.claim(fence, also, *limit, *now).await?)
             }
             Call::Release(fence, seqs, _) => {
                 if let Some(fence) = fence {
@@ -418,11 +419,49 @@ impl Tx<'_> {
             Call::Upkeep(now, _) => Done::Upkeep(self.upkeep(*now).await?),
             // The store reads its outbox on the pool (a PostgreSQL commit is durable when it
             // returns); a call that comes here anyway is answered the same way.
-            Call::OutboxDue(limit, _) => {
+            Call::OutboxDue(target, limit, _) => {
                 self.trip();
                 let node = self.options.node_name.as_str();
                 let now = SystemTime::now();
-                Done::Outbox(super::read::outbox(self.c, node, *limit, now, OUTBOX_HOLD).await?)
+                let target = target.as_deref();
+                Done::Outbox(
+                    super::read::outbox(self.c, node, target, *limit, now, OUTBOX_HOLD).await?,
+                )
+            }
+            Call::Credits(users, _) => {
+                for (user, first) in users {
+                    match first {
+                        Some(first) => {
+                            let first = i64::try_from(*first).unwrap_or(i64::MAX);
+                            self.execute(
+                                "INSERT INTO smpp_credits (\"user\", balance) VALUES ($1, $2)
+                                 ON CONFLICT (\"user\") DO NOTHING",
+                                &[user, &first],
+                            )
+                            .await?
+                        }
+                        None => {
+                            self.execute("DELETE FROM smpp_credits WHERE \"user\" = $1", &[user])
+                                .await?
+                        }
+                    };
+                }
+                Done::Nothing
+            }
+            Call::CreditsAdd(user, add, _) => {
+                let add = i64::try_from(*add).unwrap_or(i64::MAX);
+                let row = self
+                    .query_opt(
+                        "UPDATE smpp_credits SET balance = LEAST(balance::numeric + $2::int8,
+                            9223372036854775807)::int8
+                         WHERE \"user\" = $1 RETURNING balance",
+                        &[user, &add],
+                    )
+                    .await?;
+                Done::Balance(match row {
+                    Some(r) => Some(r.try_get::<_, i64>(0)?.max(0) as u64),
+                    None => None,
+                })
             }
         })
     }
@@ -477,7 +516,17 @@ impl Tx<'_> {
                 }));
                 continue;
             }
-            rows.push(m, *now);
+            let charged = match &m.origin {
+                Some(origin) => match self.charge(&origin.user, origin.charge).await? {
+                    Ok(charged) => charged,
+                    Err(refused) => {
+                        results.push(Err(refused));
+                        continue;
+                    }
+                },
+                None => 0,
+            };
+            rows.push(m, *now, charged);
             self.counts.waiting += 1;
             let accepted = AcceptedMessage {
                 id: m.id.clone(),
@@ -501,13 +550,16 @@ impl Tx<'_> {
             self.execute(
                 "INSERT INTO messages (id, channel, routed, queue, state, dest, src,
                     delivery_report, send_validity, encoding, data_coding, segments,
-                    accepted_at, expires_at, idem_key, idem_fingerprint, body)
-                 SELECT id, ch, ch, q, 0, d, s, dr, sv, enc, dc, n, acc, exp, ik, ifp, b
+                    accepted_at, expires_at, idem_key, idem_fingerprint, body, origin,
+                    origin_receipts, charged)
+                 SELECT id, ch, ch, q, 0, d, s, dr, sv, enc, dc, n, acc, exp, ik, ifp, b, o,
+                    orc, chg
                  FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
                     $6::bool[], $7::bool[], $8::text[], $9::int8[], $10::int8[], $11::int8[],
-                    $12::int8[], $13::text[], $14::text[], $15::bytea[])
+                    $12::int8[], $13::text[], $14::text[], $15::bytea[], $16::text[],
+                    $17::int8[], $18::int8[])
                     WITH ORDINALITY AS u(id, ch, q, d, s, dr, sv, enc, dc, n, acc, exp, ik,
-                        ifp, b, ord)
+                        ifp, b, o, orc, chg, ord)
                  ORDER BY ord",
                 &[
                     &rows.id,
@@ -525,11 +577,44 @@ impl Tx<'_> {
                     &rows.idem_key,
                     &rows.idem_fingerprint,
                     &rows.body,
+                    &rows.origin,
+                    &rows.origin_receipts,
+                    &rows.charged,
                 ],
             )
             .await?;
         }
         Ok(results)
+    }
+
+    /// Charges `user` `charge` credits: what was charged (0 for a user without a balance),
+    /// or the refusal when the balance is too low.
+    async fn charge(&mut self, user: &str, charge: u32) -> Pg<Result<u32, Refused>> {
+        let amount = i64::from(charge);
+        let taken = self
+            .query_opt(
+                "UPDATE smpp_credits SET balance = balance - $2
+                 WHERE \"user\" = $1 AND balance >= $2 RETURNING balance",
+                &[&user, &amount],
+            )
+            .await?;
+        if taken.is_some() {
+            return Ok(Ok(charge));
+        }
+        let balance = self
+            .query_opt(
+                "SELECT balance FROM smpp_credits WHERE \"user\" = $1",
+                &[&user],
+            )
+            .await?;
+        Ok(match balance {
+            None => Ok(0),
+            Some(r) => Err(Refused::NoCredit {
+                user: user.to_string(),
+                left: r.try_get::<_, i64>(0)?.max(0) as u64,
+                charge,
+            }),
+        })
     }
 
     /// Up to `limit` of the oldest waiting, unexpired, unclaimed messages `channel` may
@@ -538,6 +623,7 @@ impl Tx<'_> {
     async fn claim(
         &mut self,
         fence: &Fence,
+        also: &[String],
         limit: usize,
         now: SystemTime,
     ) -> Pg<Vec<ClaimedMessage>> {
@@ -555,15 +641,29 @@ impl Tx<'_> {
                     SELECT seq FROM messages
                     WHERE queue = $1 AND state = 0 AND claimed_by IS NULL AND expires_at > $3
                     ORDER BY seq LIMIT $4 FOR UPDATE SKIP LOCKED
+                 ), users AS (
+                    SELECT seq FROM messages
+                    WHERE queue = ANY($7) AND state = 0 AND claimed_by IS NULL
+                        AND expires_at > $3
+                    ORDER BY seq LIMIT $4 FOR UPDATE SKIP LOCKED
                  ), pick AS (
-                    SELECT seq FROM shared UNION ALL SELECT seq FROM own ORDER BY seq LIMIT $4
+                    SELECT seq FROM shared UNION ALL SELECT seq FROM own
+                    UNION ALL SELECT seq FROM users ORDER BY seq LIMIT $4
                  )
                  UPDATE messages m SET claimed_by = $2, claimed_on = $1, claimed_at = $3,
                     claimed_slot = $5, claimed_epoch = $6
                  FROM pick WHERE m.seq = pick.seq
                  RETURNING m.seq, m.id, m.dest, m.src, m.delivery_report, m.expires_at,
                     m.send_validity, m.resend, m.segments, m.acked, m.body",
-                &[&channel, &node, &ms(now), &limit, &slot, &fence.epoch],
+                &[
+                    &channel,
+                    &node,
+                    &ms(now),
+                    &limit,
+                    &slot,
+                    &fence.epoch,
+                    &also,
+                ],
             )
             .await?;
         rows.sort_by_key(|r| r.try_get::<_, i64>(0).unwrap_or(0));
@@ -676,7 +776,7 @@ impl Tx<'_> {
     async fn message(&mut self, seq: i64) -> Pg<Option<MessageRow>> {
         let row = self
             .query_opt(
-                "SELECT channel, state, delivery_report, accepted_at, id, segments
+                "SELECT channel, state, delivery_report, accepted_at, id, segments, origin
                  FROM messages WHERE seq = $1",
                 &[&seq],
             )
@@ -689,6 +789,7 @@ impl Tx<'_> {
                 r.try_get(3)?,
                 r.try_get(4)?,
                 r.try_get(5)?,
+                r.try_get(6)?,
             )),
             None => None,
         })
@@ -718,8 +819,9 @@ impl Tx<'_> {
         let has_receipt = receipt.is_some();
         let word = receipt.map(|r| r.0);
         let error = receipt.and_then(|r| r.1);
-        self.execute(
-            "UPDATE messages SET state = $2::int8,
+        let moved = self
+            .query_opt(
+                "UPDATE messages SET state = $2::int8,
                 submitted_at = CASE WHEN $2::int8 = 1 THEN $3::int8 ELSE submitted_at END,
                 finished_at = CASE WHEN $4::bool OR ($2::int8 = 1 AND NOT delivery_report)
                     THEN $3::int8 ELSE finished_at END,
@@ -729,25 +831,98 @@ impl Tx<'_> {
                 receipt = CASE WHEN $8::bool THEN $9::text ELSE receipt END,
                 receipt_error = CASE WHEN $8::bool THEN $10::text ELSE receipt_error END,
                 claimed_by = NULL, claimed_on = NULL, claimed_at = NULL
-             WHERE seq = $1",
-            &[
-                &seq,
-                &state,
-                &now,
-                &finished,
-                &status,
-                &reason,
-                &by_holder,
-                &has_receipt,
-                &word,
-                &error,
-            ],
-        )
-        .await?;
+             WHERE seq = $1 RETURNING origin",
+                &[
+                    &seq,
+                    &state,
+                    &now,
+                    &finished,
+                    &status,
+                    &reason,
+                    &by_holder,
+                    &has_receipt,
+                    &word,
+                    &error,
+                ],
+            )
+            .await?;
         if from == QUEUED {
             self.counts.waiting -= 1;
         }
+        let origin: Option<String> = match moved {
+            Some(r) => r.try_get(0)?,
+            None => None,
+        };
+        // A user's message that failed or expired before the SMSC took it: the user gets
+        // its credits back and, if it asked, a receipt saying so.
+        if origin.is_some() && by_holder && from == QUEUED && (state == FAILED || state == EXPIRED)
+        {
+            self.refund(seq).await?;
+            let (stat, err) = if state == EXPIRED {
+                ("EXPIRED", user_event::err_field(None))
+            } else {
+                ("REJECTD", user_event::err_field(failure.and_then(|f| f.0)))
+            };
+            self.tell_user(seq, false, stat.into(), err, now).await?;
+        }
         Ok(true)
+    }
+
+    /// Gives a message's user back what it was charged.
+    async fn refund(&mut self, seq: i64) -> Pg<()> {
+        self.execute(
+            "WITH m AS (
+                SELECT origin, charged FROM messages WHERE seq = $1
+             ), refunded AS (
+                UPDATE smpp_credits c SET balance = c.balance + m.charged
+                FROM m WHERE c.\"user\" = m.origin
+             )
+             UPDATE messages SET charged = 0 WHERE seq = $1",
+            &[&seq],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Queues a receipt for the SMPP user that submitted message `seq`, when the outcome
+    /// is final and the user asked for it.
+    async fn tell_user(
+        &mut self,
+        seq: i64,
+        delivered: bool,
+        stat: String,
+        err: String,
+        now: i64,
+    ) -> Pg<()> {
+        let Some(r) = self
+            .query_opt(
+                "SELECT origin, origin_receipts, id, dest, src, accepted_at FROM messages
+                 WHERE seq = $1",
+                &[&seq],
+            )
+            .await?
+        else {
+            return Ok(());
+        };
+        let Some(user) = r.try_get::<_, Option<String>>(0)? else {
+            return Ok(());
+        };
+        if !ReceiptWish::from_code(r.try_get(1)?).wants(delivered) {
+            return Ok(());
+        }
+        let (id, to, from): (String, String, Option<String>) =
+            (r.try_get(2)?, r.try_get(3)?, r.try_get(4)?);
+        let event = UserReceipt {
+            message_id: &id,
+            stat,
+            err,
+            to: &to,
+            from: from.as_deref(),
+            submitted_at: r.try_get(5)?,
+            done_at: now,
+        }
+        .event();
+        self.queue_event(event, now, Some(&user)).await
     }
 
     async fn outcome(&mut self, seq: i64, now: i64) -> Pg<Option<Outcome>> {
@@ -814,21 +989,23 @@ impl Tx<'_> {
                 Applied::Done(self.outcome(*seq, at).await?)
             }
             Change::Receipt { receipt, event } => {
-                if event.is_some() && self.outbox_full() {
+                if self.outbox_full() {
                     Applied::OutboxFull
                 } else {
-                    let matched = self.receipt(channel, receipt, at).await?;
-                    if let Some(event) = event.clone() {
-                        self.queue_event(matched.complete_event(event), at).await?;
+                    let (matched, users) = self.receipt(channel, receipt, at).await?;
+                    // A receipt for a user's message goes to that user only.
+                    if let (Some(event), false) = (event.clone(), users) {
+                        self.queue_event(matched.complete_event(event), at, None)
+                            .await?;
                     }
                     Applied::Receipt(matched)
                 }
             }
-            Change::Event { event } => {
+            Change::Event { event, user } => {
                 if self.outbox_full() {
                     Applied::OutboxFull
                 } else {
-                    self.queue_event(event.clone(), at).await?;
+                    self.queue_event(event.clone(), at, user.as_deref()).await?;
                     Applied::Done(None)
                 }
             }
@@ -842,14 +1019,14 @@ impl Tx<'_> {
                 .await?;
                 Applied::Done(None)
             }
-            Change::Completed { set, event } => {
+            Change::Completed { set, event, user } => {
                 if self.outbox_full() {
                     Applied::OutboxFull
                 } else {
                     // Whoever takes the set's kept parts completes it: a sibling session (on
                     // any node) that saw the same set whole finds none left and queues nothing.
                     if self.forget_parts(channel, set).await? > 0 {
-                        self.queue_event(event.clone(), at).await?;
+                        self.queue_event(event.clone(), at, user.as_deref()).await?;
                     }
                     Applied::Done(None)
                 }
@@ -875,12 +1052,17 @@ impl Tx<'_> {
         self.counts.outbox >= i64::try_from(self.options.max_outbox).unwrap_or(i64::MAX)
     }
 
-    /// Queues a webhook event with a fresh, stable `event_id`.
-    async fn queue_event(&mut self, event: Map<String, Value>, now: i64) -> Pg<()> {
+    /// Queues an event with a fresh, stable `event_id`, for the webhook or an SMPP user.
+    async fn queue_event(
+        &mut self,
+        event: Map<String, Value>,
+        now: i64,
+        user: Option<&str>,
+    ) -> Pg<()> {
         let body = event_body(event);
         self.execute(
-            "INSERT INTO outbox (body, due, created_at) VALUES ($1, $2, $2)",
-            &[&body, &now],
+            "INSERT INTO outbox (body, due, created_at, target) VALUES ($1, $2, $2, $3)",
+            &[&body, &now, &user],
         )
         .await?;
         self.counts.outbox += 1;
@@ -888,7 +1070,7 @@ impl Tx<'_> {
     }
 
     async fn expire(&mut self, seq: i64, now: i64) -> Pg<()> {
-        let Some((channel, state, _, _, id, _)) = self.message(seq).await? else {
+        let Some((channel, state, _, _, id, _, origin)) = self.message(seq).await? else {
             return Ok(());
         };
         if !self
@@ -897,7 +1079,8 @@ impl Tx<'_> {
         {
             return Ok(());
         }
-        if self.options.events {
+        // A user's message: its user was told (see `enter`), not the webhook.
+        if self.options.events && origin.is_none() {
             let mut event = Map::new();
             event.insert("type".into(), Value::from("expired"));
             event.insert("channel".into(), Value::from(channel));
@@ -909,7 +1092,7 @@ impl Tx<'_> {
             );
             // The outbox bound is for what the SMSC can redeliver; an expiry has no one to
             // redeliver it, so it is queued even past the bound.
-            self.queue_event(event, now).await?;
+            self.queue_event(event, now, None).await?;
         }
         Ok(())
     }
@@ -922,7 +1105,8 @@ impl Tx<'_> {
         if let Some(applied) = self.first_ack(channel, seq, idx, smsc_id, now).await? {
             return Ok(applied);
         }
-        let Some((owner, state, delivery_report, accepted, _, count)) = self.message(seq).await?
+        let Some((owner, state, delivery_report, accepted, _, count, _)) =
+            self.message(seq).await?
         else {
             return Ok(Applied::Done(None));
         };
@@ -1112,7 +1296,7 @@ impl Tx<'_> {
         channel: &str,
         receipt: &ReceiptReport,
         now: i64,
-    ) -> Pg<ReceiptMatch> {
+    ) -> Pg<(ReceiptMatch, bool)> {
         let key = MessageIdKey::new(&receipt.smsc_message_id);
         let mut found: Vec<Found> = Vec::new();
         for tier in MatchRule::TIERS {
@@ -1161,11 +1345,11 @@ impl Tx<'_> {
         }
         let (seq, idx, smsc_id) = match pick(found) {
             Ok(one) => one,
-            Err(none_or_several) => return Ok(none_or_several),
+            Err(none_or_several) => return Ok((none_or_several, false)),
         };
-        let Some((_, state, _, _, id, count)) = self.message(seq).await? else {
+        let Some((_, state, _, _, id, count, origin)) = self.message(seq).await? else {
             self.uncorrelate(channel, seq, idx, &smsc_id).await?;
-            return Ok(ReceiptMatch::NotFound);
+            return Ok((ReceiptMatch::NotFound, false));
         };
         let words = (receipt.state.as_str(), receipt.error_code.as_deref());
         if count > 1 {
@@ -1209,11 +1393,21 @@ impl Tx<'_> {
             )
             .await?;
         }
-        Ok(ReceiptMatch::Matched {
-            id: stored_id(id)?,
-            segment: idx as usize,
-            state: state_of(state),
-        })
+        let user = origin.is_some();
+        if user && written {
+            let delivered = state == DELIVERED;
+            let stat = user_event::stat_word(&receipt.state);
+            let err = receipt.error_code.clone().unwrap_or_else(|| "000".into());
+            self.tell_user(seq, delivered, stat, err, now).await?;
+        }
+        Ok((
+            ReceiptMatch::Matched {
+                id: stored_id(id)?,
+                segment: idx as usize,
+                state: state_of(state),
+            },
+            user,
+        ))
     }
 
     async fn fail_unconfigured(
@@ -1226,7 +1420,7 @@ impl Tx<'_> {
             .execute(
                 "UPDATE messages SET state = 3, finished_at = $2, failure_reason = $3,
                     claimed_by = NULL, claimed_on = NULL, claimed_at = NULL
-                 WHERE state = 0 AND queue <> '' AND NOT (queue = ANY($1))",
+                 WHERE state = 0 AND queue <> '' AND queue NOT LIKE '@%' AND NOT (queue = ANY($1))",
                 &[&configured, &ms(now), &reason],
             )
             .await?;
@@ -1295,7 +1489,7 @@ impl Tx<'_> {
 struct Rows<'a> {
     id: Vec<&'a str>,
     channel: Vec<&'a str>,
-    queue: Vec<&'a str>,
+    queue: Vec<String>,
     to: Vec<&'a str>,
     from: Vec<Option<&'a str>>,
     delivery_report: Vec<bool>,
@@ -1308,13 +1502,20 @@ struct Rows<'a> {
     idem_key: Vec<Option<&'a str>>,
     idem_fingerprint: Vec<Option<&'a str>>,
     body: Vec<Vec<u8>>,
+    origin: Vec<Option<&'a str>>,
+    origin_receipts: Vec<i64>,
+    charged: Vec<i64>,
 }
 
 impl<'a> Rows<'a> {
-    fn push(&mut self, m: &'a NewMessage, now: SystemTime) {
+    fn push(&mut self, m: &'a NewMessage, now: SystemTime, charged: u32) {
         self.id.push(m.id.as_str());
         self.channel.push(&m.channel);
-        self.queue.push(if m.pinned { &m.channel } else { "" });
+        self.queue.push(m.queue().into_owned());
+        self.origin.push(m.origin.as_ref().map(|o| o.user.as_str()));
+        self.origin_receipts
+            .push(m.origin.as_ref().map_or(0, |o| o.receipts.code()));
+        self.charged.push(i64::from(charged));
         self.to.push(&m.to);
         self.from.push(m.from.as_deref());
         self.delivery_report.push(m.delivery_report);

@@ -5,7 +5,8 @@
 //! million at every scrape would cost a tenth of a core. The oldest message of a queue is
 //! the one with the lowest `seq` (keys grow with acceptance): one seek in
 //! `messages_waiting` (`queue, seq WHERE state = 0`; the literal `0`, not a parameter, is
-//! what lets SQLite use that partial index). The oldest event is the outbox's first row.
+//! what lets SQLite use that partial index). The oldest webhook event is the first row of the outbox without a
+//! target.
 
 use super::from_ms;
 use super::schema::QUEUED;
@@ -55,7 +56,10 @@ pub(super) fn backlog(conn: &Connection, depths: Vec<(String, u64)>) -> Sql<Back
     // Events queued before `created_at` existed (schema 3) fall back to when they were due:
     // their first due time was their creation time, until a retry moved it.
     let oldest_event = conn
-        .prepare_cached("SELECT COALESCE(created_at, due) FROM outbox ORDER BY seq LIMIT 1")?
+        .prepare_cached(
+            "SELECT COALESCE(created_at, due) FROM outbox WHERE target IS NULL
+             ORDER BY seq LIMIT 1",
+        )?
         .query_row([], |r| r.get::<_, i64>(0))
         .optional()?
         .map(from_ms);

@@ -87,6 +87,7 @@ enum Read {
     Stats(Reply<StoreStats>),
     /// With the depths of the non-empty queues, which the writer counts.
     Backlog(Vec<(String, u64)>, Reply<Backlog>),
+    Credits(Reply<Vec<(String, u64)>>),
 }
 
 /// The embedded store. Cheap to share (`Arc`); dropping the last handle stops its threads
@@ -315,14 +316,15 @@ impl Store for SqliteStore {
         self.write(|r| Call::Accept(messages, now, r))
     }
 
-    fn claim_for(
+    fn claim_with(
         &self,
         fence: &Fence,
+        also: Vec<String>,
         limit: usize,
         now: SystemTime,
     ) -> StoreFuture<'_, Vec<ClaimedMessage>> {
         let fence = fence.clone();
-        self.write(|r| Call::Claim(fence, limit, now, r))
+        self.write(|r| Call::Claim(fence, also, limit, now, r))
     }
 
     fn release_for(&self, fence: Option<&Fence>, seqs: Vec<(i64, bool)>) -> StoreFuture<'_, ()> {
@@ -368,7 +370,29 @@ impl Store for SqliteStore {
     }
 
     fn outbox_due(&self, limit: usize, _now: SystemTime) -> StoreFuture<'_, Vec<OutboxEvent>> {
-        self.write(|r| Call::OutboxDue(limit, r))
+        self.write(|r| Call::OutboxDue(None, limit, r))
+    }
+
+    fn outbox_due_for(
+        &self,
+        user: &str,
+        limit: usize,
+        _now: SystemTime,
+    ) -> StoreFuture<'_, Vec<OutboxEvent>> {
+        let user = user.to_string();
+        self.write(|r| Call::OutboxDue(Some(user), limit, r))
+    }
+
+    fn credits_configure(&self, users: Vec<(String, Option<u64>)>) -> StoreFuture<'_, ()> {
+        self.write(|r| Call::Credits(users, r))
+    }
+
+    fn credits_add(&self, user: String, add: u64) -> StoreFuture<'_, Option<u64>> {
+        self.write(|r| Call::CreditsAdd(user, add, r))
+    }
+
+    fn credits(&self) -> StoreFuture<'_, Vec<(String, u64)>> {
+        self.read(Read::Credits)
     }
 
     fn outbox_delivered(&self, seqs: Vec<i64>) -> StoreFuture<'_, ()> {

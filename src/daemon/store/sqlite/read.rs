@@ -36,6 +36,7 @@ impl Reader {
                 Read::Parts(r) => answer(r, parts(&self.conn)),
                 Read::Stats(r) => answer(r, stats(&self.conn, &self.path)),
                 Read::Backlog(depths, r) => answer(r, super::backlog::backlog(&self.conn, depths)),
+                Read::Credits(r) => answer(r, credits(&self.conn)),
             }
         }
     }
@@ -46,7 +47,7 @@ pub(super) fn get(conn: &Connection, id: &MessageId) -> Sql<Option<MessageRecord
     let row = conn
         .prepare_cached(
             "SELECT seq, channel, dest, src, delivery_report, state, accepted_at, submitted_at,
-                finished_at, failure_status, failure_reason, expires_at, segments
+                finished_at, failure_status, failure_reason, expires_at, segments, origin
              FROM messages WHERE id = ?1",
         )?
         .query_row([id.as_str()], |r| {
@@ -64,6 +65,7 @@ pub(super) fn get(conn: &Connection, id: &MessageId) -> Sql<Option<MessageRecord
                 r.get::<_, Option<String>>(10)?,
                 r.get::<_, i64>(11)?,
                 r.get::<_, i64>(12)?,
+                r.get::<_, Option<String>>(13)?,
             ))
         })
         .optional()?;
@@ -81,6 +83,7 @@ pub(super) fn get(conn: &Connection, id: &MessageId) -> Sql<Option<MessageRecord
         reason,
         expires,
         count,
+        origin,
     )) = row
     else {
         return Ok(None);
@@ -118,19 +121,48 @@ pub(super) fn get(conn: &Connection, id: &MessageId) -> Sql<Option<MessageRecord
         failure,
         history,
         expires_at: from_ms(expires),
+        origin,
     }))
 }
 
-pub(super) fn outbox(conn: &Connection, limit: usize) -> Sql<Vec<OutboxEvent>> {
-    let mut s =
-        conn.prepare_cached("SELECT seq, body, attempts, due FROM outbox ORDER BY seq LIMIT ?1")?;
-    let rows = s.query_map([limit as i64], |r| {
+/// The first `limit` events for `target` (an SMPP user; `None`: the webhook), in order.
+pub(super) fn outbox(
+    conn: &Connection,
+    target: Option<&str>,
+    limit: usize,
+) -> Sql<Vec<OutboxEvent>> {
+    let event = |r: &rusqlite::Row| {
         Ok(OutboxEvent {
             seq: r.get(0)?,
             body: r.get(1)?,
             attempts: r.get::<_, i64>(2)?.clamp(0, i64::from(u32::MAX)) as u32,
             due: from_ms(r.get(3)?),
         })
+    };
+    // Two statements, each matching one partial index (`IS NULL` cannot take a parameter).
+    match target {
+        None => conn
+            .prepare_cached(
+                "SELECT seq, body, attempts, due FROM outbox WHERE target IS NULL
+                 ORDER BY seq LIMIT ?1",
+            )?
+            .query_map([limit as i64], event)?
+            .collect(),
+        Some(user) => conn
+            .prepare_cached(
+                "SELECT seq, body, attempts, due FROM outbox WHERE target = ?1
+                 AND target IS NOT NULL ORDER BY seq LIMIT ?2",
+            )?
+            .query_map(rusqlite::params![user, limit as i64], event)?
+            .collect(),
+    }
+}
+
+/// Every SMPP user's balance.
+fn credits(conn: &Connection) -> Sql<Vec<(String, u64)>> {
+    let mut s = conn.prepare_cached("SELECT user, balance FROM smpp_credits ORDER BY user")?;
+    let rows = s.query_map([], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?.max(0) as u64))
     })?;
     rows.collect()
 }

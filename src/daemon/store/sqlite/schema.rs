@@ -152,6 +152,25 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: "DELETE FROM correlation WHERE form LIKE 'h:%';",
         then: None,
     },
+    // 5: the SMPP server's users. A message records the user that submitted it (`origin`,
+    // NULL for the HTTP API), the receipts it asked for and the credits it was charged;
+    // an outbox event names the user it goes to (`target`, NULL for the webhook), read per
+    // target in order; a user with a balance has a row in `smpp_credits`.
+    Migration {
+        sql: r#"
+    ALTER TABLE messages ADD COLUMN origin TEXT;
+    ALTER TABLE messages ADD COLUMN origin_receipts INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE messages ADD COLUMN charged INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE outbox ADD COLUMN target TEXT;
+    CREATE INDEX outbox_webhook ON outbox(seq) WHERE target IS NULL;
+    CREATE INDEX outbox_users ON outbox(target, seq) WHERE target IS NOT NULL;
+    CREATE TABLE smpp_credits (
+        user TEXT PRIMARY KEY,
+        balance INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    "#,
+        then: None,
+    },
 ];
 
 /// Migration 2's data step: packs each message's segment rows into `messages.body`, moves

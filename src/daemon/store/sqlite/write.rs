@@ -10,9 +10,10 @@ use crate::daemon::store::call::{answer, missing_result, Call, Done};
 use crate::daemon::store::forms::{add_found, pick, stored_forms, Found};
 use crate::daemon::store::record::{
     split_key, Accepted, AcceptedMessage, Applied, Change, ClaimedMessage, MessageState,
-    NewMessage, Outcome, ReceiptMatch, Refused, SegmentRecord, Upkeep,
+    NewMessage, Outcome, ReceiptMatch, ReceiptWish, Refused, SegmentRecord, Upkeep,
 };
 use crate::daemon::store::state::{receipt_state, state_from_receipts};
+use crate::daemon::store::user_event::{self, UserReceipt};
 use crate::daemon::store::Fence;
 use crate::daemon::store::{MessageId, StoreError};
 use crate::sms::{IdForm, MatchRule, MatchRules, MessageIdKey};
@@ -96,9 +97,13 @@ pub(super) struct Writer {
 
 type Sql<T> = Result<T, rusqlite::Error>;
 
-/// A message's channel, state code, receipt wish, acceptance time (ms), id and number of
-/// segments.
-type MessageRow = (String, i64, bool, i64, String, i64);
+/// A message's channel, state code, receipt wish, acceptance time (ms), id, number of
+/// segments and the SMPP user that submitted it.
+type MessageRow = (String, i64, bool, i64, String, i64, Option<String>);
+
+/// What a user's receipt needs of its message: the user, the receipts it asked for, the
+/// id, destination, source and acceptance time (ms).
+type OriginRow = (Option<String>, i64, String, String, Option<String>, i64);
 
 /// Why a message leaves the queue, for [`Writer::enter`].
 enum Cause<'a> {
@@ -114,8 +119,8 @@ enum Cause<'a> {
 /// A waiting message as a claim reads it.
 struct Waiting {
     seq: i64,
-    /// From the shared queue (else from the claiming channel's own).
-    shared: bool,
+    /// Which of the claim's queues it waits in.
+    queue: usize,
     id: String,
     to: String,
     from: Option<String>,
@@ -312,8 +317,8 @@ impl Writer {
     fn run_call(&mut self, call: &Call) -> Sql<Done> {
         Ok(match call {
             Call::Accept(messages, now, _) => Done::Accept(self.accept(messages, *now)?),
-            Call::Claim(fence, limit, now, _) => {
-                Done::Claim(self.claim(&fence.channel, *limit, *now)?)
+            Call::Claim(fence, also, limit, now, _) => {
+                Done::Claim(self.claim(&fence.channel, also, *limit, *now)?)
             }
             // One node: every slot is this node's, nothing to fence.
             Call::Release(_, seqs, _) => {
@@ -339,7 +344,14 @@ impl Writer {
                 Done::Nothing
             }
             Call::Upkeep(now, _) => Done::Upkeep(self.upkeep(*now)?),
-            Call::OutboxDue(limit, _) => Done::Outbox(super::read::outbox(&self.conn, *limit)?),
+            Call::OutboxDue(target, limit, _) => {
+                Done::Outbox(super::read::outbox(&self.conn, target.as_deref(), *limit)?)
+            }
+            Call::Credits(users, _) => {
+                self.credits_configure(users)?;
+                Done::Nothing
+            }
+            Call::CreditsAdd(user, add, _) => Done::Balance(self.credits_add(user, *add)?),
         })
     }
 
@@ -387,18 +399,30 @@ impl Writer {
                 }));
                 continue;
             }
+            let charged = match &m.origin {
+                Some(origin) => match self.charge(&origin.user, origin.charge)? {
+                    Ok(charged) => charged,
+                    Err(refused) => {
+                        results.push(Err(refused));
+                        continue;
+                    }
+                },
+                None => 0,
+            };
+            let queue = m.queue();
             self.conn
                 .prepare_cached(
                     "INSERT INTO messages (id, channel, routed, queue, state, dest, src,
                         delivery_report, send_validity, encoding, data_coding, segments,
-                        accepted_at, expires_at, idem_key, idem_fingerprint, body)
+                        accepted_at, expires_at, idem_key, idem_fingerprint, body, origin,
+                        origin_receipts, charged)
                      VALUES (?1, ?2, ?2, ?3, 0, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
-                        ?15)",
+                        ?15, ?16, ?17, ?18)",
                 )?
                 .execute(params![
                     m.id.as_str(),
                     m.channel,
-                    if m.pinned { m.channel.as_str() } else { "" },
+                    queue.as_ref(),
                     m.to,
                     m.from,
                     m.delivery_report,
@@ -411,9 +435,11 @@ impl Writer {
                     m.idempotency.as_ref().map(|i| i.key.as_str()),
                     m.idempotency.as_ref().map(|i| i.fingerprint.as_str()),
                     body::pack(&m.segments),
+                    m.origin.as_ref().map(|o| o.user.as_str()),
+                    m.origin.as_ref().map_or(0, |o| o.receipts.code()),
+                    i64::from(charged),
                 ])?;
-            self.counts
-                .queued(if m.pinned { m.channel.as_str() } else { "" });
+            self.counts.queued(&queue);
             results.push(Ok(Accepted::New(AcceptedMessage {
                 id: m.id.clone(),
                 segments: m.segments.len(),
@@ -425,9 +451,83 @@ impl Writer {
         Ok(results)
     }
 
+    /// Charges `user` `charge` credits: what was charged (0 for a user without a balance),
+    /// or the refusal when the balance is too low.
+    fn charge(&mut self, user: &str, charge: u32) -> Sql<Result<u32, Refused>> {
+        let left: Option<i64> = self
+            .conn
+            .prepare_cached(
+                "UPDATE smpp_credits SET balance = balance - ?2
+                 WHERE user = ?1 AND balance >= ?2 RETURNING balance",
+            )?
+            .query_row(params![user, charge], |r| r.get(0))
+            .optional()?;
+        if left.is_some() {
+            return Ok(Ok(charge));
+        }
+        let balance: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT balance FROM smpp_credits WHERE user = ?1")?
+            .query_row([user], |r| r.get(0))
+            .optional()?;
+        Ok(match balance {
+            None => Ok(0),
+            Some(left) => Err(Refused::NoCredit {
+                user: user.to_string(),
+                left: left.max(0) as u64,
+                charge,
+            }),
+        })
+    }
+
+    fn credits_configure(&mut self, users: &[(String, Option<u64>)]) -> Sql<()> {
+        for (user, first) in users {
+            match first {
+                Some(first) => self
+                    .conn
+                    .prepare_cached(
+                        "INSERT INTO smpp_credits (user, balance) VALUES (?1, ?2)
+                         ON CONFLICT (user) DO NOTHING",
+                    )?
+                    .execute(params![user, clamp_i64(*first)])?,
+                None => self
+                    .conn
+                    .prepare_cached("DELETE FROM smpp_credits WHERE user = ?1")?
+                    .execute([user])?,
+            };
+        }
+        Ok(())
+    }
+
+    fn credits_add(&mut self, user: &str, add: u64) -> Sql<Option<u64>> {
+        self.conn
+            .prepare_cached(
+                "UPDATE smpp_credits SET balance = min(balance + ?2, 9223372036854775807)
+                 WHERE user = ?1 RETURNING balance",
+            )?
+            .query_row(params![user, clamp_i64(add)], |r| r.get::<_, i64>(0))
+            .optional()
+            .map(|b| b.map(|b| b.max(0) as u64))
+    }
+
+    /// Gives `user` back what a message that never reached the SMSC was charged.
+    fn refund(&mut self, seq: i64) -> Sql<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE smpp_credits SET balance = balance + (
+                    SELECT charged FROM messages WHERE seq = ?1)
+                 WHERE user = (SELECT origin FROM messages WHERE seq = ?1)",
+            )?
+            .execute([seq])?;
+        self.conn
+            .prepare_cached("UPDATE messages SET charged = 0 WHERE seq = ?1")?
+            .execute([seq])?;
+        Ok(())
+    }
+
     /// Up to `limit` of the oldest waiting, unexpired messages of `queue` not held by a
     /// channel, with what a claim hands out.
-    fn waiting_in(&self, queue: &str, limit: usize, now: i64) -> Sql<Vec<Waiting>> {
+    fn waiting_in(&self, queue: &str, slot: usize, limit: usize, now: i64) -> Sql<Vec<Waiting>> {
         let mut found = Vec::with_capacity(limit.min(1024));
         let mut after = self.claims.cursor(queue);
         let mut s = self.conn.prepare_cached(WAITING)?;
@@ -446,7 +546,7 @@ impl Writer {
                 }
                 found.push(Waiting {
                     seq,
-                    shared: queue.is_empty(),
+                    queue: slot,
                     id: r.get(1)?,
                     to: r.get(2)?,
                     from: r.get(3)?,
@@ -466,17 +566,33 @@ impl Writer {
         }
     }
 
-    fn claim(&mut self, channel: &str, limit: usize, now: SystemTime) -> Sql<Vec<ClaimedMessage>> {
+    fn claim(
+        &mut self,
+        channel: &str,
+        also: &[String],
+        limit: usize,
+        now: SystemTime,
+    ) -> Sql<Vec<ClaimedMessage>> {
         let now = ms(now);
-        // Two ordered index scans (this channel's own queue and the shared one), merged:
-        // one query with `queue IN (...)` would sort every waiting message.
-        let mut waiting = self.waiting_in("", limit, now)?;
-        waiting.extend(self.waiting_in(channel, limit, now)?);
+        // One ordered index scan per queue (the shared one, this channel's own, the users'
+        // it serves), merged: one query with `queue IN (...)` would sort every waiting
+        // message.
+        let queues: Vec<&str> = ["", channel]
+            .into_iter()
+            .chain(also.iter().map(String::as_str))
+            .collect();
+        let mut waiting = Vec::new();
+        for (slot, queue) in queues.iter().enumerate() {
+            if queues[..slot].contains(queue) {
+                continue;
+            }
+            waiting.extend(self.waiting_in(queue, slot, limit, now)?);
+        }
         waiting.sort_unstable_by_key(|w| w.seq);
         waiting.truncate(limit);
         let mut claimed = Vec::with_capacity(waiting.len());
-        // Per queue (0: shared, 1: the channel's own), the highest key taken.
-        let mut top: Vec<(usize, i64)> = Vec::with_capacity(2);
+        // Per queue (its place in `queues`), the highest key taken.
+        let mut top: Vec<(usize, i64)> = Vec::with_capacity(queues.len());
         for w in waiting {
             let mut segments: Vec<(u8, crate::sms::Segment)> = body::unpack(&w.body)
                 .map_err(|e| damaged(format!("message {} has damaged segments: {e}", w.id)))?
@@ -499,9 +615,9 @@ impl Writer {
                 segments,
                 resend: w.resend,
             };
-            let queue = if w.shared { "" } else { channel };
-            let slot = usize::from(!w.shared);
-            match top.iter_mut().find(|(shared, _)| *shared == slot) {
+            let slot = w.queue;
+            let queue = queues[slot];
+            match top.iter_mut().find(|(s, _)| *s == slot) {
                 Some(t) => t.1 = t.1.max(w.seq),
                 None => top.push((slot, w.seq)),
             }
@@ -519,7 +635,7 @@ impl Writer {
             claimed.push(message);
         }
         for (slot, upto) in top {
-            let queue = if slot == 0 { "" } else { channel };
+            let queue = queues[slot];
             if self.claims.mark_needed(queue, upto) {
                 self.conn
                     .prepare_cached("INSERT OR REPLACE INTO claims (queue, upto) VALUES (?1, ?2)")?
@@ -555,7 +671,7 @@ impl Writer {
     fn message(&self, seq: i64) -> Sql<Option<MessageRow>> {
         self.conn
             .prepare_cached(
-                "SELECT channel, state, delivery_report, accepted_at, id, segments
+                "SELECT channel, state, delivery_report, accepted_at, id, segments, origin
                  FROM messages WHERE seq = ?1",
             )?
             .query_row([seq], |r| {
@@ -566,6 +682,7 @@ impl Writer {
                     r.get(3)?,
                     r.get(4)?,
                     r.get(5)?,
+                    r.get(6)?,
                 ))
             })
             .optional()
@@ -635,8 +752,68 @@ impl Writer {
             ])?;
         if let Some(queue) = queue {
             self.counts.left(&queue, 1);
+            // A user's message that failed or expired before the SMSC took it: the user
+            // gets its credits back and, if it asked, a receipt saying so.
+            if queue.starts_with('@')
+                && !settled_by_receipt
+                && (state == FAILED || state == EXPIRED)
+            {
+                self.refund(seq)?;
+                let (stat, err) = if state == EXPIRED {
+                    ("EXPIRED", user_event::err_field(None))
+                } else {
+                    ("REJECTD", user_event::err_field(failure.and_then(|f| f.0)))
+                };
+                self.tell_user(seq, false, stat.into(), err, now)?;
+            }
         }
         Ok(true)
+    }
+
+    /// Queues a receipt for the SMPP user that submitted message `seq`, when the outcome
+    /// is final and the user asked for it.
+    fn tell_user(
+        &mut self,
+        seq: i64,
+        delivered: bool,
+        stat: String,
+        err: String,
+        now: i64,
+    ) -> Sql<()> {
+        let row: Option<OriginRow> = self
+            .conn
+            .prepare_cached(
+                "SELECT origin, origin_receipts, id, dest, src, accepted_at FROM messages
+                 WHERE seq = ?1",
+            )?
+            .query_row([seq], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })
+            .optional()?;
+        let Some((Some(user), wish, id, to, from, accepted)) = row else {
+            return Ok(());
+        };
+        if !ReceiptWish::from_code(wish).wants(delivered) {
+            return Ok(());
+        }
+        let event = UserReceipt {
+            message_id: &id,
+            stat,
+            err,
+            to: &to,
+            from: from.as_deref(),
+            submitted_at: accepted,
+            done_at: now,
+        }
+        .event();
+        self.queue_event(event, now, Some(&user))
     }
 
     fn outcome(&self, seq: i64, now: i64) -> Sql<Option<Outcome>> {
@@ -684,21 +861,22 @@ impl Writer {
                     Applied::Done(self.outcome(*seq, at)?)
                 }
                 Change::Receipt { receipt, event } => {
-                    if event.is_some() && self.outbox_full() {
+                    if self.outbox_full() {
                         Applied::OutboxFull
                     } else {
-                        let matched = self.receipt(channel, receipt, at)?;
-                        if let Some(event) = event.clone() {
-                            self.queue_event(matched.complete_event(event), at)?;
+                        let (matched, users) = self.receipt(channel, receipt, at)?;
+                        // A receipt for a user's message goes to that user only.
+                        if let (Some(event), false) = (event.clone(), users) {
+                            self.queue_event(matched.complete_event(event), at, None)?;
                         }
                         Applied::Receipt(matched)
                     }
                 }
-                Change::Event { event } => {
+                Change::Event { event, user } => {
                     if self.outbox_full() {
                         Applied::OutboxFull
                     } else {
-                        self.queue_event(event.clone(), at)?;
+                        self.queue_event(event.clone(), at, user.as_deref())?;
                         Applied::Done(None)
                     }
                 }
@@ -711,14 +889,14 @@ impl Writer {
                         .execute(params![channel, set, number, data])?;
                     Applied::Done(None)
                 }
-                Change::Completed { set, event } => {
+                Change::Completed { set, event, user } => {
                     if self.outbox_full() {
                         Applied::OutboxFull
                     } else {
                         // Whoever takes the set's kept parts completes it: a sibling session
                         // that saw the same set whole finds none left and queues nothing.
                         if self.forget_parts(channel, set)? > 0 {
-                            self.queue_event(event.clone(), at)?;
+                            self.queue_event(event.clone(), at, user.as_deref())?;
                         }
                         Applied::Done(None)
                     }
@@ -743,28 +921,36 @@ impl Writer {
         self.counts.outbox >= self.options.max_outbox
     }
 
-    /// Queues a webhook event with a fresh, stable `event_id`.
-    fn queue_event(&mut self, mut event: Map<String, Value>, now: i64) -> Sql<()> {
+    /// Queues an event with a fresh, stable `event_id`, for the webhook or an SMPP user.
+    fn queue_event(
+        &mut self,
+        mut event: Map<String, Value>,
+        now: i64,
+        user: Option<&str>,
+    ) -> Sql<()> {
         event.insert(
             "event_id".into(),
             Value::from(MessageId::generate().as_str()),
         );
         let body = Value::Object(event).to_string();
         self.conn
-            .prepare_cached("INSERT INTO outbox (body, due, created_at) VALUES (?1, ?2, ?2)")?
-            .execute(params![body.as_bytes(), now])?;
+            .prepare_cached(
+                "INSERT INTO outbox (body, due, created_at, target) VALUES (?1, ?2, ?2, ?3)",
+            )?
+            .execute(params![body.as_bytes(), now, user])?;
         self.counts.outbox += 1;
         Ok(())
     }
 
     fn expire(&mut self, seq: i64, now: i64) -> Sql<()> {
-        let Some((channel, state, _, _, id, _)) = self.message(seq)? else {
+        let Some((channel, state, _, _, id, _, origin)) = self.message(seq)? else {
             return Ok(());
         };
         if !self.enter(seq, state, EXPIRED, now, None, Cause::Holder)? {
             return Ok(());
         }
-        if self.options.events {
+        // A user's message: its user was told (see `enter`), not the webhook.
+        if self.options.events && origin.is_none() {
             let mut event = Map::new();
             event.insert("type".into(), Value::from("expired"));
             event.insert("channel".into(), Value::from(channel));
@@ -776,7 +962,7 @@ impl Writer {
             );
             // The outbox bound is for what the SMSC can redeliver; an expiry has no one to
             // redeliver it, so it is queued even past the bound.
-            self.queue_event(event, now)?;
+            self.queue_event(event, now, None)?;
         }
         Ok(())
     }
@@ -791,7 +977,8 @@ impl Writer {
                 return Ok(applied);
             }
         }
-        let Some((owner, state, delivery_report, accepted, _, count)) = self.message(seq)? else {
+        let Some((owner, state, delivery_report, accepted, _, count, _)) = self.message(seq)?
+        else {
             return Ok(Applied::Done(None));
         };
         let earlier = self.segment_ack(seq, idx, count)?;
@@ -993,8 +1180,15 @@ impl Writer {
         Ok(found)
     }
 
-    /// Matches a receipt tier by tier (as [`crate::sms::MessageIdIndex`] does) and records it.
-    fn receipt(&mut self, channel: &str, receipt: &ReceiptReport, now: i64) -> Sql<ReceiptMatch> {
+    /// Matches a receipt tier by tier (as [`crate::sms::MessageIdIndex`] does) and records
+    /// it; also says whether it is for an SMPP user's message (its user is told, when the
+    /// receipt is final and the user asked for it).
+    fn receipt(
+        &mut self,
+        channel: &str,
+        receipt: &ReceiptReport,
+        now: i64,
+    ) -> Sql<(ReceiptMatch, bool)> {
         let key = MessageIdKey::new(&receipt.smsc_message_id);
         let mut found: Vec<Found> = Vec::new();
         for tier in MatchRule::TIERS {
@@ -1007,11 +1201,11 @@ impl Writer {
         }
         let (seq, idx, smsc_id) = match pick(found) {
             Ok(one) => one,
-            Err(none_or_several) => return Ok(none_or_several),
+            Err(none_or_several) => return Ok((none_or_several, false)),
         };
-        let Some((_, state, _, _, id, count)) = self.message(seq)? else {
+        let Some((_, state, _, _, id, count, origin)) = self.message(seq)? else {
             self.uncorrelate(channel, seq, idx, &smsc_id)?;
-            return Ok(ReceiptMatch::NotFound);
+            return Ok((ReceiptMatch::NotFound, false));
         };
         let words = (receipt.state.as_str(), receipt.error_code.as_deref());
         if count > 1 {
@@ -1058,11 +1252,21 @@ impl Writer {
                 )?
                 .execute(params![seq, word, error])?;
         }
-        Ok(ReceiptMatch::Matched {
-            id: stored_id(id)?,
-            segment: idx as usize,
-            state: state_of(state),
-        })
+        let user = origin.is_some();
+        if user && written {
+            let delivered = state == DELIVERED;
+            let stat = user_event::stat_word(&receipt.state);
+            let err = receipt.error_code.clone().unwrap_or_else(|| "000".into());
+            self.tell_user(seq, delivered, stat, err, now)?;
+        }
+        Ok((
+            ReceiptMatch::Matched {
+                id: stored_id(id)?,
+                segment: idx as usize,
+                state: state_of(state),
+            },
+            user,
+        ))
     }
 
     fn fail_unconfigured(
@@ -1079,7 +1283,11 @@ impl Writer {
             rows.collect::<Sql<_>>()?
         };
         let mut failed = 0;
-        for queue in queues.iter().filter(|q| !configured.contains(q)) {
+        // A user's queue is left to its user's channels (and to expiry if it has none).
+        for queue in queues
+            .iter()
+            .filter(|q| !configured.contains(q) && !q.starts_with('@'))
+        {
             let n = self
                 .conn
                 .prepare_cached(
@@ -1231,6 +1439,11 @@ pub(super) fn stored_id(text: String) -> Sql<MessageId> {
             format!("damaged row: {text:?} is not a message id").into(),
         )
     })
+}
+
+/// A count as SQLite's integer, at most `i64::MAX`.
+fn clamp_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 fn ms_of(d: std::time::Duration) -> i64 {

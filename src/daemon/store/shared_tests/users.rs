@@ -1,0 +1,236 @@
+//! The SMPP server's users in the store: their queues, their credits, and the receipts and
+//! inbound messages that go back to them instead of to the webhook.
+
+use super::*;
+
+fn user_message(user: &str, charge: u32, receipts: ReceiptWish) -> NewMessage {
+    let mut m = message("a", false, 1);
+    m.origin = Some(Origin {
+        user: user.into(),
+        receipts,
+        charge,
+    });
+    m
+}
+
+fn webhook_event() -> serde_json::Map<String, serde_json::Value> {
+    let mut event = serde_json::Map::new();
+    event.insert("type".into(), "receipt".into());
+    event
+}
+
+fn json(body: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(body).unwrap()
+}
+
+on_every_backend!(
+    a_users_messages_wait_in_its_queue_for_the_channels_serving_it,
+    credits_are_charged_at_accept_refused_when_short_and_refunded_on_failure,
+    a_users_receipts_and_routed_events_go_to_that_user_only,
+);
+
+async fn a_users_messages_wait_in_its_queue_for_the_channels_serving_it(h: Harness) {
+    let (store, _) = h.open(|_| {}).await;
+    let mine = user_message("acme", 0, ReceiptWish::None);
+    let id = mine.id.clone();
+    let accepted = store
+        .accept(vec![mine, message("a", false, 1)], now())
+        .await
+        .unwrap();
+    assert!(accepted.iter().all(Result::is_ok), "{accepted:?}");
+    // A channel not serving the user sees only the shared queue.
+    let plain = store.claim("a", 10, now()).await.unwrap();
+    assert_eq!(plain.len(), 1);
+    assert_ne!(plain[0].id, id);
+    let served = store
+        .claim_with(&Fence::unleased("b"), vec![user_queue("acme")], 10, now())
+        .await
+        .unwrap();
+    assert_eq!(served.len(), 1);
+    assert_eq!(served[0].id, id);
+    assert_eq!(
+        store.get(&id).await.unwrap().unwrap().origin.as_deref(),
+        Some("acme")
+    );
+    drop(store);
+    // Claimed and never answered: queued again after a restart, in the user's queue.
+    let (store, _) = h.open(|_| {}).await;
+    assert!(store.claim("a", 10, now()).await.unwrap().len() <= 1);
+    let again = store
+        .claim_with(&Fence::unleased("b"), vec![user_queue("acme")], 10, now())
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].id, id);
+    assert!(again[0].resend);
+}
+
+async fn credits_are_charged_at_accept_refused_when_short_and_refunded_on_failure(h: Harness) {
+    let (store, _) = h.open(|_| {}).await;
+    store
+        .credits_configure(vec![("acme".into(), Some(3)), ("free".into(), None)])
+        .await
+        .unwrap();
+    let results = store
+        .accept(
+            vec![
+                user_message("acme", 2, ReceiptWish::None),
+                user_message("acme", 2, ReceiptWish::None),
+                user_message("free", 5, ReceiptWish::None),
+            ],
+            now(),
+        )
+        .await
+        .unwrap();
+    assert!(results[0].is_ok() && results[2].is_ok(), "{results:?}");
+    match &results[1] {
+        Err(Refused::NoCredit { user, left, charge }) => {
+            assert_eq!((user.as_str(), *left, *charge), ("acme", 1, 2));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        store.credits().await.unwrap(),
+        vec![("acme".to_string(), 1)]
+    );
+    // Configured again (a reload): the balance stays what it became.
+    store
+        .credits_configure(vec![("acme".into(), Some(100))])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.credits_add("acme".into(), 10).await.unwrap(),
+        Some(11)
+    );
+    assert_eq!(store.credits_add("free".into(), 5).await.unwrap(), None);
+
+    // Refused by the SMSC: the charge comes back. Taken by the SMSC: it does not.
+    let sent = user_message("acme", 2, ReceiptWish::None);
+    store.accept(vec![sent], now()).await.unwrap();
+    let claimed = store
+        .claim_with(&Fence::unleased("a"), vec![user_queue("acme")], 10, now())
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 2, "the first message and this one");
+    assert_eq!(store.credits().await.unwrap()[0].1, 9);
+    store
+        .apply(
+            "a",
+            vec![
+                Change::Failed {
+                    key: segment_key(claimed[0].seq, 0),
+                    status: Some(0x45),
+                    reason: "refused".into(),
+                },
+                Change::Submitted {
+                    key: segment_key(claimed[1].seq, 0),
+                    smsc_message_id: "S1".into(),
+                },
+            ],
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.credits().await.unwrap()[0].1, 11);
+    // Unlimited again: no balance kept.
+    store
+        .credits_configure(vec![("acme".into(), None)])
+        .await
+        .unwrap();
+    assert!(store.credits().await.unwrap().is_empty());
+}
+
+async fn a_users_receipts_and_routed_events_go_to_that_user_only(h: Harness) {
+    let (store, _) = h.open(|_| {}).await;
+    let delivered = user_message("acme", 0, ReceiptWish::Final);
+    let failure_only = user_message("acme", 0, ReceiptWish::FailureOnly);
+    let refused = user_message("acme", 0, ReceiptWish::Final);
+    let ids = [
+        delivered.id.clone(),
+        failure_only.id.clone(),
+        refused.id.clone(),
+    ];
+    store
+        .accept(vec![delivered, failure_only, refused], now())
+        .await
+        .unwrap();
+    let claimed = store
+        .claim_with(&Fence::unleased("a"), vec![user_queue("acme")], 10, now())
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 3);
+    let receipt = |smsc: &str| Change::Receipt {
+        receipt: ReceiptReport {
+            smsc_message_id: smsc.into(),
+            state: ReceiptState::Delivered,
+            error_code: Some("000".into()),
+        },
+        event: Some(webhook_event()),
+    };
+    let mut mo = serde_json::Map::new();
+    mo.insert("type".into(), "user_mo".into());
+    let mut inbound = serde_json::Map::new();
+    inbound.insert("type".into(), "inbound".into());
+    store
+        .apply(
+            "a",
+            vec![
+                Change::Submitted {
+                    key: segment_key(claimed[0].seq, 0),
+                    smsc_message_id: "U1".into(),
+                },
+                Change::Submitted {
+                    key: segment_key(claimed[1].seq, 0),
+                    smsc_message_id: "U2".into(),
+                },
+                Change::Failed {
+                    key: segment_key(claimed[2].seq, 0),
+                    status: Some(0x45),
+                    reason: "refused".into(),
+                },
+                receipt("U1"),
+                receipt("U2"),
+                Change::Event {
+                    event: mo,
+                    user: Some("acme".into()),
+                },
+                Change::Event {
+                    event: inbound,
+                    user: None,
+                },
+            ],
+            now(),
+        )
+        .await
+        .unwrap();
+    let webhook = store.outbox_due(10, now()).await.unwrap();
+    assert_eq!(webhook.len(), 1, "only the event meant for the webhook");
+    assert_eq!(json(&webhook[0].body)["type"], "inbound");
+    let events = store.outbox_due_for("acme", 10, now()).await.unwrap();
+    let bodies: Vec<serde_json::Value> = events.iter().map(|e| json(&e.body)).collect();
+    assert_eq!(bodies.len(), 3, "{bodies:?}");
+    assert_eq!(bodies[0]["message_id"], ids[2].as_str());
+    assert_eq!(
+        (&bodies[0]["stat"], &bodies[0]["err"]),
+        (&"REJECTD".into(), &"069".into())
+    );
+    assert_eq!(bodies[1]["message_id"], ids[0].as_str());
+    assert_eq!(bodies[1]["stat"], "DELIVRD");
+    assert_eq!(bodies[1]["to"], "447700900123");
+    assert_eq!(bodies[2]["type"], "user_mo");
+    assert!(bodies.iter().all(|b| b["event_id"].as_str().is_some()));
+    assert!(store
+        .outbox_due_for("other", 10, now())
+        .await
+        .unwrap()
+        .is_empty());
+    store
+        .outbox_delivered(events.iter().map(|e| e.seq).collect())
+        .await
+        .unwrap();
+    assert!(store
+        .outbox_due_for("acme", 10, now())
+        .await
+        .unwrap()
+        .is_empty());
+}
