@@ -17,6 +17,7 @@ use super::api::metrics::Metrics;
 use super::certificates::ChannelCertificates;
 use super::feeder::{Feeder, InFlight};
 use super::sink::Sink;
+use super::smpp_server::UserRoutes;
 use super::store::{split_key, Fence, Store};
 use crate::config::{ChannelConfig, KeystoreSource, TlsOptions};
 use crate::session::{CountersSnapshot, RecordWindow, SendGate};
@@ -42,6 +43,8 @@ pub struct Plumbing {
     pub outbox: Arc<Notify>,
     /// Segments sent again after a restart or a channel stop (`smppd_resends`).
     pub resends: Arc<AtomicU64>,
+    /// Which channels serve which SMPP users.
+    pub routes: Arc<UserRoutes>,
 }
 
 /// Which session slot of a channel an instance runs, and its licence to send.
@@ -381,6 +384,7 @@ pub fn start(config: Arc<ChannelConfig>, slot: Slot, plumbing: &Plumbing) -> Cha
             resends: plumbing.resends.clone(),
             in_flight,
             fence: slot.fence.clone(),
+            routes: plumbing.routes.clone(),
         };
         (stop, tokio::spawn(feeder.run()))
     });

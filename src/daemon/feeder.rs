@@ -5,6 +5,7 @@
 //! messages; the rest stay in the store, where any other channel able to transmit claims the
 //! ones not tied to this channel.
 
+use super::smpp_server::{Sending, UserRoutes};
 use super::store::{segment_key, Change, ClaimedMessage, Fence, Store, StoreError};
 use crate::codec::pdu::SubmitSm;
 use crate::codec::{
@@ -89,6 +90,8 @@ pub struct Feeder {
     pub in_flight: Arc<InFlight>,
     /// The session slot it claims for (every claim is made under it).
     pub fence: Fence,
+    /// Which SMPP users' queues the channel serves; told while this slot can transmit.
+    pub routes: Arc<UserRoutes>,
 }
 
 /// The most segments a channel's session slot holds without their outcome recorded (queued,
@@ -119,11 +122,17 @@ impl Feeder {
     pub async fn run(mut self) -> Vec<i64> {
         // When the last claim took everything there was, when it did.
         let mut emptied_at: Option<Instant> = None;
+        // Counts this slot as able to transmit for the users' routes while it is.
+        let mut sending: Option<Sending> = None;
         loop {
             if self.stopping() {
                 return Vec::new();
             }
-            if !self.may_send() {
+            let may_send = self.may_send();
+            if may_send != sending.is_some() {
+                sending = may_send.then(|| self.routes.sending(&self.config.name));
+            }
+            if !may_send {
                 tokio::select! {
                     _ = self.status.changed() => {}
                     _ = self.stop.changed() => {}
@@ -164,9 +173,10 @@ impl Feeder {
                 continue;
             }
             let limit = room.min(MAX_CLAIM);
+            let users = self.routes.queues_for(&self.config.name);
             let claimed = match self
                 .store
-                .claim_for(&self.fence, limit, SystemTime::now())
+                .claim_with(&self.fence, users, limit, SystemTime::now())
                 .await
             {
                 Ok(c) => {

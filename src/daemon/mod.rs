@@ -25,6 +25,7 @@ pub mod mask;
 pub mod router;
 pub mod run;
 pub mod sink;
+pub mod smpp_server;
 pub mod store;
 pub mod store_config;
 pub mod systemd;

@@ -209,6 +209,7 @@ pub async fn run(
             .as_ref()
             .map_or_else(|| Arc::new(Notify::new()), |w| w.wake.clone()),
         resends: services.resends.clone(),
+        routes: services.routes.clone(),
     };
     let order: Vec<String> = config.channels.iter().map(|c| c.name.clone()).collect();
     let slots = match &services.leases {

@@ -54,6 +54,7 @@ pub use serve::{serve, serve_with, HEADER_TIMEOUT};
 use super::cluster::Board;
 use super::dispatch::Dispatcher;
 use super::engine::Engine;
+use super::smpp_server::UserRoutes;
 use super::store::{Leases, Recovery, Store, StoreError};
 use super::webhook::{Webhook, WebhookError};
 use crate::config::{Config, HttpConfig};
@@ -102,6 +103,8 @@ pub struct Services {
     pub board: Arc<Board>,
     /// The lease statements, when several nodes may share the store.
     pub leases: Option<Arc<Leases>>,
+    /// Which channels serve which SMPP users.
+    pub routes: Arc<UserRoutes>,
 }
 
 impl Services {
@@ -127,6 +130,7 @@ impl Services {
                 resends,
                 board,
                 leases,
+                routes: UserRoutes::new(),
             },
             recovery,
         ))
