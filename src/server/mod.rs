@@ -59,6 +59,11 @@ mod outbound;
 mod params;
 mod pending;
 
+#[cfg(test)]
+mod client;
+#[cfg(test)]
+mod tests;
+
 pub use self::core::ServerSession;
 pub use error::{DeliverRefused, ParamError};
 pub use event::{BindMode, CloseReason, QueryAnswer, ServerEvent, Submitted, Token};
