@@ -62,6 +62,8 @@ mod pending;
 #[cfg(test)]
 mod client;
 #[cfg(test)]
+mod props;
+#[cfg(test)]
 mod tests;
 
 pub use self::core::ServerSession;
