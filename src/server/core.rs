@@ -241,14 +241,15 @@ impl ServerSession {
         answer: Result<String, CommandStatus>,
         _now: Instant,
     ) {
-        let Some(request) = self.pending.take_if(token, |a| {
-            matches!(a, Awaiting::SubmitSm | Awaiting::DataSm)
-        }) else {
+        let Some(request) = self
+            .pending
+            .take_if(token, |a| matches!(a, Awaiting::Submit | Awaiting::Data))
+        else {
             return;
         };
         let seq = request.sequence_number;
         let id = match request.awaiting {
-            Awaiting::DataSm => CommandId::DataSmResp,
+            Awaiting::Data => CommandId::DataSmResp,
             _ => CommandId::SubmitSmResp,
         };
         let message_id = match answer {
@@ -264,7 +265,7 @@ impl ServerSession {
             }
         };
         let resp = match request.awaiting {
-            Awaiting::DataSm => Pdu::DataSmResp(Some(DataSmResp {
+            Awaiting::Data => Pdu::DataSmResp(Some(DataSmResp {
                 message_id,
                 tlvs: Tlvs::default(),
             })),
@@ -284,12 +285,11 @@ impl ServerSession {
     ) {
         let Some(request) = self
             .pending
-            .take_if(token, |a| matches!(a, Awaiting::QuerySm(_)))
+            .take_if(token, |a| matches!(a, Awaiting::Query(_)))
         else {
             return;
         };
-        let (seq, Awaiting::QuerySm(message_id)) = (request.sequence_number, request.awaiting)
-        else {
+        let (seq, Awaiting::Query(message_id)) = (request.sequence_number, request.awaiting) else {
             return;
         };
         match answer {
@@ -387,11 +387,9 @@ impl ServerSession {
             Pdu::BindReceiver(b) => self.on_bind(BindMode::Receiver, &b, seq),
             Pdu::BindTransceiver(b) => self.on_bind(BindMode::Transceiver, &b, seq),
             Pdu::SubmitSm(sm) => {
-                self.on_submit(Awaiting::SubmitSm, Submitted::SubmitSm(Box::new(sm)), seq)
+                self.on_submit(Awaiting::Submit, Submitted::SubmitSm(Box::new(sm)), seq)
             }
-            Pdu::DataSm(sm) => {
-                self.on_submit(Awaiting::DataSm, Submitted::DataSm(Box::new(sm)), seq)
-            }
+            Pdu::DataSm(sm) => self.on_submit(Awaiting::Data, Submitted::DataSm(Box::new(sm)), seq),
             Pdu::QuerySm(q) => self.on_query(&q, seq),
             Pdu::EnquireLink => self.respond(&Pdu::EnquireLinkResp, seq),
             Pdu::Unbind => self.on_unbind(seq),
@@ -493,7 +491,7 @@ impl ServerSession {
 
     fn on_submit(&mut self, awaiting: Awaiting, message: Submitted, seq: u32) {
         let resp_id = match awaiting {
-            Awaiting::DataSm => CommandId::DataSmResp,
+            Awaiting::Data => CommandId::DataSmResp,
             _ => CommandId::SubmitSmResp,
         };
         if let Some(status) = self.refuse_request() {
@@ -516,7 +514,7 @@ impl ServerSession {
         }
         match self.pending.insert(Request {
             sequence_number: seq,
-            awaiting: Awaiting::QuerySm(query.message_id),
+            awaiting: Awaiting::Query(query.message_id),
         }) {
             Some(token) => self.events.push_back(ServerEvent::Query {
                 token,

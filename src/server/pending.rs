@@ -10,11 +10,11 @@ use super::event::Token;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Awaiting {
     /// submit_sm_resp.
-    SubmitSm,
+    Submit,
     /// data_sm_resp.
-    DataSm,
+    Data,
     /// query_sm_resp, echoing the queried message_id.
-    QuerySm(MessageId),
+    Query(MessageId),
 }
 
 /// A request awaiting its answer.
