@@ -234,7 +234,8 @@ impl ServerSession {
     /// data_sm_resp) ESME_ROK with that id; `Err(status)` sends the status (ESME_RSYSERR if it
     /// is ESME_ROK, so a client never reads success without an id). An id that cannot be sent
     /// (over 64 octets, or a NUL) is answered ESME_RSYSERR. Unknown, already answered, or
-    /// query tokens do nothing; so does any answer once the connection is closed.
+    /// query tokens do nothing; so does any answer once the connection is closed. `now` is
+    /// taken, as by every call into the core, though an answer starts no timer.
     pub fn answer_submit(
         &mut self,
         token: Token,
@@ -393,7 +394,8 @@ impl ServerSession {
             Pdu::QuerySm(q) => self.on_query(&q, seq),
             Pdu::EnquireLink => self.respond(&Pdu::EnquireLinkResp, seq),
             Pdu::Unbind => self.on_unbind(seq),
-            Pdu::DeliverSmResp(_) | Pdu::GenericNack => self.on_answer(seq, header.command_status),
+            Pdu::DeliverSmResp(_) => self.on_answer(seq, header.command_status),
+            Pdu::GenericNack => self.on_answer(seq, nack_status(header.command_status)),
             Pdu::UnbindResp => self.on_unbind_resp(seq),
             // Other responses answer nothing smppd sent (enquire_link_resp included: the
             // core never sends enquire_link, the idle timer covers a silent client).
@@ -440,9 +442,8 @@ impl ServerSession {
         // well-formed answer that will never come would end the connection over a cosmetic
         // fault in the client's response body.
         match e.header.command_id {
-            CommandId::DeliverSmResp | CommandId::GenericNack => {
-                self.on_answer(seq, e.header.command_status)
-            }
+            CommandId::DeliverSmResp => self.on_answer(seq, e.header.command_status),
+            CommandId::GenericNack => self.on_answer(seq, nack_status(e.header.command_status)),
             CommandId::UnbindResp => self.on_unbind_resp(seq),
             _ => {}
         }
@@ -633,6 +634,12 @@ fn bind_resp_id(mode: BindMode) -> CommandId {
         BindMode::Receiver => CommandId::BindReceiverResp,
         BindMode::Transceiver => CommandId::BindTransceiverResp,
     }
+}
+
+/// The status a generic_nack reports: a nack never means the PDU was taken, even when a
+/// client sends it with ESME_ROK.
+fn nack_status(status: CommandStatus) -> CommandStatus {
+    error_status(status, CommandStatus::EsmeRsyserr)
 }
 
 /// `status`, unless the daemon passed ESME_ROK as an error: then `fallback`, so that a header

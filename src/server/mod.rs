@@ -19,29 +19,34 @@
 //! Bind state (SMPP v3.4 §2.3, §4.1, §4.2):
 //!
 //! ```text
-//!          bind_* ──> BindRequested ──answer Err(status)──> bind_*_resp(status), stays OPEN
-//!   OPEN ──┴─ answer Ok ──> bind_*_resp ESME_ROK ──> BOUND(TX | RX | TRX)
-//!    │  (one bind in flight; another bind while one is                │  │  │
-//!    │   pending or bound ──> ESME_RALYBND)                           │  │  └ client unbind ──>
-//!    │                                                                │  │    unbind_resp,
-//!    │                       operator unbind(), or nothing received   │  │    Unbound, CLOSED
-//!    │                       for idle_timeout ──> we send unbind      │  │
-//!    │                                                                ▼  │ a deliver_sm
-//!    │                        UNBINDING ── unbind_resp, or response_timeout ──> CLOSED
-//!    │                        (submits refused ESME_RINVBNDSTS;        │  unanswered for
-//!    │                         responses still flow)                   │  response_timeout
-//!    └─ bind_timeout without a bind, or a framing error ──> CLOSED  <──┘  (NotReading)
+//!           bind_* ──> BindRequested ── answer_bind Err(status) ──> bind_*_resp(status),
+//!   OPEN ◄──────────────────────────────────────────────────────────  stays OPEN
+//!    │ answer_bind Ok ──> bind_*_resp ESME_ROK      (one bind awaits the daemon at a time;
+//!    ▼                                               another bind ──> ESME_RALYBND)
+//!   BOUND(TX | RX | TRX) ── client unbind ──> unbind_resp, Unbound ──> CLOSED(ClientUnbind)
+//!    │ unbind() by the operator, or nothing received for idle_timeout: smppd sends unbind
+//!    ▼
+//!   UNBINDING ── unbind_resp, or none within response_timeout ──> CLOSED(OperatorUnbind | Idle)
+//!     (new submits ESME_RINVBNDSTS; answers to earlier ones and deliver_sm_resp still flow)
+//!
+//!   OPEN:              no successful bind within bind_timeout         ──> CLOSED(BindTimeout)
+//!   BOUND, UNBINDING:  a deliver_sm unanswered for response_timeout   ──> CLOSED(NotReading)
+//!   any state:         a command_length the framer refuses ──> generic_nack, CLOSED(Framing)
 //! ```
 //!
 //! Before a bind succeeds every other request is answered ESME_RINVBNDSTS; enquire_link is
-//! answered in every state; unknown command ids get generic_nack ESME_RINVCMDID; a PDU whose
-//! body does not decode is answered as the codec's [`crate::codec::DecodeError::reply`]
-//! advises and the connection goes on. Only a command_length the framer cannot accept ends
-//! it (generic_nack ESME_RINVCMDLEN first).
+//! answered in every state; unknown command ids get generic_nack ESME_RINVCMDID, and so do
+//! requests smppd does not serve (submit_multi, cancel_sm, replace_sm, a client's deliver_sm),
+//! through their own response when they have one, in every state. A PDU whose body does not
+//! decode is answered as the codec's [`crate::codec::DecodeError::reply`] advises and the
+//! connection goes on; a malformed deliver_sm_resp or unbind_resp still answers the PDU of
+//! ours its header names.
 //!
 //! Bounds: at most [`ServerParams::max_pending`] submit_sm, data_sm and query_sm await the
 //! daemon's answer (more are answered ESME_RTHROTTLED at once, with no event), and at most
-//! [`ServerParams::deliver_window`] deliver_sm await the client's answer.
+//! [`ServerParams::deliver_window`] deliver_sm await the client's answer. Everything else the
+//! core queues is an answer to octets it was handed, so a driver that stops reading while its
+//! writes are blocked keeps the output bounded too.
 //!
 //! Delivery guarantee: the daemon commits a message before it answers its `Submit`. When the
 //! connection closes first (client unbind, timeout, framing error), answers for tokens still

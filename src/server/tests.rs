@@ -400,6 +400,16 @@ fn deliver_sm_resp_is_matched_by_sequence_number_whatever_its_status() {
     );
     assert!(c.received().is_empty());
     assert!(c.server.can_deliver());
+    // generic_nack answers a deliver_sm too, and never as a success.
+    let nacked = c.deliver(12);
+    c.answer(&Pdu::GenericNack, S::EsmeRok, nacked);
+    assert_eq!(
+        c.events(),
+        [ServerEvent::Delivered {
+            key: 12,
+            status: S::EsmeRsyserr
+        }]
+    );
 }
 
 #[test]
