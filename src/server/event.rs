@@ -35,7 +35,8 @@ impl BindMode {
 }
 
 /// A message the client submitted, as decoded: the daemon needs to know which PDU it was,
-/// since data_sm carries its text in message_payload and answers with data_sm_resp.
+/// since data_sm carries its text in message_payload and answers with data_sm_resp. Boxed:
+/// the bodies are a few hundred octets each, and events travel through a queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Submitted {
     /// submit_sm (§4.4.1).
