@@ -55,7 +55,8 @@
 //! [`ServerEvent::Undelivered`] for the daemon to keep queued.
 //!
 //! Depends on [`crate::codec`] and [`crate::secret`] only; it sits beside [`crate::session`],
-//! the client side, and shares nothing with it.
+//! the client side, and shares nothing with it. Only a test binds the two together, over an
+//! in-memory pipe, so that each side is checked against an implementation written apart.
 
 mod core;
 mod error;
@@ -66,6 +67,8 @@ mod pending;
 
 #[cfg(test)]
 mod client;
+#[cfg(test)]
+mod pair;
 #[cfg(test)]
 mod props;
 #[cfg(test)]
