@@ -18,6 +18,8 @@
 //!     |                   |       supervisor::failure
 //!     '-------------------|
 //!   session     bind, window, rate, keep-alive, throttling (sans-I/O rules + async driver)
+//!     |         server (beside it): smppd as the SMSC of one ESME connection, a sans-I/O
+//!     |         core on the codec alone
 //!     |
 //!   transport   TCP and TLS (rustls; OpenSSL for TLS 1.1), PKCS#12 / PEM keystores
 //!     |
@@ -31,6 +33,8 @@
 //! either: text codings (GSM 03.38, Latin-1, UCS-2), long-message segmentation and
 //! reassembly, delivery receipts and message-id matching. [`pdu_view`] joins the two for
 //! `smppd pdu decode`: the codec's field-by-field dump with receipts read by `sms`.
+//! [`server`] is the protocol core of the side that ESMEs bind to: octets and time in,
+//! octets and events out, for a driver to put on a socket.
 //! [`simulator`] is a real SMSC built on the codec, for tests and `smppd demo`. [`secret`] is
 //! the redacting string type every password travels in; [`limited_file`] reads the files a
 //! configuration names (secrets, keystores, the configuration itself): regular files only,
@@ -45,6 +49,7 @@ pub mod daemon;
 pub mod limited_file;
 pub mod pdu_view;
 pub mod secret;
+pub mod server;
 pub mod session;
 pub mod simulator;
 pub mod sms;
