@@ -32,9 +32,10 @@
 //! reassembly, delivery receipts and message-id matching. [`pdu_view`] joins the two for
 //! `smppd pdu decode`: the codec's field-by-field dump with receipts read by `sms`.
 //! [`simulator`] is a real SMSC built on the codec, for tests and `smppd demo`. [`secret`] is
-//! the redacting string type every password travels in; [`limited_file`] reads the files a
-//! configuration names (secrets, keystores, the configuration itself): regular files only,
-//! never more than a stated size. [`build_info`] says what the binary was built from (version,
+//! the redacting string type every password travels in; [`password`] the Argon2id hash the
+//! SMPP server's users are checked against (`[smpp-user-NAME] password-hash`, written by
+//! `smppd hash-password`). [`limited_file`] reads the files a configuration names (secrets,
+//! keystores, the configuration itself): regular files only, never more than a stated size. [`build_info`] says what the binary was built from (version,
 //! git commit, cargo features) for `smppd --version` and `/metrics`.
 #![forbid(unsafe_code)]
 
@@ -43,6 +44,7 @@ pub mod codec;
 pub mod config;
 pub mod daemon;
 pub mod limited_file;
+pub mod password;
 pub mod pdu_view;
 pub mod secret;
 pub mod session;
