@@ -25,7 +25,8 @@ pub struct CheckConfigArgs {
 }
 
 /// Checks the file, opens every keystore, builds every TLS context, and prints a summary per
-/// channel. Exits 0 when a start would succeed, 1 with every problem listed otherwise.
+/// channel, for the SMPP server and per SMPP user. Exits 0 when a start would succeed, 1 with
+/// every problem listed otherwise.
 pub fn run(args: CheckConfigArgs) -> ExitCode {
     let loaded = match Config::load(&args.file) {
         Ok(l) => l,

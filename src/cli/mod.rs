@@ -31,7 +31,8 @@ enum Command {
     /// configuration has problems (each is printed).
     Run(run::RunArgs),
     /// Validate a configuration as a start would: every option, every keystore and TLS
-    /// context. Prints a summary per channel; exits 1 with every problem listed.
+    /// context. Prints a summary per channel, for the SMPP server and per SMPP user; exits 1
+    /// with every problem listed.
     CheckConfig(check_config::CheckConfigArgs),
     /// The daemon's main job against the built-in SMSC simulator, in one command: the
     /// simulator on 127.0.0.1:2775 (mutual TLS, dev PKI) and the daemon with

@@ -9,7 +9,7 @@
 //! (or `smppd check-config`) reports them all at once, naming file, section and key.
 //!
 //! Depends on: the parameter types of the layers below (session, transport), which it builds
-//! and validates; nothing at run time.
+//! and validates, and [`crate::password`] for the SMPP users' hashes; nothing at run time.
 
 mod address;
 mod channel;

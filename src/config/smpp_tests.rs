@@ -302,6 +302,12 @@ fn each_refusal_names_its_section_and_key() {
             "prefix length of at most 32",
         ),
         (
+            with_users(&user("a", "a", "allowed-ips = []")),
+            "smpp-user-a",
+            "allowed-ips",
+            "an empty list would let no client in",
+        ),
+        (
             with_users(&user("a", "a", "allowed-ips = [\"intranet\"]")),
             "smpp-user-a",
             "allowed-ips",

@@ -212,9 +212,8 @@ fn password_hash(r: &mut SectionReader<'_>) -> Option<PasswordHash> {
 }
 
 fn allowed_ips(r: &mut SectionReader<'_>) -> Vec<IpNetwork> {
-    let listed = r.has("allowed-ips");
     let entries = r.string_list("allowed-ips", 64);
-    if listed && entries.is_empty() && r.peek("allowed-ips").is_some_and(|v| v.is_array()) {
+    if is_empty_list(r, "allowed-ips") {
         r.error(
             Some("allowed-ips"),
             Problem::Conflict(
@@ -243,7 +242,7 @@ fn channels(r: &mut SectionReader<'_>) -> Vec<String> {
     let channels = r.string_list("channels", 64);
     if !listed {
         r.error(Some("channels"), Problem::Missing);
-    } else if channels.is_empty() && r.peek("channels").is_some_and(|v| v.is_array()) {
+    } else if is_empty_list(r, "channels") {
         r.error(
             Some("channels"),
             Problem::Conflict("at least one [channel-NAME] name is needed".into()),
@@ -259,6 +258,13 @@ fn channels(r: &mut SectionReader<'_>) -> Vec<String> {
         }
     }
     channels
+}
+
+/// Whether `key` is written as `[]` (a list of wrong entries is reported for its entries).
+fn is_empty_list(r: &SectionReader<'_>, key: &str) -> bool {
+    r.peek(key)
+        .and_then(toml::Value::as_array)
+        .is_some_and(Vec::is_empty)
 }
 
 fn address_ranges(r: &mut SectionReader<'_>) -> Vec<AddressRange> {
