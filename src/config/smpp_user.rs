@@ -2,9 +2,9 @@
 //! is (`system-id`, `password-hash`), where it may connect from, how much it may send, through
 //! which channels, and which inbound messages are its.
 //!
-//! Some rules span sections and are checked once every section is read ([`check_users`]):
-//! system-ids and address ranges are unique among users, and `channels` names configured
-//! `[channel-NAME]` sections.
+//! Some rules span sections and are checked once every section is read: system-ids and
+//! address ranges are unique among users, and `channels` names configured `[channel-NAME]`
+//! sections.
 
 use super::address::{AddressRange, IpNetwork};
 use super::error::{ConfigError, ConfigWarning, Location, Problem};
@@ -112,8 +112,9 @@ impl SmppUserConfig {
 /// The user an inbound message to `address` goes to, by its `address-ranges`: an exact
 /// range beats a prefix, a longer prefix beats a shorter one. `None` when no range matches.
 ///
-/// The winner is unique: two users cannot hold the same range ([`check_users`]), and an
-/// exact range and a prefix of the same digits both matching rank exact first.
+/// The winner is unique: two users cannot hold the same range (the configuration refuses
+/// it), and when an exact range and a prefix of the same digits both match, the exact one
+/// ranks first.
 pub fn user_for_address<'a>(
     users: &'a [SmppUserConfig],
     address: &str,
