@@ -113,6 +113,10 @@ address-ranges = ["+31699887766", "3169988*"]
         stdout.contains("[smpp-server] listen 127.0.0.1:2776 tls=mutual/1.3 keystore=pkcs12 "),
         "{stdout}"
     );
+    assert!(
+        stdout.contains("client-ca=") && stdout.contains(" bind-timeout=10s idle-timeout=120s\n"),
+        "{stdout}"
+    );
     assert!(stdout.contains("private key present"), "{stdout}");
     assert!(stdout.contains("client CA: 1 certificate(s)"), "{stdout}");
     assert!(

@@ -139,9 +139,14 @@ pub fn run(args: CheckConfigArgs) -> ExitCode {
 /// Prints the server's summary line and opens its keystore and client CA file as a start
 /// would: the PKCS#12 file must hold the server's key and chain, the CA file a certificate.
 fn check_smpp_server(server: &SmppServerConfig) -> Result<(), String> {
+    let timeouts = format!(
+        "bind-timeout={}s idle-timeout={}s",
+        server.bind_timeout.as_secs(),
+        server.idle_timeout.as_secs()
+    );
     let (version, keystore, client_ca) = match &server.tls {
         ServerTls::Off => {
-            println!("[smpp-server] listen {} tls=off", server.listen);
+            println!("[smpp-server] listen {} tls=off {timeouts}", server.listen);
             return Ok(());
         }
         ServerTls::Single { version, keystore } => (version, keystore, None),
@@ -152,7 +157,7 @@ fn check_smpp_server(server: &SmppServerConfig) -> Result<(), String> {
         } => (version, keystore, Some(client_ca)),
     };
     println!(
-        "[smpp-server] listen {} tls={}/{} keystore=pkcs12 {}{}",
+        "[smpp-server] listen {} tls={}/{} keystore=pkcs12 {}{} {timeouts}",
         server.listen,
         server.tls.mode().as_str(),
         version.as_str(),

@@ -12,6 +12,7 @@ use super::section::{FileContext, SectionReader};
 use crate::secret::Secret;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 pub use crate::transport::{TlsMode, TlsVersion};
 
@@ -62,6 +63,18 @@ pub const SMPP_SERVER_OPTIONS: &[OptionSpec] = &[
         "path to a PEM file",
         "mutual: the CA certificates a client's certificate must be issued by.",
     ),
+    supported(
+        "bind-timeout",
+        "10",
+        "1-300 (s)",
+        "How long a connection may stay open without a successful bind (the TLS handshake included); then it is closed.",
+    ),
+    supported(
+        "idle-timeout",
+        "120",
+        "10-86400 (s)",
+        "How long a bound session may stay without receiving any PDU (enquire_link included); then it is closed.",
+    ),
 ];
 
 /// The keys that only mean something with TLS on.
@@ -83,6 +96,11 @@ pub struct SmppServerConfig {
     pub listen: SocketAddr,
     /// `tls-mode` with what each mode needs.
     pub tls: ServerTls,
+    /// `bind-timeout`: from accepting a connection to its successful bind, TLS handshake
+    /// included, so that unbound connections cannot hold sockets.
+    pub bind_timeout: Duration,
+    /// `idle-timeout`: the longest a bound session may go without receiving a PDU.
+    pub idle_timeout: Duration,
 }
 
 /// The TLS the server offers, by `tls-mode`: each mode carries exactly what it needs.
@@ -141,8 +159,16 @@ pub(super) fn parse_server<'a>(
     let mut r = SectionReader::new(ctx, SMPP_SERVER_SECTION, table, SMPP_SERVER_OPTIONS);
     let listen = listen(&mut r);
     let tls = tls(&mut r);
+    let bind_timeout = Duration::from_secs(r.integer("bind-timeout", 1, 300, 10).unsigned_abs());
+    let idle_timeout =
+        Duration::from_secs(r.integer("idle-timeout", 10, 86_400, 120).unsigned_abs());
     r.finish();
-    let config = listen.map(|listen| SmppServerConfig { listen, tls });
+    let config = listen.map(|listen| SmppServerConfig {
+        listen,
+        tls,
+        bind_timeout,
+        idle_timeout,
+    });
     (config, r)
 }
 

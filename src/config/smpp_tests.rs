@@ -39,6 +39,8 @@ tls-path-to-certificate = "pki/server.p12"
 tls-certificate-file-password = { env = "P12_FILE" }
 tls-certificate-password = { env = "P12_KEY" }
 tls-client-ca = "pki/clients-ca.pem"
+bind-timeout = 5
+idle-timeout = 600
 "#
     .to_string()
 }
@@ -103,6 +105,8 @@ fn a_full_example_reads_as_written() {
     let server = parsed.config.smpp_server.as_ref().unwrap();
     assert_eq!(server.listen, "0.0.0.0:2776".parse().unwrap());
     assert_eq!(server.tls.mode(), TlsMode::Mutual);
+    assert_eq!(server.bind_timeout, std::time::Duration::from_secs(5));
+    assert_eq!(server.idle_timeout, std::time::Duration::from_secs(600));
     assert_eq!(
         server.tls,
         ServerTls::Mutual {
@@ -153,6 +157,8 @@ fn defaults_of_a_minimal_user_and_server() {
     let config = parse(&text).unwrap().config;
     let server = config.smpp_server.unwrap();
     assert_eq!(server.tls, ServerTls::Off);
+    assert_eq!(server.bind_timeout, std::time::Duration::from_secs(10));
+    assert_eq!(server.idle_timeout, std::time::Duration::from_secs(120));
     let u = &config.smpp_users[0];
     assert!(u.allowed_ips.is_empty());
     assert!(u.allows(IpAddr::from([192, 0, 2, 1])));
@@ -364,6 +370,18 @@ fn each_refusal_names_its_section_and_key() {
             "smpp-server",
             "listen",
             "required, but missing",
+        ),
+        (
+            format!("{CHANNELS}\n[smpp-server]\nlisten = \"127.0.0.1:2775\"\nbind-timeout = 0\n"),
+            "smpp-server",
+            "bind-timeout",
+            "out of range 1-300",
+        ),
+        (
+            format!("{CHANNELS}\n[smpp-server]\nlisten = \"127.0.0.1:2775\"\nidle-timeout = 5\n"),
+            "smpp-server",
+            "idle-timeout",
+            "out of range 10-86400",
         ),
         (
             format!("{CHANNELS}\n[smpp-server]\nlisten = \"2775\"\n"),
