@@ -57,7 +57,7 @@ pub const SMPP_USER_OPTIONS: &[OptionSpec] = &[
         "throughput",
         "100",
         "1-100000 (segments/s)",
-        "A token bucket of this rate and one second's burst; beyond it submit_sm is answered ESME_RTHROTTLED.",
+        "A token bucket of this rate; a submit_sm beyond it is answered ESME_RTHROTTLED.",
     ),
     supported(
         "credits",
