@@ -36,9 +36,10 @@
 //! [`server`] is the protocol core of the side that ESMEs bind to: octets and time in,
 //! octets and events out, for a driver to put on a socket.
 //! [`simulator`] is a real SMSC built on the codec, for tests and `smppd demo`. [`secret`] is
-//! the redacting string type every password travels in; [`limited_file`] reads the files a
-//! configuration names (secrets, keystores, the configuration itself): regular files only,
-//! never more than a stated size. [`build_info`] says what the binary was built from (version,
+//! the redacting string type every password travels in; [`password`] the Argon2id hash the
+//! SMPP server's users are checked against (`[smpp-user-NAME] password-hash`, written by
+//! `smppd hash-password`). [`limited_file`] reads the files a configuration names (secrets,
+//! keystores, the configuration itself): regular files only, never more than a stated size. [`build_info`] says what the binary was built from (version,
 //! git commit, cargo features) for `smppd --version` and `/metrics`.
 #![forbid(unsafe_code)]
 
@@ -47,6 +48,7 @@ pub mod codec;
 pub mod config;
 pub mod daemon;
 pub mod limited_file;
+pub mod password;
 pub mod pdu_view;
 pub mod secret;
 pub mod server;

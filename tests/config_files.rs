@@ -31,6 +31,8 @@ fn annotated_example_is_valid() {
 fn readme_documents_every_option() {
     use smppd::config::daemon_sections::{HTTP_OPTIONS, WEBHOOK_OPTIONS};
     use smppd::config::options::CHANNEL_OPTIONS;
+    use smppd::config::smpp_server::SMPP_SERVER_OPTIONS;
+    use smppd::config::smpp_user::SMPP_USER_OPTIONS;
     use smppd::config::store_section::STORE_OPTIONS;
     let readme =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
@@ -39,6 +41,8 @@ fn readme_documents_every_option() {
         .chain(HTTP_OPTIONS)
         .chain(WEBHOOK_OPTIONS)
         .chain(STORE_OPTIONS)
+        .chain(SMPP_SERVER_OPTIONS)
+        .chain(SMPP_USER_OPTIONS)
     {
         assert!(
             readme.contains(&format!("| `{}` |", option.name)),

@@ -5,11 +5,15 @@ use std::process::ExitCode;
 use std::time::SystemTime;
 
 use clap::Args;
-use smppd::config::{Config, KeystoreSource, PostgresStore, StoreBackend};
+use smppd::config::{
+    Config, KeystoreSource, PostgresStore, ServerTls, SmppServerConfig, SmppUserConfig,
+    StoreBackend,
+};
 use smppd::daemon::channels::tls_settings;
 use smppd::daemon::store::sqlite::{inspect, latest_schema};
 use smppd::daemon::store_config::inspect_postgres;
 use smppd::supervisor::ChannelFailure;
+use smppd::transport::keystore::Keystore;
 use smppd::transport::Connector;
 
 /// `smppd check-config`.
@@ -21,7 +25,8 @@ pub struct CheckConfigArgs {
 }
 
 /// Checks the file, opens every keystore, builds every TLS context, and prints a summary per
-/// channel. Exits 0 when a start would succeed, 1 with every problem listed otherwise.
+/// channel, for the SMPP server and per SMPP user. Exits 0 when a start would succeed, 1 with
+/// every problem listed otherwise.
 pub fn run(args: CheckConfigArgs) -> ExitCode {
     let loaded = match Config::load(&args.file) {
         Ok(l) => l,
@@ -97,6 +102,15 @@ pub fn run(args: CheckConfigArgs) -> ExitCode {
             problems += 1;
         }
     }
+    if let Some(server) = &config.smpp_server {
+        if let Err(problem) = check_smpp_server(server) {
+            println!("    error: {problem}");
+            problems += 1;
+        }
+    }
+    for user in &config.smpp_users {
+        println!("{}", user_summary(user));
+    }
     if config.webhook.is_some() {
         println!("[webhook] configured");
     }
@@ -120,6 +134,88 @@ pub fn run(args: CheckConfigArgs) -> ExitCode {
         println!("{}: {problems} problem(s)", args.file.display());
         ExitCode::FAILURE
     }
+}
+
+/// Prints the server's summary line and opens its keystore and client CA file as a start
+/// would: the PKCS#12 file must hold the server's key and chain, the CA file a certificate.
+fn check_smpp_server(server: &SmppServerConfig) -> Result<(), String> {
+    let timeouts = format!(
+        "bind-timeout={}s idle-timeout={}s",
+        server.bind_timeout.as_secs(),
+        server.idle_timeout.as_secs()
+    );
+    let (version, keystore, client_ca) = match &server.tls {
+        ServerTls::Off => {
+            println!("[smpp-server] listen {} tls=off {timeouts}", server.listen);
+            return Ok(());
+        }
+        ServerTls::Single { version, keystore } => (version, keystore, None),
+        ServerTls::Mutual {
+            version,
+            keystore,
+            client_ca,
+        } => (version, keystore, Some(client_ca)),
+    };
+    println!(
+        "[smpp-server] listen {} tls={}/{} keystore=pkcs12 {}{} {timeouts}",
+        server.listen,
+        server.tls.mode().as_str(),
+        version.as_str(),
+        keystore.path.display(),
+        client_ca
+            .map(|ca| format!(" client-ca={}", ca.display()))
+            .unwrap_or_default(),
+    );
+    let path = keystore.path.display();
+    let contents = Keystore::load_pkcs12(
+        &keystore.path,
+        &keystore.file_password,
+        &keystore.key_password,
+    )
+    .map_err(|e| format!("[smpp-server] tls-path-to-certificate {path}: {e}"))?;
+    contents
+        .require_key()
+        .map_err(|e| format!("[smpp-server] tls-path-to-certificate {path}: {e}"))?;
+    println!(
+        "    keystore: {} certificate(s) in the server's chain, private key present",
+        contents.chain.len()
+    );
+    for w in contents.warnings(SystemTime::now()) {
+        println!("    warning: {w}");
+    }
+    if let Some(ca) = client_ca {
+        let trusted = Keystore::load_pem(None, None, Some(ca))
+            .and_then(|k| k.require_trusted().map(<[_]>::len))
+            .map_err(|e| format!("[smpp-server] tls-client-ca {}: {e}", ca.display()))?;
+        println!("    client CA: {trusted} certificate(s)");
+    }
+    Ok(())
+}
+
+/// One line per user, without its hash.
+fn user_summary(user: &SmppUserConfig) -> String {
+    let list = |items: Vec<String>, empty: &str| {
+        if items.is_empty() {
+            empty.to_string()
+        } else {
+            items.join(",")
+        }
+    };
+    format!(
+        "[smpp-user-{}] system_id={} channels={} max_binds={} throughput={}/s credits={} allowed_ips={} address_ranges={}",
+        user.name,
+        user.system_id,
+        user.channels.join(","),
+        user.max_binds,
+        user.throughput,
+        user.credits
+            .map_or_else(|| "unlimited".to_string(), |c| c.to_string()),
+        list(user.allowed_ips.iter().map(ToString::to_string).collect(), "any"),
+        list(
+            user.address_ranges.iter().map(ToString::to_string).collect(),
+            "none"
+        ),
+    )
 }
 
 /// What a start would find in the PostgreSQL database: it must be reachable, and its schema

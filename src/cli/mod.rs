@@ -6,6 +6,7 @@ use std::process::ExitCode;
 mod check_config;
 mod demo;
 mod generate;
+mod hash_password;
 mod keystore;
 mod pdu;
 mod run;
@@ -30,12 +31,22 @@ enum Command {
     /// configuration has problems (each is printed).
     Run(run::RunArgs),
     /// Validate a configuration as a start would: every option, every keystore and TLS
-    /// context. Prints a summary per channel; exits 1 with every problem listed.
+    /// context. Prints a summary per channel, for the SMPP server and per SMPP user; exits 1
+    /// with every problem listed.
     CheckConfig(check_config::CheckConfigArgs),
     /// The daemon's main job against the built-in SMSC simulator, in one command: the
     /// simulator on 127.0.0.1:2775 (mutual TLS, dev PKI) and the daemon with
     /// config/demo.toml, HTTP API on 127.0.0.1:8080.
     Demo(demo::DemoArgs),
+    /// Print the Argon2id hash of a password, for `password-hash` in an [smpp-user-NAME]
+    /// section.
+    ///
+    /// At a terminal the password is asked for twice, without echo; otherwise the first line
+    /// of stdin is read (at most 1024 bytes, its line ending dropped), as in
+    /// `smppd hash-password < pw.txt`. Prints only the hash (`$argon2id$v=19$m=19456,t=2,p=1$...`)
+    /// and a newline on stdout; exits 1 with the reason on stderr for an empty, too long or
+    /// mismatched password.
+    HashPassword(hash_password::HashPasswordArgs),
     /// Keystore tools: inspect a PKCS#12 file and check its passwords.
     Keystore {
         #[command(subcommand)]
@@ -72,6 +83,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run::run(args),
         Command::CheckConfig(args) => check_config::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::HashPassword(args) => hash_password::run(args),
         Command::Keystore { command } => keystore::run(command),
         Command::Pdu(args) => pdu::run(args),
         Command::Simulate(args) => simulate::run(args),

@@ -24,6 +24,13 @@ pub enum Problem {
     /// A channel section named `channel-` with nothing usable after it.
     #[error("the channel name after \"channel-\" must be 1-64 characters of A-Z a-z 0-9 _ . -")]
     BadChannelName,
+    /// A user section named `smpp-user-` with nothing usable after it.
+    #[error("the user name after \"smpp-user-\" must be 1-64 characters of A-Z a-z 0-9 _ . -")]
+    BadUserName,
+    /// A `password-hash` that is not an acceptable Argon2id hash. The value is never quoted:
+    /// it may be a plaintext password.
+    #[error("the value {0}")]
+    PasswordHash(crate::password::PasswordHashError),
     /// A key smppd does not know.
     #[error("unknown key{}", suggestion(.nearest))]
     UnknownKey {

@@ -1,6 +1,7 @@
 //! Configuration: one TOML file, one `[channel-NAME]` section per SMPP account, plus the
-//! optional `[http]` (the HTTP API), `[webhook]` and `[store]` sections, turned into typed, validated
-//! values before anything starts. Any other section is an error.
+//! optional `[http]` (the HTTP API), `[webhook]` and `[store]` sections, and the SMPP server's
+//! `[smpp-server]` (its listener) and `[smpp-user-NAME]` (one per client) sections, turned into
+//! typed, validated values before anything starts. Any other section is an error.
 //!
 //! The option names are those of the Genesys Driver for SMS and MMS, verbatim (see
 //! [`options::CHANNEL_OPTIONS`]). Every problem in a file is collected — an unknown key with the
@@ -8,22 +9,28 @@
 //! (or `smppd check-config`) reports them all at once, naming file, section and key.
 //!
 //! Depends on: the parameter types of the layers below (session, transport), which it builds
-//! and validates; nothing at run time.
+//! and validates, and [`crate::password`] for the SMPP users' hashes; nothing at run time.
 
+mod address;
 mod channel;
 pub mod daemon_sections;
 mod error;
 pub mod options;
 mod section;
+pub mod smpp_server;
+pub mod smpp_user;
 pub mod store_section;
 mod suggest;
 
+pub use address::{AddressRange, AddressRangeError, IpNetwork, IpNetworkError, MAX_RANGE_DIGITS};
 pub use channel::{
     relative_time, BindMode, ChannelConfig, InboundEncoding, KeystoreSource, OutboundEncoding,
     TlsMode, TlsOptions, TlsVersion,
 };
 pub use daemon_sections::{HttpConfig, WebhookConfig};
 pub use error::{ConfigError, ConfigErrors, ConfigWarning, Location, Problem};
+pub use smpp_server::{Pkcs12File, ServerTls, SmppServerConfig};
+pub use smpp_user::{user_for_address, SmppUserConfig, SMPP_USER_PREFIX};
 pub use store_section::{PostgresStore, StoreBackend, StoreConfig};
 
 use crate::limited_file;
@@ -50,6 +57,10 @@ pub struct Config {
     pub webhook: Option<WebhookConfig>,
     /// `[store]`: the durable store (defaults when the section is absent).
     pub store: StoreConfig,
+    /// `[smpp-server]`: the listener for downstream SMPP clients; `None` accepts no binds.
+    pub smpp_server: Option<SmppServerConfig>,
+    /// The `[smpp-user-NAME]` sections, in the order the file lists them.
+    pub smpp_users: Vec<SmppUserConfig>,
 }
 
 /// A configuration that passed validation, and what is worth telling about it.
@@ -127,6 +138,10 @@ impl Config {
         let mut http = HttpConfig::default();
         let mut webhook = None;
         let mut store = StoreConfig::defaults(path, env);
+        let mut smpp_server = None;
+        let mut server_section = false;
+        let mut smpp_users = Vec::new();
+        let mut user_keys = Vec::new();
         for (section, value) in &table {
             let located = |key: Option<&str>| Location {
                 path: path.to_path_buf(),
@@ -158,6 +173,35 @@ impl Config {
                 inline_secret |= reader.inline_secret;
                 continue;
             }
+            if let (smpp_server::SMPP_SERVER_SECTION, toml::Value::Table(body)) =
+                (section.as_str(), value)
+            {
+                let (config, reader) = smpp_server::parse_server(&ctx, body);
+                smpp_server = config;
+                server_section = true;
+                errors.extend(reader.errors);
+                warnings.extend(reader.warnings);
+                inline_secret |= reader.inline_secret;
+                continue;
+            }
+            if let (Some(name), toml::Value::Table(body)) =
+                (section.strip_prefix(SMPP_USER_PREFIX), value)
+            {
+                if !valid_channel_name(name) {
+                    errors.push(ConfigError {
+                        location: located(None),
+                        problem: Problem::BadUserName,
+                    });
+                    continue;
+                }
+                let (config, keys, reader) = smpp_user::parse_user(&ctx, section, name, body);
+                errors.extend(reader.errors);
+                warnings.extend(reader.warnings);
+                inline_secret |= reader.inline_secret;
+                smpp_users.extend(config);
+                user_keys.push(keys);
+                continue;
+            }
             let Some(name) = section.strip_prefix(CHANNEL_PREFIX) else {
                 let problem = match value {
                     toml::Value::Table(_) => Problem::UnknownSection {
@@ -168,6 +212,8 @@ impl Config {
                                 daemon_sections::HTTP_SECTION,
                                 daemon_sections::WEBHOOK_SECTION,
                                 store_section::STORE_SECTION,
+                                smpp_server::SMPP_SERVER_SECTION,
+                                "smpp-user-NAME",
                             ],
                         ),
                     },
@@ -207,6 +253,10 @@ impl Config {
             inline_secret |= reader.inline_secret;
             channels.push(channel);
         }
+        let (user_errors, user_warnings) =
+            smpp_user::check_users(path, &user_keys, &channels, server_section);
+        errors.extend(user_errors);
+        warnings.extend(user_warnings);
         // No channel is a valid configuration: the daemon starts, serves its API and answers
         // 503 "no channel is configured" to every message until a reload adds a channel. That
         // is how the Debian package's configuration starts before anyone has filled it in.
@@ -228,6 +278,8 @@ impl Config {
                 http,
                 webhook,
                 store,
+                smpp_server,
+                smpp_users,
             },
             warnings,
             inline_secret,
@@ -290,5 +342,7 @@ fn permissions_warning(_path: &Path) -> Option<ConfigWarning> {
     None
 }
 
+#[cfg(test)]
+mod smpp_tests;
 #[cfg(test)]
 mod tests;

@@ -49,7 +49,8 @@ pub(crate) const fn supported(
     }
 }
 
-const fn refused(name: &'static str, why: &'static str) -> OptionSpec {
+/// An option refused by name, with the reason (shared with the `[smpp-user-NAME]` table).
+pub(crate) const fn refused(name: &'static str, why: &'static str) -> OptionSpec {
     OptionSpec {
         name,
         default: "-",
