@@ -21,6 +21,7 @@ use super::channels::Plumbing;
 use super::cluster::slots::Slots;
 use super::dispatch::Dispatcher;
 use super::gateway::Gateway;
+use super::smpp_server::{ListenError, SmppServer, UserRoutes};
 use super::store::Store;
 use super::systemd::{self, Notifier};
 use crate::config::{Config, ConfigErrors, ConfigWarning, Loaded};
@@ -101,6 +102,9 @@ pub enum RunError {
     /// Another running node uses this node's name on the shared store.
     #[error("{0}")]
     Node(String),
+    /// The SMPP server could not start.
+    #[error(transparent)]
+    SmppServer(#[from] ListenError),
 }
 
 /// Logs configuration warnings, one event each.
@@ -123,6 +127,9 @@ struct Daemon {
     slots: Slots,
     store: Arc<dyn Store>,
     notifier: Notifier,
+    /// The SMPP server, when `[smpp-server]` is configured.
+    smpp: Option<Arc<SmppServer>>,
+    routes: Arc<UserRoutes>,
 }
 
 /// How often queued messages are checked for expiry and old records purged.
@@ -226,6 +233,15 @@ pub async fn run(
     };
     fail_unknown_pinned(&services.store, &order).await;
     let upkeep = tokio::spawn(upkeep(services.store.clone()));
+    let waker = dispatcher.clone();
+    let smpp = SmppServer::start(
+        &config,
+        services.store.clone(),
+        &services.routes,
+        Box::new(move || waker.wake()),
+    )
+    .await?
+    .map(Arc::new);
 
     let (stop_http, mut http_stopped) = watch::channel(false);
     let app = api::router(&services, gateway.clone(), dispatcher.clone(), &config);
@@ -259,6 +275,8 @@ pub async fn run(
         slots,
         store: services.store.clone(),
         notifier,
+        smpp,
+        routes: services.routes.clone(),
     };
     loop {
         tokio::select! {
@@ -288,6 +306,9 @@ pub async fn run(
         w.abort();
     }
     let _ = stop_http.send(true);
+    if let Some(smpp) = daemon.smpp.take() {
+        smpp.stop().await;
+    }
     let stopped = tokio::time::timeout(STOP_BOUND, daemon.slots.stop()).await;
     if stopped.is_err() {
         tracing::warn!(event = "stop_timeout", "channels did not stop in time");
@@ -407,11 +428,15 @@ impl Daemon {
         if new.http != self.config.http
             || new.webhook != self.config.webhook
             || new.store != self.config.store
+            || new.smpp_server != self.config.smpp_server
         {
             tracing::warn!(
                 event = "reload_needs_restart",
-                "[http], [webhook] and [store] changes take effect after a restart"
+                "[http], [webhook], [store] and [smpp-server] changes take effect after a restart"
             );
+        }
+        if let Some(smpp) = &self.smpp {
+            smpp.reload(&new, &self.routes).await;
         }
         let old = self.gateway.configs();
         let changed: Vec<String> = old

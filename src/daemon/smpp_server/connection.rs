@@ -1,0 +1,524 @@
+//! The driver of one client connection: the socket, the clock and the daemon around a
+//! [`ServerSession`]. It answers the core's events — binds through the [`Gate`], submits by
+//! committing them to the store before their response, queries from the store — and feeds
+//! the user's outbox events (receipts, inbound messages) to a receiver bind, deleting each
+//! only once the client acknowledged its deliver_sm.
+
+use super::auth::{Gate, Refusal};
+use super::board::SessionEntry;
+use super::deliver::deliver_sm;
+use super::submit::new_message;
+use super::users::User;
+use crate::codec::{CommandStatus, MessageState as SmppState, SmppTime};
+use crate::daemon::store::{Accepted, MessageId, MessageState, OutboxEvent, Refused, Store};
+use crate::server::{QueryAnswer, ServerEvent, ServerParams, ServerSession, Submitted, Token};
+use bytes::BytesMut;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+/// How often a receiver bind looks at its user's outbox when nothing told it to.
+const DELIVERY_POLL: Duration = Duration::from_millis(200);
+/// How long an event the client refused waits before it is offered again.
+const REFUSED_RETRY: Duration = Duration::from_secs(10);
+/// Octets read at a time.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// What every connection shares.
+pub struct Shared {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// Who may bind.
+    pub gate: Gate,
+    /// The core's parameters.
+    pub params: ServerParams,
+    /// Validity of a message that asks for none.
+    pub default_validity: Duration,
+    /// Wakes the channels' feeders once messages were committed.
+    pub wake: Box<dyn Fn() + Send + Sync>,
+}
+
+/// What a task spawned for an event brings back.
+enum Answer {
+    Bind(Token, crate::server::BindMode, Result<Arc<User>, Refusal>),
+    Submit(Token, Result<String, CommandStatus>),
+    Query(Token, Result<QueryAnswer, CommandStatus>),
+    Events(Vec<OutboxEvent>),
+    FetchFailed,
+}
+
+/// Runs one connection until it closes.
+pub async fn serve<S>(shared: Arc<Shared>, stream: S, entry: Arc<SessionEntry>)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut c = Connection {
+        session: ServerSession::new(shared.params.clone(), Instant::now().into_std()),
+        shared,
+        entry,
+        user: None,
+        receives: false,
+        fetching: false,
+        next_fetch: Instant::now(),
+        answers: mpsc::unbounded_channel(),
+        delivering: Vec::new(),
+    };
+    c.run(stream).await;
+    c.close();
+}
+
+struct Connection {
+    session: ServerSession,
+    shared: Arc<Shared>,
+    entry: Arc<SessionEntry>,
+    /// The bound user.
+    user: Option<Arc<User>>,
+    /// Bound as a receiver or transceiver.
+    receives: bool,
+    /// An outbox read is in flight.
+    fetching: bool,
+    /// When to read the outbox next.
+    next_fetch: Instant,
+    answers: (
+        mpsc::UnboundedSender<Answer>,
+        mpsc::UnboundedReceiver<Answer>,
+    ),
+    /// Outbox events handed to the core and not answered yet.
+    delivering: Vec<i64>,
+}
+
+impl Connection {
+    async fn run<S>(&mut self, stream: S)
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let (mut rd, mut wr) = tokio::io::split(stream);
+        let mut input = BytesMut::with_capacity(READ_CHUNK);
+        let mut output = BytesMut::new();
+        let write_limit = self.shared.params.response_timeout;
+        loop {
+            while let Some(event) = self.session.poll_event() {
+                self.on_event(event);
+            }
+            self.maybe_fetch();
+            if self.session.poll_transmit(&mut output) {
+                // A client that does not read for this long is not coming back.
+                match tokio::time::timeout(write_limit, wr.write_all(&output)).await {
+                    Ok(Ok(())) => output.clear(),
+                    _ => return,
+                }
+                continue;
+            }
+            if self.session.is_closed() {
+                let _ = tokio::time::timeout(write_limit, wr.shutdown()).await;
+                return;
+            }
+            let deadline = self
+                .session
+                .next_deadline()
+                .map(Instant::from_std)
+                .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+            let fetch_at = (self.receives && !self.fetching && self.session.can_deliver())
+                .then_some(self.next_fetch);
+            input.reserve(READ_CHUNK);
+            tokio::select! {
+                read = rd.read_buf(&mut input) => match read {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => self.session.handle_bytes(&mut input, std::time::Instant::now()),
+                },
+                Some(answer) = self.answers.1.recv() => self.on_answer(answer),
+                _ = tokio::time::sleep_until(deadline) => {
+                    self.session.handle_timeout(std::time::Instant::now());
+                }
+                _ = self.entry.unbind.notified() => self.session.unbind(std::time::Instant::now()),
+                _ = async {
+                    match fetch_at {
+                        Some(at) => tokio::time::sleep_until(at).await,
+                        None => std::future::pending().await,
+                    }
+                } => self.fetch(),
+            }
+        }
+    }
+
+    fn on_event(&mut self, event: ServerEvent) {
+        let now = std::time::Instant::now();
+        match event {
+            ServerEvent::BindRequested {
+                token,
+                mode,
+                system_id,
+                password,
+                ..
+            } => {
+                let shared = self.shared.clone();
+                let tx = self.answers.0.clone();
+                let ip = self.entry.remote.ip();
+                tokio::spawn(async move {
+                    let result = shared.gate.check(ip, &system_id, password).await;
+                    if let Err(refusal) = &result {
+                        tracing::warn!(
+                            event = "smpp_bind_refused",
+                            system_id = %system_id,
+                            remote = %ip,
+                            reason = refusal.as_str(),
+                            "SMPP bind refused"
+                        );
+                    }
+                    let _ = tx.send(Answer::Bind(token, mode, result));
+                });
+            }
+            ServerEvent::Submit { token, message } => self.submit(token, &message),
+            ServerEvent::Query {
+                token, message_id, ..
+            } => self.query(token, message_id),
+            ServerEvent::Delivered { key, status } => {
+                let seq = key as i64;
+                self.delivering.retain(|s| *s != seq);
+                let Some(user) = self.user.clone() else {
+                    return;
+                };
+                let store = self.shared.store.clone();
+                if status == CommandStatus::EsmeRok {
+                    user.counters.delivered.fetch_add(1, Ordering::Relaxed);
+                    self.entry
+                        .counters
+                        .delivered
+                        .fetch_add(1, Ordering::Relaxed);
+                    tokio::spawn(async move {
+                        // Gone from the outbox before another session may take it again.
+                        let _ = store.outbox_delivered(vec![seq]).await;
+                        user.end_delivery(seq);
+                    });
+                } else {
+                    tokio::spawn(async move {
+                        let due = SystemTime::now() + REFUSED_RETRY;
+                        let _ = store.outbox_retry(seq, due).await;
+                        user.end_delivery(seq);
+                    });
+                }
+                self.next_fetch = Instant::now();
+            }
+            ServerEvent::Undelivered { keys } => {
+                for key in keys {
+                    let seq = key as i64;
+                    self.delivering.retain(|s| *s != seq);
+                    if let Some(user) = &self.user {
+                        user.end_delivery(seq);
+                    }
+                }
+            }
+            ServerEvent::Unbound => {}
+            ServerEvent::Closed { reason } => {
+                tracing::info!(
+                    event = "smpp_session_closed",
+                    session = self.entry.id,
+                    remote = %self.entry.remote,
+                    user = self.user.as_ref().map(|u| u.name.as_str()).unwrap_or(""),
+                    reason = %reason,
+                    "SMPP session closed"
+                );
+            }
+        }
+        let _ = now;
+    }
+
+    fn submit(&mut self, token: Token, message: &Submitted) {
+        let now_std = std::time::Instant::now();
+        let Some(user) = self.user.clone() else {
+            self.session
+                .answer_submit(token, Err(CommandStatus::EsmeRinvbndsts), now_std);
+            return;
+        };
+        let config = user.config();
+        let first = config.channels.first().map(String::as_str).unwrap_or("");
+        let message = match new_message(
+            message,
+            &user.name,
+            first,
+            self.shared.default_validity,
+            SystemTime::now(),
+        ) {
+            Ok(m) => m,
+            Err(status) => {
+                user.counters.refused.fetch_add(1, Ordering::Relaxed);
+                self.entry.counters.refused.fetch_add(1, Ordering::Relaxed);
+                self.session.answer_submit(token, Err(status), now_std);
+                return;
+            }
+        };
+        let charge = message.origin.as_ref().map_or(1, |o| o.charge);
+        if !user.take(charge) {
+            user.counters.throttled.fetch_add(1, Ordering::Relaxed);
+            self.entry.counters.refused.fetch_add(1, Ordering::Relaxed);
+            self.session
+                .answer_submit(token, Err(CommandStatus::EsmeRthrottled), now_std);
+            return;
+        }
+        let shared = self.shared.clone();
+        let tx = self.answers.0.clone();
+        tokio::spawn(async move {
+            let result = match shared.store.accept(vec![message], SystemTime::now()).await {
+                Ok(mut results) => match results.pop() {
+                    Some(Ok(Accepted::New(m) | Accepted::Repeat(m))) => {
+                        (shared.wake)();
+                        user.counters.accepted.fetch_add(1, Ordering::Relaxed);
+                        Ok(m.id.as_str().to_string())
+                    }
+                    Some(Err(Refused::NoCredit { .. })) => {
+                        user.counters.no_credit.fetch_add(1, Ordering::Relaxed);
+                        Err(NO_CREDIT)
+                    }
+                    Some(Err(Refused::QueueFull { .. })) => {
+                        user.counters.refused.fetch_add(1, Ordering::Relaxed);
+                        Err(CommandStatus::EsmeRmsgqful)
+                    }
+                    Some(Err(Refused::KeyReused { .. })) | None => {
+                        user.counters.refused.fetch_add(1, Ordering::Relaxed);
+                        Err(CommandStatus::EsmeRsyserr)
+                    }
+                },
+                Err(e) => {
+                    tracing::warn!(event = "smpp_submit_store_failed", user = %user.name, error = %e, "cannot commit a submitted message");
+                    user.counters.refused.fetch_add(1, Ordering::Relaxed);
+                    Err(CommandStatus::EsmeRsyserr)
+                }
+            };
+            let _ = tx.send(Answer::Submit(token, result));
+        });
+    }
+
+    fn query(&mut self, token: Token, message_id: String) {
+        let shared = self.shared.clone();
+        let tx = self.answers.0.clone();
+        let user = self.user.as_ref().map(|u| u.name.clone());
+        tokio::spawn(async move {
+            let answer = match MessageId::parse(&message_id) {
+                None => Err(CommandStatus::EsmeRinvmsgid),
+                Some(id) => match shared.store.get(&id).await {
+                    Ok(Some(record)) if record.origin == user => Ok(query_answer(&record)),
+                    Ok(_) => Err(CommandStatus::EsmeRqueryfail),
+                    Err(_) => Err(CommandStatus::EsmeRsyserr),
+                },
+            };
+            let _ = tx.send(Answer::Query(token, answer));
+        });
+    }
+
+    fn on_answer(&mut self, answer: Answer) {
+        let now = std::time::Instant::now();
+        match answer {
+            Answer::Bind(token, mode, Ok(user)) => {
+                if self.user.is_some() {
+                    // The core lets one bind through at a time; a second success would
+                    // count a bind that never happens.
+                    user.unbound();
+                    self.session
+                        .answer_bind(token, Err(CommandStatus::EsmeRalybnd), now);
+                    return;
+                }
+                tracing::info!(
+                    event = "smpp_bound",
+                    session = self.entry.id,
+                    user = %user.name,
+                    remote = %self.entry.remote,
+                    mode = ?mode,
+                    "SMPP client bound"
+                );
+                self.entry.set_bound(&user.name, mode);
+                self.receives = mode.receives();
+                self.user = Some(user);
+                self.next_fetch = Instant::now();
+                self.session.answer_bind(token, Ok(()), now);
+            }
+            Answer::Bind(token, _, Err(refusal)) => {
+                self.session.answer_bind(token, Err(refusal.status()), now);
+            }
+            Answer::Submit(token, result) => {
+                let counter = match result {
+                    Ok(_) => &self.entry.counters.submitted,
+                    Err(_) => &self.entry.counters.refused,
+                };
+                counter.fetch_add(1, Ordering::Relaxed);
+                self.session.answer_submit(token, result, now);
+            }
+            Answer::Query(token, result) => self.session.answer_query(token, result, now),
+            Answer::Events(events) => {
+                self.fetching = false;
+                self.deliver(events);
+            }
+            Answer::FetchFailed => {
+                self.fetching = false;
+                self.next_fetch = Instant::now() + DELIVERY_POLL;
+            }
+        }
+    }
+
+    /// Starts an outbox read when one is due now (the timer in `run` covers later ones).
+    fn maybe_fetch(&mut self) {
+        if self.receives
+            && !self.fetching
+            && self.session.can_deliver()
+            && self.next_fetch <= Instant::now()
+        {
+            self.fetch();
+        }
+    }
+
+    fn fetch(&mut self) {
+        let Some(user) = self.user.clone() else {
+            return;
+        };
+        self.fetching = true;
+        let store = self.shared.store.clone();
+        let tx = self.answers.0.clone();
+        // Enough to fill this window past what the user's other sessions hold.
+        let limit = self.shared.params.deliver_window + user.delivering();
+        tokio::spawn(async move {
+            let answer = match store
+                .outbox_due_for(&user.name, limit, SystemTime::now())
+                .await
+            {
+                Ok(events) => Answer::Events(events),
+                Err(_) => Answer::FetchFailed,
+            };
+            let _ = tx.send(answer);
+        });
+    }
+
+    /// Hands the core the events no other session is delivering, while its window has room.
+    fn deliver(&mut self, events: Vec<OutboxEvent>) {
+        let Some(user) = self.user.clone() else {
+            return;
+        };
+        let now = SystemTime::now();
+        let mut handed = 0;
+        for event in events {
+            if !self.session.can_deliver() {
+                break;
+            }
+            if event.due > now || !user.start_delivery(event.seq) {
+                continue;
+            }
+            let pdu = match deliver_sm(&event.body) {
+                Ok(pdu) => pdu,
+                Err(e) => {
+                    // Never deliverable: kept, it would stop the user's queue for good.
+                    tracing::error!(event = "smpp_event_unreadable", user = %user.name, error = %e, "an outbox event cannot be made into a deliver_sm; dropped");
+                    let store = self.shared.store.clone();
+                    let (seq, user) = (event.seq, user.clone());
+                    tokio::spawn(async move {
+                        let _ = store.outbox_delivered(vec![seq]).await;
+                        user.end_delivery(seq);
+                    });
+                    continue;
+                }
+            };
+            match self
+                .session
+                .deliver(event.seq as u64, pdu, std::time::Instant::now())
+            {
+                Ok(()) => {
+                    self.delivering.push(event.seq);
+                    handed += 1;
+                }
+                Err(_) => {
+                    user.end_delivery(event.seq);
+                    break;
+                }
+            }
+        }
+        // More may be waiting when this read filled what it could.
+        self.next_fetch = if handed > 0 && self.session.can_deliver() {
+            Instant::now()
+        } else {
+            Instant::now() + DELIVERY_POLL
+        };
+    }
+
+    /// After the socket closed: the bind and the deliveries in flight are given back.
+    fn close(&mut self) {
+        if let Some(user) = self.user.take() {
+            for seq in self.delivering.drain(..) {
+                user.end_delivery(seq);
+            }
+            user.unbound();
+        }
+    }
+}
+
+/// The status of a submit refused for want of credits: submit_sm failed (SMPP 3.4
+/// §5.1.3), as documented for operators.
+pub const NO_CREDIT: CommandStatus = CommandStatus::EsmeRsubmitfail;
+
+/// query_sm_resp's view of a stored message.
+fn query_answer(record: &crate::daemon::store::MessageRecord) -> QueryAnswer {
+    let message_state = match record.state {
+        MessageState::Queued | MessageState::Submitted => SmppState::Enroute,
+        MessageState::Delivered => SmppState::Delivered,
+        MessageState::Expired => SmppState::Expired,
+        MessageState::Failed => SmppState::Undeliverable,
+    };
+    let final_date = record
+        .history
+        .last()
+        .filter(|t| t.state.is_final())
+        .and_then(|t| SmppTime::new(smpp_time(t.at)).ok())
+        .unwrap_or_default();
+    let error_code = record
+        .failure
+        .as_ref()
+        .and_then(|f| f.status)
+        .map_or(0, |s| (s & 0xff) as u8);
+    QueryAnswer {
+        final_date,
+        message_state,
+        error_code,
+    }
+}
+
+/// `YYMMDDhhmmss000+` in UTC (SMPP 3.4 §7.1.1.1).
+fn smpp_time(at: SystemTime) -> String {
+    let secs = at
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs()) as i64;
+    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{:02}{m:02}{d:02}{:02}{:02}{:02}000+",
+        y.rem_euclid(100),
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+/// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's
+/// algorithm).
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn smpp_times_are_utc_with_a_zero_offset() {
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_893_456_000 + 3723);
+        assert_eq!(smpp_time(at), "300101010203000+");
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+    }
+}
