@@ -601,6 +601,7 @@ async fn a_full_disk_is_a_503_with_the_reason_and_nothing_accepted_is_lost() {
         board: Default::default(),
         leases: None,
         routes: Default::default(),
+        smpp: None,
     };
     let dispatcher = Arc::new(Dispatcher::new(
         engine.clone(),

@@ -168,7 +168,7 @@ pub async fn run(
     let mut interrupt = signal(SignalKind::interrupt()).map_err(RunError::Signals)?;
     let mut hangup = signal(SignalKind::hangup()).map_err(RunError::Signals)?;
 
-    let (services, recovery) = Services::open(&config).await?;
+    let (mut services, recovery) = Services::open(&config).await?;
     tracing::info!(
         event = "store_opened",
         store = %super::store_config::describe(&config),
@@ -242,6 +242,7 @@ pub async fn run(
     )
     .await?
     .map(Arc::new);
+    services.smpp = smpp.clone();
 
     let (stop_http, mut http_stopped) = watch::channel(false);
     let app = api::router(&services, gateway.clone(), dispatcher.clone(), &config);

@@ -54,7 +54,7 @@ pub use serve::{serve, serve_with, HEADER_TIMEOUT};
 use super::cluster::Board;
 use super::dispatch::Dispatcher;
 use super::engine::Engine;
-use super::smpp_server::UserRoutes;
+use super::smpp_server::{SmppServer, UserRoutes};
 use super::store::{Leases, Recovery, Store, StoreError};
 use super::webhook::{Webhook, WebhookError};
 use crate::config::{Config, HttpConfig};
@@ -105,6 +105,8 @@ pub struct Services {
     pub leases: Option<Arc<Leases>>,
     /// Which channels serve which SMPP users.
     pub routes: Arc<UserRoutes>,
+    /// The SMPP server, when `[smpp-server]` is configured (set once it listens).
+    pub smpp: Option<Arc<SmppServer>>,
 }
 
 impl Services {
@@ -131,6 +133,7 @@ impl Services {
                 board,
                 leases,
                 routes: UserRoutes::new(),
+                smpp: None,
             },
             recovery,
         ))
