@@ -205,3 +205,152 @@ async fn credits_run_out_and_the_next_submit_is_refused() {
     daemon.signal("TERM");
     sim.shutdown().await;
 }
+
+/// TLS and mutual TLS, with rusmpp's codec as the client over rustls.
+mod tls {
+    use super::*;
+    use futures_util::{SinkExt, StreamExt};
+    use rusmpp::pdus::{BindTransceiver, SubmitSm};
+    use rusmpp::types::{COctetString, OctetString};
+    use rusmpp::{tokio_codec::CommandCodec, Command, CommandStatus, Pdu};
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+    use std::path::{Path, PathBuf};
+    use std::str::FromStr;
+    use tokio_util::codec::Framed;
+
+    fn dev(file: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("certs/dev")
+            .join(file)
+    }
+
+    /// The `[smpp-server]` TLS lines: the development PKI's server keystore, and in mutual
+    /// mode its CA for client certificates.
+    fn tls_lines(mutual: bool) -> String {
+        let mut lines = format!(
+            "tls-mode = \"{}\"\ntls-version = \"1.2\"\ntls-path-to-certificate = \"{}\"\n\
+             tls-certificate-file-password = \"changeit\"\ntls-certificate-password = \"changeit\"\n",
+            if mutual { "mutual" } else { "single" },
+            dev("server.p12").display()
+        );
+        if mutual {
+            lines.push_str(&format!(
+                "tls-client-ca = \"{}\"\n",
+                dev("ca.pem").display()
+            ));
+        }
+        lines
+    }
+
+    fn tls_config(dir: &TempDir, sim: &SimulatorHandle, mutual: bool) -> std::path::PathBuf {
+        let path = config(dir, sim, "");
+        let text = std::fs::read_to_string(&path).unwrap().replace(
+            "[smpp-server]\nlisten = \"127.0.0.1:0\"\n",
+            &format!(
+                "[smpp-server]\nlisten = \"127.0.0.1:0\"\n{}",
+                tls_lines(mutual)
+            ),
+        );
+        dir.write("smppd.toml", &text)
+    }
+
+    type Client = Framed<tokio_rustls::client::TlsStream<tokio::net::TcpStream>, CommandCodec>;
+
+    async fn connect(addr: SocketAddr, identity: bool) -> std::io::Result<Client> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_file_iter(dev("ca.pem")).unwrap() {
+            roots.add(cert.unwrap()).unwrap();
+        }
+        let builder = rustls::ClientConfig::builder_with_provider(provider)
+            .with_protocol_versions(&[&rustls::version::TLS12])
+            .unwrap()
+            .with_root_certificates(roots);
+        let config = if identity {
+            let chain = CertificateDer::pem_file_iter(dev("client.pem"))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            let key = PrivateKeyDer::from_pem_file(dev("client.key")).unwrap();
+            builder.with_client_auth_cert(chain, key).unwrap()
+        } else {
+            builder.with_no_client_auth()
+        };
+        let tcp = tokio::net::TcpStream::connect(addr).await?;
+        let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+            .connect(ServerName::try_from("localhost").unwrap(), tcp)
+            .await?;
+        Ok(Framed::new(tls, CommandCodec::new()))
+    }
+
+    /// Binds as `acme` and submits one message; the submit_sm_resp's id.
+    async fn bind_and_submit(client: &mut Client) -> Option<String> {
+        let bind = Command::builder()
+            .status(CommandStatus::EsmeRok)
+            .sequence_number(1)
+            .pdu(
+                BindTransceiver::builder()
+                    .system_id(COctetString::from_str("acme").unwrap())
+                    .password(COctetString::from_str(USER_PASSWORD).unwrap())
+                    .build(),
+            );
+        client.send(bind).await.ok()?;
+        let resp = client.next().await?.ok()?;
+        assert_eq!(resp.status(), CommandStatus::EsmeRok, "{resp:?}");
+        let submit = Command::builder()
+            .status(CommandStatus::EsmeRok)
+            .sequence_number(2)
+            .pdu(
+                SubmitSm::builder()
+                    .source_addr(COctetString::from_str("ACME").unwrap())
+                    .destination_addr(COctetString::from_str("31612345678").unwrap())
+                    .short_message(OctetString::from_str("over tls").unwrap())
+                    .build(),
+            );
+        client.send(submit).await.ok()?;
+        loop {
+            let command = client.next().await?.ok()?;
+            if let Some(Pdu::SubmitSmResp(resp)) = command.pdu() {
+                assert_eq!(command.status(), CommandStatus::EsmeRok);
+                return Some(resp.message_id().to_string());
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_client_submits_over_tls() {
+        let sim = simulator().await;
+        let dir = TempDir::new("smpp-server-tls");
+        let daemon = Daemon::run(&tls_config(&dir, &sim, false));
+        let addr = server_address(&daemon);
+        let mut client = connect(addr, false).await.expect("TLS handshake");
+        let id = bind_and_submit(&mut client).await.expect("a message id");
+        assert_eq!(id.len(), 32, "{id}");
+        daemon_support::wait_until("the simulator got it", || sim.record().submits.len() == 1)
+            .await;
+        daemon.signal("TERM");
+        sim.shutdown().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn mutual_tls_takes_a_client_certificate_and_refuses_a_client_without_one() {
+        let sim = simulator().await;
+        let dir = TempDir::new("smpp-server-mutual");
+        let daemon = Daemon::run(&tls_config(&dir, &sim, true));
+        let addr = server_address(&daemon);
+        let mut client = connect(addr, true).await.expect("TLS handshake");
+        assert!(bind_and_submit(&mut client).await.is_some());
+        // Without a certificate: the handshake (or the first read after it) fails, and the
+        // server logs why.
+        let refused = match connect(addr, false).await {
+            Err(_) => true,
+            Ok(mut c) => bind_and_submit(&mut c).await.is_none(),
+        };
+        assert!(refused, "a client without a certificate is refused");
+        let e = daemon.wait_event("smpp_tls_failed", |e| e["event"] == "smpp_tls_failed");
+        assert!(e["error"].as_str().is_some(), "{e}");
+        daemon.signal("TERM");
+        sim.shutdown().await;
+    }
+}
