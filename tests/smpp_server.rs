@@ -91,6 +91,19 @@ async fn bind(
     SmppClient,
     mpsc::UnboundedReceiver<deliver_sm>,
 ) {
+    bind_as(addr, password, BIND_TYPE::TRX).await
+}
+
+/// [`bind`] with another bind type.
+async fn bind_as(
+    addr: SocketAddr,
+    password: &str,
+    mode: BIND_TYPE,
+) -> (
+    Option<Arc<SMSC>>,
+    SmppClient,
+    mpsc::UnboundedReceiver<deliver_sm>,
+) {
     let (tx, rx) = oneshot::channel();
     let (delivered, deliveries) = mpsc::unbounded_channel();
     let listener = Arc::new(Listener {
@@ -101,7 +114,7 @@ async fn bind(
         addr.ip().to_string(),
         addr.port(),
         false,
-        BIND_TYPE::TRX,
+        mode,
         "acme".to_string(),
         password.to_string(),
         String::new(),
@@ -166,6 +179,65 @@ async fn a_submit_is_answered_with_our_id_and_its_receipt_comes_back_with_it() {
     let (code, body) = http(daemon.api(), "GET", &format!("/v1/messages/{id}"), None);
     assert_eq!(code, 200, "{body}");
     assert_eq!(body["state"], "delivered");
+    client.stop().await;
+    daemon.signal("TERM");
+    sim.shutdown().await;
+}
+
+/// The receipt's `id:` field.
+fn receipt_id(pdu: &deliver_sm) -> String {
+    let text = String::from_utf8_lossy(&pdu.short_message).into_owned();
+    text.strip_prefix("id:")
+        .and_then(|t| t.split(' ').next())
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receipts_wait_for_a_receiver_and_credits_and_receipts_survive_a_sigkill() {
+    let sim = simulator().await;
+    let dir = TempDir::new("smpp-server-kill");
+    let path = config(&dir, &sim, "credits = 3\n");
+    let mut daemon = Daemon::run(&path);
+    let addr = server_address(&daemon);
+    // A transmitter only: the receipts have no one to go to yet.
+    let (smsc, mut client, _) = bind_as(addr, USER_PASSWORD, BIND_TYPE::TX).await;
+    let smsc = smsc.expect("acme binds");
+    let mut ids = Vec::new();
+    for text in ["one", "two", "three"] {
+        let (status, id) = submit(&smsc, text).await;
+        assert_eq!(status, 0);
+        ids.push(id.unwrap());
+    }
+    client.stop().await;
+    let api = daemon.api();
+    daemon_support::wait_until("every receipt is in", || {
+        ids.iter().all(|id| {
+            http(api, "GET", &format!("/v1/messages/{id}"), None).1["state"] == "delivered"
+        })
+    })
+    .await;
+    daemon.child.kill().unwrap();
+    daemon.wait();
+
+    let daemon = Daemon::run(&path);
+    let addr = server_address(&daemon);
+    let (smsc, mut client, mut deliveries) = bind(addr, USER_PASSWORD).await;
+    let smsc = smsc.expect("acme binds again");
+    let mut got = Vec::new();
+    while got.len() < ids.len() {
+        let pdu = tokio::time::timeout(HANG_GUARD, deliveries.recv())
+            .await
+            .expect("the kept receipts are delivered")
+            .unwrap();
+        got.push(receipt_id(&pdu));
+    }
+    got.sort();
+    let mut want = ids.clone();
+    want.sort();
+    assert_eq!(got, want);
+    // Three credits were spent before the kill: none is left after it.
+    assert_eq!(submit(&smsc, "four").await.0, 0x45);
     client.stop().await;
     daemon.signal("TERM");
     sim.shutdown().await;
