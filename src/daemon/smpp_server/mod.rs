@@ -5,6 +5,8 @@
 //! range, wait in the outbox under the user's name until one of its receiver binds
 //! acknowledges them.
 
+pub mod deliver;
 pub mod routes;
 
+pub use deliver::{deliver_sm, DeliverError};
 pub use routes::{Sending, UserRoutes};
