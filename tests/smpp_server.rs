@@ -104,6 +104,20 @@ async fn bind_as(
     SmppClient,
     mpsc::UnboundedReceiver<deliver_sm>,
 ) {
+    bind_with(addr, "acme", password, mode).await
+}
+
+/// [`bind`] with another system_id and bind type.
+async fn bind_with(
+    addr: SocketAddr,
+    system_id: &str,
+    password: &str,
+    mode: BIND_TYPE,
+) -> (
+    Option<Arc<SMSC>>,
+    SmppClient,
+    mpsc::UnboundedReceiver<deliver_sm>,
+) {
     let (tx, rx) = oneshot::channel();
     let (delivered, deliveries) = mpsc::unbounded_channel();
     let listener = Arc::new(Listener {
@@ -115,7 +129,7 @@ async fn bind_as(
         addr.port(),
         false,
         mode,
-        "acme".to_string(),
+        system_id.to_string(),
         password.to_string(),
         String::new(),
         0,
@@ -425,4 +439,133 @@ mod tls {
         daemon.signal("TERM");
         sim.shutdown().await;
     }
+}
+
+/// The `reason` of the `n`th `smpp_bind_refused` event (0-based), once it is logged.
+fn refusal(daemon: &Daemon, n: usize) -> String {
+    daemon.wait_event("a bind refusal", |e| {
+        e["event"] == "smpp_bind_refused"
+            && daemon
+                .events()
+                .iter()
+                .filter(|e| e["event"] == "smpp_bind_refused")
+                .count()
+                > n
+    });
+    daemon
+        .events()
+        .into_iter()
+        .filter(|e| e["event"] == "smpp_bind_refused")
+        .nth(n)
+        .map(|e| e["reason"].as_str().unwrap_or_default().to_string())
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kind_of_bind_refusal_is_refused_and_logged() {
+    let sim = simulator().await;
+    let dir = TempDir::new("smpp-server-binds");
+    let daemon = Daemon::run(&config(&dir, &sim, "max-binds = 1\n"));
+    let addr = server_address(&daemon);
+    // Unknown system_id.
+    let (smsc, mut c, _) = bind_with(addr, "nobody", USER_PASSWORD, BIND_TYPE::TRX).await;
+    assert!(smsc.is_none());
+    c.stop().await;
+    assert_eq!(refusal(&daemon, 0), "unknown system_id");
+    // max-binds = 1: a second session of the user is refused while the first is bound.
+    let (first, mut one, _) = bind(addr, USER_PASSWORD).await;
+    assert!(first.is_some());
+    let (second, mut two, _) = bind(addr, USER_PASSWORD).await;
+    assert!(second.is_none());
+    two.stop().await;
+    assert_eq!(refusal(&daemon, 1), "max-binds sessions already bound");
+    one.stop().await;
+    // Four more failures make five from this address: then even the right password is
+    // refused without a look.
+    for _ in 0..4 {
+        let (smsc, mut c, _) = bind(addr, "wrong-pw").await;
+        assert!(smsc.is_none());
+        c.stop().await;
+    }
+    let (smsc, mut c, _) = bind(addr, USER_PASSWORD).await;
+    assert!(smsc.is_none(), "the address is blocked");
+    c.stop().await;
+    assert_eq!(
+        refusal(&daemon, 6),
+        "address blocked after repeated bind failures"
+    );
+    daemon.signal("TERM");
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bind_from_outside_allowed_ips_is_refused() {
+    let sim = simulator().await;
+    let dir = TempDir::new("smpp-server-ips");
+    let daemon = Daemon::run(&config(&dir, &sim, "allowed-ips = [\"192.0.2.0/24\"]\n"));
+    let addr = server_address(&daemon);
+    let (smsc, mut c, _) = bind(addr, USER_PASSWORD).await;
+    assert!(smsc.is_none());
+    c.stop().await;
+    assert_eq!(refusal(&daemon, 0), "address not in allowed-ips");
+    daemon.signal("TERM");
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submits_over_the_throughput_are_throttled() {
+    let sim = simulator().await;
+    let dir = TempDir::new("smpp-server-throughput");
+    let daemon = Daemon::run(&config(&dir, &sim, "throughput = 1\n"));
+    let addr = server_address(&daemon);
+    let (smsc, mut client, _) = bind(addr, USER_PASSWORD).await;
+    let smsc = smsc.expect("acme binds");
+    assert_eq!(submit(&smsc, "one").await.0, 0);
+    // ESME_RTHROTTLED: the bucket holds one second's worth, and it is spent.
+    assert_eq!(submit(&smsc, "two").await.0, 0x58);
+    client.stop().await;
+    daemon.signal("TERM");
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_that_expires_unsent_is_refunded_and_reported_expired() {
+    // The channel points at a port where nothing listens: the message waits, then expires.
+    let sim = simulator().await;
+    let dir = TempDir::new("smpp-server-expiry");
+    let path = config(&dir, &sim, "credits = 1\n");
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        &format!("x-smpp-port = {}", sim.local_addr().port()),
+        "x-smpp-port = 9",
+    );
+    let path = dir.write("smppd.toml", &text);
+    let daemon = Daemon::run(&path);
+    let addr = server_address(&daemon);
+    let (smsc, mut client, mut deliveries) = bind(addr, USER_PASSWORD).await;
+    let smsc = smsc.expect("acme binds");
+    let resp = smsc
+        .submit_sm()
+        .source_addr("ACME")
+        .destination_addr("31612345678")
+        .registered_delivery(1)
+        .validity_period("000000000002000R")
+        .short_message(b"soon gone".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.command_status(), 0);
+    let id = resp.message_id.unwrap();
+    assert_eq!(submit(&smsc, "no credit").await.0, 0x45);
+    let receipt = tokio::time::timeout(HANG_GUARD, deliveries.recv())
+        .await
+        .expect("an expiry receipt")
+        .unwrap();
+    assert_eq!(receipt_id(&receipt), id);
+    let text = String::from_utf8_lossy(&receipt.short_message).into_owned();
+    assert!(text.contains("stat:EXPIRED"), "{text}");
+    // The credit came back with the expiry.
+    assert_eq!(submit(&smsc, "refunded").await.0, 0);
+    client.stop().await;
+    daemon.signal("TERM");
+    sim.shutdown().await;
 }

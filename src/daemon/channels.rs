@@ -369,6 +369,7 @@ pub fn start(config: Arc<ChannelConfig>, slot: Slot, plumbing: &Plumbing) -> Cha
             outbox: plumbing.outbox.clone(),
             in_flight: in_flight.clone(),
             fence: slot.fence.clone(),
+            routes: plumbing.routes.clone(),
         };
         tokio::spawn(sink.run(events_rx))
     });

@@ -7,6 +7,10 @@
 //! segment of a long message after the segment is stored. Order matters: an SMSC may send a
 //! receipt right behind the submit_sm_resp it refers to, and the session reports both on one
 //! stream, so the outcome is always applied first.
+//!
+//! An inbound message to an address in an SMPP user's `address-ranges` goes to that user's
+//! outbox instead of the webhook, as the octets the SMSC sent (see
+//! [`super::store::user_event::UserMo`]), whether or not a webhook is configured.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -21,8 +25,10 @@ use super::api::metrics::Metrics;
 use super::engine::{InboundContent, ReceiptReport, ReceiptState};
 use super::feeder::InFlight;
 use super::mask::mask_card_numbers;
+use super::smpp_server::UserRoutes;
 use super::store::{
-    rfc3339, Applied, Change, Fence, Ran, ReceiptMatch, Store, StoreError, StoreFuture, StoredPart,
+    rfc3339, user_event::UserMo, Applied, Change, Fence, Ran, ReceiptMatch, Store, StoreError,
+    StoreFuture, StoredPart,
 };
 use crate::codec::{CommandStatus, TlvTag, Tlvs};
 use crate::config::{ChannelConfig, InboundEncoding};
@@ -58,6 +64,8 @@ pub struct Sink {
     pub in_flight: Arc<InFlight>,
     /// The session slot whose reports these are (every write is made under it).
     pub fence: Fence,
+    /// Which SMPP user an inbound message goes to, by its destination.
+    pub routes: Arc<UserRoutes>,
 }
 
 /// The most batches in the store's hands at once.
@@ -431,9 +439,13 @@ impl Sink {
                 continue;
             };
             if let Segmented::Complete(whole) = self.push_segment(r, &kept) {
-                let content = decode(&whole, kept.data_coding, &self.config);
-                let set = Some(kept.set());
-                self.inbound_event(&kept.source, &kept.destination, content, set, &mut changes);
+                let message = Whole {
+                    source: &kept.source,
+                    destination: &kept.destination,
+                    data_coding: kept.data_coding,
+                    octets: &whole,
+                };
+                self.inbound_event(message, Some(kept.set()), &mut changes);
             }
         }
         if !changes.is_empty() && self.apply(changes).await.is_some() && self.webhook {
@@ -504,8 +516,8 @@ impl Sink {
         changes.push(Change::Receipt { receipt, event });
     }
 
-    /// An inbound message (not a receipt): queued as a webhook event, or its part kept
-    /// until the others arrive. Returns the set of a part that was kept.
+    /// An inbound message (not a receipt): queued as an event, or its part kept until the
+    /// others arrive. Returns the set of a part that was kept.
     fn mobile_originated(
         &self,
         r: &mut Reassembler,
@@ -522,8 +534,8 @@ impl Sink {
             }
         };
         let mut completes = None;
-        let content = match concat {
-            None => decode(payload, f.data_coding, &self.config),
+        let whole = match concat {
+            None => None,
             Some(concat) => {
                 let kept = KeptPart {
                     source: f.source.clone(),
@@ -535,7 +547,7 @@ impl Sink {
                 match self.push_segment(r, &kept) {
                     Segmented::Complete(whole) => {
                         completes = Some(kept.set());
-                        decode(&whole, f.data_coding, &self.config)
+                        Some(whole)
                     }
                     Segmented::Held => {
                         changes.push(Change::Part {
@@ -549,21 +561,46 @@ impl Sink {
                 }
             }
         };
-        self.inbound_event(&f.source, &f.destination, content, completes, changes);
+        let message = Whole {
+            source: &f.source,
+            destination: &f.destination,
+            data_coding: f.data_coding,
+            octets: whole.as_deref().unwrap_or(payload),
+        };
+        self.inbound_event(message, completes, changes);
         None
     }
 
-    /// The webhook event of a whole inbound message (`completes`: the set of parts it
+    /// The event of a whole inbound message, for the SMPP user whose address range its
+    /// destination is in, else for the webhook (`completes`: the set of parts it
     /// completes, forgotten in the same transaction).
     fn inbound_event(
         &self,
-        source: &str,
-        destination: &str,
-        content: InboundContent,
+        message: Whole<'_>,
         completes: Option<String>,
         changes: &mut Vec<Change>,
     ) {
         let channel = self.config.name.as_str();
+        if let Some(user) = self.routes.user_for_destination(message.destination) {
+            // The user's event does not depend on [webhook]: the user takes it over its own
+            // binds, and the SMSC's answer still waits for its commit.
+            let event = UserMo {
+                channel,
+                from: message.source,
+                to: message.destination,
+                data_coding: message.data_coding,
+                octets: message.octets,
+            }
+            .event();
+            let user = Some(user);
+            changes.push(match completes {
+                Some(set) => Change::Completed { set, event, user },
+                None => Change::Event { event, user },
+            });
+            return;
+        }
+        let (source, destination) = (message.source, message.destination);
+        let content = decode(message.octets, message.data_coding, &self.config);
         let content = match content {
             InboundContent::Text(t) if t.is_empty() => {
                 InboundContent::Text(self.config.empty_message.clone())
@@ -633,6 +670,14 @@ impl Sink {
             }
         }
     }
+}
+
+/// A whole inbound message (a long one reassembled), its octets without UDH.
+struct Whole<'a> {
+    source: &'a str,
+    destination: &'a str,
+    data_coding: u8,
+    octets: &'a [u8],
 }
 
 enum Segmented {
@@ -917,6 +962,7 @@ mod tests {
             outbox: Arc::new(Notify::new()),
             in_flight,
             fence: Fence::unleased("c"),
+            routes: UserRoutes::new(),
         };
         let (events, events_rx) = mpsc::unbounded_channel();
         let running = tokio::spawn(sink.run(events_rx));
@@ -953,6 +999,156 @@ mod tests {
             let m = store.get(id).await.unwrap().unwrap();
             assert_eq!(m.state.as_str(), "delivered", "{id:?}");
         }
+    }
+
+    /// A sink of channel `c` on a fresh SQLite store, with `users`' address ranges.
+    fn sink_for(
+        users: &[crate::config::SmppUserConfig],
+        webhook: bool,
+    ) -> (Sink, Arc<dyn Store>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = SqliteStore::open(SqliteOptions::new(dir.path().join("s.db"))).unwrap();
+        let store: Arc<dyn Store> = Arc::new(store);
+        let text = "[channel-c]\nx-smpp-host = \"127.0.0.1\"\nx-smpp-port = 2775\n\
+                    x-smpp-system-id = \"c\"\npassword = \"pw\"\n";
+        let config =
+            crate::config::Config::parse(text, std::path::Path::new("/tmp/s.toml"), &|_| None)
+                .unwrap()
+                .config;
+        let routes = UserRoutes::new();
+        routes.set_users(users);
+        let sink = Sink {
+            config: Arc::new(config.channels[0].clone()),
+            store: store.clone(),
+            metrics: Arc::new(Metrics::default()),
+            webhook,
+            outbox: Arc::new(Notify::new()),
+            in_flight: Arc::new(InFlight::default()),
+            fence: Fence::unleased("c"),
+            routes,
+        };
+        (sink, store, dir)
+    }
+
+    /// A mobile-originated deliver_sm from 447700900123 to `to`.
+    fn mo(
+        to: &str,
+        esm_class: u8,
+        short_message: &[u8],
+        acks: &mpsc::UnboundedSender<crate::session::message::AckVerdict>,
+    ) -> Inbound {
+        let pdu = DeliverSm {
+            source_addr: crate::codec::COctetString::new("447700900123").unwrap(),
+            destination_addr: crate::codec::COctetString::new(to).unwrap(),
+            esm_class: EsmClass(esm_class),
+            data_coding: crate::codec::DataCoding::from(8),
+            short_message: ShortMessage::new(short_message.to_vec()).unwrap(),
+            ..Default::default()
+        };
+        let ack = Ack {
+            sequence: 1,
+            response: CommandId::DeliverSmResp,
+            tx: acks.clone(),
+        };
+        Inbound::new(InboundPdu::Deliver(pdu), false, ack)
+    }
+
+    /// Runs `sink` over `messages`, each answered only once its event is committed; returns
+    /// the bodies then in the webhook's outbox.
+    async fn deliver(sink: Sink, messages: Vec<Vec<u8>>, to: &str) -> Vec<Value> {
+        let store = sink.store.clone();
+        let (events, events_rx) = mpsc::unbounded_channel();
+        let running = tokio::spawn(sink.run(events_rx));
+        let (acks, mut acks_rx) = mpsc::unbounded_channel();
+        for m in &messages {
+            let esm = if m.first() == Some(&0x05) { 0x40 } else { 0 };
+            events
+                .send(SessionEvent::Inbound(mo(to, esm, m, &acks)))
+                .unwrap();
+            let verdict = acks_rx.recv().await.unwrap();
+            assert_eq!(verdict.status, CommandStatus::EsmeRok);
+        }
+        drop(events);
+        running.await.unwrap();
+        bodies(store.outbox_due(100, SystemTime::now()).await.unwrap())
+    }
+
+    fn bodies(events: Vec<crate::daemon::store::OutboxEvent>) -> Vec<Value> {
+        events
+            .iter()
+            .map(|e| serde_json::from_slice(&e.body).unwrap())
+            .collect()
+    }
+
+    async fn user_events(store: &Arc<dyn Store>, user: &str) -> Vec<Value> {
+        bodies(
+            store
+                .outbox_due_for(user, 100, SystemTime::now())
+                .await
+                .unwrap(),
+        )
+    }
+
+    use crate::daemon::smpp_server::routes::tests::user;
+    use crate::daemon::store::user_event::USER_MO;
+
+    #[tokio::test]
+    async fn an_mo_to_a_users_range_goes_to_the_user_without_a_webhook() {
+        let (sink, store, _dir) = sink_for(&[user("acme", &["c"], &["3169988*"])], false);
+        let webhook = deliver(sink, vec![vec![0x00, 0x48, 0x00, 0x69]], "31699887766").await;
+        assert!(webhook.is_empty(), "{webhook:?}");
+        let events = user_events(&store, "acme").await;
+        assert_eq!(events.len(), 1, "{events:?}");
+        let e = &events[0];
+        assert_eq!(e["type"], USER_MO);
+        assert_eq!(e["channel"], "c");
+        assert_eq!(e["from"], "447700900123");
+        assert_eq!(e["to"], "31699887766");
+        assert_eq!(e["data_coding"], 8);
+        assert_eq!(e["hex"], "00480069");
+    }
+
+    #[tokio::test]
+    async fn a_long_mo_to_a_users_range_arrives_once_whole() {
+        let (sink, store, _dir) = sink_for(&[user("acme", &["c"], &["3169988*"])], true);
+        let part = |n: u8, octets: &[u8]| {
+            let mut p = vec![0x05, 0x00, 0x03, 0x2a, 0x02, n];
+            p.extend_from_slice(octets);
+            p
+        };
+        let parts = vec![part(1, &[0x00, 0x41]), part(2, &[0x00, 0x42])];
+        let webhook = deliver(sink, parts, "3169988").await;
+        assert!(webhook.is_empty(), "{webhook:?}");
+        let events = user_events(&store, "acme").await;
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert_eq!(events[0]["hex"], "00410042");
+        assert!(
+            store.parts().await.unwrap().is_empty(),
+            "the parts are forgotten"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_mo_outside_every_range_goes_to_the_webhook() {
+        let (sink, store, _dir) = sink_for(&[user("acme", &["c"], &["3169988*"])], true);
+        let webhook = deliver(sink, vec![vec![0x00, 0x48]], "4477009").await;
+        assert_eq!(webhook.len(), 1, "{webhook:?}");
+        assert_eq!(webhook[0]["type"], "inbound");
+        assert_eq!(webhook[0]["text"], "H");
+        assert!(user_events(&store, "acme").await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_longest_range_wins_between_users() {
+        let users = [
+            user("wide", &["c"], &["3169*"]),
+            user("narrow", &["c"], &["316998*"]),
+        ];
+        let (sink, store, _dir) = sink_for(&users, true);
+        let webhook = deliver(sink, vec![vec![0x00, 0x48]], "31699887766").await;
+        assert!(webhook.is_empty(), "{webhook:?}");
+        assert_eq!(user_events(&store, "narrow").await.len(), 1);
+        assert!(user_events(&store, "wide").await.is_empty());
     }
 
     #[test]

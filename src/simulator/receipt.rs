@@ -5,7 +5,8 @@
 //!
 //! Dates are UTC; the simulator has no notion of a local SMSC time zone.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use crate::sms::date::date_digits;
+use std::time::SystemTime;
 
 /// message_state value for DELIVERED (SMPP 3.4 §5.2.28).
 pub const MESSAGE_STATE_DELIVERED: u8 = 2;
@@ -30,61 +31,10 @@ pub fn receipt_text(id: &str, submitted: SystemTime, done: SystemTime, text: &[u
     out
 }
 
-/// Formats a time as `YYMMDDhhmm` in UTC. Times before 1970 print as 1970.
-pub fn yymmddhhmm(t: SystemTime) -> String {
-    date_digits(t).iter().map(|&d| char::from(d)).collect()
-}
-
-/// `YYMMDDhhmm` as ASCII digits.
-fn date_digits(t: SystemTime) -> [u8; 10] {
-    let secs = t
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (y, m, d) = civil_from_days(days);
-    let mut out = [0u8; 10];
-    for (i, v) in [y % 100, m, d, rem / 3600, (rem % 3600) / 60]
-        .into_iter()
-        .enumerate()
-    {
-        // Every value is below 100.
-        out[2 * i] = b'0' + (v / 10 % 10) as u8;
-        out[2 * i + 1] = b'0' + (v % 10) as u8;
-    }
-    out
-}
-
-// Howard Hinnant's days-to-civil algorithm, restricted to dates after 1970 so it stays in
-// unsigned arithmetic; avoids a date crate for one format string.
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + u64::from(m <= 2);
-    (y, m, d)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
-
-    #[test]
-    fn dates_are_utc_yymmddhhmm() {
-        // 2026-11-25 11:56:00 UTC
-        let t = UNIX_EPOCH + Duration::from_secs(1_795_607_760);
-        assert_eq!(yymmddhhmm(t), "2611251156");
-        assert_eq!(yymmddhhmm(UNIX_EPOCH), "7001010000");
-        // Leap day.
-        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400);
-        assert_eq!(yymmddhhmm(leap), "0002290000");
-    }
+    use std::time::UNIX_EPOCH;
 
     #[test]
     fn the_text_quotes_at_most_twenty_octets() {

@@ -12,6 +12,7 @@
 //! ```
 
 pub mod coding;
+pub mod date;
 pub mod delivery_state;
 pub mod error;
 pub mod gsm7;

@@ -12,6 +12,7 @@ use super::users::User;
 use crate::codec::{CommandStatus, MessageState as SmppState, SmppTime};
 use crate::daemon::store::{Accepted, MessageId, MessageState, OutboxEvent, Refused, Store};
 use crate::server::{QueryAnswer, ServerEvent, ServerParams, ServerSession, Submitted, Token};
+use crate::sms::date::smpp_absolute_time;
 use bytes::BytesMut;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -466,7 +467,7 @@ fn query_answer(record: &crate::daemon::store::MessageRecord) -> QueryAnswer {
         .history
         .last()
         .filter(|t| t.state.is_final())
-        .and_then(|t| SmppTime::new(smpp_time(t.at)).ok())
+        .and_then(|t| SmppTime::new(smpp_absolute_time(t.at)).ok())
         .unwrap_or_default();
     let error_code = record
         .failure
@@ -477,48 +478,5 @@ fn query_answer(record: &crate::daemon::store::MessageRecord) -> QueryAnswer {
         final_date,
         message_state,
         error_code,
-    }
-}
-
-/// `YYMMDDhhmmss000+` in UTC (SMPP 3.4 §7.1.1.1).
-fn smpp_time(at: SystemTime) -> String {
-    let secs = at
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs()) as i64;
-    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{:02}{m:02}{d:02}{:02}{:02}{:02}000+",
-        y.rem_euclid(100),
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
-}
-
-/// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's
-/// algorithm).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn smpp_times_are_utc_with_a_zero_offset() {
-        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_893_456_000 + 3723);
-        assert_eq!(smpp_time(at), "300101010203000+");
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
     }
 }

@@ -22,6 +22,7 @@ pub mod submit;
 pub mod users;
 
 pub use board::{SessionBoard, SessionEntry};
+pub use deliver::{deliver_sm, DeliverError};
 pub use listener::{ListenError, Listener};
 pub use routes::{Sending, UserRoutes};
 pub use users::{User, Users};
@@ -117,13 +118,7 @@ impl SmppServer {
     }
 
     async fn configure(&self, config: &Config, routes: &UserRoutes) {
-        routes.set_users(
-            config
-                .smpp_users
-                .iter()
-                .map(|u| (u.name.clone(), u.channels.clone()))
-                .collect(),
-        );
+        routes.set_users(&config.smpp_users);
         let credits = config
             .smpp_users
             .iter()

@@ -9,16 +9,23 @@
 //! first one that binds. On several nodes each node decides from the slots it holds, so a
 //! user whose first channel is bound on another node only is served there and, from this
 //! node, by the next listed channel bound here.
+//!
+//! The other way, an inbound message goes to the user whose `address-ranges` match its
+//! destination best ([`UserRoutes::user_for_destination`]); the channels' sinks ask.
 
+use crate::config::{user_for_address, SmppUserConfig};
 use crate::daemon::store::user_queue;
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
-/// The users' channel lists and which channels can transmit now.
+/// The users' channel lists and address ranges, and which channels can transmit now.
 #[derive(Debug, Default)]
 pub struct UserRoutes {
     /// Per user, its queue and its channels in order of preference.
     users: RwLock<Vec<(String, Vec<String>)>>,
+    /// The users as configured, for their address ranges (kept whole so that the ranking
+    /// rules stay those of [`user_for_address`]).
+    ranges: RwLock<Vec<SmppUserConfig>>,
     /// Per channel, how many of its session slots can transmit now.
     sending: RwLock<HashMap<String, usize>>,
 }
@@ -29,13 +36,28 @@ impl UserRoutes {
         Arc::new(UserRoutes::default())
     }
 
-    /// Sets the users and their channel lists (at start and at every reload).
-    pub fn set_users(&self, users: Vec<(String, Vec<String>)>) {
-        let users = users
-            .into_iter()
-            .map(|(user, channels)| (user_queue(&user), channels))
+    /// Sets the users: their channel lists and address ranges (at start and at every
+    /// reload).
+    pub fn set_users(&self, users: &[SmppUserConfig]) {
+        let queues = users
+            .iter()
+            .map(|user| (user_queue(&user.name), user.channels.clone()))
             .collect();
-        *self.users.write().unwrap_or_else(PoisonError::into_inner) = users;
+        *self.users.write().unwrap_or_else(PoisonError::into_inner) = queues;
+        // Only users with ranges can win a match: the others need not be searched.
+        let ranged = users
+            .iter()
+            .filter(|user| !user.address_ranges.is_empty())
+            .cloned()
+            .collect();
+        *self.ranges.write().unwrap_or_else(PoisonError::into_inner) = ranged;
+    }
+
+    /// The name of the user an inbound message to `address` goes to (the longest match of
+    /// the users' `address-ranges`, an exact range before a prefix); `None`: the webhook.
+    pub fn user_for_destination(&self, address: &str) -> Option<String> {
+        let users = self.ranges.read().unwrap_or_else(PoisonError::into_inner);
+        user_for_address(&users, address).map(|user| user.name.clone())
     }
 
     /// The users' queues `channel` claims from now: those of the users that list it and
@@ -99,15 +121,30 @@ impl Drop for Sending {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A user section as the configuration would validate it.
+    pub(crate) fn user(name: &str, channels: &[&str], ranges: &[&str]) -> SmppUserConfig {
+        SmppUserConfig {
+            name: name.into(),
+            system_id: name.into(),
+            password_hash: crate::password::PasswordHash::parse(
+                "$argon2id$v=19$m=64,t=1,p=1$MDEyMzQ1Njc4OWFiY2RlZg$MDEyMzQ1Njc4OWFiY2RlZg",
+            )
+            .unwrap(),
+            allowed_ips: Vec::new(),
+            max_binds: 4,
+            throughput: 100,
+            credits: None,
+            channels: channels.iter().map(|c| c.to_string()).collect(),
+            address_ranges: ranges.iter().map(|r| r.parse().unwrap()).collect(),
+        }
+    }
 
     fn routes() -> Arc<UserRoutes> {
         let r = UserRoutes::new();
-        r.set_users(vec![
-            ("acme".into(), vec!["a".into(), "b".into()]),
-            ("beta".into(), vec!["b".into()]),
-        ]);
+        r.set_users(&[user("acme", &["a", "b"], &[]), user("beta", &["b"], &[])]);
         r
     }
 
@@ -138,5 +175,27 @@ mod tests {
         assert_eq!(r.queues_for("b"), vec!["@beta"]);
         drop(two);
         assert_eq!(r.queues_for("b"), vec!["@acme", "@beta"]);
+    }
+
+    #[test]
+    fn inbound_messages_go_to_the_best_range() {
+        let r = UserRoutes::new();
+        assert_eq!(r.user_for_destination("3169988"), None);
+        r.set_users(&[
+            user("wide", &["a"], &["3169*"]),
+            user("narrow", &["a"], &["316998*"]),
+            user("exact", &["a"], &["+3169988"]),
+            user("none", &["a"], &[]),
+        ]);
+        assert_eq!(
+            r.user_for_destination("31699887").as_deref(),
+            Some("narrow")
+        );
+        assert_eq!(r.user_for_destination("3169988").as_deref(), Some("exact"));
+        assert_eq!(r.user_for_destination("3169100").as_deref(), Some("wide"));
+        assert_eq!(r.user_for_destination("4470000"), None);
+        // A reload without ranges takes them away.
+        r.set_users(&[user("wide", &["a"], &[])]);
+        assert_eq!(r.user_for_destination("3169100"), None);
     }
 }

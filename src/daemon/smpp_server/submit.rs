@@ -7,6 +7,7 @@ use crate::codec::types::TimeKind;
 use crate::codec::{CommandStatus, SmppTime, TlvTag, Tlvs};
 use crate::daemon::store::{MessageId, NewMessage, Origin, ReceiptWish};
 use crate::server::Submitted;
+use crate::sms::date::days_from_civil;
 use crate::sms::{Field, SarValues, Segment};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -198,21 +199,6 @@ fn validity(t: &SmppTime, now: SystemTime) -> Result<Duration, CommandStatus> {
         return Err(CommandStatus::EsmeRinvexpiry);
     }
     Ok(span.min(MAX_VALIDITY))
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm);
-/// `None` for a month or day out of range.
-fn days_from_civil(y: i64, m: i64, d: i64) -> Option<i64> {
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return None;
-    }
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Some(era * 146_097 + doe - 719_468)
 }
 
 #[cfg(test)]

@@ -12,6 +12,9 @@ use serde_json::{Map, Value};
 /// The `type` of a receipt for an SMPP user.
 pub const USER_RECEIPT: &str = "user_receipt";
 
+/// The `type` of an inbound message routed to an SMPP user by its address ranges.
+pub const USER_MO: &str = "user_mo";
+
 /// What a user's receipt reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserReceipt<'a> {
@@ -43,6 +46,40 @@ impl UserReceipt<'_> {
         e.insert("from".into(), self.from.map_or(Value::Null, Value::from));
         e.insert("submitted_at".into(), Value::from(self.submitted_at));
         e.insert("done_at".into(), Value::from(self.done_at));
+        e
+    }
+}
+
+/// An inbound message (a long one whole) as an SMPP user is to receive it: the original
+/// octets and data_coding rather than a decoded text, so that the deliver_sm made from it
+/// carries what the SMSC sent, whatever the coding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserMo<'a> {
+    /// The channel it came on.
+    pub channel: &'a str,
+    /// Its source_addr.
+    pub from: &'a str,
+    /// Its destination_addr (the address in the user's range).
+    pub to: &'a str,
+    /// Its data_coding.
+    pub data_coding: u8,
+    /// The message's octets, without UDH (parts of a long message concatenated).
+    pub octets: &'a [u8],
+}
+
+impl UserMo<'_> {
+    /// The event as the outbox keeps it (without `event_id`); the octets as `hex`.
+    pub fn event(&self) -> Map<String, Value> {
+        let mut e = Map::new();
+        e.insert("type".into(), Value::from(USER_MO));
+        e.insert("channel".into(), Value::from(self.channel));
+        e.insert("from".into(), Value::from(self.from));
+        e.insert("to".into(), Value::from(self.to));
+        e.insert("data_coding".into(), Value::from(self.data_coding));
+        e.insert(
+            "hex".into(),
+            Value::from(crate::codec::dump::hex(self.octets)),
+        );
         e
     }
 }
@@ -89,6 +126,22 @@ mod tests {
         assert_eq!(e["message_id"], "abc");
         assert_eq!(e["stat"], "UNDELIV");
         assert_eq!(e["from"], Value::Null);
+    }
+
+    #[test]
+    fn an_mo_event_keeps_the_octets_and_their_coding() {
+        let e = UserMo {
+            channel: "smsc-a",
+            from: "447700900123",
+            to: "3169988",
+            data_coding: 8,
+            octets: &[0x00, 0x41, 0xff],
+        }
+        .event();
+        assert_eq!(e["type"], USER_MO);
+        assert_eq!(e["data_coding"], 8);
+        assert_eq!(e["hex"], "0041ff");
+        assert_eq!(e["to"], "3169988");
     }
 
     #[test]
