@@ -569,3 +569,55 @@ async fn a_message_that_expires_unsent_is_refunded_and_reported_expired() {
     daemon.signal("TERM");
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inbound_message_to_a_users_range_reaches_that_user_by_the_longest_match() {
+    let sim = simulator().await;
+    let dir = TempDir::new("smpp-server-mo");
+    // acme holds the prefix; beta (another user, same password for brevity) one number in it.
+    let hash = PasswordHash::hash(&Secret::new(USER_PASSWORD)).unwrap();
+    let path = config(&dir, &sim, "address-ranges = [\"3169988*\"]\n");
+    let text = std::fs::read_to_string(&path).unwrap()
+        + &format!(
+            "[smpp-user-beta]\nsystem-id = \"beta\"\npassword-hash = \"{hash}\"\n\
+             channels = [\"up\"]\naddress-ranges = [\"+31699887766\"]\n"
+        );
+    let daemon = Daemon::run(&dir.write("smppd.toml", &text));
+    let addr = server_address(&daemon);
+    sim.wait_for_binds(1, HANG_GUARD).await.unwrap();
+    let (acme, mut a, mut to_acme) = bind(addr, USER_PASSWORD).await;
+    let (beta, mut b, mut to_beta) = bind_with(addr, "beta", USER_PASSWORD, BIND_TYPE::RX).await;
+    assert!(acme.is_some() && beta.is_some());
+    for (to, text) in [("31699887700", "for acme"), ("31699887766", "for beta")] {
+        let mo = smppd::simulator::MoMessage {
+            source_addr: "447700900123".into(),
+            destination_addr: to.into(),
+            short_message: text.as_bytes().to_vec(),
+            esm_class: 0,
+        };
+        let status = sim.inject_mo("up", mo, HANG_GUARD).await.unwrap();
+        assert_eq!(status.value(), 0, "acknowledged once stored");
+    }
+    let got = tokio::time::timeout(HANG_GUARD, to_acme.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (got.destination_addr.as_str(), &got.short_message[..]),
+        ("31699887700", &b"for acme"[..])
+    );
+    assert_eq!(got.source_addr, "447700900123");
+    let got = tokio::time::timeout(HANG_GUARD, to_beta.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&got.short_message[..], b"for beta");
+    assert!(
+        to_acme.try_recv().is_err(),
+        "the exact range wins over the prefix"
+    );
+    a.stop().await;
+    b.stop().await;
+    daemon.signal("TERM");
+    sim.shutdown().await;
+}
