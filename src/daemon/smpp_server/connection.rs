@@ -146,7 +146,6 @@ impl Connection {
     }
 
     fn on_event(&mut self, event: ServerEvent) {
-        let now = std::time::Instant::now();
         match event {
             ServerEvent::BindRequested {
                 token,
@@ -224,7 +223,6 @@ impl Connection {
                 );
             }
         }
-        let _ = now;
     }
 
     fn submit(&mut self, token: Token, message: &Submitted) {

@@ -399,10 +399,16 @@ impl Tx<'_> {
                 Done::Count(self.fail_unconfigured(configured, reason, *now).await?)
             }
             Call::OutboxDelivered(seqs, _) => {
-                let n = self
-                    .execute("DELETE FROM outbox WHERE seq = ANY($1)", &[seqs])
-                    .await?;
-                self.counts.outbox -= i64::try_from(n).unwrap_or(i64::MAX);
+                let webhook = self
+                    .query(
+                        "DELETE FROM outbox WHERE seq = ANY($1) RETURNING target IS NULL",
+                        &[seqs],
+                    )
+                    .await?
+                    .iter()
+                    .filter(|r| r.try_get::<_, bool>(0).unwrap_or(false))
+                    .count();
+                self.counts.outbox -= i64::try_from(webhook).unwrap_or(i64::MAX);
                 Done::Nothing
             }
             Call::OutboxRetry(seq, due, _) => {
@@ -1002,7 +1008,8 @@ impl Tx<'_> {
                 }
             }
             Change::Event { event, user } => {
-                if self.outbox_full() {
+                // The webhook's bound is for the webhook's events.
+                if user.is_none() && self.outbox_full() {
                     Applied::OutboxFull
                 } else {
                     self.queue_event(event.clone(), at, user.as_deref()).await?;
@@ -1020,7 +1027,7 @@ impl Tx<'_> {
                 Applied::Done(None)
             }
             Change::Completed { set, event, user } => {
-                if self.outbox_full() {
+                if user.is_none() && self.outbox_full() {
                     Applied::OutboxFull
                 } else {
                     // Whoever takes the set's kept parts completes it: a sibling session (on
@@ -1065,7 +1072,10 @@ impl Tx<'_> {
             &[&body, &now, &user],
         )
         .await?;
-        self.counts.outbox += 1;
+        // The webhook's events: those of SMPP users are bounded by nothing but the disk.
+        if user.is_none() {
+            self.counts.outbox += 1;
+        }
         Ok(())
     }
 

@@ -205,6 +205,11 @@ async fn a_users_receipts_and_routed_events_go_to_that_user_only(h: Harness) {
         .unwrap();
     let webhook = store.outbox_due(10, now()).await.unwrap();
     assert_eq!(webhook.len(), 1, "only the event meant for the webhook");
+    assert_eq!(
+        store.counts().outbox,
+        1,
+        "users' events do not count against the webhook's bound"
+    );
     assert_eq!(json(&webhook[0].body)["type"], "inbound");
     let events = store.outbox_due_for("acme", 10, now()).await.unwrap();
     let bodies: Vec<serde_json::Value> = events.iter().map(|e| json(&e.body)).collect();
@@ -233,4 +238,5 @@ async fn a_users_receipts_and_routed_events_go_to_that_user_only(h: Harness) {
         .await
         .unwrap()
         .is_empty());
+    assert_eq!(store.counts().outbox, 1);
 }

@@ -162,7 +162,12 @@ impl Writer {
             let rows = s.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64)))?;
             rows.collect::<Sql<_>>()?
         };
-        let outbox: i64 = conn.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))?;
+        // The webhook's events: those of SMPP users are bounded by nothing but the disk.
+        let outbox: i64 = conn.query_row(
+            "SELECT COUNT(*) FROM outbox WHERE target IS NULL",
+            [],
+            |r| r.get(0),
+        )?;
         let counts = Counts {
             waiting: depths.values().sum(),
             outbox: outbox as u64,
@@ -873,7 +878,8 @@ impl Writer {
                     }
                 }
                 Change::Event { event, user } => {
-                    if self.outbox_full() {
+                    // The webhook's bound is for the webhook's events.
+                    if user.is_none() && self.outbox_full() {
                         Applied::OutboxFull
                     } else {
                         self.queue_event(event.clone(), at, user.as_deref())?;
@@ -890,7 +896,7 @@ impl Writer {
                     Applied::Done(None)
                 }
                 Change::Completed { set, event, user } => {
-                    if self.outbox_full() {
+                    if user.is_none() && self.outbox_full() {
                         Applied::OutboxFull
                     } else {
                         // Whoever takes the set's kept parts completes it: a sibling session
@@ -938,7 +944,9 @@ impl Writer {
                 "INSERT INTO outbox (body, due, created_at, target) VALUES (?1, ?2, ?2, ?3)",
             )?
             .execute(params![body.as_bytes(), now, user])?;
-        self.counts.outbox += 1;
+        if user.is_none() {
+            self.counts.outbox += 1;
+        }
         Ok(())
     }
 
@@ -1306,10 +1314,12 @@ impl Writer {
     fn outbox_delivered(&mut self, seqs: &[i64]) -> Sql<()> {
         let mut s = self
             .conn
-            .prepare_cached("DELETE FROM outbox WHERE seq = ?1")?;
+            .prepare_cached("DELETE FROM outbox WHERE seq = ?1 RETURNING target IS NULL")?;
         for seq in seqs {
-            let n = s.execute([seq])? as u64;
-            self.counts.outbox = self.counts.outbox.saturating_sub(n);
+            let webhook: Option<bool> = s.query_row([seq], |r| r.get(0)).optional()?;
+            if webhook == Some(true) {
+                self.counts.outbox = self.counts.outbox.saturating_sub(1);
+            }
         }
         Ok(())
     }
