@@ -5,6 +5,7 @@
 //! logged; balances and queued receipts survive a SIGKILL.
 
 mod daemon_support;
+mod pg_support;
 
 use daemon_support::{http, Daemon, TempDir, HANG_GUARD};
 use serde_json::Value;
@@ -618,6 +619,37 @@ async fn an_inbound_message_to_a_users_range_reaches_that_user_by_the_longest_ma
     );
     a.stop().await;
     b.stop().await;
+    daemon.signal("TERM");
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgresql_a_submit_is_charged_and_its_receipt_comes_back() {
+    let Some(schema) = pg_support::TestSchema::create("smpp_server_on_postgresql") else {
+        return;
+    };
+    let sim = simulator().await;
+    let dir = TempDir::new("smpp-server-pg");
+    let path = config(&dir, &sim, "credits = 1\n");
+    let text = std::fs::read_to_string(&path).unwrap()
+        + &format!(
+            "[store]\nbackend = \"postgres\"\nurl = \"{}\"\nnode-name = \"n1\"\n",
+            schema.url()
+        );
+    let daemon = Daemon::run(&dir.write("smppd.toml", &text));
+    let addr = server_address(&daemon);
+    let (smsc, mut client, mut deliveries) = bind(addr, USER_PASSWORD).await;
+    let smsc = smsc.expect("acme binds");
+    let (status, id) = submit(&smsc, "hello on postgres").await;
+    assert_eq!(status, 0);
+    let id = id.unwrap();
+    assert_eq!(submit(&smsc, "no credit").await.0, 0x45);
+    let receipt = tokio::time::timeout(HANG_GUARD, deliveries.recv())
+        .await
+        .expect("a receipt comes back")
+        .unwrap();
+    assert_eq!(receipt_id(&receipt), id);
+    client.stop().await;
     daemon.signal("TERM");
     sim.shutdown().await;
 }
