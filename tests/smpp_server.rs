@@ -653,3 +653,47 @@ async fn on_postgresql_a_submit_is_charged_and_its_receipt_comes_back() {
     daemon.signal("TERM");
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_keeps_an_unchanged_users_sessions_and_unbinds_one_whose_password_changed() {
+    let sim = simulator().await;
+    let dir = TempDir::new("smpp-server-reload");
+    let hash = PasswordHash::hash(&Secret::new(USER_PASSWORD)).unwrap();
+    let path = config(&dir, &sim, "");
+    let beta = |hash: &str, throughput: u32| {
+        format!(
+            "[smpp-user-beta]\nsystem-id = \"beta\"\npassword-hash = \"{hash}\"\n\
+             channels = [\"up\"]\nthroughput = {throughput}\n"
+        )
+    };
+    let base = std::fs::read_to_string(&path).unwrap();
+    dir.write("smppd.toml", &format!("{base}{}", beta(&hash, 100)));
+    let daemon = Daemon::run(&path);
+    let addr = server_address(&daemon);
+    let (acme, mut a, _) = bind(addr, USER_PASSWORD).await;
+    let (beta_smsc, mut b, _) = bind_with(addr, "beta", USER_PASSWORD, BIND_TYPE::TRX).await;
+    let (acme, beta_smsc) = (acme.unwrap(), beta_smsc.unwrap());
+    // acme: only its throughput changes; beta: a new password.
+    let other = PasswordHash::hash(&Secret::new("other-pw")).unwrap();
+    let acme_section = "channels = [\"up\"]\n";
+    let reloaded =
+        base.replace(acme_section, "channels = [\"up\"]\nthroughput = 500\n") + &beta(&other, 100);
+    dir.write("smppd.toml", &reloaded);
+    daemon.signal("HUP");
+    daemon.wait_event("the reload", |e| e["event"] == "reloaded");
+    let closed = daemon.wait_event("beta's session closing", |e| {
+        e["event"] == "smpp_session_closed" && e["user"] == "beta"
+    });
+    assert_eq!(closed["reason"], "unbound by the operator");
+    // acme's session is still bound and still submits.
+    assert_eq!(submit(&acme, "still bound").await.0, 0);
+    assert!(daemon
+        .events()
+        .iter()
+        .all(|e| !(e["event"] == "smpp_session_closed" && e["user"] == "acme")));
+    drop(beta_smsc);
+    a.stop().await;
+    b.stop().await;
+    daemon.signal("TERM");
+    sim.shutdown().await;
+}

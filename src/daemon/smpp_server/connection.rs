@@ -66,8 +66,15 @@ where
         next_fetch: Instant::now(),
         answers: mpsc::unbounded_channel(),
         delivering: Vec::new(),
+        closed: false,
+        unbinding: false,
     };
-    c.run(stream).await;
+    if let Some(reason) = c.run(stream).await {
+        // The socket ended it, not the protocol: say so once, as the core would have.
+        if !c.closed {
+            c.log_closed(reason);
+        }
+    }
     c.close();
 }
 
@@ -89,10 +96,15 @@ struct Connection {
     ),
     /// Outbox events handed to the core and not answered yet.
     delivering: Vec<i64>,
+    /// The close was logged.
+    closed: bool,
+    /// The operator (or a reload) asked for an unbind.
+    unbinding: bool,
 }
 
 impl Connection {
-    async fn run<S>(&mut self, stream: S)
+    /// Runs until the connection ends; why, when the socket rather than the core ended it.
+    async fn run<S>(&mut self, stream: S) -> Option<&'static str>
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
@@ -109,13 +121,14 @@ impl Connection {
                 // A client that does not read for this long is not coming back.
                 match tokio::time::timeout(write_limit, wr.write_all(&output)).await {
                     Ok(Ok(())) => output.clear(),
-                    _ => return,
+                    Ok(Err(_)) => return Some("the connection failed"),
+                    Err(_) => return Some("the client did not read what smppd wrote"),
                 }
                 continue;
             }
             if self.session.is_closed() {
                 let _ = tokio::time::timeout(write_limit, wr.shutdown()).await;
-                return;
+                return None;
             }
             let deadline = self
                 .session
@@ -127,14 +140,20 @@ impl Connection {
             input.reserve(READ_CHUNK);
             tokio::select! {
                 read = rd.read_buf(&mut input) => match read {
-                    Ok(0) | Err(_) => return,
+                    // Many clients close at once on an unbind instead of answering it.
+                    Ok(0) if self.unbinding => return Some("unbound by the operator"),
+                    Ok(0) => return Some("the client closed the connection"),
+                    Err(_) => return Some("the connection failed"),
                     Ok(_) => self.session.handle_bytes(&mut input, std::time::Instant::now()),
                 },
                 Some(answer) = self.answers.1.recv() => self.on_answer(answer),
                 _ = tokio::time::sleep_until(deadline) => {
                     self.session.handle_timeout(std::time::Instant::now());
                 }
-                _ = self.entry.unbind.notified() => self.session.unbind(std::time::Instant::now()),
+                _ = self.entry.unbind.notified() => {
+                    self.unbinding = true;
+                    self.session.unbind(std::time::Instant::now());
+                }
                 _ = async {
                     match fetch_at {
                         Some(at) => tokio::time::sleep_until(at).await,
@@ -212,16 +231,7 @@ impl Connection {
                 }
             }
             ServerEvent::Unbound => {}
-            ServerEvent::Closed { reason } => {
-                tracing::info!(
-                    event = "smpp_session_closed",
-                    session = self.entry.id,
-                    remote = %self.entry.remote,
-                    user = self.user.as_ref().map(|u| u.name.as_str()).unwrap_or(""),
-                    reason = %reason,
-                    "SMPP session closed"
-                );
-            }
+            ServerEvent::Closed { reason } => self.log_closed(&reason.to_string()),
         }
     }
 
@@ -436,6 +446,18 @@ impl Connection {
         } else {
             Instant::now() + DELIVERY_POLL
         };
+    }
+
+    fn log_closed(&mut self, reason: &str) {
+        self.closed = true;
+        tracing::info!(
+            event = "smpp_session_closed",
+            session = self.entry.id,
+            remote = %self.entry.remote,
+            user = self.user.as_ref().map(|u| u.name.as_str()).unwrap_or(""),
+            reason,
+            "SMPP session closed"
+        );
     }
 
     /// After the socket closed: the bind and the deliveries in flight are given back.

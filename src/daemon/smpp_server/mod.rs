@@ -98,9 +98,16 @@ impl SmppServer {
     /// Takes a reloaded configuration's users: sessions of removed users, and of users
     /// whose credentials or allowed addresses changed, are unbound; the others stay.
     pub async fn reload(&self, config: &Config, routes: &UserRoutes) {
-        for user in self.users.load(&config.smpp_users) {
-            self.board.unbind_user(&user);
+        let ended = self.users.load(&config.smpp_users);
+        for user in &ended {
+            self.board.unbind_user(user);
         }
+        tracing::info!(
+            event = "smpp_users_reloaded",
+            users = config.smpp_users.len(),
+            unbound = ?ended,
+            "SMPP users reloaded"
+        );
         self.configure(config, routes).await;
     }
 
