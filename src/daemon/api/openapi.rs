@@ -415,7 +415,7 @@ fn smpp_paths(
                 "operationId": "postSmppUserCredits",
                 "summary": "Add credits to an SMPP user's balance: answered once the new balance is committed.",
                 "security": secured,
-                "parameters": [{"name": "name", "in": "path", "required": true, "schema": {"type": "string"}, "description": "The user's name ([smpp-user-NAME])."}],
+                "parameters": [{"name": "name", "in": "path", "required": true, "schema": {"type": "string"}, "example": "acme", "description": "The user's name ([smpp-user-NAME])."}],
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CreditsRequest"}}}},
                 "responses": {
                     "200": json_response("The new balance.", "Credits"),
