@@ -2,7 +2,8 @@
 //! SMSC, and smpp34's client as a downstream user. A submit is answered with smppd's own id
 //! once committed, goes out through the user's channel, and its receipt comes back to the
 //! user as a deliver_sm naming that id; credits run out; a wrong password is refused and
-//! logged; balances and queued receipts survive a SIGKILL.
+//! logged; balances and queued receipts survive a SIGKILL. The operations API lists the
+//! users and sessions, adds credits and unbinds a session; `/metrics` counts the same.
 
 mod daemon_support;
 
