@@ -4,9 +4,9 @@
 
 mod api_support;
 
-use api_support::{get, post, post_request, raw, start, submitted, FakeEngine};
+use api_support::{call, get, post, post_request, raw, start, submitted, FakeEngine};
 use base64::Engine as _;
-use hyper::StatusCode;
+use hyper::{Method, StatusCode};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use smppd::daemon::api::{openapi_document, request};
@@ -245,6 +245,97 @@ async fn every_answer_matches_the_description() {
     assert_fits(&doc, "get", "/v1/channels", answer.status, &answer.body);
     let answer = get(addr, "/health").await;
     assert_fits(&doc, "get", "/health", answer.status, &answer.body);
+}
+
+/// The SMPP server's routes, with a real listener and two users (one without a credit
+/// limit) and one connection that has not bound yet, and without the server at all.
+#[tokio::test]
+async fn every_smpp_answer_matches_the_description() {
+    let hash = smppd::password::PasswordHash::hash(&smppd::secret::Secret::new("pw")).unwrap();
+    let extra = format!(
+        "[smpp-server]\nlisten = \"127.0.0.1:0\"\n\
+         [smpp-user-acme]\nsystem-id = \"acme\"\npassword-hash = \"{hash}\"\nchannels = [\"a\"]\ncredits = 3\n\
+         [smpp-user-free]\nsystem-id = \"free\"\npassword-hash = \"{hash}\"\nchannels = [\"b\"]\n"
+    );
+    let server = start(&extra, FakeEngine::new(true, false)).await;
+    let addr = server.addr;
+    let doc = get(addr, "/openapi.json").await.body;
+    let smpp = server
+        .services
+        .smpp
+        .clone()
+        .expect("the SMPP server listens");
+
+    let answer = get(addr, "/v1/smpp-users").await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    assert_eq!(answer.body["users"][0]["credits"], 3);
+    assert!(answer.body["users"][1]["credits"].is_null());
+    assert_fits(&doc, "get", "/v1/smpp-users", answer.status, &answer.body);
+
+    // A connection that has not bound: user and bind are null.
+    let _client = tokio::net::TcpStream::connect(smpp.listener.local_addr)
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while smpp.board.all().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no session");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let answer = get(addr, "/v1/smpp-sessions").await;
+    assert!(
+        answer.body["sessions"][0]["user"].is_null(),
+        "{}",
+        answer.text
+    );
+    assert_fits(
+        &doc,
+        "get",
+        "/v1/smpp-sessions",
+        answer.status,
+        &answer.body,
+    );
+    let id = answer.body["sessions"][0]["id"].as_u64().unwrap();
+
+    let credits = "/v1/smpp-users/{name}/credits";
+    for (path, body, status) in [
+        ("/v1/smpp-users/acme/credits", json!({"add": 2}), 200),
+        ("/v1/smpp-users/free/credits", json!({"add": 2}), 409),
+        ("/v1/smpp-users/nobody/credits", json!({"add": 2}), 404),
+        ("/v1/smpp-users/%ff/credits", json!({"add": 2}), 404),
+        ("/v1/smpp-users/acme/credits", json!({"add": 0}), 400),
+        ("/v1/smpp-users/acme/credits", json!([]), 400),
+    ] {
+        let answer = post(addr, path, &body).await;
+        assert_eq!(answer.status, status, "{path} {body}: {}", answer.text);
+        assert_fits(&doc, "post", credits, answer.status, &answer.body);
+    }
+    let session = "/v1/smpp-sessions/{id}";
+    for (path, status) in [
+        (format!("/v1/smpp-sessions/{id}"), 202),
+        ("/v1/smpp-sessions/12345".to_string(), 404),
+        ("/v1/smpp-sessions/x".to_string(), 400),
+        ("/v1/smpp-sessions/-1".to_string(), 400),
+        ("/v1/smpp-sessions/%ff".to_string(), 400),
+    ] {
+        let answer = call(addr, Method::DELETE, &path, None, None).await;
+        assert_eq!(answer.status, status, "{path}: {}", answer.text);
+        assert_fits(&doc, "delete", session, answer.status, &answer.body);
+    }
+
+    // Without [smpp-server]: empty lists, and nothing to add credits to or unbind.
+    let bare = start("", FakeEngine::new(true, false)).await;
+    for path in ["/v1/smpp-users", "/v1/smpp-sessions"] {
+        let answer = get(bare.addr, path).await;
+        assert_eq!(answer.status, StatusCode::OK);
+        assert_fits(&doc, "get", path, answer.status, &answer.body);
+    }
+    let answer = post(bare.addr, "/v1/smpp-users/acme/credits", &json!({"add": 1})).await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+    assert_fits(&doc, "post", credits, answer.status, &answer.body);
+    let answer = call(bare.addr, Method::DELETE, "/v1/smpp-sessions/1", None, None).await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+    assert_fits(&doc, "delete", session, answer.status, &answer.body);
+    smpp.stop().await;
 }
 
 #[tokio::test]

@@ -2,7 +2,8 @@
 //! SMSC, and smpp34's client as a downstream user. A submit is answered with smppd's own id
 //! once committed, goes out through the user's channel, and its receipt comes back to the
 //! user as a deliver_sm naming that id; credits run out; a wrong password is refused and
-//! logged; balances and queued receipts survive a SIGKILL.
+//! logged; balances and queued receipts survive a SIGKILL. The operations API lists the
+//! users and sessions, adds credits and unbinds a session; `/metrics` counts the same.
 
 mod daemon_support;
 mod pg_support;
@@ -694,6 +695,155 @@ async fn a_reload_keeps_an_unchanged_users_sessions_and_unbinds_one_whose_passwo
     drop(beta_smsc);
     a.stop().await;
     b.stop().await;
+    daemon.signal("TERM");
+    sim.shutdown().await;
+}
+
+/// The body of `GET path` as text (`/metrics` is not JSON).
+fn get_text(daemon: &Daemon, path: &str) -> String {
+    let (status, body) =
+        daemon_support::request(daemon.api(), "GET", path, None, &[], HANG_GUARD).unwrap();
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_lists_users_and_sessions_adds_credits_and_unbinds_a_session() {
+    let sim = simulator().await;
+    let dir = TempDir::new("smpp-server-api");
+    let hash = PasswordHash::hash(&Secret::new("free-pw1")).unwrap();
+    let unlimited = format!(
+        "credits = 5\n[smpp-user-free]\nsystem-id = \"free\"\npassword-hash = \"{hash}\"\n\
+         channels = [\"up\"]\nmax-binds = 1\nthroughput = 7\n"
+    );
+    let daemon = Daemon::run(&config(&dir, &sim, &unlimited));
+    let api = daemon.api();
+    let addr = server_address(&daemon);
+
+    let (code, body) = http(api, "GET", "/v1/smpp-users", None);
+    assert_eq!(code, 200, "{body}");
+    let users = body["users"].as_array().unwrap();
+    assert_eq!(users.len(), 2, "{body}");
+    assert_eq!(users[0]["name"], "acme");
+    assert_eq!(users[0]["system_id"], "acme");
+    assert_eq!(users[0]["credits"], 5);
+    assert_eq!(users[0]["binds"], 0);
+    assert_eq!(users[0]["max_binds"], 4);
+    assert_eq!(users[0]["throughput"], 100);
+    assert_eq!(users[0]["channels"], serde_json::json!(["up"]));
+    assert_eq!(users[1]["name"], "free");
+    assert!(users[1]["credits"].is_null(), "unlimited: {body}");
+    assert_eq!(users[1]["max_binds"], 1);
+    assert_eq!(users[1]["throughput"], 7);
+
+    let (smsc, mut client, _) = bind(addr, USER_PASSWORD).await;
+    let smsc = smsc.expect("acme binds");
+    assert_eq!(submit(&smsc, "counted").await.0, 0);
+
+    let (_, body) = http(api, "GET", "/v1/smpp-users", None);
+    let acme = &body["users"][0];
+    assert_eq!(acme["binds"], 1, "{acme}");
+    assert_eq!(acme["credits"], 4, "one segment charged: {acme}");
+    assert_eq!(acme["counters"]["accepted"], 1, "{acme}");
+    assert_eq!(acme["counters"]["bind_refusals"], 0, "{acme}");
+
+    let (code, body) = http(api, "GET", "/v1/smpp-sessions", None);
+    assert_eq!(code, 200, "{body}");
+    let sessions = body["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 1, "{body}");
+    let session = &sessions[0];
+    assert_eq!(session["user"], "acme");
+    assert_eq!(session["bind"], "transceiver");
+    assert!(session["tls"].is_null(), "{session}");
+    assert!(
+        session["remote"]
+            .as_str()
+            .unwrap()
+            .starts_with("127.0.0.1:"),
+        "{session}"
+    );
+    assert!(
+        session["since"].as_str().unwrap().ends_with('Z'),
+        "{session}"
+    );
+    assert_eq!(session["counters"]["submitted"], 1, "{session}");
+    let id = session["id"].as_u64().unwrap();
+
+    // Credits: added and committed; refused for an unlimited user, an unknown one and a
+    // wrong body, naming the field.
+    let (code, body) = http(
+        api,
+        "POST",
+        "/v1/smpp-users/acme/credits",
+        Some(r#"{"add": 10}"#),
+    );
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body, serde_json::json!({"name": "acme", "credits": 14}));
+    let (_, users) = http(api, "GET", "/v1/smpp-users", None);
+    assert_eq!(users["users"][0]["credits"], 14);
+    let (code, body) = http(
+        api,
+        "POST",
+        "/v1/smpp-users/free/credits",
+        Some(r#"{"add": 10}"#),
+    );
+    assert_eq!(code, 409, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("no credit limit"),
+        "{body}"
+    );
+    let (code, body) = http(
+        api,
+        "POST",
+        "/v1/smpp-users/nobody/credits",
+        Some(r#"{"add": 10}"#),
+    );
+    assert_eq!(code, 404, "{body}");
+    for (wrong, field) in [
+        (r#"{"add": 0}"#, "add"),
+        (r#"{"add": 1000000000001}"#, "add"),
+        (r#"{"add": "5"}"#, "add"),
+        (r#"{"add": 1, "extra": 1}"#, "extra"),
+    ] {
+        let (code, body) = http(api, "POST", "/v1/smpp-users/acme/credits", Some(wrong));
+        assert_eq!(code, 400, "{wrong}: {body}");
+        assert_eq!(body["field"], field, "{wrong}: {body}");
+    }
+
+    let metrics = get_text(&daemon, "/metrics");
+    for line in [
+        "smppd_smpp_user_binds{user=\"acme\"} 1",
+        "smppd_smpp_user_binds{user=\"free\"} 0",
+        "smppd_smpp_user_credits{user=\"acme\"} 14",
+        "smppd_smpp_user_submits_total{user=\"acme\",result=\"accepted\"} 1",
+        "smppd_smpp_user_submits_total{user=\"acme\",result=\"no_credit\"} 0",
+        "smppd_smpp_user_delivered_total{user=\"free\"} 0",
+        "smppd_smpp_sessions 1",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "no {line}:\n{metrics}");
+    }
+    assert!(
+        !metrics.contains("smppd_smpp_user_credits{user=\"free\"}"),
+        "an unlimited user has no balance series"
+    );
+
+    // Unbind: bad and unknown ids first, then the session's own.
+    let (code, body) = http(api, "DELETE", "/v1/smpp-sessions/first", None);
+    assert_eq!(code, 400, "{body}");
+    assert_eq!(body["field"], "id");
+    let (code, body) = http(api, "DELETE", "/v1/smpp-sessions/999999", None);
+    assert_eq!(code, 404, "{body}");
+    let (code, body) = http(api, "DELETE", &format!("/v1/smpp-sessions/{id}"), None);
+    assert_eq!(code, 202, "{body}");
+    assert_eq!(body, serde_json::json!({"id": id, "unbinding": true}));
+    daemon_support::wait_until("the session is closed", || {
+        let (_, body) = http(api, "GET", "/v1/smpp-sessions", None);
+        body["sessions"]
+            .as_array()
+            .is_some_and(|s| s.iter().all(|s| s["id"] != id))
+    })
+    .await;
+    client.stop().await;
     daemon.signal("TERM");
     sim.shutdown().await;
 }

@@ -14,6 +14,7 @@ use smppd::daemon::dispatch::Dispatcher;
 use smppd::daemon::engine::{
     CertificateRole, CertificateStatus, ChannelCounters, ChannelError, ChannelStatus, Engine,
 };
+use smppd::daemon::smpp_server::SmppServer;
 use smppd::daemon::store::{segment_key, Applied, Change, ClaimedMessage};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -171,7 +172,18 @@ pub async fn start_with(
     let dir = tempfile::tempdir().unwrap();
     let config = config_in(dir.path(), extra);
     *engine.configs.lock().unwrap() = config.channels.clone();
-    let (services, _) = Services::open(&config).await.unwrap();
+    let (mut services, _) = Services::open(&config).await.unwrap();
+    // The SMPP server listens on its own port when `extra` configures one, as the daemon
+    // starts it; without `[smpp-server]` this is `None`.
+    services.smpp = SmppServer::start(
+        &config,
+        services.store.clone(),
+        &services.routes,
+        Box::new(|| {}),
+    )
+    .await
+    .unwrap()
+    .map(Arc::new);
     let dispatcher = Arc::new(Dispatcher::new(
         engine.clone(),
         services.store.clone(),

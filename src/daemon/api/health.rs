@@ -98,6 +98,11 @@ pub(super) async fn get_metrics(State(state): State<Arc<AppState>>) -> Response 
         backlog.as_ref(),
         SystemTime::now(),
     );
+    if let Some(smpp) = &services.smpp {
+        // A balance that cannot be read is left out (no series), not reported as 0.
+        let credits = services.store.credits().await.unwrap_or_default();
+        text.push_str(&super::metrics::SmppStats::of(smpp, &credits).render());
+    }
     if let Some(node) = services.board.shared_node() {
         text = super::metrics::label_node(&text, &node);
     }

@@ -4,9 +4,13 @@
 //! Submit responses by status and the submit latency histogram are recorded here as the
 //! engine reports outcomes, because they are facts about messages the API accepted. The
 //! families alerting relies on (failures by code, time since bind, certificate expiry,
-//! queue and outbox age) are written by the `alerting` module.
+//! queue and outbox age) are written by the `alerting` module, the SMPP server's by the
+//! `smpp` module.
 
 mod alerting;
+mod smpp;
+
+pub use smpp::{SmppStats, SmppUserStats};
 
 use crate::build_info;
 use crate::daemon::engine::ChannelStatus;

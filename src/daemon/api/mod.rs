@@ -1,4 +1,5 @@
-//! The HTTP API (axum): submit messages, follow them, watch the channels.
+//! The HTTP API (axum): submit messages, follow them, watch the channels, run the SMPP
+//! server's users and sessions.
 //!
 //! | route                   | auth | what                                              |
 //! |-------------------------|------|---------------------------------------------------|
@@ -6,6 +7,11 @@
 //! | `POST /v1/messages/batch` | yes | up to 1000 messages → 207 with one result each    |
 //! | `GET /v1/messages/{id}` | yes  | state, SMSC ids per segment, timestamps           |
 //! | `GET /v1/channels`      | yes  | each channel's state, last error, counters        |
+//! | `GET /v1/cluster`       | yes  | the nodes sharing the store and their slots       |
+//! | `GET /v1/smpp-users`    | yes  | SMPP users: balance, binds, limits, counters      |
+//! | `POST /v1/smpp-users/{name}/credits` | yes | add credits → 200 `{name, credits}` |
+//! | `GET /v1/smpp-sessions` | yes  | SMPP server connections: user, bind, TLS, counters |
+//! | `DELETE /v1/smpp-sessions/{id}` | yes | unbind and close one → 202              |
 //! | `GET /metrics`          | yes  | Prometheus text format                            |
 //! | `GET /health`           | no   | 200 when a channel is bound, else 503             |
 //! | `GET /openapi.json`     | no   | the OpenAPI 3 description of all of the above     |
@@ -24,8 +30,8 @@
 //! Start-up order: [`Services::open`] (store, metrics, webhook) → the channels and the
 //! [`Dispatcher`] → [`router`] → [`serve`].
 //!
-//! Depends on: config, the daemon's dispatcher, engine trait, store and webhook; never on a
-//! supervisor or session directly.
+//! Depends on: config, the daemon's dispatcher, engine trait, store, webhook and SMPP server;
+//! never on a supervisor or session directly.
 
 mod auth;
 mod backlog;
@@ -40,6 +46,7 @@ pub mod metrics;
 mod openapi;
 pub mod request;
 mod serve;
+mod smpp;
 mod status;
 
 pub use auth::{AuthError, AuthFailures, BearerAuth, AUTH_LOG_EVERY};
@@ -63,7 +70,7 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use http_body_util::{BodyExt, Limited};
 use metrics::Metrics;
 use std::net::SocketAddr;
@@ -324,6 +331,10 @@ pub fn router(
         .route("/v1/messages/{id}", get(messages::get_message))
         .route("/v1/channels", get(channels::get_channels))
         .route("/v1/cluster", get(cluster::get_cluster))
+        .route("/v1/smpp-users", get(smpp::get_users))
+        .route("/v1/smpp-users/{name}/credits", post(smpp::post_credits))
+        .route("/v1/smpp-sessions", get(smpp::get_sessions))
+        .route("/v1/smpp-sessions/{id}", delete(smpp::delete_session))
         .route("/metrics", get(health::get_metrics))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

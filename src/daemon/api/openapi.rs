@@ -6,16 +6,21 @@
 //! generates requests from it, and `tests/api_openapi.rs` checks the two agree.
 
 use super::request::{FIELDS, MAX_IDEMPOTENCY_KEY, MAX_VALIDITY_SECS};
+use crate::config::smpp_user::MAX_CREDITS;
 use axum::Json;
 use serde_json::{json, Value};
 
 /// Every route, as (method, OpenAPI path).
-pub const ROUTES: [(&str, &str); 10] = [
+pub const ROUTES: [(&str, &str); 14] = [
     ("post", "/v1/messages"),
     ("post", "/v1/messages/batch"),
     ("get", "/v1/messages/{id}"),
     ("get", "/v1/channels"),
     ("get", "/v1/cluster"),
+    ("get", "/v1/smpp-users"),
+    ("post", "/v1/smpp-users/{name}/credits"),
+    ("get", "/v1/smpp-sessions"),
+    ("delete", "/v1/smpp-sessions/{id}"),
     ("get", "/health"),
     ("get", "/metrics"),
     ("get", "/openapi.json"),
@@ -79,7 +84,7 @@ fn follow(mut response: Value) -> Value {
 
 fn schemas() -> Value {
     let nullable_string = json!({"type": "string", "nullable": true});
-    json!({
+    let mut all = json!({
         "Error": {
             "type": "object",
             "required": ["error"],
@@ -291,6 +296,166 @@ fn schemas() -> Value {
                 }}}
             }
         }
+    });
+    merge(&mut all, smpp_schemas());
+    all
+}
+
+/// Adds the members of `more` to the object `into` (one `json!` of every schema would
+/// exceed the macro's recursion limit).
+fn merge(into: &mut Value, more: Value) {
+    if let (Some(into), Value::Object(more)) = (into.as_object_mut(), more) {
+        into.extend(more);
+    }
+}
+
+/// The schemas of the SMPP server's routes.
+fn smpp_schemas() -> Value {
+    json!({
+        "SmppUserList": {
+            "type": "object",
+            "required": ["users"],
+            "properties": {
+                "users": {"type": "array", "description": "Every [smpp-user-NAME], sorted by name; empty without [smpp-server].", "items": {
+                    "type": "object",
+                    "required": ["name", "system_id", "credits", "binds", "max_binds", "throughput", "channels", "counters"],
+                    "properties": {
+                        "name": {"type": "string", "description": "The section name without smpp-user-."},
+                        "system_id": {"type": "string"},
+                        "credits": {"type": "integer", "nullable": true, "minimum": 0, "description": "The balance in segments; null: unlimited (no credits configured)."},
+                        "binds": {"type": "integer", "minimum": 0, "description": "Sessions bound now."},
+                        "max_binds": {"type": "integer", "minimum": 1},
+                        "throughput": {"type": "integer", "minimum": 1, "description": "The configured rate, segments per second."},
+                        "channels": {"type": "array", "items": {"type": "string"}, "description": "In order of preference."},
+                        "counters": {"type": "object", "required": ["accepted", "throttled", "no_credit", "refused", "delivered", "bind_refusals"], "properties": {
+                            "accepted": {"type": "integer", "minimum": 0, "description": "Submits committed and answered with smppd's id."},
+                            "throttled": {"type": "integer", "minimum": 0, "description": "Submits answered ESME_RTHROTTLED (over throughput)."},
+                            "no_credit": {"type": "integer", "minimum": 0, "description": "Submits refused for want of credits."},
+                            "refused": {"type": "integer", "minimum": 0, "description": "Other refused submits."},
+                            "delivered": {"type": "integer", "minimum": 0, "description": "deliver_sm (receipts, inbound messages) the user acknowledged."},
+                            "bind_refusals": {"type": "integer", "minimum": 0}
+                        }}
+                    }
+                }}
+            }
+        },
+        "CreditsRequest": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["add"],
+            "properties": {
+                "add": {"type": "integer", "minimum": 1, "maximum": MAX_CREDITS, "description": "Segments to add to the balance."}
+            }
+        },
+        "Credits": {
+            "type": "object",
+            "required": ["name", "credits"],
+            "properties": {
+                "name": {"type": "string"},
+                "credits": {"type": "integer", "minimum": 0, "description": "The new balance, committed."}
+            }
+        },
+        "SmppSessionList": {
+            "type": "object",
+            "required": ["sessions"],
+            "properties": {
+                "sessions": {"type": "array", "description": "Every open connection of the SMPP server, oldest first; empty without [smpp-server].", "items": {
+                    "type": "object",
+                    "required": ["id", "user", "remote", "bind", "tls", "since", "counters"],
+                    "properties": {
+                        "id": {"type": "integer", "minimum": 1},
+                        "user": {"type": "string", "nullable": true, "description": "The user bound as; null before the bind."},
+                        "remote": {"type": "string", "description": "The client's ip:port."},
+                        "bind": {"type": "string", "nullable": true, "enum": ["transmitter", "receiver", "transceiver"], "description": "null before the bind."},
+                        "tls": {"type": "string", "nullable": true, "description": "TLSv1.2 or TLSv1.3; null over plain TCP."},
+                        "since": {"type": "string", "format": "date-time", "description": "When the client connected."},
+                        "counters": {"type": "object", "required": ["submitted", "refused", "delivered"], "properties": {
+                            "submitted": {"type": "integer", "minimum": 0},
+                            "refused": {"type": "integer", "minimum": 0},
+                            "delivered": {"type": "integer", "minimum": 0}
+                        }}
+                    }
+                }}
+            }
+        },
+        "Unbinding": {
+            "type": "object",
+            "required": ["id", "unbinding"],
+            "properties": {
+                "id": {"type": "integer", "minimum": 1},
+                "unbinding": {"type": "boolean", "enum": [true]}
+            }
+        }
+    })
+}
+
+/// The SMPP server's routes.
+fn smpp_paths(
+    secured: &Value,
+    unauthorized: &Value,
+    forbidden: &Value,
+    misdirected: &Value,
+    not_json: &Value,
+    timeout: &Value,
+) -> Value {
+    json!({
+            "/v1/smpp-users": {"get": {
+                "operationId": "getSmppUsers",
+                "summary": "The SMPP server's users: balance, bound sessions, limits, channels and counters, sorted by name.",
+                "security": secured,
+                "responses": {
+                    "200": json_response("The users (none without [smpp-server]).", "SmppUserList"),
+                    "401": unauthorized,
+                    "403": forbidden,
+                    "421": misdirected,
+                    "503": error_response("The store cannot be read (the balances).")
+                }
+            }},
+            "/v1/smpp-users/{name}/credits": {"post": {
+                "operationId": "postSmppUserCredits",
+                "summary": "Add credits to an SMPP user's balance: answered once the new balance is committed.",
+                "security": secured,
+                "parameters": [{"name": "name", "in": "path", "required": true, "schema": {"type": "string"}, "example": "acme", "description": "The user's name ([smpp-user-NAME])."}],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CreditsRequest"}}}},
+                "responses": {
+                    "200": json_response("The new balance.", "Credits"),
+                    "400": error_response("The body is not {\"add\": N} with N from 1 to 10^12: the answer names the field."),
+                    "401": unauthorized,
+                    "403": forbidden,
+                    "404": error_response("No such user (every name, without [smpp-server])."),
+                    "408": timeout,
+                    "409": error_response("The user has no credit limit (credits is not configured): there is no balance to add to."),
+                    "413": error_response("The body is larger than max-body-bytes."),
+                    "415": not_json,
+                    "421": misdirected,
+                    "503": error_response("The store cannot write.")
+                }
+            }},
+            "/v1/smpp-sessions": {"get": {
+                "operationId": "getSmppSessions",
+                "summary": "The SMPP server's open connections: user, bind mode, TLS version, since when, counters.",
+                "security": secured,
+                "responses": {
+                    "200": json_response("The connections (none without [smpp-server]).", "SmppSessionList"),
+                    "401": unauthorized,
+                    "403": forbidden,
+                    "421": misdirected
+                }
+            }},
+            "/v1/smpp-sessions/{id}": {"delete": {
+                "operationId": "deleteSmppSession",
+                "summary": "Unbind one connection: smppd sends unbind to the client, then closes it.",
+                "security": secured,
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 1, "maximum": i64::MAX}, "description": "The id GET /v1/smpp-sessions gives."}],
+                "responses": {
+                    "202": json_response("The unbind is asked for; the connection closes once the client answers it.", "Unbinding"),
+                    "400": error_response("Not a session id."),
+                    "401": unauthorized,
+                    "403": forbidden,
+                    "404": error_response("No such open connection (every id, without [smpp-server])."),
+                    "421": misdirected
+                }
+            }}
     })
 }
 
@@ -312,12 +477,20 @@ pub fn document() -> Value {
     );
     let not_json = error_response("The body is not declared as Content-Type: application/json.");
     let timeout = error_response("The body did not arrive within 30 s.");
-    json!({
+    let smpp = smpp_paths(
+        &secured,
+        &unauthorized,
+        &forbidden,
+        &misdirected,
+        &not_json,
+        &timeout,
+    );
+    let mut doc = json!({
         "openapi": "3.0.3",
         "info": {
             "title": "smppd HTTP API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Send SMS through smppd's SMPP channels, follow their delivery, and watch the channels."
+            "description": "Send SMS through smppd's SMPP channels, follow their delivery, watch the channels, and run the SMPP server's users and sessions."
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -432,7 +605,9 @@ pub fn document() -> Value {
             "/": status_page("getStatusPage", "The status page: channels, webhook backlog, certificate expiry.", &forbidden, &misdirected),
             "/status": status_page("getStatusPageAlias", "The status page, as at /.", &forbidden, &misdirected)
         }
-    })
+    });
+    merge(&mut doc["paths"], smpp);
+    doc
 }
 
 /// `GET /openapi.json`.

@@ -189,7 +189,7 @@ fn readme_documents_every_family() {
         .expect("a ## Metrics section in README.md");
     let metrics = Metrics::default();
     metrics.record_response("a", Some(0), Duration::from_millis(3));
-    let text = metrics.render(
+    let mut text = metrics.render(
         &[channel("a", true)],
         crate::daemon::store::LiveCounts::default(),
         0,
@@ -197,6 +197,7 @@ fn readme_documents_every_family() {
         Some(&Backlog::default()),
         SystemTime::now(),
     );
+    text.push_str(&SmppStats::default().render());
     let families: Vec<&str> = text
         .lines()
         .filter_map(|l| l.strip_prefix("# TYPE "))
