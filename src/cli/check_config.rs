@@ -6,8 +6,7 @@ use std::time::SystemTime;
 
 use clap::Args;
 use smppd::config::{
-    Config, KeystoreSource, PostgresStore, ServerTls, SmppServerConfig, SmppUserConfig,
-    StoreBackend,
+    Config, KeystoreSource, PostgresStore, SmppServerConfig, SmppUserConfig, StoreBackend,
 };
 use smppd::daemon::channels::tls_settings;
 use smppd::daemon::store::sqlite::{inspect, latest_schema};
@@ -144,17 +143,9 @@ fn check_smpp_server(server: &SmppServerConfig) -> Result<(), String> {
         server.bind_timeout.as_secs(),
         server.idle_timeout.as_secs()
     );
-    let (version, keystore, client_ca) = match &server.tls {
-        ServerTls::Off => {
-            println!("[smpp-server] listen {} tls=off {timeouts}", server.listen);
-            return Ok(());
-        }
-        ServerTls::Single { version, keystore } => (version, keystore, None),
-        ServerTls::Mutual {
-            version,
-            keystore,
-            client_ca,
-        } => (version, keystore, Some(client_ca)),
+    let Some((version, keystore, client_ca)) = server.tls.parts() else {
+        println!("[smpp-server] listen {} tls=off {timeouts}", server.listen);
+        return Ok(());
     };
     println!(
         "[smpp-server] listen {} tls={}/{} keystore=pkcs12 {}{} {timeouts}",

@@ -128,6 +128,20 @@ pub enum ServerTls {
 }
 
 impl ServerTls {
+    /// The TLS version, the server's keystore and, in mutual mode, the client CA file;
+    /// `None` for plain TCP.
+    pub fn parts(&self) -> Option<(TlsVersion, &Pkcs12File, Option<&std::path::Path>)> {
+        match self {
+            ServerTls::Off => None,
+            ServerTls::Single { version, keystore } => Some((*version, keystore, None)),
+            ServerTls::Mutual {
+                version,
+                keystore,
+                client_ca,
+            } => Some((*version, keystore, Some(client_ca))),
+        }
+    }
+
     /// The `tls-mode` this is.
     pub fn mode(&self) -> TlsMode {
         match self {

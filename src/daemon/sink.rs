@@ -861,7 +861,8 @@ impl Fields {
     }
 }
 
-fn sar_values(tlvs: &Tlvs) -> Option<SarValues> {
+/// The SAR options of a PDU, when all three are there and in range.
+pub(crate) fn sar_values(tlvs: &Tlvs) -> Option<SarValues> {
     let get = |tag| tlvs.get(tag).and_then(|t| t.as_uint());
     Some(SarValues {
         msg_ref_num: u16::try_from(get(TlvTag::SarMsgRefNum)?).ok()?,

@@ -164,14 +164,8 @@ async fn connection(
 
 /// The TLS acceptor `tls` describes; `None` for plain TCP.
 pub fn acceptor(tls: &ServerTls) -> Result<Option<TlsAcceptor>, ListenError> {
-    let (version, keystore, client_ca) = match tls {
-        ServerTls::Off => return Ok(None),
-        ServerTls::Single { version, keystore } => (version, keystore, None),
-        ServerTls::Mutual {
-            version,
-            keystore,
-            client_ca,
-        } => (version, keystore, Some(client_ca)),
+    let Some((version, keystore, client_ca)) = tls.parts() else {
+        return Ok(None);
     };
     let keystore_error = |source| ListenError::Keystore {
         what: format!("tls-path-to-certificate {}", keystore.path.display()),

@@ -4,11 +4,12 @@
 
 use crate::codec::pdu::{DataSm, SubmitSm};
 use crate::codec::types::TimeKind;
-use crate::codec::{CommandStatus, SmppTime, TlvTag, Tlvs};
+use crate::codec::{CommandStatus, SmppTime, Tlvs};
+use crate::daemon::sink::sar_values;
 use crate::daemon::store::{MessageId, NewMessage, Origin, ReceiptWish};
 use crate::server::Submitted;
 use crate::sms::date::days_from_civil;
-use crate::sms::{Field, SarValues, Segment};
+use crate::sms::{Field, Segment};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The longest validity a user may ask for: what a channel's `x-smpp-validity-period` allows.
@@ -123,15 +124,6 @@ impl<'a> Parts<'a> {
 /// kept lossily rather than refused: an SMSC may take it).
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn sar_values(tlvs: &Tlvs) -> Option<SarValues> {
-    let get = |tag| tlvs.get(tag).and_then(|t| t.as_uint());
-    Some(SarValues {
-        msg_ref_num: u16::try_from(get(TlvTag::SarMsgRefNum)?).ok()?,
-        total_segments: u8::try_from(get(TlvTag::SarTotalSegments)?).ok()?,
-        segment_seqnum: u8::try_from(get(TlvTag::SarSegmentSeqnum)?).ok()?,
-    })
 }
 
 /// Credits a segment costs: one per SMS the upstream makes of it. A short_message is one

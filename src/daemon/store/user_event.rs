@@ -106,6 +106,24 @@ pub fn err_field(status: Option<u32>) -> String {
     format!("{:03}", status.unwrap_or(0) % 1000)
 }
 
+/// The `stat:` and `err:` words of a receipt passed on from upstream.
+pub fn upstream_words(receipt: &crate::daemon::engine::ReceiptReport) -> (String, String) {
+    (
+        stat_word(&receipt.state),
+        receipt.error_code.clone().unwrap_or_else(|| "000".into()),
+    )
+}
+
+/// The `stat:` and `err:` words for a message that never reached the SMSC: its validity
+/// ran out (`EXPIRED`), or the SMSC refused it with `status` (`REJECTD`).
+pub fn unsent_words(expired: bool, status: Option<u32>) -> (String, String) {
+    if expired {
+        ("EXPIRED".into(), err_field(None))
+    } else {
+        ("REJECTD".into(), err_field(status))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -864,12 +864,8 @@ impl Tx<'_> {
         if origin.is_some() && by_holder && from == QUEUED && (state == FAILED || state == EXPIRED)
         {
             self.refund(seq).await?;
-            let (stat, err) = if state == EXPIRED {
-                ("EXPIRED", user_event::err_field(None))
-            } else {
-                ("REJECTD", user_event::err_field(failure.and_then(|f| f.0)))
-            };
-            self.tell_user(seq, false, stat.into(), err, now).await?;
+            let (stat, err) = user_event::unsent_words(state == EXPIRED, failure.and_then(|f| f.0));
+            self.tell_user(seq, false, stat, err, now).await?;
         }
         Ok(true)
     }
@@ -1406,8 +1402,7 @@ impl Tx<'_> {
         let user = origin.is_some();
         if user && written {
             let delivered = state == DELIVERED;
-            let stat = user_event::stat_word(&receipt.state);
-            let err = receipt.error_code.clone().unwrap_or_else(|| "000".into());
+            let (stat, err) = user_event::upstream_words(receipt);
             self.tell_user(seq, delivered, stat, err, now).await?;
         }
         Ok((

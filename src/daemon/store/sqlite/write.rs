@@ -764,12 +764,9 @@ impl Writer {
                 && (state == FAILED || state == EXPIRED)
             {
                 self.refund(seq)?;
-                let (stat, err) = if state == EXPIRED {
-                    ("EXPIRED", user_event::err_field(None))
-                } else {
-                    ("REJECTD", user_event::err_field(failure.and_then(|f| f.0)))
-                };
-                self.tell_user(seq, false, stat.into(), err, now)?;
+                let (stat, err) =
+                    user_event::unsent_words(state == EXPIRED, failure.and_then(|f| f.0));
+                self.tell_user(seq, false, stat, err, now)?;
             }
         }
         Ok(true)
@@ -1263,8 +1260,7 @@ impl Writer {
         let user = origin.is_some();
         if user && written {
             let delivered = state == DELIVERED;
-            let stat = user_event::stat_word(&receipt.state);
-            let err = receipt.error_code.clone().unwrap_or_else(|| "000".into());
+            let (stat, err) = user_event::upstream_words(receipt);
             self.tell_user(seq, delivered, stat, err, now)?;
         }
         Ok((
