@@ -847,3 +847,45 @@ async fn the_api_lists_users_and_sessions_adds_credits_and_unbinds_a_session() {
     daemon.signal("TERM");
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_parts_of_a_long_message_go_out_as_the_client_split_them() {
+    let sim = simulator().await;
+    let dir = TempDir::new("smpp-server-udh");
+    let daemon = Daemon::run(&config(&dir, &sim, ""));
+    let addr = server_address(&daemon);
+    let (smsc, mut client, _) = bind(addr, USER_PASSWORD).await;
+    let smsc = smsc.expect("acme binds");
+    let mut ids = Vec::new();
+    for (n, text) in [(1u8, &b"first half, "[..]), (2, &b"second half"[..])] {
+        let mut sm = vec![0x05, 0x00, 0x03, 0x7A, 0x02, n];
+        sm.extend_from_slice(text);
+        let resp = smsc
+            .submit_sm()
+            .source_addr("ACME")
+            .destination_addr("31612345678")
+            .esm_class(0x40)
+            .short_message(sm)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.command_status(), 0);
+        ids.push(resp.message_id.unwrap());
+    }
+    assert_ne!(ids[0], ids[1], "one message, and one id, per submit");
+    daemon_support::wait_until("both parts reached the SMSC", || {
+        sim.record().submits.len() == 2
+    })
+    .await;
+    let record = sim.record();
+    for (n, submit) in record.submits.iter().enumerate() {
+        assert_eq!(submit.esm_class, 0x40, "the UDH indicator is kept");
+        assert_eq!(
+            submit.short_message[..6],
+            [0x05, 0x00, 0x03, 0x7A, 0x02, n as u8 + 1]
+        );
+    }
+    client.stop().await;
+    daemon.signal("TERM");
+    sim.shutdown().await;
+}
