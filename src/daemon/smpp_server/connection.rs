@@ -187,7 +187,12 @@ impl Connection {
                             "SMPP bind refused"
                         );
                     }
-                    let _ = tx.send(Answer::Bind(token, mode, result));
+                    // A connection gone meanwhile never takes the bind it was counted for.
+                    if let Err(unsent) = tx.send(Answer::Bind(token, mode, result)) {
+                        if let Answer::Bind(_, _, Ok(user)) = unsent.0 {
+                            user.unbound();
+                        }
+                    }
                 });
             }
             ServerEvent::Submit { token, message } => self.submit(token, &message),
@@ -462,6 +467,12 @@ impl Connection {
 
     /// After the socket closed: the bind and the deliveries in flight are given back.
     fn close(&mut self) {
+        self.answers.1.close();
+        while let Ok(answer) = self.answers.1.try_recv() {
+            if let Answer::Bind(_, _, Ok(user)) = answer {
+                user.unbound();
+            }
+        }
         if let Some(user) = self.user.take() {
             for seq in self.delivering.drain(..) {
                 user.end_delivery(seq);
