@@ -195,6 +195,19 @@ async fn a_submit_is_answered_with_our_id_and_its_receipt_comes_back_with_it() {
     let (code, body) = http(daemon.api(), "GET", &format!("/v1/messages/{id}"), None);
     assert_eq!(code, 200, "{body}");
     assert_eq!(body["state"], "delivered");
+    // And so does query_sm: DELIVERED (2), with the final date.
+    let query = smsc
+        .send_query_sm(id.clone(), 0, 0, "ACME".into())
+        .await
+        .expect("a query_sm_resp");
+    assert!(query.is_success());
+    assert_eq!(query.message_state, 2);
+    assert_eq!(query.final_date.len(), 16, "{}", query.final_date);
+    let unknown = smsc
+        .send_query_sm("0".repeat(32), 0, 0, "ACME".into())
+        .await
+        .expect("a query_sm_resp");
+    assert!(!unknown.is_success(), "not one of this user's messages");
     client.stop().await;
     daemon.signal("TERM");
     sim.shutdown().await;
