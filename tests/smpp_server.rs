@@ -902,3 +902,42 @@ async fn the_parts_of_a_long_message_go_out_as_the_client_split_them() {
     daemon.signal("TERM");
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_receipt_comes_back_once_to_a_user_with_two_receivers() {
+    let sim = simulator().await;
+    let dir = TempDir::new("smpp-server-once");
+    let daemon = Daemon::run(&config(&dir, &sim, "throughput = 100000\n"));
+    let addr = server_address(&daemon);
+    let (smsc, mut one, mut first) = bind(addr, USER_PASSWORD).await;
+    let (_, mut two, mut second) = bind_as(addr, USER_PASSWORD, BIND_TYPE::RX).await;
+    let smsc = smsc.expect("acme binds");
+    let mut ids = std::collections::BTreeSet::new();
+    for n in 0..300 {
+        let (status, id) = submit(&smsc, &format!("message {n}")).await;
+        assert_eq!(status, 0);
+        ids.insert(id.unwrap());
+    }
+    let mut got = Vec::new();
+    while got.len() < ids.len() {
+        let pdu = tokio::select! {
+            p = first.recv() => p,
+            p = second.recv() => p,
+            _ = tokio::time::sleep(HANG_GUARD) => panic!("{} of {} receipts", got.len(), ids.len()),
+        };
+        got.push(receipt_id(&pdu.unwrap()));
+    }
+    // Every one, and (the run going well) none twice: answered events leave for good.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    while let Ok(p) = first.try_recv().or_else(|_| second.try_recv()) {
+        got.push(receipt_id(&p));
+    }
+    let unique: std::collections::BTreeSet<String> = got.iter().cloned().collect();
+    let missing = ids.difference(&unique).count();
+    assert_eq!(missing, 0, "receipts that never came");
+    assert_eq!(got.len(), ids.len(), "no receipt was delivered twice");
+    one.stop().await;
+    two.stop().await;
+    daemon.signal("TERM");
+    sim.shutdown().await;
+}

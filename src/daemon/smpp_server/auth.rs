@@ -13,8 +13,14 @@ use tokio::sync::Semaphore;
 
 /// Password checks running at once: each takes a core and ~19 MiB for a few tens of
 /// milliseconds, so a reconnect storm queues here instead of taking every thread and
-/// gigabytes of memory.
-pub const CONCURRENT_CHECKS: usize = 2;
+/// gigabytes of memory. One core fewer than the machine has (at least one), so that a
+/// storm of binds leaves a core to the sessions and the store.
+pub fn concurrent_checks() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .saturating_sub(1)
+        .max(1)
+}
 
 /// Why a bind was refused, as logged (the client sees only the status).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,7 +77,7 @@ impl Gate {
         Gate {
             users,
             guard: FailureGuard::default(),
-            checks: Semaphore::new(CONCURRENT_CHECKS),
+            checks: Semaphore::new(concurrent_checks()),
         }
     }
 

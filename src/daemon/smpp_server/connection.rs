@@ -47,7 +47,8 @@ enum Answer {
     Bind(Token, crate::server::BindMode, Result<Arc<User>, Refusal>),
     Submit(Token, Result<String, CommandStatus>),
     Query(Token, Result<QueryAnswer, CommandStatus>),
-    Events(Vec<OutboxEvent>),
+    /// The events due, read under the user's outbox lock (held until they are handed out).
+    Events(Vec<OutboxEvent>, tokio::sync::OwnedMutexGuard<()>),
     FetchFailed,
 }
 
@@ -213,15 +214,15 @@ impl Connection {
                         .delivered
                         .fetch_add(1, Ordering::Relaxed);
                     tokio::spawn(async move {
-                        // Gone from the outbox before another session may take it again.
+                        // Gone from the outbox before any session may take it again.
                         let _ = store.outbox_delivered(vec![seq]).await;
-                        user.end_delivery(seq);
+                        release(&user, seq).await;
                     });
                 } else {
                     tokio::spawn(async move {
                         let due = SystemTime::now() + REFUSED_RETRY;
                         let _ = store.outbox_retry(seq, due).await;
-                        user.end_delivery(seq);
+                        release(&user, seq).await;
                     });
                 }
                 self.next_fetch = Instant::now();
@@ -360,9 +361,10 @@ impl Connection {
                 self.session.answer_submit(token, result, now);
             }
             Answer::Query(token, result) => self.session.answer_query(token, result, now),
-            Answer::Events(events) => {
+            Answer::Events(events, read) => {
                 self.fetching = false;
                 self.deliver(events);
+                drop(read);
             }
             Answer::FetchFailed => {
                 self.fetching = false;
@@ -392,11 +394,12 @@ impl Connection {
         // Enough to fill this window past what the user's other sessions hold.
         let limit = self.shared.params.deliver_window + user.delivering();
         tokio::spawn(async move {
+            let read = user.outbox.clone().lock_owned().await;
             let answer = match store
                 .outbox_due_for(&user.name, limit, SystemTime::now())
                 .await
             {
-                Ok(events) => Answer::Events(events),
+                Ok(events) => Answer::Events(events, read),
                 Err(_) => Answer::FetchFailed,
             };
             let _ = tx.send(answer);
@@ -426,7 +429,7 @@ impl Connection {
                     let (seq, user) = (event.seq, user.clone());
                     tokio::spawn(async move {
                         let _ = store.outbox_delivered(vec![seq]).await;
-                        user.end_delivery(seq);
+                        release(&user, seq).await;
                     });
                     continue;
                 }
@@ -480,6 +483,13 @@ impl Connection {
             user.unbound();
         }
     }
+}
+
+/// Unmarks an answered event once its store call is done, when no outbox read that might
+/// still hold it is being handed out (see [`User::outbox`]).
+async fn release(user: &User, seq: i64) {
+    let _reads = user.outbox.lock().await;
+    user.end_delivery(seq);
 }
 
 /// The status of a submit refused for want of credits: submit_sm failed (SMPP 3.4

@@ -71,6 +71,10 @@ pub struct User {
     /// Outbox events handed to one of its sessions and not yet answered: the other
     /// sessions skip them.
     in_flight: Mutex<HashSet<i64>>,
+    /// Held by an outbox read from its start until its events are handed out, and taken
+    /// before an answered event leaves `in_flight`: so no read that began before the event
+    /// was deleted can hand it out again once it is no longer marked.
+    pub outbox: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl User {
@@ -82,6 +86,7 @@ impl User {
             binds: AtomicUsize::new(0),
             counters: UserCounters::default(),
             in_flight: Mutex::new(HashSet::new()),
+            outbox: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
 
