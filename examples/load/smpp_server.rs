@@ -67,6 +67,8 @@ pub(crate) struct ServerDaemon {
     dir: PathBuf,
     /// Where the SMPP server listens.
     pub(crate) smpp: SocketAddr,
+    /// The HTTP API (for `/metrics`).
+    api: String,
 }
 
 impl ServerDaemon {
@@ -105,12 +107,37 @@ impl ServerDaemon {
         }
         let path = dir.join("smppd.toml");
         std::fs::write(&path, config).expect("write config");
-        let (child, smpp) = spawn(&path);
-        ServerDaemon { child, dir, smpp }
+        let (child, smpp, api) = spawn(&path);
+        ServerDaemon {
+            child,
+            dir,
+            smpp,
+            api,
+        }
     }
 
     pub(crate) fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// The store's commits and the calls they carried so far, from `/metrics`.
+    fn commits(&self) -> (u64, u64) {
+        use std::io::{Read, Write};
+        let mut text = String::new();
+        if let Ok(mut s) = std::net::TcpStream::connect(&self.api) {
+            let _ = write!(s, "GET /metrics HTTP/1.0\r\nHost: {}\r\n\r\n", self.api);
+            let _ = s.read_to_string(&mut text);
+        }
+        let value = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .unwrap_or(0.0) as u64
+        };
+        (
+            value("smppd_store_commits_total "),
+            value("smppd_store_grouped_calls_total "),
+        )
     }
 }
 
@@ -122,9 +149,9 @@ impl Drop for ServerDaemon {
     }
 }
 
-/// `smppd run --config PATH`: the child and the SMPP server's address, once it listens and
-/// the channel is bound; the log is drained on a thread from then on.
-fn spawn(config: &Path) -> (Child, SocketAddr) {
+/// `smppd run --config PATH`: the child, the SMPP server's address and the HTTP API's, once
+/// it listens and the channel is bound; the log is drained on a thread from then on.
+fn spawn(config: &Path) -> (Child, SocketAddr, String) {
     let mut child = Command::new(smppd_binary())
         .args(["run", "--log-format", "json", "--config"])
         .arg(config)
@@ -134,8 +161,8 @@ fn spawn(config: &Path) -> (Child, SocketAddr) {
         .spawn()
         .expect("spawn smppd run");
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let (mut smpp, mut bound, mut started) = (None, false, false);
-    while smpp.is_none() || !bound || !started {
+    let (mut smpp, mut bound, mut api) = (None, false, None);
+    while smpp.is_none() || !bound || api.is_none() {
         let Some(Ok(line)) = lines.next() else {
             let _ = child.kill();
             let _ = child.wait();
@@ -144,7 +171,7 @@ fn spawn(config: &Path) -> (Child, SocketAddr) {
         let event: Value = serde_json::from_str(&line).unwrap_or_default();
         match event["event"].as_str() {
             Some("bound") => bound = true,
-            Some("started") => started = true,
+            Some("started") => api = event["api"].as_str().map(str::to_owned),
             Some("smpp_server_listening") => {
                 smpp = event["address"].as_str().and_then(|a| a.parse().ok());
             }
@@ -152,7 +179,11 @@ fn spawn(config: &Path) -> (Child, SocketAddr) {
         }
     }
     std::thread::spawn(move || for _ in lines {});
-    (child, smpp.expect("server address"))
+    (
+        child,
+        smpp.expect("server address"),
+        api.expect("API address"),
+    )
 }
 
 /// CPU ticks of every thread of `pid` by thread id, with the thread's name.
@@ -202,7 +233,7 @@ pub(crate) fn thread_split(
         *by_name.entry(label).or_insert(0) += t.saturating_sub(t0);
     }
     let mut split: Vec<(String, u64)> = by_name.into_iter().filter(|(_, t)| *t > 0).collect();
-    split.sort_by(|a, b| b.1.cmp(&a.1));
+    split.sort_by_key(|b| std::cmp::Reverse(b.1));
     split
 }
 
@@ -449,6 +480,10 @@ struct Run {
     missing: u64,
     duplicates: u64,
     threads: Vec<(String, u64)>,
+    /// Store commits per second, and store calls per message.
+    commits_per_s: f64,
+    calls_per_msg: f64,
+    calls_per_commit: f64,
 }
 
 pub fn run(args: SmppServerArgs) {
@@ -513,6 +548,12 @@ pub fn run(args: SmppServerArgs) {
     let duplicates: u64 = runs.iter().map(|r| r.duplicates).sum();
     println!(
         "\nOver all runs: {errors} submits refused, {throttled} throttled (sent again), {missing} receipts missing at the time limit, {duplicates} duplicate receipts."
+    );
+    println!(
+        "Store (medians): {:.0} commits/s, {:.1} calls per message, {:.1} calls per commit.",
+        med(&|r| r.commits_per_s),
+        med(&|r| r.calls_per_msg),
+        med(&|r| r.calls_per_commit)
     );
     if let Some(r) = runs.get(runs.len() / 2) {
         let total: u64 = r.threads.iter().map(|(_, t)| t).sum();
@@ -619,6 +660,7 @@ fn measure(daemon: &ServerDaemon, sim: &SimProcess, args: &SmppServerArgs) -> Ru
         }
         let remaining = Arc::new(AtomicU64::new(count));
         let stop = Arc::new(AtomicBool::new(false));
+        let store0 = daemon.commits();
         let (d0, s0, c0, threads0) = (
             cpu_ticks_of(pid),
             sim.cpu_ticks(),
@@ -662,6 +704,8 @@ fn measure(daemon: &ServerDaemon, sim: &SimProcess, args: &SmppServerArgs) -> Ru
             cpu_ticks(),
             thread_ticks(pid),
         );
+        let store1 = daemon.commits();
+        let run_seconds = start.elapsed().as_secs_f64();
         let matched = tracker.matched.load(Ordering::Relaxed);
         let last = tracker.last.lock().expect("tracker").unwrap_or(start);
         let e2e_seconds = last.duration_since(start).as_secs_f64();
@@ -693,6 +737,9 @@ fn measure(daemon: &ServerDaemon, sim: &SimProcess, args: &SmppServerArgs) -> Ru
                 .load(Ordering::Relaxed)
                 .saturating_sub(matched),
             threads: thread_split(&threads0, &threads1),
+            commits_per_s: (store1.0 - store0.0) as f64 / run_seconds,
+            calls_per_msg: (store1.1 - store0.1) as f64 / matched.max(1) as f64,
+            calls_per_commit: (store1.1 - store0.1) as f64 / (store1.0 - store0.0).max(1) as f64,
         }
     })
 }
