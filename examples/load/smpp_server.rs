@@ -50,10 +50,17 @@ pub struct SmppServerArgs {
     /// Skip the bare-session baseline.
     #[arg(long)]
     no_baseline: bool,
+    /// Leave `[webhook] max-queued-events` at its default (10,000), which a user's receipts
+    /// count against too; without this flag the limit is raised to 1,000,000 (the simulator
+    /// does not send a refused receipt again).
+    #[arg(long)]
+    default_outbox: bool,
 }
 
 /// No run may take longer than this, whatever the count.
 const RUN_LIMIT: Duration = Duration::from_secs(300);
+/// How long the run waits for the next receipt before it counts the rest as missing.
+const STALLED: Duration = Duration::from_secs(10);
 /// The text every client submits (the `submit` mode's).
 const TEXT: &[u8] = b"perf test message";
 const SOURCE: &str = "12345";
@@ -76,6 +83,11 @@ impl ServerDaemon {
     /// `max-binds` each), every one with [`PASSWORD`]; returns once the server listens and
     /// the channel is bound.
     pub(crate) fn start(sim: &SimProcess, users: &[(String, usize)]) -> ServerDaemon {
+        ServerDaemon::start_with(sim, users, true)
+    }
+
+    /// [`ServerDaemon::start`], with the outbox limit raised or left at its default.
+    fn start_with(sim: &SimProcess, users: &[(String, usize)], raise_outbox: bool) -> ServerDaemon {
         static RUNS: AtomicU64 = AtomicU64::new(0);
         let dir = std::env::temp_dir().join(format!(
             "smppd-load-server-{}-{}",
@@ -89,13 +101,17 @@ impl ServerDaemon {
              x-smpp-submit-window-size = 1000\nx-smpp-submit-max-rate = 0\n\
              [http]\nlisten = \"127.0.0.1:0\"\nfinished-retention = 60\n\
              [store]\npath = \"smppd.db\"\n\
-             # Receipts of SMPP users wait in the outbox, whose limit is the webhook's \
-             (10,000 by default); the simulator does not redeliver a refused receipt, so the \
-             limit is raised. User receipts never go to this URL.\n\
-             [webhook]\nurl = \"http://127.0.0.1:9/\"\nmax-queued-events = 1000000\n\
              [smpp-server]\nlisten = \"127.0.0.1:0\"\n",
             sim.addr.port()
         );
+        if raise_outbox {
+            // Receipts of SMPP users wait in the outbox, whose limit is the webhook's
+            // (10,000 by default); the simulator does not redeliver a refused receipt, so
+            // the limit is raised. User receipts never go to this URL.
+            config.push_str(
+                "[webhook]\nurl = \"http://127.0.0.1:9/\"\nmax-queued-events = 1000000\n",
+            );
+        }
         for (system_id, max_binds) in users {
             // Every user its own salt, with the default (production) Argon2id parameters.
             let hash = PasswordHash::hash(&Secret::new(PASSWORD)).expect("hash");
@@ -500,7 +516,7 @@ pub fn run(args: SmppServerArgs) {
         }
         let users: Vec<(String, usize)> =
             (0..args.clients).map(|c| (format!("load{c}"), 4)).collect();
-        let daemon = ServerDaemon::start(&sim, &users);
+        let daemon = ServerDaemon::start_with(&sim, &users, !args.default_outbox);
         let r = measure(&daemon, &sim, &args);
         eprintln!(
             "run {}: {:.0} submits/s, {:.0} msg/s end to end, {:.1} µs/msg daemon CPU, load {}",
@@ -695,8 +711,14 @@ fn measure(daemon: &ServerDaemon, sim: &SimProcess, args: &SmppServerArgs) -> Ru
             .map_or(0.0, |at| at.duration_since(start).as_secs_f64());
         let accepted = streamed.responses.len() as u64;
         let deadline = start + RUN_LIMIT;
-        while tracker.matched.load(Ordering::Relaxed) < accepted && Instant::now() < deadline {
+        // Receipts that stop coming for this long are not coming (a refused one is lost).
+        let (mut seen, mut progress) = (0, Instant::now());
+        while seen < accepted && Instant::now() < deadline && progress.elapsed() < STALLED {
             tokio::time::sleep(Duration::from_millis(2)).await;
+            let now = tracker.matched.load(Ordering::Relaxed);
+            if now > seen {
+                (seen, progress) = (now, Instant::now());
+            }
         }
         let (d1, s1, c1, threads1) = (
             cpu_ticks_of(pid),
