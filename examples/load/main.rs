@@ -10,6 +10,8 @@
 //! cargo run --release --example load -- backlog           # 1M queued with the SMSC down, then drained
 //! cargo run --release --example load -- store             # the store alone (--backend sqlite/postgres/both)
 //! cargo run --release --example load -- soak --minutes 30  # faults injected under load; nothing lost
+//! cargo run --release --example load -- smpp-server       # SMPP client -> smppd's server -> simulator, receipts back
+//! cargo run --release --example load -- smpp-storm        # 200 clients bind at once while one streams
 //! ```
 //!
 //! Every run targets 127.0.0.1 only, spawns `target/release/smppd simulate --quiet` as the
@@ -32,6 +34,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 mod backlog;
 mod http;
 mod http_nodes;
+mod smpp_server;
+mod smpp_storm;
 mod soak;
 mod stats;
 mod store;
@@ -103,6 +107,14 @@ enum Cmd {
     /// with random faults and the webhook receiver flaps; checks that nothing accepted is
     /// lost and reports the daemon's memory and descriptors.
     Soak(soak::SoakArgs),
+    /// smppd's SMPP server end to end: smpp34 clients at `window` submit with
+    /// registered_delivery 1 to `smppd run`, which commits, forwards to the simulator and
+    /// brings every receipt back; throughput, latencies, daemon CPU and RSS, and the bare
+    /// session path as a baseline.
+    SmppServer(smpp_server::SmppServerArgs),
+    /// A reconnect storm: many clients bind at once (Argon2id checks) while one streams;
+    /// how long the storm takes and whether the stream slows down.
+    SmppStorm(smpp_storm::StormArgs),
 }
 
 /// Which client library drives the session.
@@ -164,6 +176,8 @@ fn main() {
         Cmd::Backlog(args) => backlog::run(args),
         Cmd::Store(args) => store::run(args),
         Cmd::Soak(args) => soak::run(args),
+        Cmd::SmppServer(args) => smpp_server::run(args),
+        Cmd::SmppStorm(args) => smpp_storm::run(args),
     }
 }
 
