@@ -313,7 +313,11 @@ fn down_then_up(n: u32, mut peer: Peer<DuplexStream>) -> Pin<Box<dyn Future<Outp
 fn capture() -> (CapturedLogs, tracing::subscriber::DefaultGuard) {
     let logs = CapturedLogs::default();
     let subscriber = logging::subscriber(LogFormat::Json, "info", logs.clone()).unwrap();
-    (logs, tracing::subscriber::set_default(subscriber))
+    let guard = tracing::subscriber::set_default(subscriber);
+    // A log statement first reached by another test's thread while this subscriber was being
+    // registered may have cached "nobody listens": ask every call site again.
+    tracing::callsite::rebuild_interest_cache();
+    (logs, guard)
 }
 
 fn lines(logs: &CapturedLogs) -> Vec<Value> {
