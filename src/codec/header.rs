@@ -108,4 +108,21 @@ impl Header {
             sequence_number: word(12)?,
         })
     }
+
+    /// Appends a PDU that is this header's command id, status and sequence number alone
+    /// (`command_length` 16): the form SMPP 3.4 allows for every error response, and the only
+    /// form generic_nack, enquire_link_resp and unbind_resp have.
+    pub fn put_header_only(
+        command_id: CommandId,
+        command_status: CommandStatus,
+        sequence_number: u32,
+        out: &mut bytes::BytesMut,
+    ) {
+        use bytes::BufMut;
+        out.reserve(HEADER_LEN);
+        out.put_u32(HEADER_LEN as u32);
+        out.put_u32(command_id.value());
+        out.put_u32(command_status.value());
+        out.put_u32(sequence_number);
+    }
 }

@@ -10,6 +10,27 @@ use thiserror::Error;
 
 use crate::codec::{CommandStatus, DecodeError};
 
+/// What a session was doing when its link was lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkPhase {
+    /// Sending the bind or awaiting its response: the session never got bound.
+    Binding,
+    /// Reading from a bound link.
+    Reading,
+    /// Writing to a bound link.
+    Writing,
+}
+
+impl std::fmt::Display for LinkPhase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            LinkPhase::Binding => "binding",
+            LinkPhase::Reading => "reading",
+            LinkPhase::Writing => "writing",
+        })
+    }
+}
+
 /// Why the session could not bind or did not survive.
 #[derive(Debug, Error)]
 pub enum SessionError {
@@ -36,8 +57,8 @@ pub enum SessionError {
     /// The connection closed or failed.
     #[error("link lost while {during}: {source}")]
     LinkLost {
-        /// What the session was doing ("binding", "reading", "writing").
-        during: &'static str,
+        /// What the session was doing.
+        during: LinkPhase,
         /// The I/O error (UnexpectedEof when the SMSC closed the connection).
         #[source]
         source: io::Error,
@@ -67,4 +88,17 @@ pub enum SessionError {
         /// What happened, for the log line.
         detail: String,
     },
+}
+
+impl SessionError {
+    /// The SMSC closed the connection while the session was `during` something.
+    pub fn eof(during: LinkPhase) -> SessionError {
+        SessionError::LinkLost {
+            during,
+            source: io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "connection closed by the SMSC",
+            ),
+        }
+    }
 }

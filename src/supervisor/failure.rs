@@ -10,7 +10,7 @@
 use std::error::Error as StdError;
 use std::time::Duration;
 
-use crate::session::SessionError;
+use crate::session::{LinkPhase, SessionError};
 use crate::transport::{InitError, Phase, TransportError};
 
 /// Opening the link or binding failed (`oSmpp.openAndBind`).
@@ -61,7 +61,7 @@ impl From<SessionError> for ChannelFailure {
             },
             SessionError::LinkLost { during, source } => {
                 match TransportError::take_from_io(source) {
-                    Ok(t) if during == "binding" => ChannelFailure::Connect(t),
+                    Ok(t) if during == LinkPhase::Binding => ChannelFailure::Connect(t),
                     Ok(t) => ChannelFailure::Link(t),
                     Err(source) => {
                         ChannelFailure::Session(SessionError::LinkLost { during, source })
@@ -237,7 +237,10 @@ impl ChannelFailure {
                 SessionError::BindRejected { .. }
                 | SessionError::BindRespMalformed { .. }
                 | SessionError::BindTimeout { .. } => Phase::Bind,
-                SessionError::LinkLost { during, .. } if *during == "binding" => Phase::Bind,
+                SessionError::LinkLost {
+                    during: LinkPhase::Binding,
+                    ..
+                } => Phase::Bind,
                 SessionError::LinkLost { .. }
                 | SessionError::EnquireLinkUnanswered { .. }
                 | SessionError::SubmitsUnanswered { .. }
@@ -656,7 +659,7 @@ mod tests {
         let classified =
             io::Error::other(TransportError::TlsServerOnPlainChannel { address: addr() });
         let failure = ChannelFailure::from(SessionError::LinkLost {
-            during: "binding",
+            during: LinkPhase::Binding,
             source: classified,
         });
         assert!(matches!(failure, ChannelFailure::Connect(_)));
@@ -664,7 +667,7 @@ mod tests {
 
         // Without a classification it is a plain lost link, in the session phase.
         let plain = ChannelFailure::from(SessionError::LinkLost {
-            during: "reading",
+            during: LinkPhase::Reading,
             source: io::Error::from(io::ErrorKind::UnexpectedEof),
         })
         .report();
