@@ -35,6 +35,9 @@ mod registry;
 mod server;
 mod shared;
 mod smsc;
+
+#[cfg(test)]
+mod pair;
 mod tls;
 mod wire;
 
