@@ -1,5 +1,5 @@
-//! The committed development PKI (`certs/dev`, made by `certs/gen-dev-pki.sh`) loads as the
-//! README says: every format, both password arrangements, both kinds of trust store. The
+//! The committed development PKI (`certs/dev`, made by `certs/gen-dev-pki.sh`) loads as
+//! docs/tls.md says: every format, both password arrangements, both kinds of trust store. The
 //! Java-written files are here because CI has no JDK; the script that made them is committed.
 
 use std::path::PathBuf;

@@ -60,7 +60,7 @@ fn alert_rule_metrics() -> BTreeSet<String> {
             alerts += 1;
         }
     }
-    assert_eq!(alerts, 5, "the five alerts the README describes");
+    assert_eq!(alerts, 5, "the five alerts docs/operations.md describes");
     names
 }
 

@@ -3,7 +3,7 @@
 //! on 127.0.0.1:8080 with the defaults below, a file without `[webhook]` sends no events.
 //!
 //! Like [`super::options::CHANNEL_OPTIONS`], the two tables here are the single source for the
-//! keys, their defaults and ranges, and the README's reference.
+//! keys, their defaults and ranges, and the configuration reference (docs/configuration.md).
 
 use super::error::Problem;
 use super::options::{supported, OptionSpec};

@@ -3,8 +3,8 @@
 //! The names are those of the Genesys Driver for SMS and MMS, verbatim, so operators can port
 //! their channel sections; smppd's own additions use the same `x-smpp-` style. The table is the
 //! single source for three things: which keys exist (unknown keys are errors with the nearest
-//! valid name suggested), which are refused and why, and the README's configuration reference
-//! (a test checks that every name here is documented there).
+//! valid name suggested), which are refused and why, and the configuration reference in
+//! docs/configuration.md (a test checks that every name here is documented there).
 
 /// How smppd treats an option.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,7 +64,7 @@ pub(crate) const fn refused(name: &'static str, why: &'static str) -> OptionSpec
 pub const GENESYS_DRIVER_CLASS: &str =
     "com.genesyslab.mcr.smserver.channel.sms_mms.opensmpp.SmppDriver";
 
-/// Every option of a channel section, in the order the README documents them.
+/// Every option of a channel section, in the order docs/configuration.md documents them.
 pub const CHANNEL_OPTIONS: &[OptionSpec] = &[
     supported("x-smpp-host", "required", "host name or IP address", "The SMSC to connect to."),
     supported("x-smpp-port", "2775", "1-65535", "The SMSC's TCP port."),

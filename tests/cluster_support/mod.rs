@@ -29,7 +29,7 @@ pub const LEASE: Duration = Duration::from_secs(LEASE_SECONDS);
 pub const WINDOW: usize = 10;
 
 /// The most messages a node may make the SMSC get twice after it died or lost its slot:
-/// its window, which counts a submit until its outcome is recorded (README, Durability:
+/// its window, which counts a submit until its outcome is recorded (docs/durability.md:
 /// Restart).
 pub fn resend_bound() -> usize {
     smppd::daemon::channels::resend_bound(WINDOW as u16)

@@ -1,6 +1,6 @@
 //! `GET /v1/channels`: each channel's state, counters, queue, time since its last bind and
 //! certificates, and the webhook outbox. The status page reads exactly these fields, as
-//! `/metrics` exports the same facts (see the README's Metrics section).
+//! `/metrics` exports the same facts (see the Metrics section of docs/operations.md).
 
 use super::{ApiError, AppState};
 use crate::daemon::engine::{CertificateStatus, ChannelStatus};

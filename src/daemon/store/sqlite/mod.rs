@@ -156,7 +156,7 @@ fn open_writer(options: &SqliteOptions) -> Result<Connection, StoreError> {
     // for the same cache, so fewer B-tree splits, and SQLite's scan of its page-cache hash
     // table at the end of a transaction that split a page (it moves a page out of the way
     // to a temporary number) costs a quarter. Measured: 15% less daemon CPU per drained
-    // message (README, Performance).
+    // message (docs/performance.md).
     conn.execute_batch("PRAGMA page_size = 16384;")
         .map_err(|e| open_error(path, e))?;
     let mode: String = conn
