@@ -113,25 +113,37 @@ enum Event {
     Fenced,
 }
 
-/// Writes what it can of `out`, or, once it is all written, flushes (a TLS stream may keep
-/// the last record until flushed). Cancel-safe: either call leaves `out` consistent.
-/// Writes (or flushes) once, unless the gate has closed: checked at every poll, so also
-/// right before a write that had to wait for the socket.
-async fn write_or_flush<W: AsyncWrite + Unpin>(
+/// Writes `out` and, once it is all written, flushes (a TLS stream may keep the last record
+/// until flushed), as far as the socket takes it without waiting. Completes when something
+/// was written or flushed, or at once when the gate is closed: checked right before every
+/// write, so also before one that had to wait for the socket. Cancel-safe: `out` only loses
+/// what was written. Writing and flushing in one poll saves a turn of the loop per write.
+async fn write_and_flush<W: AsyncWrite + Unpin>(
     writer: &mut W,
     out: &mut BytesMut,
     gate: &SendGate,
 ) -> Event {
     std::future::poll_fn(|cx| {
-        if !gate.is_open_now() {
-            return Poll::Ready(Event::Fenced);
+        let mut wrote = 0;
+        while !out.is_empty() {
+            if !gate.is_open_now() {
+                return Poll::Ready(Event::Fenced);
+            }
+            match Pin::new(&mut *writer).poll_write(cx, out) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Event::Wrote(Ok(0))),
+                Poll::Ready(Ok(n)) => {
+                    out.advance(n);
+                    wrote += n;
+                }
+                Poll::Ready(Err(e)) => return Poll::Ready(Event::Wrote(Err(e))),
+                Poll::Pending if wrote > 0 => return Poll::Ready(Event::Wrote(Ok(wrote))),
+                Poll::Pending => return Poll::Pending,
+            }
         }
-        if out.is_empty() {
-            Pin::new(&mut *writer).poll_flush(cx).map(Event::Flushed)
-        } else {
-            Pin::new(&mut *writer)
-                .poll_write(cx, out)
-                .map(|r| Event::Wrote(r.inspect(|&n| out.advance(n))))
+        match Pin::new(&mut *writer).poll_flush(cx) {
+            Poll::Ready(r) => Poll::Ready(Event::Flushed(r)),
+            Poll::Pending if wrote > 0 => Poll::Ready(Event::Wrote(Ok(wrote))),
+            Poll::Pending => Poll::Pending,
         }
     })
     .await
@@ -150,6 +162,41 @@ async fn sleep_until(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
         None => std::future::pending().await,
+    }
+}
+
+/// One timer for the whole run, moved only when the core's next deadline moves: a new timer
+/// per turn of the loop would register and cancel a timer-wheel entry for every PDU.
+struct Alarm {
+    sleep: Pin<Box<tokio::time::Sleep>>,
+    at: Option<Instant>,
+}
+
+impl Alarm {
+    fn new() -> Alarm {
+        Alarm {
+            sleep: Box::pin(tokio::time::sleep(std::time::Duration::ZERO)),
+            at: None,
+        }
+    }
+
+    fn set(&mut self, at: Option<Instant>) {
+        if at != self.at {
+            if let Some(at) = at {
+                self.sleep
+                    .as_mut()
+                    .reset(tokio::time::Instant::from_std(at));
+            }
+            self.at = at;
+        }
+    }
+
+    /// Completes at the deadline last set; never without one.
+    async fn ring(&mut self) {
+        match self.at {
+            Some(_) => self.sleep.as_mut().await,
+            None => std::future::pending().await,
+        }
     }
 }
 
@@ -255,6 +302,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         if !self.inbuf.is_empty() {
             self.core.handle_bytes(&mut self.inbuf, now());
         }
+        let mut alarm = Alarm::new();
         loop {
             let now = now();
             if !io.gate.is_open_now() {
@@ -277,10 +325,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 }
             }
             // Wake when the gate closes, to close the connection even while idle.
-            let wake = [self.core.next_deadline(), io.gate.deadline()]
-                .into_iter()
-                .flatten()
-                .min();
+            alarm.set(
+                [self.core.next_deadline(), io.gate.deadline()]
+                    .into_iter()
+                    .flatten()
+                    .min(),
+            );
             let want_queue = fill == Fill::WantsMessages;
             let want_place = fill == Fill::WantsPlace;
             let may_stop = !self.core.is_stopping();
@@ -290,14 +340,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 // An SMSC that sends requests but never reads our answers must not grow the
                 // output buffer without bound: stop reading until it drains.
                 r = tokio::io::AsyncReadExt::read_buf(&mut self.reader, &mut self.inbuf), if self.out.len() < OUTPUT_READ_LIMIT => Event::Read(r),
-                e = write_or_flush(&mut self.writer, &mut self.out, &io.gate), if !self.out.is_empty() || self.unflushed => e,
+                e = write_and_flush(&mut self.writer, &mut self.out, &io.gate), if !self.out.is_empty() || self.unflushed => e,
                 Some(v) = acks_rx.recv() => Event::Ack(v),
                 m = io.queue.recv(), if want_queue => Event::Queued(m.map(Box::new)),
                 _ = place_freed(io.record.as_ref()), if want_place => Event::Timer,
                 r = io.stop.changed(), if may_stop => {
                     if r.is_err() || *io.stop.borrow() { Event::Stop } else { Event::Timer }
                 }
-                _ = sleep_until(wake) => Event::Timer,
+                _ = alarm.ring() => Event::Timer,
             };
             let now = self::now();
             match event {
