@@ -42,6 +42,7 @@
 //! keystores, the configuration itself): regular files only, never more than a stated size. [`build_info`] says what the binary was built from (version,
 //! git commit, cargo features) for `smppd --version` and `/metrics`.
 #![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
 
 pub mod build_info;
 pub mod codec;

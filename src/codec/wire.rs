@@ -69,7 +69,7 @@ pub(crate) struct Reader<'a, T: Trace> {
 }
 
 impl<'a, T: Trace> Reader<'a, T> {
-    pub fn new(body: &'a Bytes, trace: &'a mut T) -> Self {
+    pub(crate) fn new(body: &'a Bytes, trace: &'a mut T) -> Self {
         Reader {
             body,
             data: body.as_ref(),
@@ -81,21 +81,21 @@ impl<'a, T: Trace> Reader<'a, T> {
     }
 
     /// Records short_message's range instead of slicing it; see [`Reader::deferred_sm`].
-    pub fn defer_short_message(&mut self) {
+    pub(crate) fn defer_short_message(&mut self) {
         self.defer_sm = true;
     }
 
     /// The (start, end) of short_message within the body, when deferred and non-empty.
-    pub fn deferred_sm(&self) -> Option<(usize, usize)> {
+    pub(crate) fn deferred_sm(&self) -> Option<(usize, usize)> {
         self.deferred_sm
     }
 
     /// Offset of the next field from the first octet of the PDU.
-    pub fn offset(&self) -> usize {
+    pub(crate) fn offset(&self) -> usize {
         HEADER_LEN + self.pos
     }
 
-    pub fn remaining(&self) -> usize {
+    pub(crate) fn remaining(&self) -> usize {
         self.data.len().saturating_sub(self.pos)
     }
 
@@ -126,7 +126,7 @@ impl<'a, T: Trace> Reader<'a, T> {
     }
 
     #[inline]
-    pub fn u8(&mut self, field: &'static str) -> ReadResult<u8> {
+    pub(crate) fn u8(&mut self, field: &'static str) -> ReadResult<u8> {
         let at = self.offset();
         let v = match self.take(field, 1)? {
             [b] => *b,
@@ -140,7 +140,7 @@ impl<'a, T: Trace> Reader<'a, T> {
 
     /// Several consecutive one-octet fields in one bounds check (each still traced by name).
     #[inline]
-    pub fn u8s<const N: usize>(&mut self, fields: [&'static str; N]) -> ReadResult<[u8; N]> {
+    pub(crate) fn u8s<const N: usize>(&mut self, fields: [&'static str; N]) -> ReadResult<[u8; N]> {
         let at = self.pos;
         let data: &'a [u8] = self.data;
         let Some(run) = data
@@ -165,7 +165,7 @@ impl<'a, T: Trace> Reader<'a, T> {
     }
 
     #[inline]
-    pub fn u32(&mut self, field: &'static str) -> ReadResult<u32> {
+    pub(crate) fn u32(&mut self, field: &'static str) -> ReadResult<u32> {
         let at = self.offset();
         let v = match self.take(field, 4)? {
             [a, b, c, d] => u32::from_be_bytes([*a, *b, *c, *d]),
@@ -179,7 +179,7 @@ impl<'a, T: Trace> Reader<'a, T> {
 
     /// A C-Octet string of at most `MAX` octets including the NUL, sharing the body's memory.
     #[inline]
-    pub fn c_octet<const MAX: usize>(
+    pub(crate) fn c_octet<const MAX: usize>(
         &mut self,
         field: &'static str,
     ) -> ReadResult<COctetString<MAX>> {
@@ -228,7 +228,7 @@ impl<'a, T: Trace> Reader<'a, T> {
     /// memory, the 18-octet result is stored in pieces and reloaded whole, a store-forwarding
     /// stall per call that cost more than the parse.
     #[inline(always)]
-    pub fn time(&mut self, field: &'static str) -> ReadResult<SmppTime> {
+    pub(crate) fn time(&mut self, field: &'static str) -> ReadResult<SmppTime> {
         let at = self.offset();
         let s = self.c_octet::<17>(field)?;
         SmppTime::check(s.as_bytes()).map_err(|e| {
@@ -246,7 +246,7 @@ impl<'a, T: Trace> Reader<'a, T> {
 
     /// sm_length then short_message (zero-copy).
     #[inline]
-    pub fn short_message(&mut self) -> ReadResult<ShortMessage> {
+    pub(crate) fn short_message(&mut self) -> ReadResult<ShortMessage> {
         let at = self.offset();
         let sm_length = self.u8("sm_length")?;
         if usize::from(sm_length) > ShortMessage::MAX {
@@ -274,7 +274,7 @@ impl<'a, T: Trace> Reader<'a, T> {
     }
 
     /// All TLVs up to the end of the body, checking the standard tags' lengths.
-    pub fn tlvs(&mut self) -> ReadResult<Tlvs> {
+    pub(crate) fn tlvs(&mut self) -> ReadResult<Tlvs> {
         if self.remaining() == 0 {
             return Ok(Tlvs::new());
         }
@@ -337,7 +337,7 @@ impl<'a, T: Trace> Reader<'a, T> {
     }
 
     /// Fails if octets are left after the last mandatory field of a PDU without TLVs.
-    pub fn finish(&self) -> ReadResult<()> {
+    pub(crate) fn finish(&self) -> ReadResult<()> {
         match self.remaining() {
             0 => Ok(()),
             n => Err(self.fail("body", Reason::TrailingBytes(n))),
@@ -361,7 +361,7 @@ pub(crate) struct Writer<'a> {
 }
 
 impl<'a> Writer<'a> {
-    pub fn new(out: &'a mut [u8]) -> Self {
+    pub(crate) fn new(out: &'a mut [u8]) -> Self {
         Writer {
             out,
             pos: 0,
@@ -370,7 +370,7 @@ impl<'a> Writer<'a> {
     }
 
     #[inline]
-    pub fn slice(&mut self, src: &[u8]) {
+    pub(crate) fn slice(&mut self, src: &[u8]) {
         match self.out.get_mut(self.pos..self.pos + src.len()) {
             Some(dst) => {
                 dst.copy_from_slice(src);
@@ -381,7 +381,7 @@ impl<'a> Writer<'a> {
     }
 
     #[inline]
-    pub fn u8(&mut self, v: u8) {
+    pub(crate) fn u8(&mut self, v: u8) {
         match self.out.get_mut(self.pos) {
             Some(dst) => {
                 *dst = v;
@@ -392,13 +392,13 @@ impl<'a> Writer<'a> {
     }
 
     #[inline]
-    pub fn u32(&mut self, v: u32) {
+    pub(crate) fn u32(&mut self, v: u32) {
         self.slice(&v.to_be_bytes());
     }
 
     /// A C-Octet string and its terminator.
     #[inline]
-    pub fn c_octet<const MAX: usize>(&mut self, s: &COctetString<MAX>) {
+    pub(crate) fn c_octet<const MAX: usize>(&mut self, s: &COctetString<MAX>) {
         let (buf, len) = s.raw();
         // Copy the whole fixed-size buffer when it fits (a few register moves), then place the
         // NUL; later fields overwrite whatever followed it. Otherwise copy exactly.
@@ -416,14 +416,14 @@ impl<'a> Writer<'a> {
 
     /// sm_length then short_message.
     #[inline]
-    pub fn short_message(&mut self, sm: &ShortMessage) {
+    pub(crate) fn short_message(&mut self, sm: &ShortMessage) {
         // ShortMessage is bounded to 254 octets at construction.
         self.u8(u8::try_from(sm.len()).unwrap_or(u8::MAX));
         self.slice(sm.as_bytes());
     }
 
     /// True when every write landed and exactly filled the slice.
-    pub fn fits(&self) -> bool {
+    pub(crate) fn fits(&self) -> bool {
         !self.overflow && self.pos == self.out.len()
     }
 }

@@ -9,10 +9,10 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 /// Looks an environment variable up; injected so tests need not touch the process environment.
-pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+pub(super) type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// What every section reader needs to know about the file it came from.
-pub struct FileContext<'a> {
+pub(super) struct FileContext<'a> {
     /// The configuration file's path, for messages.
     pub path: &'a Path,
     /// Relative paths in the file are relative to this directory.
@@ -22,7 +22,7 @@ pub struct FileContext<'a> {
 }
 
 /// Reads the keys of one section against its option table.
-pub struct SectionReader<'a> {
+pub(super) struct SectionReader<'a> {
     ctx: &'a FileContext<'a>,
     section: &'a str,
     table: &'a toml::Table,
@@ -50,7 +50,7 @@ fn type_name(v: &toml::Value) -> &'static str {
 
 impl<'a> SectionReader<'a> {
     /// Starts reading `table`, the body of `[section]`, whose keys are listed in `options`.
-    pub fn new(
+    pub(super) fn new(
         ctx: &'a FileContext<'a>,
         section: &'a str,
         table: &'a toml::Table,
@@ -69,7 +69,7 @@ impl<'a> SectionReader<'a> {
     }
 
     /// The location of `key` in this section, for messages.
-    pub fn location(&self, key: Option<&str>) -> Location {
+    pub(super) fn location(&self, key: Option<&str>) -> Location {
         Location {
             path: self.ctx.path.to_path_buf(),
             section: Some(self.section.to_string()),
@@ -78,13 +78,13 @@ impl<'a> SectionReader<'a> {
     }
 
     /// Records a problem with `key` (or with the section when `key` is `None`).
-    pub fn error(&mut self, key: Option<&str>, problem: Problem) {
+    pub(super) fn error(&mut self, key: Option<&str>, problem: Problem) {
         let location = self.location(key);
         self.errors.push(ConfigError { location, problem });
     }
 
     /// Records a warning about `key`.
-    pub fn warn(&mut self, key: Option<&str>, message: impl Into<String>) {
+    pub(super) fn warn(&mut self, key: Option<&str>, message: impl Into<String>) {
         let location = self.location(key);
         self.warnings.push(ConfigWarning {
             location,
@@ -102,22 +102,22 @@ impl<'a> SectionReader<'a> {
     }
 
     /// The raw value of `key`, without marking it as read.
-    pub fn peek(&self, key: &str) -> Option<&'a toml::Value> {
+    pub(super) fn peek(&self, key: &str) -> Option<&'a toml::Value> {
         self.table.get(key)
     }
 
     /// Marks `keys` as read without reading them (a caller that reported them itself).
-    pub fn skip(&mut self, keys: &[&'static str]) {
+    pub(super) fn skip(&mut self, keys: &[&'static str]) {
         self.read.extend(keys.iter().copied());
     }
 
     /// Whether the section sets `key` at all.
-    pub fn has(&self, key: &str) -> bool {
+    pub(super) fn has(&self, key: &str) -> bool {
         self.table.contains_key(key)
     }
 
     /// A string option of at most `max` octets; `None` when absent (or wrong).
-    pub fn opt_string(&mut self, key: &'static str, max: usize) -> Option<String> {
+    pub(super) fn opt_string(&mut self, key: &'static str, max: usize) -> Option<String> {
         let value = self.get(key)?;
         match value {
             toml::Value::String(s) if s.len() <= max => Some(s.clone()),
@@ -139,7 +139,7 @@ impl<'a> SectionReader<'a> {
     }
 
     /// A list of strings, each of at most `max` octets; empty when absent (or wrong).
-    pub fn string_list(&mut self, key: &'static str, max: usize) -> Vec<String> {
+    pub(super) fn string_list(&mut self, key: &'static str, max: usize) -> Vec<String> {
         let Some(value) = self.get(key) else {
             return Vec::new();
         };
@@ -173,13 +173,13 @@ impl<'a> SectionReader<'a> {
     }
 
     /// A string option with a default.
-    pub fn string(&mut self, key: &'static str, max: usize, default: &str) -> String {
+    pub(super) fn string(&mut self, key: &'static str, max: usize, default: &str) -> String {
         self.opt_string(key, max)
             .unwrap_or_else(|| default.to_string())
     }
 
     /// A required, non-empty string option.
-    pub fn required_string(&mut self, key: &'static str, max: usize) -> String {
+    pub(super) fn required_string(&mut self, key: &'static str, max: usize) -> String {
         match self.opt_string(key, max) {
             Some(s) if !s.is_empty() => s,
             Some(_) => {
@@ -203,7 +203,7 @@ impl<'a> SectionReader<'a> {
 
     /// An integer option in `min..=max`. Genesys stores every option as a string, so a string
     /// of digits is accepted too: operators can paste their values unchanged.
-    pub fn integer(&mut self, key: &'static str, min: i64, max: i64, default: i64) -> i64 {
+    pub(super) fn integer(&mut self, key: &'static str, min: i64, max: i64, default: i64) -> i64 {
         let Some(value) = self.get(key) else {
             return default;
         };
@@ -247,7 +247,7 @@ impl<'a> SectionReader<'a> {
     }
 
     /// A boolean option; `"true"`/`"false"` strings are accepted for the same reason as digits.
-    pub fn boolean(&mut self, key: &'static str, default: bool) -> bool {
+    pub(super) fn boolean(&mut self, key: &'static str, default: bool) -> bool {
         let Some(value) = self.get(key) else {
             return default;
         };
@@ -279,7 +279,12 @@ impl<'a> SectionReader<'a> {
     }
 
     /// One of a fixed set of words (case-insensitive).
-    pub fn choice<T: Copy>(&mut self, key: &'static str, choices: &[(&str, T)], default: T) -> T {
+    pub(super) fn choice<T: Copy>(
+        &mut self,
+        key: &'static str,
+        choices: &[(&str, T)],
+        default: T,
+    ) -> T {
         let Some(value) = self.get(key) else {
             return default;
         };
@@ -317,7 +322,7 @@ impl<'a> SectionReader<'a> {
     }
 
     /// A file path, relative to the configuration file's directory when not absolute.
-    pub fn path(&mut self, key: &'static str) -> Option<PathBuf> {
+    pub(super) fn path(&mut self, key: &'static str) -> Option<PathBuf> {
         let s = self.opt_string(key, 4096)?;
         if s.is_empty() {
             self.error(
@@ -334,7 +339,7 @@ impl<'a> SectionReader<'a> {
 
     /// A secret: inline (`"..."`), `{ env = "VAR" }` or `{ file = "PATH" }`, at most `max`
     /// octets once resolved. Its value never enters an error or a warning.
-    pub fn secret(&mut self, key: &'static str, max: usize) -> Option<Secret> {
+    pub(super) fn secret(&mut self, key: &'static str, max: usize) -> Option<Secret> {
         let value = self.get(key)?;
         let resolved = match value {
             toml::Value::String(s) => {
@@ -403,7 +408,7 @@ impl<'a> SectionReader<'a> {
 
     /// Reports keys that were not read: refused options by name with their reason, ignorable
     /// ones with a notice, and unknown keys with the nearest valid name.
-    pub fn finish(&mut self) {
+    pub(super) fn finish(&mut self) {
         let table = self.table;
         for (key, value) in table {
             if self.read.contains(key.as_str()) {

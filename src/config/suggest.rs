@@ -2,7 +2,10 @@
 
 /// The candidate closest to `word` by edit distance, when it is close enough to be a typo
 /// (at most a third of the word's length, and at least 2 edits allowed).
-pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub(super) fn nearest<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     let limit = (word.chars().count() / 3).max(2);
     candidates
         .into_iter()

@@ -47,6 +47,13 @@ pub struct Plumbing {
     pub routes: Arc<UserRoutes>,
 }
 
+impl std::fmt::Debug for Plumbing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Shared handles and tasks: what they point to is not this value's to print.
+        f.debug_struct("Plumbing").finish_non_exhaustive()
+    }
+}
+
 /// Which session slot of a channel an instance runs, and its licence to send.
 #[derive(Debug, Clone)]
 pub struct Slot {
@@ -247,6 +254,13 @@ pub struct Supervised {
     handle: Option<ChannelHandle>,
     /// Kept for a channel whose set-up failed, so its status channel stays open.
     _failed_status: Option<watch::Sender<ChannelStatus>>,
+}
+
+impl std::fmt::Debug for Supervised {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Shared handles and tasks: what they point to is not this value's to print.
+        f.debug_struct("Supervised").finish_non_exhaustive()
+    }
 }
 
 impl Supervised {

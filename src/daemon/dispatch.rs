@@ -104,6 +104,13 @@ pub struct Dispatcher {
     wake: watch::Sender<u64>,
 }
 
+impl std::fmt::Debug for Dispatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Shared handles and tasks: what they point to is not this value's to print.
+        f.debug_struct("Dispatcher").finish_non_exhaustive()
+    }
+}
+
 impl Dispatcher {
     /// A dispatcher over `engine`'s channels, committing to `store`. Messages with neither a
     /// validity nor a channel validity expire after `default_validity`.

@@ -94,6 +94,13 @@ pub struct Feeder {
     pub routes: Arc<UserRoutes>,
 }
 
+impl std::fmt::Debug for Feeder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Shared handles and tasks: what they point to is not this value's to print.
+        f.debug_struct("Feeder").finish_non_exhaustive()
+    }
+}
+
 /// The most segments a channel's session slot holds without their outcome recorded (queued,
 /// in the window, or answered and not yet committed), for a queue of `queue_capacity`: what
 /// the channel keeps in memory. (Of these, the written ones are fewer: at most the slot's

@@ -21,6 +21,13 @@ pub struct Gateway {
     channels: RwLock<Vec<Entry>>,
 }
 
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Shared handles and tasks: what they point to is not this value's to print.
+        f.debug_struct("Gateway").finish_non_exhaustive()
+    }
+}
+
 impl Gateway {
     /// A gateway over `configs` (in configured order), with no slot running yet.
     pub fn new(configs: Vec<Arc<ChannelConfig>>) -> Arc<Gateway> {

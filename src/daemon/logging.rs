@@ -193,6 +193,13 @@ pub fn init(format: LogFormat, filter: &str) -> Result<(), LoggingError> {
 #[derive(Clone, Default)]
 pub struct CapturedLogs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
 
+impl std::fmt::Debug for CapturedLogs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Shared handles and tasks: what they point to is not this value's to print.
+        f.debug_struct("CapturedLogs").finish_non_exhaustive()
+    }
+}
+
 impl CapturedLogs {
     /// Everything written so far, as text.
     pub fn contents(&self) -> String {

@@ -68,6 +68,13 @@ pub struct Sink {
     pub routes: Arc<UserRoutes>,
 }
 
+impl std::fmt::Debug for Sink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Shared handles and tasks: what they point to is not this value's to print.
+        f.debug_struct("Sink").finish_non_exhaustive()
+    }
+}
+
 /// The most batches in the store's hands at once.
 const MAX_SENT: usize = 3;
 

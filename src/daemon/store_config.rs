@@ -106,6 +106,13 @@ pub struct Opened {
     pub board: Arc<Board>,
 }
 
+impl std::fmt::Debug for Opened {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Shared handles and tasks: what they point to is not this value's to print.
+        f.debug_struct("Opened").finish_non_exhaustive()
+    }
+}
+
 /// Opens the backend `[store]` names: SQLite off the runtime's workers (it reads and
 /// migrates the file), PostgreSQL asynchronously.
 pub async fn open(config: &Config) -> Result<Opened, StoreError> {

@@ -84,6 +84,13 @@ pub struct Webhook {
     stop: watch::Sender<bool>,
 }
 
+impl std::fmt::Debug for Webhook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Shared handles and tasks: what they point to is not this value's to print.
+        f.debug_struct("Webhook").finish_non_exhaustive()
+    }
+}
+
 type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
 fn client(https: bool) -> Result<HttpClient, WebhookError> {

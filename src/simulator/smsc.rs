@@ -34,7 +34,7 @@ use super::shared::{Credentials, Shared};
 use super::wire;
 
 /// The system_id the simulator names itself in bind responses.
-pub const SMSC_SYSTEM_ID: &str = "smppd-sim";
+pub(super) const SMSC_SYSTEM_ID: &str = "smppd-sim";
 
 /// What the driver must do.
 #[derive(Debug)]

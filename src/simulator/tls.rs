@@ -17,7 +17,7 @@ use super::config::{ClientAuth, TlsServerSettings, TlsVersions};
 use super::error::SimulatorError;
 
 /// Builds the acceptor for `settings`, reading every PEM file now.
-pub fn acceptor(settings: &TlsServerSettings) -> Result<TlsAcceptor, SimulatorError> {
+pub(super) fn acceptor(settings: &TlsServerSettings) -> Result<TlsAcceptor, SimulatorError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let versions: &[&'static rustls::SupportedProtocolVersion] = match settings.versions {
         TlsVersions::Both => &[&rustls::version::TLS13, &rustls::version::TLS12],

@@ -45,7 +45,7 @@ impl SniffLog {
 
 /// Wraps a socket and records what it reads into a [`SniffLog`].
 #[derive(Debug)]
-pub struct Sniff<T> {
+pub(crate) struct Sniff<T> {
     inner: T,
     log: SniffLog,
 }

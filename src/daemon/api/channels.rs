@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A channel's last error.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ErrorBody {
+pub(super) struct ErrorBody {
     /// The documented log code (43009, 43010...).
     pub code: u32,
     /// Why, in words.
@@ -23,7 +23,7 @@ pub struct ErrorBody {
 
 /// Message totals of a channel since the daemon started.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CountersBody {
+pub(super) struct CountersBody {
     /// submit_sm sent (re-sends included).
     pub submitted: u64,
     /// submit_sm_resp with status 0.
@@ -40,7 +40,7 @@ pub struct CountersBody {
 
 /// The submit window.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct WindowBody {
+pub(super) struct WindowBody {
     /// Requests awaiting their response.
     pub in_use: u32,
     /// `x-smpp-submit-window-size`.
@@ -49,7 +49,7 @@ pub struct WindowBody {
 
 /// Messages waiting in the store for a queue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct QueueBody {
+pub(super) struct QueueBody {
     /// How many (those in flight on the channel included).
     pub depth: u64,
     /// Seconds since the oldest of them was accepted; `null` when there is none.
@@ -68,7 +68,7 @@ impl QueueBody {
 
 /// One certificate of a channel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CertificateBody {
+pub(super) struct CertificateBody {
     /// `own` (presented in mutual TLS), `ca` (trusted) or `peer` (the SMSC's, as seen at the
     /// last successful handshake).
     pub role: &'static str,
@@ -99,7 +99,7 @@ impl CertificateBody {
 
 /// One channel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ChannelBody {
+pub(super) struct ChannelBody {
     /// Its name.
     pub name: String,
     /// Its state in a word or phrase.
@@ -126,7 +126,7 @@ pub struct ChannelBody {
 
 impl ChannelBody {
     /// The body of `c`, with its queue from `backlog`, as of `now`.
-    pub fn new(c: &ChannelStatus, backlog: &Backlog, now: SystemTime) -> Self {
+    pub(super) fn new(c: &ChannelStatus, backlog: &Backlog, now: SystemTime) -> Self {
         let counters = &c.counters;
         ChannelBody {
             name: c.name.clone(),
@@ -163,7 +163,7 @@ impl ChannelBody {
 
 /// The webhook outbox.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct WebhookBacklogBody {
+pub(super) struct WebhookBacklogBody {
     /// Events waiting to be delivered (0 without a webhook).
     pub backlog: u64,
     /// Seconds since the oldest of them was queued; `null` when there is none.
@@ -172,7 +172,7 @@ pub struct WebhookBacklogBody {
 
 /// `GET /v1/channels`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ChannelsBody {
+pub(super) struct ChannelsBody {
     /// Every channel, in configured order.
     pub channels: Vec<ChannelBody>,
     /// Messages that any channel may send, waiting in the store.

@@ -43,7 +43,7 @@ pub const MAX_HEADERS: usize = 100;
 /// The status of hyper's own answer to a request head it could not parse, when `written` (the
 /// first bytes written after the connection's previous answers all went out) is exactly that
 /// answer; `None` for anything else. See the module documentation for what hyper writes.
-pub fn hyper_refusal(written: &[u8]) -> Option<StatusCode> {
+pub(super) fn hyper_refusal(written: &[u8]) -> Option<StatusCode> {
     // Most writes are 2xx answers of the router: decided from the status code's first digit.
     if written.len() < 12 || !written.starts_with(b"HTTP/1.") || written[9] != b'4' {
         return None;
@@ -85,7 +85,7 @@ pub fn hyper_refusal(written: &[u8]) -> Option<StatusCode> {
 /// captured of the request head (possibly nothing, or another request's head when the client
 /// pipelines): when parsing it again fails the way hyper's error says, it names the place
 /// (which line, which part); otherwise the description comes from hyper's error alone.
-pub fn describe(status: StatusCode, hyper_error: &str, head: &[u8]) -> String {
+pub(super) fn describe(status: StatusCode, hyper_error: &str, head: &[u8]) -> String {
     let reparsed = Reparsed::of(head);
     match status {
         StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => {
@@ -265,7 +265,7 @@ fn parses_alone(
 
 /// A complete answer that closes the connection: `status` with the documented JSON error
 /// body saying `message`.
-pub fn answer(status: StatusCode, message: String) -> Vec<u8> {
+pub(super) fn answer(status: StatusCode, message: String) -> Vec<u8> {
     let body = serde_json::to_vec(&ApiError::new(status, message)).unwrap_or_default();
     let mut bytes = format!(
         "HTTP/1.1 {} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
@@ -283,7 +283,7 @@ pub fn answer(status: StatusCode, message: String) -> Vec<u8> {
 /// (`\r\n\r\n`, or a bare `\n` where httparse accepts one), empty lines before the request
 /// line skipped as hyper skips them.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct HeadEnd {
+pub(super) struct HeadEnd {
     /// Whether the last byte ended a line (a `\r` after it changes nothing).
     at_line_start: bool,
     /// Whether anything but line ends has arrived.
@@ -293,7 +293,7 @@ pub struct HeadEnd {
 impl HeadEnd {
     /// How many of `bytes` belong to the head when it ends within them; `None` when all of
     /// them do and it goes on.
-    pub fn feed(&mut self, bytes: &[u8]) -> Option<usize> {
+    pub(super) fn feed(&mut self, bytes: &[u8]) -> Option<usize> {
         for (i, &b) in bytes.iter().enumerate() {
             match b {
                 b'\n' if self.at_line_start && self.begun => return Some(i + 1),

@@ -12,7 +12,7 @@ use std::time::SystemTime;
 
 /// A channel that is not bound, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DownBody {
+pub(super) struct DownBody {
     /// Its name.
     pub name: String,
     /// Its state.
@@ -23,7 +23,7 @@ pub struct DownBody {
 
 /// `GET /health`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct HealthBody {
+pub(super) struct HealthBody {
     /// `ok` or `unavailable`.
     pub status: &'static str,
     /// Why, in words.

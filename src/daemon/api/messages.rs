@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// The most messages one batch may hold.
-pub const MAX_BATCH: usize = 1000;
+pub(super) const MAX_BATCH: usize = 1000;
 
 /// The header carrying an idempotency key.
 pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";

@@ -116,6 +116,13 @@ pub struct Services {
     pub smpp: Option<Arc<SmppServer>>,
 }
 
+impl std::fmt::Debug for Services {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Shared handles and tasks: what they point to is not this value's to print.
+        f.debug_struct("Services").finish_non_exhaustive()
+    }
+}
+
 impl Services {
     /// Opens the store `[store]` names (see [`super::store_config::open`]) and starts the webhook sender for `[webhook]`. Must be called inside a
     /// tokio runtime.

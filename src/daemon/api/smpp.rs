@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 /// A user's totals since the start.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SmppUserCountersBody {
+pub(super) struct SmppUserCountersBody {
     /// Submits committed and answered with our id.
     pub accepted: u64,
     /// Submits answered ESME_RTHROTTLED.
@@ -42,7 +42,7 @@ pub struct SmppUserCountersBody {
 
 /// One user in `GET /v1/smpp-users`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SmppUserBody {
+pub(super) struct SmppUserBody {
     /// The section name (`[smpp-user-NAME]`).
     pub name: String,
     /// The system_id it binds with.
@@ -87,14 +87,14 @@ impl SmppUserBody {
 
 /// `GET /v1/smpp-users`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SmppUsersBody {
+pub(super) struct SmppUsersBody {
     /// Every user, by name.
     pub users: Vec<SmppUserBody>,
 }
 
 /// `POST /v1/smpp-users/{name}/credits`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CreditsBody {
+pub(super) struct CreditsBody {
     /// The user.
     pub name: String,
     /// The balance after the addition, as committed.
@@ -103,7 +103,7 @@ pub struct CreditsBody {
 
 /// A connection's totals.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SmppSessionCountersBody {
+pub(super) struct SmppSessionCountersBody {
     /// Submits answered with our id.
     pub submitted: u64,
     /// Submits refused.
@@ -114,7 +114,7 @@ pub struct SmppSessionCountersBody {
 
 /// One connection in `GET /v1/smpp-sessions`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SmppSessionBody {
+pub(super) struct SmppSessionBody {
     /// Its id (for `DELETE`).
     pub id: u64,
     /// The user it is bound as; `null` before the bind.
@@ -153,14 +153,14 @@ impl SmppSessionBody {
 
 /// `GET /v1/smpp-sessions`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SmppSessionsBody {
+pub(super) struct SmppSessionsBody {
     /// Every open connection, oldest first.
     pub sessions: Vec<SmppSessionBody>,
 }
 
 /// `DELETE /v1/smpp-sessions/{id}` (202).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct UnbindingBody {
+pub(super) struct UnbindingBody {
     /// The session.
     pub id: u64,
     /// Always `true`: the unbind was asked for; the connection closes after it.

@@ -50,6 +50,13 @@ pub struct Slots {
     task: JoinHandle<()>,
 }
 
+impl std::fmt::Debug for Slots {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Shared handles and tasks: what they point to is not this value's to print.
+        f.debug_struct("Slots").finish_non_exhaustive()
+    }
+}
+
 /// A slot this node holds a lease on.
 struct Held {
     fence: Fence,

@@ -42,6 +42,13 @@ pub struct Shared {
     pub wake: Box<dyn Fn() + Send + Sync>,
 }
 
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Shared handles and tasks: what they point to is not this value's to print.
+        f.debug_struct("Shared").finish_non_exhaustive()
+    }
+}
+
 /// What a task spawned for an event brings back.
 enum Answer {
     Bind(Token, crate::server::BindMode, Result<Arc<User>, Refusal>),

@@ -49,7 +49,7 @@ pub fn is_final_receipt(state: &ReceiptState) -> bool {
 }
 
 /// A receipt state from its stored word (the JSON word, or anything else verbatim).
-pub fn receipt_state(word: &str) -> ReceiptState {
+pub(super) fn receipt_state(word: &str) -> ReceiptState {
     match word {
         "enroute" => ReceiptState::Enroute,
         "delivered" => ReceiptState::Delivered,

@@ -20,7 +20,7 @@ const MIGRATION_LOCK: i64 = 0x73_6d70_7064;
 /// a claim is a durable record on the message (`claimed_by` node, `claimed_on` channel,
 /// `claimed_at`), not a mark kept in memory, so that several nodes can share the queue and
 /// a node's claims can be handed back when it stops or dies.
-pub const MIGRATIONS: &[&str] = &[
+pub(super) const MIGRATIONS: &[&str] = &[
     // 1: messages (segments packed in `body`), segment states of longer messages, receipt
     // correlation, webhook outbox, inbound parts.
     r#"

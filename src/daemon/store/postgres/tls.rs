@@ -65,7 +65,7 @@ impl std::fmt::Display for PgTls {
 /// [`PgTls`] made usable: the client context, built once per store. `None` for plain
 /// connections (whose configuration never asks for TLS).
 #[derive(Clone)]
-pub struct Connector {
+pub(super) struct Connector {
     config: Option<Arc<ClientConfig>>,
     trust: String,
 }
@@ -81,7 +81,7 @@ impl std::fmt::Debug for Connector {
 
 impl Connector {
     /// Reads the trusted certificates `tls` names and builds the client context.
-    pub fn new(tls: &PgTls) -> Result<Connector, PgError> {
+    pub(super) fn new(tls: &PgTls) -> Result<Connector, PgError> {
         let PgTls::Verify { ca } = tls else {
             return Ok(Connector::plain());
         };
@@ -108,7 +108,7 @@ impl Connector {
     }
 
     /// No TLS.
-    pub fn plain() -> Connector {
+    pub(super) fn plain() -> Connector {
         Connector {
             config: None,
             trust: String::new(),
@@ -116,7 +116,7 @@ impl Connector {
     }
 
     /// Whether connections use TLS.
-    pub fn is_on(&self) -> bool {
+    pub(super) fn is_on(&self) -> bool {
         self.config.is_some()
     }
 }
@@ -148,7 +148,7 @@ where
 }
 
 /// One TLS handshake, or none for a plain connection.
-pub struct Handshake {
+pub(super) struct Handshake {
     tls: Option<Verified>,
 }
 
@@ -189,7 +189,7 @@ where
 /// Why a handshake failed, in words an operator can act on.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct HandshakeError(String);
+pub(super) struct HandshakeError(String);
 
 /// The handshake's failure: the certificate problem named, with what was trusted.
 fn explain(e: &io::Error, host: &str, trust: &str) -> String {
@@ -218,7 +218,7 @@ fn explain(e: &io::Error, host: &str, trust: &str) -> String {
 }
 
 /// A TLS connection to the server.
-pub struct TlsStream<S>(tokio_rustls::client::TlsStream<S>);
+pub(super) struct TlsStream<S>(tokio_rustls::client::TlsStream<S>);
 
 impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for TlsStream<S> {
     fn poll_read(

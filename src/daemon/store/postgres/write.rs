@@ -38,7 +38,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Config, Row, Statement};
 
 /// The most calls one transaction takes.
-pub const MAX_GROUP: usize = 512;
+pub(super) const MAX_GROUP: usize = 512;
 
 /// How many rows one upkeep step touches per kind: small, so that the group commit it
 /// shares with API requests stays short.

@@ -57,7 +57,7 @@ pub(super) struct ClaimBook {
 
 impl ClaimBook {
     /// A book for a writer that found `recorded` marks at open.
-    pub fn new(recorded: bool) -> ClaimBook {
+    pub(super) fn new(recorded: bool) -> ClaimBook {
         ClaimBook {
             recorded,
             ..ClaimBook::default()
@@ -65,27 +65,27 @@ impl ClaimBook {
     }
 
     /// The held message `seq`.
-    pub fn get(&self, seq: i64) -> Option<&Held> {
+    pub(super) fn get(&self, seq: i64) -> Option<&Held> {
         self.held.get(&seq)
     }
 
     /// Whether `seq` is held.
-    pub fn holds(&self, seq: i64) -> bool {
+    pub(super) fn holds(&self, seq: i64) -> bool {
         self.held.contains_key(&seq)
     }
 
     /// How many messages are held.
-    pub fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.held.len()
     }
 
     /// Where the scan of `queue` resumes (keys above it).
-    pub fn cursor(&self, queue: &str) -> i64 {
+    pub(super) fn cursor(&self, queue: &str) -> i64 {
         self.cursor.get(queue).copied().unwrap_or(0)
     }
 
     /// Records that `seq` of `held.queue` is handed to `held.channel`.
-    pub fn take(&mut self, seq: i64, held: Held) {
+    pub(super) fn take(&mut self, seq: i64, held: Held) {
         let queue = held.queue.clone();
         if let Some(before) = self.held.insert(seq, held) {
             self.journal.push(Undo::Dropped(seq, before));
@@ -100,7 +100,7 @@ impl ClaimBook {
     }
 
     /// Counts one more acknowledged segment of `seq`; returns the count.
-    pub fn acked(&mut self, seq: i64) -> Option<i64> {
+    pub(super) fn acked(&mut self, seq: i64) -> Option<i64> {
         let held = self.held.get(&seq)?.clone();
         self.journal.push(Undo::Dropped(seq, held));
         let h = self.held.get_mut(&seq)?;
@@ -110,7 +110,7 @@ impl ClaimBook {
 
     /// `seq` is no longer held: it finished, or it went back to its queue (`requeue`), in
     /// which case the queue's scan must see it again.
-    pub fn drop_held(&mut self, seq: i64, requeue: bool) -> Option<Held> {
+    pub(super) fn drop_held(&mut self, seq: i64, requeue: bool) -> Option<Held> {
         let held = self.held.remove(&seq)?;
         self.journal.push(Undo::Dropped(seq, held.clone()));
         if requeue {
@@ -124,7 +124,7 @@ impl ClaimBook {
     }
 
     /// Nothing of `queue` is held any more (its messages were failed).
-    pub fn drop_queue(&mut self, queue: &str) {
+    pub(super) fn drop_queue(&mut self, queue: &str) {
         let seqs: Vec<i64> = self
             .held
             .iter()
@@ -137,12 +137,12 @@ impl ClaimBook {
     }
 
     /// The mark `queue` needs on disk to cover `seq`, when it does not cover it yet.
-    pub fn mark_needed(&self, queue: &str, seq: i64) -> bool {
+    pub(super) fn mark_needed(&self, queue: &str, seq: i64) -> bool {
         self.upto.get(queue).is_none_or(|&u| u < seq)
     }
 
     /// The mark of `queue` was written as `seq`.
-    pub fn marked(&mut self, queue: &str, seq: i64) {
+    pub(super) fn marked(&mut self, queue: &str, seq: i64) {
         let before = self.upto.insert(queue.to_string(), seq);
         self.journal.push(Undo::Upto(queue.to_string(), before));
         if !self.recorded {
@@ -153,12 +153,12 @@ impl ClaimBook {
 
     /// Whether the marks on disk can be cleared: nothing is held, so nothing queued can
     /// have reached the SMSC unrecorded.
-    pub fn clear_due(&self) -> bool {
+    pub(super) fn clear_due(&self) -> bool {
         self.recorded && self.held.is_empty()
     }
 
     /// The `claims` table was emptied.
-    pub fn cleared(&mut self) {
+    pub(super) fn cleared(&mut self) {
         for (queue, upto) in self.upto.drain() {
             self.journal.push(Undo::Upto(queue, Some(upto)));
         }
@@ -167,12 +167,12 @@ impl ClaimBook {
     }
 
     /// The transaction committed: its changes stay.
-    pub fn commit(&mut self) {
+    pub(super) fn commit(&mut self) {
         self.journal.clear();
     }
 
     /// The transaction rolled back: undoes every change since the last commit.
-    pub fn rollback(&mut self) {
+    pub(super) fn rollback(&mut self) {
         while let Some(undo) = self.journal.pop() {
             match undo {
                 Undo::Took(seq) => {

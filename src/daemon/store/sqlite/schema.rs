@@ -6,19 +6,19 @@
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 /// Message states as stored (`messages.state`), in [`crate::daemon::store::MessageState::ALL`] order.
-pub const QUEUED: i64 = 0;
+pub(super) const QUEUED: i64 = 0;
 /// `submitted`.
-pub const SUBMITTED: i64 = 1;
+pub(super) const SUBMITTED: i64 = 1;
 /// `delivered`.
-pub const DELIVERED: i64 = 2;
+pub(super) const DELIVERED: i64 = 2;
 /// `failed`.
-pub const FAILED: i64 = 3;
+pub(super) const FAILED: i64 = 3;
 /// `expired`.
-pub const EXPIRED: i64 = 4;
+pub(super) const EXPIRED: i64 = 4;
 
 /// One step of the schema: SQL, then (for steps that reshape data) a Rust function run in
 /// the same transaction.
-pub struct Migration {
+pub(super) struct Migration {
     /// Statements run first.
     pub sql: &'static str,
     /// Data reshaping that SQL alone cannot express.
@@ -26,7 +26,7 @@ pub struct Migration {
 }
 
 /// Migration `n` (1-based) brings a file from version `n - 1` to `n`.
-pub const MIGRATIONS: &[Migration] = &[
+pub(super) const MIGRATIONS: &[Migration] = &[
     // 1: messages, segments, receipt correlation, webhook outbox, inbound parts.
     Migration {
         sql: r#"
@@ -260,7 +260,7 @@ pub fn latest() -> i64 {
 
 /// Why migrating failed.
 #[derive(Debug)]
-pub enum MigrateError {
+pub(super) enum MigrateError {
     /// The file is newer than this build.
     TooNew(i64),
     /// SQLite refused.
@@ -274,7 +274,7 @@ impl From<rusqlite::Error> for MigrateError {
 }
 
 /// Brings the file to [`latest`], all steps in one transaction; returns the version found.
-pub fn migrate(conn: &mut Connection) -> Result<i64, MigrateError> {
+pub(super) fn migrate(conn: &mut Connection) -> Result<i64, MigrateError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
     let found: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if found > latest() {
