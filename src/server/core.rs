@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use bytes::{BufMut, BytesMut};
+use bytes::BytesMut;
 use tracing::debug;
 
 use crate::codec::pdu::{
@@ -11,8 +11,8 @@ use crate::codec::pdu::{
 };
 use crate::codec::types::{MessageId, SystemId};
 use crate::codec::{
-    CommandId, CommandStatus, DecodeError, Frame, FrameError, Framer, Pdu, Reply, Tlv, TlvTag,
-    Tlvs, HEADER_LEN,
+    CommandId, CommandStatus, DecodeError, Frame, FrameError, Framer, Header, Pdu, Reply, Tlv,
+    TlvTag, Tlvs,
 };
 use crate::secret::Secret;
 
@@ -619,11 +619,7 @@ impl ServerSession {
 
     /// A PDU that is the header alone: every error response, and generic_nack.
     fn header_only(&mut self, id: CommandId, status: CommandStatus, seq: u32) {
-        self.out.reserve(HEADER_LEN);
-        self.out.put_u32(HEADER_LEN as u32);
-        self.out.put_u32(id.value());
-        self.out.put_u32(status.value());
-        self.out.put_u32(seq);
+        Header::put_header_only(id, status, seq, &mut self.out);
     }
 }
 

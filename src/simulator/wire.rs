@@ -4,7 +4,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::codec::pdu::DeliverSm;
 use crate::codec::{
-    COctetString, CommandId, CommandStatus, EsmClass, Pdu, ShortMessage, Tlv, TlvTag, Tlvs,
+    COctetString, CommandId, CommandStatus, EsmClass, Header, Pdu, ShortMessage, Tlv, TlvTag, Tlvs,
     HEADER_LEN,
 };
 
@@ -33,10 +33,7 @@ pub(crate) fn encode(pdu: &Pdu, sequence_number: u32, status: CommandStatus) -> 
 /// only form generic_nack has.
 pub(crate) fn header_only(command_id: CommandId, status: CommandStatus, seq: u32) -> Bytes {
     let mut buf = BytesMut::with_capacity(HEADER_LEN);
-    buf.put_u32(HEADER_LEN as u32);
-    buf.put_u32(command_id.value());
-    buf.put_u32(status.value());
-    buf.put_u32(seq);
+    Header::put_header_only(command_id, status, seq, &mut buf);
     buf.freeze()
 }
 
