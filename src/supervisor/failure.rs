@@ -35,13 +35,6 @@ pub enum ChannelFailure {
     Init(InitError),
     /// Connecting, the TLS handshake, or the wait for the bind response failed.
     Connect(TransportError),
-    /// The SMSC answered the bind with an error `command_status`.
-    Bind {
-        /// The bind response's `command_status`.
-        status: u32,
-        /// What the session knows about it (status name, system_id used, ...).
-        detail: String,
-    },
     /// An established, bound link was lost.
     Link(TransportError),
     /// The SMPP session failed in a way the transport did not see: no bind response, an
@@ -55,10 +48,6 @@ pub enum ChannelFailure {
 impl From<SessionError> for ChannelFailure {
     fn from(e: SessionError) -> Self {
         match e {
-            SessionError::BindRejected { status } => ChannelFailure::Bind {
-                status: status.value(),
-                detail: status.to_string(),
-            },
             SessionError::LinkLost { during, source } => {
                 match TransportError::take_from_io(source) {
                     Ok(t) if during == LinkPhase::Binding => ChannelFailure::Connect(t),
@@ -139,6 +128,21 @@ fn retried(primary: String, cause: &dyn StdError) -> (LogEvent, LogEvent, bool) 
     )
 }
 
+/// The report of `failure` with these two events.
+fn report(
+    (primary, follow_up, retryable): (LogEvent, LogEvent, bool),
+    failure: &ChannelFailure,
+) -> FailureReport {
+    FailureReport {
+        primary,
+        follow_up,
+        phase: failure.phase(),
+        reason: failure.reason(),
+        detail: failure.detail(),
+        retryable,
+    }
+}
+
 /// A bind rejection as an error, so its 43011 trace reads like the others.
 #[derive(Debug, thiserror::Error)]
 #[error("bind rejected by SMSC with command_status 0x{status:08X}: {detail}")]
@@ -188,19 +192,18 @@ impl ChannelFailure {
             ChannelFailure::Connect(e @ T::LinkLost { .. }) => {
                 retried(format!("SMSC close socket connection: {e}"), e)
             }
-            ChannelFailure::Bind { status, detail } => {
-                let e = BindRejected {
-                    status: *status,
-                    detail,
-                };
-                retried(format!("failed to bind: {e}"), &e)
-            }
             ChannelFailure::Link(e) => retried(format!("connection to SMSC lost: {e}"), e),
             ChannelFailure::Session(e) => {
                 let text = match e {
-                    SessionError::BindRejected { .. } | SessionError::BindRespMalformed { .. } => {
-                        format!("failed to bind: {e}")
+                    SessionError::BindRejected { status } => {
+                        let detail = status.to_string();
+                        let e = BindRejected {
+                            status: status.value(),
+                            detail: &detail,
+                        };
+                        return report(retried(format!("failed to bind: {e}"), &e), self);
                     }
+                    SessionError::BindRespMalformed { .. } => format!("failed to bind: {e}"),
                     SessionError::BindTimeout { .. } => format!("failed to send bind request: {e}"),
                     SessionError::LinkLost { .. } => format!("SMSC close socket connection: {e}"),
                     SessionError::EnquireLinkUnanswered { .. }
@@ -212,14 +215,7 @@ impl ChannelFailure {
                 retried(text, e)
             }
         };
-        FailureReport {
-            primary,
-            follow_up,
-            phase: self.phase(),
-            reason: self.reason(),
-            detail: self.detail(),
-            retryable,
-        }
+        report((primary, follow_up, retryable), self)
     }
 
     /// Whether the supervisor retries the channel (false only for set-up failures).
@@ -231,7 +227,6 @@ impl ChannelFailure {
         match self {
             ChannelFailure::Init(_) => Phase::TlsInit,
             ChannelFailure::Connect(e) => e.phase(),
-            ChannelFailure::Bind { .. } => Phase::Bind,
             ChannelFailure::Link(_) => Phase::Session,
             ChannelFailure::Session(e) => match e {
                 SessionError::BindRejected { .. }
@@ -253,7 +248,6 @@ impl ChannelFailure {
         match self {
             ChannelFailure::Init(e) => e.reason(),
             ChannelFailure::Connect(e) | ChannelFailure::Link(e) => e.reason(),
-            ChannelFailure::Bind { .. } => "bind_rejected",
             ChannelFailure::Session(e) => match e {
                 SessionError::BindRejected { .. } => "bind_rejected",
                 SessionError::BindRespMalformed { .. } => "protocol_violation",
@@ -270,8 +264,8 @@ impl ChannelFailure {
         match self {
             ChannelFailure::Init(e) => e.detail(),
             ChannelFailure::Connect(e) | ChannelFailure::Link(e) => e.detail(),
-            ChannelFailure::Bind { status, detail } => {
-                format!("command_status 0x{status:08X}: {detail}")
+            ChannelFailure::Session(SessionError::BindRejected { status }) => {
+                format!("command_status 0x{:08X}: {status}", status.value())
             }
             ChannelFailure::Session(e) => cause_chain(e),
         }
@@ -354,6 +348,7 @@ pub fn emit_repeated(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::CommandStatus;
     use crate::transport::{CertProblem, RejectionSeen, TlsVersion};
     use std::net::SocketAddr;
 
@@ -363,7 +358,7 @@ mod tests {
 
     /// (failure, primary code, primary text fragment, follow-up code, reason, phase, retried)
     fn table() -> Vec<(ChannelFailure, u32, String, u32, &'static str, Phase, bool)> {
-        use ChannelFailure::{Bind, Connect, Init, Link};
+        use ChannelFailure::{Connect, Init, Link, Session};
         use TransportError as T;
         let address = addr();
         vec![
@@ -528,10 +523,9 @@ mod tests {
                 true,
             ),
             (
-                Bind {
-                    status: 0x0E,
-                    detail: "ESME_RINVPASWD".into(),
-                },
+                Session(SessionError::BindRejected {
+                    status: CommandStatus::EsmeRinvpaswd,
+                }),
                 43009,
                 "failed to bind: bind rejected by SMSC with command_status 0x0000000E".into(),
                 43011,
