@@ -306,8 +306,8 @@ fn submit(windows: &[usize], count_w1: u64, count: u64, repeat: usize, transport
             sim.addr,
             repeat
         );
-        println!("| window | messages | client | msg/s | p50 µs | p99 µs | client CPU µs/msg | simulator CPU µs/msg |");
-        println!("|---:|---:|---|---:|---:|---:|---:|---:|");
+        println!("| window | messages | client | msg/s | p50 µs | p99 µs | client CPU µs/msg | simulator CPU µs/msg | client peak RSS MiB |");
+        println!("|---:|---:|---|---:|---:|---:|---:|---:|---:|");
         let mut ratios = Vec::new();
         for &window in windows {
             let n = if window <= 1 { count_w1 } else { count };
@@ -352,6 +352,7 @@ fn submit(windows: &[usize], count_w1: u64, count: u64, repeat: usize, transport
                 let p99 = median(runs.iter().map(|s| s.p99_us as f64).collect());
                 let cpu = median(runs.iter().map(|s| s.cpu_us_per_msg()).collect());
                 let sim_cpu = median(runs.iter().map(|s| s.sim_us_per_msg()).collect());
+                let peak = median(runs.iter().map(|s| s.peak_kib as f64 / 1024.0).collect());
                 let errors: u64 = runs.iter().map(|s| s.errors).sum();
                 let spread = {
                     let rates: Vec<f64> = runs.iter().map(|s| s.rate()).collect();
@@ -360,7 +361,7 @@ fn submit(windows: &[usize], count_w1: u64, count: u64, repeat: usize, transport
                     format!("{lo:.0}–{hi:.0}")
                 };
                 println!(
-                    "| {window} | {n} | {client:?} | {rate:.0} ({spread}) | {p50:.0} | {p99:.0} | {cpu:.2} | {sim_cpu:.2} |{}",
+                    "| {window} | {n} | {client:?} | {rate:.0} ({spread}) | {p50:.0} | {p99:.0} | {cpu:.2} | {sim_cpu:.2} | {peak:.1} |{}",
                     if errors > 0 { format!(" {errors} errors") } else { String::new() }
                 );
                 cells.push((rate, cpu));

@@ -81,6 +81,8 @@ pub struct Stats {
     pub errors: u64,
     /// Filled in by the orchestrator: the simulator's CPU over the same run.
     pub sim_ticks: u64,
+    /// The client process's peak resident set (VmHWM) when it reported, in KiB.
+    pub peak_kib: u64,
 }
 
 impl Stats {
@@ -102,6 +104,7 @@ impl Stats {
             p99_us: percentile(&latencies, 99.0),
             errors,
             sim_ticks: 0,
+            peak_kib: 0,
         }
     }
 
@@ -119,8 +122,14 @@ impl Stats {
 
     pub fn to_line(&self) -> String {
         format!(
-            "RESULT {} {} {} {} {} {}",
-            self.messages, self.seconds, self.cpu_ticks, self.p50_us, self.p99_us, self.errors
+            "RESULT {} {} {} {} {} {} {}",
+            self.messages,
+            self.seconds,
+            self.cpu_ticks,
+            self.p50_us,
+            self.p99_us,
+            self.errors,
+            peak_rss_kib(std::process::id())
         )
     }
 
@@ -135,6 +144,7 @@ impl Stats {
             p99_us: n(4) as u32,
             errors: n(5),
             sim_ticks: 0,
+            peak_kib: n(6),
         }
     }
 }
