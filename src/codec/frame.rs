@@ -106,6 +106,22 @@ impl Framer {
     }
 }
 
+/// Moves the encoded PDUs waiting in `pending` to the end of `out`, for a sans-I/O core's
+/// `poll_transmit`; `true` if there were any. An empty `out` takes the buffer itself instead
+/// of a copy.
+pub fn hand_over(pending: &mut BytesMut, out: &mut BytesMut) -> bool {
+    if pending.is_empty() {
+        return false;
+    }
+    if out.is_empty() {
+        std::mem::swap(out, pending);
+    } else {
+        out.extend_from_slice(pending);
+        pending.clear();
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

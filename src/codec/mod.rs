@@ -25,7 +25,7 @@ pub mod values;
 pub mod wire;
 
 pub use error::{DecodeError, EncodeError, FrameError, Reason, Reply};
-pub use frame::{Frame, Framer, DEFAULT_MAX_PDU_LEN};
+pub use frame::{hand_over, Frame, Framer, DEFAULT_MAX_PDU_LEN};
 pub use header::{CommandId, Header, HEADER_LEN};
 pub use pdu::Pdu;
 pub use status::{CommandStatus, StatusClass};

@@ -170,12 +170,7 @@ impl ServerSession {
     /// Appends every encoded PDU due to `out`; `true` if it appended anything. What is queued
     /// is bounded by the pending and deliver limits and by what the last reads asked for.
     pub fn poll_transmit(&mut self, out: &mut BytesMut) -> bool {
-        if self.out.is_empty() {
-            return false;
-        }
-        out.extend_from_slice(&self.out);
-        self.out.clear();
-        true
+        crate::codec::hand_over(&mut self.out, out)
     }
 
     /// The next event for the daemon, in the order their causes happened.

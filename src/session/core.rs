@@ -382,17 +382,7 @@ impl SessionCore {
 
     /// Moves every octet due into `out`; `true` if there were any.
     pub fn poll_transmit(&mut self, out: &mut BytesMut) -> bool {
-        if self.out.is_empty() {
-            return false;
-        }
-        if out.is_empty() {
-            // Hand the buffer over instead of copying it.
-            std::mem::swap(out, &mut self.out);
-        } else {
-            out.extend_from_slice(&self.out);
-            self.out.clear();
-        }
-        true
+        crate::codec::hand_over(&mut self.out, out)
     }
 
     /// The next event for the layer above.
