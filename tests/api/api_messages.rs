@@ -1,9 +1,7 @@
 //! The HTTP API end to end: a real server on 127.0.0.1:0 over a fake engine, driven by an
 //! HTTP client.
 
-mod api_support;
-
-use api_support::{
+use crate::support::api::{
     call, exchange, get, parse_raw, post, post_request, raw, raw_bytes, start, start_with,
     submitted, FakeEngine, RawAnswer,
 };
@@ -557,7 +555,7 @@ async fn serve_stops_on_shutdown_after_answering() {
         &server.services,
         server.engine.clone(),
         server.dispatcher.clone(),
-        &api_support::config_in(server.dir.path(), ""),
+        &crate::support::api::config_in(server.dir.path(), ""),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -584,7 +582,7 @@ async fn a_full_disk_is_a_503_with_the_reason_and_nothing_accepted_is_lost() {
     use smppd::daemon::store::{SqliteOptions, SqliteStore, Store};
     use std::sync::Arc;
     let dir = tempfile::tempdir().unwrap();
-    let config = api_support::config_in(dir.path(), "");
+    let config = crate::support::api::config_in(dir.path(), "");
     let engine = FakeEngine::new(true, true);
     *engine.configs.lock().unwrap() = config.channels.clone();
     // A file of at most 48 pages stands for a full disk.
@@ -665,12 +663,15 @@ const MESSAGE: &str = r#"{"to": "1", "text": "x"}"#;
 const JSON: &str = "content-type: application/json";
 
 /// `POST /v1/messages` with exactly `headers`.
-async fn post_message_raw(addr: std::net::SocketAddr, headers: &[&str]) -> api_support::RawAnswer {
+async fn post_message_raw(
+    addr: std::net::SocketAddr,
+    headers: &[&str],
+) -> crate::support::api::RawAnswer {
     raw(addr, &post_request("/v1/messages", headers, MESSAGE)).await
 }
 
 /// Messages accepted so far, whichever channel they went to.
-async fn accepted(server: &api_support::Server) -> usize {
+async fn accepted(server: &crate::support::api::Server) -> usize {
     server.claim("a").await.len() + server.claim("b").await.len()
 }
 

@@ -2,9 +2,7 @@
 //! against the schema the description gives for it — types, required fields, and no field
 //! the description does not name — so the two cannot drift apart.
 
-mod api_support;
-
-use api_support::{call, get, post, post_request, raw, start, submitted, FakeEngine};
+use crate::support::api::{call, get, post, post_request, raw, start, submitted, FakeEngine};
 use base64::Engine as _;
 use hyper::{Method, StatusCode};
 use proptest::prelude::*;

@@ -2,9 +2,7 @@
 //! anywhere else, with headers that keep it from being cached, framed or extended; the
 //! guard still applies to it; the data it shows still needs the token.
 
-mod api_support;
-
-use api_support::{call, raw, start, FakeEngine, RawAnswer};
+use crate::support::api::{call, raw, start, FakeEngine, RawAnswer};
 use hyper::{Method, StatusCode};
 
 /// The value of header `name` in `head` (names compared without case).

@@ -1,9 +1,7 @@
 //! Webhooks end to end: events committed to the store's outbox reach a tiny axum receiver
 //! on 127.0.0.1:0, which answers 500 first and sees the retry.
 
-mod api_support;
-
-use api_support::{post, start, submitted, FakeEngine, Server};
+use crate::support::api::{post, start, submitted, FakeEngine, Server};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post as route_post;

@@ -4,12 +4,10 @@
 //! appears in any log line; every log line, at debug level, names its `event`, and its
 //! `channel` when it concerns one.
 
-mod daemon_support;
-
+use crate::support::daemon::{http, Daemon, TempDir, HANG_GUARD};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
-use daemon_support::{http, Daemon, TempDir, HANG_GUARD};
 use serde_json::Value;
 use smppd::simulator::{Account, Simulator, SimulatorConfig, SimulatorHandle};
 use std::net::SocketAddr;
@@ -552,7 +550,7 @@ fn refused_tokens_are_logged_once_per_window_with_the_client_address() {
     let api = daemon.api();
     let guess = format!("Bearer {GUESS}");
     for _ in 0..5 {
-        let (status, _) = daemon_support::http_with_headers(
+        let (status, _) = crate::support::daemon::http_with_headers(
             api,
             "GET",
             "/v1/channels",

@@ -5,11 +5,9 @@
 //! expression names must be there with at least one sample, and so must each new family
 //! with its labels; `GET /v1/channels` reports the same facts.
 
-mod daemon_support;
-
+use crate::support::daemon::{http, Daemon, TempDir, HANG_GUARD};
 use axum::http::StatusCode;
 use axum::routing::post;
-use daemon_support::{http, Daemon, TempDir, HANG_GUARD};
 use serde_json::Value;
 use smppd::daemon::api::BACKLOG_TTL;
 use std::collections::BTreeSet;

@@ -5,10 +5,7 @@
 //! logged; balances and queued receipts survive a SIGKILL. The operations API lists the
 //! users and sessions, adds credits and unbinds a session; `/metrics` counts the same.
 
-mod daemon_support;
-mod pg_support;
-
-use daemon_support::{http, Daemon, TempDir, HANG_GUARD};
+use crate::support::daemon::{http, Daemon, TempDir, HANG_GUARD};
 use serde_json::Value;
 use smpp34::client::{SmppClient, SmppClientListener, BIND_TYPE, SMSC};
 use smpp34::common::{deliver_sm, deliver_sm_resp, SmppConnectionInformation};
@@ -174,7 +171,7 @@ async fn a_submit_is_answered_with_our_id_and_its_receipt_comes_back_with_it() {
     let id = id.expect("a message id");
     assert_eq!(id.len(), 32, "{id}");
     // The message left through the channel, as the client sent it.
-    daemon_support::wait_until("the simulator got the message", || {
+    crate::support::daemon::wait_until("the simulator got the message", || {
         sim.record().submits.len() == 1
     })
     .await;
@@ -240,7 +237,7 @@ async fn receipts_wait_for_a_receiver_and_credits_and_receipts_survive_a_sigkill
     }
     client.stop().await;
     let api = daemon.api();
-    daemon_support::wait_until("every receipt is in", || {
+    crate::support::daemon::wait_until("every receipt is in", || {
         ids.iter().all(|id| {
             http(api, "GET", &format!("/v1/messages/{id}"), None).1["state"] == "delivered"
         })
@@ -428,8 +425,10 @@ mod tls {
         let mut client = connect(addr, false).await.expect("TLS handshake");
         let id = bind_and_submit(&mut client).await.expect("a message id");
         assert_eq!(id.len(), 32, "{id}");
-        daemon_support::wait_until("the simulator got it", || sim.record().submits.len() == 1)
-            .await;
+        crate::support::daemon::wait_until("the simulator got it", || {
+            sim.record().submits.len() == 1
+        })
+        .await;
         daemon.signal("TERM");
         sim.shutdown().await;
     }
@@ -639,7 +638,7 @@ async fn an_inbound_message_to_a_users_range_reaches_that_user_by_the_longest_ma
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_postgresql_a_submit_is_charged_and_its_receipt_comes_back() {
-    let Some(schema) = pg_support::TestSchema::create("smpp_server_on_postgresql") else {
+    let Some(schema) = crate::support::pg::TestSchema::create("smpp_server_on_postgresql") else {
         return;
     };
     let sim = simulator().await;
@@ -715,7 +714,7 @@ async fn a_reload_keeps_an_unchanged_users_sessions_and_unbinds_one_whose_passwo
 /// The body of `GET path` as text (`/metrics` is not JSON).
 fn get_text(daemon: &Daemon, path: &str) -> String {
     let (status, body) =
-        daemon_support::request(daemon.api(), "GET", path, None, &[], HANG_GUARD).unwrap();
+        crate::support::daemon::request(daemon.api(), "GET", path, None, &[], HANG_GUARD).unwrap();
     assert_eq!(status, 200, "{body}");
     body
 }
@@ -849,7 +848,7 @@ async fn the_api_lists_users_and_sessions_adds_credits_and_unbinds_a_session() {
     let (code, body) = http(api, "DELETE", &format!("/v1/smpp-sessions/{id}"), None);
     assert_eq!(code, 202, "{body}");
     assert_eq!(body, serde_json::json!({"id": id, "unbinding": true}));
-    daemon_support::wait_until("the session is closed", || {
+    crate::support::daemon::wait_until("the session is closed", || {
         let (_, body) = http(api, "GET", "/v1/smpp-sessions", None);
         body["sessions"]
             .as_array()
@@ -886,7 +885,7 @@ async fn the_parts_of_a_long_message_go_out_as_the_client_split_them() {
         ids.push(resp.message_id.unwrap());
     }
     assert_ne!(ids[0], ids[1], "one message, and one id, per submit");
-    daemon_support::wait_until("both parts reached the SMSC", || {
+    crate::support::daemon::wait_until("both parts reached the SMSC", || {
         sim.record().submits.len() == 2
     })
     .await;

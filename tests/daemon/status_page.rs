@@ -13,15 +13,12 @@
 //!
 //! Without chromium the tests print a loud SKIPPED outside CI and fail in CI.
 
-mod browser_support;
-mod daemon_support;
-
+use crate::support::browser::webdriver::Driver;
+use crate::support::browser::{card, field, turn, Browser};
+use crate::support::daemon::{http_with_headers, Daemon, TempDir, HANG_GUARD};
 use axum::extract::State;
 use axum::routing::get;
 use axum::Json;
-use browser_support::webdriver::Driver;
-use browser_support::{card, field, turn, Browser};
-use daemon_support::{http_with_headers, Daemon, TempDir, HANG_GUARD};
 use serde_json::{json, Value};
 use smppd::simulator::{Account, Simulator, SimulatorConfig, SimulatorHandle};
 use std::net::SocketAddr;
@@ -261,7 +258,7 @@ fn full_answer(submitted: u64) -> Value {
 
 /// Serves the page and, as `/v1/channels`, [`full_answer`] with 50 more submits each time.
 async fn stand_in() -> SocketAddr {
-    const PAGE: &str = include_str!("../src/daemon/api/status.html");
+    const PAGE: &str = include_str!("../../src/daemon/api/status.html");
     async fn channels(State(calls): State<Arc<AtomicU64>>) -> Json<Value> {
         let n = calls.fetch_add(1, Ordering::Relaxed);
         Json(full_answer(1000 + 50 * n))

@@ -3,9 +3,6 @@
 //! password is reported and retried without submitting anything, and an SMSC that hangs up
 //! right after the TLS handshake is reported the way the driver documents it.
 
-mod channel_support;
-mod events_support;
-
 use smppd::codec::CommandStatus;
 use smppd::daemon::channels;
 use smppd::secret::Secret;
@@ -15,7 +12,7 @@ use smppd::supervisor::failure::CERT_REJECTED_TEXT;
 use smppd::supervisor::ChannelState;
 use tokio::sync::mpsc;
 
-use channel_support::*;
+use crate::support::channel::*;
 
 const MODES: [(BindMode, SimBindMode, &str); 3] = [
     (

@@ -3,9 +3,6 @@
 //! loses nothing, and over mutual TLS mobile-originated messages and delivery receipts reach
 //! the layer above and are acknowledged to the SMSC only once accepted.
 
-mod channel_support;
-mod events_support;
-
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -19,7 +16,7 @@ use smppd::transport::TransportError;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
-use channel_support::*;
+use crate::support::channel::*;
 
 #[tokio::test]
 async fn an_unanswered_enquire_link_is_reported_and_the_channel_binds_again() {

@@ -3,14 +3,11 @@
 //! order, an SMSC that stops answering gets the window again on the next link, throttled ones
 //! are accepted exactly once in the end, and a link cut mid-window loses nothing.
 
-mod channel_support;
-mod events_support;
-
 use std::time::Duration;
 
 use smppd::simulator::{Faults, SubmitOutcome as SimOutcome};
 
-use channel_support::*;
+use crate::support::channel::*;
 
 #[tokio::test]
 async fn the_window_is_filled_to_its_size_and_never_beyond() {

@@ -2,9 +2,7 @@
 //! dev PKI, mutual TLS to the built-in simulator, bind, submit, outcome — and the 43010 path
 //! when the keystore password is wrong.
 
-mod events_support;
-
-use events_support::split_events;
+use crate::support::events::split_events;
 use std::path::Path;
 use std::time::Duration;
 

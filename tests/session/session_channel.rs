@@ -1,10 +1,7 @@
 //! The per-channel task: connect, bind, run, back off, reconnect, stop. Paused clock, so
-//! sessions run over in-memory pipes (see `session_peer`).
+//! sessions run over in-memory pipes (see `support::peer`).
 
-mod events_support;
-mod session_peer;
-
-use events_support::split_events;
+use crate::support::events::split_events;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -23,7 +20,7 @@ use tokio::io::DuplexStream;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use session_peer::{message, params, Peer};
+use crate::support::peer::{message, params, Peer};
 
 /// Always the longest wait of each step, so the delays are 1 s, 2 s, 4 s ...
 struct Longest;
@@ -59,7 +56,7 @@ fn connector(
             if n < failures {
                 return Err(refused());
             }
-            let (client, peer) = session_peer::memory_pair();
+            let (client, peer) = crate::support::peer::memory_pair();
             tx.send(peer).ok();
             Ok(client)
         }) as Connecting
@@ -233,7 +230,7 @@ fn scripted(
             times.push(Instant::now());
             times.len() as u32
         };
-        let (client, peer) = session_peer::memory_pair();
+        let (client, peer) = crate::support::peer::memory_pair();
         tokio::spawn(script(n, peer));
         Box::pin(async move { Ok(client) }) as Connecting
     };

@@ -1,8 +1,5 @@
 //! The session driver against a scripted SMSC over real loopback TCP sockets.
 
-mod events_support;
-mod session_peer;
-
 use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
 use std::io;
@@ -20,7 +17,7 @@ use smppd::session::{
     BindMode, Counters, EndReason, FailureReason, InboundPdu, Session, SessionError, SubmitOutcome,
 };
 
-use session_peer::{
+use crate::support::peer::{
     bound, bound_in_memory, bound_recorded, bound_with, memory_pair, message, pair, params, Peer,
 };
 
@@ -134,7 +131,7 @@ async fn a_pdu_that_arrives_with_the_bind_resp_is_handled_at_once() {
         peer.send_raw(&both).await;
     };
     let (session, ()) = tokio::join!(Session::bind(client, params()), smsc);
-    let _upper = session_peer::run(session.unwrap(), vec![], Arc::new(Counters::default()));
+    let _upper = crate::support::peer::run(session.unwrap(), vec![], Arc::new(Counters::default()));
     // Answered without any further byte from the SMSC (not the session's own enquire_link
     // after its keep-alive interval, which the paused clock would reach at once).
     let (h, pdu) = peer.expect().await;
@@ -846,7 +843,7 @@ async fn a_burst_of_submits_leaves_in_a_few_writes() {
             peer.answer_bind(CommandStatus::EsmeRok)
         );
         let after_bind = writes.load(Ordering::SeqCst);
-        let upper = session_peer::run(
+        let upper = crate::support::peer::run(
             session.unwrap(),
             (0..N).map(message).collect(),
             Arc::new(Counters::default()),

@@ -1,9 +1,7 @@
 //! The session and the channel task against the built-in SMSC simulator over loopback TCP:
 //! a second, independent implementation of the other end of the protocol.
 
-mod events_support;
-
-use events_support::split_events;
+use crate::support::events::split_events;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;

@@ -1,14 +1,12 @@
 //! `smppd simulate` as a process: starts, serves a bind and a submit, prints events without
 //! passwords, and stops cleanly on SIGTERM.
 
-mod simulator_support;
-
 use std::net::SocketAddr;
 use std::process::Stdio;
 
-use simulator_support::client::{message_id, Client};
-use simulator_support::pki::Pki;
-use simulator_support::GUARD;
+use crate::support::simulator::client::{message_id, Client};
+use crate::support::simulator::pki::Pki;
+use crate::support::simulator::GUARD;
 use smppd::codec::{CommandId, CommandStatus};
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{ChildStdout, Command};

@@ -1,11 +1,9 @@
 //! Every fault switch, observed from the client side, set at start or at run time.
 
-mod simulator_support;
-
 use std::time::{Duration, Instant};
 
-use simulator_support::client::Client;
-use simulator_support::{config, GUARD};
+use crate::support::simulator::client::Client;
+use crate::support::simulator::{config, GUARD};
 use smppd::codec::{CommandId, CommandStatus, Pdu};
 use smppd::simulator::{Faults, Simulator, SubmitOutcome};
 
@@ -71,7 +69,7 @@ async fn drop_after_still_answers_the_submits_before_the_drop_when_they_come_in_
     let mut c = bound_tx(&sim).await;
     let mut burst = bytes::BytesMut::new();
     for seq in 10..14 {
-        Pdu::SubmitSm(simulator_support::client::submit_sm("b", 0, None))
+        Pdu::SubmitSm(crate::support::simulator::client::submit_sm("b", 0, None))
             .encode(seq, CommandStatus::EsmeRok, &mut burst)
             .unwrap();
     }

@@ -1,12 +1,10 @@
 //! The record as proof: counts, order, correlation and outstanding peaks across several
 //! connections, plus mobile-originated injection through the handle.
 
-mod simulator_support;
-
 use std::time::Duration;
 
-use simulator_support::client::Client;
-use simulator_support::{config, GUARD};
+use crate::support::simulator::client::Client;
+use crate::support::simulator::{config, GUARD};
 use smppd::codec::{CommandId, CommandStatus, Pdu};
 use smppd::simulator::{DeliverKind, Faults, MoMessage, Simulator, SimulatorError, SubmitOutcome};
 
@@ -180,7 +178,9 @@ async fn many_concurrent_clients_are_served_and_every_id_is_unique() {
             let mut ids = Vec::new();
             for i in 0..8 {
                 c.submit(&format!("m{i}"), 0, None).await;
-                ids.push(simulator_support::client::message_id(&c.expect().await));
+                ids.push(crate::support::simulator::client::message_id(
+                    &c.expect().await,
+                ));
             }
             ids
         }));
@@ -245,7 +245,7 @@ async fn the_record_file_holds_each_submit_before_its_answer_and_across_restarts
     let mut c = Client::tcp(sim.local_addr()).await;
     c.bind(CommandId::BindTransceiver, "esme", "secret").await;
     c.submit("first run", 1, None).await;
-    let id = simulator_support::client::message_id(&c.expect().await);
+    let id = crate::support::simulator::client::message_id(&c.expect().await);
     // The answer is here: so is its line, with the octets and the id handed out.
     let lines = record_lines(&path);
     let submit = lines
@@ -268,7 +268,7 @@ async fn the_record_file_holds_each_submit_before_its_answer_and_across_restarts
     let mut c = Client::tcp(sim.local_addr()).await;
     c.bind(CommandId::BindTransmitter, "esme", "secret").await;
     c.submit("second run", 0, None).await;
-    let second = simulator_support::client::message_id(&c.expect().await);
+    let second = crate::support::simulator::client::message_id(&c.expect().await);
     assert_ne!(
         second, id,
         "a restarted simulator with an offset reuses no id"

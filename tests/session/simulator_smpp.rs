@@ -1,13 +1,11 @@
 //! The simulator as an SMSC: binds, submits, receipts, keep-alive, unbind and bad input,
 //! driven by a small codec-level client over loopback (plain TCP and TLS).
 
-mod simulator_support;
-
 use std::time::Duration;
 
-use simulator_support::client::{message_id, Client};
-use simulator_support::pki::Pki;
-use simulator_support::{config, GUARD};
+use crate::support::simulator::client::{message_id, Client};
+use crate::support::simulator::pki::Pki;
+use crate::support::simulator::{config, GUARD};
 use smppd::codec::{CommandId, CommandStatus, EsmClass, Pdu};
 use smppd::simulator::{
     BindMode, DeliverKind, MessageIdStyle, Simulator, SubmitOutcome, TlsVersions,

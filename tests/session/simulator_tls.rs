@@ -1,10 +1,8 @@
 //! TLS behaviour of the simulator: versions, client-certificate requirement, and the
 //! close-after-handshake fault, observed from a client over loopback.
 
-mod simulator_support;
-
-use simulator_support::pki::{server_name, Pki};
-use simulator_support::GUARD;
+use crate::support::simulator::pki::{server_name, Pki};
+use crate::support::simulator::GUARD;
 use smppd::simulator::{Account, Faults, Simulator, SimulatorConfig, TlsVersions};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;

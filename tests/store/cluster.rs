@@ -1,6 +1,6 @@
 //! Several `smppd run` processes sharing one PostgreSQL database (issue 10): the real binary,
-//! two or three nodes on loopback, one throw-away schema (see `pg_support`), one in-process
-//! simulator, the database reached through a proxy the tests can cut (see `cluster_support`).
+//! two or three nodes on loopback, one throw-away schema (see `support::pg`), one in-process
+//! simulator, the database reached through a proxy the tests can cut (see `support::cluster`).
 //!
 //! The channel has `x-smpp-sessions` slots for the whole cluster, each owned through a lease
 //! with a fencing epoch. What is proved, one test each: nothing posted to any node is lost
@@ -15,15 +15,11 @@
 //! Connections at the simulator are related to nodes through `/proc`: the remote port the
 //! simulator recorded is the local port of one of the node process's sockets.
 
-mod cluster_support;
-mod daemon_support;
-mod pg_support;
-
-use cluster_support::{
+use crate::support::cluster::{
     get_json, holds_by, one_at_a_time, poll_until, post_batch, post_one, post_spread, resend_bound,
     texts, Cluster, Load, Posted, Spec, CHANNEL, LEASE, LEASE_SECONDS, SYSTEM_ID, WINDOW,
 };
-use daemon_support::{request, HANG_GUARD};
+use crate::support::daemon::{request, HANG_GUARD};
 use serde_json::Value;
 use smppd::codec::CommandStatus;
 use smppd::simulator::ConnectionId;
@@ -214,7 +210,7 @@ fn assert_cluster_view(cluster: &Cluster, i: usize, names: &[String]) {
 
 /// Each lease a node acquired it also gave up (released, or lost), by channel, slot and
 /// epoch.
-fn assert_leases_given_up(node: &cluster_support::Node) {
+fn assert_leases_given_up(node: &crate::support::cluster::Node) {
     let ended: Vec<Value> = node
         .daemon
         .events()
@@ -470,7 +466,7 @@ fn a_receipt_for_a_message_another_node_sent_is_matched_and_seen_delivered_by_ev
 
 /// The database becomes unreachable in the middle of a load, as in a network partition: the
 /// proxy between the nodes and PostgreSQL silences every open connection and answers no new
-/// one (see `cluster_support::pg_proxy` for why a proxy, and what exactly it does; the
+/// one (see `crate::support::pg_proxy` for why a proxy, and what exactly it does; the
 /// machine's shared server cannot be restarted, and `pg_terminate_backend` alone would
 /// only show the easy case, a connection that fails at once, never one that hangs).
 ///

@@ -310,7 +310,7 @@ fn spawn_child(db: &Path) -> Killed {
     let child = Command::new(exe)
         .args([
             "--exact",
-            "child_writer",
+            "store_crash::child_writer",
             "--nocapture",
             "--test-threads",
             "1",

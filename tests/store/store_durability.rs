@@ -2,12 +2,10 @@
 //! accepted while the SMSC is down go out when it comes up, and an inbound message
 //! acknowledged while the webhook is down survives a SIGKILL.
 
-mod daemon_support;
-
+use crate::support::daemon::{call, http, texts_at, wait_until, Daemon, TempDir, HANG_GUARD};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
-use daemon_support::{call, http, texts_at, wait_until, Daemon, TempDir, HANG_GUARD};
 use serde_json::{json, Value};
 use smppd::codec::CommandStatus;
 use smppd::simulator::{Account, MoMessage, Simulator, SimulatorConfig, SimulatorHandle};
@@ -241,7 +239,7 @@ async fn an_idempotency_key_repeated_after_a_restart_sends_one_message() {
     let body = json!({"to": "447700900123", "text": "exactly once"}).to_string();
     let post_with_key = |api: SocketAddr, body: String| {
         tokio::task::spawn_blocking(move || {
-            daemon_support::http_with_headers(
+            crate::support::daemon::http_with_headers(
                 api,
                 "POST",
                 "/v1/messages",

@@ -1,15 +1,13 @@
 //! Session-slot leases and fencing on PostgreSQL, in process: two stores stand for two
 //! nodes sharing one database (one throw-away schema of `SMPPD_TEST_POSTGRES_URL`, see
-//! `pg_support`).
+//! `support::pg`).
 //!
 //! Proves: a held slot cannot be acquired by another node; an expired one is taken over with
 //! a higher epoch and the former holder's claims come back to the queue as re-sends; after
 //! a takeover the former holder can neither renew, claim, record outcomes nor release under
 //! its old epoch; node names are exclusive while their holder is alive.
 
-mod pg_support;
-
-use pg_support::TestSchema;
+use crate::support::pg::TestSchema;
 use smppd::daemon::store::postgres::HeldSlot;
 use smppd::daemon::store::{
     segment_key, Change, Fence, MessageId, NewMessage, PgOptions, PgStore, Store, StoreError,

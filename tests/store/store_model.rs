@@ -1,6 +1,6 @@
 //! A model-based property test of the durable store, run against each backend: the
 //! [`SqliteStore`] always, the [`PgStore`] when `SMPPD_TEST_POSTGRES_URL` names a server
-//! (each case in a throw-away schema; see `tests/pg_support`).
+//! (each case in a throw-away schema; see `tests/support/pg.rs`).
 //!
 //! **The model** is a plain in-memory account of what the store promises, written from the
 //! `Store` trait's contract rather than from its SQL: a list of accepted messages in
@@ -61,7 +61,6 @@ use smppd::daemon::store::{
     Refused, SegmentRecord, SqliteOptions, SqliteStore, Store, Transition, Upkeep,
 };
 
-mod pg_support;
 use smppd::sms::{Field, SarValues, Segment};
 use std::collections::BTreeMap;
 use std::fmt::Debug;
@@ -555,7 +554,7 @@ enum Backend {
     /// A file in a temporary directory.
     Sqlite(tempfile::TempDir),
     /// A throw-away schema.
-    Postgres(pg_support::TestSchema),
+    Postgres(crate::support::pg::TestSchema),
 }
 
 impl Backend {
@@ -1226,7 +1225,7 @@ proptest! {
     #[test]
     fn the_postgres_store_behaves_like_its_model(ops in prop::collection::vec(op(), 1..64)) {
         run_case(
-            || pg_support::TestSchema::create("the_postgres_store_behaves_like_its_model")
+            || crate::support::pg::TestSchema::create("the_postgres_store_behaves_like_its_model")
                 .map(Backend::Postgres),
             &ops,
         )?;

@@ -1,16 +1,13 @@
 //! The daemon on PostgreSQL (`[store] backend = "postgres"`), with the real binary against
 //! the simulator: messages posted are delivered, receipts are matched with the API's ids
 //! (also across a SIGKILL), and a SIGKILL with a backlog loses nothing. Each test runs in a
-//! throw-away schema of the server `SMPPD_TEST_POSTGRES_URL` names (see `pg_support`).
+//! throw-away schema of the server `SMPPD_TEST_POSTGRES_URL` names (see `support::pg`).
 
-mod daemon_support;
-mod pg_support;
-
+use crate::support::daemon::{call, http, texts_at, wait_until, Daemon, TempDir, HANG_GUARD};
+use crate::support::pg::TestSchema;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
-use daemon_support::{call, http, texts_at, wait_until, Daemon, TempDir, HANG_GUARD};
-use pg_support::TestSchema;
 use serde_json::{json, Value};
 use smppd::simulator::{Account, Simulator, SimulatorConfig, SimulatorHandle};
 use std::net::SocketAddr;
@@ -236,7 +233,7 @@ fn check_config_connects_and_refuses_a_newer_schema() {
     let (ok, out) = check(&config);
     assert!(ok, "{out}");
     assert!(out.contains("no schema yet"), "{out}");
-    pg_support::execute(
+    crate::support::pg::execute(
         &schema.url(),
         "CREATE TABLE schema_version (version BIGINT NOT NULL);
          INSERT INTO schema_version VALUES (999);",

@@ -1,6 +1,6 @@
 //! TLS between the store and PostgreSQL (`[store] tls`, `tls-ca`), against the test server
-//! behind a TLS-terminating proxy (`pg_support::tls_proxy`), whose certificates the test
-//! makes (`common/tls_pki.rs`): the test server's own TLS, if any, is not relied on.
+//! behind a TLS-terminating proxy (`crate::support::pg::tls_proxy`), whose certificates the test
+//! makes (`tests/support/pki.rs`): the test server's own TLS, if any, is not relied on.
 //!
 //! Proves: with the right CA the store opens through TLS and a message written by the
 //! writer is read back by the readers (and the lease connection works), also after the
@@ -9,20 +9,14 @@
 //! answers the SSLRequest with `N` is refused with that said; `check-config` and
 //! `smppd store inspect` connect through TLS too.
 
-mod pg_support;
-#[path = "common/tls_pki.rs"]
-mod tls_pki;
-#[path = "common/tls_server.rs"]
-mod tls_server;
-
-use pg_support::tls_proxy::{Offer, PgTlsProxy};
-use pg_support::TestSchema;
+use crate::support::pg::TestSchema;
+use crate::support::pg_tls_proxy::{Offer, PgTlsProxy};
+use crate::support::pki::{Leaf, Pki};
 use smppd::daemon::store::postgres::PgTls;
 use smppd::daemon::store::{MessageId, NewMessage, PgOptions, PgStore, Store, StoreError};
 use smppd::sms::{Field, Segment};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
-use tls_pki::{Leaf, Pki};
 
 fn message() -> NewMessage {
     NewMessage {
@@ -50,7 +44,12 @@ fn message() -> NewMessage {
 
 /// A proxy presenting `leaf` (TLS 1.2 and 1.3).
 async fn tls_proxy(schema: &TestSchema, pki: &Pki, leaf: &Leaf) -> PgTlsProxy {
-    let config = tls_server::server_config(pki, leaf, tls_server::BOTH, false);
+    let config = crate::support::tls_server::server_config(
+        pki,
+        leaf,
+        crate::support::tls_server::BOTH,
+        false,
+    );
     PgTlsProxy::start(schema.server(), Offer::Tls(config)).await
 }
 

@@ -1,5 +1,4 @@
 //! Shared by the `api_*` tests: a fake engine, a server on 127.0.0.1:0, and an HTTP client.
-#![allow(dead_code)]
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};

@@ -2,9 +2,7 @@
 //! mutual TLS with the committed dev PKI), a channel through the real supervisor, and helpers
 //! that wait on the channel's status or outcomes with a generous hang guard only.
 
-#![allow(dead_code)]
-
-pub use crate::events_support::split_events;
+pub use crate::support::events::split_events;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;

@@ -5,14 +5,10 @@
 //! The nodes reach PostgreSQL through [`PgProxy`], so a test can make the database
 //! unreachable without touching the machine's shared server.
 
-#![allow(dead_code)]
+pub use crate::support::pg_proxy::PgProxy;
 
-mod pg_proxy;
-
-pub use pg_proxy::PgProxy;
-
-use crate::daemon_support::{request, texts_at, Daemon, TempDir, HANG_GUARD};
-use crate::pg_support::TestSchema;
+use crate::support::daemon::{request, texts_at, Daemon, TempDir, HANG_GUARD};
+use crate::support::pg::TestSchema;
 use serde_json::{json, Value};
 use smppd::simulator::{Account, ConnectionId, Simulator, SimulatorConfig, SimulatorHandle};
 use std::collections::{BTreeMap, BTreeSet};
@@ -100,7 +96,7 @@ pub struct Cluster {
 
 impl Cluster {
     /// Starts the simulator, the proxy and `spec.nodes` nodes; `None` when the PostgreSQL
-    /// tests are skipped (see `pg_support`).
+    /// tests are skipped (see `support::pg`).
     pub fn start(test: &str, spec: Spec) -> Option<Cluster> {
         let schema = TestSchema::create(test)?;
         let mut config = SimulatorConfig::loopback(vec![Account::new(SYSTEM_ID, "pw")]);

@@ -1,6 +1,5 @@
 //! Running the real `smppd` binary in tests: a temp directory for its configuration, its
 //! JSON log lines collected as they come, signals, and a minimal HTTP client.
-#![allow(dead_code)]
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};

@@ -1,6 +1,5 @@
 //! Splits a session's single ordered event stream into the two streams tests read apart:
 //! submit outcomes and inbound messages (the order within each is kept).
-#![allow(dead_code)]
 
 use smppd::session::{Inbound, SessionEvent, SubmitOutcome};
 use tokio::sync::mpsc;

@@ -5,9 +5,8 @@
 //! in-memory pipe ([`memory_pair`]): the paused clock jumps ahead whenever every task waits,
 //! and bytes still inside the kernel's loopback path would let it jump past a deadline the
 //! test did not mean to reach. In memory, a written byte is readable at once.
-#![allow(dead_code)]
 
-use crate::events_support::split_events;
+use crate::support::events::split_events;
 use std::collections::VecDeque;
 use std::sync::Arc;
 

@@ -1,5 +1,4 @@
 //! A throw-away PKI generated at test time with rcgen: two CAs, server and client leaves.
-#![allow(dead_code)] // each test binary uses a different part of it
 
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,

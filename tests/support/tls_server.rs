@@ -1,6 +1,5 @@
 //! In-process test SMSCs on 127.0.0.1 ephemeral ports: rustls servers with chosen versions and
 //! client-auth policy, and plain TCP servers, each serving one connection.
-#![allow(dead_code)] // each test binary uses a different part of it
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,7 +14,7 @@ use smppd::transport::{
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-use super::tls_pki::{Leaf, Pki};
+use crate::support::pki::{Leaf, Pki};
 
 /// A hang guard only: no test outcome depends on it.
 pub const HANG_GUARD: Duration = Duration::from_secs(60);

@@ -2,14 +2,11 @@
 //! `failed to initialize ssl context: `, and validity warnings. Also that no password ever
 //! shows in an error.
 
-#[path = "fixtures/keystore/pki.rs"]
-mod pki;
-
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use crate::support::keystore_pki::{read, Pki};
 use p12_keystore::{KeyStore, KeyStoreEntry, PrivateKeyChain};
-use pki::{read, Pki};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::PrivatePkcs8KeyDer;
 use smppd::secret::Secret;

@@ -7,8 +7,8 @@ use proptest::prelude::*;
 use smppd::secret::Secret;
 use smppd::transport::keystore::{inspect, Keystore};
 
-const LEGACY: &[u8] = include_bytes!("../certs/dev/client-legacy.p12");
-const MODERN: &[u8] = include_bytes!("../certs/dev/client.p12");
+const LEGACY: &[u8] = include_bytes!("../../certs/dev/client-legacy.p12");
+const MODERN: &[u8] = include_bytes!("../../certs/dev/client.p12");
 
 fn try_load(data: &[u8]) -> bool {
     let pw = Secret::new("changeit");

@@ -1,13 +1,10 @@
 //! PKCS#12 files as OpenSSL 3 writes them, made at test time: default and `-legacy`
 //! encryption, MAC-less, same or empty key password, CA-only trust stores.
 
-#[path = "fixtures/keystore/pki.rs"]
-mod pki;
-
 use std::path::Path;
 use std::time::SystemTime;
 
-use pki::{read, Pki};
+use crate::support::keystore_pki::{read, Pki};
 use rustls_pki_types::CertificateDer;
 use smppd::secret::Secret;
 use smppd::transport::keystore::{Keystore, KeystoreError};

@@ -1,16 +1,11 @@
 //! Connection failures and how they are classified: untrusted, expired and misnamed server
 //! certificates, refused connections, and a TLS/plain mismatch in either direction.
 
-#[path = "common/tls_pki.rs"]
-mod tls_pki;
-#[path = "common/tls_server.rs"]
-mod tls_server;
-
 use std::time::Duration;
 
+use crate::support::pki::Pki;
+use crate::support::tls_server::*;
 use smppd::transport::{CertProblem, Connector, Timeouts, TlsSettings, TlsVersion, TransportError};
-use tls_pki::Pki;
-use tls_server::*;
 use tokio::io::AsyncWriteExt;
 
 fn problem(err: &TransportError) -> CertProblem {

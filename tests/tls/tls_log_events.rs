@@ -1,21 +1,16 @@
 //! The tracing events a failure produces: two per failure, with the documented codes and the
 //! structured fields, and never a password.
 
-#[path = "common/tls_pki.rs"]
-mod tls_pki;
-#[path = "common/tls_server.rs"]
-mod tls_server;
-
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::pki::Pki;
+use crate::support::tls_server::*;
 use serde_json::Value;
 use smppd::secret::Secret;
 use smppd::supervisor::{emit, Attempt, ChannelFailure};
 use smppd::transport::{Connector, InitError, TlsOptions, TlsSettings, TlsVersion};
-use tls_pki::Pki;
-use tls_server::*;
 
 /// A writer that appends to a shared buffer.
 #[derive(Clone, Default)]

@@ -1,16 +1,11 @@
 //! Each TLS mode and pinned version against in-process servers on 127.0.0.1: success and
 //! byte exchange, version refusal, server-name override and trust-all.
 
-#[path = "common/tls_pki.rs"]
-mod tls_pki;
-#[path = "common/tls_server.rs"]
-mod tls_server;
-
+use crate::support::pki::Pki;
+use crate::support::tls_server::*;
 use smppd::transport::{
     Connector, InitError, TlsMode, TlsOptions, TlsSettings, TlsVersion, TRUST_ALL_WARNING,
 };
-use tls_pki::Pki;
-use tls_server::*;
 
 #[tokio::test]
 async fn off_exchanges_bytes_over_plain_tcp() {

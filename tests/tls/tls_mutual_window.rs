@@ -2,15 +2,10 @@
 //! successful TLS 1.3 handshake (seen on the first read), versus closes that are not
 //! certificate rejections.
 
-#[path = "common/tls_pki.rs"]
-mod tls_pki;
-#[path = "common/tls_server.rs"]
-mod tls_server;
-
+use crate::support::pki::Pki;
+use crate::support::tls_server::*;
 use smppd::supervisor::failure::CERT_REJECTED_TEXT;
 use smppd::transport::{Phase, ReadEnd, RejectionSeen, Stream, TlsVersion, TransportError};
-use tls_pki::Pki;
-use tls_server::*;
 use tokio::io::AsyncWriteExt;
 
 /// A bind_transceiver header, as the session would send first.

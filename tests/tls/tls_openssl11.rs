@@ -2,18 +2,13 @@
 //! The `openssl` command is required: CI installs it, and a missing one fails these tests.
 #![cfg(feature = "tls11")]
 
-#[path = "common/tls_pki.rs"]
-mod tls_pki;
-#[path = "common/tls_server.rs"]
-mod tls_server;
-
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+use crate::support::pki::{Leaf, Pki};
+use crate::support::tls_server::*;
 use smppd::transport::{TlsMode, TlsVersion, TLS11_CIPHERS};
-use tls_pki::{Leaf, Pki};
-use tls_server::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// An `openssl s_server` child, killed when dropped.

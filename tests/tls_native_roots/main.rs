@@ -1,14 +1,15 @@
 //! `single` mode without a keystore trusts the operating system store, which
 //! `SSL_CERT_FILE` replaces when set. One test in this binary: it changes the environment.
 
-#[path = "common/tls_pki.rs"]
-mod tls_pki;
-#[path = "common/tls_server.rs"]
-mod tls_server;
+#[path = "../support"]
+mod support {
+    pub mod pki;
+    pub mod tls_server;
+}
 
+use crate::support::pki::Pki;
+use crate::support::tls_server::*;
 use smppd::transport::{Connector, TlsOptions, TlsSettings};
-use tls_pki::Pki;
-use tls_server::*;
 
 fn no_keystore() -> TlsSettings {
     TlsSettings::Single {

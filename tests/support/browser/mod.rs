@@ -4,7 +4,6 @@
 //!
 //! `--virtual-time-budget` runs the page's timers on virtual time (pausing while a fetch is
 //! pending), so a budget of 12 s sees three refreshes in a fraction of that.
-#![allow(dead_code)]
 
 pub mod webdriver;
 

@@ -1,7 +1,6 @@
 //! Shared helpers of the `simulator_*` integration tests: a throw-away PKI and a small SMPP
 //! client written directly on the codec (not on smppd's session layer, so that the simulator
 //! and the client under test never share code paths).
-#![allow(dead_code)]
 
 pub mod pki;
 

@@ -8,7 +8,7 @@
 //! (no TLS; the client may go on in the clear). [`Offer::Tls`] answers `S`, [`Offer::NoTls`]
 //! answers `N` as a server without TLS does, then pipes in the clear.
 
-use super::upstream::{Server, Upstream};
+use crate::support::pg_upstream::{Server, Upstream};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

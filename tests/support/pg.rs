@@ -5,13 +5,8 @@
 //! without a server still runs everything else); with `CI` set it fails instead, so CI
 //! cannot skip the PostgreSQL tests unnoticed. `.ci/postgres` sets the variable up.
 //!
-//! [`tls_proxy`] puts a TLS-terminating proxy in front of the server (whose own TLS the
-//! tests do not rely on); [`upstream`] is how the proxies reach it.
-
-#![allow(dead_code)]
-
-pub mod tls_proxy;
-pub mod upstream;
+//! `pg_tls_proxy` puts a TLS-terminating proxy in front of the server (whose own TLS the
+//! tests do not rely on); `pg_upstream` is how the proxies reach it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use crate::pg_support::upstream::{Server, Upstream};
+use crate::support::pg_upstream::{Server, Upstream};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
