@@ -4,7 +4,8 @@
 //! appears in any log line; every log line, at debug level, names its `event`, and its
 //! `channel` when it concerns one.
 
-use crate::support::daemon::{http, Daemon, TempDir, HANG_GUARD};
+use crate::support::daemon::{http, Daemon, TempDir};
+use crate::support::hang_guard::HANG_GUARD;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;

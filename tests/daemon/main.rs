@@ -6,6 +6,7 @@
 mod support {
     pub mod browser;
     pub mod daemon;
+    pub mod hang_guard;
     pub mod pg;
 }
 

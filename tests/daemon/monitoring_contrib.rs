@@ -5,7 +5,8 @@
 //! expression names must be there with at least one sample, and so must each new family
 //! with its labels; `GET /v1/channels` reports the same facts.
 
-use crate::support::daemon::{http, Daemon, TempDir, HANG_GUARD};
+use crate::support::daemon::{http, Daemon, TempDir};
+use crate::support::hang_guard::HANG_GUARD;
 use axum::http::StatusCode;
 use axum::routing::post;
 use serde_json::Value;

@@ -5,7 +5,8 @@
 //! logged; balances and queued receipts survive a SIGKILL. The operations API lists the
 //! users and sessions, adds credits and unbinds a session; `/metrics` counts the same.
 
-use crate::support::daemon::{http, Daemon, TempDir, HANG_GUARD};
+use crate::support::daemon::{http, Daemon, TempDir};
+use crate::support::hang_guard::HANG_GUARD;
 use serde_json::Value;
 use smpp34::client::{SmppClient, SmppClientListener, BIND_TYPE, SMSC};
 use smpp34::common::{deliver_sm, deliver_sm_resp, SmppConnectionInformation};

@@ -15,7 +15,8 @@
 
 use crate::support::browser::webdriver::Driver;
 use crate::support::browser::{card, field, turn, Browser};
-use crate::support::daemon::{http_with_headers, Daemon, TempDir, HANG_GUARD};
+use crate::support::daemon::{http_with_headers, Daemon, TempDir};
+use crate::support::hang_guard::HANG_GUARD;
 use axum::extract::State;
 use axum::routing::get;
 use axum::Json;

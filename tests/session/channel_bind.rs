@@ -13,6 +13,7 @@ use smppd::supervisor::ChannelState;
 use tokio::sync::mpsc;
 
 use crate::support::channel::*;
+use crate::support::hang_guard::HANG_GUARD;
 
 const MODES: [(BindMode, SimBindMode, &str); 3] = [
     (

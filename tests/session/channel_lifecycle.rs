@@ -17,6 +17,7 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use crate::support::channel::*;
+use crate::support::hang_guard::HANG_GUARD;
 
 #[tokio::test]
 async fn an_unanswered_enquire_link_is_reported_and_the_channel_binds_again() {

@@ -8,6 +8,7 @@ use std::time::Duration;
 use smppd::simulator::{Faults, SubmitOutcome as SimOutcome};
 
 use crate::support::channel::*;
+use crate::support::hang_guard::HANG_GUARD;
 
 #[tokio::test]
 async fn the_window_is_filled_to_its_size_and_never_beyond() {

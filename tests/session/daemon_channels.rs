@@ -3,6 +3,7 @@
 //! when the keystore password is wrong.
 
 use crate::support::events::split_events;
+use crate::support::hang_guard::HANG_GUARD;
 use std::path::Path;
 use std::time::Duration;
 
@@ -16,8 +17,6 @@ use smppd::simulator::{
 };
 use smppd::supervisor::ChannelState;
 use tokio::sync::mpsc;
-
-const HANG_GUARD: Duration = Duration::from_secs(60);
 
 fn dev(file: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))

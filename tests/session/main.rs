@@ -6,6 +6,7 @@
 mod support {
     pub mod channel;
     pub mod events;
+    pub mod hang_guard;
     pub mod peer;
     pub mod simulator;
 }

@@ -2,6 +2,7 @@
 //! a second, independent implementation of the other end of the protocol.
 
 use crate::support::events::split_events;
+use crate::support::hang_guard::HANG_GUARD;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -17,8 +18,6 @@ use smppd::supervisor::{
 };
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
-
-const WAIT: Duration = Duration::from_secs(60);
 
 /// Fails a hung test instead of letting CI wait forever; never a timing assertion.
 async fn guard<T>(f: impl Future<Output = T>) -> T {
@@ -163,7 +162,7 @@ async fn throttled_submits_receipts_and_mo_all_arrive_exactly_once() {
             inbound.accept();
             receipts += 1;
         }
-        sim.wait_for_acknowledged_receipts(N as usize, WAIT)
+        sim.wait_for_acknowledged_receipts(N as usize, HANG_GUARD)
             .await
             .unwrap();
 
@@ -174,7 +173,7 @@ async fn throttled_submits_receipts_and_mo_all_arrive_exactly_once() {
             short_message: b"reply".to_vec(),
             esm_class: 0,
         };
-        let inject = sim.inject_mo("esme", mo, WAIT);
+        let inject = sim.inject_mo("esme", mo, HANG_GUARD);
         let accept = async {
             let inbound = ch.inbound.recv().await.unwrap();
             assert!(!inbound.is_receipt);

@@ -4,16 +4,16 @@
 use std::net::SocketAddr;
 use std::process::Stdio;
 
+use crate::support::hang_guard::HANG_GUARD;
 use crate::support::simulator::client::{message_id, Client};
 use crate::support::simulator::pki::Pki;
-use crate::support::simulator::GUARD;
 use smppd::codec::{CommandId, CommandStatus};
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{ChildStdout, Command};
 use tokio::time::timeout;
 
 async fn line(lines: &mut Lines<BufReader<ChildStdout>>) -> String {
-    timeout(GUARD, lines.next_line())
+    timeout(HANG_GUARD, lines.next_line())
         .await
         .expect("hang guard")
         .unwrap()
@@ -69,7 +69,7 @@ async fn simulate_serves_until_sigterm_and_never_prints_a_password() {
         .await
         .unwrap();
     assert!(killed.success());
-    let status = timeout(GUARD, child.wait())
+    let status = timeout(HANG_GUARD, child.wait())
         .await
         .expect("hang guard")
         .unwrap();
@@ -118,7 +118,7 @@ async fn simulate_says_why_it_dropped_a_client_that_sent_unframeable_bytes() {
         "{closed}"
     );
     child.start_kill().unwrap();
-    let _ = timeout(GUARD, child.wait()).await.expect("hang guard");
+    let _ = timeout(HANG_GUARD, child.wait()).await.expect("hang guard");
 }
 
 #[tokio::test]
@@ -150,7 +150,7 @@ async fn simulate_quiet_serves_but_prints_only_start_and_stop() {
         .await
         .unwrap();
     assert!(killed.success());
-    let status = timeout(GUARD, child.wait())
+    let status = timeout(HANG_GUARD, child.wait())
         .await
         .expect("hang guard")
         .unwrap();
@@ -201,7 +201,7 @@ async fn simulate_record_file_survives_sigkill_and_holds_mo_and_offset_ids() {
 
     // SIGKILL: nothing gets to flush anything; what was answered must be in the file.
     child.start_kill().unwrap();
-    let _ = timeout(GUARD, child.wait()).await.expect("hang guard");
+    let _ = timeout(HANG_GUARD, child.wait()).await.expect("hang guard");
     let text = std::fs::read_to_string(&record).unwrap();
     let events: Vec<serde_json::Value> = text
         .lines()
@@ -299,5 +299,5 @@ async fn simulate_serves_mutual_tls_from_pem_files() {
         CommandStatus::EsmeRok
     );
     child.start_kill().unwrap();
-    let _ = timeout(GUARD, child.wait()).await.expect("hang guard");
+    let _ = timeout(HANG_GUARD, child.wait()).await.expect("hang guard");
 }

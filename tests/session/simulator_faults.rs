@@ -2,8 +2,9 @@
 
 use std::time::{Duration, Instant};
 
+use crate::support::hang_guard::HANG_GUARD;
 use crate::support::simulator::client::Client;
-use crate::support::simulator::{config, GUARD};
+use crate::support::simulator::config;
 use smppd::codec::{CommandId, CommandStatus, Pdu};
 use smppd::simulator::{Faults, Simulator, SubmitOutcome};
 
@@ -50,7 +51,9 @@ async fn drop_after_n_submits_closes_without_answering_the_last() {
     c.submit("d", 0, None).await;
     assert!(c.recv().await.is_none(), "expected the connection to drop");
     let record = sim
-        .wait_until("the connection to close", GUARD, |s| !s.connections[0].open)
+        .wait_until("the connection to close", HANG_GUARD, |s| {
+            !s.connections[0].open
+        })
         .await
         .unwrap();
     assert_eq!(record.submits[2].outcome, SubmitOutcome::Dropped);
@@ -83,7 +86,9 @@ async fn drop_after_still_answers_the_submits_before_the_drop_when_they_come_in_
     assert!(c.recv().await.is_none(), "expected the connection to drop");
     drop(c);
     let record = sim
-        .wait_until("the connection to close", GUARD, |s| !s.connections[0].open)
+        .wait_until("the connection to close", HANG_GUARD, |s| {
+            !s.connections[0].open
+        })
         .await
         .unwrap();
     // The fourth submit came after the cut: never read, never recorded.
@@ -154,7 +159,7 @@ async fn withheld_submits_are_recorded_as_outstanding() {
     let next = c.expect().await;
     assert_eq!(next.header.command_id, CommandId::EnquireLinkResp);
     assert_eq!(next.header.sequence_number, seq);
-    let submits = sim.wait_for_submits(5, GUARD).await.unwrap();
+    let submits = sim.wait_for_submits(5, HANG_GUARD).await.unwrap();
     assert!(submits.iter().all(|s| s.outcome == SubmitOutcome::Withheld));
     let record = sim.record();
     assert_eq!(record.connections[0].outstanding, 5);
@@ -165,7 +170,7 @@ async fn withheld_submits_are_recorded_as_outstanding() {
     c.submit("released", 0, None).await;
     assert_eq!(c.expect().await.header.command_id, CommandId::SubmitSmResp);
     let record = sim
-        .wait_until("the response to be counted", GUARD, |s| {
+        .wait_until("the response to be counted", HANG_GUARD, |s| {
             s.connections[0].outstanding == 5
         })
         .await

@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
+use crate::support::hang_guard::HANG_GUARD;
 use crate::support::simulator::client::Client;
-use crate::support::simulator::{config, GUARD};
+use crate::support::simulator::config;
 use smppd::codec::{CommandId, CommandStatus, Pdu};
 use smppd::simulator::{DeliverKind, Faults, MoMessage, Simulator, SimulatorError, SubmitOutcome};
 
@@ -25,7 +26,7 @@ async fn every_submit_is_recorded_once_in_order_per_connection() {
         a.expect().await;
         b.expect().await;
     }
-    let submits = sim.wait_for_submits(20, GUARD).await.unwrap();
+    let submits = sim.wait_for_submits(20, HANG_GUARD).await.unwrap();
     assert_eq!(submits.len(), 20);
     let per = |system_id: &str| -> Vec<(u32, u16)> {
         submits
@@ -64,13 +65,13 @@ async fn max_outstanding_is_the_most_submits_a_client_kept_unanswered() {
     for _ in 0..3 {
         c.submit("window", 0, None).await;
     }
-    sim.wait_for_submits(3, GUARD).await.unwrap();
+    sim.wait_for_submits(3, HANG_GUARD).await.unwrap();
     let mut other = Client::tcp(sim.local_addr()).await;
     other
         .bind(CommandId::BindTransmitter, "esme", "secret")
         .await;
     other.submit("one", 0, None).await;
-    let record = sim.wait_for_submits(4, GUARD).await.unwrap();
+    let record = sim.wait_for_submits(4, HANG_GUARD).await.unwrap();
     assert_eq!(record.len(), 4);
     let snapshot = sim.record();
     let peaks: Vec<u64> = snapshot
@@ -92,11 +93,11 @@ async fn mobile_originated_messages_reach_a_bound_receiver_and_report_the_ack() 
         esm_class: 0,
     };
     // Nobody bound yet, and a transmitter cannot receive.
-    let err = sim.inject_mo("esme", mo(), GUARD).await.unwrap_err();
+    let err = sim.inject_mo("esme", mo(), HANG_GUARD).await.unwrap_err();
     assert!(matches!(err, SimulatorError::NotBound(_)), "{err}");
     let mut tx = Client::tcp(sim.local_addr()).await;
     tx.bind(CommandId::BindTransmitter, "esme", "secret").await;
-    assert!(sim.inject_mo("esme", mo(), GUARD).await.is_err());
+    assert!(sim.inject_mo("esme", mo(), HANG_GUARD).await.is_err());
 
     let mut rx = Client::tcp(sim.local_addr()).await;
     rx.bind(CommandId::BindReceiver, "esme", "secret").await;
@@ -108,7 +109,7 @@ async fn mobile_originated_messages_reach_a_bound_receiver_and_report_the_ack() 
         rx.ack(&deliver).await;
         (sm, rx)
     });
-    let status = sim.inject_mo("esme", mo(), GUARD).await.unwrap();
+    let status = sim.inject_mo("esme", mo(), HANG_GUARD).await.unwrap();
     assert_eq!(status, CommandStatus::EsmeRok);
     let (sm, mut rx) = client.await.unwrap();
     assert_eq!(sm.short_message.as_bytes(), b"STOP");
@@ -131,7 +132,7 @@ async fn mobile_originated_messages_reach_a_bound_receiver_and_report_the_ack() 
 
     // A late answer is still recorded.
     rx.ack(&frame).await;
-    sim.wait_until("the late ack", GUARD, |s| {
+    sim.wait_until("the late ack", HANG_GUARD, |s| {
         s.delivers
             .iter()
             .all(|d| d.response_status == Some(CommandStatus::EsmeRok))
@@ -161,7 +162,10 @@ async fn an_unacknowledged_receipt_is_sent_again_to_the_next_receiver() {
     assert_eq!(again.header.command_id, CommandId::DeliverSm);
     assert_eq!(first.body, again.body);
     rx.ack(&again).await;
-    let record = sim.wait_for_acknowledged_receipts(1, GUARD).await.unwrap();
+    let record = sim
+        .wait_for_acknowledged_receipts(1, HANG_GUARD)
+        .await
+        .unwrap();
     assert_eq!(record.delivers.len(), 2);
     sim.shutdown().await;
 }
@@ -193,7 +197,7 @@ async fn many_concurrent_clients_are_served_and_every_id_is_unique() {
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 128, "message ids repeated");
-    let submits = sim.wait_for_submits(128, GUARD).await.unwrap();
+    let submits = sim.wait_for_submits(128, HANG_GUARD).await.unwrap();
     assert_eq!(submits.len(), 128);
     sim.shutdown().await;
 }
@@ -259,7 +263,9 @@ async fn the_record_file_holds_each_submit_before_its_answer_and_across_restarts
     let receipt = c.expect().await;
     assert_eq!(receipt.header.command_id, CommandId::DeliverSm);
     c.ack(&receipt).await;
-    sim.wait_for_acknowledged_receipts(1, GUARD).await.unwrap();
+    sim.wait_for_acknowledged_receipts(1, HANG_GUARD)
+        .await
+        .unwrap();
     sim.shutdown().await;
 
     // A second simulator on the same file, with its own ids, appends after the first.
@@ -331,7 +337,7 @@ async fn mo_messages_on_a_timer_reach_every_receiver_with_unique_texts() {
     unique.sort();
     unique.dedup();
     assert_eq!(unique.len(), texts.len(), "repeated MO texts: {texts:?}");
-    sim.wait_until("six acknowledged MO", GUARD, |s| {
+    sim.wait_until("six acknowledged MO", HANG_GUARD, |s| {
         s.delivers
             .iter()
             .filter(|d| {

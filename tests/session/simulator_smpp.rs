@@ -3,9 +3,10 @@
 
 use std::time::Duration;
 
+use crate::support::hang_guard::HANG_GUARD;
 use crate::support::simulator::client::{message_id, Client};
+use crate::support::simulator::config;
 use crate::support::simulator::pki::Pki;
-use crate::support::simulator::{config, GUARD};
 use smppd::codec::{CommandId, CommandStatus, EsmClass, Pdu};
 use smppd::simulator::{
     BindMode, DeliverKind, MessageIdStyle, Simulator, SubmitOutcome, TlsVersions,
@@ -26,7 +27,7 @@ async fn binds_in_every_mode_and_refuses_a_second_bind() {
             CommandStatus::EsmeRalybnd
         );
     }
-    let record = sim.wait_for_binds(3, GUARD).await.unwrap();
+    let record = sim.wait_for_binds(3, HANG_GUARD).await.unwrap();
     let modes: Vec<_> = record
         .binds
         .iter()
@@ -99,7 +100,10 @@ async fn a_submit_gets_an_id_and_a_receipt_that_is_recorded_as_acknowledged() {
     );
     c.ack(&deliver).await;
 
-    let record = sim.wait_for_acknowledged_receipts(1, GUARD).await.unwrap();
+    let record = sim
+        .wait_for_acknowledged_receipts(1, HANG_GUARD)
+        .await
+        .unwrap();
     assert_eq!(
         record.delivers[0].kind,
         DeliverKind::Receipt {
@@ -133,7 +137,9 @@ async fn receipts_reach_a_separate_receiver_session_after_the_configured_delay()
     };
     assert_eq!(receipt.tlvs.receipted_message_id(), Some(id.as_bytes()));
     rx.ack(&deliver).await;
-    sim.wait_for_acknowledged_receipts(1, GUARD).await.unwrap();
+    sim.wait_for_acknowledged_receipts(1, HANG_GUARD)
+        .await
+        .unwrap();
     sim.shutdown().await;
 }
 
@@ -240,7 +246,9 @@ async fn an_impossible_length_is_nacked_and_the_connection_closed() {
     assert!(c.recv().await.is_none());
     // The record says why the connection was dropped.
     let record = sim
-        .wait_until("the connection to close", GUARD, |s| !s.connections[0].open)
+        .wait_until("the connection to close", HANG_GUARD, |s| {
+            !s.connections[0].open
+        })
         .await
         .unwrap();
     match &record.connections[0].close_reason {
@@ -284,7 +292,7 @@ async fn a_client_that_never_reads_is_disconnected_instead_of_buffered() {
         "still accepting input after {writes} writes of unanswered enquire_links"
     );
     let record = sim
-        .wait_until("the connection closed", GUARD, |r| {
+        .wait_until("the connection closed", HANG_GUARD, |r| {
             r.connections.iter().all(|c| !c.open)
         })
         .await

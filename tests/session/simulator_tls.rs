@@ -1,8 +1,8 @@
 //! TLS behaviour of the simulator: versions, client-certificate requirement, and the
 //! close-after-handshake fault, observed from a client over loopback.
 
+use crate::support::hang_guard::HANG_GUARD;
 use crate::support::simulator::pki::{server_name, Pki};
-use crate::support::simulator::GUARD;
 use smppd::simulator::{Account, Faults, Simulator, SimulatorConfig, TlsVersions};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
@@ -25,7 +25,7 @@ async fn the_offered_tls_version_is_the_one_negotiated() {
             .await
             .unwrap();
         let tcp = TcpStream::connect(sim.local_addr()).await.unwrap();
-        let tls = timeout(GUARD, pki.connector(false).connect(server_name(), tcp))
+        let tls = timeout(HANG_GUARD, pki.connector(false).connect(server_name(), tcp))
             .await
             .unwrap()
             .unwrap();
@@ -43,13 +43,13 @@ async fn mutual_tls_refuses_a_client_without_a_certificate() {
 
     // With a certificate the session stays up (the server waits for a PDU).
     let tcp = TcpStream::connect(sim.local_addr()).await.unwrap();
-    let ok = timeout(GUARD, pki.connector(true).connect(server_name(), tcp)).await;
+    let ok = timeout(HANG_GUARD, pki.connector(true).connect(server_name(), tcp)).await;
     assert!(ok.unwrap().is_ok());
 
     // Without one, TLS 1.3 lets the client finish its side of the handshake; the server's
     // refusal then arrives as an alert on the first read.
     let tcp = TcpStream::connect(sim.local_addr()).await.unwrap();
-    let refused = match timeout(GUARD, pki.connector(false).connect(server_name(), tcp))
+    let refused = match timeout(HANG_GUARD, pki.connector(false).connect(server_name(), tcp))
         .await
         .unwrap()
     {
@@ -57,7 +57,7 @@ async fn mutual_tls_refuses_a_client_without_a_certificate() {
         Ok(mut tls) => {
             let mut buf = [0u8; 16];
             matches!(
-                timeout(GUARD, tls.read(&mut buf)).await.unwrap(),
+                timeout(HANG_GUARD, tls.read(&mut buf)).await.unwrap(),
                 Err(_) | Ok(0)
             )
         }
@@ -76,12 +76,12 @@ async fn close_after_handshake_completes_tls_then_hangs_up() {
     };
     let sim = Simulator::start(c).await.unwrap();
     let tcp = TcpStream::connect(sim.local_addr()).await.unwrap();
-    let mut tls = timeout(GUARD, pki.connector(false).connect(server_name(), tcp))
+    let mut tls = timeout(HANG_GUARD, pki.connector(false).connect(server_name(), tcp))
         .await
         .unwrap()
         .expect("the handshake itself succeeds");
     let mut buf = [0u8; 16];
-    let n = timeout(GUARD, tls.read(&mut buf))
+    let n = timeout(HANG_GUARD, tls.read(&mut buf))
         .await
         .unwrap()
         .unwrap_or(0);

@@ -19,7 +19,8 @@ use crate::support::cluster::{
     get_json, holds_by, one_at_a_time, poll_until, post_batch, post_one, post_spread, resend_bound,
     texts, Cluster, Load, Posted, Spec, CHANNEL, LEASE, LEASE_SECONDS, SYSTEM_ID, WINDOW,
 };
-use crate::support::daemon::{request, HANG_GUARD};
+use crate::support::daemon::request;
+use crate::support::hang_guard::HANG_GUARD;
 use serde_json::Value;
 use smppd::codec::CommandStatus;
 use smppd::simulator::ConnectionId;

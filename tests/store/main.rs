@@ -8,6 +8,7 @@
 mod support {
     pub mod cluster;
     pub mod daemon;
+    pub mod hang_guard;
     pub mod pg;
     pub mod pg_proxy;
     pub mod pg_tls_proxy;

@@ -2,7 +2,8 @@
 //! accepted while the SMSC is down go out when it comes up, and an inbound message
 //! acknowledged while the webhook is down survives a SIGKILL.
 
-use crate::support::daemon::{call, http, texts_at, wait_until, Daemon, TempDir, HANG_GUARD};
+use crate::support::daemon::{call, http, texts_at, wait_until, Daemon, TempDir};
+use crate::support::hang_guard::HANG_GUARD;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;

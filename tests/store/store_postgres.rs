@@ -3,7 +3,8 @@
 //! (also across a SIGKILL), and a SIGKILL with a backlog loses nothing. Each test runs in a
 //! throw-away schema of the server `SMPPD_TEST_POSTGRES_URL` names (see `support::pg`).
 
-use crate::support::daemon::{call, http, texts_at, wait_until, Daemon, TempDir, HANG_GUARD};
+use crate::support::daemon::{call, http, texts_at, wait_until, Daemon, TempDir};
+use crate::support::hang_guard::HANG_GUARD;
 use crate::support::pg::TestSchema;
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -3,6 +3,7 @@
 //! that wait on the channel's status or outcomes with a generous hang guard only.
 
 pub use crate::support::events::split_events;
+use crate::support::hang_guard::HANG_GUARD;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -24,9 +25,6 @@ use smppd::supervisor::{
 use smppd::transport::TransportError;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
-
-/// A hang guard, never a timing assertion: CI machines are slow, not this slow.
-pub const HANG_GUARD: Duration = Duration::from_secs(60);
 
 /// The account every simulator here accepts.
 pub const SYSTEM_ID: &str = "esme";

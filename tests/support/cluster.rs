@@ -7,7 +7,8 @@
 
 pub use crate::support::pg_proxy::PgProxy;
 
-use crate::support::daemon::{request, texts_at, Daemon, TempDir, HANG_GUARD};
+use crate::support::daemon::{request, texts_at, Daemon, TempDir};
+use crate::support::hang_guard::HANG_GUARD;
 use crate::support::pg::TestSchema;
 use serde_json::{json, Value};
 use smppd::simulator::{Account, ConnectionId, Simulator, SimulatorConfig, SimulatorHandle};

@@ -1,6 +1,7 @@
 //! Running the real `smppd` binary in tests: a temp directory for its configuration, its
 //! JSON log lines collected as they come, signals, and a minimal HTTP client.
 
+use crate::support::hang_guard::HANG_GUARD;
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -9,9 +10,6 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-/// Long enough to mean "it hangs", never a performance expectation.
-pub const HANG_GUARD: Duration = Duration::from_secs(60);
 
 /// A throw-away directory, removed on drop.
 pub struct TempDir(pub PathBuf);

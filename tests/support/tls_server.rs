@@ -14,10 +14,8 @@ use smppd::transport::{
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
+use crate::support::hang_guard::HANG_GUARD;
 use crate::support::pki::{Leaf, Pki};
-
-/// A hang guard only: no test outcome depends on it.
-pub const HANG_GUARD: Duration = Duration::from_secs(60);
 
 pub const TLS12: &[&SupportedProtocolVersion] = &[&rustls::version::TLS12];
 pub const TLS13: &[&SupportedProtocolVersion] = &[&rustls::version::TLS13];

@@ -5,6 +5,7 @@
 
 #[path = "../support"]
 mod support {
+    pub mod hang_guard;
     pub mod keystore_pki;
     pub mod pki;
     pub mod tls_server;

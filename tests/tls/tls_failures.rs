@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::support::hang_guard::HANG_GUARD;
 use crate::support::pki::Pki;
 use crate::support::tls_server::*;
 use smppd::transport::{CertProblem, Connector, Timeouts, TlsSettings, TlsVersion, TransportError};

@@ -6,6 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+use crate::support::hang_guard::HANG_GUARD;
 use crate::support::pki::{Leaf, Pki};
 use crate::support::tls_server::*;
 use smppd::transport::{TlsMode, TlsVersion, TLS11_CIPHERS};

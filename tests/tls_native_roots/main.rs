@@ -3,6 +3,7 @@
 
 #[path = "../support"]
 mod support {
+    pub mod hang_guard;
     pub mod pki;
     pub mod tls_server;
 }

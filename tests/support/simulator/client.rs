@@ -1,5 +1,6 @@
 //! A deliberately small SMPP client on the codec: send a PDU, read the next frame.
 
+use crate::support::hang_guard::HANG_GUARD;
 use std::net::SocketAddr;
 
 use bytes::{Bytes, BytesMut};
@@ -12,7 +13,6 @@ use tokio::net::TcpStream;
 use tokio::time::timeout;
 
 use super::pki::{server_name, Pki};
-use super::GUARD;
 
 /// Any byte stream the client can run over.
 pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -35,7 +35,7 @@ impl Client {
     pub async fn tls(addr: SocketAddr, pki: &Pki, client_cert: bool) -> Client {
         let tcp = TcpStream::connect(addr).await.unwrap();
         let tls = timeout(
-            GUARD,
+            HANG_GUARD,
             pki.connector(client_cert).connect(server_name(), tcp),
         )
         .await
@@ -79,7 +79,7 @@ impl Client {
 
     /// The next frame, or `None` when the server closed the connection.
     pub async fn recv(&mut self) -> Option<Frame> {
-        timeout(GUARD, async {
+        timeout(HANG_GUARD, async {
             loop {
                 if let Some(f) = self.framer.decode(&mut self.buf).unwrap() {
                     return Some(f);

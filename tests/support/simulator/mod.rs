@@ -4,11 +4,6 @@
 
 pub mod pki;
 
-use std::time::Duration;
-
-/// Hang guard for every await in the tests: generous, never a timing assertion.
-pub const GUARD: Duration = Duration::from_secs(20);
-
 pub mod client;
 
 use smppd::simulator::{Account, SimulatorConfig};
