@@ -8,6 +8,7 @@ mod support {
     pub mod events;
     pub mod hang_guard;
     pub mod peer;
+    pub mod pki;
     pub mod simulator;
 }
 

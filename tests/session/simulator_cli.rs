@@ -6,7 +6,7 @@ use std::process::Stdio;
 
 use crate::support::hang_guard::HANG_GUARD;
 use crate::support::simulator::client::{message_id, Client};
-use crate::support::simulator::pki::Pki;
+use crate::support::simulator::pki::PemFiles;
 use smppd::codec::{CommandId, CommandStatus};
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{ChildStdout, Command};
@@ -271,7 +271,7 @@ async fn simulate_refuses_a_malformed_account_without_echoing_it() {
 
 #[tokio::test]
 async fn simulate_serves_mutual_tls_from_pem_files() {
-    let pki = Pki::new();
+    let pki = PemFiles::new();
     let path = |p: &std::path::Path| p.to_str().unwrap().to_owned();
     let mut child = Command::new(env!("CARGO_BIN_EXE_smppd"))
         .args([

@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::support::hang_guard::HANG_GUARD;
 use crate::support::simulator::client::{message_id, Client};
 use crate::support::simulator::config;
-use crate::support::simulator::pki::Pki;
+use crate::support::simulator::pki::PemFiles;
 use smppd::codec::{CommandId, CommandStatus, EsmClass, Pdu};
 use smppd::simulator::{
     BindMode, DeliverKind, MessageIdStyle, Simulator, SubmitOutcome, TlsVersions,
@@ -65,7 +65,7 @@ async fn wrong_credentials_are_refused_with_the_matching_status() {
 
 #[tokio::test]
 async fn a_submit_gets_an_id_and_a_receipt_that_is_recorded_as_acknowledged() {
-    let pki = Pki::new();
+    let pki = PemFiles::new();
     let mut cfg = config();
     cfg.tls = Some(pki.server(true, TlsVersions::Both));
     let sim = Simulator::start(cfg).await.unwrap();

@@ -2,13 +2,13 @@
 //! close-after-handshake fault, observed from a client over loopback.
 
 use crate::support::hang_guard::HANG_GUARD;
-use crate::support::simulator::pki::{server_name, Pki};
+use crate::support::simulator::pki::{server_name, PemFiles};
 use smppd::simulator::{Account, Faults, Simulator, SimulatorConfig, TlsVersions};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
-fn config(pki: &Pki, mutual: bool, versions: TlsVersions) -> SimulatorConfig {
+fn config(pki: &PemFiles, mutual: bool, versions: TlsVersions) -> SimulatorConfig {
     let mut c = SimulatorConfig::loopback(vec![Account::new("esme", "pw")]);
     c.tls = Some(pki.server(mutual, versions));
     c
@@ -16,7 +16,7 @@ fn config(pki: &Pki, mutual: bool, versions: TlsVersions) -> SimulatorConfig {
 
 #[tokio::test]
 async fn the_offered_tls_version_is_the_one_negotiated() {
-    let pki = Pki::new();
+    let pki = PemFiles::new();
     for (versions, expected) in [
         (TlsVersions::Tls12, rustls::ProtocolVersion::TLSv1_2),
         (TlsVersions::Tls13, rustls::ProtocolVersion::TLSv1_3),
@@ -36,7 +36,7 @@ async fn the_offered_tls_version_is_the_one_negotiated() {
 
 #[tokio::test]
 async fn mutual_tls_refuses_a_client_without_a_certificate() {
-    let pki = Pki::new();
+    let pki = PemFiles::new();
     let sim = Simulator::start(config(&pki, true, TlsVersions::Both))
         .await
         .unwrap();
@@ -68,7 +68,7 @@ async fn mutual_tls_refuses_a_client_without_a_certificate() {
 
 #[tokio::test]
 async fn close_after_handshake_completes_tls_then_hangs_up() {
-    let pki = Pki::new();
+    let pki = PemFiles::new();
     let mut c = config(&pki, false, TlsVersions::Both);
     c.faults = Faults {
         close_after_handshake: true,
@@ -91,7 +91,7 @@ async fn close_after_handshake_completes_tls_then_hangs_up() {
 
 #[tokio::test]
 async fn a_missing_pem_file_is_a_start_error_naming_it() {
-    let pki = Pki::new();
+    let pki = PemFiles::new();
     let mut c = config(&pki, false, TlsVersions::Both);
     if let Some(tls) = c.tls.as_mut() {
         tls.private_key = pki.dir.join("missing.key");

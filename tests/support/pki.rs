@@ -1,4 +1,6 @@
-//! A throw-away PKI generated at test time with rcgen: two CAs, server and client leaves.
+//! The test certificates, generated at test time with rcgen: CAs and the leaves they issue,
+//! and the two-CA PKI the TLS tests share. The keystore tests' files and the simulator's PEM
+//! files are written from these.
 
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
@@ -7,6 +9,7 @@ use rcgen::{
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use smppd::transport::keystore::Keystore;
 use smppd::transport::KeystoreFile;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A certificate with its key, in DER and PEM.
 pub struct Leaf {
@@ -48,8 +51,19 @@ impl Ca {
         }
     }
 
-    fn issue(&self, names: &[&str], purpose: ExtendedKeyUsagePurpose, expired: bool) -> Leaf {
+    /// Signs a new key's certificate with `params`.
+    fn sign(&self, params: CertificateParams) -> Leaf {
         let key = KeyPair::generate().expect("leaf key");
+        let cert = params.signed_by(&key, &self.issuer).expect("leaf cert");
+        Leaf {
+            cert: cert.der().clone(),
+            cert_pem: cert.pem(),
+            key_der: key.serialize_der(),
+            key_pem: key.serialize_pem(),
+        }
+    }
+
+    fn issue(&self, names: &[&str], purpose: ExtendedKeyUsagePurpose, expired: bool) -> Leaf {
         let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
         let mut params = CertificateParams::new(names).expect("leaf params");
         params
@@ -60,13 +74,7 @@ impl Ca {
             params.not_before = rcgen::date_time_ymd(2000, 1, 1);
             params.not_after = rcgen::date_time_ymd(2001, 1, 1);
         }
-        let cert = params.signed_by(&key, &self.issuer).expect("leaf cert");
-        Leaf {
-            cert: cert.der().clone(),
-            cert_pem: cert.pem(),
-            key_der: key.serialize_der(),
-            key_pem: key.serialize_pem(),
-        }
+        self.sign(params)
     }
 
     /// A server certificate for these names.
@@ -82,6 +90,19 @@ impl Ca {
     /// A client certificate.
     pub fn client(&self) -> Leaf {
         self.issue(&["esme.test"], ExtendedKeyUsagePurpose::ClientAuth, false)
+    }
+
+    /// A certificate named only by its subject `CN=common_name` (no alternative name, no
+    /// extended key usage), valid from now for `days`.
+    pub fn named(&self, common_name: &str, days: u64) -> Leaf {
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("leaf params");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, common_name);
+        let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock");
+        params.not_before = rcgen::date_time_ymd(1970, 1, 1) + since_epoch;
+        params.not_after = params.not_before + Duration::from_secs(days * 86_400);
+        self.sign(params)
     }
 }
 

@@ -12,7 +12,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
-use super::pki::{server_name, Pki};
+use super::pki::{server_name, PemFiles};
 
 /// Any byte stream the client can run over.
 pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -32,7 +32,7 @@ impl Client {
         Client::over(Box::new(tcp))
     }
 
-    pub async fn tls(addr: SocketAddr, pki: &Pki, client_cert: bool) -> Client {
+    pub async fn tls(addr: SocketAddr, pki: &PemFiles, client_cert: bool) -> Client {
         let tcp = TcpStream::connect(addr).await.unwrap();
         let tls = timeout(
             HANG_GUARD,

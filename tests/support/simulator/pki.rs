@@ -1,21 +1,20 @@
-//! A throw-away PKI made with rcgen at test time: a CA, a server certificate for 127.0.0.1 and
-//! localhost, and a client certificate, written as PEM files into a fresh temporary directory.
+//! The shared test PKI ([`crate::support::pki`]) as the PEM files the simulator reads: its CA,
+//! its server certificate (127.0.0.1 and localhost) and its client certificate, in a fresh
+//! temporary directory.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair,
-};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use smppd::simulator::{ClientAuth, TlsServerSettings, TlsVersions};
 use tokio_rustls::TlsConnector;
 
+use crate::support::pki::Pki;
+
 /// PEM files of one test PKI.
-pub struct Pki {
+pub struct PemFiles {
     pub dir: PathBuf,
     pub ca: PathBuf,
     pub server_cert: PathBuf,
@@ -24,7 +23,7 @@ pub struct Pki {
     pub client_key: PathBuf,
 }
 
-impl Drop for Pki {
+impl Drop for PemFiles {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
@@ -32,49 +31,27 @@ impl Drop for Pki {
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
-impl Pki {
-    pub fn new() -> Pki {
+impl PemFiles {
+    /// A new PKI, written out.
+    pub fn new() -> PemFiles {
+        let pki = Pki::new();
         let dir = std::env::temp_dir().join(format!(
             "smppd-sim-pki-{}-{}",
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed)
         ));
         std::fs::create_dir_all(&dir).unwrap();
-
-        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params
-            .distinguished_name
-            .push(DnType::CommonName, "smppd test CA");
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-
-        let leaf = |names: Vec<String>, usage: ExtendedKeyUsagePurpose| {
-            let mut p = CertificateParams::new(names).unwrap();
-            p.extended_key_usages = vec![usage];
-            let key = KeyPair::generate().unwrap();
-            let cert = p.signed_by(&key, &ca).unwrap();
-            (cert.pem(), key.serialize_pem())
-        };
-        let (server_cert, server_key) = leaf(
-            vec!["localhost".into(), "127.0.0.1".into()],
-            ExtendedKeyUsagePurpose::ServerAuth,
-        );
-        let (client_cert, client_key) = leaf(
-            vec!["esme.test".into()],
-            ExtendedKeyUsagePurpose::ClientAuth,
-        );
-
         let write = |name: &str, text: &str| {
             let path = dir.join(name);
             std::fs::write(&path, text).unwrap();
             path
         };
-        Pki {
-            ca: write("ca.pem", &ca.pem()),
-            server_cert: write("server.pem", &server_cert),
-            server_key: write("server.key", &server_key),
-            client_cert: write("client.pem", &client_cert),
-            client_key: write("client.key", &client_key),
+        PemFiles {
+            ca: write("ca.pem", &pki.ca.cert_pem),
+            server_cert: write("server.pem", &pki.server.cert_pem),
+            server_key: write("server.key", &pki.server.key_pem),
+            client_cert: write("client.pem", &pki.client.cert_pem),
+            client_key: write("client.key", &pki.client.key_pem),
             dir,
         }
     }
