@@ -1,12 +1,15 @@
-//! The transport's TLS and the keystores it reads: connection modes and pinned versions
-//! against in-process servers, how failures are classified and logged, and PKCS#12/PEM
-//! keystores (including `smppd keystore inspect`). `tls_openssl11` is compiled only with the
-//! `tls11` feature.
+//! TLS and the keystores it reads: the channels' connection modes and pinned versions against
+//! in-process servers, how failures are classified and logged, PKCS#12 and PEM keystores
+//! (including `smppd keystore inspect`), and the store's TLS to PostgreSQL. `tls_openssl11`
+//! is compiled only with the `tls11` feature.
 
 #[path = "../support"]
 mod support {
     pub mod hang_guard;
     pub mod keystore_pki;
+    pub mod pg;
+    pub mod pg_tls_proxy;
+    pub mod pg_upstream;
     pub mod pki;
     pub mod tls_server;
 }
@@ -16,6 +19,7 @@ mod keystore_devpki;
 mod keystore_errors;
 mod keystore_fuzz;
 mod keystore_pkcs12;
+mod store_postgres_tls;
 mod tls_failures;
 mod tls_init_codes;
 mod tls_log_events;
