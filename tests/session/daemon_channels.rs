@@ -5,7 +5,6 @@
 use crate::support::events::split_events;
 use crate::support::hang_guard::HANG_GUARD;
 use std::path::Path;
-use std::time::Duration;
 
 use smppd::codec::pdu::SubmitSm;
 use smppd::codec::{COctetString, ShortMessage};

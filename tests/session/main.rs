@@ -8,6 +8,8 @@ mod support {
     pub mod events;
     pub mod hang_guard;
     pub mod peer;
+    // Only the CA, server and client certificates, for the simulator's PEM files.
+    #[allow(dead_code)]
     pub mod pki;
     pub mod simulator;
 }

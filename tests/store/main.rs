@@ -7,6 +7,8 @@
 
 #[path = "../support"]
 mod support {
+    // Only the schemas' URLs; the proxies of the other binaries use the rest.
+    #[allow(dead_code)]
     pub mod pg;
 }
 

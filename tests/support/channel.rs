@@ -8,13 +8,12 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::time::Duration;
 
 use smppd::codec::pdu::SubmitSm;
 use smppd::codec::{COctetString, ShortMessage};
 use smppd::config::{ChannelConfig, Config};
 use smppd::secret::Secret;
-use smppd::session::{Inbound, OutboundMessage, SessionParams, SubmitOutcome};
+use smppd::session::{OutboundMessage, SessionParams, SubmitOutcome};
 use smppd::simulator::{
     Account, ClientAuth, Faults, RecordSnapshot, Simulator, SimulatorConfig, SimulatorHandle,
     SubmitOutcome as SimOutcome, TlsServerSettings, TlsVersions,
@@ -118,13 +117,12 @@ pub struct TestChannel {
     pub handle: ChannelHandle,
     pub queue: mpsc::Sender<OutboundMessage>,
     pub outcomes: mpsc::UnboundedReceiver<SubmitOutcome>,
-    pub inbound: mpsc::UnboundedReceiver<Inbound>,
 }
 
 /// A channel to `addr` over plain TCP through the real supervisor, reconnecting at once.
 pub fn tcp_channel(addr: SocketAddr, params: SessionParams) -> TestChannel {
     let (queue, queue_rx) = mpsc::channel(1000);
-    let (events, outcomes, inbound) = split_events();
+    let (events, outcomes, _inbound) = split_events();
     let connect = move || async move {
         let stream = TcpStream::connect(addr).await.map_err(|_| {
             ChannelFailure::Connect(TransportError::ConnectRefused { address: addr })
@@ -148,7 +146,6 @@ pub fn tcp_channel(addr: SocketAddr, params: SessionParams) -> TestChannel {
         handle,
         queue,
         outcomes,
-        inbound,
     }
 }
 

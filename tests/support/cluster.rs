@@ -91,8 +91,8 @@ pub struct Cluster {
     pub schema: TestSchema,
     pub dir: TempDir,
     pub spec: Spec,
-    /// Runs the simulator and the proxy; dropped last.
-    pub runtime: tokio::runtime::Runtime,
+    /// Runs the simulator and the proxy; only kept, and dropped last.
+    _runtime: tokio::runtime::Runtime,
 }
 
 impl Cluster {
@@ -119,7 +119,7 @@ impl Cluster {
             schema,
             dir,
             spec: spec.clone(),
-            runtime,
+            _runtime: runtime,
         };
         for i in 0..spec.nodes {
             let node = cluster.spawn(&format!("n{}", i + 1));
@@ -280,17 +280,6 @@ impl Cluster {
             .connections
             .iter()
             .filter(|c| c.open && ports.contains(&c.peer.port()))
-            .map(|c| c.id)
-            .collect()
-    }
-
-    /// The ids of the connections that were bound as the account, ever.
-    pub fn bound_connections(&self) -> BTreeSet<ConnectionId> {
-        self.sim
-            .record()
-            .connections
-            .iter()
-            .filter(|c| c.bound.is_some())
             .map(|c| c.id)
             .collect()
     }

@@ -13,8 +13,6 @@
 //! the cut are put through, like a connection attempt whose retries succeed.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 
 use crate::support::pg_upstream::{Server, Upstream};
 use tokio::net::{TcpListener, TcpStream};
@@ -26,7 +24,6 @@ pub struct PgProxy {
     user: String,
     dbname: String,
     up: watch::Sender<bool>,
-    accepted: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -42,19 +39,12 @@ impl PgProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (up, _) = watch::channel(true);
-        let accepted = Arc::new(AtomicUsize::new(0));
-        let task = tokio::spawn(accept_loop(
-            listener,
-            upstream,
-            up.subscribe(),
-            accepted.clone(),
-        ));
+        let task = tokio::spawn(accept_loop(listener, upstream, up.subscribe()));
         PgProxy {
             addr,
             user,
             dbname,
             up,
-            accepted,
             task,
         }
     }
@@ -77,11 +67,6 @@ impl PgProxy {
     pub fn restore(&self) {
         self.up.send_replace(true);
     }
-
-    /// Connections accepted so far.
-    pub fn accepted(&self) -> usize {
-        self.accepted.load(Ordering::Relaxed)
-    }
 }
 
 impl Drop for PgProxy {
@@ -90,15 +75,9 @@ impl Drop for PgProxy {
     }
 }
 
-async fn accept_loop(
-    listener: TcpListener,
-    upstream: Upstream,
-    up: watch::Receiver<bool>,
-    accepted: Arc<AtomicUsize>,
-) {
+async fn accept_loop(listener: TcpListener, upstream: Upstream, up: watch::Receiver<bool>) {
     let mut pipes = tokio::task::JoinSet::new();
     while let Ok((client, _)) = listener.accept().await {
-        accepted.fetch_add(1, Ordering::Relaxed);
         let _ = client.set_nodelay(true);
         pipes.spawn(pipe(client, upstream.clone(), up.clone()));
         // Reap the finished ones as we go.

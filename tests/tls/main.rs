@@ -7,6 +7,8 @@
 mod support {
     pub mod hang_guard;
     pub mod keystore_pki;
+    // The TLS proxy names the server and the schema itself: `TestSchema::url` is unused.
+    #[allow(dead_code)]
     pub mod pg;
     pub mod pg_tls_proxy;
     pub mod pg_upstream;

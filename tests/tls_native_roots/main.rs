@@ -4,7 +4,10 @@
 #[path = "../support"]
 mod support {
     pub mod hang_guard;
+    // One test, alone in its binary, uses a little of the TLS tests' helpers.
+    #[allow(dead_code)]
     pub mod pki;
+    #[allow(dead_code)]
     pub mod tls_server;
 }
 
