@@ -2,6 +2,7 @@
 //! dev PKI, mutual TLS to the built-in simulator, bind, submit, outcome — and the 43010 path
 //! when the keystore password is wrong.
 
+use crate::support::channel::dev;
 use crate::support::events::split_events;
 use crate::support::hang_guard::HANG_GUARD;
 use std::path::Path;
@@ -16,14 +17,6 @@ use smppd::simulator::{
 };
 use smppd::supervisor::ChannelState;
 use tokio::sync::mpsc;
-
-fn dev(file: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("certs/dev")
-        .join(file)
-        .display()
-        .to_string()
-}
 
 async fn mutual_tls_simulator() -> smppd::simulator::SimulatorHandle {
     let mut config = SimulatorConfig::loopback(vec![Account::new("acme", "pw")]);
