@@ -3,7 +3,7 @@
 //! [`ROUTES`] lists every route the router serves; a test checks that each one is described
 //! here with its method, so the two cannot drift apart silently. The request body's schema
 //! says what the parser in [`super::request`] accepts, patterns included: `.ci/api-fuzz`
-//! generates requests from it, and `tests/api_openapi.rs` checks the two agree.
+//! generates requests from it, and `tests/api/api_openapi.rs` checks the two agree.
 
 use super::request::{FIELDS, MAX_IDEMPOTENCY_KEY, MAX_VALIDITY_SECS};
 use crate::config::smpp_user::MAX_CREDITS;

@@ -1,0 +1,12 @@
+//! The wire formats, with no network: the SMPP codec (golden vectors, round trips, cross-checks
+//! against two other implementations), the SMS text layer (codings, segments, delivery
+//! receipts) and `smppd pdu decode`.
+
+mod cli_pdu;
+mod codec_crosscheck;
+mod codec_golden;
+mod codec_roundtrip;
+mod sms_fuzz_regressions;
+mod sms_receipt;
+mod sms_roundtrip;
+mod sms_segment;
