@@ -140,6 +140,10 @@ async fn write_and_flush<W: AsyncWrite + Unpin>(
                 Poll::Pending => return Poll::Pending,
             }
         }
+        // A TLS stream's flush writes the records it still holds: a write like any other.
+        if !gate.is_open_now() {
+            return Poll::Ready(Event::Fenced);
+        }
         match Pin::new(&mut *writer).poll_flush(cx) {
             Poll::Ready(r) => Poll::Ready(Event::Flushed(r)),
             Poll::Pending if wrote > 0 => Poll::Ready(Event::Wrote(Ok(wrote))),
