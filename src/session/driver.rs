@@ -1,21 +1,28 @@
 //! [`Session`]: the thin async driver around [`SessionCore`].
 //!
-//! One task, one loop: let the core act on the time (deadlines) and take what it can send,
-//! then wait for whichever comes first — bytes from the SMSC, room in the socket for the
-//! bytes the core produced, a verdict on an inbound message, a new message in the queue, a
-//! freed record place, a stop request, or the core's next deadline. Every decision is the
-//! core's; the driver only moves bytes, messages and verdicts, and checks the send gate
-//! right before every write.
+//! One task, one poll function ([`Session::run`]): let the core act on the time (deadlines)
+//! and take what it can send, write it, then look at every source in turn — bytes from the
+//! SMSC, a verdict on an inbound message, a new message in the queue, a freed record place,
+//! a stop request, the core's next deadline — and start over after anything that made
+//! progress. It returns to the runtime only after a whole pass found nothing to do, so
+//! every source then holds the task's waker. Every decision is the core's; the driver only
+//! moves bytes, messages and verdicts, and checks the send gate right before every write.
+//!
+//! Why a poll function and not a `select!` over futures: a `select!` builds, polls and drops
+//! a future per source for every event, and returns after one event; at a window of 1 that
+//! was most of the session's cost per message. The stream is one value for both
+//! directions (no split, no lock between halves), read and written in the same poll.
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::{Buf, BytesMut};
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
 
 use crate::session::core::{CoreEvent, Fill, Pulled, SessionCore};
@@ -38,8 +45,9 @@ fn now() -> Instant {
 
 /// A bound SMPP session over the stream `S` (plain TCP, TLS, or an in-memory pipe in tests).
 pub struct Session<S> {
-    reader: ReadHalf<S>,
-    writer: WriteHalf<S>,
+    /// One stream for both directions: the driver reads and writes it from one task, in
+    /// one poll, so it needs no split (and no lock between the halves).
+    stream: S,
     core: SessionCore,
     inbuf: BytesMut,
     out: BytesMut,
@@ -101,64 +109,64 @@ pub struct SessionEnd {
     pub unsent: VecDeque<OutboundMessage>,
 }
 
-enum Event {
-    Read(io::Result<usize>),
+/// What one attempt to write and flush came to.
+enum Written {
+    /// Something was written; the rest (if any) waits for room in the socket.
     Wrote(io::Result<usize>),
+    /// Everything was written and flushed.
     Flushed(io::Result<()>),
-    Ack(AckVerdict),
-    Queued(Option<Box<OutboundMessage>>),
-    Stop,
-    Timer,
     /// The send gate was found closed right before a write.
     Fenced,
 }
 
 /// Writes `out` and, once it is all written, flushes (a TLS stream may keep the last record
-/// until flushed), as far as the socket takes it without waiting. Completes when something
-/// was written or flushed, or at once when the gate is closed: checked right before every
-/// write, so also before one that had to wait for the socket. Cancel-safe: `out` only loses
-/// what was written. Writing and flushing in one poll saves a turn of the loop per write.
-async fn write_and_flush<W: AsyncWrite + Unpin>(
+/// until flushed), as far as the socket takes it without waiting. Ready when something was
+/// written or flushed, or at once when the gate is closed: checked right before every write
+/// and before the flush. `out` only loses what was written.
+fn poll_write_and_flush<W: AsyncWrite + Unpin>(
+    cx: &mut Context<'_>,
     writer: &mut W,
     out: &mut BytesMut,
     gate: &SendGate,
-) -> Event {
-    std::future::poll_fn(|cx| {
-        let mut wrote = 0;
-        while !out.is_empty() {
-            if !gate.is_open_now() {
-                return Poll::Ready(Event::Fenced);
-            }
-            match Pin::new(&mut *writer).poll_write(cx, out) {
-                Poll::Ready(Ok(0)) => return Poll::Ready(Event::Wrote(Ok(0))),
-                Poll::Ready(Ok(n)) => {
-                    out.advance(n);
-                    wrote += n;
-                }
-                Poll::Ready(Err(e)) => return Poll::Ready(Event::Wrote(Err(e))),
-                Poll::Pending if wrote > 0 => return Poll::Ready(Event::Wrote(Ok(wrote))),
-                Poll::Pending => return Poll::Pending,
-            }
-        }
-        // A TLS stream's flush writes the records it still holds: a write like any other.
+) -> Poll<Written> {
+    let mut wrote = 0;
+    while !out.is_empty() {
         if !gate.is_open_now() {
-            return Poll::Ready(Event::Fenced);
+            return Poll::Ready(Written::Fenced);
         }
-        match Pin::new(&mut *writer).poll_flush(cx) {
-            Poll::Ready(r) => Poll::Ready(Event::Flushed(r)),
-            Poll::Pending if wrote > 0 => Poll::Ready(Event::Wrote(Ok(wrote))),
-            Poll::Pending => Poll::Pending,
+        match Pin::new(&mut *writer).poll_write(cx, out) {
+            Poll::Ready(Ok(0)) => return Poll::Ready(Written::Wrote(Ok(0))),
+            Poll::Ready(Ok(n)) => {
+                out.advance(n);
+                wrote += n;
+            }
+            Poll::Ready(Err(e)) => return Poll::Ready(Written::Wrote(Err(e))),
+            Poll::Pending if wrote > 0 => return Poll::Ready(Written::Wrote(Ok(wrote))),
+            Poll::Pending => return Poll::Pending,
         }
-    })
-    .await
+    }
+    // A TLS stream's flush writes the records it still holds: a write like any other.
+    if !gate.is_open_now() {
+        return Poll::Ready(Written::Fenced);
+    }
+    match Pin::new(&mut *writer).poll_flush(cx) {
+        Poll::Ready(r) => Poll::Ready(Written::Flushed(r)),
+        Poll::Pending if wrote > 0 => Poll::Ready(Written::Wrote(Ok(wrote))),
+        Poll::Pending => Poll::Pending,
+    }
 }
 
-/// Completes when `record` has a free place; never without a record window.
-async fn place_freed(record: Option<&RecordWindow>) {
-    match record {
-        Some(r) => r.freed().await,
-        None => std::future::pending().await,
-    }
+/// A wait that outlives one poll of the loop, boxed because it is rare (a stop request, a
+/// record place) and must keep its registration between polls.
+type Wait<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// Completes when the stop flag changes, with the receiver (to wait again) and whether the
+/// session should stop: the flag is set or its sender is gone.
+fn stop_requested(mut stop: watch::Receiver<bool>) -> Wait<(watch::Receiver<bool>, bool)> {
+    Box::pin(async move {
+        let stopping = stop.changed().await.is_err() || *stop.borrow_and_update();
+        (stop, stopping)
+    })
 }
 
 /// Sleeps until `at`, or forever without a deadline.
@@ -169,11 +177,16 @@ async fn sleep_until(at: Option<Instant>) {
     }
 }
 
-/// One timer for the whole run, moved only when the core's next deadline moves: a new timer
-/// per turn of the loop would register and cancel a timer-wheel entry for every PDU.
+/// One timer for the whole run. It moves earlier at once but later only after it rang: the
+/// response deadline of the oldest submit moves with every response, and moving the timer
+/// each time re-registered a timer-wheel entry per PDU. A ring before the deadline wanted
+/// re-arms the timer for that deadline instead of waking the core.
 struct Alarm {
     sleep: Pin<Box<tokio::time::Sleep>>,
+    /// The deadline wanted.
     at: Option<Instant>,
+    /// The deadline the timer is set to: at or before `at` whenever `at` is set.
+    armed: Option<Instant>,
 }
 
 impl Alarm {
@@ -181,26 +194,40 @@ impl Alarm {
         Alarm {
             sleep: Box::pin(tokio::time::sleep(std::time::Duration::ZERO)),
             at: None,
+            armed: None,
         }
     }
 
     fn set(&mut self, at: Option<Instant>) {
-        if at != self.at {
-            if let Some(at) = at {
-                self.sleep
-                    .as_mut()
-                    .reset(tokio::time::Instant::from_std(at));
+        self.at = at;
+        if let Some(at) = at {
+            if self.armed.is_none_or(|armed| at < armed) {
+                self.arm(at);
             }
-            self.at = at;
         }
     }
 
-    /// Completes at the deadline last set; never without one.
-    async fn ring(&mut self) {
-        match self.at {
-            Some(_) => self.sleep.as_mut().await,
-            None => std::future::pending().await,
+    fn arm(&mut self, at: Instant) {
+        self.sleep
+            .as_mut()
+            .reset(tokio::time::Instant::from_std(at));
+        self.armed = Some(at);
+    }
+
+    /// Ready once the deadline last set has passed; pending forever without one (a timer
+    /// still armed for an earlier deadline then wakes the task once, to no effect).
+    fn poll_ring(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(at) = self.at else {
+            return Poll::Pending;
+        };
+        if self.sleep.as_mut().poll(cx).is_pending() {
+            return Poll::Pending;
         }
+        if self.armed.is_some_and(|armed| armed < at) {
+            self.arm(at);
+            return self.sleep.as_mut().poll(cx);
+        }
+        Poll::Ready(())
     }
 }
 
@@ -212,10 +239,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     /// Sends the bind the parameters describe over `stream` and waits (at most the bind
     /// timeout) for its response. enquire_link from the SMSC is answered meanwhile.
     pub async fn bind(stream: S, params: SessionParams) -> Result<Self, SessionError> {
-        let (reader, writer) = tokio::io::split(stream);
         let mut session = Session {
-            reader,
-            writer,
+            stream,
             core: SessionCore::new(params, now()),
             inbuf: BytesMut::with_capacity(READ_CHUNK),
             out: BytesMut::new(),
@@ -242,17 +267,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 });
             }
             self.core.poll_transmit(&mut self.out);
-            self.writer
+            self.stream
                 .write_all_buf(&mut self.out)
                 .await
                 .map_err(link_lost(LinkPhase::Binding))?;
-            self.writer
+            self.stream
                 .flush()
                 .await
                 .map_err(link_lost(LinkPhase::Binding))?;
             self.inbuf.reserve(READ_CHUNK);
             tokio::select! {
-                r = tokio::io::AsyncReadExt::read_buf(&mut self.reader, &mut self.inbuf) => {
+                r = tokio::io::AsyncReadExt::read_buf(&mut self.stream, &mut self.inbuf) => {
                     match r.map_err(link_lost(LinkPhase::Binding))? {
                         0 => return Err(SessionError::eof(LinkPhase::Binding)),
                         _ => self.core.handle_bytes(&mut self.inbuf, now()),
@@ -291,7 +316,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         let unsent = self.core.close();
         // Best effort: the session is over either way.
         let timeout = self.core.params().response_timeout();
-        let _ = tokio::time::timeout(timeout, self.writer.shutdown()).await;
+        let _ = tokio::time::timeout(timeout, self.stream.shutdown()).await;
         SessionEnd { result, unsent }
     }
 
@@ -306,11 +331,33 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         if !self.inbuf.is_empty() {
             self.core.handle_bytes(&mut self.inbuf, now());
         }
-        let mut alarm = Alarm::new();
+        let mut waits = Waits {
+            alarm: Alarm::new(),
+            stop: Some(stop_requested(io.stop.clone())),
+            place: None,
+        };
+        std::future::poll_fn(|cx| self.poll_run(cx, io, acks_tx, acks_rx, &mut waits)).await
+    }
+
+    /// One wake-up of the session: acts on everything that is ready, in passes, until a
+    /// whole pass finds nothing to do (every source then has this task's waker) or the
+    /// session ends. A pass lets the core act on the time and take what it can send, writes
+    /// it, then reads; any progress starts a new pass, so the answers to one read leave
+    /// before the next read and the next submits leave as soon as responses free the
+    /// window. Polling the sources directly, instead of building and dropping a future per
+    /// source for every event, keeps a window-1 round trip to one pass per direction.
+    fn poll_run(
+        &mut self,
+        cx: &mut Context<'_>,
+        io: &mut SessionIo<'_>,
+        acks_tx: &mpsc::UnboundedSender<AckVerdict>,
+        acks_rx: &mut mpsc::UnboundedReceiver<AckVerdict>,
+        waits: &mut Waits,
+    ) -> Poll<Result<EndReason, SessionError>> {
         loop {
             let now = now();
             if !io.gate.is_open_now() {
-                return Ok(EndReason::Fenced);
+                return Poll::Ready(Ok(EndReason::Fenced));
             }
             self.core.handle_timeout(now);
             let fill = self
@@ -325,67 +372,132 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             io.counters.set_in_flight(self.core.in_flight());
             if let Some(deadline) = self.core.finishing() {
                 if (self.out.is_empty() && !self.unflushed) || now >= deadline {
-                    return self.core.take_end().unwrap_or(Ok(EndReason::Stopped));
+                    return Poll::Ready(self.core.take_end().unwrap_or(Ok(EndReason::Stopped)));
                 }
             }
+
+            if !self.out.is_empty() || self.unflushed {
+                match poll_write_and_flush(cx, &mut self.stream, &mut self.out, &io.gate) {
+                    Poll::Ready(Written::Fenced) => return Poll::Ready(Ok(EndReason::Fenced)),
+                    Poll::Ready(Written::Wrote(Ok(0))) => {
+                        return Poll::Ready(Err(link_lost(LinkPhase::Writing)(
+                            io::ErrorKind::WriteZero.into(),
+                        )))
+                    }
+                    Poll::Ready(Written::Wrote(Ok(_))) => {
+                        self.unflushed = true;
+                        continue;
+                    }
+                    Poll::Ready(Written::Flushed(Ok(()))) => {
+                        // The core may have held submits back for this write (the flush
+                        // batch, the output limit): let it fill again.
+                        self.unflushed = false;
+                        continue;
+                    }
+                    Poll::Ready(Written::Wrote(Err(source)))
+                    | Poll::Ready(Written::Flushed(Err(source))) => {
+                        return Poll::Ready(Err(link_lost(LinkPhase::Writing)(source)))
+                    }
+                    Poll::Pending => {}
+                }
+            }
+
+            // An SMSC that sends requests but never reads our answers must not grow the
+            // output buffer without bound: stop reading until it drains.
+            if self.out.len() < OUTPUT_READ_LIMIT {
+                self.inbuf.reserve(READ_CHUNK);
+                let read = std::pin::pin!(tokio::io::AsyncReadExt::read_buf(
+                    &mut self.stream,
+                    &mut self.inbuf
+                ))
+                .poll(cx);
+                match read {
+                    Poll::Ready(Ok(0)) => return Poll::Ready(self.core.peer_closed()),
+                    Poll::Ready(Ok(_)) => {
+                        self.core.handle_bytes(&mut self.inbuf, now);
+                        continue;
+                    }
+                    Poll::Ready(Err(source)) => {
+                        return Poll::Ready(Err(link_lost(LinkPhase::Reading)(source)))
+                    }
+                    Poll::Pending => {}
+                }
+            }
+
+            if let Poll::Ready(Some(v)) = acks_rx.poll_recv(cx) {
+                // Every verdict already waiting is answered in this pass: the sink gives a
+                // whole commit's worth at once, and one write per verdict made the answers
+                // to a window of receipts that many system calls.
+                let mut next = Some(v);
+                while let Some(v) = next {
+                    self.core.answer(v.sequence, v.response, v.status);
+                    next = acks_rx.try_recv().ok();
+                }
+                continue;
+            }
+
+            if fill == Fill::WantsMessages {
+                match io.queue.poll_recv(cx) {
+                    Poll::Ready(Some(m)) => {
+                        self.core.push(m);
+                        continue;
+                    }
+                    Poll::Ready(None) => {
+                        self.core.queue_closed();
+                        continue;
+                    }
+                    Poll::Pending => {}
+                }
+            }
+
+            match (&fill, io.record.as_ref()) {
+                (Fill::WantsPlace, Some(record)) => {
+                    let record = record.clone();
+                    let freed = waits
+                        .place
+                        .get_or_insert_with(|| Box::pin(async move { record.freed().await }));
+                    if freed.as_mut().poll(cx).is_ready() {
+                        waits.place = None;
+                        continue;
+                    }
+                }
+                _ => waits.place = None,
+            }
+
+            if !self.core.is_stopping() {
+                if let Some(stop) = waits.stop.as_mut() {
+                    if let Poll::Ready((receiver, stopping)) = stop.as_mut().poll(cx) {
+                        if stopping {
+                            waits.stop = None;
+                            self.core.stop(now);
+                        } else {
+                            waits.stop = Some(stop_requested(receiver));
+                        }
+                        continue;
+                    }
+                }
+            }
+
             // Wake when the gate closes, to close the connection even while idle.
-            alarm.set(
+            waits.alarm.set(
                 [self.core.next_deadline(), io.gate.deadline()]
                     .into_iter()
                     .flatten()
                     .min(),
             );
-            let want_queue = fill == Fill::WantsMessages;
-            let want_place = fill == Fill::WantsPlace;
-            let may_stop = !self.core.is_stopping();
-
-            self.inbuf.reserve(READ_CHUNK);
-            let event = tokio::select! {
-                // An SMSC that sends requests but never reads our answers must not grow the
-                // output buffer without bound: stop reading until it drains.
-                r = tokio::io::AsyncReadExt::read_buf(&mut self.reader, &mut self.inbuf), if self.out.len() < OUTPUT_READ_LIMIT => Event::Read(r),
-                e = write_and_flush(&mut self.writer, &mut self.out, &io.gate), if !self.out.is_empty() || self.unflushed => e,
-                Some(v) = acks_rx.recv() => Event::Ack(v),
-                m = io.queue.recv(), if want_queue => Event::Queued(m.map(Box::new)),
-                _ = place_freed(io.record.as_ref()), if want_place => Event::Timer,
-                r = io.stop.changed(), if may_stop => {
-                    if r.is_err() || *io.stop.borrow() { Event::Stop } else { Event::Timer }
-                }
-                _ = alarm.ring() => Event::Timer,
-            };
-            let now = self::now();
-            match event {
-                Event::Read(Ok(0)) => return self.core.peer_closed(),
-                Event::Read(Ok(_)) => self.core.handle_bytes(&mut self.inbuf, now),
-                Event::Read(Err(source)) => return Err(link_lost(LinkPhase::Reading)(source)),
-                Event::Wrote(Ok(0)) => {
-                    return Err(link_lost(LinkPhase::Writing)(
-                        io::ErrorKind::WriteZero.into(),
-                    ))
-                }
-                Event::Wrote(Ok(_)) => self.unflushed = true,
-                Event::Flushed(Ok(())) => self.unflushed = false,
-                Event::Wrote(Err(source)) | Event::Flushed(Err(source)) => {
-                    return Err(link_lost(LinkPhase::Writing)(source))
-                }
-                Event::Fenced => return Ok(EndReason::Fenced),
-                Event::Ack(v) => {
-                    // Every verdict already waiting is answered in this turn: the sink gives
-                    // a whole commit's worth at once, and one turn (one write) per verdict
-                    // made the answers to a window of receipts that many system calls.
-                    let mut next = Some(v);
-                    while let Some(v) = next {
-                        self.core.answer(v.sequence, v.response, v.status);
-                        next = acks_rx.try_recv().ok();
-                    }
-                }
-                Event::Queued(Some(m)) => self.core.push(*m),
-                Event::Queued(None) => self.core.queue_closed(),
-                Event::Stop => self.core.stop(now),
-                Event::Timer => {}
+            if waits.alarm.poll_ring(cx).is_ready() {
+                continue;
             }
+            return Poll::Pending;
         }
     }
+}
+
+/// The run loop's waits that keep state between polls.
+struct Waits {
+    alarm: Alarm,
+    stop: Option<Wait<(watch::Receiver<bool>, bool)>>,
+    place: Option<Wait<()>>,
 }
 
 /// Hands the core's events to the layer above, in order; an inbound message carries what
