@@ -65,7 +65,7 @@ pub fn run(args: CheckConfigArgs) -> ExitCode {
             c.bind_mode,
             c.system_id,
             c.tls.mode.as_str(),
-            c.tls.version.as_str(),
+            c.tls.options.version.as_str(),
             keystore,
             c.window_size,
             if c.max_rate == 0 {
