@@ -10,6 +10,7 @@ use smppd::config::{
 };
 use smppd::daemon::channels::tls_settings;
 use smppd::daemon::store::sqlite::{inspect, latest_schema};
+use smppd::daemon::store::MessageState;
 use smppd::daemon::store_config::inspect_postgres;
 use smppd::supervisor::ChannelFailure;
 use smppd::transport::keystore::Keystore;
@@ -65,7 +66,7 @@ pub fn run(args: CheckConfigArgs) -> ExitCode {
             c.bind_mode,
             c.system_id,
             c.tls.mode.as_str(),
-            c.tls.version.as_str(),
+            c.tls.options.version.as_str(),
             keystore,
             c.window_size,
             if c.max_rate == 0 {
@@ -222,11 +223,7 @@ fn check_postgres(config: &Config, pg: &PostgresStore) -> Result<(), String> {
     let known = smppd::daemon::store::postgres::latest_schema();
     match stats {
         Some(stats) => {
-            let queued = stats
-                .by_state
-                .iter()
-                .find(|(s, _)| *s == "queued")
-                .map_or(0, |(_, n)| *n);
+            let queued = stats.messages_in(MessageState::Queued);
             println!(
                 "[store] postgres {} {} (schema {found} of {known}, {queued} message(s) queued, {} webhook event(s))",
                 pg.url, pg.tls, stats.outbox
@@ -245,11 +242,7 @@ fn check_postgres(config: &Config, pg: &PostgresStore) -> Result<(), String> {
 fn check_store(path: &std::path::Path) -> Result<(), String> {
     if path.exists() {
         let stats = inspect(path).map_err(|e| e.to_string())?;
-        let queued = stats
-            .by_state
-            .iter()
-            .find(|(s, _)| *s == "queued")
-            .map_or(0, |(_, n)| *n);
+        let queued = stats.messages_in(MessageState::Queued);
         println!(
             "[store] {} (schema {} of {}, {queued} message(s) queued, {} webhook event(s))",
             path.display(),

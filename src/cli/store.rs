@@ -100,7 +100,7 @@ fn to_json(path: &str, s: &StoreStats) -> Value {
     let messages: Map<String, Value> = s
         .by_state
         .iter()
-        .map(|(state, n)| (state.to_string(), (*n).into()))
+        .map(|(state, n)| (state.as_str().to_string(), (*n).into()))
         .collect();
     let queued: Map<String, Value> = s
         .queued_by_channel
@@ -127,7 +127,11 @@ fn print_text(path: &str, s: &StoreStats, now: SystemTime) {
         s.schema_version,
         size(s.file_bytes)
     );
-    let states: Vec<String> = s.by_state.iter().map(|(w, n)| format!("{w} {n}")).collect();
+    let states: Vec<String> = s
+        .by_state
+        .iter()
+        .map(|(state, n)| format!("{} {n}", state.as_str()))
+        .collect();
     println!("messages: {}", states.join(", "));
     let queues: Vec<String> = s
         .queued_by_channel

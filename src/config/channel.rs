@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use crate::session::BindMode;
-pub use crate::transport::{TlsMode, TlsVersion};
+pub use crate::transport::{TlsMode, TlsOptions, TlsVersion};
 
 /// Where the channel's certificates and key come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,19 +36,17 @@ pub enum KeystoreSource {
     },
 }
 
-/// The TLS options of a channel, checked against each other.
+/// The TLS configuration of a channel, its options checked against each other. The
+/// keystore is named here and read when the channel starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TlsOptions {
+pub struct ChannelTls {
     /// `x-smpp-tls-mode`.
     pub mode: TlsMode,
-    /// `x-smpp-tls-version`.
-    pub version: TlsVersion,
+    /// `x-smpp-tls-version`, `x-smpp-tls-server-name` (verified and sent as SNI instead of
+    /// the host) and `x-smpp-tls-trust-all` (lab use only).
+    pub options: TlsOptions,
     /// The keystore, if any.
     pub keystore: KeystoreSource,
-    /// `x-smpp-tls-server-name`: verified and sent as SNI instead of the host.
-    pub server_name: Option<String>,
-    /// `x-smpp-tls-trust-all`: lab use only.
-    pub trust_all: bool,
 }
 
 /// The text coding for outbound messages (`x-smpp-outbound-enc-default`).
@@ -138,8 +136,8 @@ pub struct ChannelConfig {
     pub default_reply_address: Option<String>,
     /// `x-debug-mode`.
     pub debug_mode: bool,
-    /// The TLS options.
-    pub tls: TlsOptions,
+    /// The TLS configuration.
+    pub tls: ChannelTls,
 }
 
 impl ChannelConfig {
@@ -398,7 +396,7 @@ fn is_smpp_time(s: &str) -> bool {
         }
 }
 
-fn read_tls(r: &mut SectionReader<'_>) -> TlsOptions {
+fn read_tls(r: &mut SectionReader<'_>) -> ChannelTls {
     let mode = r.choice(
         "x-smpp-tls-mode",
         &[
@@ -504,12 +502,14 @@ fn read_tls(r: &mut SectionReader<'_>) -> TlsOptions {
             "the SMSC's certificate will NOT be verified (lab use only)",
         );
     }
-    TlsOptions {
+    ChannelTls {
         mode,
-        version,
+        options: TlsOptions {
+            version,
+            server_name,
+            trust_all,
+        },
         keystore,
-        server_name,
-        trust_all,
     }
 }
 

@@ -24,8 +24,8 @@ mod suggest;
 
 pub use address::{AddressRange, AddressRangeError, IpNetwork, IpNetworkError, MAX_RANGE_DIGITS};
 pub use channel::{
-    relative_time, BindMode, ChannelConfig, InboundEncoding, KeystoreSource, OutboundEncoding,
-    TlsMode, TlsOptions, TlsVersion,
+    relative_time, BindMode, ChannelConfig, ChannelTls, InboundEncoding, KeystoreSource,
+    OutboundEncoding, TlsMode, TlsOptions, TlsVersion,
 };
 pub use daemon_sections::{HttpConfig, WebhookConfig};
 pub use error::{ConfigError, ConfigErrors, ConfigWarning, Location, Problem};

@@ -42,7 +42,7 @@ fn minimal_channel_gets_documented_defaults() {
     assert_eq!(c.empty_message, " ");
     assert!(c.delivery_report);
     assert_eq!(c.tls.mode, TlsMode::Off);
-    assert_eq!(c.tls.version, TlsVersion::V1_2);
+    assert_eq!(c.tls.options.version, TlsVersion::V1_2);
     assert_eq!(c.tls.keystore, KeystoreSource::None);
     assert_eq!(c.password.expose(), "s3cret");
     assert!(parsed.inline_secret);
@@ -186,7 +186,7 @@ fn genesys_string_values_are_accepted() {
     let c = &parse(&text).unwrap().config.channels[0];
     assert_eq!(c.port, 2776);
     assert!(c.use_message_payload);
-    assert_eq!(c.tls.version, TlsVersion::V1_3);
+    assert_eq!(c.tls.options.version, TlsVersion::V1_3);
 }
 
 #[test]

@@ -19,7 +19,7 @@ use super::feeder::{Feeder, InFlight};
 use super::sink::Sink;
 use super::smpp_server::UserRoutes;
 use super::store::{split_key, Fence, Store};
-use crate::config::{ChannelConfig, KeystoreSource, TlsOptions};
+use crate::config::{ChannelConfig, ChannelTls, KeystoreSource};
 use crate::session::{CountersSnapshot, RecordWindow, SendGate};
 use crate::supervisor::{
     self, Attempt, Backoff, ChannelEnd, ChannelFailure, ChannelHandle, ChannelIo, ChannelState,
@@ -172,12 +172,8 @@ impl Channel {
 }
 
 /// The TLS settings of a channel, its keystore read (once) from disk.
-pub fn tls_settings(tls: &TlsOptions) -> Result<TlsSettings, InitError> {
-    let options = transport::TlsOptions {
-        version: tls.version,
-        server_name: tls.server_name.clone(),
-        trust_all: tls.trust_all,
-    };
+pub fn tls_settings(tls: &ChannelTls) -> Result<TlsSettings, InitError> {
+    let options = tls.options.clone();
     let keystore = match &tls.keystore {
         KeystoreSource::None => None,
         KeystoreSource::Pkcs12 {

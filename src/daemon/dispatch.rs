@@ -175,7 +175,7 @@ impl Dispatcher {
     /// Routes and segments one request.
     fn prepare(
         &self,
-        statuses: &[super::engine::ChannelStatus],
+        statuses: &[super::engine::ChannelSnapshot],
         request: MessageRequest,
         now: SystemTime,
     ) -> Result<NewMessage, DispatchError> {

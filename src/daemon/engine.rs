@@ -2,10 +2,12 @@
 //! configuration they run with, through the small [`Engine`] trait. Neither touches a
 //! supervisor or a session directly; messages reach the channels through the store.
 //!
-//! Depends on: `sms` (delivery states).
+//! Depends on: `sms` (delivery states), `supervisor` (channel states).
 
 use crate::config::ChannelConfig;
 use crate::sms::DeliveryState;
+use crate::supervisor::ChannelState;
+use std::fmt;
 use std::sync::Arc;
 
 /// The last error a channel reported, with its documented log code.
@@ -72,13 +74,58 @@ pub struct CertificateStatus {
     pub not_after: i64,
 }
 
+/// A channel's state as this node reports it: the state of its supervisor when a session
+/// slot of it runs here, `standby` when none does.
+///
+/// Shown as one word or phrase ([`ChannelPhase::as_str`]) in `GET /v1/channels`,
+/// `GET /health` and the `state` label of `smppd_channel_state`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ChannelPhase {
+    /// A session slot runs on this node, its supervisor in this state (the bound slot's,
+    /// when the channel has several and one is bound).
+    Local(ChannelState),
+    /// No session slot of the channel runs on this node: on a cluster, other nodes hold
+    /// them, and this node still accepts the channel's messages.
+    #[default]
+    Standby,
+}
+
+impl ChannelPhase {
+    /// The state in a word or phrase: the supervisor's (`bound`, `connecting`,
+    /// `backing off`...), or `standby`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelPhase::Local(state) => state.as_str(),
+            ChannelPhase::Standby => "standby",
+        }
+    }
+}
+
+impl From<ChannelState> for ChannelPhase {
+    fn from(state: ChannelState) -> Self {
+        ChannelPhase::Local(state)
+    }
+}
+
+impl fmt::Display for ChannelPhase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for ChannelPhase {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
 /// A snapshot of one channel, in configured order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ChannelStatus {
+pub struct ChannelSnapshot {
     /// The channel's name (the section name without `channel-`).
     pub name: String,
-    /// The supervisor's state in one word or phrase ("bound", "connecting", "backing off"...).
-    pub state: String,
+    /// Its state on this node.
+    pub state: ChannelPhase,
     /// Whether the SMPP session is bound now.
     pub bound: bool,
     /// Whether the bind allows submit_sm (transmitter or transceiver).
@@ -99,7 +146,7 @@ pub struct ChannelStatus {
     pub certificates: Vec<CertificateStatus>,
 }
 
-impl ChannelStatus {
+impl ChannelSnapshot {
     /// Bound and allowed to submit: a channel the router may pick.
     pub fn can_send(&self) -> bool {
         self.bound && self.can_transmit
@@ -117,7 +164,7 @@ impl ChannelStatus {
 /// Both methods are called from request handlers: they must not block (take a snapshot).
 pub trait Engine: Send + Sync + 'static {
     /// Every configured channel, in configured order.
-    fn channels(&self) -> Vec<ChannelStatus>;
+    fn channels(&self) -> Vec<ChannelSnapshot>;
 
     /// The configuration `channel` runs with now (`None`: the first configured channel), so
     /// that requests are segmented and checked against what a SIGHUP reload last applied.
@@ -215,4 +262,48 @@ pub struct InboundReport {
     pub to: String,
     /// The content.
     pub content: InboundContent,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// The words are a contract with operators (`GET /v1/channels`, `GET /health`,
+    /// `/metrics`): each variant keeps its own.
+    #[test]
+    fn every_phase_has_its_word() {
+        let words = [
+            (ChannelPhase::Local(ChannelState::Starting), "starting"),
+            (ChannelPhase::Local(ChannelState::Connecting), "connecting"),
+            (ChannelPhase::Local(ChannelState::Binding), "binding"),
+            (ChannelPhase::Local(ChannelState::Bound), "bound"),
+            (
+                ChannelPhase::Local(ChannelState::BackingOff {
+                    delay: Duration::from_secs(5),
+                }),
+                "backing off",
+            ),
+            (ChannelPhase::Local(ChannelState::Stopped), "stopped"),
+            (ChannelPhase::Local(ChannelState::Failed), "failed"),
+            (ChannelPhase::Standby, "standby"),
+        ];
+        for (phase, word) in words {
+            assert_eq!(phase.as_str(), word);
+            assert_eq!(phase.to_string(), word);
+            assert_eq!(
+                serde_json::to_value(phase).unwrap(),
+                serde_json::Value::String(word.to_string())
+            );
+        }
+    }
+
+    #[test]
+    fn a_snapshot_without_a_slot_is_standby() {
+        assert_eq!(ChannelSnapshot::default().state, ChannelPhase::Standby);
+        assert_eq!(
+            ChannelPhase::from(ChannelState::Bound),
+            ChannelPhase::Local(ChannelState::Bound)
+        );
+    }
 }

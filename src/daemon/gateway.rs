@@ -5,7 +5,7 @@
 use std::sync::{Arc, PoisonError, RwLock};
 
 use super::channels::Channel;
-use super::engine::{ChannelCounters, ChannelError, ChannelStatus, Engine};
+use super::engine::{ChannelCounters, ChannelError, ChannelPhase, ChannelSnapshot, Engine};
 use crate::config::ChannelConfig;
 use crate::supervisor::ChannelState;
 
@@ -149,13 +149,13 @@ impl Gateway {
 
     /// A channel as the API shows it: its running slots summed up (bound when any is);
     /// `standby` when none runs here (on a cluster, other nodes hold its slots).
-    fn entry_status(entry: &Entry) -> ChannelStatus {
+    fn entry_status(entry: &Entry) -> ChannelSnapshot {
         let mut slots = entry.slots.iter().map(Self::channel_status);
         let Some(mut total) = slots.next() else {
             let bind = entry.config.bind_mode;
-            return ChannelStatus {
+            return ChannelSnapshot {
                 name: entry.config.name.clone(),
-                state: "standby".to_string(),
+                state: ChannelPhase::Standby,
                 can_transmit: bind.can_submit(),
                 can_receive: bind.can_receive(),
                 counters: ChannelCounters {
@@ -163,12 +163,12 @@ impl Gateway {
                     ..ChannelCounters::default()
                 },
                 failures: crate::supervisor::FailureCounts::default().iter().collect(),
-                ..ChannelStatus::default()
+                ..ChannelSnapshot::default()
             };
         };
         for s in slots {
             if s.bound && !total.bound {
-                total.state = s.state.clone();
+                total.state = s.state;
             }
             total.bound |= s.bound;
             total.last_error = total.last_error.or(s.last_error);
@@ -194,25 +194,16 @@ impl Gateway {
         total
     }
 
-    fn channel_status(channel: &Channel) -> ChannelStatus {
+    fn channel_status(channel: &Channel) -> ChannelSnapshot {
         let status = channel.status.borrow().clone();
         let counters = channel.counters();
         let bind = channel.config.bind_mode;
-        let state = match status.state {
-            ChannelState::Starting => "starting",
-            ChannelState::Connecting => "connecting",
-            ChannelState::Binding => "binding",
-            ChannelState::Bound => "bound",
-            ChannelState::BackingOff { .. } => "backing off",
-            ChannelState::Stopped => "stopped",
-            ChannelState::Failed => "failed",
-        };
-        ChannelStatus {
+        ChannelSnapshot {
             seconds_since_bind: status.since_last_bind().map(|d| d.as_secs()),
             failures: status.failures.iter().collect(),
             certificates: channel.certificates().snapshot(),
             name: channel.config.name.clone(),
-            state: state.to_string(),
+            state: ChannelPhase::Local(status.state),
             bound: status.state == ChannelState::Bound,
             can_transmit: bind.can_submit(),
             can_receive: bind.can_receive(),
@@ -235,7 +226,7 @@ impl Gateway {
 }
 
 impl Engine for Gateway {
-    fn channels(&self) -> Vec<ChannelStatus> {
+    fn channels(&self) -> Vec<ChannelSnapshot> {
         self.read().iter().map(Self::entry_status).collect()
     }
 

@@ -14,9 +14,9 @@
 //! A message that does not name a channel is not tied to the one chosen here: whichever
 //! channel able to transmit binds first sends it.
 //!
-//! Depends on: the engine's [`ChannelStatus`] only.
+//! Depends on: the engine's [`ChannelSnapshot`] only.
 
-use super::engine::ChannelStatus;
+use super::engine::ChannelSnapshot;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Why no channel could be chosen.
@@ -53,7 +53,7 @@ impl Router {
     /// The channel for a message. `explicit` is the request's `channel`.
     pub fn choose(
         &self,
-        channels: &[ChannelStatus],
+        channels: &[ChannelSnapshot],
         explicit: Option<&str>,
     ) -> Result<String, RouteError> {
         if let Some(name) = explicit {
@@ -68,7 +68,7 @@ impl Router {
             }
             return Ok(name.to_string());
         }
-        let equals: Vec<&ChannelStatus> = channels
+        let equals: Vec<&ChannelSnapshot> = channels
             .iter()
             .filter(|c| c.can_send() && c.has_room())
             .collect();
@@ -95,11 +95,11 @@ impl Router {
 }
 
 /// Why a channel is not a candidate, in a few words.
-fn why_not(channel: &ChannelStatus) -> String {
+fn why_not(channel: &ChannelSnapshot) -> String {
     if !channel.bound {
         match &channel.last_error {
             Some(e) => format!("{} (last error {}: {})", channel.state, e.code, e.reason),
-            None => channel.state.clone(),
+            None => channel.state.to_string(),
         }
     } else if !channel.can_transmit {
         "bound as a receiver only".to_string()
@@ -112,11 +112,17 @@ fn why_not(channel: &ChannelStatus) -> String {
 mod tests {
     use super::*;
     use crate::daemon::engine::{ChannelCounters, ChannelError};
+    use crate::supervisor::ChannelState;
 
-    fn channel(name: &str, bound: bool, transmit: bool, in_use: u32) -> ChannelStatus {
-        ChannelStatus {
+    fn channel(name: &str, bound: bool, transmit: bool, in_use: u32) -> ChannelSnapshot {
+        ChannelSnapshot {
             name: name.into(),
-            state: if bound { "bound" } else { "connecting" }.into(),
+            state: if bound {
+                ChannelState::Bound
+            } else {
+                ChannelState::Connecting
+            }
+            .into(),
             bound,
             can_transmit: transmit,
             can_receive: true,
@@ -126,7 +132,7 @@ mod tests {
                 window_size: 2,
                 ..ChannelCounters::default()
             },
-            ..ChannelStatus::default()
+            ..ChannelSnapshot::default()
         }
     }
 

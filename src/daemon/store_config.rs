@@ -1,7 +1,7 @@
 //! `[store]` turned into a backend's options, and the backend opened: the one place that
 //! knows both the configuration and the store (which knows nothing of TOML).
 
-use super::cluster::Board;
+use super::cluster::{Board, StoreKind};
 use super::store::{
     postgres, Leases, PgOptions, PgStore, Recovery, SqliteOptions, SqliteStore, Store, StoreError,
     StoreStats,
@@ -129,12 +129,16 @@ pub async fn open(config: &Config) -> Result<Opened, StoreError> {
                 store: Arc::new(store),
                 recovery,
                 leases: None,
-                board: Arc::new(Board::new(&host_name(), "sqlite", None)),
+                board: Arc::new(Board::new(&host_name(), StoreKind::Sqlite, None)),
             })
         }
         StoreBackend::Postgres(pg) => {
             let options = postgres_options(config, pg);
-            let board = Arc::new(Board::new(&options.node_name, "postgres", Some(pg.lease)));
+            let board = Arc::new(Board::new(
+                &options.node_name,
+                StoreKind::Postgres,
+                Some(pg.lease),
+            ));
             let (store, recovery) = PgStore::open(options).await?;
             let leases = store.leases().clone();
             Ok(Opened {

@@ -72,6 +72,28 @@ pub enum ChannelState {
     Failed,
 }
 
+impl ChannelState {
+    /// The state in a word or phrase, as status pages show it: `starting`, `connecting`,
+    /// `binding`, `bound`, `backing off`, `stopped` or `failed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelState::Starting => "starting",
+            ChannelState::Connecting => "connecting",
+            ChannelState::Binding => "binding",
+            ChannelState::Bound => "bound",
+            ChannelState::BackingOff { .. } => "backing off",
+            ChannelState::Stopped => "stopped",
+            ChannelState::Failed => "failed",
+        }
+    }
+}
+
+impl std::fmt::Display for ChannelState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What the channel publishes about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChannelStatus {
@@ -489,5 +511,32 @@ async fn sleep_until(at: Option<std::time::Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_state_has_its_word() {
+        let words = [
+            (ChannelState::Starting, "starting"),
+            (ChannelState::Connecting, "connecting"),
+            (ChannelState::Binding, "binding"),
+            (ChannelState::Bound, "bound"),
+            (
+                ChannelState::BackingOff {
+                    delay: Duration::from_secs(3),
+                },
+                "backing off",
+            ),
+            (ChannelState::Stopped, "stopped"),
+            (ChannelState::Failed, "failed"),
+        ];
+        for (state, word) in words {
+            assert_eq!(state.as_str(), word);
+            assert_eq!(state.to_string(), word);
+        }
     }
 }

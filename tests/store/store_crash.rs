@@ -399,7 +399,7 @@ async fn verify(round: usize, db: &Path, ledger: &Ledger) -> u64 {
     let queued = stats
         .by_state
         .iter()
-        .find(|(state, _)| *state == MessageState::Queued.as_str())
+        .find(|(state, _)| *state == MessageState::Queued)
         .map_or(0, |(_, n)| *n);
     assert!(
         recovery.requeued >= requeued_at_least && recovery.requeued <= queued,

@@ -1076,11 +1076,11 @@ async fn check(store: &dyn Store, model: &Model) -> Result<(), String> {
     })?;
     same(&counts.outbox, &model.outbox, || "counts().outbox".into())?;
     let stats = store.stats().await.map_err(|e| e.to_string())?;
-    let by_state: Vec<(&str, u64)> = MessageState::ALL
+    let by_state: Vec<(MessageState, u64)> = MessageState::ALL
         .iter()
         .map(|s| {
             let n = model.live().filter(|(_, m)| m.state == *s).count();
-            (s.as_str(), n as u64)
+            (*s, n as u64)
         })
         .collect();
     same(&stats.by_state, &by_state, || "stats().by_state".into())?;

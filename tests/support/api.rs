@@ -11,13 +11,14 @@ use smppd::config::{ChannelConfig, Config};
 use smppd::daemon::api::{self, Services};
 use smppd::daemon::dispatch::Dispatcher;
 use smppd::daemon::engine::{
-    CertificateRole, CertificateStatus, ChannelCounters, ChannelError, ChannelStatus, Engine,
+    CertificateRole, CertificateStatus, ChannelCounters, ChannelError, ChannelSnapshot, Engine,
 };
 use smppd::daemon::smpp_server::SmppServer;
 use smppd::daemon::store::{segment_key, Applied, Change, ClaimedMessage};
+use smppd::supervisor::ChannelState;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 /// Two channels: `a` (defaults) and `b` (at most 2 segments).
 pub const CHANNELS: &str = r#"
@@ -34,15 +35,22 @@ x-smpp-sar-max-segments = 2
 /// An engine whose channels the test sets.
 #[derive(Default)]
 pub struct FakeEngine {
-    pub channels: Mutex<Vec<ChannelStatus>>,
+    pub channels: Mutex<Vec<ChannelSnapshot>>,
     /// The channel configurations, set by [`start`] from the test's configuration.
     pub configs: Mutex<Vec<ChannelConfig>>,
 }
 
-pub fn status(name: &str, bound: bool) -> ChannelStatus {
-    ChannelStatus {
+pub fn status(name: &str, bound: bool) -> ChannelSnapshot {
+    ChannelSnapshot {
         name: name.into(),
-        state: if bound { "bound" } else { "backing off" }.into(),
+        state: if bound {
+            ChannelState::Bound
+        } else {
+            ChannelState::BackingOff {
+                delay: Duration::from_secs(5),
+            }
+        }
+        .into(),
         bound,
         can_transmit: true,
         can_receive: true,
@@ -96,7 +104,7 @@ impl FakeEngine {
 }
 
 impl Engine for FakeEngine {
-    fn channels(&self) -> Vec<ChannelStatus> {
+    fn channels(&self) -> Vec<ChannelSnapshot> {
         self.channels.lock().unwrap().clone()
     }
 

@@ -3,7 +3,7 @@
 //! `/metrics` exports the same facts (see the Metrics section of docs/operations.md).
 
 use super::{ApiError, AppState};
-use crate::daemon::engine::{CertificateStatus, ChannelStatus};
+use crate::daemon::engine::{CertificateStatus, ChannelPhase, ChannelSnapshot};
 use crate::daemon::store::{rfc3339, Backlog, ANY_CHANNEL};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -102,8 +102,8 @@ impl CertificateBody {
 pub(super) struct ChannelBody {
     /// Its name.
     pub name: String,
-    /// Its state in a word or phrase.
-    pub state: String,
+    /// Its state, in a word or phrase.
+    pub state: ChannelPhase,
     /// Whether it is bound.
     pub bound: bool,
     /// Whether its bind may submit.
@@ -126,11 +126,11 @@ pub(super) struct ChannelBody {
 
 impl ChannelBody {
     /// The body of `c`, with its queue from `backlog`, as of `now`.
-    pub(super) fn new(c: &ChannelStatus, backlog: &Backlog, now: SystemTime) -> Self {
+    pub(super) fn new(c: &ChannelSnapshot, backlog: &Backlog, now: SystemTime) -> Self {
         let counters = &c.counters;
         ChannelBody {
             name: c.name.clone(),
-            state: c.state.clone(),
+            state: c.state,
             bound: c.bound,
             can_transmit: c.can_transmit,
             can_receive: c.can_receive,

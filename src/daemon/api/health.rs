@@ -2,6 +2,7 @@
 
 use super::channels::ErrorBody;
 use super::AppState;
+use crate::daemon::engine::ChannelPhase;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -16,7 +17,7 @@ pub(super) struct DownBody {
     /// Its name.
     pub name: String,
     /// Its state.
-    pub state: String,
+    pub state: ChannelPhase,
     /// Its last error.
     pub last_error: Option<ErrorBody>,
 }
@@ -48,7 +49,7 @@ pub(super) async fn get_health(State(state): State<Arc<AppState>>) -> Response {
         .filter(|c| !c.bound)
         .map(|c| DownBody {
             name: c.name.clone(),
-            state: c.state.clone(),
+            state: c.state,
             last_error: c.last_error.as_ref().map(|e| ErrorBody {
                 code: e.code,
                 reason: e.reason.clone(),
@@ -57,7 +58,10 @@ pub(super) async fn get_health(State(state): State<Arc<AppState>>) -> Response {
         .collect();
     // On a cluster, a channel whose session slots all run on other nodes is `standby`
     // here: this node still accepts its messages, the others send them.
-    let elsewhere = down.iter().filter(|d| d.state == "standby").count();
+    let elsewhere = down
+        .iter()
+        .filter(|d| d.state == ChannelPhase::Standby)
+        .count();
     let (status, word, reason) = if bound.is_empty() && elsewhere == 0 {
         let reason = if channels.is_empty() {
             "no channel is configured".to_string()

@@ -32,13 +32,24 @@ pub struct SlotView {
     pub expires: Option<String>,
 }
 
+/// The store the nodes share, as `GET /v1/cluster` names it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    /// `sqlite`: the embedded store, one node.
+    #[default]
+    Sqlite,
+    /// `postgres`: several nodes may share it.
+    Postgres,
+}
+
 /// The body of `GET /v1/cluster`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Snapshot {
     /// This node's name.
     pub node: String,
     /// `sqlite` (one node) or `postgres`.
-    pub backend: &'static str,
+    pub backend: StoreKind,
     /// `[store] lease-seconds` (PostgreSQL), else `null`.
     pub lease_seconds: Option<u64>,
     /// Every node, by name.
@@ -55,7 +66,7 @@ pub struct Board {
 
 impl Board {
     /// A board for node `node` on `backend`, with nothing seen yet.
-    pub fn new(node: &str, backend: &'static str, lease: Option<Duration>) -> Board {
+    pub fn new(node: &str, backend: StoreKind, lease: Option<Duration>) -> Board {
         Board {
             snapshot: RwLock::new(Snapshot {
                 node: node.to_string(),
@@ -79,7 +90,7 @@ impl Board {
     /// `/metrics`); `None` on a single node.
     pub fn shared_node(&self) -> Option<String> {
         let s = self.snapshot.read().unwrap_or_else(PoisonError::into_inner);
-        (s.backend == "postgres").then(|| s.node.clone())
+        (s.backend == StoreKind::Postgres).then(|| s.node.clone())
     }
 
     /// Replaces the nodes and slots.
@@ -90,5 +101,32 @@ impl Board {
             .unwrap_or_else(PoisonError::into_inner);
         s.nodes = nodes;
         s.slots = slots;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `GET /v1/cluster`'s `backend` keeps its words.
+    #[test]
+    fn every_store_kind_has_its_word() {
+        for (kind, word) in [
+            (StoreKind::Sqlite, "sqlite"),
+            (StoreKind::Postgres, "postgres"),
+        ] {
+            assert_eq!(
+                serde_json::to_value(kind).unwrap(),
+                serde_json::Value::String(word.to_string())
+            );
+        }
+    }
+
+    #[test]
+    fn only_a_shared_store_labels_the_node() {
+        let single = Board::new("n1", StoreKind::Sqlite, None);
+        assert_eq!(single.shared_node(), None);
+        let shared = Board::new("n1", StoreKind::Postgres, Some(Duration::from_secs(30)));
+        assert_eq!(shared.shared_node().as_deref(), Some("n1"));
     }
 }

@@ -14,5 +14,5 @@ mod board;
 mod share;
 pub mod slots;
 
-pub use board::{Board, NodeView, SlotView, Snapshot};
+pub use board::{Board, NodeView, SlotView, Snapshot, StoreKind};
 pub use share::{fair_share, gate_deadline, RENEWALS_PER_LEASE};

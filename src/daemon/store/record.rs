@@ -489,8 +489,8 @@ pub struct Upkeep {
 pub struct StoreStats {
     /// The schema version of the file.
     pub schema_version: i64,
-    /// Messages by state word.
-    pub by_state: Vec<(&'static str, u64)>,
+    /// Messages by state, every state listed (in [`MessageState::ALL`] order), zeros included.
+    pub by_state: Vec<(MessageState, u64)>,
     /// Queued messages per queue (a channel's name, or `*` for any channel).
     pub queued_by_channel: Vec<(String, u64)>,
     /// When the oldest queued message was accepted.
@@ -503,4 +503,30 @@ pub struct StoreStats {
     pub correlations: u64,
     /// The database file's size in octets (WAL included).
     pub file_bytes: u64,
+}
+
+impl StoreStats {
+    /// How many messages are in `state`.
+    pub fn messages_in(&self, state: MessageState) -> u64 {
+        self.by_state
+            .iter()
+            .find(|(s, _)| *s == state)
+            .map_or(0, |(_, n)| *n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_in_a_state_are_counted_by_state() {
+        let stats = StoreStats {
+            by_state: vec![(MessageState::Queued, 3), (MessageState::Failed, 1)],
+            ..StoreStats::default()
+        };
+        assert_eq!(stats.messages_in(MessageState::Queued), 3);
+        assert_eq!(stats.messages_in(MessageState::Failed), 1);
+        assert_eq!(stats.messages_in(MessageState::Delivered), 0);
+    }
 }

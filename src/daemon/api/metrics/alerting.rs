@@ -3,14 +3,14 @@
 //! outbox). `contrib/prometheus/smppd-alerts.yml` is written against these names.
 
 use super::{family, label};
-use crate::daemon::engine::ChannelStatus;
+use crate::daemon::engine::ChannelSnapshot;
 use crate::daemon::store::{Backlog, ANY_CHANNEL};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::time::SystemTime;
 
 /// `smppd_channel_failures_total{channel, code}` and `smppd_channel_seconds_since_bind`.
-pub(super) fn channel_families(out: &mut String, channels: &[ChannelStatus]) {
+pub(super) fn channel_families(out: &mut String, channels: &[ChannelSnapshot]) {
     family(
         out,
         "smppd_channel_failures_total",
@@ -46,7 +46,7 @@ pub(super) fn channel_families(out: &mut String, channels: &[ChannelStatus]) {
 /// `smppd_tls_certificate_not_after_seconds{channel, subject, role}`. Two certificates with
 /// the same subject and role (a CA renewed, both kept) would be one series twice, which
 /// Prometheus rejects: the one that expires first is shown, as that is the one to act on.
-pub(super) fn certificate_family(out: &mut String, channels: &[ChannelStatus]) {
+pub(super) fn certificate_family(out: &mut String, channels: &[ChannelSnapshot]) {
     family(
         out,
         "smppd_tls_certificate_not_after_seconds",
@@ -78,7 +78,7 @@ pub(super) fn certificate_family(out: &mut String, channels: &[ChannelStatus]) {
 /// every series exists from the start. Nothing when the store could not be read.
 pub(super) fn backlog_families(
     out: &mut String,
-    channels: &[ChannelStatus],
+    channels: &[ChannelSnapshot],
     backlog: Option<&Backlog>,
     now: SystemTime,
 ) {

@@ -3,13 +3,21 @@
 use super::*;
 use crate::daemon::engine::{CertificateRole, CertificateStatus, ChannelCounters};
 use crate::daemon::store::{Backlog, QueueBacklog};
+use crate::supervisor::ChannelState;
 use std::collections::HashSet;
 use std::time::UNIX_EPOCH;
 
-fn channel(name: &str, bound: bool) -> ChannelStatus {
-    ChannelStatus {
+fn channel(name: &str, bound: bool) -> ChannelSnapshot {
+    ChannelSnapshot {
         name: name.into(),
-        state: if bound { "bound" } else { "backing \"off\"" }.into(),
+        state: if bound {
+            ChannelState::Bound
+        } else {
+            ChannelState::BackingOff {
+                delay: Duration::from_secs(4),
+            }
+        }
+        .into(),
         bound,
         can_transmit: true,
         can_receive: true,
@@ -117,7 +125,7 @@ fn channels_counters_and_histogram() {
     assert_eq!(
         value(
             &s,
-            "smppd_channel_state{channel=\"b\",state=\"backing \\\"off\\\"\"}"
+            "smppd_channel_state{channel=\"b\",state=\"backing off\"}"
         ),
         1.0
     );

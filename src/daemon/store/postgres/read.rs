@@ -198,15 +198,15 @@ pub(super) async fn parts(c: &Client) -> Pg<Vec<StoredPart>> {
 /// Counts for inspection; scans the tables, so it is for people, not for every scrape.
 pub(super) async fn stats(c: &Client) -> Pg<StoreStats> {
     let schema_version = super::schema::version(c).await?;
-    let mut by_state: Vec<(&'static str, u64)> =
-        MessageState::ALL.iter().map(|s| (s.as_str(), 0)).collect();
+    let mut by_state: Vec<(MessageState, u64)> =
+        MessageState::ALL.iter().map(|s| (*s, 0)).collect();
     for r in c
         .query("SELECT state, COUNT(*) FROM messages GROUP BY state", &[])
         .await?
     {
-        let word = state_of(r.try_get(0)?).as_str();
+        let state = state_of(r.try_get(0)?);
         let n: i64 = r.try_get(1)?;
-        if let Some(slot) = by_state.iter_mut().find(|(w, _)| *w == word) {
+        if let Some(slot) = by_state.iter_mut().find(|(s, _)| *s == state) {
             slot.1 += n.max(0) as u64;
         }
     }

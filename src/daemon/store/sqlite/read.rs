@@ -185,15 +185,15 @@ fn parts(conn: &Connection) -> Sql<Vec<StoredPart>> {
 /// Counts for inspection; scans the tables, so it is for people, not for every scrape.
 pub(super) fn stats(conn: &Connection, path: &Path) -> Sql<StoreStats> {
     let schema_version = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    let mut by_state: Vec<(&'static str, u64)> =
-        MessageState::ALL.iter().map(|s| (s.as_str(), 0)).collect();
+    let mut by_state: Vec<(MessageState, u64)> =
+        MessageState::ALL.iter().map(|s| (*s, 0)).collect();
     {
         let mut s = conn.prepare("SELECT state, COUNT(*) FROM messages GROUP BY state")?;
         let rows = s.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
         for row in rows {
             let (state, n) = row?;
-            let word = state_of(state).as_str();
-            if let Some(slot) = by_state.iter_mut().find(|(w, _)| *w == word) {
+            let state = state_of(state);
+            if let Some(slot) = by_state.iter_mut().find(|(s, _)| *s == state) {
                 slot.1 += n as u64;
             }
         }
