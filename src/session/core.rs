@@ -98,7 +98,8 @@ pub enum Fill {
     WantsMessages,
     /// Every record place is held: wake when one is freed.
     WantsPlace,
-    /// A write of [`SessionCore::flush_batch`] submits is ready: write it, then fill again.
+    /// Submits wait for a write (a whole [`SessionCore::flush_batch`] is ready, or the output
+    /// is backed up): write, then fill again.
     WantsWrite,
     /// Nothing to wait on but deadlines and input (window full, rate, throttle, stopping).
     Idle,
@@ -411,8 +412,8 @@ impl SessionCore {
             return Fill::Idle;
         }
         let mut batch = 0;
-        while self.window.has_room() && unwritten + self.out.len() < OUTPUT_HIGH_WATER {
-            if batch == self.flush_batch {
+        while self.window.has_room() {
+            if batch == self.flush_batch || unwritten + self.out.len() >= OUTPUT_HIGH_WATER {
                 return Fill::WantsWrite;
             }
             if let Some(until) = self.throttle.paused_until(now) {

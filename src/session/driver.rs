@@ -18,7 +18,7 @@ use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use bytes::{Buf, BytesMut};
@@ -160,13 +160,58 @@ fn poll_write_and_flush<W: AsyncWrite + Unpin>(
 /// record place) and must keep its registration between polls.
 type Wait<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
-/// Completes when the stop flag changes, with the receiver (to wait again) and whether the
-/// session should stop: the flag is set or its sender is gone.
-fn stop_requested(mut stop: watch::Receiver<bool>) -> Wait<(watch::Receiver<bool>, bool)> {
-    Box::pin(async move {
-        let stopping = stop.changed().await.is_err() || *stop.borrow_and_update();
-        (stop, stopping)
-    })
+/// Whether `waker` is the one a wait was last registered with: a registration stays valid
+/// for as long as the task is polled with the same waker, so it need not be renewed.
+fn registered(last: &Option<Waker>, waker: &Waker) -> bool {
+    last.as_ref().is_some_and(|w| w.will_wake(waker))
+}
+
+/// The wait for a stop request. Polled only when the flag changed or the task's waker did:
+/// polling a `watch` wait takes a lock, and the loop looks at it on every pass.
+struct StopWait {
+    /// A receiver of the flag, to see a change without polling the wait.
+    seen: watch::Receiver<bool>,
+    wait: Wait<(watch::Receiver<bool>, bool)>,
+    polled_with: Option<Waker>,
+}
+
+impl StopWait {
+    fn new(stop: watch::Receiver<bool>) -> StopWait {
+        let seen = stop.clone();
+        let wait = Box::pin(async move {
+            let mut stop = stop;
+            let stopping = stop.changed().await.is_err() || *stop.borrow_and_update();
+            (stop, stopping)
+        });
+        StopWait {
+            seen,
+            wait,
+            polled_with: None,
+        }
+    }
+
+    /// Ready with whether the session should stop (the flag is set or its sender is gone)
+    /// once the flag changed; a change that does not stop renews the wait.
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<bool> {
+        let changed = self.seen.has_changed().unwrap_or(true);
+        if !changed && registered(&self.polled_with, cx.waker()) {
+            return Poll::Pending;
+        }
+        match self.wait.as_mut().poll(cx) {
+            Poll::Ready((receiver, true)) => {
+                self.seen = receiver;
+                Poll::Ready(true)
+            }
+            Poll::Ready((receiver, false)) => {
+                *self = StopWait::new(receiver);
+                Poll::Ready(false)
+            }
+            Poll::Pending => {
+                self.polled_with = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
 }
 
 /// Sleeps until `at`, or forever without a deadline.
@@ -187,6 +232,9 @@ struct Alarm {
     at: Option<Instant>,
     /// The deadline the timer is set to: at or before `at` whenever `at` is set.
     armed: Option<Instant>,
+    /// The waker the timer holds since it was last armed: polled again only when it rang or
+    /// the waker changed.
+    polled_with: Option<Waker>,
 }
 
 impl Alarm {
@@ -195,6 +243,7 @@ impl Alarm {
             sleep: Box::pin(tokio::time::sleep(std::time::Duration::ZERO)),
             at: None,
             armed: None,
+            polled_with: None,
         }
     }
 
@@ -212,6 +261,7 @@ impl Alarm {
             .as_mut()
             .reset(tokio::time::Instant::from_std(at));
         self.armed = Some(at);
+        self.polled_with = None;
     }
 
     /// Ready once the deadline last set has passed; pending forever without one (a timer
@@ -220,14 +270,20 @@ impl Alarm {
         let Some(at) = self.at else {
             return Poll::Pending;
         };
-        if self.sleep.as_mut().poll(cx).is_pending() {
+        if !self.sleep.is_elapsed() && registered(&self.polled_with, cx.waker()) {
             return Poll::Pending;
         }
-        if self.armed.is_some_and(|armed| armed < at) {
+        if self.sleep.as_mut().poll(cx).is_ready() {
+            if self.armed.is_none_or(|armed| armed >= at) {
+                return Poll::Ready(());
+            }
             self.arm(at);
-            return self.sleep.as_mut().poll(cx);
+            if self.sleep.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(());
+            }
         }
-        Poll::Ready(())
+        self.polled_with = Some(cx.waker().clone());
+        Poll::Pending
     }
 }
 
@@ -333,7 +389,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         }
         let mut waits = Waits {
             alarm: Alarm::new(),
-            stop: Some(stop_requested(io.stop.clone())),
+            stop: Some(StopWait::new(io.stop.clone())),
             place: None,
         };
         std::future::poll_fn(|cx| self.poll_run(cx, io, acks_tx, acks_rx, &mut waits)).await
@@ -384,15 +440,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                             io::ErrorKind::WriteZero.into(),
                         )))
                     }
-                    Poll::Ready(Written::Wrote(Ok(_))) => {
-                        self.unflushed = true;
-                        continue;
-                    }
+                    // The socket took part of it and has this task's waker for the rest.
+                    Poll::Ready(Written::Wrote(Ok(_))) => self.unflushed = true,
                     Poll::Ready(Written::Flushed(Ok(()))) => {
-                        // The core may have held submits back for this write (the flush
-                        // batch, the output limit): let it fill again.
                         self.unflushed = false;
-                        continue;
+                        // Submits held back for this write go next; a finishing session may
+                        // be done now.
+                        if fill == Fill::WantsWrite || self.core.finishing().is_some() {
+                            continue;
+                        }
                     }
                     Poll::Ready(Written::Wrote(Err(source)))
                     | Poll::Ready(Written::Flushed(Err(source))) => {
@@ -466,12 +522,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
 
             if !self.core.is_stopping() {
                 if let Some(stop) = waits.stop.as_mut() {
-                    if let Poll::Ready((receiver, stopping)) = stop.as_mut().poll(cx) {
+                    if let Poll::Ready(stopping) = stop.poll(cx) {
                         if stopping {
                             waits.stop = None;
                             self.core.stop(now);
-                        } else {
-                            waits.stop = Some(stop_requested(receiver));
                         }
                         continue;
                     }
@@ -496,7 +550,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
 /// The run loop's waits that keep state between polls.
 struct Waits {
     alarm: Alarm,
-    stop: Option<Wait<(watch::Receiver<bool>, bool)>>,
+    stop: Option<StopWait>,
     place: Option<Wait<()>>,
 }
 
