@@ -4,6 +4,7 @@ use super::error::Problem;
 use super::options::CHANNEL_OPTIONS;
 use super::section::{FileContext, SectionReader};
 use crate::secret::Secret;
+use crate::session::limits;
 use crate::session::{ParamError, SessionParams};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -195,12 +196,13 @@ const MS: fn(i64) -> Duration = |n| Duration::from_millis(n.unsigned_abs());
 /// Reads one channel section; problems are left in `r`.
 pub(super) fn read_channel(name: &str, r: &mut SectionReader<'_>) -> ChannelConfig {
     let host = r.required_string("x-smpp-host", 253);
-    let port = r.integer("x-smpp-port", 1, 65535, 2775) as u16;
-    // SMPP v3.4 maxima, counted without the terminating NUL.
-    let system_id = r.required_string("x-smpp-system-id", 15);
-    let password = r.secret("password", 8).unwrap_or_default();
-    let system_type = r.string("x-smpp-system-type", 12, "");
-    let address_range = r.string("x-smpp-address-range", 40, "");
+    let port = r.integer("x-smpp-port") as u16;
+    let system_id = r.text("x-smpp-system-id");
+    let password = r
+        .secret("password", limits::MAX_PASSWORD)
+        .unwrap_or_default();
+    let system_type = r.text("x-smpp-system-type");
+    let address_range = r.text("x-smpp-address-range");
     let bind_mode = r.choice(
         "x-smpp-bind-mode",
         &[
@@ -208,19 +210,14 @@ pub(super) fn read_channel(name: &str, r: &mut SectionReader<'_>) -> ChannelConf
             ("receiver", BindMode::Receiver),
             ("transceiver", BindMode::Transceiver),
         ],
-        BindMode::Transceiver,
     );
-    let connect_timeout = MS(r.integer("x-smpp-comms-timeout", 1000, 180_000, 10_000));
-    let enquire_link_interval =
-        MS(r.integer("x-smpp-enquire-link-timeout", 1000, 3_600_000, 30_000));
-    let response_timeout = MS(r.integer("x-smpp-response-max-waiting-time", 1000, 180_000, 30_000));
-    let reconnect_ceiling = Duration::from_secs(
-        r.integer("reconnection-timeout", 10, 86_400, 180)
-            .unsigned_abs(),
-    );
-    let window_size = r.integer("x-smpp-submit-window-size", 1, 1000, 10) as u16;
-    let max_rate = r.integer("x-smpp-submit-max-rate", 0, 1_000_000, 10) as u32;
-    let sessions = r.integer("x-smpp-sessions", 1, 64, 1) as u8;
+    let connect_timeout = MS(r.integer("x-smpp-comms-timeout"));
+    let enquire_link_interval = MS(r.integer("x-smpp-enquire-link-timeout"));
+    let response_timeout = MS(r.integer("x-smpp-response-max-waiting-time"));
+    let reconnect_ceiling = Duration::from_secs(r.integer("reconnection-timeout").unsigned_abs());
+    let window_size = r.integer("x-smpp-submit-window-size") as u16;
+    let max_rate = r.integer("x-smpp-submit-max-rate") as u32;
+    let sessions = r.integer("x-smpp-sessions") as u8;
     if max_rate != 0 && max_rate < u32::from(sessions) {
         // A share of 0 would mean "no cap" to the session.
         r.error(
@@ -230,15 +227,15 @@ pub(super) fn read_channel(name: &str, r: &mut SectionReader<'_>) -> ChannelConf
             )),
         );
     }
-    let max_segments = r.integer("x-smpp-sar-max-segments", 2, 255, 255) as u8;
-    let use_message_payload = r.boolean("x-smpp-use-msg-payload", false);
-    let source_addr_ton = r.integer("x-smpp-src-addr-ton", 0, 255, 1) as u8;
-    let source_addr_npi = r.integer("x-smpp-src-addr-npi", 0, 255, 1) as u8;
-    let dest_addr_ton = r.integer("x-smpp-dest-addr-ton", 0, 255, 1) as u8;
-    let dest_addr_npi = r.integer("x-smpp-dest-addr-npi", 0, 255, 1) as u8;
-    let service_type = r.string("x-smpp-service-type", 5, "");
+    let max_segments = r.integer("x-smpp-sar-max-segments") as u8;
+    let use_message_payload = r.boolean("x-smpp-use-msg-payload");
+    let source_addr_ton = r.integer("x-smpp-src-addr-ton") as u8;
+    let source_addr_npi = r.integer("x-smpp-src-addr-npi") as u8;
+    let dest_addr_ton = r.integer("x-smpp-dest-addr-ton") as u8;
+    let dest_addr_npi = r.integer("x-smpp-dest-addr-npi") as u8;
+    let service_type = r.text("x-smpp-service-type");
     let validity_period = read_validity(r);
-    let delivery_report = r.boolean("x-smpp-delivery-report", true);
+    let delivery_report = r.boolean("x-smpp-delivery-report");
     let outbound_encoding = r.choice(
         "x-smpp-outbound-enc-default",
         &[
@@ -253,7 +250,6 @@ pub(super) fn read_channel(name: &str, r: &mut SectionReader<'_>) -> ChannelConf
             ("ISO-8859-1", OutboundEncoding::Latin1),
             ("UTF-16BE", OutboundEncoding::Ucs2),
         ],
-        OutboundEncoding::Auto,
     );
     let inbound_encoding = r.choice(
         "x-smpp-inbound-enc-default",
@@ -265,15 +261,14 @@ pub(super) fn read_channel(name: &str, r: &mut SectionReader<'_>) -> ChannelConf
             ("US-ASCII", InboundEncoding::Ascii),
             ("ISO-8859-1", InboundEncoding::Latin1),
         ],
-        InboundEncoding::Gsm7,
     );
     // The option entry of the original says one space replaces an empty value.
-    let empty_message = match r.string("x-smpp-empty-message", 1024, " ") {
+    let empty_message = match r.text("x-smpp-empty-message") {
         s if s.is_empty() => " ".to_string(),
         s => s,
     };
-    let default_reply_address = r.opt_string("default-reply-address", 20);
-    let debug_mode = r.boolean("x-debug-mode", false);
+    let default_reply_address = r.opt_text("default-reply-address");
+    let debug_mode = r.boolean("x-debug-mode");
     let tls = read_tls(r);
 
     let channel = ChannelConfig {
@@ -336,7 +331,7 @@ fn read_validity(r: &mut SectionReader<'_>) -> String {
         Some(ValueKind::Integer) | Some(ValueKind::DigitString)
     );
     if is_seconds {
-        let secs = r.integer(KEY, 1, MAX_VALIDITY_SECS, 0);
+        let secs = r.integer_in(KEY, 1, MAX_VALIDITY_SECS, 0);
         return if secs == 0 {
             String::new()
         } else {
@@ -406,7 +401,6 @@ fn read_tls(r: &mut SectionReader<'_>) -> TlsOptions {
             ("single", TlsMode::Single),
             ("mutual", TlsMode::Mutual),
         ],
-        TlsMode::Off,
     );
     let version = r.choice(
         "x-smpp-tls-version",
@@ -415,7 +409,6 @@ fn read_tls(r: &mut SectionReader<'_>) -> TlsOptions {
             ("1.2", TlsVersion::V1_2),
             ("1.3", TlsVersion::V1_3),
         ],
-        TlsVersion::V1_2,
     );
     let p12 = r.path("x-smpp-tls-path-to-certificate");
     let file_password = r.secret("x-smpp-tls-certificate-file-password", 1024);
@@ -424,7 +417,7 @@ fn read_tls(r: &mut SectionReader<'_>) -> TlsOptions {
     let pem_key = r.path("x-smpp-tls-pem-key");
     let pem_ca = r.path("x-smpp-tls-pem-ca");
     let server_name = r.opt_string("x-smpp-tls-server-name", 253);
-    let trust_all = r.boolean("x-smpp-tls-trust-all", false);
+    let trust_all = r.boolean("x-smpp-tls-trust-all");
 
     let any_pem = pem_certificate.is_some() || pem_key.is_some() || pem_ca.is_some();
     let keystore = match p12 {
