@@ -141,16 +141,13 @@ pub struct ChannelConfig {
     pub debug_mode: bool,
     /// The TLS options.
     pub tls: TlsOptions,
+    /// The session parameters, built and checked once when the file is read: the bind's
+    /// credentials, the window and the timers, with the channel's whole rate cap. Each
+    /// session takes its share of the cap ([`Self::slot_params`]).
+    pub session: SessionParams,
 }
 
 impl ChannelConfig {
-    /// The session layer's parameters for this channel. Every limit was already checked when
-    /// the file was read ([`Config::load`](super::Config::load) builds these once to be sure),
-    /// so this fails only for a `ChannelConfig` built by hand.
-    pub fn session_params(&self) -> Result<SessionParams, ParamError> {
-        self.slot_params(0)
-    }
-
     /// The rate cap of session slot `slot` (0-based): `x-smpp-submit-max-rate` shared
     /// among the channel's sessions, the remainder going to the first slots, so that the
     /// shares add up to the cap exactly. 0 stays "no cap".
@@ -162,18 +159,33 @@ impl ChannelConfig {
     }
 
     /// The session parameters of session slot `slot`: the channel's, with its share of the
-    /// rate cap.
-    pub fn slot_params(&self, slot: u8) -> Result<SessionParams, ParamError> {
-        SessionParams::new(&self.system_id, self.password.clone())?
-            .with_bind_mode(self.bind_mode)
-            .with_system_type(&self.system_type)?
-            .with_address_range(&self.address_range)?
-            .with_addr_ton_npi(self.source_addr_ton, self.source_addr_npi)
-            .with_window_size(usize::from(self.window_size))?
-            .with_max_rate(self.rate_share(slot))
-            .with_response_timeout(self.response_timeout)?
-            .with_bind_timeout(self.response_timeout)?
-            .with_enquire_link_interval(self.enquire_link_interval)
+    /// rate cap (the one parameter that differs between slots, and that needs no check).
+    pub fn slot_params(&self, slot: u8) -> SessionParams {
+        self.session.clone().with_max_rate(self.rate_share(slot))
+    }
+}
+
+/// The session parameters a channel section sets, each checked by the session layer; an
+/// error names the session's parameter, which [`option_for_param`] turns into the option.
+fn session_params(c: &ChannelConfig) -> Result<SessionParams, ParamError> {
+    SessionParams::new(&c.system_id, c.password.clone())?
+        .with_bind_mode(c.bind_mode)
+        .with_system_type(&c.system_type)?
+        .with_address_range(&c.address_range)?
+        .with_addr_ton_npi(c.source_addr_ton, c.source_addr_npi)
+        .with_window_size(usize::from(c.window_size))?
+        .with_max_rate(c.max_rate)
+        .with_response_timeout(c.response_timeout)?
+        .with_bind_timeout(c.response_timeout)?
+        .with_enquire_link_interval(c.enquire_link_interval)
+}
+
+/// Parameters standing in for those of a section with problems: a file with any problem is
+/// refused as a whole, so they never reach a session.
+fn unused_params() -> SessionParams {
+    match SessionParams::new("", Secret::default()) {
+        Ok(params) => params,
+        Err(e) => unreachable!("an empty system_id and password are valid: {e}"),
     }
 }
 
@@ -271,7 +283,7 @@ pub(super) fn read_channel(name: &str, r: &mut SectionReader<'_>) -> ChannelConf
     let debug_mode = r.boolean("x-debug-mode");
     let tls = read_tls(r);
 
-    let channel = ChannelConfig {
+    let mut channel = ChannelConfig {
         name: name.to_string(),
         host,
         port,
@@ -302,20 +314,25 @@ pub(super) fn read_channel(name: &str, r: &mut SectionReader<'_>) -> ChannelConf
         default_reply_address,
         debug_mode,
         tls,
+        session: unused_params(),
     };
-    // Build the session's own parameters now, so that whatever it refuses (a non-ASCII
-    // system_id, say) stops the start with the option named, before a socket opens.
+    // Build the session's own parameters now, once, so that whatever it refuses (a non-ASCII
+    // system_id, say) stops the start with the option named, before a socket opens; later
+    // code reads them from the channel.
     if r.errors.is_empty() {
-        if let Err(e) = channel.session_params() {
-            let param = match &e {
-                ParamError::TooLong { param, .. }
-                | ParamError::NotAscii { param }
-                | ParamError::OutOfRange { param, .. } => *param,
-            };
-            r.error(
-                Some(option_for_param(param)),
-                Problem::Conflict(e.to_string()),
-            );
+        match session_params(&channel) {
+            Ok(session) => channel.session = session,
+            Err(e) => {
+                let param = match &e {
+                    ParamError::TooLong { param, .. }
+                    | ParamError::NotAscii { param }
+                    | ParamError::OutOfRange { param, .. } => *param,
+                };
+                r.error(
+                    Some(option_for_param(param)),
+                    Problem::Conflict(e.to_string()),
+                );
+            }
         }
     }
     channel

@@ -153,7 +153,9 @@ fn sessions_share_the_rate_cap_exactly() {
     assert_eq!(c.sessions, 3);
     let shares: Vec<u32> = (0..3).map(|slot| c.rate_share(slot)).collect();
     assert_eq!(shares, [4, 3, 3]);
-    assert_eq!(c.slot_params(0).unwrap().max_rate(), 4);
+    assert_eq!(c.slot_params(0).max_rate(), 4);
+    assert_eq!(c.slot_params(2).max_rate(), 3);
+    assert_eq!(c.session.max_rate(), 10);
     // No cap stays no cap for every session.
     let ok = parse(&format!(
         "{MINIMAL}x-smpp-sessions = 64\nx-smpp-submit-max-rate = 0\n"
@@ -374,9 +376,7 @@ fn session_layer_limits_are_checked_at_load() {
     assert_eq!(e.len(), 1, "{e:?}");
     assert_eq!(e[0].location.key.as_deref(), Some("x-smpp-system-id"));
     assert!(e[0].to_string().contains("ASCII"), "{}", e[0]);
-    let params = parse(MINIMAL).unwrap().config.channels[0]
-        .session_params()
-        .unwrap();
+    let params = &parse(MINIMAL).unwrap().config.channels[0].session;
     assert_eq!(params.system_id(), "acme");
     assert_eq!(params.window_size(), 10);
 }

@@ -431,18 +431,13 @@ fn prepare(
     warn_about_certificates(&config.name, &settings);
     let certificates = ChannelCertificates::from_settings(&config.name, &settings);
     let connector = Connector::new(&settings)?;
-    // Both were validated with the configuration; failing here would be a bug, reported as
-    // a set-up failure rather than a panic.
+    // Validated with the configuration; failing here would be a bug, reported as a set-up
+    // failure rather than a panic. The session parameters were built then, once.
     let backoff = Backoff::try_new(config.reconnect_ceiling.as_secs()).map_err(|e| {
         ChannelFailure::Init(InitError::Setup {
             detail: format!("reconnection-timeout: {e}"),
         })
     })?;
     let slot = u8::try_from(slot).unwrap_or(u8::MAX);
-    let params = config.slot_params(slot).map_err(|e| {
-        ChannelFailure::Init(InitError::Setup {
-            detail: e.to_string(),
-        })
-    })?;
-    Ok((connector, backoff, params, certificates))
+    Ok((connector, backoff, config.slot_params(slot), certificates))
 }
