@@ -57,8 +57,9 @@ pub fn run(args: CheckConfigArgs) -> ExitCode {
                     .unwrap_or_default()
             ),
         };
+        let session = &c.session;
         println!(
-            "[channel-{}] {}:{} bind={:?} system_id={} tls={}/{} keystore={} window={} rate={}",
+            "[channel-{}] {}:{} bind={:?} system_id={} tls={}/{} keystore={} window={} rate={} drain={}ms retry-limit={} throttle-pause={}-{}ms",
             c.name,
             c.host,
             c.port,
@@ -73,6 +74,10 @@ pub fn run(args: CheckConfigArgs) -> ExitCode {
             } else {
                 format!("{}/s", c.max_rate)
             },
+            session.drain_timeout().as_millis(),
+            session.transient_retry_limit(),
+            session.throttle_pause().as_millis(),
+            session.throttle_pause_max().as_millis(),
         );
         let result = tls_settings(&c.tls).and_then(|settings| {
             if let Some(ks) = settings.keystore() {

@@ -142,8 +142,9 @@ pub struct ChannelConfig {
     /// The TLS options.
     pub tls: TlsOptions,
     /// The session parameters, built and checked once when the file is read: the bind's
-    /// credentials, the window and the timers, with the channel's whole rate cap. Each
-    /// session takes its share of the cap ([`Self::slot_params`]).
+    /// credentials, the window, the timers, `x-smpp-drain-timeout`,
+    /// `x-smpp-transient-retry-limit` and `x-smpp-throttle-pause(-max)`, with the channel's
+    /// whole rate cap. Each session takes its share of the cap ([`Self::slot_params`]).
     pub session: SessionParams,
 }
 
@@ -167,7 +168,12 @@ impl ChannelConfig {
 
 /// The session parameters a channel section sets, each checked by the session layer; an
 /// error names the session's parameter, which [`option_for_param`] turns into the option.
-fn session_params(c: &ChannelConfig) -> Result<SessionParams, ParamError> {
+fn session_params(
+    c: &ChannelConfig,
+    drain_timeout: Duration,
+    transient_retry_limit: u32,
+    (throttle_pause, throttle_pause_max): (Duration, Duration),
+) -> Result<SessionParams, ParamError> {
     SessionParams::new(&c.system_id, c.password.clone())?
         .with_bind_mode(c.bind_mode)
         .with_system_type(&c.system_type)?
@@ -177,7 +183,10 @@ fn session_params(c: &ChannelConfig) -> Result<SessionParams, ParamError> {
         .with_max_rate(c.max_rate)
         .with_response_timeout(c.response_timeout)?
         .with_bind_timeout(c.response_timeout)?
-        .with_enquire_link_interval(c.enquire_link_interval)
+        .with_enquire_link_interval(c.enquire_link_interval)?
+        .with_drain_timeout(drain_timeout)?
+        .with_transient_retry_limit(transient_retry_limit)?
+        .with_throttle_pause(throttle_pause, throttle_pause_max)
 }
 
 /// Parameters standing in for those of a section with problems: a file with any problem is
@@ -199,6 +208,10 @@ fn option_for_param(param: &'static str) -> &'static str {
         "window_size" => "x-smpp-submit-window-size",
         "response_timeout" | "bind_timeout" => "x-smpp-response-max-waiting-time",
         "enquire_link_interval" => "x-smpp-enquire-link-timeout",
+        "drain_timeout" => "x-smpp-drain-timeout",
+        "transient_retry_limit" => "x-smpp-transient-retry-limit",
+        "throttle_pause" => "x-smpp-throttle-pause",
+        "throttle_pause_max" => "x-smpp-throttle-pause-max",
         other => other,
     }
 }
@@ -239,6 +252,9 @@ pub(super) fn read_channel(name: &str, r: &mut SectionReader<'_>) -> ChannelConf
             )),
         );
     }
+    let drain_timeout = MS(r.integer("x-smpp-drain-timeout"));
+    let transient_retry_limit = r.integer("x-smpp-transient-retry-limit") as u32;
+    let throttle_pause = read_throttle_pause(r);
     let max_segments = r.integer("x-smpp-sar-max-segments") as u8;
     let use_message_payload = r.boolean("x-smpp-use-msg-payload");
     let source_addr_ton = r.integer("x-smpp-src-addr-ton") as u8;
@@ -320,7 +336,12 @@ pub(super) fn read_channel(name: &str, r: &mut SectionReader<'_>) -> ChannelConf
     // system_id, say) stops the start with the option named, before a socket opens; later
     // code reads them from the channel.
     if r.errors.is_empty() {
-        match session_params(&channel) {
+        match session_params(
+            &channel,
+            drain_timeout,
+            transient_retry_limit,
+            throttle_pause,
+        ) {
             Ok(session) => channel.session = session,
             Err(e) => {
                 let param = match &e {
@@ -336,6 +357,22 @@ pub(super) fn read_channel(name: &str, r: &mut SectionReader<'_>) -> ChannelConf
         }
     }
     channel
+}
+
+/// `x-smpp-throttle-pause` and `x-smpp-throttle-pause-max`: the first pause may not be
+/// longer than the longest.
+fn read_throttle_pause(r: &mut SectionReader<'_>) -> (Duration, Duration) {
+    let first = r.integer("x-smpp-throttle-pause");
+    let max = r.integer("x-smpp-throttle-pause-max");
+    if first > max {
+        r.error(
+            Some("x-smpp-throttle-pause"),
+            Problem::Conflict(format!(
+                "x-smpp-throttle-pause = {first} must be at most x-smpp-throttle-pause-max = {max}"
+            )),
+        );
+    }
+    (MS(first), MS(max))
 }
 
 /// The longest relative validity SMPP can express with days < 100.

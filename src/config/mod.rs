@@ -356,6 +356,8 @@ fn permissions_warning(_path: &Path) -> Option<ConfigWarning> {
 }
 
 #[cfg(test)]
+mod session_option_tests;
+#[cfg(test)]
 mod smpp_tests;
 #[cfg(test)]
 mod tests;

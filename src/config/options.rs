@@ -13,7 +13,10 @@ pub use super::option_spec::{Absent, OptionSpec, Support, Unit, Values};
 use super::option_spec::{
     boolean, choice, described, integer, refused, session_integer, text, Unit::*,
 };
-use crate::session::limits::{self, ENQUIRE_LINK_INTERVAL_MS, RESPONSE_TIMEOUT_MS, WINDOW_SIZE};
+use crate::session::limits::{
+    self, DRAIN_TIMEOUT_MS, ENQUIRE_LINK_INTERVAL_MS, RESPONSE_TIMEOUT_MS, THROTTLE_PAUSE_MAX_MS,
+    THROTTLE_PAUSE_MS, TRANSIENT_RETRY_LIMIT, WINDOW_SIZE,
+};
 use crate::supervisor::backoff::{
     DEFAULT_RECONNECTION_TIMEOUT_SECS, MIN_RECONNECTION_TIMEOUT_SECS,
 };
@@ -106,6 +109,30 @@ pub const CHANNEL_OPTIONS: &[OptionSpec] = &[
         (1, 64),
         Count,
         "How many binds the channel opens, across every node sharing the store: each session has its own window and a share of x-smpp-submit-max-rate (which must then be 0 or at least this).",
+    ),
+    session_integer(
+        "x-smpp-drain-timeout",
+        DRAIN_TIMEOUT_MS,
+        Millis,
+        "smppd's own: how long a stopping session waits for the responses to its submits in flight before it unbinds.",
+    ),
+    session_integer(
+        "x-smpp-transient-retry-limit",
+        TRANSIENT_RETRY_LIMIT,
+        Count,
+        "smppd's own: how many times a message is submitted again after a transient error response before it fails.",
+    ),
+    session_integer(
+        "x-smpp-throttle-pause",
+        THROTTLE_PAUSE_MS,
+        Millis,
+        "smppd's own: the first pause in submitting after ESME_RTHROTTLED or ESME_RMSGQFUL; at most x-smpp-throttle-pause-max.",
+    ),
+    session_integer(
+        "x-smpp-throttle-pause-max",
+        THROTTLE_PAUSE_MAX_MS,
+        Millis,
+        "smppd's own: the longest pause; each further throttling response doubles the pause up to it, an accepted submit resets it.",
     ),
     integer(
         "x-smpp-sar-max-segments",
