@@ -63,16 +63,16 @@ pub fn run(args: CheckConfigArgs) -> ExitCode {
             c.name,
             c.host,
             c.port,
-            c.bind_mode,
-            c.system_id,
+            session.bind_mode(),
+            session.system_id(),
             c.tls.mode.as_str(),
             c.tls.version.as_str(),
             keystore,
-            c.window_size,
-            if c.max_rate == 0 {
+            session.window_size(),
+            if session.max_rate() == 0 {
                 "unlimited".to_string()
             } else {
-                format!("{}/s", c.max_rate)
+                format!("{}/s", session.max_rate())
             },
             session.drain_timeout().as_millis(),
             session.transient_retry_limit(),

@@ -87,28 +87,19 @@ pub struct ChannelConfig {
     pub host: String,
     /// `x-smpp-port`.
     pub port: u16,
-    /// `x-smpp-system-id`.
-    pub system_id: String,
-    /// `password`.
-    pub password: Secret,
-    /// `x-smpp-system-type`.
-    pub system_type: String,
-    /// `x-smpp-address-range`.
-    pub address_range: String,
-    /// `x-smpp-bind-mode`.
-    pub bind_mode: BindMode,
+    /// The session parameters, built and checked once when the file is read, and the only
+    /// place the options that set them are kept: `x-smpp-system-id`, `password`,
+    /// `x-smpp-system-type`, `x-smpp-address-range`, `x-smpp-bind-mode`,
+    /// `x-smpp-src-addr-ton`/`-npi` (the bind's), `x-smpp-submit-window-size`,
+    /// `x-smpp-submit-max-rate` (the channel's whole cap), `x-smpp-response-max-waiting-time`,
+    /// `x-smpp-enquire-link-timeout`, `x-smpp-drain-timeout`, `x-smpp-transient-retry-limit`
+    /// and `x-smpp-throttle-pause(-max)`. Each session takes its share of the rate cap
+    /// ([`Self::slot_params`]).
+    pub session: SessionParams,
     /// `x-smpp-comms-timeout`.
     pub connect_timeout: Duration,
-    /// `x-smpp-enquire-link-timeout`.
-    pub enquire_link_interval: Duration,
-    /// `x-smpp-response-max-waiting-time`.
-    pub response_timeout: Duration,
     /// `reconnection-timeout`.
     pub reconnect_ceiling: Duration,
-    /// `x-smpp-submit-window-size`.
-    pub window_size: u16,
-    /// `x-smpp-submit-max-rate` (0 = no cap), for the channel as a whole.
-    pub max_rate: u32,
     /// `x-smpp-sessions`: the binds the channel opens, across every node.
     pub sessions: u8,
     /// `x-smpp-sar-max-segments`.
@@ -141,11 +132,6 @@ pub struct ChannelConfig {
     pub debug_mode: bool,
     /// The TLS options.
     pub tls: TlsOptions,
-    /// The session parameters, built and checked once when the file is read: the bind's
-    /// credentials, the window, the timers, `x-smpp-drain-timeout`,
-    /// `x-smpp-transient-retry-limit` and `x-smpp-throttle-pause(-max)`, with the channel's
-    /// whole rate cap. Each session takes its share of the cap ([`Self::slot_params`]).
-    pub session: SessionParams,
 }
 
 impl ChannelConfig {
@@ -153,9 +139,9 @@ impl ChannelConfig {
     /// among the channel's sessions, the remainder going to the first slots, so that the
     /// shares add up to the cap exactly. 0 stays "no cap".
     pub fn rate_share(&self, slot: u8) -> u32 {
-        let n = u32::from(self.sessions.max(1));
-        let share = self.max_rate / n;
-        let extra = u32::from(u32::from(slot) < self.max_rate % n);
+        let (cap, n) = (self.session.max_rate(), u32::from(self.sessions.max(1)));
+        let share = cap / n;
+        let extra = u32::from(u32::from(slot) < cap % n);
         share + extra
     }
 
@@ -166,27 +152,44 @@ impl ChannelConfig {
     }
 }
 
-/// The session parameters a channel section sets, each checked by the session layer; an
-/// error names the session's parameter, which [`option_for_param`] turns into the option.
-fn session_params(
-    c: &ChannelConfig,
+/// The options of a channel section that set session parameters, as read.
+struct SessionOptions {
+    system_id: String,
+    password: Secret,
+    system_type: String,
+    address_range: String,
+    bind_mode: BindMode,
+    addr_ton_npi: (u8, u8),
+    window_size: usize,
+    max_rate: u32,
+    response_timeout: Duration,
+    enquire_link_interval: Duration,
     drain_timeout: Duration,
     transient_retry_limit: u32,
-    (throttle_pause, throttle_pause_max): (Duration, Duration),
-) -> Result<SessionParams, ParamError> {
-    SessionParams::new(&c.system_id, c.password.clone())?
-        .with_bind_mode(c.bind_mode)
-        .with_system_type(&c.system_type)?
-        .with_address_range(&c.address_range)?
-        .with_addr_ton_npi(c.source_addr_ton, c.source_addr_npi)
-        .with_window_size(usize::from(c.window_size))?
-        .with_max_rate(c.max_rate)
-        .with_response_timeout(c.response_timeout)?
-        .with_bind_timeout(c.response_timeout)?
-        .with_enquire_link_interval(c.enquire_link_interval)?
-        .with_drain_timeout(drain_timeout)?
-        .with_transient_retry_limit(transient_retry_limit)?
-        .with_throttle_pause(throttle_pause, throttle_pause_max)
+    throttle_pause: (Duration, Duration),
+}
+
+impl SessionOptions {
+    /// The session parameters, each checked by the session layer; an error names the
+    /// session's parameter, which [`option_for_param`] turns into the option.
+    fn build(self) -> Result<SessionParams, ParamError> {
+        let (ton, npi) = self.addr_ton_npi;
+        let (first_pause, longest_pause) = self.throttle_pause;
+        SessionParams::new(&self.system_id, self.password)?
+            .with_bind_mode(self.bind_mode)
+            .with_system_type(&self.system_type)?
+            .with_address_range(&self.address_range)?
+            .with_addr_ton_npi(ton, npi)
+            .with_window_size(self.window_size)?
+            .with_max_rate(self.max_rate)
+            // The bind waits for its answer as long as any request does.
+            .with_response_timeout(self.response_timeout)?
+            .with_bind_timeout(self.response_timeout)?
+            .with_enquire_link_interval(self.enquire_link_interval)?
+            .with_drain_timeout(self.drain_timeout)?
+            .with_transient_retry_limit(self.transient_retry_limit)?
+            .with_throttle_pause(first_pause, longest_pause)
+    }
 }
 
 /// Parameters standing in for those of a section with problems: a file with any problem is
@@ -240,7 +243,7 @@ pub(super) fn read_channel(name: &str, r: &mut SectionReader<'_>) -> ChannelConf
     let enquire_link_interval = MS(r.integer("x-smpp-enquire-link-timeout"));
     let response_timeout = MS(r.integer("x-smpp-response-max-waiting-time"));
     let reconnect_ceiling = Duration::from_secs(r.integer("reconnection-timeout").unsigned_abs());
-    let window_size = r.integer("x-smpp-submit-window-size") as u16;
+    let window_size = r.integer("x-smpp-submit-window-size") as usize;
     let max_rate = r.integer("x-smpp-submit-max-rate") as u32;
     let sessions = r.integer("x-smpp-sessions") as u8;
     if max_rate != 0 && max_rate < u32::from(sessions) {
@@ -299,21 +302,47 @@ pub(super) fn read_channel(name: &str, r: &mut SectionReader<'_>) -> ChannelConf
     let debug_mode = r.boolean("x-debug-mode");
     let tls = read_tls(r);
 
-    let mut channel = ChannelConfig {
-        name: name.to_string(),
-        host,
-        port,
+    let session = SessionOptions {
         system_id,
         password,
         system_type,
         address_range,
         bind_mode,
-        connect_timeout,
-        enquire_link_interval,
-        response_timeout,
-        reconnect_ceiling,
+        addr_ton_npi: (source_addr_ton, source_addr_npi),
         window_size,
         max_rate,
+        response_timeout,
+        enquire_link_interval,
+        drain_timeout,
+        transient_retry_limit,
+        throttle_pause,
+    };
+    // Build the session's own parameters now, once, so that whatever it refuses (a non-ASCII
+    // system_id, say) stops the start with the option named, before a socket opens; later
+    // code reads them from the channel.
+    let session = match r.errors.is_empty().then(|| session.build()) {
+        Some(Ok(session)) => session,
+        Some(Err(e)) => {
+            let param = match &e {
+                ParamError::TooLong { param, .. }
+                | ParamError::NotAscii { param }
+                | ParamError::OutOfRange { param, .. } => *param,
+            };
+            r.error(
+                Some(option_for_param(param)),
+                Problem::Conflict(e.to_string()),
+            );
+            unused_params()
+        }
+        None => unused_params(),
+    };
+    ChannelConfig {
+        name: name.to_string(),
+        host,
+        port,
+        session,
+        connect_timeout,
+        reconnect_ceiling,
         sessions,
         max_segments,
         use_message_payload,
@@ -330,33 +359,7 @@ pub(super) fn read_channel(name: &str, r: &mut SectionReader<'_>) -> ChannelConf
         default_reply_address,
         debug_mode,
         tls,
-        session: unused_params(),
-    };
-    // Build the session's own parameters now, once, so that whatever it refuses (a non-ASCII
-    // system_id, say) stops the start with the option named, before a socket opens; later
-    // code reads them from the channel.
-    if r.errors.is_empty() {
-        match session_params(
-            &channel,
-            drain_timeout,
-            transient_retry_limit,
-            throttle_pause,
-        ) {
-            Ok(session) => channel.session = session,
-            Err(e) => {
-                let param = match &e {
-                    ParamError::TooLong { param, .. }
-                    | ParamError::NotAscii { param }
-                    | ParamError::OutOfRange { param, .. } => *param,
-                };
-                r.error(
-                    Some(option_for_param(param)),
-                    Problem::Conflict(e.to_string()),
-                );
-            }
-        }
     }
-    channel
 }
 
 /// `x-smpp-throttle-pause` and `x-smpp-throttle-pause-max`: the first pause may not be

@@ -79,15 +79,15 @@ impl Slot {
 /// A channel's queue holds twice its window: enough to keep the window full between two
 /// claims, few enough that a channel going down holds little.
 fn queue_capacity(config: &ChannelConfig) -> usize {
-    (usize::from(config.window_size) * 2).max(16)
+    (config.session.window_size() * 2).max(16)
 }
 
 /// The most messages a session slot with `x-smpp-submit-window-size = window` may make the
 /// SMSC get twice after a crash or a takeover: the window. A submit holds its place in the
 /// slot's [`RecordWindow`] from its first write until its outcome is committed, so those
 /// in the window and those answered but not yet recorded are together at most this many.
-pub fn resend_bound(window: u16) -> usize {
-    usize::from(window).max(1)
+pub fn resend_bound(window: usize) -> usize {
+    window.max(1)
 }
 
 /// One session slot of a configured channel: its supervisor task (unless set-up failed),
@@ -369,7 +369,9 @@ pub fn start(config: Arc<ChannelConfig>, slot: Slot, plumbing: &Plumbing) -> Cha
             queue: queue_rx,
             events,
             gate: slot.gate.clone(),
-            record: Some(RecordWindow::new(resend_bound(config.window_size))),
+            record: Some(RecordWindow::new(resend_bound(
+                config.session.window_size(),
+            ))),
         },
     );
     let running = supervised.handle.is_some();
