@@ -58,22 +58,27 @@ pub fn run(args: CheckConfigArgs) -> ExitCode {
                     .unwrap_or_default()
             ),
         };
+        let session = &c.session;
         println!(
-            "[channel-{}] {}:{} bind={:?} system_id={} tls={}/{} keystore={} window={} rate={}",
+            "[channel-{}] {}:{} bind={:?} system_id={} tls={}/{} keystore={} window={} rate={} drain={}ms retry-limit={} throttle-pause={}-{}ms",
             c.name,
             c.host,
             c.port,
-            c.bind_mode,
-            c.system_id,
+            session.bind_mode(),
+            session.system_id(),
             c.tls.mode.as_str(),
             c.tls.options.version.as_str(),
             keystore,
-            c.window_size,
-            if c.max_rate == 0 {
+            session.window_size(),
+            if session.max_rate() == 0 {
                 "unlimited".to_string()
             } else {
-                format!("{}/s", c.max_rate)
+                format!("{}/s", session.max_rate())
             },
+            session.drain_timeout().as_millis(),
+            session.transient_retry_limit(),
+            session.throttle_pause().as_millis(),
+            session.throttle_pause_max().as_millis(),
         );
         let result = tls_settings(&c.tls).and_then(|settings| {
             if let Some(ks) = settings.keystore() {

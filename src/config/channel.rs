@@ -4,6 +4,7 @@ use super::error::Problem;
 use super::options::CHANNEL_OPTIONS;
 use super::section::{FileContext, SectionReader};
 use crate::secret::Secret;
+use crate::session::limits;
 use crate::session::{ParamError, SessionParams};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -84,28 +85,19 @@ pub struct ChannelConfig {
     pub host: String,
     /// `x-smpp-port`.
     pub port: u16,
-    /// `x-smpp-system-id`.
-    pub system_id: String,
-    /// `password`.
-    pub password: Secret,
-    /// `x-smpp-system-type`.
-    pub system_type: String,
-    /// `x-smpp-address-range`.
-    pub address_range: String,
-    /// `x-smpp-bind-mode`.
-    pub bind_mode: BindMode,
+    /// The session parameters, built and checked once when the file is read, and the only
+    /// place the options that set them are kept: `x-smpp-system-id`, `password`,
+    /// `x-smpp-system-type`, `x-smpp-address-range`, `x-smpp-bind-mode`,
+    /// `x-smpp-src-addr-ton`/`-npi` (the bind's), `x-smpp-submit-window-size`,
+    /// `x-smpp-submit-max-rate` (the channel's whole cap), `x-smpp-response-max-waiting-time`,
+    /// `x-smpp-enquire-link-timeout`, `x-smpp-drain-timeout`, `x-smpp-transient-retry-limit`
+    /// and `x-smpp-throttle-pause(-max)`. Each session takes its share of the rate cap
+    /// ([`Self::slot_params`]).
+    pub session: SessionParams,
     /// `x-smpp-comms-timeout`.
     pub connect_timeout: Duration,
-    /// `x-smpp-enquire-link-timeout`.
-    pub enquire_link_interval: Duration,
-    /// `x-smpp-response-max-waiting-time`.
-    pub response_timeout: Duration,
     /// `reconnection-timeout`.
     pub reconnect_ceiling: Duration,
-    /// `x-smpp-submit-window-size`.
-    pub window_size: u16,
-    /// `x-smpp-submit-max-rate` (0 = no cap), for the channel as a whole.
-    pub max_rate: u32,
     /// `x-smpp-sessions`: the binds the channel opens, across every node.
     pub sessions: u8,
     /// `x-smpp-sar-max-segments`.
@@ -141,36 +133,69 @@ pub struct ChannelConfig {
 }
 
 impl ChannelConfig {
-    /// The session layer's parameters for this channel. Every limit was already checked when
-    /// the file was read ([`Config::load`](super::Config::load) builds these once to be sure),
-    /// so this fails only for a `ChannelConfig` built by hand.
-    pub fn session_params(&self) -> Result<SessionParams, ParamError> {
-        self.slot_params(0)
-    }
-
     /// The rate cap of session slot `slot` (0-based): `x-smpp-submit-max-rate` shared
     /// among the channel's sessions, the remainder going to the first slots, so that the
     /// shares add up to the cap exactly. 0 stays "no cap".
     pub fn rate_share(&self, slot: u8) -> u32 {
-        let n = u32::from(self.sessions.max(1));
-        let share = self.max_rate / n;
-        let extra = u32::from(u32::from(slot) < self.max_rate % n);
+        let (cap, n) = (self.session.max_rate(), u32::from(self.sessions.max(1)));
+        let share = cap / n;
+        let extra = u32::from(u32::from(slot) < cap % n);
         share + extra
     }
 
     /// The session parameters of session slot `slot`: the channel's, with its share of the
-    /// rate cap.
-    pub fn slot_params(&self, slot: u8) -> Result<SessionParams, ParamError> {
-        SessionParams::new(&self.system_id, self.password.clone())?
+    /// rate cap (the one parameter that differs between slots, and that needs no check).
+    pub fn slot_params(&self, slot: u8) -> SessionParams {
+        self.session.clone().with_max_rate(self.rate_share(slot))
+    }
+}
+
+/// The options of a channel section that set session parameters, as read.
+struct SessionOptions {
+    system_id: String,
+    password: Secret,
+    system_type: String,
+    address_range: String,
+    bind_mode: BindMode,
+    addr_ton_npi: (u8, u8),
+    window_size: usize,
+    max_rate: u32,
+    response_timeout: Duration,
+    enquire_link_interval: Duration,
+    drain_timeout: Duration,
+    transient_retry_limit: u32,
+    throttle_pause: (Duration, Duration),
+}
+
+impl SessionOptions {
+    /// The session parameters, each checked by the session layer; an error names the
+    /// session's parameter, which [`option_for_param`] turns into the option.
+    fn build(self) -> Result<SessionParams, ParamError> {
+        let (ton, npi) = self.addr_ton_npi;
+        let (first_pause, longest_pause) = self.throttle_pause;
+        SessionParams::new(&self.system_id, self.password)?
             .with_bind_mode(self.bind_mode)
             .with_system_type(&self.system_type)?
             .with_address_range(&self.address_range)?
-            .with_addr_ton_npi(self.source_addr_ton, self.source_addr_npi)
-            .with_window_size(usize::from(self.window_size))?
-            .with_max_rate(self.rate_share(slot))
+            .with_addr_ton_npi(ton, npi)
+            .with_window_size(self.window_size)?
+            .with_max_rate(self.max_rate)
+            // The bind waits for its answer as long as any request does.
             .with_response_timeout(self.response_timeout)?
             .with_bind_timeout(self.response_timeout)?
-            .with_enquire_link_interval(self.enquire_link_interval)
+            .with_enquire_link_interval(self.enquire_link_interval)?
+            .with_drain_timeout(self.drain_timeout)?
+            .with_transient_retry_limit(self.transient_retry_limit)?
+            .with_throttle_pause(first_pause, longest_pause)
+    }
+}
+
+/// Parameters standing in for those of a section with problems: a file with any problem is
+/// refused as a whole, so they never reach a session.
+fn unused_params() -> SessionParams {
+    match SessionParams::new("", Secret::default()) {
+        Ok(params) => params,
+        Err(e) => unreachable!("an empty system_id and password are valid: {e}"),
     }
 }
 
@@ -184,6 +209,10 @@ fn option_for_param(param: &'static str) -> &'static str {
         "window_size" => "x-smpp-submit-window-size",
         "response_timeout" | "bind_timeout" => "x-smpp-response-max-waiting-time",
         "enquire_link_interval" => "x-smpp-enquire-link-timeout",
+        "drain_timeout" => "x-smpp-drain-timeout",
+        "transient_retry_limit" => "x-smpp-transient-retry-limit",
+        "throttle_pause" => "x-smpp-throttle-pause",
+        "throttle_pause_max" => "x-smpp-throttle-pause-max",
         other => other,
     }
 }
@@ -193,12 +222,13 @@ const MS: fn(i64) -> Duration = |n| Duration::from_millis(n.unsigned_abs());
 /// Reads one channel section; problems are left in `r`.
 pub(super) fn read_channel(name: &str, r: &mut SectionReader<'_>) -> ChannelConfig {
     let host = r.required_string("x-smpp-host", 253);
-    let port = r.integer("x-smpp-port", 1, 65535, 2775) as u16;
-    // SMPP v3.4 maxima, counted without the terminating NUL.
-    let system_id = r.required_string("x-smpp-system-id", 15);
-    let password = r.secret("password", 8).unwrap_or_default();
-    let system_type = r.string("x-smpp-system-type", 12, "");
-    let address_range = r.string("x-smpp-address-range", 40, "");
+    let port = r.integer("x-smpp-port") as u16;
+    let system_id = r.text("x-smpp-system-id");
+    let password = r
+        .secret("password", limits::MAX_PASSWORD)
+        .unwrap_or_default();
+    let system_type = r.text("x-smpp-system-type");
+    let address_range = r.text("x-smpp-address-range");
     let bind_mode = r.choice(
         "x-smpp-bind-mode",
         &[
@@ -206,19 +236,14 @@ pub(super) fn read_channel(name: &str, r: &mut SectionReader<'_>) -> ChannelConf
             ("receiver", BindMode::Receiver),
             ("transceiver", BindMode::Transceiver),
         ],
-        BindMode::Transceiver,
     );
-    let connect_timeout = MS(r.integer("x-smpp-comms-timeout", 1000, 180_000, 10_000));
-    let enquire_link_interval =
-        MS(r.integer("x-smpp-enquire-link-timeout", 1000, 3_600_000, 30_000));
-    let response_timeout = MS(r.integer("x-smpp-response-max-waiting-time", 1000, 180_000, 30_000));
-    let reconnect_ceiling = Duration::from_secs(
-        r.integer("reconnection-timeout", 10, 86_400, 180)
-            .unsigned_abs(),
-    );
-    let window_size = r.integer("x-smpp-submit-window-size", 1, 1000, 10) as u16;
-    let max_rate = r.integer("x-smpp-submit-max-rate", 0, 1_000_000, 10) as u32;
-    let sessions = r.integer("x-smpp-sessions", 1, 64, 1) as u8;
+    let connect_timeout = MS(r.integer("x-smpp-comms-timeout"));
+    let enquire_link_interval = MS(r.integer("x-smpp-enquire-link-timeout"));
+    let response_timeout = MS(r.integer("x-smpp-response-max-waiting-time"));
+    let reconnect_ceiling = Duration::from_secs(r.integer("reconnection-timeout").unsigned_abs());
+    let window_size = r.integer("x-smpp-submit-window-size") as usize;
+    let max_rate = r.integer("x-smpp-submit-max-rate") as u32;
+    let sessions = r.integer("x-smpp-sessions") as u8;
     if max_rate != 0 && max_rate < u32::from(sessions) {
         // A share of 0 would mean "no cap" to the session.
         r.error(
@@ -228,15 +253,18 @@ pub(super) fn read_channel(name: &str, r: &mut SectionReader<'_>) -> ChannelConf
             )),
         );
     }
-    let max_segments = r.integer("x-smpp-sar-max-segments", 2, 255, 255) as u8;
-    let use_message_payload = r.boolean("x-smpp-use-msg-payload", false);
-    let source_addr_ton = r.integer("x-smpp-src-addr-ton", 0, 255, 1) as u8;
-    let source_addr_npi = r.integer("x-smpp-src-addr-npi", 0, 255, 1) as u8;
-    let dest_addr_ton = r.integer("x-smpp-dest-addr-ton", 0, 255, 1) as u8;
-    let dest_addr_npi = r.integer("x-smpp-dest-addr-npi", 0, 255, 1) as u8;
-    let service_type = r.string("x-smpp-service-type", 5, "");
+    let drain_timeout = MS(r.integer("x-smpp-drain-timeout"));
+    let transient_retry_limit = r.integer("x-smpp-transient-retry-limit") as u32;
+    let throttle_pause = read_throttle_pause(r);
+    let max_segments = r.integer("x-smpp-sar-max-segments") as u8;
+    let use_message_payload = r.boolean("x-smpp-use-msg-payload");
+    let source_addr_ton = r.integer("x-smpp-src-addr-ton") as u8;
+    let source_addr_npi = r.integer("x-smpp-src-addr-npi") as u8;
+    let dest_addr_ton = r.integer("x-smpp-dest-addr-ton") as u8;
+    let dest_addr_npi = r.integer("x-smpp-dest-addr-npi") as u8;
+    let service_type = r.text("x-smpp-service-type");
     let validity_period = read_validity(r);
-    let delivery_report = r.boolean("x-smpp-delivery-report", true);
+    let delivery_report = r.boolean("x-smpp-delivery-report");
     let outbound_encoding = r.choice(
         "x-smpp-outbound-enc-default",
         &[
@@ -251,7 +279,6 @@ pub(super) fn read_channel(name: &str, r: &mut SectionReader<'_>) -> ChannelConf
             ("ISO-8859-1", OutboundEncoding::Latin1),
             ("UTF-16BE", OutboundEncoding::Ucs2),
         ],
-        OutboundEncoding::Auto,
     );
     let inbound_encoding = r.choice(
         "x-smpp-inbound-enc-default",
@@ -263,32 +290,57 @@ pub(super) fn read_channel(name: &str, r: &mut SectionReader<'_>) -> ChannelConf
             ("US-ASCII", InboundEncoding::Ascii),
             ("ISO-8859-1", InboundEncoding::Latin1),
         ],
-        InboundEncoding::Gsm7,
     );
     // The option entry of the original says one space replaces an empty value.
-    let empty_message = match r.string("x-smpp-empty-message", 1024, " ") {
+    let empty_message = match r.text("x-smpp-empty-message") {
         s if s.is_empty() => " ".to_string(),
         s => s,
     };
-    let default_reply_address = r.opt_string("default-reply-address", 20);
-    let debug_mode = r.boolean("x-debug-mode", false);
+    let default_reply_address = r.opt_text("default-reply-address");
+    let debug_mode = r.boolean("x-debug-mode");
     let tls = read_tls(r);
 
-    let channel = ChannelConfig {
-        name: name.to_string(),
-        host,
-        port,
+    let session = SessionOptions {
         system_id,
         password,
         system_type,
         address_range,
         bind_mode,
-        connect_timeout,
-        enquire_link_interval,
-        response_timeout,
-        reconnect_ceiling,
+        addr_ton_npi: (source_addr_ton, source_addr_npi),
         window_size,
         max_rate,
+        response_timeout,
+        enquire_link_interval,
+        drain_timeout,
+        transient_retry_limit,
+        throttle_pause,
+    };
+    // Build the session's own parameters now, once, so that whatever it refuses (a non-ASCII
+    // system_id, say) stops the start with the option named, before a socket opens; later
+    // code reads them from the channel.
+    let session = match r.errors.is_empty().then(|| session.build()) {
+        Some(Ok(session)) => session,
+        Some(Err(e)) => {
+            let param = match &e {
+                ParamError::TooLong { param, .. }
+                | ParamError::NotAscii { param }
+                | ParamError::OutOfRange { param, .. } => *param,
+            };
+            r.error(
+                Some(option_for_param(param)),
+                Problem::Conflict(e.to_string()),
+            );
+            unused_params()
+        }
+        None => unused_params(),
+    };
+    ChannelConfig {
+        name: name.to_string(),
+        host,
+        port,
+        session,
+        connect_timeout,
+        reconnect_ceiling,
         sessions,
         max_segments,
         use_message_payload,
@@ -305,23 +357,23 @@ pub(super) fn read_channel(name: &str, r: &mut SectionReader<'_>) -> ChannelConf
         default_reply_address,
         debug_mode,
         tls,
-    };
-    // Build the session's own parameters now, so that whatever it refuses (a non-ASCII
-    // system_id, say) stops the start with the option named, before a socket opens.
-    if r.errors.is_empty() {
-        if let Err(e) = channel.session_params() {
-            let param = match &e {
-                ParamError::TooLong { param, .. }
-                | ParamError::NotAscii { param }
-                | ParamError::OutOfRange { param, .. } => *param,
-            };
-            r.error(
-                Some(option_for_param(param)),
-                Problem::Conflict(e.to_string()),
-            );
-        }
     }
-    channel
+}
+
+/// `x-smpp-throttle-pause` and `x-smpp-throttle-pause-max`: the first pause may not be
+/// longer than the longest.
+fn read_throttle_pause(r: &mut SectionReader<'_>) -> (Duration, Duration) {
+    let first = r.integer("x-smpp-throttle-pause");
+    let max = r.integer("x-smpp-throttle-pause-max");
+    if first > max {
+        r.error(
+            Some("x-smpp-throttle-pause"),
+            Problem::Conflict(format!(
+                "x-smpp-throttle-pause = {first} must be at most x-smpp-throttle-pause-max = {max}"
+            )),
+        );
+    }
+    (MS(first), MS(max))
 }
 
 /// The longest relative validity SMPP can express with days < 100.
@@ -334,7 +386,7 @@ fn read_validity(r: &mut SectionReader<'_>) -> String {
         Some(ValueKind::Integer) | Some(ValueKind::DigitString)
     );
     if is_seconds {
-        let secs = r.integer(KEY, 1, MAX_VALIDITY_SECS, 0);
+        let secs = r.integer_in(KEY, 1, MAX_VALIDITY_SECS, 0);
         return if secs == 0 {
             String::new()
         } else {
@@ -404,7 +456,6 @@ fn read_tls(r: &mut SectionReader<'_>) -> ChannelTls {
             ("single", TlsMode::Single),
             ("mutual", TlsMode::Mutual),
         ],
-        TlsMode::Off,
     );
     let version = r.choice(
         "x-smpp-tls-version",
@@ -413,7 +464,6 @@ fn read_tls(r: &mut SectionReader<'_>) -> ChannelTls {
             ("1.2", TlsVersion::V1_2),
             ("1.3", TlsVersion::V1_3),
         ],
-        TlsVersion::V1_2,
     );
     let p12 = r.path("x-smpp-tls-path-to-certificate");
     let file_password = r.secret("x-smpp-tls-certificate-file-password", 1024);
@@ -422,7 +472,7 @@ fn read_tls(r: &mut SectionReader<'_>) -> ChannelTls {
     let pem_key = r.path("x-smpp-tls-pem-key");
     let pem_ca = r.path("x-smpp-tls-pem-ca");
     let server_name = r.opt_string("x-smpp-tls-server-name", 253);
-    let trust_all = r.boolean("x-smpp-tls-trust-all", false);
+    let trust_all = r.boolean("x-smpp-tls-trust-all");
 
     let any_pem = pem_certificate.is_some() || pem_key.is_some() || pem_ca.is_some();
     let keystore = match p12 {

@@ -6,7 +6,7 @@
 //! keys, their defaults and ranges, and the configuration reference (docs/configuration.md).
 
 use super::error::Problem;
-use super::options::{supported, OptionSpec};
+use super::option_spec::{described, integer, integer_default, OptionSpec, Unit::*};
 use super::section::{FileContext, SectionReader};
 use crate::secret::Secret;
 use std::net::SocketAddr;
@@ -44,86 +44,93 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
 /// Every key of `[http]`.
 pub const HTTP_OPTIONS: &[OptionSpec] = &[
-    supported(
+    described(
         "listen",
         DEFAULT_LISTEN,
         "IP:port",
         "Where the HTTP API listens. Keep it on loopback unless bearer-token is set.",
     ),
-    supported(
+    described(
         "bearer-token",
         "none (no authentication)",
-        "1-4096 characters; inline, { env = \"VAR\" } or { file = \"PATH\" }",
+        "1-4096 printable ASCII characters; inline, { env = \"VAR\" } or { file = \"PATH\" }",
         "When set, /v1/* and /metrics require `Authorization: Bearer <token>`. A secret: never logged.",
     ),
-    supported(
+    integer(
         "max-body-bytes",
-        "4194304",
-        "1024-67108864",
+        4 * 1024 * 1024,
+        (1024, 64 * 1024 * 1024),
+        Count,
         "Largest request body accepted; larger ones get 413.",
     ),
-    supported(
+    described(
         "allowed-origins",
         "none",
-        "a list of origins (scheme://host[:port])",
+        "a list of origins, scheme://host[:port]",
         "Web pages allowed to call the API from a browser: a request with an `Origin` header not listed gets 403.",
     ),
-    supported(
+    described(
         "allowed-hosts",
         "none",
-        "a list of host names or IP addresses, each with an optional :port",
+        "a list of host names or IP addresses, each with an optional :port (without one, any port)",
         "Without bearer-token, the `Host` header must name the listen address, localhost, 127.0.0.1 or [::1], or one of these; else 421.",
     ),
-    supported(
+    integer(
         "max-tracked-messages",
-        "100000",
-        "1-10000000",
+        100_000,
+        (1, 10_000_000),
+        Count,
         "Kept for existing files and ignored with a warning: the durable store keeps every accepted message on disk; [store] max-queued bounds the queue.",
     ),
-    supported(
+    integer(
         "finished-retention",
-        "3600",
-        "1-604800 (s)",
+        3600,
+        (1, 604_800),
+        Seconds,
         "How long a delivered, failed or expired message stays queryable.",
     ),
 ];
 
 /// Every key of `[webhook]`.
 pub const WEBHOOK_OPTIONS: &[OptionSpec] = &[
-    supported(
+    described(
         "url",
         "required",
         "http:// or https:// URL",
         "Where inbound messages and delivery receipts are POSTed as JSON.",
     ),
-    supported(
+    described(
         "bearer-token",
         "none",
-        "1-4096 characters; inline, { env = \"VAR\" } or { file = \"PATH\" }",
+        "1-4096 printable ASCII characters; inline, { env = \"VAR\" } or { file = \"PATH\" }",
         "Sent as `Authorization: Bearer <token>` with every POST. A secret: never logged.",
     ),
-    supported(
+    integer(
         "timeout-ms",
-        "5000",
-        "100-120000 (ms)",
+        5000,
+        (100, 120_000),
+        Millis,
         "How long one POST may take before it counts as failed and is retried.",
     ),
-    supported(
+    integer(
         "max-queued-events",
-        "10000",
-        "1-1000000",
+        10_000,
+        (1, 1_000_000),
+        Count,
         "Events waiting for delivery; when full, the deliver_sm is not acknowledged (the SMSC redelivers).",
     ),
-    supported(
+    integer(
         "retry-min-ms",
-        "500",
-        "10-60000 (ms)",
+        500,
+        (10, 60_000),
+        Millis,
         "First retry delay; it doubles after each failure.",
     ),
-    supported(
+    integer(
         "retry-max-ms",
-        "60000",
-        "10-3600000 (ms)",
+        60_000,
+        (10, 3_600_000),
+        Millis,
         "Ceiling of the retry delay; at least retry-min-ms.",
     ),
 ];
@@ -193,12 +200,13 @@ pub fn host_key(text: &str) -> Option<String> {
 
 impl Default for HttpConfig {
     fn default() -> Self {
+        let default = |name| integer_default(HTTP_OPTIONS, name).unsigned_abs();
         HttpConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             bearer_token: None,
-            max_body_bytes: 4 * 1024 * 1024,
-            max_tracked_messages: 100_000,
-            finished_retention: Duration::from_secs(3600),
+            max_body_bytes: default("max-body-bytes") as usize,
+            max_tracked_messages: default("max-tracked-messages") as usize,
+            finished_retention: Duration::from_secs(default("finished-retention")),
             allowed_origins: Vec::new(),
             allowed_hosts: Vec::new(),
         }
@@ -225,13 +233,14 @@ pub struct WebhookConfig {
 impl WebhookConfig {
     /// A webhook to `url` with every other key at its default (for tests and tools).
     pub fn new(url: impl Into<String>) -> Self {
+        let default = |name| integer_default(WEBHOOK_OPTIONS, name).unsigned_abs();
         WebhookConfig {
             url: url.into(),
             bearer_token: None,
-            timeout: Duration::from_millis(5000),
-            max_queued_events: 10_000,
-            retry_min: Duration::from_millis(500),
-            retry_max: Duration::from_millis(60_000),
+            timeout: Duration::from_millis(default("timeout-ms")),
+            max_queued_events: default("max-queued-events") as usize,
+            retry_min: Duration::from_millis(default("retry-min-ms")),
+            retry_max: Duration::from_millis(default("retry-max-ms")),
         }
     }
 }
@@ -280,15 +289,15 @@ pub(super) fn parse_http<'a>(
         }
     };
     let bearer_token = token(&mut r);
-    let max_body_bytes = r.integer("max-body-bytes", 1024, 64 * 1024 * 1024, 4 * 1024 * 1024);
+    let max_body_bytes = r.integer("max-body-bytes");
     if r.has("max-tracked-messages") {
         r.warn(
             Some("max-tracked-messages"),
             "has no effect: every accepted message is kept on disk; [store] max-queued bounds the queue",
         );
     }
-    let max_tracked = r.integer("max-tracked-messages", 1, 10_000_000, 100_000);
-    let retention = r.integer("finished-retention", 1, 604_800, 3600);
+    let max_tracked = r.integer("max-tracked-messages");
+    let retention = r.integer("finished-retention");
     let allowed_origins = keys(
         &mut r,
         "allowed-origins",
@@ -367,10 +376,10 @@ pub(super) fn parse_webhook<'a>(
     }
     let bearer_token = token(&mut r);
     let ms = |n: i64| Duration::from_millis(n.unsigned_abs());
-    let timeout = ms(r.integer("timeout-ms", 100, 120_000, 5000));
-    let max_queued = r.integer("max-queued-events", 1, 1_000_000, 10_000);
-    let retry_min = ms(r.integer("retry-min-ms", 10, 60_000, 500));
-    let retry_max = ms(r.integer("retry-max-ms", 10, 3_600_000, 60_000));
+    let timeout = ms(r.integer("timeout-ms"));
+    let max_queued = r.integer("max-queued-events");
+    let retry_min = ms(r.integer("retry-min-ms"));
+    let retry_max = ms(r.integer("retry-max-ms"));
     if retry_max < retry_min {
         r.error(
             Some("retry-max-ms"),

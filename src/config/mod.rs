@@ -15,6 +15,7 @@ mod address;
 mod channel;
 pub mod daemon_sections;
 mod error;
+pub mod option_spec;
 pub mod options;
 mod section;
 pub mod smpp_server;
@@ -43,6 +44,18 @@ pub const MAX_CONFIG_FILE: u64 = 16 * 1024 * 1024;
 
 /// The prefix of every channel section's name.
 pub const CHANNEL_PREFIX: &str = "channel-";
+
+/// Every section's option table, under the name the configuration reference gives the section
+/// (docs/configuration.md heads each section's table with it; a test checks that the
+/// reference states each option's default and values as the table does).
+pub const OPTION_TABLES: &[(&str, &[options::OptionSpec])] = &[
+    ("[channel-NAME]", options::CHANNEL_OPTIONS),
+    ("[http]", daemon_sections::HTTP_OPTIONS),
+    ("[webhook]", daemon_sections::WEBHOOK_OPTIONS),
+    ("[store]", store_section::STORE_OPTIONS),
+    ("[smpp-server]", smpp_server::SMPP_SERVER_OPTIONS),
+    ("[smpp-user-NAME]", smpp_user::SMPP_USER_OPTIONS),
+];
 
 /// A whole configuration file, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -342,6 +355,8 @@ fn permissions_warning(_path: &Path) -> Option<ConfigWarning> {
     None
 }
 
+#[cfg(test)]
+mod session_option_tests;
 #[cfg(test)]
 mod smpp_tests;
 #[cfg(test)]

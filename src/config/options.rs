@@ -2,63 +2,24 @@
 //!
 //! The names are those of the Genesys Driver for SMS and MMS, verbatim, so operators can port
 //! their channel sections; smppd's own additions use the same `x-smpp-` style. The table is the
-//! single source for three things: which keys exist (unknown keys are errors with the nearest
-//! valid name suggested), which are refused and why, and the configuration reference in
-//! docs/configuration.md (a test checks that every name here is documented there).
+//! single source for which keys exist (unknown keys are errors with the nearest valid name
+//! suggested), which are refused and why, their defaults and ranges (the channel reader takes
+//! them from here, and the options that set a session parameter take them from
+//! [`crate::session::limits`]), and the configuration reference in docs/configuration.md (a
+//! test checks that it states these names, defaults and ranges).
 
-/// How smppd treats an option.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Support {
-    /// Read, validated and used.
-    Supported,
-    /// Refused at start-up with this reason: its meaning is tied to Genesys internals or is not
-    /// documented, and guessing would surprise an operator more than an error does.
-    Refused(&'static str),
-    /// Accepted and ignored with a notice, but only when its value is exactly this one.
-    IgnoredIf(&'static str),
-}
+pub use super::option_spec::{Absent, OptionSpec, Support, Unit, Values};
 
-/// One channel option: its name, default, valid values and meaning.
-#[derive(Debug, Clone, Copy)]
-pub struct OptionSpec {
-    /// The key, as written in the TOML section.
-    pub name: &'static str,
-    /// The default, as an operator would write it ("required" when there is none).
-    pub default: &'static str,
-    /// The valid values or range.
-    pub values: &'static str,
-    /// What it does, in one line.
-    pub meaning: &'static str,
-    /// Whether smppd uses it.
-    pub support: Support,
-}
-
-/// A supported option (shared with the `[http]` and `[webhook]` tables).
-pub(crate) const fn supported(
-    name: &'static str,
-    default: &'static str,
-    values: &'static str,
-    meaning: &'static str,
-) -> OptionSpec {
-    OptionSpec {
-        name,
-        default,
-        values,
-        meaning,
-        support: Support::Supported,
-    }
-}
-
-/// An option refused by name, with the reason (shared with the `[smpp-user-NAME]` table).
-pub(crate) const fn refused(name: &'static str, why: &'static str) -> OptionSpec {
-    OptionSpec {
-        name,
-        default: "-",
-        values: "-",
-        meaning: why,
-        support: Support::Refused(why),
-    }
-}
+use super::option_spec::{
+    boolean, choice, described, integer, refused, session_integer, text, Unit::*,
+};
+use crate::session::limits::{
+    self, DRAIN_TIMEOUT_MS, ENQUIRE_LINK_INTERVAL_MS, RESPONSE_TIMEOUT_MS, THROTTLE_PAUSE_MAX_MS,
+    THROTTLE_PAUSE_MS, TRANSIENT_RETRY_LIMIT, WINDOW_SIZE,
+};
+use crate::supervisor::backoff::{
+    DEFAULT_RECONNECTION_TIMEOUT_SECS, MIN_RECONNECTION_TIMEOUT_SECS,
+};
 
 /// The documented value of `driver-classname`, the only one accepted.
 pub const GENESYS_DRIVER_CLASS: &str =
@@ -66,228 +27,264 @@ pub const GENESYS_DRIVER_CLASS: &str =
 
 /// Every option of a channel section, in the order docs/configuration.md documents them.
 pub const CHANNEL_OPTIONS: &[OptionSpec] = &[
-    supported("x-smpp-host", "required", "host name or IP address", "The SMSC to connect to."),
-    supported("x-smpp-port", "2775", "1-65535", "The SMSC's TCP port."),
-    supported(
-        "x-smpp-system-id",
+    described(
+        "x-smpp-host",
         "required",
-        "1-15 characters",
+        "host name or IP address",
+        "The SMSC to connect to.",
+    ),
+    integer("x-smpp-port", 2775, (1, 65535), Count, "The SMSC's TCP port."),
+    text(
+        "x-smpp-system-id",
+        Absent::Required,
+        limits::MAX_SYSTEM_ID,
         "The bind system_id (the SMPP account name).",
     ),
-    supported(
+    described(
         "password",
         "\"\"",
         "0-8 characters; inline, { env = \"VAR\" } or { file = \"PATH\" }",
         "The bind password. A secret: never logged.",
     ),
-    supported(
+    text(
         "x-smpp-system-type",
-        "\"\"",
-        "0-12 characters",
+        Absent::Value(""),
+        limits::MAX_SYSTEM_TYPE,
         "The bind system_type.",
     ),
-    supported(
+    text(
         "x-smpp-address-range",
-        "\"\"",
-        "0-40 characters",
+        Absent::Value(""),
+        limits::MAX_ADDRESS_RANGE,
         "The bind address_range (which MO addresses this account receives).",
     ),
-    supported(
+    choice(
         "x-smpp-bind-mode",
         "transceiver",
-        "transmitter, receiver, transceiver",
+        &["transmitter", "receiver", "transceiver"],
         "Which bind to send: bind_transmitter, bind_receiver or bind_transceiver.",
     ),
-    supported(
+    integer(
         "x-smpp-comms-timeout",
-        "10000",
-        "1000-180000 (ms)",
+        10_000,
+        (1_000, 180_000),
+        Millis,
         "How long the TCP connect and the TLS handshake may take together.",
     ),
-    supported(
+    session_integer(
         "x-smpp-enquire-link-timeout",
-        "30000",
-        "1000-3600000 (ms)",
+        ENQUIRE_LINK_INTERVAL_MS,
+        Millis,
         "Idle time after which enquire_link is sent; an unanswered one closes the link.",
     ),
-    supported(
+    session_integer(
         "x-smpp-response-max-waiting-time",
-        "30000",
-        "1000-180000 (ms)",
+        RESPONSE_TIMEOUT_MS,
+        Millis,
         "How long to wait for any response (bind_resp, submit_sm_resp, ...).",
     ),
-    supported(
+    integer(
         "reconnection-timeout",
-        "180",
-        "10-86400 (s)",
+        DEFAULT_RECONNECTION_TIMEOUT_SECS as i64,
+        (MIN_RECONNECTION_TIMEOUT_SECS as i64, 86_400),
+        Seconds,
         "The ceiling of the reconnect back-off (exponential from 1 s, full jitter).",
     ),
-    supported(
+    session_integer(
         "x-smpp-submit-window-size",
-        "10",
-        "1-1000",
+        WINDOW_SIZE,
+        Count,
         "The most submit_sm requests awaiting their response.",
     ),
-    supported(
+    integer(
         "x-smpp-submit-max-rate",
-        "10",
-        "0-1000000 (messages/s; 0 = no cap)",
+        limits::DEFAULT_MAX_RATE as i64,
+        (0, 1_000_000),
+        Other("messages/s; 0 = no cap"),
         "The most submit_sm per second (token bucket), for the channel as a whole: with several sessions each gets its share.",
     ),
-    supported(
+    integer(
         "x-smpp-sessions",
-        "1",
-        "1-64",
+        1,
+        (1, 64),
+        Count,
         "How many binds the channel opens, across every node sharing the store: each session has its own window and a share of x-smpp-submit-max-rate (which must then be 0 or at least this).",
     ),
-    supported(
+    session_integer(
+        "x-smpp-drain-timeout",
+        DRAIN_TIMEOUT_MS,
+        Millis,
+        "smppd's own: how long a stopping session waits for the responses to its submits in flight before it unbinds.",
+    ),
+    session_integer(
+        "x-smpp-transient-retry-limit",
+        TRANSIENT_RETRY_LIMIT,
+        Count,
+        "smppd's own: how many times a message is submitted again after a transient error response before it fails.",
+    ),
+    session_integer(
+        "x-smpp-throttle-pause",
+        THROTTLE_PAUSE_MS,
+        Millis,
+        "smppd's own: the first pause in submitting after ESME_RTHROTTLED or ESME_RMSGQFUL; at most x-smpp-throttle-pause-max.",
+    ),
+    session_integer(
+        "x-smpp-throttle-pause-max",
+        THROTTLE_PAUSE_MAX_MS,
+        Millis,
+        "smppd's own: the longest pause; each further throttling response doubles the pause up to it, an accepted submit resets it.",
+    ),
+    integer(
         "x-smpp-sar-max-segments",
-        "255",
-        "2-255",
+        255,
+        (2, 255),
+        Count,
         "The most segments a long message may be split into; longer texts are refused.",
     ),
-    supported(
+    boolean(
         "x-smpp-use-msg-payload",
-        "false",
-        "true, false",
+        false,
         "Send long texts as one message_payload TLV instead of concatenated segments.",
     ),
-    supported(
+    integer(
         "x-smpp-src-addr-ton",
-        "1",
-        "0-255",
-        "source_addr_ton of submit_sm (1 = international).",
+        1,
+        (0, 255),
+        Count,
+        "source_addr_ton of submit_sm and addr_ton of the bind (1 = international).",
     ),
-    supported(
+    integer(
         "x-smpp-src-addr-npi",
-        "1",
-        "0-255",
-        "source_addr_npi of submit_sm (1 = ISDN/E.164).",
+        1,
+        (0, 255),
+        Count,
+        "source_addr_npi of submit_sm and addr_npi of the bind (1 = ISDN/E.164).",
     ),
-    supported(
+    integer(
         "x-smpp-dest-addr-ton",
-        "1",
-        "0-255",
+        1,
+        (0, 255),
+        Count,
         "dest_addr_ton of submit_sm (1 = international).",
     ),
-    supported(
+    integer(
         "x-smpp-dest-addr-npi",
-        "1",
-        "0-255",
+        1,
+        (0, 255),
+        Count,
         "dest_addr_npi of submit_sm (1 = ISDN/E.164).",
     ),
-    supported(
+    text(
         "x-smpp-service-type",
-        "\"\"",
-        "0-5 characters",
+        Absent::Value(""),
+        5,
         "service_type of submit_sm.",
     ),
-    supported(
+    described(
         "x-smpp-validity-period",
         "\"\"",
         "empty, seconds (integer), or a 16-character SMPP absolute/relative time",
         "validity_period of submit_sm; seconds are sent as an SMPP relative time.",
     ),
-    supported(
+    boolean(
         "x-smpp-delivery-report",
-        "true",
-        "true, false",
+        true,
         "Request delivery receipts (registered_delivery = 1).",
     ),
-    supported(
+    choice(
         "x-smpp-outbound-enc-default",
         "auto",
-        "auto, gsm7, ascii, latin1, ucs2",
+        &["auto", "gsm7", "ascii", "latin1", "ucs2"],
         "The text coding for outbound messages; auto picks the cheapest exact one.",
     ),
-    supported(
+    choice(
         "x-smpp-inbound-enc-default",
         "gsm7",
-        "gsm7, ascii, latin1",
+        &["gsm7", "ascii", "latin1"],
         "How inbound short_message with data_coding 0 (SMSC default) is decoded.",
     ),
-    supported(
+    text(
         "x-smpp-empty-message",
-        "\" \"",
-        "any string",
+        Absent::Value(" "),
+        1024,
         "The text given to an inbound message that arrives with no content.",
     ),
-    supported(
+    text(
         "default-reply-address",
-        "none",
-        "an SMS address (1-20 characters)",
-        "The source address used when a request gives none.",
+        Absent::Means("none"),
+        20,
+        "The source address (an SMS address) used when a request gives none.",
     ),
-    supported(
+    boolean(
         "x-debug-mode",
-        "false",
-        "true, false",
+        false,
         "Log message texts at debug level, with card numbers masked.",
     ),
-    supported(
+    choice(
         "x-smpp-tls-mode",
         "off",
-        "off, single, mutual",
+        &["off", "single", "mutual"],
         "off: plain TCP; single: verify the SMSC's certificate; mutual: also present ours.",
     ),
-    supported(
+    choice(
         "x-smpp-tls-version",
         "1.2",
-        "1.1 (needs the tls11 build), 1.2, 1.3",
-        "The TLS version, pinned exactly.",
+        &["1.1", "1.2", "1.3"],
+        "The TLS version, pinned exactly (1.1 needs the tls11 build).",
     ),
-    supported(
+    described(
         "x-smpp-tls-path-to-certificate",
         "none",
         "path to a PKCS#12 file",
         "single: the certificates to trust; mutual: our key and chain plus the CAs to trust.",
     ),
-    supported(
+    described(
         "x-smpp-tls-certificate-file-password",
         "\"\"",
         "inline, { env = \"VAR\" } or { file = \"PATH\" }",
         "Opens the PKCS#12 file (MAC and certificate bags). A secret.",
     ),
-    supported(
+    described(
         "x-smpp-tls-certificate-password",
         "the file password",
         "inline, { env = \"VAR\" } or { file = \"PATH\" }",
         "Decrypts the private key inside the PKCS#12 file. A secret.",
     ),
-    supported(
+    described(
         "x-smpp-tls-server-name",
         "x-smpp-host",
         "a DNS name or IP address",
         "The name to verify in the SMSC's certificate and to send as SNI.",
     ),
-    supported(
+    described(
         "x-smpp-tls-pem-certificate",
         "none",
         "path to a PEM file",
         "Instead of PKCS#12: our certificate chain, leaf first (mutual).",
     ),
-    supported(
+    described(
         "x-smpp-tls-pem-key",
         "none",
         "path to a PEM file",
         "Instead of PKCS#12: our private key (mutual).",
     ),
-    supported(
+    described(
         "x-smpp-tls-pem-ca",
         "none",
         "path to a PEM file",
         "Instead of PKCS#12: the CA certificates to trust.",
     ),
-    supported(
+    boolean(
         "x-smpp-tls-trust-all",
-        "false",
-        "true, false",
+        false,
         "Lab use only: accept any SMSC certificate. Logs a warning at every connection.",
     ),
     OptionSpec {
         name: "driver-classname",
-        default: GENESYS_DRIVER_CLASS,
-        values: GENESYS_DRIVER_CLASS,
+        values: Values::Described {
+            default: GENESYS_DRIVER_CLASS,
+            values: GENESYS_DRIVER_CLASS,
+        },
         meaning: "The Genesys Java class; accepted with a notice and ignored.",
         support: Support::IgnoredIf(GENESYS_DRIVER_CLASS),
     },
@@ -394,5 +391,12 @@ mod tests {
         for name in genesys {
             assert!(channel_option(name).is_some(), "{name} is missing");
         }
+    }
+
+    #[test]
+    fn the_password_text_states_the_smpp_limit() {
+        let password = channel_option("password").unwrap();
+        let limit = format!("0-{} characters;", limits::MAX_PASSWORD);
+        assert!(password.values_text().starts_with(&limit));
     }
 }

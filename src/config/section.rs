@@ -2,7 +2,7 @@
 //! the first, so that `check-config` can list them all.
 
 use super::error::{ConfigError, ConfigWarning, Location, Problem};
-use super::options::{OptionSpec, Support};
+use super::option_spec::{self, Absent, OptionSpec, Support, Values};
 use super::suggest;
 use crate::secret::Secret;
 use std::collections::HashSet;
@@ -172,6 +172,30 @@ impl<'a> SectionReader<'a> {
         out
     }
 
+    /// A string option of the length its table entry allows: its default when absent, or
+    /// an error when it is required.
+    pub(super) fn text(&mut self, key: &'static str) -> String {
+        match self.values(key) {
+            Values::Text {
+                default: Absent::Value(default),
+                max,
+            } => self.string(key, max, default),
+            Values::Text {
+                default: Absent::Required,
+                max,
+            } => self.required_string(key, max),
+            other => panic!("{key} is not a text option with a default: {other:?}"),
+        }
+    }
+
+    /// A string option of the length its table entry allows; `None` when absent.
+    pub(super) fn opt_text(&mut self, key: &'static str) -> Option<String> {
+        let Values::Text { max, .. } = self.values(key) else {
+            panic!("{key} is not a text option");
+        };
+        self.opt_string(key, max)
+    }
+
     /// A string option with a default.
     pub(super) fn string(&mut self, key: &'static str, max: usize, default: &str) -> String {
         self.opt_string(key, max)
@@ -201,9 +225,36 @@ impl<'a> SectionReader<'a> {
         }
     }
 
+    /// The values of `key` in this section's option table.
+    fn values(&self, key: &str) -> Values {
+        option_spec::spec(self.options, key).values
+    }
+
+    /// An integer option, in the range and with the default its table entry gives (0 when
+    /// absent and the entry has no number for that: the caller checks [`Self::has`] first).
+    pub(super) fn integer(&mut self, key: &'static str) -> i64 {
+        let Values::Integer {
+            default, min, max, ..
+        } = self.values(key)
+        else {
+            panic!("{key} is not an integer option");
+        };
+        let default = match default {
+            Absent::Value(n) => n,
+            Absent::Required | Absent::Means(_) => 0,
+        };
+        self.integer_in(key, min, max, default)
+    }
+
     /// An integer option in `min..=max`. Genesys stores every option as a string, so a string
     /// of digits is accepted too: operators can paste their values unchanged.
-    pub(super) fn integer(&mut self, key: &'static str, min: i64, max: i64, default: i64) -> i64 {
+    pub(super) fn integer_in(
+        &mut self,
+        key: &'static str,
+        min: i64,
+        max: i64,
+        default: i64,
+    ) -> i64 {
         let Some(value) = self.get(key) else {
             return default;
         };
@@ -246,8 +297,12 @@ impl<'a> SectionReader<'a> {
         n
     }
 
-    /// A boolean option; `"true"`/`"false"` strings are accepted for the same reason as digits.
-    pub(super) fn boolean(&mut self, key: &'static str, default: bool) -> bool {
+    /// A boolean option, with the default its table entry gives; `"true"`/`"false"` strings
+    /// are accepted for the same reason as digits.
+    pub(super) fn boolean(&mut self, key: &'static str) -> bool {
+        let Values::Boolean { default } = self.values(key) else {
+            panic!("{key} is not a boolean option");
+        };
         let Some(value) = self.get(key) else {
             return default;
         };
@@ -278,8 +333,20 @@ impl<'a> SectionReader<'a> {
         }
     }
 
-    /// One of a fixed set of words (case-insensitive).
-    pub(super) fn choice<T: Copy>(
+    /// One of a fixed set of words (case-insensitive), with the default its table entry
+    /// gives. `choices` holds every documented word and may hold other spellings.
+    pub(super) fn choice<T: Copy>(&mut self, key: &'static str, choices: &[(&str, T)]) -> T {
+        let Values::Choice { default, .. } = self.values(key) else {
+            panic!("{key} is not a choice option");
+        };
+        let Some(&(_, default)) = choices.iter().find(|(w, _)| *w == default) else {
+            panic!("{key}'s default {default} is not among its choices");
+        };
+        self.choice_or(key, choices, default)
+    }
+
+    /// One of a fixed set of words (case-insensitive), `default` when absent.
+    pub(super) fn choice_or<T: Copy>(
         &mut self,
         key: &'static str,
         choices: &[(&str, T)],

@@ -7,7 +7,7 @@
 //! present a certificate issued by a CA of `tls-client-ca`.
 
 use super::error::Problem;
-use super::options::{supported, OptionSpec};
+use super::option_spec::{choice, described, integer, OptionSpec, Unit::*};
 use super::section::{FileContext, SectionReader};
 use crate::secret::Secret;
 use std::net::SocketAddr;
@@ -21,58 +21,60 @@ pub const SMPP_SERVER_SECTION: &str = "smpp-server";
 
 /// Every key of `[smpp-server]`.
 pub const SMPP_SERVER_OPTIONS: &[OptionSpec] = &[
-    supported(
+    described(
         "listen",
         "required",
         "IP:port",
         "Where the SMPP server listens for clients' binds, e.g. 0.0.0.0:2775.",
     ),
-    supported(
+    choice(
         "tls-mode",
         "off",
-        "off, single, mutual",
+        &["off", "single", "mutual"],
         "off: plain TCP; single: TLS with the server's certificate; mutual: clients must also present a certificate issued by a CA of tls-client-ca.",
     ),
-    supported(
+    choice(
         "tls-version",
         "1.2",
-        "1.2, 1.3",
+        &["1.2", "1.3"],
         "The TLS version, pinned exactly.",
     ),
-    supported(
+    described(
         "tls-path-to-certificate",
-        "none (required unless tls-mode is off)",
-        "path to a PKCS#12 file",
+        "required unless tls-mode is off",
+        "a PKCS#12 file path, relative to the configuration file",
         "The server's certificate chain and private key.",
     ),
-    supported(
+    described(
         "tls-certificate-file-password",
         "\"\"",
-        "inline, { env = \"VAR\" } or { file = \"PATH\" }",
+        "a secret: inline, { env = \"VAR\" } or { file = \"PATH\" }",
         "Opens the PKCS#12 file (MAC and certificate bags). A secret.",
     ),
-    supported(
+    described(
         "tls-certificate-password",
         "the file password",
-        "inline, { env = \"VAR\" } or { file = \"PATH\" }",
+        "a secret: inline, { env = \"VAR\" } or { file = \"PATH\" }",
         "Decrypts the private key inside the PKCS#12 file. A secret.",
     ),
-    supported(
+    described(
         "tls-client-ca",
-        "none (required with tls-mode = \"mutual\")",
-        "path to a PEM file",
+        "required with tls-mode = \"mutual\", refused otherwise",
+        "a PEM file path, relative to the configuration file",
         "mutual: the CA certificates a client's certificate must be issued by.",
     ),
-    supported(
+    integer(
         "bind-timeout",
-        "10",
-        "1-300 (s)",
+        10,
+        (1, 300),
+        Seconds,
         "How long a connection may stay open without a successful bind (the TLS handshake included); then it is closed.",
     ),
-    supported(
+    integer(
         "idle-timeout",
-        "120",
-        "10-86400 (s)",
+        120,
+        (10, 86_400),
+        Seconds,
         "How long a bound session may stay without receiving any PDU (enquire_link included); then it is closed.",
     ),
 ];
@@ -173,9 +175,8 @@ pub(super) fn parse_server<'a>(
     let mut r = SectionReader::new(ctx, SMPP_SERVER_SECTION, table, SMPP_SERVER_OPTIONS);
     let listen = listen(&mut r);
     let tls = tls(&mut r);
-    let bind_timeout = Duration::from_secs(r.integer("bind-timeout", 1, 300, 10).unsigned_abs());
-    let idle_timeout =
-        Duration::from_secs(r.integer("idle-timeout", 10, 86_400, 120).unsigned_abs());
+    let bind_timeout = Duration::from_secs(r.integer("bind-timeout").unsigned_abs());
+    let idle_timeout = Duration::from_secs(r.integer("idle-timeout").unsigned_abs());
     r.finish();
     let config = listen.map(|listen| SmppServerConfig {
         listen,
@@ -214,7 +215,6 @@ fn tls(r: &mut SectionReader<'_>) -> ServerTls {
             ("single", TlsMode::Single),
             ("mutual", TlsMode::Mutual),
         ],
-        TlsMode::Off,
     );
     if mode == TlsMode::Off {
         for &key in TLS_KEYS {
@@ -235,7 +235,6 @@ fn tls(r: &mut SectionReader<'_>) -> ServerTls {
     let version = r.choice(
         "tls-version",
         &[("1.2", TlsVersion::V1_2), ("1.3", TlsVersion::V1_3)],
-        TlsVersion::V1_2,
     );
     let path = r.path("tls-path-to-certificate");
     let file_password = r

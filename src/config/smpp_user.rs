@@ -8,7 +8,7 @@
 
 use super::address::{AddressRange, IpNetwork};
 use super::error::{ConfigError, ConfigWarning, Location, Problem};
-use super::options::{refused, supported, OptionSpec};
+use super::option_spec::{described, integer, optional_integer, refused, OptionSpec, Unit::*};
 use super::section::{FileContext, SectionReader};
 use super::suggest;
 use super::ChannelConfig;
@@ -25,56 +25,59 @@ pub const MAX_CREDITS: i64 = 1_000_000_000_000;
 
 /// Every key of `[smpp-user-NAME]`.
 pub const SMPP_USER_OPTIONS: &[OptionSpec] = &[
-    supported(
+    described(
         "system-id",
         "required",
-        "1-15 printable ASCII characters, unique among users",
+        "1-15 printable ASCII characters, unique among users (compared exactly)",
         "The system_id the client binds with.",
     ),
-    supported(
+    described(
         "password-hash",
         "required",
-        "an Argon2id PHC string, as `smppd hash-password` prints it",
+        "an Argon2id PHC string ($argon2id$v=19$...), as smppd hash-password prints it",
         "The hash the bind password is checked against. Plaintext is refused.",
     ),
     refused(
         "password",
         "the SMPP server keeps no plaintext passwords: run `smppd hash-password` and write its output in password-hash",
     ),
-    supported(
+    described(
         "allowed-ips",
         "any",
-        "a list of IPv4/IPv6 addresses and CIDR networks",
+        "a list of IPv4/IPv6 addresses and CIDR networks (203.0.113.0/24, 2001:db8::/32)",
         "Where the client may connect from; a bind from elsewhere is refused.",
     ),
-    supported(
+    integer(
         "max-binds",
-        "4",
-        "1-64",
+        4,
+        (1, 64),
+        Count,
         "The most sessions the user may have bound at once.",
     ),
-    supported(
+    integer(
         "throughput",
-        "100",
-        "1-100000 (segments/s)",
+        100,
+        (1, 100_000),
+        Other("segments/s"),
         "A token bucket of this rate; a submit_sm beyond it is answered ESME_RTHROTTLED.",
     ),
-    supported(
+    optional_integer(
         "credits",
-        "none (unlimited)",
-        "0-1000000000000",
+        "unlimited",
+        (0, MAX_CREDITS),
+        Count,
         "The segments the user may send in all.",
     ),
-    supported(
+    described(
         "channels",
         "required",
-        "a list of [channel-NAME] names, no repeats",
+        "a list of [channel-NAME] names, each configured, no repeats",
         "The upstream channels for the user's messages, in order of preference (failover).",
     ),
-    supported(
+    described(
         "address-ranges",
         "none",
-        "a list of 1-21 digits with an optional leading + and an optional trailing * (prefix)",
+        "a list of 1-21 digits with an optional leading + (ignored) and an optional trailing *",
         "Inbound messages to these addresses go to this user: an exact range beats a prefix, a longer prefix a shorter one.",
     ),
 ];
@@ -151,11 +154,11 @@ pub(super) fn parse_user<'a>(
     let system_id = system_id(&mut r);
     let password_hash = password_hash(&mut r);
     let allowed_ips = allowed_ips(&mut r);
-    let max_binds = r.integer("max-binds", 1, 64, 4) as u8;
-    let throughput = r.integer("throughput", 1, 100_000, 100) as u32;
+    let max_binds = r.integer("max-binds") as u8;
+    let throughput = r.integer("throughput") as u32;
     let credits = r
         .has("credits")
-        .then(|| r.integer("credits", 0, MAX_CREDITS, 0).unsigned_abs());
+        .then(|| r.integer("credits").unsigned_abs());
     let channels = channels(&mut r);
     let address_ranges = address_ranges(&mut r);
     r.finish();

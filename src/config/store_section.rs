@@ -6,7 +6,7 @@
 //! `node-name`, `pool-size`, `lease-seconds`, `tls`, `tls-ca`).
 
 use super::error::Problem;
-use super::options::{supported, OptionSpec};
+use super::option_spec::{choice, described, integer, integer_default, OptionSpec, Unit::*};
 use super::section::{FileContext, SectionReader};
 use crate::daemon::store::postgres::url::{self as pg_url, UrlProblem};
 use crate::daemon::store::postgres::PgTls;
@@ -22,76 +22,81 @@ pub const DEFAULT_FILE: &str = "smppd.db";
 
 /// Every key of `[store]`.
 pub const STORE_OPTIONS: &[OptionSpec] = &[
-    supported(
+    choice(
         "backend",
         "sqlite",
-        "sqlite, postgres",
+        &["sqlite", "postgres"],
         "Where the store lives: an SQLite file on this machine, or a PostgreSQL database.",
     ),
-    supported(
+    described(
         "path",
-        "smppd.db in $STATE_DIRECTORY, else beside the configuration file",
-        "a file path (relative to the configuration file)",
+        "smppd.db in $STATE_DIRECTORY (systemd's StateDirectory=smppd: /var/lib/smppd), else beside the configuration file",
+        "a file path, relative to the configuration file",
         "The SQLite database holding queued and finished messages, receipt correlation, the webhook outbox and parts of long inbound messages.",
     ),
-    supported(
+    integer(
         "max-queued",
-        "1000000",
-        "1-100000000",
+        1_000_000,
+        (1, 100_000_000),
+        Count,
         "The most messages waiting to be sent; beyond it POST /v1/messages answers 503 with the reason.",
     ),
-    supported(
+    integer(
         "default-validity",
-        "172800",
-        "60-8640000 (s)",
+        48 * 3600,
+        (60, 8_640_000),
+        Seconds,
         "How long a message may wait to be sent when neither the request's validity nor the channel's x-smpp-validity-period says; then it expires.",
     ),
-    supported(
+    integer(
         "receipt-wait",
-        "259200",
-        "60-8640000 (s)",
+        72 * 3600,
+        (60, 8_640_000),
+        Seconds,
         "How long a submitted message waits for its delivery receipt; then it counts as finished and is purged finished-retention later.",
     ),
-    supported(
+    described(
         "url",
-        "none (required with backend = \"postgres\")",
-        "postgres://USER@HOST:PORT/DATABASE, without a password",
+        "— (required with backend = \"postgres\")",
+        "postgres://USER@HOST:PORT/DATABASE or host=... dbname=... pairs",
         "The PostgreSQL database (backend = \"postgres\"). A URL holding a password is refused: use password.",
     ),
-    supported(
+    described(
         "password",
-        "none",
+        "—",
         "a secret: inline, { env = \"VAR\" } or { file = \"PATH\" }",
         "The PostgreSQL user's password, when the server asks for one.",
     ),
-    supported(
+    described(
         "node-name",
         "the host name",
         "1-64 of A-Z a-z 0-9 . _ -",
         "This node's name in the database (recorded on the messages it claims); unique per node.",
     ),
-    supported(
+    integer(
         "pool-size",
-        "4",
-        "1-64",
+        4,
+        (1, 64),
+        Count,
         "Connections to PostgreSQL for queries; writes use one more of their own.",
     ),
-    supported(
+    integer(
         "lease-seconds",
-        "10",
-        "2-600 (s)",
+        10,
+        (2, 600),
+        Seconds,
         "How long a node's hold on a channel's session slot lasts without renewal (backend = \"postgres\"). The holder renews it every quarter of that and stops sending before it can expire; another node takes an expired slot over.",
     ),
-    supported(
+    described(
         "tls",
-        "on; off when the url's host is a Unix socket directory, localhost, 127.0.0.0/8 or ::1",
+        "on; off when every host of url is on this machine: a Unix socket directory, localhost, 127.0.0.0/8 or ::1",
         "on, off",
         "TLS to PostgreSQL (backend = \"postgres\"). on: required, the server's certificate verified (chain and host name, as libpq's sslmode=verify-full).",
     ),
-    supported(
+    described(
         "tls-ca",
         "the system's trust store",
-        "a PEM file path (relative to the configuration file)",
+        "a PEM file path, relative to the configuration file",
         "The CA certificates trusted for the PostgreSQL server's certificate (tls = \"on\").",
     ),
 ];
@@ -155,12 +160,13 @@ impl StoreConfig {
     /// The defaults for a configuration file at `config_path`, with the process's
     /// `$STATE_DIRECTORY` looked up in `env`.
     pub fn defaults(config_path: &Path, env: &dyn Fn(&str) -> Option<String>) -> StoreConfig {
+        let default = |name| integer_default(STORE_OPTIONS, name).unsigned_abs();
         StoreConfig {
             backend: StoreBackend::Sqlite,
             path: default_path(config_path, env),
-            max_queued: 1_000_000,
-            default_validity: Duration::from_secs(48 * 3600),
-            receipt_wait: Duration::from_secs(72 * 3600),
+            max_queued: default("max-queued"),
+            default_validity: Duration::from_secs(default("default-validity")),
+            receipt_wait: Duration::from_secs(default("receipt-wait")),
         }
     }
 }
@@ -188,9 +194,9 @@ pub(super) fn parse_store<'a>(
     let mut r = SectionReader::new(ctx, STORE_SECTION, table, STORE_OPTIONS);
     let defaults = StoreConfig::defaults(ctx.path, ctx.env);
     let path = r.path("path").unwrap_or(defaults.path);
-    let max_queued = r.integer("max-queued", 1, 100_000_000, 1_000_000);
-    let validity = r.integer("default-validity", 60, 8_640_000, 172_800);
-    let receipt_wait = r.integer("receipt-wait", 60, 8_640_000, 259_200);
+    let max_queued = r.integer("max-queued");
+    let validity = r.integer("default-validity");
+    let receipt_wait = r.integer("receipt-wait");
     let backend = backend(&mut r);
     r.finish();
     let config = StoreConfig {
@@ -214,7 +220,6 @@ fn backend(r: &mut SectionReader<'_>) -> StoreBackend {
     let kind = r.choice(
         "backend",
         &[("sqlite", Kind::Sqlite), ("postgres", Kind::Postgres)],
-        Kind::Sqlite,
     );
     if kind == Kind::Sqlite {
         for &key in POSTGRES_KEYS {
@@ -235,9 +240,8 @@ fn backend(r: &mut SectionReader<'_>) -> StoreBackend {
     let url = r.opt_string("url", MAX_URL);
     let password = r.secret("password", 1024);
     let node_name = r.opt_string("node-name", 64);
-    let pool_size = r.integer("pool-size", 1, 64, 4).unsigned_abs() as usize;
-    let lease =
-        std::time::Duration::from_secs(r.integer("lease-seconds", 2, 600, 10).unsigned_abs());
+    let pool_size = r.integer("pool-size").unsigned_abs() as usize;
+    let lease = std::time::Duration::from_secs(r.integer("lease-seconds").unsigned_abs());
     if let Some(name) = &node_name {
         let valid = !name.is_empty()
             && name
@@ -286,7 +290,7 @@ fn backend(r: &mut SectionReader<'_>) -> StoreBackend {
 /// Reads `tls` and `tls-ca`; without `tls`, the default the URL's host implies.
 fn tls(r: &mut SectionReader<'_>, url: &str) -> PgTls {
     let on = if r.has("tls") {
-        r.choice("tls", &[("on", true), ("off", false)], true)
+        r.choice_or("tls", &[("on", true), ("off", false)], true)
     } else {
         PgTls::default_for(url) != PgTls::Off
     };

@@ -33,10 +33,13 @@ fn minimal_channel_gets_documented_defaults() {
     assert_eq!(c.name, "opensmpp");
     assert_eq!(c.host, "smsc.example.net");
     assert_eq!(c.port, 2775);
-    assert_eq!(c.bind_mode, BindMode::Transceiver);
-    assert_eq!(c.window_size, 10);
-    assert_eq!(c.max_rate, 10);
-    assert_eq!(c.response_timeout, Duration::from_millis(30_000));
+    assert_eq!(c.session.bind_mode(), BindMode::Transceiver);
+    assert_eq!(c.session.window_size(), 10);
+    assert_eq!(c.session.max_rate(), 10);
+    assert_eq!(c.session.response_timeout(), Duration::from_millis(30_000));
+    assert_eq!(c.session.bind_timeout(), Duration::from_millis(30_000));
+    assert_eq!(c.session.enquire_link_interval(), Duration::from_secs(30));
+    assert_eq!((c.session.addr_ton(), c.session.addr_npi()), (1, 1));
     assert_eq!(c.reconnect_ceiling, Duration::from_secs(180));
     assert_eq!(c.max_segments, 255);
     assert_eq!(c.empty_message, " ");
@@ -44,7 +47,7 @@ fn minimal_channel_gets_documented_defaults() {
     assert_eq!(c.tls.mode, TlsMode::Off);
     assert_eq!(c.tls.options.version, TlsVersion::V1_2);
     assert_eq!(c.tls.keystore, KeystoreSource::None);
-    assert_eq!(c.password.expose(), "s3cret");
+    assert_eq!(c.session.password().expose(), "s3cret");
     assert!(parsed.inline_secret);
     assert!(parsed.warnings.is_empty());
 }
@@ -138,9 +141,9 @@ fn documented_ranges_are_enforced() {
     }
     // smppd goes beyond the original's 1-1000 for the rate: 0 is "no cap".
     let ok = parse(&format!("{MINIMAL}x-smpp-submit-max-rate = 0\n")).unwrap();
-    assert_eq!(ok.config.channels[0].max_rate, 0);
+    assert_eq!(ok.config.channels[0].session.max_rate(), 0);
     let ok = parse(&format!("{MINIMAL}x-smpp-submit-max-rate = 50000\n")).unwrap();
-    assert_eq!(ok.config.channels[0].max_rate, 50_000);
+    assert_eq!(ok.config.channels[0].session.max_rate(), 50_000);
 }
 
 #[test]
@@ -153,7 +156,9 @@ fn sessions_share_the_rate_cap_exactly() {
     assert_eq!(c.sessions, 3);
     let shares: Vec<u32> = (0..3).map(|slot| c.rate_share(slot)).collect();
     assert_eq!(shares, [4, 3, 3]);
-    assert_eq!(c.slot_params(0).unwrap().max_rate(), 4);
+    assert_eq!(c.slot_params(0).max_rate(), 4);
+    assert_eq!(c.slot_params(2).max_rate(), 3);
+    assert_eq!(c.session.max_rate(), 10);
     // No cap stays no cap for every session.
     let ok = parse(&format!(
         "{MINIMAL}x-smpp-sessions = 64\nx-smpp-submit-max-rate = 0\n"
@@ -250,8 +255,14 @@ password = {{ file = "{}" }}
     );
     let env = |v: &str| (v == "SMPP_PW").then(|| "fromenv".to_string());
     let parsed = parse_with(&text, &env).unwrap();
-    assert_eq!(parsed.config.channels[0].password.expose(), "fromenv");
-    assert_eq!(parsed.config.channels[1].password.expose(), "fromfile");
+    assert_eq!(
+        parsed.config.channels[0].session.password().expose(),
+        "fromenv"
+    );
+    assert_eq!(
+        parsed.config.channels[1].session.password().expose(),
+        "fromfile"
+    );
     assert!(!parsed.inline_secret);
 
     let e = match parse_with(&text, &|_| None) {
@@ -374,9 +385,7 @@ fn session_layer_limits_are_checked_at_load() {
     assert_eq!(e.len(), 1, "{e:?}");
     assert_eq!(e[0].location.key.as_deref(), Some("x-smpp-system-id"));
     assert!(e[0].to_string().contains("ASCII"), "{}", e[0]);
-    let params = parse(MINIMAL).unwrap().config.channels[0]
-        .session_params()
-        .unwrap();
+    let params = &parse(MINIMAL).unwrap().config.channels[0].session;
     assert_eq!(params.system_id(), "acme");
     assert_eq!(params.window_size(), 10);
 }

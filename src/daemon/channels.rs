@@ -79,15 +79,15 @@ impl Slot {
 /// A channel's queue holds twice its window: enough to keep the window full between two
 /// claims, few enough that a channel going down holds little.
 fn queue_capacity(config: &ChannelConfig) -> usize {
-    (usize::from(config.window_size) * 2).max(16)
+    (config.session.window_size() * 2).max(16)
 }
 
 /// The most messages a session slot with `x-smpp-submit-window-size = window` may make the
 /// SMSC get twice after a crash or a takeover: the window. A submit holds its place in the
 /// slot's [`RecordWindow`] from its first write until its outcome is committed, so those
 /// in the window and those answered but not yet recorded are together at most this many.
-pub fn resend_bound(window: u16) -> usize {
-    usize::from(window).max(1)
+pub fn resend_bound(window: usize) -> usize {
+    window.max(1)
 }
 
 /// One session slot of a configured channel: its supervisor task (unless set-up failed),
@@ -365,7 +365,9 @@ pub fn start(config: Arc<ChannelConfig>, slot: Slot, plumbing: &Plumbing) -> Cha
             queue: queue_rx,
             events,
             gate: slot.gate.clone(),
-            record: Some(RecordWindow::new(resend_bound(config.window_size))),
+            record: Some(RecordWindow::new(resend_bound(
+                config.session.window_size(),
+            ))),
         },
     );
     let running = supervised.handle.is_some();
@@ -427,18 +429,13 @@ fn prepare(
     warn_about_certificates(&config.name, &settings);
     let certificates = ChannelCertificates::from_settings(&config.name, &settings);
     let connector = Connector::new(&settings)?;
-    // Both were validated with the configuration; failing here would be a bug, reported as
-    // a set-up failure rather than a panic.
+    // Validated with the configuration; failing here would be a bug, reported as a set-up
+    // failure rather than a panic. The session parameters were built then, once.
     let backoff = Backoff::try_new(config.reconnect_ceiling.as_secs()).map_err(|e| {
         ChannelFailure::Init(InitError::Setup {
             detail: format!("reconnection-timeout: {e}"),
         })
     })?;
     let slot = u8::try_from(slot).unwrap_or(u8::MAX);
-    let params = config.slot_params(slot).map_err(|e| {
-        ChannelFailure::Init(InitError::Setup {
-            detail: e.to_string(),
-        })
-    })?;
-    Ok((connector, backoff, params, certificates))
+    Ok((connector, backoff, config.slot_params(slot), certificates))
 }

@@ -121,7 +121,8 @@ impl Feeder {
     }
 
     fn may_send(&self) -> bool {
-        self.status.borrow().state == ChannelState::Bound && self.config.bind_mode.can_submit()
+        self.status.borrow().state == ChannelState::Bound
+            && self.config.session.bind_mode().can_submit()
     }
 
     /// Runs until stopped (or the channel's queue closes). Returns the messages it claimed

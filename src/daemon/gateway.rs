@@ -152,7 +152,7 @@ impl Gateway {
     fn entry_status(entry: &Entry) -> ChannelSnapshot {
         let mut slots = entry.slots.iter().map(Self::channel_status);
         let Some(mut total) = slots.next() else {
-            let bind = entry.config.bind_mode;
+            let bind = entry.config.session.bind_mode();
             return ChannelSnapshot {
                 name: entry.config.name.clone(),
                 state: ChannelPhase::Standby,
@@ -197,7 +197,7 @@ impl Gateway {
     fn channel_status(channel: &Channel) -> ChannelSnapshot {
         let status = channel.status.borrow().clone();
         let counters = channel.counters();
-        let bind = channel.config.bind_mode;
+        let bind = channel.config.session.bind_mode();
         ChannelSnapshot {
             seconds_since_bind: status.since_last_bind().map(|d| d.as_secs()),
             failures: status.failures.iter().collect(),
@@ -219,7 +219,8 @@ impl Gateway {
                 received: counters.received,
                 receipts: counters.receipts,
                 window_in_use: u32::try_from(counters.in_flight).unwrap_or(u32::MAX),
-                window_size: u32::from(channel.config.window_size),
+                window_size: u32::try_from(channel.config.session.window_size())
+                    .unwrap_or(u32::MAX),
             },
         }
     }

@@ -17,6 +17,7 @@ pub mod driver;
 pub mod error;
 pub mod gate;
 pub mod keepalive;
+pub mod limits;
 pub mod message;
 pub mod params;
 pub mod rate;

@@ -2,14 +2,18 @@
 //!
 //! The session layer owns these types; the configuration layer builds them from TOML (the
 //! Genesys option names such as `x-smpp-submit-window-size`) and gets a [`ParamError`] naming
-//! the parameter when a value is out of range, before any socket opens. Depends on nothing but
-//! [`crate::secret`].
+//! the parameter when a value is out of range, before any socket opens. The ranges and defaults
+//! are those of [`super::limits`]. Depends on nothing but [`crate::secret`].
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use thiserror::Error;
 
+use super::limits::{
+    self, Bounds, BIND_TIMEOUT_MS, DRAIN_TIMEOUT_MS, ENQUIRE_LINK_INTERVAL_MS, RESPONSE_TIMEOUT_MS,
+    THROTTLE_PAUSE_MAX_MS, THROTTLE_PAUSE_MS, TRANSIENT_RETRY_LIMIT, WINDOW_SIZE,
+};
 use crate::secret::Secret;
 
 /// Which bind operation the session performs, and so which directions it may carry.
@@ -75,7 +79,7 @@ pub const INTERFACE_VERSION_34: u8 = 0x34;
 ///
 /// Built with [`SessionParams::new`] (defaults for everything but the credentials) and the
 /// `with_*` methods, each of which validates its value.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionParams {
     bind_mode: BindMode,
     system_id: String,
@@ -98,22 +102,9 @@ pub struct SessionParams {
     channel: Arc<str>,
 }
 
-/// Default `x-smpp-submit-window-size`.
-pub const DEFAULT_WINDOW_SIZE: usize = 10;
-/// Default `x-smpp-submit-max-rate`, messages per second.
-pub const DEFAULT_MAX_RATE: u32 = 10;
-/// Default `x-smpp-response-max-waiting-time`.
-pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_millis(30_000);
-/// Default idle time before an enquire_link is sent.
-pub const DEFAULT_ENQUIRE_LINK_INTERVAL: Duration = Duration::from_secs(30);
-/// Default bound on graceful-stop draining.
-pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default number of re-tries after a transient submit_sm_resp error.
-pub const DEFAULT_TRANSIENT_RETRY_LIMIT: u32 = 3;
-/// Default first pause after ESME_RTHROTTLED / ESME_RMSGQFUL.
-pub const DEFAULT_THROTTLE_PAUSE: Duration = Duration::from_millis(1_000);
-/// Default longest pause after repeated throttling.
-pub const DEFAULT_THROTTLE_PAUSE_MAX: Duration = Duration::from_secs(30);
+fn millis(bounds: Bounds) -> Duration {
+    Duration::from_millis(bounds.default)
+}
 
 fn c_string(param: &'static str, value: &str, max: usize) -> Result<String, ParamError> {
     if value.len() > max {
@@ -129,7 +120,8 @@ fn c_string(param: &'static str, value: &str, max: usize) -> Result<String, Para
     Ok(value.to_owned())
 }
 
-fn in_range(param: &'static str, value: u64, min: u64, max: u64) -> Result<u64, ParamError> {
+fn in_range(param: &'static str, value: u64, bounds: Bounds) -> Result<u64, ParamError> {
+    let Bounds { min, max, .. } = bounds;
     if (min..=max).contains(&value) {
         Ok(value)
     } else {
@@ -145,19 +137,19 @@ fn in_range(param: &'static str, value: u64, min: u64, max: u64) -> Result<u64, 
 fn millis_in_range(
     param: &'static str,
     value: Duration,
-    min_ms: u64,
-    max_ms: u64,
+    bounds: Bounds,
 ) -> Result<Duration, ParamError> {
     let ms = u64::try_from(value.as_millis()).unwrap_or(u64::MAX);
-    in_range(param, ms, min_ms, max_ms).map(Duration::from_millis)
+    in_range(param, ms, bounds).map(Duration::from_millis)
 }
 
 impl SessionParams {
-    /// Parameters for a transceiver bind with `system_id` and `password` (`system_id` at most
-    /// 15 characters, `password` at most 8) and defaults for everything else.
+    /// Parameters for a transceiver bind with `system_id` and `password` (at most
+    /// [`limits::MAX_SYSTEM_ID`] and [`limits::MAX_PASSWORD`] characters) and defaults for
+    /// everything else.
     pub fn new(system_id: &str, password: Secret) -> Result<Self, ParamError> {
-        let system_id = c_string("system_id", system_id, 15)?;
-        c_string("password", password.expose(), 8).map_err(|e| match e {
+        let system_id = c_string("system_id", system_id, limits::MAX_SYSTEM_ID)?;
+        c_string("password", password.expose(), limits::MAX_PASSWORD).map_err(|e| match e {
             // Never echo the password: only its length is reported, which TooLong already does.
             ParamError::NotAscii { .. } => ParamError::NotAscii { param: "password" },
             other => other,
@@ -171,15 +163,15 @@ impl SessionParams {
             addr_ton: 0,
             addr_npi: 0,
             interface_version: INTERFACE_VERSION_34,
-            window_size: DEFAULT_WINDOW_SIZE,
-            max_rate: DEFAULT_MAX_RATE,
-            response_timeout: DEFAULT_RESPONSE_TIMEOUT,
-            enquire_link_interval: DEFAULT_ENQUIRE_LINK_INTERVAL,
-            bind_timeout: DEFAULT_RESPONSE_TIMEOUT,
-            drain_timeout: DEFAULT_DRAIN_TIMEOUT,
-            transient_retry_limit: DEFAULT_TRANSIENT_RETRY_LIMIT,
-            throttle_pause: DEFAULT_THROTTLE_PAUSE,
-            throttle_pause_max: DEFAULT_THROTTLE_PAUSE_MAX,
+            window_size: WINDOW_SIZE.default as usize,
+            max_rate: limits::DEFAULT_MAX_RATE,
+            response_timeout: millis(RESPONSE_TIMEOUT_MS),
+            enquire_link_interval: millis(ENQUIRE_LINK_INTERVAL_MS),
+            bind_timeout: millis(BIND_TIMEOUT_MS),
+            drain_timeout: millis(DRAIN_TIMEOUT_MS),
+            transient_retry_limit: TRANSIENT_RETRY_LIMIT.default as u32,
+            throttle_pause: millis(THROTTLE_PAUSE_MS),
+            throttle_pause_max: millis(THROTTLE_PAUSE_MAX_MS),
             channel: Arc::from(""),
         })
     }
@@ -190,15 +182,17 @@ impl SessionParams {
         self
     }
 
-    /// Sets `system_type` of the bind (at most 12 characters; default empty).
+    /// Sets `system_type` of the bind (at most [`limits::MAX_SYSTEM_TYPE`] characters; default
+    /// empty).
     pub fn with_system_type(mut self, value: &str) -> Result<Self, ParamError> {
-        self.system_type = c_string("system_type", value, 12)?;
+        self.system_type = c_string("system_type", value, limits::MAX_SYSTEM_TYPE)?;
         Ok(self)
     }
 
-    /// Sets `address_range` of the bind (at most 40 characters; default empty).
+    /// Sets `address_range` of the bind (at most [`limits::MAX_ADDRESS_RANGE`] characters;
+    /// default empty).
     pub fn with_address_range(mut self, value: &str) -> Result<Self, ParamError> {
-        self.address_range = c_string("address_range", value, 40)?;
+        self.address_range = c_string("address_range", value, limits::MAX_ADDRESS_RANGE)?;
         Ok(self)
     }
 
@@ -209,59 +203,65 @@ impl SessionParams {
         self
     }
 
-    /// Sets the number of submits that may await a response at once (1–1000; default 10).
+    /// Sets the number of submits that may await a response at once ([`WINDOW_SIZE`]).
     pub fn with_window_size(mut self, n: usize) -> Result<Self, ParamError> {
-        self.window_size = in_range("window_size", n as u64, 1, 1000)? as usize;
+        self.window_size = in_range("window_size", n as u64, WINDOW_SIZE)? as usize;
         Ok(self)
     }
 
-    /// Sets the most submits per second (default 10; 0 means no cap). Values above the
-    /// Genesys ceiling of 1000 are allowed for SMSCs that accept them.
+    /// Sets the most submits per second ([`limits::DEFAULT_MAX_RATE`] by default; 0 means no
+    /// cap). Values above the Genesys ceiling of 1000 are allowed for SMSCs that accept them.
     pub fn with_max_rate(mut self, per_second: u32) -> Self {
         self.max_rate = per_second;
         self
     }
 
-    /// Sets how long a request may wait for its response (1000–180000 ms; default 30000).
+    /// Sets how long a request may wait for its response ([`RESPONSE_TIMEOUT_MS`]).
     pub fn with_response_timeout(mut self, value: Duration) -> Result<Self, ParamError> {
-        self.response_timeout = millis_in_range("response_timeout", value, 1_000, 180_000)?;
+        self.response_timeout = millis_in_range("response_timeout", value, RESPONSE_TIMEOUT_MS)?;
         Ok(self)
     }
 
-    /// Sets the idle time after which an enquire_link is sent (1–3600 s; default 30 s).
+    /// Sets the idle time after which an enquire_link is sent ([`ENQUIRE_LINK_INTERVAL_MS`]).
     pub fn with_enquire_link_interval(mut self, value: Duration) -> Result<Self, ParamError> {
         self.enquire_link_interval =
-            millis_in_range("enquire_link_interval", value, 1_000, 3_600_000)?;
+            millis_in_range("enquire_link_interval", value, ENQUIRE_LINK_INTERVAL_MS)?;
         Ok(self)
     }
 
-    /// Sets how long the bind may wait for its bind_resp (1000–180000 ms; default 30000).
+    /// Sets how long the bind may wait for its bind_resp ([`BIND_TIMEOUT_MS`]).
     pub fn with_bind_timeout(mut self, value: Duration) -> Result<Self, ParamError> {
-        self.bind_timeout = millis_in_range("bind_timeout", value, 1_000, 180_000)?;
+        self.bind_timeout = millis_in_range("bind_timeout", value, BIND_TIMEOUT_MS)?;
         Ok(self)
     }
 
-    /// Sets how long a graceful stop waits for responses in flight (0–300 s; default 10 s).
+    /// Sets how long a graceful stop waits for responses in flight ([`DRAIN_TIMEOUT_MS`]).
     pub fn with_drain_timeout(mut self, value: Duration) -> Result<Self, ParamError> {
-        self.drain_timeout = millis_in_range("drain_timeout", value, 0, 300_000)?;
+        self.drain_timeout = millis_in_range("drain_timeout", value, DRAIN_TIMEOUT_MS)?;
         Ok(self)
     }
 
-    /// Sets how many times a message is re-submitted after transient errors (0–100; default 3).
+    /// Sets how many times a message is re-submitted after transient errors
+    /// ([`TRANSIENT_RETRY_LIMIT`]).
     pub fn with_transient_retry_limit(mut self, n: u32) -> Result<Self, ParamError> {
-        self.transient_retry_limit = in_range("transient_retry_limit", n.into(), 0, 100)? as u32;
+        self.transient_retry_limit =
+            in_range("transient_retry_limit", n.into(), TRANSIENT_RETRY_LIMIT)? as u32;
         Ok(self)
     }
 
-    /// Sets the first and the longest pause after throttling responses (each 10 ms–600 s,
-    /// first ≤ longest; defaults 1 s and 30 s).
+    /// Sets the first and the longest pause after throttling responses
+    /// ([`THROTTLE_PAUSE_MS`], [`THROTTLE_PAUSE_MAX_MS`]; the first at most the longest).
     pub fn with_throttle_pause(
         mut self,
         first: Duration,
         max: Duration,
     ) -> Result<Self, ParamError> {
-        let max = millis_in_range("throttle_pause_max", max, 10, 600_000)?;
-        let first = millis_in_range("throttle_pause", first, 10, max.as_millis() as u64)?;
+        let max = millis_in_range("throttle_pause_max", max, THROTTLE_PAUSE_MAX_MS)?;
+        let first_bounds = Bounds {
+            max: max.as_millis() as u64,
+            ..THROTTLE_PAUSE_MS
+        };
+        let first = millis_in_range("throttle_pause", first, first_bounds)?;
         self.throttle_pause = first;
         self.throttle_pause_max = max;
         Ok(self)

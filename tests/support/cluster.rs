@@ -29,7 +29,7 @@ pub const WINDOW: usize = 10;
 /// its window, which counts a submit until its outcome is recorded (docs/durability.md:
 /// Restart).
 pub fn resend_bound() -> usize {
-    smppd::daemon::channels::resend_bound(WINDOW as u16)
+    smppd::daemon::channels::resend_bound(WINDOW)
 }
 /// The channel every node configures.
 pub const CHANNEL: &str = "smsc";
