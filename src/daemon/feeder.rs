@@ -353,7 +353,8 @@ pub fn submit_sm(
 mod tests {
     use super::*;
     use crate::daemon::sink::sar_values;
-    use crate::daemon::store::MessageId;
+    use crate::daemon::store::{split_key, MessageId};
+    use crate::supervisor::ChannelState;
 
     /// Channel `c` with a validity period of an hour, a reply address, and ton/npi set.
     fn channel() -> ChannelConfig {
@@ -505,5 +506,133 @@ mod tests {
         assert_eq!(in_flight.get(), 0);
         assert_eq!(in_flight_limit(16), 64, "at least 64");
         assert_eq!(in_flight_limit(2000), 4000, "twice the queue");
+    }
+
+    /// A feeder of channel `c` over a fresh SQLite store, with its queue's other end and
+    /// the senders of its status and stop signals.
+    struct Running {
+        store: Arc<dyn Store>,
+        queue: mpsc::Receiver<OutboundMessage>,
+        status: watch::Sender<ChannelStatus>,
+        stop: watch::Sender<bool>,
+        _wake: watch::Sender<u64>,
+        task: tokio::task::JoinHandle<Vec<i64>>,
+        _dir: tempfile::TempDir,
+    }
+
+    impl Running {
+        /// Starts the feeder with `messages` already accepted, the channel in `state`.
+        async fn start(
+            messages: Vec<crate::daemon::store::NewMessage>,
+            state: ChannelState,
+        ) -> Running {
+            let dir = tempfile::tempdir().unwrap();
+            let (store, _) = crate::daemon::store::SqliteStore::open(
+                crate::daemon::store::SqliteOptions::new(dir.path().join("f.db")),
+            )
+            .unwrap();
+            let store: Arc<dyn Store> = Arc::new(store);
+            store.accept(messages, SystemTime::now()).await.unwrap();
+            let (queue, queue_rx) = mpsc::channel(16);
+            let (status, status_rx) = watch::channel(ChannelStatus::new(state));
+            let (stop, stop_rx) = watch::channel(false);
+            let (wake, wake_rx) = watch::channel(0);
+            let feeder = Feeder {
+                config: Arc::new(channel()),
+                store: store.clone(),
+                queue,
+                status: status_rx,
+                wake: wake_rx,
+                stop: stop_rx,
+                resends: Arc::default(),
+                in_flight: Arc::default(),
+                fence: Fence::unleased("c"),
+                routes: UserRoutes::new(),
+            };
+            Running {
+                store,
+                queue: queue_rx,
+                status,
+                stop,
+                _wake: wake,
+                task: tokio::spawn(feeder.run()),
+                _dir: dir,
+            }
+        }
+
+        async fn state_of(&self, id: &MessageId) -> &'static str {
+            self.store.get(id).await.unwrap().unwrap().state.as_str()
+        }
+    }
+
+    /// Only a hung test waits this long.
+    const HANG_GUARD: Duration = Duration::from_secs(60);
+
+    #[tokio::test]
+    async fn nothing_is_claimed_until_the_channel_is_bound() {
+        let message = crate::daemon::store::shared_tests::message("c", true, 2);
+        let id = message.id.clone();
+        let mut running = Running::start(vec![message], ChannelState::Connecting).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(
+            running.queue.try_recv().is_err(),
+            "nothing queued while not bound"
+        );
+        assert_eq!(running.state_of(&id).await, "queued");
+        running
+            .status
+            .send_modify(|s| s.state = ChannelState::Bound);
+        for index in 0..2u8 {
+            let outbound = tokio::time::timeout(HANG_GUARD, running.queue.recv())
+                .await
+                .expect("queued once bound")
+                .unwrap();
+            assert_eq!(split_key(outbound.id).1, index, "the segments in order");
+            assert_eq!(outbound.submit.destination_addr.as_bytes(), b"447700900123");
+        }
+        running.stop.send(true).unwrap();
+        assert!(
+            running.task.await.unwrap().is_empty(),
+            "everything claimed was queued"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_message_past_its_validity_is_never_handed_to_the_session() {
+        let mut late = crate::daemon::store::shared_tests::message("c", true, 1);
+        late.expires_at = SystemTime::now() + Duration::from_millis(30);
+        let on_time = crate::daemon::store::shared_tests::message("c", true, 1);
+        let (late_id, on_time_id) = (late.id.clone(), on_time.id.clone());
+        let mut running = Running::start(vec![late, on_time], ChannelState::Connecting).await;
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        running
+            .status
+            .send_modify(|s| s.state = ChannelState::Bound);
+        tokio::time::timeout(HANG_GUARD, running.queue.recv())
+            .await
+            .expect("the message on time is queued")
+            .unwrap();
+        // Past one idle poll: the feeder has looked at the store again.
+        tokio::time::sleep(IDLE_POLL + Duration::from_millis(200)).await;
+        assert!(
+            running.queue.try_recv().is_err(),
+            "the late message is not queued"
+        );
+        assert_eq!(
+            running.state_of(&late_id).await,
+            "queued",
+            "left to the upkeep"
+        );
+        assert_eq!(
+            running.state_of(&on_time_id).await,
+            "queued",
+            "claimed, not sent"
+        );
+        let store = running.store.clone();
+        running.stop.send(true).unwrap();
+        assert!(running.task.await.unwrap().is_empty());
+        // Neither is claimable any more: one is claimed, the other past its validity.
+        let claimed = store.claim("c", 10, SystemTime::now()).await.unwrap();
+        assert!(claimed.is_empty(), "{claimed:?}");
     }
 }
