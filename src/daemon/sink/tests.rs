@@ -199,7 +199,7 @@ async fn deliver(sink: Sink, messages: Vec<Vec<u8>>, to: &str) -> Vec<Value> {
     }
     drop(events);
     running.await.unwrap();
-    bodies(store.outbox_due(100, SystemTime::now()).await.unwrap())
+    webhook_events(&store).await
 }
 
 fn bodies(events: Vec<crate::daemon::store::OutboxEvent>) -> Vec<Value> {
@@ -207,6 +207,11 @@ fn bodies(events: Vec<crate::daemon::store::OutboxEvent>) -> Vec<Value> {
         .iter()
         .map(|e| serde_json::from_slice(&e.body).unwrap())
         .collect()
+}
+
+/// The bodies of the events in the webhook's outbox.
+async fn webhook_events(store: &Arc<dyn Store>) -> Vec<Value> {
+    bodies(store.outbox_due(100, SystemTime::now()).await.unwrap())
 }
 
 async fn user_events(store: &Arc<dyn Store>, user: &str) -> Vec<Value> {
@@ -358,7 +363,7 @@ async fn an_mo_is_in_the_outbox_before_the_smsc_is_answered() {
         .await;
     assert_eq!(status, CommandStatus::EsmeRok);
     // The sink still runs: what the SMSC was told it has is already committed.
-    let outbox = bodies(store.outbox_due(100, SystemTime::now()).await.unwrap());
+    let outbox = webhook_events(&store).await;
     assert_eq!(outbox.len(), 1, "{outbox:?}");
     assert_eq!(outbox[0]["type"], "inbound");
     assert_eq!(outbox[0]["channel"], "c");
@@ -389,7 +394,7 @@ async fn a_full_outbox_refuses_an_mo_for_now_and_takes_it_again_once_there_is_ro
         .await
         .unwrap();
     assert_eq!(running.inbound(second).await, CommandStatus::EsmeRok);
-    let due = bodies(store.outbox_due(100, SystemTime::now()).await.unwrap());
+    let due = webhook_events(&store).await;
     assert_eq!(due.len(), 1, "{due:?}");
     assert_eq!(due[0]["text"], "B");
     running.stop().await;
@@ -404,11 +409,7 @@ async fn an_mo_with_no_webhook_and_no_user_is_acknowledged_and_dropped() {
         .await;
     assert_eq!(status, CommandStatus::EsmeRok);
     running.stop().await;
-    assert!(store
-        .outbox_due(100, SystemTime::now())
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(webhook_events(&store).await.is_empty());
 }
 
 #[tokio::test]
@@ -435,7 +436,7 @@ async fn a_receipt_is_matched_to_its_message_and_its_event_names_both() {
         record.segments[0].smsc_message_id.as_deref(),
         Some("ABC123")
     );
-    let outbox = bodies(store.outbox_due(100, SystemTime::now()).await.unwrap());
+    let outbox = webhook_events(&store).await;
     assert_eq!(outbox.len(), 1, "{outbox:?}");
     let event = &outbox[0];
     assert_eq!(event["type"], "receipt");
@@ -455,7 +456,7 @@ async fn a_receipt_for_no_known_message_is_acknowledged_and_reported_unmatched()
     let status = running.inbound(|acks| receipt("FFFF0001", acks)).await;
     assert_eq!(status, CommandStatus::EsmeRok);
     running.stop().await;
-    let outbox = bodies(store.outbox_due(100, SystemTime::now()).await.unwrap());
+    let outbox = webhook_events(&store).await;
     assert_eq!(outbox.len(), 1, "{outbox:?}");
     assert_eq!(outbox[0]["smsc_message_id"], "FFFF0001");
     assert_eq!(outbox[0]["state"], "delivered");
@@ -472,11 +473,7 @@ async fn an_unreadable_receipt_is_acknowledged_at_once_and_nothing_is_kept() {
         assert_eq!(status, CommandStatus::EsmeRok, "{text}");
     }
     running.stop().await;
-    assert!(store
-        .outbox_due(100, SystemTime::now())
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(webhook_events(&store).await.is_empty());
 }
 
 #[tokio::test]
