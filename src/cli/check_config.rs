@@ -218,9 +218,7 @@ fn user_summary(user: &SmppUserConfig) -> String {
 /// What a start would find in the PostgreSQL database: it must be reachable, and its schema
 /// one this build knows (none yet is fine: the first start creates it).
 fn check_postgres(config: &Config, pg: &PostgresStore) -> Result<(), String> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
+    let runtime = super::runtime(super::Threads::One)
         .map_err(|e| format!("[store] cannot start a runtime to connect: {e}"))?;
     let (found, stats) = runtime
         .block_on(inspect_postgres(config, pg))

@@ -76,6 +76,24 @@ enum Command {
     },
 }
 
+/// How many threads a command's tokio runtime runs its tasks on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Threads {
+    /// One per core: the commands that serve (the daemon, the simulator).
+    Many,
+    /// The calling thread: the commands that make a few calls and exit.
+    One,
+}
+
+/// A tokio runtime with its I/O and time drivers, on `threads`.
+fn runtime(threads: Threads) -> std::io::Result<tokio::runtime::Runtime> {
+    let mut builder = match threads {
+        Threads::Many => tokio::runtime::Builder::new_multi_thread(),
+        Threads::One => tokio::runtime::Builder::new_current_thread(),
+    };
+    builder.enable_all().build()
+}
+
 /// Parses the command line and runs the chosen subcommand.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -42,13 +42,10 @@ pub struct RunArgs {
 
 /// A multi-threaded tokio runtime, or the reason there is none.
 pub fn runtime(command: &str) -> Result<tokio::runtime::Runtime, ExitCode> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            eprintln!("smppd {command}: cannot start the runtime: {e}");
-            ExitCode::FAILURE
-        })
+    super::runtime(super::Threads::Many).map_err(|e| {
+        eprintln!("smppd {command}: cannot start the runtime: {e}");
+        ExitCode::FAILURE
+    })
 }
 
 /// Exit code for a daemon run: 0 after a clean stop, 2 for a configuration the operator

@@ -186,15 +186,9 @@ pub fn run(args: SimulateArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match super::run::runtime("simulate") {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("smppd simulate: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     runtime.block_on(serve(config, args.quiet))
 }

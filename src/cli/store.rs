@@ -88,10 +88,8 @@ fn run_inspect(args: InspectArgs) -> ExitCode {
 
 /// The counts of the PostgreSQL database `[store]` names (read-only, like the file's).
 fn inspect_postgres(config: &Config, pg: &PostgresStore) -> Result<StoreStats, StoreError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| StoreError::Read(e.to_string()))?;
+    let runtime =
+        super::runtime(super::Threads::One).map_err(|e| StoreError::Read(e.to_string()))?;
     let options = store_config::postgres_options(config, pg);
     runtime.block_on(postgres::inspect(&options))
 }

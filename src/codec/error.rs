@@ -122,6 +122,22 @@ pub enum Reply {
     Nothing,
 }
 
+impl Reply {
+    /// Appends this answer to the PDU numbered `sequence_number` as a header-only PDU (see
+    /// [`Header::put_header_only`]); appends nothing for [`Reply::Nothing`].
+    pub fn put(self, sequence_number: u32, out: &mut bytes::BytesMut) {
+        let (command_id, command_status) = match self {
+            Reply::GenericNack(status) => (CommandId::GenericNack, status),
+            Reply::Response {
+                command_id,
+                command_status,
+            } => (command_id, command_status),
+            Reply::Nothing => return,
+        };
+        Header::put_header_only(command_id, command_status, sequence_number, out);
+    }
+}
+
 /// A well-framed PDU whose body is malformed. Not fatal: answer per [`DecodeError::reply`].
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("{pdu} (sequence_number {seq}): {field} at byte {offset}: {reason}", pdu = header.command_id.name(), seq = header.sequence_number)]
@@ -216,4 +232,45 @@ pub enum EncodeError {
     /// The PDU would exceed 2^32-1 octets.
     #[error("PDU of {0} octets does not fit command_length")]
     TooLarge(usize),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::BytesMut;
+
+    #[test]
+    fn a_reply_is_put_as_a_header_alone_and_nothing_is_put_for_a_nack() {
+        let put = |reply: Reply| {
+            let mut out = BytesMut::new();
+            reply.put(7, &mut out);
+            out
+        };
+        let nack = put(Reply::GenericNack(CommandStatus::EsmeRinvcmdid));
+        assert_eq!(
+            Header::peek(&nack),
+            Some(Header {
+                command_length: 16,
+                command_id: CommandId::GenericNack,
+                command_status: CommandStatus::EsmeRinvcmdid,
+                sequence_number: 7,
+            })
+        );
+        assert_eq!(nack.len(), 16);
+        let response = put(Reply::Response {
+            command_id: CommandId::SubmitSmResp,
+            command_status: CommandStatus::EsmeRinvdstadr,
+        });
+        assert_eq!(
+            Header::peek(&response),
+            Some(Header {
+                command_length: 16,
+                command_id: CommandId::SubmitSmResp,
+                command_status: CommandStatus::EsmeRinvdstadr,
+                sequence_number: 7,
+            })
+        );
+        assert_eq!(response.len(), 16);
+        assert!(put(Reply::Nothing).is_empty());
+    }
 }

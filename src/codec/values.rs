@@ -171,15 +171,6 @@ pub struct EsmClass(pub u8);
 impl EsmClass {
     /// Message type "SMSC Delivery Receipt" (xx0001xx), set on deliver_sm receipts.
     pub const DELIVERY_RECEIPT: u8 = 0x04;
-    /// GSM feature "UDHI Indicator" (x1xxxxxx): short_message starts with a user data header.
-    pub const UDHI: u8 = 0x40;
-    /// GSM feature "Set Reply Path" (1xxxxxxx).
-    pub const REPLY_PATH: u8 = 0x80;
-
-    /// Messaging mode, bits 1-0 (0 default, 1 datagram, 2 forward, 3 store and forward).
-    pub const fn messaging_mode(self) -> u8 {
-        self.0 & 0x03
-    }
 
     /// Message type, bits 5-2 (0 default, 1 delivery receipt, 2 delivery ack, 4 manual ack,
     /// 6 conversation abort, 8 intermediate notification).
@@ -190,11 +181,6 @@ impl EsmClass {
     /// True when the PDU is an SMSC delivery receipt (message type 1).
     pub const fn is_delivery_receipt(self) -> bool {
         self.message_type() == 1
-    }
-
-    /// True when short_message begins with a user data header (UDHI bit).
-    pub const fn udhi(self) -> bool {
-        self.0 & Self::UDHI != 0
     }
 }
 

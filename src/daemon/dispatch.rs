@@ -312,6 +312,172 @@ pub fn relative_seconds(time: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::daemon::gateway::Gateway;
+    use crate::daemon::store::{ClaimedMessage, SqliteOptions, SqliteStore};
+
+    /// Channels `a` (transceiver), `v` (a validity period of 10 minutes, at most 2
+    /// segments) and `r` (receiver only), none bound: messages wait on disk.
+    fn channels() -> Arc<Gateway> {
+        let text = "[channel-a]\nx-smpp-host = \"127.0.0.1\"\nx-smpp-system-id = \"a\"\n\
+                    [channel-v]\nx-smpp-host = \"127.0.0.1\"\nx-smpp-system-id = \"v\"\n\
+                    x-smpp-validity-period = 600\nx-smpp-sar-max-segments = 2\n\
+                    [channel-r]\nx-smpp-host = \"127.0.0.1\"\nx-smpp-system-id = \"r\"\n\
+                    x-smpp-bind-mode = \"receiver\"\n";
+        let config =
+            crate::config::Config::parse(text, std::path::Path::new("/tmp/d.toml"), &|_| None)
+                .unwrap()
+                .config;
+        Gateway::new(config.channels.into_iter().map(Arc::new).collect())
+    }
+
+    /// A dispatcher over [`channels`] and a fresh SQLite store, an hour's default validity.
+    fn dispatcher() -> (Dispatcher, Arc<dyn Store>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = SqliteStore::open(SqliteOptions::new(dir.path().join("d.db"))).unwrap();
+        let store: Arc<dyn Store> = Arc::new(store);
+        let dispatcher = Dispatcher::new(channels(), store.clone(), Duration::from_secs(3600));
+        (dispatcher, store, dir)
+    }
+
+    fn text(text: &str, channel: Option<&str>) -> MessageRequest {
+        MessageRequest {
+            to: "447700900123".into(),
+            from: None,
+            content: Content::Text(text.into()),
+            channel: channel.map(str::to_string),
+            encoding: None,
+            delivery_report: None,
+            validity: None,
+            idempotency: None,
+        }
+    }
+
+    async fn claim(store: &Arc<dyn Store>, channel: &str) -> Vec<ClaimedMessage> {
+        store.claim(channel, 10, SystemTime::now()).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn each_request_is_answered_in_order_and_only_those_that_pass_are_committed() {
+        let (dispatcher, store, _dir) = dispatcher();
+        let wake = dispatcher.wake_signal();
+        let results = dispatcher
+            .accept(vec![
+                text("first", None),
+                text("to a receiver", Some("r")),
+                text("to nowhere", Some("zz")),
+                text(&"x".repeat(161 * 2), Some("v")),
+                MessageRequest {
+                    content: Content::Binary(vec![1, 2, 3]),
+                    ..text("", Some("v"))
+                },
+            ])
+            .await
+            .unwrap();
+        assert_eq!(results.len(), 5);
+        let Ok(Accepted::New(first)) = &results[0] else {
+            panic!("{:?}", results[0]);
+        };
+        assert_eq!((first.channel.as_str(), first.segments), ("a", 1));
+        assert_eq!(
+            results[1],
+            Err(DispatchError::Route(RouteError::ReceiverOnly("r".into())))
+        );
+        assert!(
+            matches!(&results[2], Err(DispatchError::Route(RouteError::UnknownChannel { name, .. })) if name == "zz"),
+            "{:?}",
+            results[2]
+        );
+        match &results[3] {
+            Err(DispatchError::Content { field, reason }) => {
+                assert_eq!(*field, "text");
+                assert!(
+                    reason.contains("channel v's x-smpp-sar-max-segments"),
+                    "{reason}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let Ok(Accepted::New(binary)) = &results[4] else {
+            panic!("{:?}", results[4]);
+        };
+        assert_eq!(
+            (binary.channel.as_str(), binary.encoding.as_str()),
+            ("v", "binary")
+        );
+        assert!(
+            wake.has_changed().unwrap(),
+            "the feeders are woken after the commit"
+        );
+        assert_eq!(claim(&store, "a").await.len(), 1);
+        assert_eq!(claim(&store, "v").await.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_batch_refused_whole_commits_nothing_and_wakes_no_feeder() {
+        let (dispatcher, store, _dir) = dispatcher();
+        let wake = dispatcher.wake_signal();
+        let results = dispatcher
+            .accept(vec![text("to nowhere", Some("zz"))])
+            .await
+            .unwrap();
+        assert!(
+            matches!(results[..], [Err(DispatchError::Route(_))]),
+            "{results:?}"
+        );
+        assert!(!wake.has_changed().unwrap());
+        assert!(claim(&store, "a").await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_validity_is_the_requests_else_the_channels_else_the_default() {
+        let (dispatcher, store, _dir) = dispatcher();
+        let before = SystemTime::now();
+        let asked = MessageRequest {
+            validity: Some(Duration::from_secs(60)),
+            ..text("asked", Some("a"))
+        };
+        let results = dispatcher
+            .accept(vec![
+                asked,
+                text("channel's", Some("v")),
+                text("default", Some("a")),
+            ])
+            .await
+            .unwrap();
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        let after = SystemTime::now();
+        // The store keeps times to the millisecond.
+        let within = |m: &ClaimedMessage, secs: u64| {
+            let d = Duration::from_secs(secs);
+            let ms = Duration::from_millis(1);
+            m.expires_at + ms >= before + d && m.expires_at <= after + d
+        };
+        let on_a = claim(&store, "a").await;
+        let asked = on_a
+            .iter()
+            .find(|m| within(m, 60))
+            .expect("the asked validity");
+        assert!(asked.send_validity, "a validity asked for is sent");
+        let default = on_a.iter().find(|m| within(m, 3600)).expect("the default");
+        assert!(!default.send_validity, "the default is the SMSC's business");
+        let on_v = claim(&store, "v").await;
+        assert_eq!(on_v.len(), 1);
+        assert!(within(&on_v[0], 600), "the channel's validity period");
+        assert!(on_v[0].send_validity);
+    }
+
+    #[tokio::test]
+    async fn an_empty_text_is_sent_as_the_channels_empty_message() {
+        let (dispatcher, store, _dir) = dispatcher();
+        let results = dispatcher.accept(vec![text("", Some("a"))]).await.unwrap();
+        assert!(matches!(results[..], [Ok(Accepted::New(_))]), "{results:?}");
+        let claimed = claim(&store, "a").await;
+        assert_eq!(claimed[0].segments.len(), 1);
+        assert_eq!(
+            claimed[0].segments[0].1.bytes, b" ",
+            "x-smpp-empty-message's default"
+        );
+    }
 
     #[test]
     fn relative_times_read_as_seconds() {

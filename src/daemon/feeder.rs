@@ -348,3 +348,291 @@ pub fn submit_sm(
         ..Default::default()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::daemon::sink::sar_values;
+    use crate::daemon::store::{split_key, MessageId};
+    use crate::supervisor::ChannelState;
+
+    /// Channel `c` with a validity period of an hour, a reply address, and ton/npi set.
+    fn channel() -> ChannelConfig {
+        let text = "[channel-c]\nx-smpp-host = \"127.0.0.1\"\nx-smpp-system-id = \"c\"\n\
+                    x-smpp-validity-period = 3600\ndefault-reply-address = \"12345\"\n\
+                    x-smpp-src-addr-ton = 5\nx-smpp-src-addr-npi = 0\n\
+                    x-smpp-dest-addr-ton = 1\nx-smpp-dest-addr-npi = 1\n\
+                    x-smpp-service-type = \"CMT\"\n";
+        crate::config::Config::parse(text, std::path::Path::new("/tmp/f.toml"), &|_| None)
+            .unwrap()
+            .config
+            .channels
+            .remove(0)
+    }
+
+    fn message(now: SystemTime) -> ClaimedMessage {
+        ClaimedMessage {
+            seq: 1,
+            id: MessageId::generate(),
+            to: "447700900123".into(),
+            from: Some("Acme".into()),
+            delivery_report: true,
+            expires_at: now + Duration::from_secs(90),
+            send_validity: true,
+            segments: Vec::new(),
+            resend: false,
+        }
+    }
+
+    fn short(bytes: &[u8]) -> Segment {
+        Segment {
+            bytes: bytes.to_vec(),
+            field: Field::ShortMessage,
+            esm_class: 0x40,
+            data_coding: 8,
+            sar: None,
+        }
+    }
+
+    fn time(text: &str) -> SmppTime {
+        SmppTime::new(text).unwrap()
+    }
+
+    #[test]
+    fn a_segment_is_sent_with_the_messages_fields_and_the_channels_addressing() {
+        let now = SystemTime::now();
+        let submit = submit_sm(
+            &channel(),
+            &message(now),
+            &short(b"\x05\x00\x03\x2a\x02\x01hi"),
+            now,
+        )
+        .unwrap();
+        assert_eq!(submit.service_type.as_bytes(), b"CMT");
+        assert_eq!(submit.source_addr.as_bytes(), b"Acme");
+        assert_eq!(submit.source_addr_ton, Ton::from(5));
+        assert_eq!(submit.source_addr_npi, Npi::from(0));
+        assert_eq!(submit.destination_addr.as_bytes(), b"447700900123");
+        assert_eq!(submit.dest_addr_ton, Ton::from(1));
+        assert_eq!(submit.dest_addr_npi, Npi::from(1));
+        assert_eq!(submit.esm_class, EsmClass(0x40));
+        assert_eq!(submit.data_coding, DataCoding::from(8));
+        assert_eq!(submit.registered_delivery, 1);
+        assert_eq!(
+            submit.short_message.as_bytes(),
+            b"\x05\x00\x03\x2a\x02\x01hi"
+        );
+        assert!(submit.tlvs.get(TlvTag::MessagePayload).is_none());
+    }
+
+    #[test]
+    fn without_a_source_the_channels_reply_address_is_sent_else_none() {
+        let now = SystemTime::now();
+        let mut config = channel();
+        let m = ClaimedMessage {
+            from: None,
+            ..message(now)
+        };
+        let submit = submit_sm(&config, &m, &short(b"x"), now).unwrap();
+        assert_eq!(submit.source_addr.as_bytes(), b"12345");
+        config.default_reply_address = None;
+        let submit = submit_sm(&config, &m, &short(b"x"), now).unwrap();
+        assert_eq!(submit.source_addr.as_bytes(), b"");
+    }
+
+    #[test]
+    fn a_message_with_its_own_validity_sends_what_remains_of_it() {
+        let now = SystemTime::now();
+        let config = channel();
+        let submit = submit_sm(&config, &message(now), &short(b"x"), now).unwrap();
+        assert_eq!(
+            submit.validity_period,
+            time("000000000130000R"),
+            "90 s left"
+        );
+        // Claimed at the last moment: at least a second, never an absolute or empty time.
+        let late = now + Duration::from_secs(90);
+        let submit = submit_sm(&config, &message(now), &short(b"x"), late).unwrap();
+        assert_eq!(submit.validity_period, time("000000000001000R"));
+        // Otherwise the channel's, as written.
+        let m = ClaimedMessage {
+            send_validity: false,
+            ..message(now)
+        };
+        let submit = submit_sm(&config, &m, &short(b"x"), now).unwrap();
+        assert_eq!(config.validity_period, "000000010000000R");
+        assert_eq!(submit.validity_period, time(&config.validity_period));
+    }
+
+    #[test]
+    fn a_payload_segment_goes_in_message_payload_with_its_sar_options() {
+        let now = SystemTime::now();
+        let sar = SarValues {
+            msg_ref_num: 700,
+            total_segments: 3,
+            segment_seqnum: 2,
+        };
+        let segment = Segment {
+            field: Field::MessagePayload,
+            sar: Some(sar),
+            esm_class: 0,
+            ..short(&[b'a'; 300])
+        };
+        let submit = submit_sm(&channel(), &message(now), &segment, now).unwrap();
+        assert!(submit.short_message.as_bytes().is_empty());
+        assert_eq!(submit.tlvs.message_payload(), Some(&[b'a'; 300][..]));
+        assert_eq!(sar_values(&submit.tlvs), Some(sar));
+    }
+
+    #[test]
+    fn a_segment_that_does_not_fit_its_field_is_refused() {
+        let now = SystemTime::now();
+        assert!(submit_sm(&channel(), &message(now), &short(&[b'a'; 300]), now).is_err());
+        let m = ClaimedMessage {
+            to: "1".repeat(30),
+            ..message(now)
+        };
+        assert!(submit_sm(&channel(), &m, &short(b"x"), now).is_err());
+    }
+
+    #[test]
+    fn outstanding_segments_go_down_as_outcomes_are_recorded_and_never_below_zero() {
+        let in_flight = InFlight::default();
+        in_flight.handed(3);
+        assert_eq!(in_flight.get(), 3);
+        in_flight.recorded(2);
+        assert_eq!(in_flight.get(), 1);
+        in_flight.recorded(5);
+        assert_eq!(in_flight.get(), 0);
+        assert_eq!(in_flight_limit(16), 64, "at least 64");
+        assert_eq!(in_flight_limit(2000), 4000, "twice the queue");
+    }
+
+    /// A feeder of channel `c` over a fresh SQLite store, with its queue's other end and
+    /// the senders of its status and stop signals.
+    struct Running {
+        store: Arc<dyn Store>,
+        queue: mpsc::Receiver<OutboundMessage>,
+        status: watch::Sender<ChannelStatus>,
+        stop: watch::Sender<bool>,
+        _wake: watch::Sender<u64>,
+        task: tokio::task::JoinHandle<Vec<i64>>,
+        _dir: tempfile::TempDir,
+    }
+
+    impl Running {
+        /// Starts the feeder with `messages` already accepted, the channel in `state`.
+        async fn start(
+            messages: Vec<crate::daemon::store::NewMessage>,
+            state: ChannelState,
+        ) -> Running {
+            let dir = tempfile::tempdir().unwrap();
+            let (store, _) = crate::daemon::store::SqliteStore::open(
+                crate::daemon::store::SqliteOptions::new(dir.path().join("f.db")),
+            )
+            .unwrap();
+            let store: Arc<dyn Store> = Arc::new(store);
+            store.accept(messages, SystemTime::now()).await.unwrap();
+            let (queue, queue_rx) = mpsc::channel(16);
+            let (status, status_rx) = watch::channel(ChannelStatus::new(state));
+            let (stop, stop_rx) = watch::channel(false);
+            let (wake, wake_rx) = watch::channel(0);
+            let feeder = Feeder {
+                config: Arc::new(channel()),
+                store: store.clone(),
+                queue,
+                status: status_rx,
+                wake: wake_rx,
+                stop: stop_rx,
+                resends: Arc::default(),
+                in_flight: Arc::default(),
+                fence: Fence::unleased("c"),
+                routes: UserRoutes::new(),
+            };
+            Running {
+                store,
+                queue: queue_rx,
+                status,
+                stop,
+                _wake: wake,
+                task: tokio::spawn(feeder.run()),
+                _dir: dir,
+            }
+        }
+
+        async fn state_of(&self, id: &MessageId) -> &'static str {
+            self.store.get(id).await.unwrap().unwrap().state.as_str()
+        }
+    }
+
+    /// Only a hung test waits this long.
+    const HANG_GUARD: Duration = Duration::from_secs(60);
+
+    #[tokio::test]
+    async fn nothing_is_claimed_until_the_channel_is_bound() {
+        let message = crate::daemon::store::shared_tests::message("c", true, 2);
+        let id = message.id.clone();
+        let mut running = Running::start(vec![message], ChannelState::Connecting).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(
+            running.queue.try_recv().is_err(),
+            "nothing queued while not bound"
+        );
+        assert_eq!(running.state_of(&id).await, "queued");
+        running
+            .status
+            .send_modify(|s| s.state = ChannelState::Bound);
+        for index in 0..2u8 {
+            let outbound = tokio::time::timeout(HANG_GUARD, running.queue.recv())
+                .await
+                .expect("queued once bound")
+                .unwrap();
+            assert_eq!(split_key(outbound.id).1, index, "the segments in order");
+            assert_eq!(outbound.submit.destination_addr.as_bytes(), b"447700900123");
+        }
+        running.stop.send(true).unwrap();
+        assert!(
+            running.task.await.unwrap().is_empty(),
+            "everything claimed was queued"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_message_past_its_validity_is_never_handed_to_the_session() {
+        let mut late = crate::daemon::store::shared_tests::message("c", true, 1);
+        late.expires_at = SystemTime::now() + Duration::from_millis(30);
+        let on_time = crate::daemon::store::shared_tests::message("c", true, 1);
+        let (late_id, on_time_id) = (late.id.clone(), on_time.id.clone());
+        let mut running = Running::start(vec![late, on_time], ChannelState::Connecting).await;
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        running
+            .status
+            .send_modify(|s| s.state = ChannelState::Bound);
+        tokio::time::timeout(HANG_GUARD, running.queue.recv())
+            .await
+            .expect("the message on time is queued")
+            .unwrap();
+        // Past one idle poll: the feeder has looked at the store again.
+        tokio::time::sleep(IDLE_POLL + Duration::from_millis(200)).await;
+        assert!(
+            running.queue.try_recv().is_err(),
+            "the late message is not queued"
+        );
+        assert_eq!(
+            running.state_of(&late_id).await,
+            "queued",
+            "left to the upkeep"
+        );
+        assert_eq!(
+            running.state_of(&on_time_id).await,
+            "queued",
+            "claimed, not sent"
+        );
+        let store = running.store.clone();
+        running.stop.send(true).unwrap();
+        assert!(running.task.await.unwrap().is_empty());
+        // Neither is claimable any more: one is claimed, the other past its validity.
+        let claimed = store.claim("c", 10, SystemTime::now()).await.unwrap();
+        assert!(claimed.is_empty(), "{claimed:?}");
+    }
+}

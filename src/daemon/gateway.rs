@@ -240,3 +240,6 @@ impl Engine for Gateway {
         .map(|e| Arc::clone(&e.config))
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -295,3 +295,33 @@ impl Sender {
             .unwrap_or(Err(PostError::Timeout(timeout)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::daemon::store::{SqliteOptions, SqliteStore};
+
+    #[tokio::test]
+    async fn the_retry_delay_doubles_from_the_least_to_the_most() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = SqliteStore::open(SqliteOptions::new(dir.path().join("w.db"))).unwrap();
+        let mut config = WebhookConfig::new("http://127.0.0.1:9/hook");
+        config.retry_min = Duration::from_millis(100);
+        config.retry_max = Duration::from_millis(1000);
+        let sender = Sender {
+            client: client(false).unwrap(),
+            uri: config.url.parse().unwrap(),
+            token: None,
+            config,
+            counters: Arc::default(),
+            store: Arc::new(store),
+            wake: Arc::default(),
+        };
+        let delays: Vec<u128> = (0..=6).map(|n| sender.backoff(n).as_millis()).collect();
+        assert_eq!(delays, [100, 100, 200, 400, 800, 1000, 1000]);
+        // However many failures were stored, the delay stays at the ceiling.
+        for attempts in [33, 40, u32::MAX] {
+            assert_eq!(sender.backoff(attempts), Duration::from_millis(1000));
+        }
+    }
+}

@@ -421,17 +421,12 @@ impl ServerSession {
         let seq = e.header.sequence_number;
         debug!(event = "server_malformed_pdu", error = %e, "answering a malformed PDU");
         match e.reply() {
-            Reply::GenericNack(status) => self.header_only(CommandId::GenericNack, status, seq),
             // A request without a response PDU of its own (outbind, alert_notification).
             Reply::Response {
                 command_id: CommandId::Other(_),
                 command_status,
             } => self.header_only(CommandId::GenericNack, command_status, seq),
-            Reply::Response {
-                command_id,
-                command_status,
-            } => self.header_only(command_id, command_status, seq),
-            Reply::Nothing => {}
+            reply => reply.put(seq, &mut self.out),
         }
         // The header still says which PDU of ours was answered and how: waiting for a
         // well-formed answer that will never come would end the connection over a cosmetic

@@ -39,8 +39,7 @@ use bytes::BytesMut;
 
 use crate::codec::pdu::{Bind, DataSmResp, DeliverSmResp, SubmitSmResp};
 use crate::codec::{
-    COctetString, CommandId, CommandStatus, Frame, FrameError, Framer, Header, Pdu, Reply,
-    StatusClass,
+    COctetString, CommandId, CommandStatus, Frame, FrameError, Framer, Header, Pdu, StatusClass,
 };
 use crate::session::counters::Counters;
 use crate::session::driver::EndReason;
@@ -691,21 +690,7 @@ impl SessionCore {
                 if header.command_id == CommandId::SubmitSmResp {
                     return self.on_submit_resp(header, None, now);
                 }
-                match e.reply() {
-                    Reply::GenericNack(status) => Header::put_header_only(
-                        CommandId::GenericNack,
-                        status,
-                        sequence,
-                        &mut self.out,
-                    ),
-                    Reply::Response {
-                        command_id,
-                        command_status,
-                    } => {
-                        Header::put_header_only(command_id, command_status, sequence, &mut self.out)
-                    }
-                    Reply::Nothing => {}
-                }
+                e.reply().put(sequence, &mut self.out);
                 return;
             }
         };

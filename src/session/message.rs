@@ -187,3 +187,72 @@ impl Drop for Inbound {
         self.answer(CommandStatus::EsmeRxTAppn);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An inbound deliver_sm numbered 9, and where its verdict goes.
+    fn inbound() -> (Inbound, mpsc::UnboundedReceiver<AckVerdict>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let ack = Ack {
+            sequence: 9,
+            response: CommandId::DeliverSmResp,
+            tx,
+        };
+        (
+            Inbound::new(InboundPdu::Deliver(DeliverSm::default()), false, ack),
+            rx,
+        )
+    }
+
+    /// Every verdict sent so far.
+    fn verdicts(
+        rx: &mut mpsc::UnboundedReceiver<AckVerdict>,
+    ) -> Vec<(u32, CommandId, CommandStatus)> {
+        std::iter::from_fn(|| rx.try_recv().ok())
+            .map(|v| (v.sequence, v.response, v.status))
+            .collect()
+    }
+
+    #[test]
+    fn an_accepted_message_is_answered_once_with_success() {
+        let (message, mut rx) = inbound();
+        message.accept();
+        assert_eq!(
+            verdicts(&mut rx),
+            [(9, CommandId::DeliverSmResp, CommandStatus::EsmeRok)]
+        );
+    }
+
+    #[test]
+    fn a_rejected_message_is_answered_once_with_its_status() {
+        let (message, mut rx) = inbound();
+        message.reject(CommandStatus::EsmeRxPAppn);
+        assert_eq!(
+            verdicts(&mut rx),
+            [(9, CommandId::DeliverSmResp, CommandStatus::EsmeRxPAppn)]
+        );
+    }
+
+    /// A layer above that is gone (its stream closed) drops what the session hands it: the
+    /// SMSC is asked to deliver it again, never told it was taken.
+    #[test]
+    fn a_message_dropped_without_a_verdict_is_refused_for_now() {
+        let (message, mut rx) = inbound();
+        let (events, closed) = mpsc::unbounded_channel::<Inbound>();
+        drop(closed);
+        assert!(events.send(message).is_err());
+        assert_eq!(
+            verdicts(&mut rx),
+            [(9, CommandId::DeliverSmResp, CommandStatus::EsmeRxTAppn)]
+        );
+    }
+
+    #[test]
+    fn a_verdict_for_a_session_that_is_gone_is_dropped_quietly() {
+        let (message, rx) = inbound();
+        drop(rx);
+        message.accept();
+    }
+}

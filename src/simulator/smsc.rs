@@ -21,7 +21,7 @@ use tokio::sync::oneshot;
 use tracing::debug;
 
 use crate::codec::pdu::{Bind, BindResp, SubmitSm, SubmitSmResp};
-use crate::codec::{COctetString, CommandId, CommandStatus, Frame, Pdu, Reply};
+use crate::codec::{COctetString, CommandId, CommandStatus, Frame, Pdu};
 use crate::secret::Secret;
 
 use super::faults::{AfterBind, Faults};
@@ -122,20 +122,10 @@ impl Smsc {
                     error = %e,
                     "simulator got a malformed PDU"
                 );
-                match e.reply() {
-                    Reply::GenericNack(status) => {
-                        let nack = wire::header_only(CommandId::GenericNack, status, seq);
-                        respond(out, nack, false)
-                    }
-                    Reply::Response {
-                        command_id,
-                        command_status,
-                    } => respond(
-                        out,
-                        wire::header_only(command_id, command_status, seq),
-                        false,
-                    ),
-                    Reply::Nothing => {}
+                let mut answer = BytesMut::new();
+                e.reply().put(seq, &mut answer);
+                if !answer.is_empty() {
+                    respond(out, answer.freeze(), false);
                 }
                 return;
             }

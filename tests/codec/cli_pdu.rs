@@ -2,8 +2,9 @@
 //! reported with its offset and reason and a non-zero exit status, typed TLVs and delivery
 //! receipts read into JSON.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
+
+use crate::support::cli::smppd;
 
 const BIND: &str = "0000002A 00000009 00000000 00000001 736D7070636C69656E743100 70617373776F726400 00 34 00 00 00";
 /// A deliver_sm delivery receipt (esm_class 0x04): the text form in short_message, then
@@ -21,27 +22,13 @@ const RECEIPT: &str = concat!(
 const BAD_SUBMIT: &str =
     "0000002A 00000004 00000000 0000000C 00 01 01 313131313131313131313131313131313131313131 00 00";
 
-fn smppd(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_smppd"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("smppd runs");
-    let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
-    drop(input);
-    child.wait_with_output().unwrap()
-}
-
 fn stdout(o: &Output) -> String {
     String::from_utf8(o.stdout.clone()).unwrap()
 }
 
 #[test]
 fn text_output_names_every_field_and_masks_the_password() {
-    let o = smppd(&["pdu", "decode", BIND], None);
+    let o = smppd(&["pdu", "decode", BIND], b"");
     assert!(o.status.success());
     let out = stdout(&o);
     for line in [
@@ -59,7 +46,7 @@ fn text_output_names_every_field_and_masks_the_password() {
 
 #[test]
 fn json_output_is_parseable_and_complete() {
-    let o = smppd(&["pdu", "decode", "--json", BIND], None);
+    let o = smppd(&["pdu", "decode", "--json", BIND], b"");
     assert!(o.status.success());
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v[0]["header"]["command_name"], "bind_transceiver");
@@ -75,7 +62,7 @@ fn json_output_is_parseable_and_complete() {
 #[test]
 fn stdin_lines_may_hold_several_pdus() {
     let input = format!("{BIND}\n# enquire_link then a body-less submit_sm_resp\n00000010 00000015 00000000 00000002\n00000010800000040000004500000007\n");
-    let o = smppd(&["pdu", "decode", "-"], Some(&input));
+    let o = smppd(&["pdu", "decode", "-"], input.as_bytes());
     assert!(o.status.success(), "{}", stdout(&o));
     let out = stdout(&o);
     assert!(out.contains("PDU #2 at byte 42: enquire_link"), "{out}");
@@ -85,7 +72,7 @@ fn stdin_lines_may_hold_several_pdus() {
 
 #[test]
 fn malformed_pdu_shows_offset_reason_and_fails() {
-    let o = smppd(&["pdu", "decode", BAD_SUBMIT], None);
+    let o = smppd(&["pdu", "decode", BAD_SUBMIT], b"");
     assert_eq!(o.status.code(), Some(1));
     let out = stdout(&o);
     assert!(
@@ -101,7 +88,7 @@ fn malformed_pdu_shows_offset_reason_and_fails() {
         "{out}"
     );
 
-    let o = smppd(&["pdu", "decode", "--json", "0000002A 00000004"], None);
+    let o = smppd(&["pdu", "decode", "--json", "0000002A 00000004"], b"");
     assert_eq!(o.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v[0]["error"]["field"], "header");
@@ -109,14 +96,14 @@ fn malformed_pdu_shows_offset_reason_and_fails() {
 
 #[test]
 fn bad_hex_is_a_usage_error() {
-    let o = smppd(&["pdu", "decode", "00 zz"], None);
+    let o = smppd(&["pdu", "decode", "00 zz"], b"");
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("'z' at character 3 is not a hex digit"));
 }
 
 #[test]
 fn help_works() {
-    let o = smppd(&["pdu", "decode", "--help"], None);
+    let o = smppd(&["pdu", "decode", "--help"], b"");
     assert!(o.status.success());
     assert!(stdout(&o).contains("--json"));
 }
@@ -134,7 +121,7 @@ fn tlvs(v: &serde_json::Value) -> Vec<serde_json::Value> {
 
 #[test]
 fn json_reads_a_delivery_receipt() {
-    let o = smppd(&["pdu", "decode", "--json", RECEIPT], None);
+    let o = smppd(&["pdu", "decode", "--json", RECEIPT], b"");
     assert!(o.status.success(), "{}", stdout(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v[0]["header"]["command_name"], "deliver_sm");
@@ -175,14 +162,14 @@ fn json_reads_a_delivery_receipt() {
     assert!(r["error"].is_null());
 
     // Any other PDU says so with a null receipt.
-    let o = smppd(&["pdu", "decode", "--json", BIND], None);
+    let o = smppd(&["pdu", "decode", "--json", BIND], b"");
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(v[0]["receipt"].is_null());
 }
 
 #[test]
 fn text_shows_the_same_reading() {
-    let o = smppd(&["pdu", "decode", RECEIPT], None);
+    let o = smppd(&["pdu", "decode", RECEIPT], b"");
     assert!(o.status.success());
     let out = stdout(&o);
     for line in [
@@ -209,7 +196,7 @@ fn a_tlv_that_does_not_fit_its_type_is_shown_with_the_reason() {
         "0101 34343737303039303034353600 04 00 00 00 00 00 00 00 00 00 ",
         "001E0006 414243313233 14000002 BEEF",
     );
-    let o = smppd(&["pdu", "decode", "--json", input], None);
+    let o = smppd(&["pdu", "decode", "--json", input], b"");
     assert!(o.status.success(), "{}", stdout(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let tlvs = tlvs(&v);
@@ -236,7 +223,7 @@ fn a_tlv_that_does_not_fit_its_type_is_shown_with_the_reason() {
         "0101 34343737303039303034353600 04 00 00 00 00 00 00 00 00 00 ",
         "04270002 0200",
     );
-    let o = smppd(&["pdu", "decode", "--json", input], None);
+    let o = smppd(&["pdu", "decode", "--json", input], b"");
     assert_eq!(o.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v[0]["error"]["field"], "message_state");

@@ -2,6 +2,11 @@
 //! against two other implementations), the SMS text layer (codings, segments, delivery
 //! receipts) and `smppd pdu decode`.
 
+#[path = "../support"]
+mod support {
+    pub mod cli;
+}
+
 mod cli_pdu;
 mod codec_crosscheck;
 mod codec_golden;

@@ -2,26 +2,13 @@
 //! on stderr with exit status 1), and `smppd check-config` on a file with `[smpp-server]` and
 //! a user whose hash the command wrote.
 
-use std::io::Write;
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use smppd::password::PasswordHash;
 use smppd::secret::Secret;
 
-fn smppd(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_smppd"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("smppd runs");
-    let mut input = child.stdin.take().expect("stdin is piped");
-    input.write_all(stdin).expect("stdin takes the password");
-    drop(input);
-    child.wait_with_output().expect("smppd exits")
-}
+use crate::support::cli::smppd;
+use crate::support::dev_pki::dev;
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -71,7 +58,6 @@ fn empty_and_oversized_passwords_are_refused_on_stderr() {
 #[test]
 fn check_config_prints_the_server_and_each_user_without_secrets() {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let dev = Path::new(env!("CARGO_MANIFEST_DIR")).join("certs/dev");
     let phc = hash_of("acme-password");
     let config = format!(
         r#"
@@ -96,8 +82,8 @@ credits = 10000
 channels = ["smsc-a"]
 address-ranges = ["+31699887766", "3169988*"]
 "#,
-        server = dev.join("server.p12").display(),
-        ca = dev.join("ca.pem").display(),
+        server = dev("server.p12").display(),
+        ca = dev("ca.pem").display(),
     );
     let path = dir.path().join("smppd.toml");
     std::fs::write(&path, config).expect("the file is written");

@@ -8,12 +8,15 @@
 #[path = "../support"]
 mod support {
     pub mod browser;
+    pub mod cli;
     pub mod cluster;
     pub mod daemon;
+    pub mod dev_pki;
     pub mod hang_guard;
     pub mod pg;
     pub mod pg_proxy;
     pub mod pg_upstream;
+    pub mod ports;
 }
 
 mod cli_hash_password;

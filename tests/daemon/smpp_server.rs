@@ -308,21 +308,15 @@ async fn credits_run_out_and_the_next_submit_is_refused() {
 /// TLS and mutual TLS, with rusmpp's codec as the client over rustls.
 mod tls {
     use super::*;
+    use crate::support::dev_pki::dev;
     use futures_util::{SinkExt, StreamExt};
     use rusmpp::pdus::{BindTransceiver, SubmitSm};
     use rusmpp::types::{COctetString, OctetString};
     use rusmpp::{tokio_codec::CommandCodec, Command, CommandStatus, Pdu};
     use rustls_pki_types::pem::PemObject;
     use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
-    use std::path::{Path, PathBuf};
     use std::str::FromStr;
     use tokio_util::codec::Framed;
-
-    fn dev(file: &str) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("certs/dev")
-            .join(file)
-    }
 
     /// The `[smpp-server]` TLS lines: the development PKI's server keystore, and in mutual
     /// mode its CA for client certificates.

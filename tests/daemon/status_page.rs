@@ -17,6 +17,7 @@ use crate::support::browser::webdriver::Driver;
 use crate::support::browser::{card, field, turn, Browser};
 use crate::support::daemon::{http_with_headers, Daemon, TempDir};
 use crate::support::hang_guard::HANG_GUARD;
+use crate::support::ports::closed_port;
 use axum::extract::State;
 use axum::routing::get;
 use axum::Json;
@@ -46,12 +47,6 @@ fn target_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("target"))
 }
 
-/// A port nothing listens on (bound, then released).
-fn closed_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
 /// `smppd run` with channel `alpha` bound to a simulator and `down` at a closed port,
 /// answering on its API once `down` has failed. Returns the daemon, its API address, and
 /// what keeps the simulator and the directory alive.
@@ -75,7 +70,7 @@ async fn daemon(token: Option<&str>) -> (Daemon, SocketAddr, SimulatorHandle, Te
              x-smpp-system-id = \"down\"\npassword = \"pw-down\"\n\n\
              [http]\nlisten = \"127.0.0.1:0\"\n{token_line}",
             sim.local_addr().port(),
-            closed_port()
+            closed_port().port()
         ),
     );
     let daemon = Daemon::run(&config);

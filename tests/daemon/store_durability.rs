@@ -4,6 +4,7 @@
 
 use crate::support::daemon::{call, http, texts_at, wait_until, Daemon, TempDir};
 use crate::support::hang_guard::HANG_GUARD;
+use crate::support::ports::closed_port;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
@@ -21,12 +22,6 @@ async fn simulator_on(listen: SocketAddr) -> SimulatorHandle {
     let mut config = SimulatorConfig::loopback(vec![Account::new("alpha", "pw")]);
     config.listen = listen;
     Simulator::start(config).await.unwrap()
-}
-
-/// An address nothing listens on (yet).
-fn free_address() -> SocketAddr {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap()
 }
 
 fn config(dir: &TempDir, smsc: SocketAddr, rate: u32, extra: &str) -> std::path::PathBuf {
@@ -106,7 +101,7 @@ async fn sigkill_with_a_backlog_then_restart_sends_every_accepted_message() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_accepted_while_the_smsc_is_down_go_out_when_it_comes_up() {
-    let smsc = free_address();
+    let smsc = closed_port();
     let dir = TempDir::new("smsc-down");
     let config = config(&dir, smsc, 0, "");
     let (mut daemon, api) = start(&config);
@@ -173,7 +168,7 @@ async fn next(events: &mut mpsc::UnboundedReceiver<Value>) -> Value {
 
 async fn inbound_survives(signal: &str) {
     let sim = simulator_on("127.0.0.1:0".parse().unwrap()).await;
-    let hook = free_address();
+    let hook = closed_port();
     let dir = TempDir::new("mo-stop");
     let extra =
         format!("[webhook]\nurl = \"http://{hook}/hook\"\nretry-min-ms = 10\nretry-max-ms = 100\n");
@@ -335,7 +330,7 @@ async fn receipts_of_messages_submitted_before_a_sigkill_are_matched_after_the_r
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_whose_validity_passes_while_queued_expires_unsent() {
-    let smsc = free_address();
+    let smsc = closed_port();
     let hook = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let hook_addr = hook.local_addr().unwrap();
     let mut events = webhook_on(hook).await;

@@ -2,7 +2,7 @@
 //! dev PKI, mutual TLS to the built-in simulator, bind, submit, outcome — and the 43010 path
 //! when the keystore password is wrong.
 
-use crate::support::channel::dev;
+use crate::support::dev_pki::dev;
 use crate::support::events::split_events;
 use crate::support::hang_guard::HANG_GUARD;
 use std::path::Path;
@@ -21,11 +21,9 @@ use tokio::sync::mpsc;
 async fn mutual_tls_simulator() -> smppd::simulator::SimulatorHandle {
     let mut config = SimulatorConfig::loopback(vec![Account::new("acme", "pw")]);
     config.tls = Some(TlsServerSettings {
-        cert_chain: dev("server-chain.pem").into(),
-        private_key: dev("server.key").into(),
-        client_auth: ClientAuth::Required {
-            ca: dev("ca.pem").into(),
-        },
+        cert_chain: dev("server-chain.pem"),
+        private_key: dev("server.key"),
+        client_auth: ClientAuth::Required { ca: dev("ca.pem") },
         versions: TlsVersions::Both,
     });
     Simulator::start(config).await.expect("simulator starts")
@@ -45,7 +43,7 @@ x-smpp-tls-version = "{version}"
 x-smpp-tls-path-to-certificate = "{p12}"
 x-smpp-tls-certificate-file-password = "{file_password}"
 "#,
-        p12 = dev("client.p12"),
+        p12 = dev("client.p12").display(),
     );
     let parsed = Config::parse(&text, Path::new("/tmp/demo.toml"), &|_| None)
         .unwrap_or_else(|e| panic!("{e}"));

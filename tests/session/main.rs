@@ -5,6 +5,7 @@
 #[path = "../support"]
 mod support {
     pub mod channel;
+    pub mod dev_pki;
     pub mod events;
     pub mod hang_guard;
     pub mod peer;

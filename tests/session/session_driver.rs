@@ -1,7 +1,6 @@
 //! The session driver against a scripted SMSC over real loopback TCP sockets.
 
 use std::collections::{BTreeMap, HashSet};
-use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -17,16 +16,10 @@ use smppd::session::{
     BindMode, Counters, EndReason, FailureReason, InboundPdu, Session, SessionError, SubmitOutcome,
 };
 
+use crate::support::hang_guard::guard;
 use crate::support::peer::{
     bound, bound_in_memory, bound_recorded, bound_with, memory_pair, message, pair, params, Peer,
 };
-
-/// Fails a test that hangs instead of letting CI wait forever; never a timing assertion.
-async fn guard<T>(f: impl Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(120), f)
-        .await
-        .expect("test hung")
-}
 
 #[tokio::test]
 async fn binds_in_each_mode_with_the_configured_credentials() {

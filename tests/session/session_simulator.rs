@@ -1,65 +1,19 @@
 //! The session and the channel task against the built-in SMSC simulator over loopback TCP:
 //! a second, independent implementation of the other end of the protocol.
 
+use crate::support::channel::{accepted_once, message, params, plain_simulator, NoWait};
 use crate::support::events::split_events;
-use crate::support::hang_guard::HANG_GUARD;
-use std::collections::BTreeMap;
-use std::future::Future;
+use crate::support::hang_guard::{guard, HANG_GUARD};
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use smppd::codec::pdu::SubmitSm;
-use smppd::codec::{COctetString, CommandStatus, ShortMessage};
+use smppd::codec::CommandStatus;
 use smppd::secret::Secret;
 use smppd::session::{OutboundMessage, Session, SessionError, SessionParams, SubmitOutcome};
-use smppd::simulator::{Account, Faults, MoMessage, Simulator, SimulatorConfig, SimulatorHandle};
-use smppd::supervisor::{
-    spawn, Backoff, ChannelFailure, ChannelHandle, ChannelIo, ChannelState, Jitter,
-};
+use smppd::simulator::{Faults, MoMessage};
+use smppd::supervisor::{spawn, Backoff, ChannelFailure, ChannelHandle, ChannelIo, ChannelState};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
-
-/// Fails a hung test instead of letting CI wait forever; never a timing assertion.
-async fn guard<T>(f: impl Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(120), f)
-        .await
-        .expect("test hung")
-}
-
-/// Reconnect at once: these tests are about what is re-sent, not about waiting.
-struct NoWait;
-impl Jitter for NoWait {
-    fn next_u32(&mut self) -> u32 {
-        0
-    }
-}
-
-async fn simulator(faults: Faults) -> SimulatorHandle {
-    let mut config = SimulatorConfig::loopback(vec![Account::new("esme", "secret")]);
-    config.faults = faults;
-    Simulator::start(config).await.unwrap()
-}
-
-fn params(window: usize) -> SessionParams {
-    SessionParams::new("esme", Secret::new("secret"))
-        .unwrap()
-        .with_window_size(window)
-        .unwrap()
-        .with_max_rate(0)
-}
-
-fn message(id: u64, registered_delivery: u8) -> OutboundMessage {
-    OutboundMessage::new(
-        id,
-        SubmitSm {
-            source_addr: COctetString::new(&b"12345"[..]).unwrap(),
-            destination_addr: COctetString::new(&b"447700900001"[..]).unwrap(),
-            short_message: ShortMessage::new(format!("hello {id}").into_bytes()).unwrap(),
-            registered_delivery,
-            ..Default::default()
-        },
-    )
-}
 
 struct Channel {
     handle: ChannelHandle,
@@ -100,29 +54,10 @@ fn channel(addr: SocketAddr, params: SessionParams) -> Channel {
     }
 }
 
-/// Collects `n` outcomes and asserts each message was accepted exactly once.
-async fn all_accepted_once(outcomes: &mut mpsc::UnboundedReceiver<SubmitOutcome>, n: u64) {
-    let mut seen = BTreeMap::new();
-    for _ in 0..n {
-        match outcomes.recv().await.unwrap() {
-            SubmitOutcome::Accepted {
-                message,
-                message_id,
-            } => {
-                assert!(!message_id.is_empty());
-                *seen.entry(message.id).or_insert(0u32) += 1;
-            }
-            other => panic!("{other:?}"),
-        }
-    }
-    assert_eq!(seen.len() as u64, n);
-    assert!(seen.values().all(|c| *c == 1), "{seen:?}");
-}
-
 #[tokio::test]
 async fn wrong_password_is_refused_by_the_simulator() {
     guard(async {
-        let sim = simulator(Faults::default()).await;
+        let sim = plain_simulator(Faults::default()).await;
         let stream = TcpStream::connect(sim.local_addr()).await.unwrap();
         let params = SessionParams::new("esme", Secret::new("nope")).unwrap();
         match Session::bind(stream, params).await {
@@ -140,7 +75,7 @@ async fn throttled_submits_receipts_and_mo_all_arrive_exactly_once() {
     guard(async {
         const N: u64 = 20;
         const WINDOW: usize = 5;
-        let sim = simulator(Faults {
+        let sim = plain_simulator(Faults {
             throttle_every: Some(3),
             ..Faults::default()
         })
@@ -152,7 +87,7 @@ async fn throttled_submits_receipts_and_mo_all_arrive_exactly_once() {
         for id in 0..N {
             ch.queue.send(message(id, 1)).await.unwrap();
         }
-        all_accepted_once(&mut ch.outcomes, N).await;
+        accepted_once(&mut ch.outcomes, N).await;
 
         // Every receipt is accepted by the layer above, so the SMSC sees each acknowledged.
         let mut receipts = 0;
@@ -205,7 +140,7 @@ async fn throttled_submits_receipts_and_mo_all_arrive_exactly_once() {
 async fn links_cut_mid_window_lose_nothing() {
     guard(async {
         const N: u64 = 12;
-        let sim = simulator(Faults {
+        let sim = plain_simulator(Faults {
             drop_after: Some(4),
             ..Faults::default()
         })
@@ -216,7 +151,7 @@ async fn links_cut_mid_window_lose_nothing() {
         for id in 0..N {
             ch.queue.send(message(id, 0)).await.unwrap();
         }
-        all_accepted_once(&mut ch.outcomes, N).await;
+        accepted_once(&mut ch.outcomes, N).await;
         let mut status = ch.handle.status.clone();
         ch.handle.stop().await.unwrap();
         let status = status.borrow_and_update().clone();

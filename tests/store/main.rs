@@ -7,6 +7,7 @@
 
 #[path = "../support"]
 mod support {
+    pub mod cli;
     // Only the schemas' URLs; the proxies of the other binaries use the rest.
     #[allow(dead_code)]
     pub mod pg;

@@ -5,17 +5,11 @@
 use smppd::daemon::store::{MessageId, NewMessage, SqliteOptions, SqliteStore, Store};
 use smppd::sms::{Field, Segment};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+
+use crate::support::cli::smppd;
 use std::time::{Duration, SystemTime};
 
 const CHANNEL: &str = "[channel-a]\nx-smpp-host = \"127.0.0.1\"\nx-smpp-system-id = \"a\"\n";
-
-fn smppd(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_smppd"))
-        .args(args)
-        .output()
-        .expect("smppd runs")
-}
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -69,7 +63,7 @@ fn inspect_counts_an_open_store_as_text_and_json() {
     assert!(accepted.iter().all(Result::is_ok), "{accepted:?}");
     let file = file.to_str().unwrap();
 
-    let o = smppd(&["store", "inspect", "--config", file]);
+    let o = smppd(&["store", "inspect", "--config", file], b"");
     let out = text(&o.stdout);
     assert!(o.status.success(), "{out}{}", text(&o.stderr));
     for line in [
@@ -88,7 +82,7 @@ fn inspect_counts_an_open_store_as_text_and_json() {
         assert!(out.contains(&line), "missing {line:?} in:\n{out}");
     }
 
-    let o = smppd(&["store", "inspect", "-c", file, "--json"]);
+    let o = smppd(&["store", "inspect", "-c", file, "--json"], b"");
     assert!(o.status.success(), "{}", text(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["path"], db.display().to_string());
@@ -114,7 +108,10 @@ fn inspect_counts_an_open_store_as_text_and_json() {
 fn a_missing_store_exits_1_and_a_broken_configuration_exits_2() {
     let dir = tempfile::tempdir().unwrap();
     let file = config(dir.path(), "missing.db");
-    let o = smppd(&["store", "inspect", "--config", file.to_str().unwrap()]);
+    let o = smppd(
+        &["store", "inspect", "--config", file.to_str().unwrap()],
+        b"",
+    );
     assert_eq!(o.status.code(), Some(1));
     let err = text(&o.stderr);
     let missing = dir.path().join("missing.db");
@@ -125,7 +122,10 @@ fn a_missing_store_exits_1_and_a_broken_configuration_exits_2() {
 
     let broken = dir.path().join("broken.toml");
     std::fs::write(&broken, "[channel-a]\nx-smpp-host = 5\n").unwrap();
-    let o = smppd(&["store", "inspect", "--config", broken.to_str().unwrap()]);
+    let o = smppd(
+        &["store", "inspect", "--config", broken.to_str().unwrap()],
+        b"",
+    );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
     assert!(!o.stderr.is_empty());
     assert!(o.stdout.is_empty());

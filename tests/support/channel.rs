@@ -2,10 +2,10 @@
 //! mutual TLS with the committed dev PKI), a channel through the real supervisor, and helpers
 //! that wait on the channel's status or outcomes with a generous hang guard only.
 
+use crate::support::dev_pki::dev;
 pub use crate::support::events::split_events;
-use crate::support::hang_guard::HANG_GUARD;
+pub use crate::support::hang_guard::guard;
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path;
 
@@ -30,13 +30,6 @@ pub const SYSTEM_ID: &str = "esme";
 /// Its password.
 pub const PASSWORD: &str = "secret";
 
-/// Fails a hung test instead of letting CI wait forever.
-pub async fn guard<T>(f: impl Future<Output = T>) -> T {
-    tokio::time::timeout(HANG_GUARD, f)
-        .await
-        .expect("hang guard: the test did not finish")
-}
-
 /// Reconnect at once: back-off timing is the unit tests' business, not these.
 pub struct NoWait;
 impl Jitter for NoWait {
@@ -53,15 +46,6 @@ impl Jitter for Longest {
     }
 }
 
-/// A path in the committed development PKI.
-pub fn dev(file: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("certs/dev")
-        .join(file)
-        .display()
-        .to_string()
-}
-
 /// A plain TCP simulator on 127.0.0.1:0 with the given faults.
 pub async fn plain_simulator(faults: Faults) -> SimulatorHandle {
     let mut config = SimulatorConfig::loopback(vec![Account::new(SYSTEM_ID, PASSWORD)]);
@@ -74,11 +58,9 @@ pub async fn mutual_tls_simulator(versions: TlsVersions, faults: Faults) -> Simu
     let mut config = SimulatorConfig::loopback(vec![Account::new(SYSTEM_ID, PASSWORD)]);
     config.faults = faults;
     config.tls = Some(TlsServerSettings {
-        cert_chain: dev("server-chain.pem").into(),
-        private_key: dev("server.key").into(),
-        client_auth: ClientAuth::Required {
-            ca: dev("ca.pem").into(),
-        },
+        cert_chain: dev("server-chain.pem"),
+        private_key: dev("server.key"),
+        client_auth: ClientAuth::Required { ca: dev("ca.pem") },
         versions,
     });
     Simulator::start(config).await.expect("simulator starts")
@@ -166,7 +148,7 @@ x-smpp-tls-path-to-certificate = "{p12}"
 x-smpp-tls-certificate-file-password = "changeit"
 {extra}
 "#,
-        p12 = dev("client.p12"),
+        p12 = dev("client.p12").display(),
     );
     let parsed = Config::parse(&text, Path::new("/tmp/channel-sim.toml"), &|_| None)
         .unwrap_or_else(|e| panic!("{e}"));

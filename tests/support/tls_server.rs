@@ -151,13 +151,6 @@ pub async fn plain_server(behaviour: Plain) -> SocketAddr {
     addr
 }
 
-/// A port on which nothing listens: bound, then released.
-pub async fn closed_port() -> SocketAddr {
-    let (l, addr) = listener().await;
-    drop(l);
-    addr
-}
-
 /// Generous timeouts: hang guards, not thresholds.
 pub fn timeouts() -> Timeouts {
     Timeouts {

@@ -1,16 +1,15 @@
 //! `smppd keystore inspect` on the committed dev PKI, passwords from the environment: it
 //! lists the certificates, says which password is wrong, and fails with a non-zero status.
 
-use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
+
+use crate::support::dev_pki::dev;
 
 const FILE_VAR: &str = "SMPPD_KEYSTORE_FILE_PASSWORD";
 const KEY_VAR: &str = "SMPPD_KEYSTORE_KEY_PASSWORD";
 
 fn inspect(file: &str, file_password: Option<&str>, key_password: Option<&str>) -> (bool, String) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("certs/dev")
-        .join(file);
+    let path = dev(file);
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_smppd"));
     cmd.args(["keystore", "inspect"])
         .arg(&path)

@@ -2,16 +2,9 @@
 //! docs/tls.md says: every format, both password arrangements, both kinds of trust store. The
 //! Java-written files are here because CI has no JDK; the script that made them is committed.
 
-use std::path::PathBuf;
-
+use crate::support::dev_pki::dev;
 use smppd::secret::Secret;
 use smppd::transport::keystore::{Keystore, KeystoreError};
-
-fn dev(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("certs/dev")
-        .join(name)
-}
 
 fn load(name: &str, file: &str, key: &str) -> Result<Keystore, KeystoreError> {
     Keystore::load_pkcs12(&dev(name), &Secret::new(file), &Secret::new(key))

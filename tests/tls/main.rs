@@ -5,6 +5,8 @@
 
 #[path = "../support"]
 mod support {
+    pub mod cli;
+    pub mod dev_pki;
     pub mod hang_guard;
     pub mod keystore_pki;
     // The TLS proxy names the server and the schema itself: `TestSchema::url` is unused.
@@ -13,6 +15,7 @@ mod support {
     pub mod pg_tls_proxy;
     pub mod pg_upstream;
     pub mod pki;
+    pub mod ports;
     pub mod tls_server;
 }
 

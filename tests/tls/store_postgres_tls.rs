@@ -9,6 +9,7 @@
 //! answers the SSLRequest with `N` is refused with that said; `check-config` and
 //! `smppd store inspect` connect through TLS too.
 
+use crate::support::cli::smppd;
 use crate::support::pg::TestSchema;
 use crate::support::pg_tls_proxy::{Offer, PgTlsProxy};
 use crate::support::pki::{Leaf, Pki};
@@ -178,13 +179,6 @@ async fn a_server_without_tls_is_refused_when_tls_is_on() {
     assert!(reason.contains("the server does not offer TLS"), "{reason}");
 }
 
-fn smppd(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_smppd"))
-        .args(args)
-        .output()
-        .expect("run smppd")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_config_and_store_inspect_connect_through_tls() {
     let Some(schema) = TestSchema::create("store_postgres_tls::cli") else {
@@ -214,7 +208,7 @@ async fn check_config_and_store_inspect_connect_through_tls() {
     let run = |args: Vec<String>| {
         tokio::task::spawn_blocking(move || {
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            smppd(&args)
+            smppd(&args, b"")
         })
     };
     let path = |p: &Path| p.to_str().unwrap().to_string();

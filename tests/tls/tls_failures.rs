@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::support::hang_guard::HANG_GUARD;
 use crate::support::pki::Pki;
+use crate::support::ports::closed_port;
 use crate::support::tls_server::*;
 use smppd::transport::{CertProblem, Connector, Timeouts, TlsSettings, TlsVersion, TransportError};
 use tokio::io::AsyncWriteExt;
@@ -75,7 +76,7 @@ async fn a_server_cert_for_another_name_is_not_trusted() {
 
 #[tokio::test]
 async fn a_closed_port_is_connect_refused() {
-    let addr = closed_port().await;
+    let addr = closed_port();
     for settings in [TlsSettings::Off, single(&Pki::new(), TlsVersion::V1_2)] {
         let err = connect(&settings, addr).await.expect_err("refused");
         let err = assert_failure(err, "connect_refused", "refused");

@@ -5,13 +5,8 @@ use smppd::secret::Secret;
 use smppd::supervisor::failure::ChannelFailure;
 use smppd::transport::keystore::Keystore;
 use smppd::transport::InitError;
-use std::path::{Path, PathBuf};
 
-fn dev(file: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("certs/dev")
-        .join(file)
-}
+use crate::support::dev_pki::dev;
 
 fn init_failure(file: &str, file_pw: &str, key_pw: &str) -> ChannelFailure {
     let path = dev(file);

@@ -39,11 +39,8 @@ fn s_server(pki: &Pki, leaf: &Leaf, tag: &str, extra: &[&str]) -> (SServer, u16)
     let cert = write(&dir, "cert.pem", &leaf.cert_pem);
     let key = write(&dir, "key.pem", &leaf.key_pem);
     let ca = write(&dir, "ca.pem", &pki.ca.cert_pem);
-    // A free port: bound, then released for s_server.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
+    // A free port for s_server.
+    let port = crate::support::ports::closed_port().port();
     let mut child = Command::new("openssl")
         .args(["s_server", "-tls1_1", "-cipher", TLS11_CIPHERS, "-www"])
         .arg("-accept")

@@ -117,10 +117,7 @@ impl Driver {
             );
             return None;
         };
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .unwrap()
-            .port();
+        let port = crate::support::ports::closed_port().port();
         let child = Command::new(&path)
             .arg(format!("--port={port}"))
             .stdin(Stdio::null())
