@@ -311,42 +311,16 @@ fn submit(windows: &[usize], count_w1: u64, count: u64, repeat: usize, transport
         let mut ratios = Vec::new();
         for &window in windows {
             let n = if window <= 1 { count_w1 } else { count };
-            let mut cells = Vec::new();
-            for client in [Impl::Smppd, Impl::Smpp34] {
-                let mut runs = Vec::new();
-                for _ in 0..repeat {
-                    let sim_before = sim.cpu_ticks();
-                    let mut cmd = Command::new(&exe);
-                    cmd.args(["client", "--client"])
-                        .arg(format!("{client:?}").to_lowercase())
-                        .arg("--addr")
-                        .arg(sim.addr.to_string())
-                        .arg("--transport")
-                        .arg(match transport {
-                            Transport::Plain => "plain",
-                            Transport::Tls12 => "tls12",
-                        })
-                        .arg("--window")
-                        .arg(window.to_string())
-                        .arg("--count")
-                        .arg(n.to_string())
-                        // Both clients trust the dev CA through the system store variable.
-                        .env("SSL_CERT_FILE", repo().join("certs/dev/ca.pem"));
-                    let out = cmd.output().expect("client process");
-                    assert!(
-                        out.status.success(),
-                        "client failed: {}",
-                        String::from_utf8_lossy(&out.stderr)
-                    );
-                    let text = String::from_utf8_lossy(&out.stdout);
-                    let line = text
-                        .lines()
-                        .find(|l| l.starts_with("RESULT"))
-                        .unwrap_or_else(|| panic!("no RESULT in {text}"));
-                    let mut stats = Stats::from_line(line);
-                    stats.sim_ticks = sim.cpu_ticks() - sim_before;
-                    runs.push(stats);
+            // The clients' runs alternate (smppd, smpp34, smppd, ...): on a machine whose
+            // load drifts, both then see the same spells.
+            let mut runs: [Vec<Stats>; 2] = [Vec::new(), Vec::new()];
+            for _ in 0..repeat {
+                for (i, client) in [Impl::Smppd, Impl::Smpp34].into_iter().enumerate() {
+                    runs[i].push(client_run(&exe, &sim, client, transport, window, n));
                 }
+            }
+            let mut cells = Vec::new();
+            for (client, runs) in [Impl::Smppd, Impl::Smpp34].into_iter().zip(&runs) {
                 let rate = median(runs.iter().map(|s| s.rate()).collect());
                 let p50 = median(runs.iter().map(|s| s.p50_us as f64).collect());
                 let p99 = median(runs.iter().map(|s| s.p99_us as f64).collect());
@@ -383,6 +357,49 @@ fn submit(windows: &[usize], count_w1: u64, count: u64, repeat: usize, transport
             .collect::<Vec<_>>()
             .join(",")
     );
+}
+
+/// One `load client` process against `sim`: its result line, with the simulator's CPU over
+/// the run.
+fn client_run(
+    exe: &std::path::Path,
+    sim: &SimProcess,
+    client: Impl,
+    transport: Transport,
+    window: usize,
+    n: u64,
+) -> Stats {
+    let sim_before = sim.cpu_ticks();
+    let mut cmd = Command::new(exe);
+    cmd.args(["client", "--client"])
+        .arg(format!("{client:?}").to_lowercase())
+        .arg("--addr")
+        .arg(sim.addr.to_string())
+        .arg("--transport")
+        .arg(match transport {
+            Transport::Plain => "plain",
+            Transport::Tls12 => "tls12",
+        })
+        .arg("--window")
+        .arg(window.to_string())
+        .arg("--count")
+        .arg(n.to_string())
+        // Both clients trust the dev CA through the system store variable.
+        .env("SSL_CERT_FILE", repo().join("certs/dev/ca.pem"));
+    let out = cmd.output().expect("client process");
+    assert!(
+        out.status.success(),
+        "client failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("RESULT"))
+        .unwrap_or_else(|| panic!("no RESULT in {text}"));
+    let mut stats = Stats::from_line(line);
+    stats.sim_ticks = sim.cpu_ticks() - sim_before;
+    stats
 }
 
 mod clients {
