@@ -186,7 +186,8 @@ impl DecodeError {
 
     /// Which PDU to answer with. Requests with a known command id get their own `_resp`,
     /// except when the frame length itself is wrong (generic_nack ESME_RINVCMDLEN, as SMPP 3.4
-    /// §4.3 describes); responses and unknown ids get generic_nack; generic_nack gets nothing.
+    /// §4.3 describes); responses, unknown ids and the requests SMPP 3.4 gives no response
+    /// (outbind, alert_notification) get generic_nack; generic_nack gets nothing.
     pub fn reply(&self) -> Reply {
         let id = self.header.command_id;
         let status = self.status();
@@ -194,6 +195,7 @@ impl DecodeError {
             return Reply::Nothing;
         }
         if matches!(id, CommandId::Other(_))
+            || matches!(id.response(), CommandId::Other(_))
             || id.is_response()
             || status == CommandStatus::EsmeRinvcmdlen
         {

@@ -332,6 +332,25 @@ fn vendor_tlvs_round_trip_byte_for_byte_in_order() {
 }
 
 #[test]
+fn malformed_requests_without_a_response_of_their_own_are_nacked() {
+    // outbind whose system_id has no NUL within its 16 octets: SMPP 3.4 defines no
+    // outbind_resp (0x8000000B), so the answer is generic_nack with the decode's status.
+    let e = decode_err(&vector(
+        "00000020 0000000B 00000000 00000007 31313131313131313131313131313131",
+    ));
+    assert_eq!(e.header.command_id, CommandId::Outbind);
+    assert_eq!(e.reply(), Reply::GenericNack(e.status()));
+    // alert_notification cut short after source_addr_ton: no alert_notification_resp either.
+    let e = decode_err(&vector("00000011 00000102 00000000 00000008 01"));
+    assert_eq!(e.header.command_id, CommandId::AlertNotification);
+    assert!(
+        matches!(e.reply(), Reply::GenericNack(_)),
+        "{:?}",
+        e.reply()
+    );
+}
+
+#[test]
 fn malformed_response_is_nacked_and_nack_is_never_answered() {
     let e = decode_err(&vector("00000012 80000004 00000000 00000001 4142"));
     assert_eq!(e.reply(), Reply::GenericNack(CommandStatus::EsmeRinvcmdlen));
