@@ -7,14 +7,19 @@
 //! It reuses the real decoder through [`Trace`], so what it shows is what the session would
 //! see. The bind `password` is masked in both renderings. Standard TLVs are shown as the type
 //! SMPP 3.4 §5.3.2 gives them ([`Tlv::typed`]), with the raw octets beside the reading.
+//!
+//! A namespace of its own, apart from the codec's root: a view for people (`smppd pdu decode`),
+//! not part of the wire API that sessions use.
+
+// What the decoder reports of each field it reads.
+pub use super::wire::{FieldValue, Trace};
 
 use super::error::Reply;
 use super::frame::Frame;
 use super::header::{Header, HEADER_LEN};
-use super::pdu::Pdu;
 use super::tlv::{Tlv, TlvValue};
 use super::values::{DataCoding, MessageState, Npi, Ton};
-use super::wire::{FieldValue, Trace};
+use super::Pdu;
 use bytes::Bytes;
 use serde_json::{json, Map, Value};
 use std::fmt::Write as _;

@@ -3,7 +3,7 @@
 
 use super::error::FrameError;
 use super::header::{Header, HEADER_LEN};
-use super::pdu::Pdu;
+use super::Pdu;
 use bytes::{Buf, Bytes, BytesMut};
 
 /// The default maximum PDU size: 64 KiB covers a full message_payload plus headers.

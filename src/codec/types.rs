@@ -166,23 +166,23 @@ impl<const MAX: usize> TryFrom<&str> for COctetString<MAX> {
 }
 
 /// service_type: C-Octet string, max 6 including NUL.
-pub type ServiceType = COctetString<6>;
+pub(crate) type ServiceType = COctetString<6>;
 /// system_id: C-Octet string, max 16 including NUL.
 pub type SystemId = COctetString<16>;
 /// password: C-Octet string, max 9 including NUL.
-pub type Password = COctetString<9>;
+pub(crate) type Password = COctetString<9>;
 /// system_type: C-Octet string, max 13 including NUL.
-pub type SystemType = COctetString<13>;
+pub(crate) type SystemType = COctetString<13>;
 /// address_range: C-Octet string, max 41 including NUL.
-pub type AddressRange = COctetString<41>;
+pub(crate) type AddressRange = COctetString<41>;
 /// source_addr / destination_addr in submit_sm, deliver_sm and friends: max 21 including NUL.
 pub type Addr21 = COctetString<21>;
 /// Addresses in data_sm and alert_notification: max 65 including NUL.
-pub type Addr65 = COctetString<65>;
+pub(crate) type Addr65 = COctetString<65>;
 /// message_id: C-Octet string, max 65 including NUL.
 pub type MessageId = COctetString<65>;
 /// dl_name in submit_multi: max 21 including NUL.
-pub type DlName = COctetString<21>;
+pub(crate) type DlName = COctetString<21>;
 
 /// Whether an SMPP time string is absolute or relative (SMPP 3.4 §7.1.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

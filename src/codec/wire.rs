@@ -26,9 +26,9 @@ pub enum FieldValue {
     Tlv(Tlv),
 }
 
-/// Receives each field as it is decoded. The no-op [`NoTrace`] compiles away.
+/// Receives each field as it is decoded. The decoder's own no-op tracer compiles away.
 pub trait Trace {
-    /// False for [`NoTrace`], so the decoder skips building [`FieldValue`]s entirely.
+    /// False for the no-op tracer, so the decoder skips building [`FieldValue`]s entirely.
     const ENABLED: bool;
     /// Called after a field has been read successfully.
     fn field(&mut self, name: &'static str, offset: usize, value: FieldValue);
@@ -36,7 +36,7 @@ pub trait Trace {
 
 /// Records nothing; the decoding fast path.
 #[derive(Debug, Default)]
-pub struct NoTrace;
+pub(crate) struct NoTrace;
 
 impl Trace for NoTrace {
     const ENABLED: bool = false;

@@ -9,10 +9,9 @@ use tracing::debug;
 use crate::codec::pdu::{
     Bind, BindResp, DataSmResp, DeliverSm, QuerySm, QuerySmResp, SubmitSmResp,
 };
-use crate::codec::types::{MessageId, SystemId};
 use crate::codec::{
-    CommandId, CommandStatus, DecodeError, Frame, FrameError, Framer, Header, Pdu, Reply, Tlv,
-    TlvTag, Tlvs,
+    CommandId, CommandStatus, DecodeError, Frame, FrameError, Framer, Header, MessageId, Pdu,
+    Reply, SystemId, Tlv, TlvTag, Tlvs,
 };
 use crate::secret::Secret;
 

@@ -2,8 +2,7 @@
 
 use std::time::Duration;
 
-use crate::codec::types::SystemId;
-use crate::codec::{DEFAULT_MAX_PDU_LEN, HEADER_LEN};
+use crate::codec::{SystemId, DEFAULT_MAX_PDU_LEN, HEADER_LEN};
 
 use super::error::ParamError;
 

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use crate::codec::types::MessageId;
+use crate::codec::MessageId;
 
 use super::event::Token;
 

@@ -44,7 +44,7 @@ fn decode_err(bytes: &[u8]) -> DecodeError {
     Pdu::decode(&frame(bytes)).unwrap_err()
 }
 
-fn addr(s: &str) -> smppd::codec::types::Addr21 {
+fn addr(s: &str) -> smppd::codec::Addr21 {
     s.try_into().unwrap()
 }
 
@@ -360,7 +360,7 @@ fn malformed_response_is_nacked_and_nack_is_never_answered() {
 
 #[test]
 fn encoding_refuses_what_the_spec_forbids() {
-    assert!(smppd::codec::types::SystemId::try_from("sixteen-chars-id").is_err());
+    assert!(smppd::codec::SystemId::try_from("sixteen-chars-id").is_err());
     let both = Pdu::SubmitSm(SubmitSm {
         short_message: ShortMessage::new(Bytes::from_static(b"x")).unwrap(),
         tlvs: Tlvs(vec![Tlv::message_payload(Bytes::from_static(b"y")).unwrap()]),

@@ -6,10 +6,9 @@ use bytes::{Bytes, BytesMut};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use smppd::codec::pdu::*;
-use smppd::codec::tlv::TlvKind;
 use smppd::codec::{
     COctetString, CommandStatus, DataCoding, EsmClass, Framer, Npi, Pdu, ShortMessage, SmppTime,
-    Tlv, TlvTag, Tlvs, Ton,
+    Tlv, TlvKind, TlvTag, Tlvs, Ton,
 };
 
 fn c_octet<const N: usize>() -> impl Strategy<Value = COctetString<N>> {

@@ -150,7 +150,7 @@ impl SubmitSm {
         sequence_number: u32,
         buf: &mut BytesMut,
     ) -> Result<(), EncodeError> {
-        super::write_pdu(
+        super::any::write_pdu(
             CommandId::SubmitSm,
             (sequence_number, CommandStatus::EsmeRok),
             buf,

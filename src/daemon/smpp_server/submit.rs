@@ -3,8 +3,7 @@
 //! message_payload), charged by the SMS segments its content makes.
 
 use crate::codec::pdu::{DataSm, SubmitSm};
-use crate::codec::types::TimeKind;
-use crate::codec::{CommandStatus, SmppTime, Tlvs};
+use crate::codec::{CommandStatus, SmppTime, TimeKind, Tlvs};
 use crate::daemon::sink::sar_values;
 use crate::daemon::store::{MessageId, NewMessage, Origin, ReceiptWish};
 use crate::server::Submitted;
@@ -196,8 +195,7 @@ fn validity(t: &SmppTime, now: SystemTime) -> Result<Duration, CommandStatus> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::types::Addr21;
-    use crate::codec::{ShortMessage, Tlv};
+    use crate::codec::{Addr21, ShortMessage, Tlv};
 
     fn submit(sm: &[u8]) -> SubmitSm {
         SubmitSm {
