@@ -5,7 +5,7 @@
 //!
 //! Dates are UTC; the simulator has no notion of a local SMSC time zone.
 
-use crate::sms::date::date_digits;
+use crate::sms::date_digits;
 use std::time::SystemTime;
 
 /// message_state value for DELIVERED (SMPP 3.4 §5.2.28).

@@ -5,12 +5,12 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// `t` as `YYMMDDhhmm` in UTC. Times before 1970 print as 1970.
-pub fn yymmddhhmm(t: SystemTime) -> String {
+pub(crate) fn yymmddhhmm(t: SystemTime) -> String {
     date_digits(t).iter().map(|&d| char::from(d)).collect()
 }
 
 /// `t` as an SMPP absolute time in UTC, `YYMMDDhhmmss000+` (tenths 0, offset 00 and `+`).
-pub fn smpp_absolute_time(t: SystemTime) -> String {
+pub(crate) fn smpp_absolute_time(t: SystemTime) -> String {
     let secs = seconds(t);
     let mut out = yymmddhhmm(t);
     let s = secs % 60;
@@ -21,7 +21,7 @@ pub fn smpp_absolute_time(t: SystemTime) -> String {
 }
 
 /// `YYMMDDhhmm` of `t` as ASCII digits.
-pub fn date_digits(t: SystemTime) -> [u8; 10] {
+pub(crate) fn date_digits(t: SystemTime) -> [u8; 10] {
     let secs = seconds(t);
     let (days, rem) = (secs / 86_400, secs % 86_400);
     let (y, m, d) = civil_from_days(days);
@@ -44,7 +44,7 @@ fn seconds(t: SystemTime) -> u64 {
 }
 
 /// The date (year, month, day) of day `days` after 1970-01-01.
-pub fn civil_from_days(days: u64) -> (u64, u64, u64) {
+pub(crate) fn civil_from_days(days: u64) -> (u64, u64, u64) {
     let z = days + 719_468;
     let era = z / 146_097;
     let doe = z - era * 146_097;
@@ -59,7 +59,7 @@ pub fn civil_from_days(days: u64) -> (u64, u64, u64) {
 
 /// Days after 1970-01-01 of a proleptic Gregorian date; `None` for a month or day out of
 /// range.
-pub fn days_from_civil(y: i64, m: i64, d: i64) -> Option<i64> {
+pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> Option<i64> {
     if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
         return None;
     }

@@ -5,12 +5,12 @@ use super::error::DecodeError;
 use super::{gsm7, octet, Coding};
 
 /// The replacement character written in place of undecodable input.
-pub const REPLACEMENT: char = '\u{FFFD}';
+pub(crate) const REPLACEMENT: char = '\u{FFFD}';
 
 /// Decoded text plus the places where input was replaced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LossyText {
-    /// The text, with [`REPLACEMENT`] where input could not be decoded.
+    /// The text, with U+FFFD (the replacement character) where input could not be decoded.
     pub text: String,
     /// One entry per replacement, in input order; empty when the decode was exact.
     pub replacements: Vec<DecodeError>,

@@ -5,7 +5,7 @@ use super::error::{DecodeError, EncodeError};
 use super::Coding;
 
 /// Encodes `text` as IA5 (7-bit ASCII), one octet per character.
-pub fn encode_ia5(text: &str) -> Result<Vec<u8>, EncodeError> {
+pub(crate) fn encode_ia5(text: &str) -> Result<Vec<u8>, EncodeError> {
     if text.is_ascii() {
         return Ok(text.as_bytes().to_vec());
     }
@@ -13,7 +13,7 @@ pub fn encode_ia5(text: &str) -> Result<Vec<u8>, EncodeError> {
 }
 
 /// Encodes `text` as Latin-1: every character up to U+00FF is one octet.
-pub fn encode_latin1(text: &str) -> Result<Vec<u8>, EncodeError> {
+pub(crate) fn encode_latin1(text: &str) -> Result<Vec<u8>, EncodeError> {
     let mut out = Vec::with_capacity(text.len());
     for (position, c) in text.chars().enumerate() {
         match u8::try_from(u32::from(c)) {
@@ -45,7 +45,7 @@ fn first_outside(text: &str, max: u32, coding: Coding) -> EncodeError {
 }
 
 /// Decodes IA5: an octet above 0x7F is an error with its offset.
-pub fn decode_ia5(bytes: &[u8]) -> Result<String, DecodeError> {
+pub(crate) fn decode_ia5(bytes: &[u8]) -> Result<String, DecodeError> {
     match std::str::from_utf8(bytes) {
         Ok(s) if s.is_ascii() => Ok(s.to_owned()),
         _ => {
@@ -60,7 +60,7 @@ pub fn decode_ia5(bytes: &[u8]) -> Result<String, DecodeError> {
 }
 
 /// Decodes Latin-1. Every octet is a character, so this cannot fail.
-pub fn decode_latin1(bytes: &[u8]) -> String {
+pub(crate) fn decode_latin1(bytes: &[u8]) -> String {
     bytes.iter().map(|&b| char::from(b)).collect()
 }
 

@@ -18,7 +18,7 @@ use super::udh::{self, ESM_CLASS_UDHI, UDH16_LEN};
 use super::{gsm7, ucs2, Coding};
 
 /// The most octets a message_payload TLV holds (its length field is 16 bits).
-pub const MAX_PAYLOAD: usize = 65_535;
+pub(crate) const MAX_PAYLOAD: usize = 65_535;
 
 /// How the segments of a long message are tied together.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,32 +4,33 @@
 use super::error::DecodeError;
 
 /// Encodes `text` as UTF-16BE. Every `char` is representable.
-pub fn encode(text: &str) -> Vec<u8> {
+pub(crate) fn encode(text: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(text.len() * 2);
     encode_into(text, &mut out);
     out
 }
 
 /// Encodes `text` as UTF-16BE, appending to `out`.
-pub fn encode_into(text: &str, out: &mut Vec<u8>) {
+pub(crate) fn encode_into(text: &str, out: &mut Vec<u8>) {
     for unit in text.encode_utf16() {
         out.extend_from_slice(&unit.to_be_bytes());
     }
 }
 
 /// Number of UTF-16 code units in `text`: what handsets count against 70/67.
-pub fn unit_count(text: &str) -> usize {
+#[cfg(test)]
+pub(crate) fn unit_count(text: &str) -> usize {
     text.chars().map(char::len_utf16).sum()
 }
 
 /// True for the first half of a surrogate pair.
-pub fn is_high_surrogate(unit: u16) -> bool {
+pub(crate) fn is_high_surrogate(unit: u16) -> bool {
     (0xD800..=0xDBFF).contains(&unit)
 }
 
 /// Decodes UTF-16BE strictly: odd length or an unpaired surrogate is an error with the
 /// byte offset.
-pub fn decode(bytes: &[u8]) -> Result<String, DecodeError> {
+pub(crate) fn decode(bytes: &[u8]) -> Result<String, DecodeError> {
     if !bytes.len().is_multiple_of(2) {
         return Err(DecodeError::OddLength { len: bytes.len() });
     }

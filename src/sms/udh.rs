@@ -7,14 +7,15 @@ use super::segment::SarValues;
 pub const ESM_CLASS_UDHI: u8 = 0x40;
 
 /// IEI of concatenation with an 8-bit reference.
-pub const IEI_CONCAT_8: u8 = 0x00;
+pub(crate) const IEI_CONCAT_8: u8 = 0x00;
 /// IEI of concatenation with a 16-bit reference.
-pub const IEI_CONCAT_16: u8 = 0x08;
+pub(crate) const IEI_CONCAT_16: u8 = 0x08;
 
 /// Length in octets (UDHL included) of a UDH holding only the 8-bit concatenation IE.
-pub const UDH8_LEN: usize = 6;
+#[cfg(test)]
+pub(crate) const UDH8_LEN: usize = 6;
 /// Length in octets (UDHL included) of a UDH holding only the 16-bit concatenation IE.
-pub const UDH16_LEN: usize = 7;
+pub(crate) const UDH16_LEN: usize = 7;
 
 /// The reference that ties the segments of one message together, with its width: an
 /// 8-bit and a 16-bit reference of the same value belong to different messages.
@@ -80,12 +81,12 @@ pub enum UdhError {
 }
 
 /// Writes the 8-bit-reference concatenation UDH.
-pub fn write_udh8(out: &mut Vec<u8>, reference: u8, total: u8, seqnum: u8) {
+pub(crate) fn write_udh8(out: &mut Vec<u8>, reference: u8, total: u8, seqnum: u8) {
     out.extend_from_slice(&[0x05, IEI_CONCAT_8, 0x03, reference, total, seqnum]);
 }
 
 /// Writes the 16-bit-reference concatenation UDH.
-pub fn write_udh16(out: &mut Vec<u8>, reference: u16, total: u8, seqnum: u8) {
+pub(crate) fn write_udh16(out: &mut Vec<u8>, reference: u16, total: u8, seqnum: u8) {
     let [hi, lo] = reference.to_be_bytes();
     out.extend_from_slice(&[0x06, IEI_CONCAT_16, 0x04, hi, lo, total, seqnum]);
 }

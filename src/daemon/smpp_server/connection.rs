@@ -12,7 +12,7 @@ use super::users::User;
 use crate::codec::{CommandStatus, MessageState as SmppState, SmppTime};
 use crate::daemon::store::{Accepted, MessageId, MessageState, OutboxEvent, Refused, Store};
 use crate::server::{QueryAnswer, ServerEvent, ServerParams, ServerSession, Submitted, Token};
-use crate::sms::date::smpp_absolute_time;
+use crate::sms::smpp_absolute_time;
 use bytes::BytesMut;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;

@@ -10,8 +10,7 @@ use crate::codec::{
     COctetString, DataCoding, EsmClass, ShortMessage, Tlv, TlvTag, Tlvs, ValueError,
 };
 use crate::daemon::store::user_event::{USER_MO, USER_RECEIPT};
-use crate::sms::date::yymmddhhmm;
-use crate::sms::DeliveryState;
+use crate::sms::{yymmddhhmm, DeliveryState};
 use serde_json::{Map, Value};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -7,8 +7,7 @@ use crate::codec::{CommandStatus, SmppTime, TimeKind, Tlvs};
 use crate::daemon::sink::sar_values;
 use crate::daemon::store::{MessageId, NewMessage, Origin, ReceiptWish};
 use crate::server::Submitted;
-use crate::sms::date::days_from_civil;
-use crate::sms::{Field, Segment};
+use crate::sms::{days_from_civil, Field, Segment};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The longest validity a user may ask for: what a channel's `x-smpp-validity-period` allows.
