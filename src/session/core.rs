@@ -56,7 +56,7 @@ use crate::session::window::Window;
 
 /// Past this many octets waiting to be written, no further submits are encoded: the socket
 /// is the bottleneck and the window deadlines should not start before the bytes can leave.
-pub const OUTPUT_HIGH_WATER: usize = 64 * 1024;
+pub(crate) const OUTPUT_HIGH_WATER: usize = 64 * 1024;
 
 /// What the core reports, in the order it happened: a submit's outcome always comes before
 /// any PDU the SMSC sent after its response (a receipt for it, say).
@@ -97,7 +97,7 @@ pub enum Fill {
     WantsMessages,
     /// Every record place is held: wake when one is freed.
     WantsPlace,
-    /// The output is backed up ([`OUTPUT_HIGH_WATER`]): write, then fill again.
+    /// The output is backed up (past the core's high-water mark): write, then fill again.
     WantsWrite,
     /// Nothing to wait on but deadlines and input (window full, rate, throttle, stopping).
     Idle,

@@ -4,6 +4,9 @@
 //! The `with_*` methods check against these, and the configuration's option table takes the
 //! ranges and defaults of the options that set them from here, so an option and the parameter
 //! behind it cannot disagree. Times are in milliseconds, as the options write them.
+//!
+//! A namespace of its own, apart from the session's root: its constants are named after the
+//! parameters (`limits::WINDOW_SIZE`), which would not say what they are at the root.
 
 /// The inclusive range of a numeric parameter, and its value when none is given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -73,7 +73,7 @@ pub enum ParamError {
 }
 
 /// The SMPP version this session speaks (`interface_version` of the bind PDUs).
-pub const INTERFACE_VERSION_34: u8 = 0x34;
+pub(crate) const INTERFACE_VERSION_34: u8 = 0x34;
 
 /// Everything a session needs to bind and to pace its traffic.
 ///

@@ -1,7 +1,7 @@
 //! [`SequenceNumbers`]: the `sequence_number` allocator for PDUs this session originates.
 
 /// The largest sequence number SMPP v3.4 allows (section 3.2: 0x00000001 to 0x7FFFFFFF).
-pub const MAX_SEQUENCE: u32 = 0x7FFF_FFFF;
+pub(crate) const MAX_SEQUENCE: u32 = 0x7FFF_FFFF;
 
 /// Hands out sequence numbers 1, 2, … 0x7FFFFFFF, then 1 again; never 0, never above the
 /// range the specification allows.

@@ -5,13 +5,9 @@ use super::*;
 use crate::codec::pdu::{DeliverSm, SubmitSm};
 use crate::codec::{CommandId, EsmClass, ShortMessage};
 use crate::daemon::store::{segment_key, shared_tests, MessageId, SqliteOptions, SqliteStore};
-use crate::session::message::Ack;
-use crate::session::OutboundMessage;
+use crate::session::{Ack, AckVerdict, OutboundMessage};
 
-fn receipt(
-    smsc_id: &str,
-    acks: &mpsc::UnboundedSender<crate::session::message::AckVerdict>,
-) -> Inbound {
+fn receipt(smsc_id: &str, acks: &mpsc::UnboundedSender<AckVerdict>) -> Inbound {
     receipt_text(
         &format!(
             "id:{smsc_id} sub:001 dlvrd:001 submit date:2611301000 done date:2611301000 stat:DELIVRD err:000 text:"
@@ -21,10 +17,7 @@ fn receipt(
 }
 
 /// A deliver_sm marked as a delivery receipt, with `text` as its short_message.
-fn receipt_text(
-    text: &str,
-    acks: &mpsc::UnboundedSender<crate::session::message::AckVerdict>,
-) -> Inbound {
+fn receipt_text(text: &str, acks: &mpsc::UnboundedSender<AckVerdict>) -> Inbound {
     let pdu = DeliverSm {
         esm_class: EsmClass(EsmClass::DELIVERY_RECEIPT),
         short_message: ShortMessage::new(text.as_bytes().to_vec()).unwrap(),
@@ -164,7 +157,7 @@ fn mo(
     to: &str,
     esm_class: u8,
     short_message: &[u8],
-    acks: &mpsc::UnboundedSender<crate::session::message::AckVerdict>,
+    acks: &mpsc::UnboundedSender<AckVerdict>,
 ) -> Inbound {
     let pdu = DeliverSm {
         source_addr: crate::codec::COctetString::new("447700900123").unwrap(),
@@ -308,8 +301,8 @@ fn kept_parts_read_back() {
 /// A sink running over a stream of session events, with the session's end of its verdicts.
 struct Running {
     events: mpsc::UnboundedSender<SessionEvent>,
-    acks: mpsc::UnboundedSender<crate::session::message::AckVerdict>,
-    verdicts: mpsc::UnboundedReceiver<crate::session::message::AckVerdict>,
+    acks: mpsc::UnboundedSender<AckVerdict>,
+    verdicts: mpsc::UnboundedReceiver<AckVerdict>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -328,7 +321,7 @@ impl Running {
     /// Reports the inbound PDU `make` builds and waits for the sink's verdict on it.
     async fn inbound(
         &mut self,
-        make: impl FnOnce(&mpsc::UnboundedSender<crate::session::message::AckVerdict>) -> Inbound,
+        make: impl FnOnce(&mpsc::UnboundedSender<AckVerdict>) -> Inbound,
     ) -> CommandStatus {
         self.events
             .send(SessionEvent::Inbound(make(&self.acks)))
