@@ -1,5 +1,5 @@
 //! `smppd keystore inspect FILE`: lists a PKCS#12 file's certificates and says which of the
-//! two passwords is wrong. The checks live in `smppd::transport::keystore::inspect`; this
+//! two passwords is wrong. The checks live in `smppd::transport::keystore::inspect()`; this
 //! file only gathers the passwords and prints.
 //!
 //! Passwords come from `--file-password`/`--key-password`, else from
@@ -15,7 +15,7 @@ use std::time::SystemTime;
 use clap::{Args, Subcommand};
 use smppd::secret::Secret;
 use smppd::transport::keystore::format_time;
-use smppd::transport::keystore::inspect::{inspect, Inspection, PasswordCheck};
+use smppd::transport::keystore::{inspect, Inspection, PasswordCheck};
 
 /// `smppd keystore ...` subcommands.
 #[derive(Debug, Subcommand)]

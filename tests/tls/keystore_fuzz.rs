@@ -54,7 +54,7 @@ fn inspect_survives_junk_files() {
     let path = dir.path().join("junk.p12");
     std::fs::write(&path, [0x30, 0x03, 0x02, 0x01, 0x03]).unwrap();
     let pw = Secret::new("x");
-    let report = inspect::inspect(&path, Some(&pw), Some(&pw), std::time::SystemTime::now());
+    let report = inspect(&path, Some(&pw), Some(&pw), std::time::SystemTime::now());
     assert_eq!(
         report.error.map(|e| e.reason()),
         Some("keystore_not_pkcs12")

@@ -5,20 +5,24 @@
 //! Nothing here opens a socket; the TLS code builds its rustls configuration from a
 //! [`Keystore`]. May depend on `crate::secret` and `crate::limited_file` only.
 //!
-//! - [`pkcs12`]: the two-password PKCS#12 reader, `pbe` its decryption schemes;
+//! - `pkcs12`: the two-password PKCS#12 reader, `pbe` its decryption schemes;
 //! - `pem`: the PEM alternative;
 //! - `certificate`: facts about one certificate, chain ordering;
 //! - `warnings`: expired / not yet valid / expiring-soon certificates;
-//! - [`inspect`]: what `smppd keystore inspect` reports;
+//! - `inspect`: what `smppd keystore inspect` reports ([`inspect()`], [`Inspection`]);
 //! - `error`: [`KeystoreError`], whose `Display` is the 43010 log text.
+//!
+//! A namespace of its own under `transport`: the key material and its inspection are used
+//! apart from any connection (`smppd keystore inspect`, `smppd check-config`, the
+//! PostgreSQL store's client certificate). Its root re-exports the items of these files.
 
 mod certificate;
 mod error;
-pub mod inspect;
+mod inspect;
 mod oid;
 mod pbe;
 mod pem;
-pub mod pkcs12;
+mod pkcs12;
 mod warnings;
 
 use std::path::Path;
@@ -26,9 +30,14 @@ use std::time::SystemTime;
 
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
+// Certificates, errors and warnings.
 pub use certificate::{format_time, CertificateFacts};
 pub use error::KeystoreError;
 pub use warnings::{KeystoreWarning, EXPIRY_WARNING};
+
+// What `smppd keystore inspect` reports.
+pub use inspect::{inspect, CertificateReport, Inspection, PasswordCheck};
+pub use pkcs12::SectionKind;
 
 use crate::secret::Secret;
 
