@@ -15,7 +15,7 @@
 //!     |                   |   Genesys driver); builds the session's and transport's own types
 //!     |               supervisor  one task per channel: reconnect with back-off; THE log-code
 //!     |                   |       table (43009/43011 retried, 43010/42403 not) in
-//!     |                   |       supervisor::failure
+//!     |                   |       src/supervisor/failure.rs
 //!     '-------------------|
 //!   session     bind, window, rate, keep-alive, throttling (sans-I/O rules + async driver)
 //!     |         server (beside it): smppd as the SMSC of one ESME connection, a sans-I/O

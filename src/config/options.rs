@@ -17,9 +17,7 @@ use crate::session::limits::{
     self, DRAIN_TIMEOUT_MS, ENQUIRE_LINK_INTERVAL_MS, RESPONSE_TIMEOUT_MS, THROTTLE_PAUSE_MAX_MS,
     THROTTLE_PAUSE_MS, TRANSIENT_RETRY_LIMIT, WINDOW_SIZE,
 };
-use crate::supervisor::backoff::{
-    DEFAULT_RECONNECTION_TIMEOUT_SECS, MIN_RECONNECTION_TIMEOUT_SECS,
-};
+use crate::supervisor::{DEFAULT_RECONNECTION_TIMEOUT_SECS, MIN_RECONNECTION_TIMEOUT_SECS};
 
 /// The documented value of `driver-classname`, the only one accepted.
 pub const GENESYS_DRIVER_CLASS: &str =

@@ -13,11 +13,11 @@ use std::time::Duration;
 use thiserror::Error;
 
 /// Default `reconnection-timeout`, seconds.
-pub const DEFAULT_RECONNECTION_TIMEOUT_SECS: u64 = 180;
+pub(crate) const DEFAULT_RECONNECTION_TIMEOUT_SECS: u64 = 180;
 /// Smallest `reconnection-timeout` Genesys accepts, seconds.
-pub const MIN_RECONNECTION_TIMEOUT_SECS: u64 = 10;
+pub(crate) const MIN_RECONNECTION_TIMEOUT_SECS: u64 = 10;
 /// The first step of the growth.
-pub const INITIAL_STEP: Duration = Duration::from_secs(1);
+pub(crate) const INITIAL_STEP: Duration = Duration::from_secs(1);
 
 /// How long a session must stay bound, without any traffic, to count as healthy.
 pub const HEALTHY_AFTER: Duration = Duration::from_secs(60);
@@ -43,7 +43,7 @@ pub trait Jitter: Send {
 /// The default jitter: xorshift32 seeded from the process's hash randomness. Not for
 /// cryptography; enough to spread reconnects apart.
 #[derive(Debug, Clone)]
-pub struct XorShiftJitter(u32);
+pub(crate) struct XorShiftJitter(u32);
 
 impl Default for XorShiftJitter {
     fn default() -> Self {

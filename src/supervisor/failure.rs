@@ -26,7 +26,7 @@ pub const DRIVER_INIT_FAILED: u32 = 42403;
 pub const CERT_REJECTED_TEXT: &str =
     "SMSC close socket connection. Maybe SMSC don't trust your certificate";
 /// The text of 42403.
-pub const DRIVER_INIT_FAILED_TEXT: &str = "channel driver initialization failed";
+pub(crate) const DRIVER_INIT_FAILED_TEXT: &str = "channel driver initialization failed";
 
 /// Everything that stops a channel from running, from initialisation to a lost link.
 #[derive(Debug)]
@@ -297,7 +297,7 @@ pub fn emit(failure: &ChannelFailure, at: Attempt<'_>) -> FailureReport {
 }
 
 /// [`emit`] for a report already built.
-pub fn emit_report(report: &FailureReport, at: Attempt<'_>) {
+pub(crate) fn emit_report(report: &FailureReport, at: Attempt<'_>) {
     let retry_in_ms = at
         .retry_in
         .filter(|_| report.retryable)
@@ -326,7 +326,7 @@ pub fn emit_report(report: &FailureReport, at: Attempt<'_>) {
 /// Logs that the failure with `code` and `reason` happened `repeated` more times in `over`
 /// without being logged: one line with the fields `code`, `event`
 /// (`channel_failure_repeated`), `channel`, `reason`, `repeated` and `over_s`.
-pub fn emit_repeated(
+pub(crate) fn emit_repeated(
     channel: &str,
     code: u32,
     reason: &'static str,

@@ -1,7 +1,7 @@
 //! The transport layer's errors: [`InitError`] when a channel's TLS context cannot be built,
 //! [`TransportError`] when a connection cannot be opened or dies before the first PDU.
 //!
-//! Both surface at the supervisor, which assigns the log codes in `supervisor::failure`.
+//! Both surface at the supervisor, which assigns the log codes (`supervisor::ChannelFailure`).
 //! Each variant has a stable machine-readable [`TransportError::reason`] and a human detail.
 
 use std::io;

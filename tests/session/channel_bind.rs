@@ -8,8 +8,7 @@ use smppd::daemon::channels;
 use smppd::secret::Secret;
 use smppd::session::{BindMode, SessionParams};
 use smppd::simulator::{BindMode as SimBindMode, Faults, SimulatorHandle, TlsVersions};
-use smppd::supervisor::failure::CERT_REJECTED_TEXT;
-use smppd::supervisor::ChannelState;
+use smppd::supervisor::{ChannelState, CERT_REJECTED_TEXT};
 use tokio::sync::mpsc;
 
 use crate::support::channel::*;

@@ -2,7 +2,7 @@
 //! `ChannelFailure` table, and the exact Genesys texts of 43010 and 42403.
 
 use smppd::secret::Secret;
-use smppd::supervisor::failure::ChannelFailure;
+use smppd::supervisor::ChannelFailure;
 use smppd::transport::keystore::Keystore;
 use smppd::transport::InitError;
 

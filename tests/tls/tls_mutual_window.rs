@@ -4,7 +4,7 @@
 
 use crate::support::pki::Pki;
 use crate::support::tls_server::*;
-use smppd::supervisor::failure::CERT_REJECTED_TEXT;
+use smppd::supervisor::CERT_REJECTED_TEXT;
 use smppd::transport::{Phase, ReadEnd, RejectionSeen, Stream, TlsVersion, TransportError};
 use tokio::io::AsyncWriteExt;
 

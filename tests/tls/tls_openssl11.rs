@@ -212,6 +212,6 @@ async fn tls11_rejection_of_our_certificate() {
     assert_failure(
         err,
         "client_cert_rejected",
-        smppd::supervisor::failure::CERT_REJECTED_TEXT,
+        smppd::supervisor::CERT_REJECTED_TEXT,
     );
 }

@@ -9,7 +9,7 @@ use crate::daemon::smpp_server::UserRoutes;
 use crate::daemon::store::{shared_tests, SqliteOptions, SqliteStore};
 use crate::secret::Secret;
 use crate::simulator::{Account, Simulator, SimulatorConfig};
-use crate::supervisor::failure::{
+use crate::supervisor::{
     DRIVER_INIT_FAILED, EXCEPTION_PROCESSED, OPEN_AND_BIND_FAILED, SSL_CONTEXT_FAILED,
 };
 use std::time::{Duration, SystemTime};
