@@ -9,8 +9,8 @@ use crate::session::{ParamError, SessionParams};
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use crate::session::BindMode;
-pub use crate::transport::{TlsMode, TlsOptions, TlsVersion};
+use crate::session::BindMode;
+use crate::transport::{TlsMode, TlsOptions, TlsVersion};
 
 /// Where the channel's certificates and key come from.
 #[derive(Debug, Clone, PartialEq, Eq)]

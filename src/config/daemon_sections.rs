@@ -13,9 +13,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 /// The name of the HTTP API section.
-pub const HTTP_SECTION: &str = "http";
+pub(crate) const HTTP_SECTION: &str = "http";
 /// The name of the webhook section.
-pub const WEBHOOK_SECTION: &str = "webhook";
+pub(crate) const WEBHOOK_SECTION: &str = "webhook";
 
 /// A daemon section smppd knows, by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,10 +40,10 @@ pub(super) fn known(name: &str) -> Option<Section> {
 
 /// The default listening address: loopback only, so that an API without a bearer token is
 /// not reachable from the network by accident.
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
 /// Every key of `[http]`.
-pub const HTTP_OPTIONS: &[OptionSpec] = &[
+pub(crate) const HTTP_OPTIONS: &[OptionSpec] = &[
     described(
         "listen",
         DEFAULT_LISTEN,
@@ -92,7 +92,7 @@ pub const HTTP_OPTIONS: &[OptionSpec] = &[
 ];
 
 /// Every key of `[webhook]`.
-pub const WEBHOOK_OPTIONS: &[OptionSpec] = &[
+pub(crate) const WEBHOOK_OPTIONS: &[OptionSpec] = &[
     described(
         "url",
         "required",
@@ -148,16 +148,16 @@ pub struct HttpConfig {
     pub max_tracked_messages: usize,
     /// `finished-retention`.
     pub finished_retention: Duration,
-    /// `allowed-origins`, each as [`origin_key`] writes it.
+    /// `allowed-origins`, each in one spelling: lower case, without the scheme's default port.
     pub allowed_origins: Vec<String>,
-    /// `allowed-hosts`, each as [`host_key`] writes it.
+    /// `allowed-hosts`, each in one spelling: lower case.
     pub allowed_hosts: Vec<String>,
 }
 
 /// An origin (`scheme://host[:port]`, as browsers send it in `Origin`) in one spelling:
 /// lower case, without the scheme's default port. `None` when `text` is not an http or https
 /// origin (a path, a query or user information make it something else).
-pub fn origin_key(text: &str) -> Option<String> {
+pub(crate) fn origin_key(text: &str) -> Option<String> {
     let uri = text.parse::<hyper::Uri>().ok()?;
     let scheme = uri.scheme_str()?.to_ascii_lowercase();
     let default_port = match scheme.as_str() {
@@ -185,7 +185,7 @@ pub fn origin_key(text: &str) -> Option<String> {
 /// A `Host` header value or `allowed-hosts` entry (`name`, `name:port`, an IP address,
 /// `[v6]:port`) in one spelling: lower case. `None` when it is not a host with an optional
 /// port.
-pub fn host_key(text: &str) -> Option<String> {
+pub(crate) fn host_key(text: &str) -> Option<String> {
     let authority = text.parse::<hyper::http::uri::Authority>().ok()?;
     if authority.host().is_empty() || authority.as_str().contains('@') {
         return None;

@@ -4,7 +4,7 @@
 //! typed, validated values before anything starts. Any other section is an error.
 //!
 //! The option names are those of the Genesys Driver for SMS and MMS, verbatim (see
-//! [`options::CHANNEL_OPTIONS`]). Every problem in a file is collected — an unknown key with the
+//! [`OPTION_TABLES`]). Every problem in a file is collected — an unknown key with the
 //! nearest valid one, a value out of range, a refused option with the reason — so that a start
 //! (or `smppd check-config`) reports them all at once, naming file, section and key.
 //!
@@ -13,26 +13,37 @@
 
 mod address;
 mod channel;
-pub mod daemon_sections;
+mod daemon_sections;
 mod error;
-pub mod option_spec;
-pub mod options;
+mod option_spec;
+mod options;
 mod section;
-pub mod smpp_server;
-pub mod smpp_user;
-pub mod store_section;
+mod smpp_server;
+mod smpp_user;
+mod store_section;
 mod suggest;
 
+// The whole file, and what reading it found.
+pub use error::{ConfigError, ConfigErrors, ConfigWarning, Location, Problem};
+
+// The channels.
 pub use address::{AddressRange, AddressRangeError, IpNetwork, IpNetworkError, MAX_RANGE_DIGITS};
 pub use channel::{
-    relative_time, BindMode, ChannelConfig, ChannelTls, InboundEncoding, KeystoreSource,
-    OutboundEncoding, TlsMode, TlsOptions, TlsVersion,
+    relative_time, ChannelConfig, ChannelTls, InboundEncoding, KeystoreSource, OutboundEncoding,
 };
+
+// The daemon's sections: HTTP API, webhook, store.
+pub(crate) use daemon_sections::{host_key, origin_key};
 pub use daemon_sections::{HttpConfig, WebhookConfig};
-pub use error::{ConfigError, ConfigErrors, ConfigWarning, Location, Problem};
-pub use smpp_server::{Pkcs12File, ServerTls, SmppServerConfig};
-pub use smpp_user::{user_for_address, SmppUserConfig, SMPP_USER_PREFIX};
 pub use store_section::{PostgresStore, StoreBackend, StoreConfig};
+
+// The SMPP server and its users.
+pub use smpp_server::{Pkcs12File, ServerTls, SmppServerConfig};
+pub(crate) use smpp_user::MAX_CREDITS;
+pub use smpp_user::{user_for_address, SmppUserConfig, SMPP_USER_PREFIX};
+
+// The description of every option, as `OPTION_TABLES` lists them.
+pub use option_spec::{Absent, OptionSpec, Support, Unit, Values};
 
 use crate::limited_file;
 use section::FileContext;
@@ -48,7 +59,7 @@ pub const CHANNEL_PREFIX: &str = "channel-";
 /// Every section's option table, under the name the configuration reference gives the section
 /// (docs/configuration.md heads each section's table with it; a test checks that the
 /// reference states each option's default and values as the table does).
-pub const OPTION_TABLES: &[(&str, &[options::OptionSpec])] = &[
+pub const OPTION_TABLES: &[(&str, &[OptionSpec])] = &[
     ("[channel-NAME]", options::CHANNEL_OPTIONS),
     ("[http]", daemon_sections::HTTP_OPTIONS),
     ("[webhook]", daemon_sections::WEBHOOK_OPTIONS),

@@ -8,7 +8,7 @@
 //! [`crate::session::limits`]), and the configuration reference in docs/configuration.md (a
 //! test checks that it states these names, defaults and ranges).
 
-pub use super::option_spec::{Absent, OptionSpec, Support, Unit, Values};
+use super::option_spec::{Absent, OptionSpec, Support, Values};
 
 use super::option_spec::{
     boolean, choice, described, integer, refused, session_integer, text, Unit::*,
@@ -20,11 +20,11 @@ use crate::session::limits::{
 use crate::supervisor::{DEFAULT_RECONNECTION_TIMEOUT_SECS, MIN_RECONNECTION_TIMEOUT_SECS};
 
 /// The documented value of `driver-classname`, the only one accepted.
-pub const GENESYS_DRIVER_CLASS: &str =
+pub(crate) const GENESYS_DRIVER_CLASS: &str =
     "com.genesyslab.mcr.smserver.channel.sms_mms.opensmpp.SmppDriver";
 
 /// Every option of a channel section, in the order docs/configuration.md documents them.
-pub const CHANNEL_OPTIONS: &[OptionSpec] = &[
+pub(crate) const CHANNEL_OPTIONS: &[OptionSpec] = &[
     described(
         "x-smpp-host",
         "required",
@@ -321,7 +321,8 @@ pub const CHANNEL_OPTIONS: &[OptionSpec] = &[
 ];
 
 /// Looks an option up by its exact name.
-pub fn channel_option(name: &str) -> Option<&'static OptionSpec> {
+#[cfg(test)]
+pub(crate) fn channel_option(name: &str) -> Option<&'static OptionSpec> {
     CHANNEL_OPTIONS.iter().find(|o| o.name == name)
 }
 

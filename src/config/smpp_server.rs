@@ -14,13 +14,13 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use crate::transport::{TlsMode, TlsVersion};
+use crate::transport::{TlsMode, TlsVersion};
 
 /// The name of the section.
-pub const SMPP_SERVER_SECTION: &str = "smpp-server";
+pub(crate) const SMPP_SERVER_SECTION: &str = "smpp-server";
 
 /// Every key of `[smpp-server]`.
-pub const SMPP_SERVER_OPTIONS: &[OptionSpec] = &[
+pub(crate) const SMPP_SERVER_OPTIONS: &[OptionSpec] = &[
     described(
         "listen",
         "required",

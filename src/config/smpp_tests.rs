@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::secret::{Secret, REDACTED};
+use crate::transport::{TlsMode, TlsVersion};
 use argon2::password_hash::{PasswordHasher, SaltString};
 use std::net::IpAddr;
 

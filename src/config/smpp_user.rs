@@ -21,10 +21,10 @@ pub const SMPP_USER_PREFIX: &str = "smpp-user-";
 
 /// The most credits a user may be given: 10^12 segments, far beyond any account, small
 /// enough that no sum of them overflows.
-pub const MAX_CREDITS: i64 = 1_000_000_000_000;
+pub(crate) const MAX_CREDITS: i64 = 1_000_000_000_000;
 
 /// Every key of `[smpp-user-NAME]`.
-pub const SMPP_USER_OPTIONS: &[OptionSpec] = &[
+pub(crate) const SMPP_USER_OPTIONS: &[OptionSpec] = &[
     described(
         "system-id",
         "required",

@@ -15,13 +15,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The name of the section.
-pub const STORE_SECTION: &str = "store";
+pub(crate) const STORE_SECTION: &str = "store";
 
 /// The file name used when `path` is not set.
-pub const DEFAULT_FILE: &str = "smppd.db";
+pub(crate) const DEFAULT_FILE: &str = "smppd.db";
 
 /// Every key of `[store]`.
-pub const STORE_OPTIONS: &[OptionSpec] = &[
+pub(crate) const STORE_OPTIONS: &[OptionSpec] = &[
     choice(
         "backend",
         "sqlite",

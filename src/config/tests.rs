@@ -2,6 +2,8 @@
 
 use super::*;
 use crate::secret::REDACTED;
+use crate::session::BindMode;
+use crate::transport::{TlsMode, TlsVersion};
 use std::time::Duration;
 
 fn parse_with(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Parsed, ConfigErrors> {

@@ -1,6 +1,7 @@
 //! The configuration files shipped in `config/` stay valid as the option table evolves.
 
-use smppd::config::{Config, KeystoreSource, TlsMode};
+use smppd::config::{Config, KeystoreSource};
+use smppd::transport::TlsMode;
 use std::path::Path;
 
 #[test]

@@ -15,8 +15,7 @@
 //! - **Content-Type** (415, checked where a body is read): a page may POST `text/plain`
 //!   without asking the API first (no CORS preflight); `application/json` it may not.
 
-use crate::config::daemon_sections::{host_key, origin_key};
-use crate::config::HttpConfig;
+use crate::config::{host_key, origin_key, HttpConfig};
 use axum::http::uri::Authority;
 use axum::http::StatusCode;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};

@@ -6,7 +6,7 @@
 //! generates requests from it, and `tests/api/api_openapi.rs` checks the two agree.
 
 use super::request::{FIELDS, MAX_IDEMPOTENCY_KEY, MAX_VALIDITY_SECS};
-use crate::config::smpp_user::MAX_CREDITS;
+use crate::config::MAX_CREDITS;
 use axum::Json;
 use serde_json::{json, Value};
 

@@ -7,7 +7,7 @@
 
 use super::error::ApiError;
 use super::AppState;
-use crate::config::smpp_user::MAX_CREDITS;
+use crate::config::MAX_CREDITS;
 use crate::daemon::smpp_server::{SessionEntry, SmppServer, User};
 use crate::daemon::store::rfc3339;
 use crate::server::BindMode;

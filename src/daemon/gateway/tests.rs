@@ -2,7 +2,7 @@
 //! network), a slot bound to the built-in simulator, and channels with no slot here.
 
 use super::*;
-use crate::config::{Config, KeystoreSource, TlsMode};
+use crate::config::{Config, KeystoreSource};
 use crate::daemon::api::metrics::Metrics;
 use crate::daemon::channels::{self, Plumbing, Slot};
 use crate::daemon::smpp_server::UserRoutes;
@@ -12,6 +12,7 @@ use crate::simulator::{Account, Simulator, SimulatorConfig};
 use crate::supervisor::{
     DRIVER_INIT_FAILED, EXCEPTION_PROCESSED, OPEN_AND_BIND_FAILED, SSL_CONTEXT_FAILED,
 };
+use crate::transport::TlsMode;
 use std::time::{Duration, SystemTime};
 use tokio::sync::{watch, Notify};
 

@@ -4,8 +4,9 @@
 
 use super::board::SessionBoard;
 use super::connection::{serve, Shared};
-use crate::config::{ServerTls, SmppServerConfig, TlsVersion};
+use crate::config::{ServerTls, SmppServerConfig};
 use crate::transport::keystore::{Keystore, KeystoreError};
+use crate::transport::TlsVersion;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
