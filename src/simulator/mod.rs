@@ -29,7 +29,7 @@ mod handle;
 mod journal;
 mod message_id;
 mod mo;
-pub mod receipt;
+mod receipt;
 mod record;
 mod registry;
 mod server;
@@ -41,6 +41,7 @@ mod pair;
 mod tls;
 mod wire;
 
+// Starting and steering a simulator.
 pub use config::{
     Account, ClientAuth, MessageIdStyle, SimulatorConfig, TlsServerSettings, TlsVersions,
 };
@@ -48,6 +49,8 @@ pub use error::SimulatorError;
 pub use faults::{AfterBind, Faults};
 pub use handle::{MoMessage, SimulatorHandle};
 pub use mo::{MO_DESTINATION_ADDR, MO_SOURCE_ADDR};
+
+// What it recorded.
 pub use record::{
     BindMode, BindRecord, CloseReason, ConnectionId, ConnectionRecord, DeliverKind, DeliverRecord,
     Event, RecordSnapshot, SessionCount, SubmitOutcome, SubmitRecord,

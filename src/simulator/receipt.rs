@@ -9,15 +9,20 @@ use crate::sms::date_digits;
 use std::time::SystemTime;
 
 /// message_state value for DELIVERED (SMPP 3.4 §5.2.28).
-pub const MESSAGE_STATE_DELIVERED: u8 = 2;
+pub(crate) const MESSAGE_STATE_DELIVERED: u8 = 2;
 
 /// How many octets of the original text a receipt quotes.
-pub const QUOTED_TEXT_LEN: usize = 20;
+pub(crate) const QUOTED_TEXT_LEN: usize = 20;
 
 /// Builds the receipt's short_message for message `id`, quoting the start of `text`.
 /// Written octet by octet: a receipt per submit made the formatting machinery a tenth of a
 /// loaded simulator's CPU.
-pub fn receipt_text(id: &str, submitted: SystemTime, done: SystemTime, text: &[u8]) -> Vec<u8> {
+pub(crate) fn receipt_text(
+    id: &str,
+    submitted: SystemTime,
+    done: SystemTime,
+    text: &[u8],
+) -> Vec<u8> {
     let quoted = &text[..text.len().min(QUOTED_TEXT_LEN)];
     let mut out = Vec::with_capacity(100 + id.len() + quoted.len());
     out.extend_from_slice(b"id:");
