@@ -14,9 +14,8 @@
 //! Run: `cargo bench --bench store -- --warm-up-time 1 --measurement-time 5`
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use smppd::daemon::store::{
-    segment_key, Change, MessageId, NewMessage, SqliteOptions, SqliteStore, Store,
-};
+use smppd::daemon::store::sqlite::{SqliteOptions, SqliteStore};
+use smppd::daemon::store::{segment_key, Change, MessageId, NewMessage, Store};
 use smppd::sms::{Field, Segment};
 use std::io::Write;
 use std::sync::Arc;

@@ -11,11 +11,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use clap::{Args, ValueEnum};
-use smppd::daemon::engine::{ReceiptReport, ReceiptState};
-use smppd::daemon::store::{
-    segment_key, Change, MessageId, NewMessage, PgOptions, PgStore, SqliteOptions, SqliteStore,
-    Store,
-};
+use smppd::daemon::store::postgres::{PgOptions, PgStore};
+use smppd::daemon::store::sqlite::{SqliteOptions, SqliteStore};
+use smppd::daemon::store::{segment_key, Change, MessageId, NewMessage, Store};
+use smppd::daemon::{ReceiptReport, ReceiptState};
 use smppd::sms::{Field, Segment};
 
 use crate::stats::{cpu_ticks, percentile, TICKS_PER_SECOND};

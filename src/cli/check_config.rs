@@ -9,9 +9,9 @@ use smppd::config::{
     Config, KeystoreSource, PostgresStore, SmppServerConfig, SmppUserConfig, StoreBackend,
 };
 use smppd::daemon::channels::tls_settings;
+use smppd::daemon::inspect_postgres;
 use smppd::daemon::store::sqlite::{inspect, latest_schema};
 use smppd::daemon::store::MessageState;
-use smppd::daemon::store_config::inspect_postgres;
 use smppd::supervisor::ChannelFailure;
 use smppd::transport::keystore::Keystore;
 use smppd::transport::Connector;

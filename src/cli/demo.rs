@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use smppd::daemon::run;
+use smppd::daemon;
 use smppd::secret::Secret;
 use smppd::simulator::{
     Account, ClientAuth, MessageIdStyle, Simulator, SimulatorConfig, TlsServerSettings, TlsVersions,
@@ -84,7 +84,7 @@ pub fn run(args: DemoArgs) -> ExitCode {
                 );
             }
         });
-        let result = run::run(&args.config, Some(ready)).await;
+        let result = daemon::run(&args.config, Some(ready)).await;
         simulator.shutdown().await;
         exit_code("demo", result)
     })

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use smppd::daemon::logging::{self, LogFormat};
-use smppd::daemon::run::{self, RunError};
+use smppd::daemon::{self, RunError};
 
 /// Options shared by the commands that run the daemon.
 #[derive(Debug, Args)]
@@ -81,6 +81,6 @@ pub fn run(args: RunArgs) -> ExitCode {
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    let result = runtime.block_on(run::run(&args.config, None));
+    let result = runtime.block_on(daemon::run(&args.config, None));
     exit_code("run", result)
 }

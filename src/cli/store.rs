@@ -13,9 +13,9 @@ use std::time::{Duration, SystemTime};
 use clap::{Args, Subcommand};
 use serde_json::{json, Map, Value};
 use smppd::config::{Config, PostgresStore, StoreBackend};
+use smppd::daemon::postgres_options;
 use smppd::daemon::store::sqlite::inspect;
 use smppd::daemon::store::{postgres, rfc3339, StoreError, StoreStats};
-use smppd::daemon::store_config;
 
 /// `smppd store ...` subcommands.
 #[derive(Debug, Subcommand)]
@@ -90,7 +90,7 @@ fn run_inspect(args: InspectArgs) -> ExitCode {
 fn inspect_postgres(config: &Config, pg: &PostgresStore) -> Result<StoreStats, StoreError> {
     let runtime =
         super::runtime(super::Threads::One).map_err(|e| StoreError::Read(e.to_string()))?;
-    let options = store_config::postgres_options(config, pg);
+    let options = postgres_options(config, pg);
     runtime.block_on(postgres::inspect(&options))
 }
 

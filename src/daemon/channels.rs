@@ -5,6 +5,10 @@
 //! Set-up failures (a wrong keystore password, a missing file...) are logged here as 43010
 //! then 42403, and leave the channel `Failed` without a task: retrying cannot fix them, only
 //! a configuration change can (SIGHUP, or a restart).
+//!
+//! A namespace of its own under `daemon`: one channel can be started apart from the daemon
+//! ([`supervise`], as the tests and `check-config` do), and its functions read with the
+//! module's name (`channels::supervise`).
 
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
@@ -13,7 +17,7 @@ use std::time::SystemTime;
 use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::JoinHandle;
 
-use super::api::metrics::Metrics;
+use super::api::Metrics;
 use super::certificates::ChannelCertificates;
 use super::feeder::{Feeder, InFlight};
 use super::sink::Sink;

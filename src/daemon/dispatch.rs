@@ -270,7 +270,7 @@ impl Dispatcher {
 }
 
 /// The word the API uses for a coding.
-pub fn coding_word(coding: Coding) -> &'static str {
+pub(crate) fn coding_word(coding: Coding) -> &'static str {
     match coding {
         Coding::Gsm7 => "gsm7",
         Coding::Ia5 => "ascii",
@@ -300,7 +300,7 @@ fn policy(encoding: Option<Encoding>, channel: &ChannelConfig) -> CodingPolicy {
 
 /// The length of an SMPP relative time (`YYMMDDhhmmss000R`) in seconds, counting a year as
 /// 365 days and a month as 30; `None` for an absolute time or an empty string.
-pub fn relative_seconds(time: &str) -> Option<u64> {
+pub(crate) fn relative_seconds(time: &str) -> Option<u64> {
     let b = time.as_bytes();
     if b.len() != 16 || b[15] != b'R' || !b[..12].iter().all(u8::is_ascii_digit) {
         return None;
@@ -313,7 +313,8 @@ pub fn relative_seconds(time: &str) -> Option<u64> {
 mod tests {
     use super::*;
     use crate::daemon::gateway::Gateway;
-    use crate::daemon::store::{ClaimedMessage, SqliteOptions, SqliteStore};
+    use crate::daemon::store::sqlite::{SqliteOptions, SqliteStore};
+    use crate::daemon::store::ClaimedMessage;
 
     /// Channels `a` (transceiver), `v` (a validity period of 10 minutes, at most 2
     /// segments) and `r` (receiver only), none bound: messages wait on disk.

@@ -158,7 +158,7 @@ impl ChannelSnapshot {
     }
 }
 
-/// The running channels, as the dispatcher and the API see them. [`super::gateway::Gateway`]
+/// The running channels, as the dispatcher and the API see them. The daemon's gateway
 /// implements it on top of the supervisors; tests use a fake.
 ///
 /// Both methods are called from request handlers: they must not block (take a snapshot).

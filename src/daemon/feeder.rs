@@ -41,14 +41,14 @@ const IDLE_POLL: Duration = Duration::from_millis(1000);
 /// stops claiming while too many are outstanding, so a store that falls behind slows the
 /// sending down instead of letting reports pile up in memory.
 #[derive(Debug, Default)]
-pub struct InFlight {
+pub(crate) struct InFlight {
     count: AtomicUsize,
     recorded: Notify,
 }
 
 impl InFlight {
     /// Segments outstanding now.
-    pub fn get(&self) -> usize {
+    pub(crate) fn get(&self) -> usize {
         self.count.load(Ordering::Relaxed)
     }
 
@@ -57,7 +57,7 @@ impl InFlight {
     }
 
     /// The sink recorded `n` outcomes.
-    pub fn recorded(&self, n: usize) {
+    pub(crate) fn recorded(&self, n: usize) {
         if n == 0 {
             return;
         }
@@ -71,7 +71,7 @@ impl InFlight {
 }
 
 /// One channel's feeder task.
-pub struct Feeder {
+pub(crate) struct Feeder {
     /// The channel.
     pub config: Arc<ChannelConfig>,
     /// Where messages come from.
@@ -127,7 +127,7 @@ impl Feeder {
 
     /// Runs until stopped (or the channel's queue closes). Returns the messages it claimed
     /// but could not hand over, for the caller to release once the channel has stopped.
-    pub async fn run(mut self) -> Vec<i64> {
+    pub(crate) async fn run(mut self) -> Vec<i64> {
         // When the last claim took everything there was, when it did.
         let mut emptied_at: Option<Instant> = None;
         // Counts this slot as able to transmit for the users' routes while it is.
@@ -291,7 +291,7 @@ impl Feeder {
 /// One segment as a submit_sm, with the channel's addressing defaults. The validity sent is
 /// what remains of the message's own (so an SMSC never keeps it longer than asked), or the
 /// channel's `x-smpp-validity-period` as written.
-pub fn submit_sm(
+pub(crate) fn submit_sm(
     config: &ChannelConfig,
     message: &ClaimedMessage,
     segment: &Segment,
@@ -527,8 +527,8 @@ mod tests {
             state: ChannelState,
         ) -> Running {
             let dir = tempfile::tempdir().unwrap();
-            let (store, _) = crate::daemon::store::SqliteStore::open(
-                crate::daemon::store::SqliteOptions::new(dir.path().join("f.db")),
+            let (store, _) = crate::daemon::store::sqlite::SqliteStore::open(
+                crate::daemon::store::sqlite::SqliteOptions::new(dir.path().join("f.db")),
             )
             .unwrap();
             let store: Arc<dyn Store> = Arc::new(store);

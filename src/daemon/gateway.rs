@@ -17,7 +17,7 @@ struct Entry {
 }
 
 /// The configured channels and their running session slots, seen as an [`Engine`].
-pub struct Gateway {
+pub(crate) struct Gateway {
     channels: RwLock<Vec<Entry>>,
 }
 
@@ -30,7 +30,7 @@ impl std::fmt::Debug for Gateway {
 
 impl Gateway {
     /// A gateway over `configs` (in configured order), with no slot running yet.
-    pub fn new(configs: Vec<Arc<ChannelConfig>>) -> Arc<Gateway> {
+    pub(crate) fn new(configs: Vec<Arc<ChannelConfig>>) -> Arc<Gateway> {
         let gateway = Arc::new(Gateway {
             channels: RwLock::new(Vec::new()),
         });
@@ -51,7 +51,7 @@ impl Gateway {
     /// Makes `configs` the configured channels, in that order. Slots of a channel that
     /// stays keep running; the caller stops the slots of changed and removed channels
     /// first ([`Gateway::take_named`]).
-    pub fn configure(&self, configs: Vec<Arc<ChannelConfig>>) {
+    pub(crate) fn configure(&self, configs: Vec<Arc<ChannelConfig>>) {
         let mut guard = self.write();
         let mut old = std::mem::take(&mut *guard);
         *guard = configs
@@ -68,7 +68,7 @@ impl Gateway {
     }
 
     /// Takes every running slot out (to stop them), leaving the channels configured.
-    pub fn take_channels(&self) -> Vec<Channel> {
+    pub(crate) fn take_channels(&self) -> Vec<Channel> {
         self.write()
             .iter_mut()
             .flat_map(|e| std::mem::take(&mut e.slots))
@@ -76,7 +76,7 @@ impl Gateway {
     }
 
     /// Takes the running slots of the channels named in `names` out.
-    pub fn take_named(&self, names: &[String]) -> Vec<Channel> {
+    pub(crate) fn take_named(&self, names: &[String]) -> Vec<Channel> {
         self.write()
             .iter_mut()
             .filter(|e| names.contains(&e.config.name))
@@ -85,7 +85,7 @@ impl Gateway {
     }
 
     /// Takes slot `slot` of `channel` out, if it runs here.
-    pub fn take_slot(&self, channel: &str, slot: u16) -> Option<Channel> {
+    pub(crate) fn take_slot(&self, channel: &str, slot: u16) -> Option<Channel> {
         let mut guard = self.write();
         let entry = guard.iter_mut().find(|e| e.config.name == channel)?;
         let at = entry.slots.iter().position(|c| c.slot.fence.slot == slot)?;
@@ -93,7 +93,7 @@ impl Gateway {
     }
 
     /// Puts a running slot in; hands it back when its channel is not configured.
-    pub fn insert(&self, channel: Channel) -> Option<Channel> {
+    pub(crate) fn insert(&self, channel: Channel) -> Option<Channel> {
         let mut guard = self.write();
         let Some(entry) = guard
             .iter_mut()
@@ -110,12 +110,12 @@ impl Gateway {
     }
 
     /// The configured channels, in order.
-    pub fn configs(&self) -> Vec<Arc<ChannelConfig>> {
+    pub(crate) fn configs(&self) -> Vec<Arc<ChannelConfig>> {
         self.read().iter().map(|e| e.config.clone()).collect()
     }
 
     /// The slots of `channel` running here, with the fences they run under.
-    pub fn running(&self, channel: &str) -> Vec<super::store::Fence> {
+    pub(crate) fn running(&self, channel: &str) -> Vec<super::store::Fence> {
         self.read()
             .iter()
             .find(|e| e.config.name == channel)
@@ -124,7 +124,7 @@ impl Gateway {
     }
 
     /// One-line summary for systemd's STATUS: how many channels are bound.
-    pub fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         let channels = self.read();
         let states = |e: &Entry| {
             e.slots

@@ -9,6 +9,9 @@
 //! Every line has an `event`: each of smppd's own log statements names one (a test reads the
 //! sources to keep it so), and lines from the libraries underneath (the HTTP client and
 //! server, at debug level) get `event` `library` and their `target`.
+//!
+//! A namespace of its own under `daemon`: the command line sets logging up before the daemon
+//! runs, and its functions read with the module's name (`logging::init`).
 
 use std::io::IsTerminal;
 

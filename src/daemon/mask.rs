@@ -7,7 +7,7 @@
 //! because masking them would make the log useless for the support cases it exists for.
 
 /// Returns `text` with every card number masked as `****…1234`.
-pub fn mask_card_numbers(text: &str) -> String {
+pub(crate) fn mask_card_numbers(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
     let mut i = 0;

@@ -10,23 +10,46 @@
 //! ```
 //!
 //! Depends on: config, supervisor and everything below them. The API and the dispatcher see
-//! the channels only through the [`engine::Engine`] trait.
+//! the channels only through the [`Engine`] trait.
+//!
+//! The root re-exports what runs the daemon and what the API is built from. Four namespaces
+//! stay apart from it, each with an API of its own: [`api`] (the HTTP API's router and
+//! server), [`store`] (the durable store and its backends), [`channels`] (one supervised
+//! channel, as `run` starts them) and [`logging`] (the log formats and their set-up).
 
 pub mod api;
-pub mod certificates;
+mod certificates;
 pub mod channels;
-pub mod cluster;
-pub mod dispatch;
-pub mod engine;
-pub mod feeder;
-pub mod gateway;
+mod cluster;
+mod dispatch;
+mod engine;
+mod feeder;
+mod gateway;
 pub mod logging;
-pub mod mask;
-pub mod router;
-pub mod run;
-pub mod sink;
-pub mod smpp_server;
+mod mask;
+mod router;
+mod run;
+mod sink;
+mod smpp_server;
 pub mod store;
-pub mod store_config;
-pub mod systemd;
-pub mod webhook;
+mod store_config;
+mod systemd;
+mod webhook;
+
+// Running the daemon.
+pub use run::{run, RunError, STOP_BOUND};
+
+// What the HTTP API and the dispatcher see of the channels.
+pub use engine::{
+    CertificateRole, CertificateStatus, ChannelCounters, ChannelError, ChannelPhase,
+    ChannelSnapshot, Engine, InboundContent, InboundReport, ReceiptReport, ReceiptState,
+};
+
+// Accepting a message: checked, segmented, committed, handed to a channel.
+pub use dispatch::{Content, DispatchError, Dispatcher, Encoding, MessageRequest};
+
+// The SMPP server: smppd as the SMSC of the ESMEs that bind to it.
+pub use smpp_server::SmppServer;
+
+// Opening the store a configuration names.
+pub use store_config::{inspect_postgres, postgres_options};

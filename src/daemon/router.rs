@@ -40,18 +40,18 @@ pub enum RouteError {
 
 /// Picks channels; holds only the round-robin position, so one is shared by every request.
 #[derive(Debug, Default)]
-pub struct Router {
+pub(crate) struct Router {
     next: AtomicUsize,
 }
 
 impl Router {
     /// A router starting its rotation at the first channel.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Router::default()
     }
 
     /// The channel for a message. `explicit` is the request's `channel`.
-    pub fn choose(
+    pub(crate) fn choose(
         &self,
         channels: &[ChannelSnapshot],
         explicit: Option<&str>,

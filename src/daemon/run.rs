@@ -18,7 +18,7 @@ use tokio::sync::{watch, Notify};
 
 use super::api::{self, Services, ServicesError};
 use super::channels::Plumbing;
-use super::cluster::slots::Slots;
+use super::cluster::Slots;
 use super::dispatch::Dispatcher;
 use super::gateway::Gateway;
 use super::smpp_server::{ListenError, SmppServer, UserRoutes};
@@ -32,11 +32,11 @@ pub const STOP_BOUND: Duration = Duration::from_secs(25);
 
 /// How long re-reading the configuration on SIGHUP may take. Files are small and local; a
 /// read that takes longer is stuck (a hung network file system) and the reload is given up.
-pub const RELOAD_READ_BOUND: Duration = Duration::from_secs(10);
+pub(crate) const RELOAD_READ_BOUND: Duration = Duration::from_secs(10);
 
 /// Why a configuration could not be re-read.
 #[derive(Debug, thiserror::Error)]
-pub enum ReloadError {
+pub(crate) enum ReloadError {
     /// The file was read and has problems; each is listed.
     #[error("{0}")]
     Config(ConfigErrors),
@@ -72,7 +72,7 @@ async fn off_runtime<T: Send + 'static>(
 }
 
 /// Reads and validates the configuration at `path` off the runtime, within `bound`.
-pub async fn load_off_runtime(path: &Path, bound: Duration) -> Result<Loaded, ReloadError> {
+pub(crate) async fn load_off_runtime(path: &Path, bound: Duration) -> Result<Loaded, ReloadError> {
     let path = path.to_path_buf();
     off_runtime(bound, move || Config::load(&path))
         .await?
@@ -108,7 +108,7 @@ pub enum RunError {
 }
 
 /// Logs configuration warnings, one event each.
-pub fn log_warnings(warnings: &[ConfigWarning]) {
+pub(crate) fn log_warnings(warnings: &[ConfigWarning]) {
     for w in warnings {
         tracing::warn!(
             event = "config_warning",
@@ -334,7 +334,7 @@ pub async fn run(
 /// Records this node on the shared store, waiting (up to two leases) for an earlier
 /// process of the same name to fall silent; refuses to start while another live process
 /// uses the name, since both would claim the same slots' messages.
-async fn register(leases: &super::store::Leases) -> Result<(), RunError> {
+async fn register(leases: &super::store::postgres::Leases) -> Result<(), RunError> {
     let deadline = tokio::time::Instant::now() + leases.lease() * 2 + Duration::from_secs(1);
     let mut told = false;
     loop {

@@ -10,7 +10,7 @@
 //!
 //! An inbound message to an address in an SMPP user's `address-ranges` goes to that user's
 //! outbox instead of the webhook, as the octets the SMSC sent (see
-//! [`super::store::user_event::UserMo`]), whether or not a webhook is configured.
+//! [`super::store::UserMo`]), whether or not a webhook is configured.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -21,14 +21,14 @@ use bytes::Bytes;
 use serde_json::{Map, Value};
 use tokio::sync::{mpsc, Notify};
 
-use super::api::metrics::Metrics;
+use super::api::Metrics;
 use super::engine::{InboundContent, ReceiptReport, ReceiptState};
 use super::feeder::InFlight;
 use super::mask::mask_card_numbers;
 use super::smpp_server::UserRoutes;
 use super::store::{
-    rfc3339, user_event::UserMo, Applied, Change, Fence, Ran, ReceiptMatch, Store, StoreError,
-    StoreFuture, StoredPart,
+    rfc3339, Applied, Change, Fence, Ran, ReceiptMatch, Store, StoreError, StoreFuture, StoredPart,
+    UserMo,
 };
 use crate::codec::{CommandStatus, TlvTag, Tlvs};
 use crate::config::{ChannelConfig, InboundEncoding};
@@ -49,7 +49,7 @@ const MAX_BATCH: usize = 4096;
 const RETRY_MAX: Duration = Duration::from_secs(5);
 
 /// One channel's sink task.
-pub struct Sink {
+pub(crate) struct Sink {
     /// The channel.
     pub config: Arc<ChannelConfig>,
     /// Where everything goes.
@@ -132,7 +132,7 @@ impl Sink {
     /// happens to the first's sync), and each batch is answered, in order, once durable. A
     /// batch with inbound messages other than receipts waits for every batch before it and
     /// is handled alone: reassembly reads what the store answered.
-    pub async fn run(self, mut events: mpsc::UnboundedReceiver<SessionEvent>) {
+    pub(crate) async fn run(self, mut events: mpsc::UnboundedReceiver<SessionEvent>) {
         let mut reassembly = self.restore().await;
         let mut batch = Vec::new();
         let mut tick = tokio::time::interval(Duration::from_secs(10));

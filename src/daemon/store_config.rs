@@ -2,10 +2,9 @@
 //! knows both the configuration and the store (which knows nothing of TOML).
 
 use super::cluster::{Board, StoreKind};
-use super::store::{
-    postgres, Leases, PgOptions, PgStore, Recovery, SqliteOptions, SqliteStore, Store, StoreError,
-    StoreStats,
-};
+use super::store::postgres::{Leases, PgOptions, PgStore};
+use super::store::sqlite::{SqliteOptions, SqliteStore};
+use super::store::{postgres, Recovery, Store, StoreError, StoreStats};
 use crate::config::{Config, PostgresStore, StoreBackend};
 use std::io::Read;
 use std::sync::Arc;
@@ -15,7 +14,7 @@ const FALLBACK_NODE: &str = "smppd";
 
 /// This machine's host name (the default `node-name`), read from the kernel: a bounded read
 /// of a file that holds at most 64 octets.
-pub fn host_name() -> String {
+pub(crate) fn host_name() -> String {
     let mut name = String::new();
     let read = std::fs::File::open("/proc/sys/kernel/hostname")
         .and_then(|f| f.take(256).read_to_string(&mut name));
@@ -31,7 +30,7 @@ pub fn host_name() -> String {
 }
 
 /// The SQLite store's options for `config`.
-pub fn sqlite_options(config: &Config) -> SqliteOptions {
+pub(crate) fn sqlite_options(config: &Config) -> SqliteOptions {
     let mut options = SqliteOptions::new(config.store.path.clone());
     common(
         config,
@@ -87,7 +86,7 @@ fn common(
 
 /// Where the store is, for logs and messages: the file, or the URL (which holds no
 /// password).
-pub fn describe(config: &Config) -> String {
+pub(crate) fn describe(config: &Config) -> String {
     match &config.store.backend {
         StoreBackend::Sqlite => config.store.path.display().to_string(),
         StoreBackend::Postgres(pg) => pg.url.clone(),
@@ -95,7 +94,7 @@ pub fn describe(config: &Config) -> String {
 }
 
 /// An opened store and what comes with it.
-pub struct Opened {
+pub(crate) struct Opened {
     /// The store.
     pub store: Arc<dyn Store>,
     /// What opening it found.
@@ -115,7 +114,7 @@ impl std::fmt::Debug for Opened {
 
 /// Opens the backend `[store]` names: SQLite off the runtime's workers (it reads and
 /// migrates the file), PostgreSQL asynchronously.
-pub async fn open(config: &Config) -> Result<Opened, StoreError> {
+pub(crate) async fn open(config: &Config) -> Result<Opened, StoreError> {
     match &config.store.backend {
         StoreBackend::Sqlite => {
             let options = sqlite_options(config);

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 /// Where notifications go; `None` when not started by systemd (every call is then a no-op).
 #[derive(Debug, Clone, Default)]
-pub struct Notifier {
+pub(crate) struct Notifier {
     socket: Option<NotifySocket>,
 }
 
@@ -25,12 +25,12 @@ enum NotifySocket {
 
 impl Notifier {
     /// The notifier described by `$NOTIFY_SOCKET`, if set.
-    pub fn from_env() -> Notifier {
+    pub(crate) fn from_env() -> Notifier {
         Notifier::new(std::env::var_os("NOTIFY_SOCKET").map(PathBuf::from))
     }
 
     /// A notifier sending to `socket` (a path, or `@name` for an abstract socket).
-    pub fn new(socket: Option<PathBuf>) -> Notifier {
+    pub(crate) fn new(socket: Option<PathBuf>) -> Notifier {
         let socket = socket.map(|p| {
             use std::os::unix::ffi::OsStrExt;
             match p.as_os_str().as_bytes().strip_prefix(b"@") {
@@ -42,7 +42,7 @@ impl Notifier {
     }
 
     /// Whether a service manager is listening.
-    pub fn enabled(&self) -> bool {
+    pub(crate) fn enabled(&self) -> bool {
         self.socket.is_some()
     }
 
@@ -59,17 +59,17 @@ impl Notifier {
     }
 
     /// `READY=1` with a status line: every channel has been initialised.
-    pub fn ready(&self, status: &str) -> io::Result<()> {
+    pub(crate) fn ready(&self, status: &str) -> io::Result<()> {
         self.send(&format!("READY=1\nSTATUS={}", one_line(status)))
     }
 
     /// `STATUS=...`: the one-line summary `systemctl status` shows.
-    pub fn status(&self, status: &str) -> io::Result<()> {
+    pub(crate) fn status(&self, status: &str) -> io::Result<()> {
         self.send(&format!("STATUS={}", one_line(status)))
     }
 
     /// `RELOADING=1`, with the monotonic timestamp systemd 253+ requires beside it.
-    pub fn reloading(&self) -> io::Result<()> {
+    pub(crate) fn reloading(&self) -> io::Result<()> {
         self.send(&format!(
             "RELOADING=1\nMONOTONIC_USEC={}",
             monotonic_usec().unwrap_or(0)
@@ -77,12 +77,12 @@ impl Notifier {
     }
 
     /// `STOPPING=1`.
-    pub fn stopping(&self) -> io::Result<()> {
+    pub(crate) fn stopping(&self) -> io::Result<()> {
         self.send("STOPPING=1")
     }
 
     /// `WATCHDOG=1`.
-    pub fn watchdog(&self) -> io::Result<()> {
+    pub(crate) fn watchdog(&self) -> io::Result<()> {
         self.send("WATCHDOG=1")
     }
 }
@@ -118,7 +118,7 @@ fn monotonic_usec() -> Option<u64> {
 }
 
 /// How often to ping: half of `$WATCHDOG_USEC` when the watchdog is on for this process.
-pub fn watchdog_interval() -> Option<Duration> {
+pub(crate) fn watchdog_interval() -> Option<Duration> {
     let usec: u64 = std::env::var("WATCHDOG_USEC").ok()?.parse().ok()?;
     if let Some(pid) = std::env::var("WATCHDOG_PID")
         .ok()
@@ -133,7 +133,10 @@ pub fn watchdog_interval() -> Option<Duration> {
 
 /// Pings the watchdog from a tokio task every `interval`: a ping proves that the runtime still
 /// schedules tasks, which is what a hung daemon would stop doing.
-pub fn spawn_watchdog(notifier: Notifier, interval: Duration) -> tokio::task::JoinHandle<()> {
+pub(crate) fn spawn_watchdog(
+    notifier: Notifier,
+    interval: Duration,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(interval);
         loop {

@@ -18,7 +18,7 @@
 //! Depends on: config (`[webhook]`) and the store's outbox; it sends the JSON documents the
 //! sink and the store built.
 
-use super::api::metrics::WebhookStats;
+use super::api::WebhookStats;
 use super::store::{OutboxEvent, Store};
 use crate::config::WebhookConfig;
 use crate::secret::Secret;
@@ -299,7 +299,7 @@ impl Sender {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::daemon::store::{SqliteOptions, SqliteStore};
+    use crate::daemon::store::sqlite::{SqliteOptions, SqliteStore};
 
     #[tokio::test]
     async fn the_retry_delay_doubles_from_the_least_to_the_most() {

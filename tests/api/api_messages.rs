@@ -8,8 +8,8 @@ use crate::support::api::{
 use hyper::{Method, StatusCode};
 use serde_json::{json, Value};
 use smppd::daemon::api::ROUTES;
-use smppd::daemon::engine::{ReceiptReport, ReceiptState};
 use smppd::daemon::store::{segment_key, Change, MessageId};
+use smppd::daemon::{ReceiptReport, ReceiptState};
 
 const BIG_BODY: &str = "[http]\nmax-body-bytes = 262144\n";
 
@@ -578,8 +578,9 @@ async fn serve_stops_on_shutdown_after_answering() {
 #[tokio::test]
 async fn a_full_disk_is_a_503_with_the_reason_and_nothing_accepted_is_lost() {
     use smppd::daemon::api::{router, serve, Services};
-    use smppd::daemon::dispatch::Dispatcher;
-    use smppd::daemon::store::{SqliteOptions, SqliteStore, Store};
+    use smppd::daemon::store::sqlite::{SqliteOptions, SqliteStore};
+    use smppd::daemon::store::Store;
+    use smppd::daemon::Dispatcher;
     use std::sync::Arc;
     let dir = tempfile::tempdir().unwrap();
     let config = crate::support::api::config_in(dir.path(), "");

@@ -528,7 +528,7 @@ fn a_reload_naming_a_fifo_is_refused_and_sigterm_still_stops_at_once() {
     daemon.signal("TERM");
     assert!(daemon.wait().success(), "{}", daemon.all_output());
     assert!(
-        asked.elapsed() < smppd::daemon::run::STOP_BOUND,
+        asked.elapsed() < smppd::daemon::STOP_BOUND,
         "stopping took {:?}",
         asked.elapsed()
     );

@@ -2,7 +2,8 @@
 //! daemon would, inspected by the real binary as text and as JSON; a missing store and a
 //! broken configuration exit with their own status.
 
-use smppd::daemon::store::{MessageId, NewMessage, SqliteOptions, SqliteStore, Store};
+use smppd::daemon::store::sqlite::{SqliteOptions, SqliteStore};
+use smppd::daemon::store::{MessageId, NewMessage, Store};
 use smppd::sms::{Field, Segment};
 use std::path::{Path, PathBuf};
 

@@ -26,9 +26,9 @@
 //! seen) and that transactions did group several calls.
 
 use smppd::daemon::store::sqlite::latest_schema;
+use smppd::daemon::store::sqlite::{SqliteOptions, SqliteStore};
 use smppd::daemon::store::{
-    segment_key, Accepted, Applied, Change, MessageId, MessageState, NewMessage, SqliteOptions,
-    SqliteStore, Store,
+    segment_key, Accepted, Applied, Change, MessageId, MessageState, NewMessage, Store,
 };
 use smppd::sms::{Field, Segment};
 use std::collections::{BTreeMap, BTreeSet};

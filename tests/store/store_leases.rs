@@ -8,10 +8,8 @@
 //! its old epoch; node names are exclusive while their holder is alive.
 
 use crate::support::pg::TestSchema;
-use smppd::daemon::store::postgres::HeldSlot;
-use smppd::daemon::store::{
-    segment_key, Change, Fence, MessageId, NewMessage, PgOptions, PgStore, Store, StoreError,
-};
+use smppd::daemon::store::postgres::{HeldSlot, PgOptions, PgStore};
+use smppd::daemon::store::{segment_key, Change, Fence, MessageId, NewMessage, Store, StoreError};
 use smppd::sms::{Field, Segment};
 use std::time::{Duration, SystemTime};
 

@@ -54,12 +54,14 @@
 
 use proptest::prelude::*;
 use proptest::sample::Index;
-use smppd::daemon::engine::{ReceiptReport, ReceiptState};
+use smppd::daemon::store::postgres::{PgOptions, PgStore};
+use smppd::daemon::store::sqlite::{SqliteOptions, SqliteStore};
 use smppd::daemon::store::{
     segment_key, Accepted, AcceptedMessage, Applied, Change, ClaimedMessage, Failure, Idempotency,
-    MessageId, MessageRecord, MessageState, NewMessage, Outcome, PgOptions, PgStore, ReceiptMatch,
-    Refused, SegmentRecord, SqliteOptions, SqliteStore, Store, Transition, Upkeep,
+    MessageId, MessageRecord, MessageState, NewMessage, Outcome, ReceiptMatch, Refused,
+    SegmentRecord, Store, Transition, Upkeep,
 };
+use smppd::daemon::{ReceiptReport, ReceiptState};
 
 use smppd::sms::{Field, SarValues, Segment};
 use std::collections::BTreeMap;

@@ -9,12 +9,11 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 use smppd::config::{ChannelConfig, Config};
 use smppd::daemon::api::{self, Services};
-use smppd::daemon::dispatch::Dispatcher;
-use smppd::daemon::engine::{
-    CertificateRole, CertificateStatus, ChannelCounters, ChannelError, ChannelSnapshot, Engine,
-};
-use smppd::daemon::smpp_server::SmppServer;
 use smppd::daemon::store::{segment_key, Applied, Change, ClaimedMessage};
+use smppd::daemon::{
+    CertificateRole, CertificateStatus, ChannelCounters, ChannelError, ChannelSnapshot, Dispatcher,
+    Engine, SmppServer,
+};
 use smppd::supervisor::ChannelState;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

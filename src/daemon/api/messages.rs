@@ -4,9 +4,10 @@
 //! [`crate::daemon::dispatch::Dispatcher`]); a batch is committed in one transaction.
 
 use super::error::ApiError;
-use super::request::{self, MessageRequest};
+use super::request;
 use super::AppState;
 use crate::daemon::dispatch::DispatchError;
+use crate::daemon::dispatch::MessageRequest;
 use crate::daemon::router::RouteError;
 use crate::daemon::store::{rfc3339, Accepted, AcceptedMessage, MessageId, MessageRecord, Refused};
 use axum::body::Body;

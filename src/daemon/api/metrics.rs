@@ -10,7 +10,7 @@
 mod alerting;
 mod smpp;
 
-pub use smpp::{SmppStats, SmppUserStats};
+pub(crate) use smpp::SmppStats;
 
 use crate::build_info;
 use crate::daemon::engine::ChannelSnapshot;
@@ -23,7 +23,7 @@ use std::time::{Duration, SystemTime};
 /// Adds the label `node="NODE"` to every sample of `text` (several nodes sharing one store
 /// scrape into one Prometheus: the label tells their series apart). Node names are
 /// `[A-Za-z0-9._-]`, so they need no escaping.
-pub fn label_node(text: &str, node: &str) -> String {
+pub(crate) fn label_node(text: &str, node: &str) -> String {
     let mut out = String::with_capacity(text.len() + text.lines().count() * (node.len() + 10));
     for line in text.lines() {
         if line.starts_with('#') || line.is_empty() {
@@ -49,13 +49,13 @@ pub fn label_node(text: &str, node: &str) -> String {
 
 /// Upper bounds (seconds) of the latency histogram's buckets; `+Inf` is implied. They span a
 /// local simulator (milliseconds) to a throttled SMSC (tens of seconds).
-pub const LATENCY_BUCKETS: [f64; 12] = [
+pub(crate) const LATENCY_BUCKETS: [f64; 12] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 ];
 
 /// A fixed-bucket histogram. Counts are kept per bucket and made cumulative when written.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Histogram {
+pub(crate) struct Histogram {
     /// Observations per bucket; the last slot is the overflow (`+Inf` only).
     counts: [u64; LATENCY_BUCKETS.len() + 1],
     sum: f64,
@@ -64,7 +64,7 @@ pub struct Histogram {
 
 impl Histogram {
     /// Adds one observation.
-    pub fn observe(&mut self, value: Duration) {
+    pub(crate) fn observe(&mut self, value: Duration) {
         let secs = value.as_secs_f64();
         let slot = LATENCY_BUCKETS
             .iter()

@@ -32,6 +32,10 @@
 //!
 //! Depends on: config, the daemon's dispatcher, engine trait, store, webhook and SMPP server;
 //! never on a supervisor or session directly.
+//!
+//! A namespace of its own under `daemon`: the router and the server are built and started
+//! apart from the rest of the daemon (the tests serve a router over a fake engine). [`request`]
+//! is a namespace within it for the parser of a message's JSON body.
 
 mod auth;
 mod backlog;
@@ -42,27 +46,34 @@ mod guard;
 mod head_errors;
 mod health;
 mod messages;
-pub mod metrics;
+mod metrics;
 mod openapi;
 pub mod request;
 mod serve;
 mod smpp;
 mod status;
 
+// Serving: the server with its header-read timeout, and what comes before any route.
 pub use auth::{AuthError, AuthFailures, BearerAuth, AUTH_LOG_EVERY};
-pub use backlog::BACKLOG_TTL;
-pub use error::ApiError;
 pub use guard::{GuardError, RequestGuard};
 pub use head_errors::{MAX_HEADERS, MAX_HEAD_BYTES};
+pub use serve::{serve, serve_with, HEADER_TIMEOUT};
+
+// The routes, their bodies and errors, and the OpenAPI description of them.
+pub use backlog::BACKLOG_TTL;
+pub use error::ApiError;
 pub use messages::{AcceptedBody, BatchBody, BatchItem, MessageBody, IDEMPOTENCY_HEADER};
 pub use openapi::{document as openapi_document, ROUTES};
-pub use serve::{serve, serve_with, HEADER_TIMEOUT};
+
+// The counters behind `/metrics`, which the channels and the webhook sender update.
+pub(crate) use metrics::{Metrics, WebhookStats};
 
 use super::cluster::Board;
 use super::dispatch::Dispatcher;
 use super::engine::Engine;
 use super::smpp_server::{SmppServer, UserRoutes};
-use super::store::{Leases, Recovery, Store, StoreError};
+use super::store::postgres::Leases;
+use super::store::{Recovery, Store, StoreError};
 use super::webhook::{Webhook, WebhookError};
 use crate::config::{Config, HttpConfig};
 use axum::body::Body;
@@ -72,7 +83,6 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use http_body_util::{BodyExt, Limited};
-use metrics::Metrics;
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
@@ -124,8 +134,8 @@ impl std::fmt::Debug for Services {
 }
 
 impl Services {
-    /// Opens the store `[store]` names (see [`super::store_config::open`]) and starts the webhook sender for `[webhook]`. Must be called inside a
-    /// tokio runtime.
+    /// Opens the store `[store]` names and starts the webhook sender for `[webhook]`. Must be
+    /// called inside a tokio runtime.
     pub async fn open(config: &Config) -> Result<(Services, Recovery), ServicesError> {
         let super::store_config::Opened {
             store,

@@ -4,6 +4,9 @@
 //! size limit), and every field is taken out by hand so that each 400 names the field and
 //! says what is wrong with it. Unknown fields are refused too: a typo such as `delivery_reprot`
 //! must not silently send a message without the receipt the client asked for.
+//!
+//! A namespace of its own under `api`: its items ([`parse`], [`FIELDS`], [`ENCODINGS`]) are
+//! named for the body they check, and the OpenAPI description's tests check them one by one.
 
 use super::error::ApiError;
 use crate::daemon::store::Idempotency;
@@ -32,7 +35,7 @@ pub const MAX_VALIDITY_SECS: u64 = 99 * 86_400 + 86_399;
 /// The longest idempotency key accepted.
 pub const MAX_IDEMPOTENCY_KEY: usize = 255;
 
-pub use crate::daemon::dispatch::{Content, Encoding, MessageRequest};
+use crate::daemon::dispatch::{Content, Encoding, MessageRequest};
 
 /// The accepted words for `encoding`.
 pub const ENCODINGS: [(&str, Encoding); 5] = [

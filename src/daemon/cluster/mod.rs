@@ -2,8 +2,8 @@
 //! sees it (`GET /v1/cluster`).
 //!
 //! On the embedded store there is one node: every slot of every channel runs here
-//! ([`slots::Slots::local`]). On PostgreSQL several nodes share the store, and a slot runs
-//! where its lease is held ([`slots::Slots::leased`]): the lease keeper renews what this
+//! ([`Slots::local`]). On PostgreSQL several nodes share the store, and a slot runs
+//! where its lease is held ([`Slots::leased`]): the lease keeper renews what this
 //! node holds, takes free or expired slots up to this node's share, gives up slots above
 //! it, and stops a slot the moment its lease can no longer be trusted (see
 //! [`crate::session::SendGate`] and [`crate::daemon::store::Fence`]).
@@ -12,7 +12,8 @@
 
 mod board;
 mod share;
-pub mod slots;
+mod slots;
 
-pub use board::{Board, NodeView, SlotView, Snapshot, StoreKind};
-pub use share::{fair_share, gate_deadline, RENEWALS_PER_LEASE};
+// What the rest of the daemon uses.
+pub(crate) use board::{Board, Snapshot, StoreKind};
+pub(crate) use slots::Slots;

@@ -4,12 +4,12 @@ use std::time::{Duration, Instant};
 
 /// How many times a lease is renewed per lease duration: a holder whose renewal fails
 /// has several more tries before its send gate closes.
-pub const RENEWALS_PER_LEASE: u32 = 4;
+pub(crate) const RENEWALS_PER_LEASE: u32 = 4;
 
 /// How many of a channel's `sessions` slots one of `alive` nodes takes: an even spread,
 /// rounded up so that every slot finds a holder (with 3 slots on 2 nodes, one node holds
 /// two). A node never counts fewer than one node alive (itself).
-pub fn fair_share(sessions: u16, alive: usize) -> u16 {
+pub(crate) fn fair_share(sessions: u16, alive: usize) -> u16 {
     let alive = u16::try_from(alive.max(1)).unwrap_or(u16::MAX);
     sessions.div_ceil(alive)
 }
@@ -18,7 +18,7 @@ pub fn fair_share(sessions: u16, alive: usize) -> u16 {
 /// by a request sent at `sent`: the server's expiry comes at `sent + lease` at the
 /// earliest, and the holder stops a quarter of a lease before that, which leaves it the
 /// time to close its connection before another node may bind.
-pub fn gate_deadline(sent: Instant, lease: Duration) -> Instant {
+pub(crate) fn gate_deadline(sent: Instant, lease: Duration) -> Instant {
     sent + lease - lease / RENEWALS_PER_LEASE
 }
 

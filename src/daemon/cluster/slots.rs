@@ -45,7 +45,7 @@ enum Command {
 }
 
 /// The handle of the slot task.
-pub struct Slots {
+pub(crate) struct Slots {
     commands: mpsc::Sender<Command>,
     task: JoinHandle<()>,
 }
@@ -88,7 +88,7 @@ struct Manager {
 
 impl Slots {
     /// One node: every slot of every configured channel runs here, unleased.
-    pub fn local(
+    pub(crate) fn local(
         gateway: Arc<Gateway>,
         plumbing: Plumbing,
         board: Arc<Board>,
@@ -106,7 +106,7 @@ impl Slots {
     }
 
     /// A node of a cluster: slots run where their leases are held.
-    pub fn leased(
+    pub(crate) fn leased(
         gateway: Arc<Gateway>,
         plumbing: Plumbing,
         board: Arc<Board>,
@@ -131,7 +131,7 @@ impl Slots {
 
     /// Applies a new configuration: the runners of `changed` channels stop and start
     /// again with their new sections. Returns the channels whose slots (re)started here.
-    pub async fn reconfigure(
+    pub(crate) async fn reconfigure(
         &self,
         configs: Vec<Arc<ChannelConfig>>,
         changed: Vec<String>,
@@ -150,7 +150,7 @@ impl Slots {
 
     /// Stops every runner gracefully (what they held goes back to the queue) and gives up
     /// every lease, so that other nodes take the slots over at once.
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         let (done, rx) = oneshot::channel();
         if self.commands.send(Command::Stop { done }).await.is_ok() {
             let _ = rx.await;

@@ -3,10 +3,11 @@
 
 use super::*;
 use crate::config::{Config, KeystoreSource};
-use crate::daemon::api::metrics::Metrics;
+use crate::daemon::api::Metrics;
 use crate::daemon::channels::{self, Plumbing, Slot};
 use crate::daemon::smpp_server::UserRoutes;
-use crate::daemon::store::{shared_tests, SqliteOptions, SqliteStore};
+use crate::daemon::store::shared_tests;
+use crate::daemon::store::sqlite::{SqliteOptions, SqliteStore};
 use crate::secret::Secret;
 use crate::simulator::{Account, Simulator, SimulatorConfig};
 use crate::supervisor::{

@@ -4,7 +4,8 @@
 use super::*;
 use crate::codec::pdu::{DeliverSm, SubmitSm};
 use crate::codec::{CommandId, EsmClass, ShortMessage};
-use crate::daemon::store::{segment_key, shared_tests, MessageId, SqliteOptions, SqliteStore};
+use crate::daemon::store::sqlite::{SqliteOptions, SqliteStore};
+use crate::daemon::store::{segment_key, shared_tests, MessageId};
 use crate::session::{Ack, AckVerdict, OutboundMessage};
 
 fn receipt(smsc_id: &str, acks: &mpsc::UnboundedSender<AckVerdict>) -> Inbound {
@@ -216,8 +217,8 @@ async fn user_events(store: &Arc<dyn Store>, user: &str) -> Vec<Value> {
     )
 }
 
-use crate::daemon::smpp_server::routes::tests::user;
-use crate::daemon::store::user_event::USER_MO;
+use crate::daemon::smpp_server::user;
+use crate::daemon::store::USER_MO;
 
 #[tokio::test]
 async fn an_mo_to_a_users_range_goes_to_the_user_without_a_webhook() {

@@ -15,7 +15,7 @@ use tokio::sync::Semaphore;
 /// milliseconds, so a reconnect storm queues here instead of taking every thread and
 /// gigabytes of memory. One core fewer than the machine has (at least one), so that a
 /// storm of binds leaves a core to the sessions and the store.
-pub fn concurrent_checks() -> usize {
+pub(crate) fn concurrent_checks() -> usize {
     std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .saturating_sub(1)

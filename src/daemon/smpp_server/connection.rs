@@ -60,7 +60,7 @@ enum Answer {
 }
 
 /// Runs one connection until it closes.
-pub async fn serve<S>(shared: Arc<Shared>, stream: S, entry: Arc<SessionEntry>)
+pub(crate) async fn serve<S>(shared: Arc<Shared>, stream: S, entry: Arc<SessionEntry>)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -501,7 +501,7 @@ async fn release(user: &User, seq: i64) {
 
 /// The status of a submit refused for want of credits: submit_sm failed (SMPP 3.4
 /// §5.1.3), as documented for operators.
-pub const NO_CREDIT: CommandStatus = CommandStatus::EsmeRsubmitfail;
+pub(crate) const NO_CREDIT: CommandStatus = CommandStatus::EsmeRsubmitfail;
 
 /// query_sm_resp's view of a stored message.
 fn query_answer(record: &crate::daemon::store::MessageRecord) -> QueryAnswer {

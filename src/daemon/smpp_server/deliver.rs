@@ -9,14 +9,14 @@ use crate::codec::pdu::DeliverSm;
 use crate::codec::{
     COctetString, DataCoding, EsmClass, ShortMessage, Tlv, TlvTag, Tlvs, ValueError,
 };
-use crate::daemon::store::user_event::{USER_MO, USER_RECEIPT};
+use crate::daemon::store::{USER_MO, USER_RECEIPT};
 use crate::sms::{yymmddhhmm, DeliveryState};
 use serde_json::{Map, Value};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Why an outbox event cannot become a deliver_sm.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DeliverError {
+pub(crate) enum DeliverError {
     /// The body is not a JSON object.
     #[error("the event is not a JSON object: {0}")]
     NotJson(String),
@@ -48,7 +48,7 @@ pub enum DeliverError {
 }
 
 /// The deliver_sm for the outbox event `event` (its body, as the store keeps it).
-pub fn deliver_sm(event: &[u8]) -> Result<DeliverSm, DeliverError> {
+pub(crate) fn deliver_sm(event: &[u8]) -> Result<DeliverSm, DeliverError> {
     let event: Map<String, Value> =
         serde_json::from_slice(event).map_err(|e| DeliverError::NotJson(e.to_string()))?;
     let event = Event(&event);
@@ -195,7 +195,7 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
     use crate::codec::{CommandStatus, Framer, Pdu};
-    use crate::daemon::store::user_event::{UserMo, UserReceipt};
+    use crate::daemon::store::{UserMo, UserReceipt};
     use crate::sms::{parse_receipt, ReceiptTlvs};
     use bytes::BytesMut;
 

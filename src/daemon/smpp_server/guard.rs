@@ -8,11 +8,11 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// Failed binds that block an address.
-pub const MAX_FAILURES: usize = 5;
+pub(crate) const MAX_FAILURES: usize = 5;
 /// Within this long.
-pub const WINDOW: Duration = Duration::from_secs(60);
+pub(crate) const WINDOW: Duration = Duration::from_secs(60);
 /// For this long.
-pub const BLOCK: Duration = Duration::from_secs(60);
+pub(crate) const BLOCK: Duration = Duration::from_secs(60);
 /// The most addresses remembered: past it the oldest records go (a flood of addresses
 /// must not fill memory; each is blocked on its own anyway).
 const MAX_ADDRESSES: usize = 65_536;
@@ -25,13 +25,13 @@ struct Record {
 
 /// The failures of every address seen failing recently.
 #[derive(Debug, Default)]
-pub struct FailureGuard {
+pub(crate) struct FailureGuard {
     by_address: Mutex<HashMap<IpAddr, Record>>,
 }
 
 impl FailureGuard {
     /// Whether binds from `ip` are refused now.
-    pub fn blocked(&self, ip: IpAddr, now: Instant) -> bool {
+    pub(crate) fn blocked(&self, ip: IpAddr, now: Instant) -> bool {
         self.by_address
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -41,7 +41,7 @@ impl FailureGuard {
     }
 
     /// Records a failed bind from `ip`; `true` when this one blocks the address.
-    pub fn failed(&self, ip: IpAddr, now: Instant) -> bool {
+    pub(crate) fn failed(&self, ip: IpAddr, now: Instant) -> bool {
         let mut map = self
             .by_address
             .lock()

@@ -17,7 +17,7 @@ use tokio_rustls::TlsAcceptor;
 
 /// Connections open at once at most; more are closed as they come, so that a flood cannot
 /// take every file descriptor.
-pub const MAX_CONNECTIONS: usize = 4096;
+pub(crate) const MAX_CONNECTIONS: usize = 4096;
 
 /// Why the server cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -164,7 +164,7 @@ async fn connection(
 }
 
 /// The TLS acceptor `tls` describes; `None` for plain TCP.
-pub fn acceptor(tls: &ServerTls) -> Result<Option<TlsAcceptor>, ListenError> {
+pub(crate) fn acceptor(tls: &ServerTls) -> Result<Option<TlsAcceptor>, ListenError> {
     let Some((version, keystore, client_ca)) = tls.parts() else {
         return Ok(None);
     };

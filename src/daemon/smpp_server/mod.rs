@@ -11,21 +11,25 @@
 //!   client <--deliver_sm-- connection <--outbox_due_for(user)-- store <-- sinks (receipts, MO)
 //! ```
 
-pub mod auth;
-pub mod board;
-pub mod connection;
-pub mod deliver;
-pub mod guard;
-pub mod listener;
-pub mod routes;
-pub mod submit;
-pub mod users;
+mod auth;
+mod board;
+mod connection;
+mod deliver;
+mod guard;
+mod listener;
+mod routes;
+mod submit;
+mod users;
 
-pub use board::{SessionBoard, SessionEntry};
-pub use deliver::{deliver_sm, DeliverError};
-pub use listener::{ListenError, Listener};
-pub use routes::{Sending, UserRoutes};
-pub use users::{User, Users};
+// What the rest of the daemon uses.
+pub(crate) use board::{SessionBoard, SessionEntry};
+pub(crate) use listener::{ListenError, Listener};
+pub(crate) use routes::{Sending, UserRoutes};
+pub(crate) use users::{User, Users};
+
+// A user as the tests of other modules configure one.
+#[cfg(test)]
+pub(crate) use routes::tests::user;
 
 use crate::config::Config;
 use crate::daemon::store::Store;

@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 const MAX_VALIDITY: Duration = Duration::from_secs(99 * 86_400 + 23 * 3600 + 59 * 60 + 59);
 
 /// What a submit becomes, or the status its response carries.
-pub fn new_message(
+pub(crate) fn new_message(
     submitted: &Submitted,
     user: &str,
     first_channel: &str,
@@ -128,7 +128,7 @@ fn text(bytes: &[u8]) -> String {
 /// SMS (a client that splits a long message sends one submit per part, each charged one).
 /// A message_payload longer than one SMS is split upstream: 153 characters per part in the
 /// default alphabet (data_coding 0, one octet per character), 134 octets otherwise.
-pub fn charge(segment: &Segment) -> u32 {
+pub(crate) fn charge(segment: &Segment) -> u32 {
     let len = segment.bytes.len();
     let (single, part) = match segment.data_coding {
         0 => (160, 153),

@@ -22,6 +22,6 @@ pub struct Gauges {
 }
 
 /// Reads a gauge.
-pub fn gauge(g: &AtomicU64) -> u64 {
+pub(crate) fn gauge(g: &AtomicU64) -> u64 {
     g.load(Ordering::Relaxed)
 }

@@ -5,10 +5,14 @@
 //! acknowledges a deliver_sm only after its event is committed; nothing is held only in
 //! memory. [`Store`] is shaped for a network database: every call is one asynchronous round
 //! trip that carries a batch, so a backend can group many callers into one transaction.
-//! [`SqliteStore`] is the embedded backend: one writer thread with group commit (WAL), one
-//! syncer thread that fsyncs the WAL before any answer leaves, one reader thread, never a
-//! tokio worker. [`PgStore`] keeps the same promises on PostgreSQL, with durable claims so
-//! that several nodes can share it.
+//! [`sqlite::SqliteStore`] is the embedded backend: one writer thread with group commit
+//! (WAL), one syncer thread that fsyncs the WAL before any answer leaves, one reader thread,
+//! never a tokio worker. [`postgres::PgStore`] keeps the same promises on PostgreSQL, with
+//! durable claims so that several nodes can share it.
+//!
+//! The root holds what every backend shares (the [`Store`] contract, the records, the
+//! message ids); [`sqlite`] and [`postgres`] are namespaces with each backend's own API (its
+//! store and options, its schema version, `inspect`), whose names the other backend repeats.
 //!
 //! ```text
 //!   queued --claimed by a channel--> (queued, sending) --all segments acknowledged--> submitted
@@ -32,23 +36,29 @@ mod record;
 pub mod sqlite;
 mod state;
 mod time;
-pub mod user_event;
+mod user_event;
 
 #[cfg(test)]
 pub(crate) mod shared_tests;
 
-pub use backlog::{Backlog, QueueBacklog, ANY_CHANNEL};
+// The records a store keeps and the changes it applies.
 pub use fence::Fence;
 pub use id::{MessageId, ID_LEN};
-pub use postgres::{Leases, PgError, PgOptions, PgStore};
 pub use record::{
     segment_key, split_key, user_queue, Accepted, AcceptedMessage, Applied, Change, ClaimedMessage,
     Failure, Idempotency, MessageRecord, MessageState, NewMessage, Origin, OutboxEvent, Outcome,
     ReceiptMatch, ReceiptWish, Refused, SegmentRecord, StoreStats, StoredPart, Transition, Upkeep,
 };
-pub use sqlite::{SqliteOptions, SqliteStore};
 pub use state::{is_final_receipt, state_from_receipts};
 pub use time::rfc3339;
+
+// The queues' backlog, for the API's and the feeders' view of them.
+pub use backlog::{Backlog, QueueBacklog, ANY_CHANNEL};
+
+// The outbox events of the SMPP server's users.
+#[cfg(test)]
+pub(crate) use user_event::UserReceipt;
+pub(crate) use user_event::{UserMo, USER_MO, USER_RECEIPT};
 
 use std::future::Future;
 use std::pin::Pin;

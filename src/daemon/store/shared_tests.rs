@@ -4,6 +4,8 @@
 //! that it was skipped, and fails when `CI` is set). What only one backend has (a full disk,
 //! SQLite's migrations and query plans) is tested beside that backend.
 
+use super::postgres::{PgOptions, PgStore};
+use super::sqlite::{SqliteOptions, SqliteStore};
 use super::*;
 use crate::daemon::engine::{ReceiptReport, ReceiptState};
 use crate::sms::{Field, Segment};

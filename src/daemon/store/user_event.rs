@@ -10,14 +10,14 @@ use crate::daemon::engine::ReceiptState;
 use serde_json::{Map, Value};
 
 /// The `type` of a receipt for an SMPP user.
-pub const USER_RECEIPT: &str = "user_receipt";
+pub(crate) const USER_RECEIPT: &str = "user_receipt";
 
 /// The `type` of an inbound message routed to an SMPP user by its address ranges.
-pub const USER_MO: &str = "user_mo";
+pub(crate) const USER_MO: &str = "user_mo";
 
 /// What a user's receipt reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserReceipt<'a> {
+pub(crate) struct UserReceipt<'a> {
     /// Our message id (the one its submit_sm_resp carried).
     pub message_id: &'a str,
     /// The receipt's `stat:` word (`DELIVRD`, `UNDELIV`, `EXPIRED`...).
@@ -36,7 +36,7 @@ pub struct UserReceipt<'a> {
 
 impl UserReceipt<'_> {
     /// The event as the outbox keeps it (without `event_id`).
-    pub fn event(&self) -> Map<String, Value> {
+    pub(crate) fn event(&self) -> Map<String, Value> {
         let mut e = Map::new();
         e.insert("type".into(), Value::from(USER_RECEIPT));
         e.insert("message_id".into(), Value::from(self.message_id));
@@ -54,7 +54,7 @@ impl UserReceipt<'_> {
 /// octets and data_coding rather than a decoded text, so that the deliver_sm made from it
 /// carries what the SMSC sent, whatever the coding.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserMo<'a> {
+pub(crate) struct UserMo<'a> {
     /// The channel it came on.
     pub channel: &'a str,
     /// Its source_addr.
@@ -69,7 +69,7 @@ pub struct UserMo<'a> {
 
 impl UserMo<'_> {
     /// The event as the outbox keeps it (without `event_id`); the octets as `hex`.
-    pub fn event(&self) -> Map<String, Value> {
+    pub(crate) fn event(&self) -> Map<String, Value> {
         let mut e = Map::new();
         e.insert("type".into(), Value::from(USER_MO));
         e.insert("channel".into(), Value::from(self.channel));
@@ -86,7 +86,7 @@ impl UserMo<'_> {
 
 /// The `stat:` word of a receipt state, as SMPP 3.4 Appendix B writes it (at most 7
 /// characters; an unknown word is passed on, cut to 7).
-pub fn stat_word(state: &ReceiptState) -> String {
+pub(crate) fn stat_word(state: &ReceiptState) -> String {
     match state {
         ReceiptState::Enroute => "ENROUTE".into(),
         ReceiptState::Delivered => "DELIVRD".into(),
@@ -102,12 +102,12 @@ pub fn stat_word(state: &ReceiptState) -> String {
 
 /// The `err:` field for a failure of our own: the SMSC's error status when it sent one
 /// (three digits of its low bits, as receipts write network errors), else `000`.
-pub fn err_field(status: Option<u32>) -> String {
+pub(crate) fn err_field(status: Option<u32>) -> String {
     format!("{:03}", status.unwrap_or(0) % 1000)
 }
 
 /// The `stat:` and `err:` words of a receipt passed on from upstream.
-pub fn upstream_words(receipt: &crate::daemon::engine::ReceiptReport) -> (String, String) {
+pub(crate) fn upstream_words(receipt: &crate::daemon::engine::ReceiptReport) -> (String, String) {
     (
         stat_word(&receipt.state),
         receipt.error_code.clone().unwrap_or_else(|| "000".into()),
@@ -116,7 +116,7 @@ pub fn upstream_words(receipt: &crate::daemon::engine::ReceiptReport) -> (String
 
 /// The `stat:` and `err:` words for a message that never reached the SMSC: its validity
 /// ran out (`EXPIRED`), or the SMSC refused it with `status` (`REJECTD`).
-pub fn unsent_words(expired: bool, status: Option<u32>) -> (String, String) {
+pub(crate) fn unsent_words(expired: bool, status: Option<u32>) -> (String, String) {
     if expired {
         ("EXPIRED".into(), err_field(None))
     } else {

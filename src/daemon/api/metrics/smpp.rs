@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 
 /// One user's figures at scrape time.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SmppUserStats {
+pub(crate) struct SmppUserStats {
     /// The user's name.
     pub name: String,
     /// Sessions bound now.
@@ -31,7 +31,7 @@ pub struct SmppUserStats {
 
 /// The SMPP server's figures at scrape time.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SmppStats {
+pub(crate) struct SmppStats {
     /// Every user, by name.
     pub users: Vec<SmppUserStats>,
     /// Open connections, bound or not.
@@ -41,7 +41,7 @@ pub struct SmppStats {
 impl SmppStats {
     /// The figures of `server`, with the balances the store gave (`credits`: by user, those
     /// with a balance only).
-    pub fn of(server: &SmppServer, credits: &[(String, u64)]) -> SmppStats {
+    pub(crate) fn of(server: &SmppServer, credits: &[(String, u64)]) -> SmppStats {
         let credits: HashMap<&str, u64> = credits.iter().map(|(u, b)| (u.as_str(), *b)).collect();
         let users = server
             .users
@@ -68,7 +68,7 @@ impl SmppStats {
     }
 
     /// The exposition text of these families.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut out = String::new();
         let names: Vec<String> = self.users.iter().map(|u| label(&u.name)).collect();
         family(

@@ -1,8 +1,8 @@
 //! [`PgStore`]: the durable store on PostgreSQL, for one node now and several later.
 //!
-//! The same contract as [`super::SqliteStore`] (see [`super::Store`]): a call returns only
-//! after its transaction committed (PostgreSQL's `synchronous_commit` decides what that
-//! means on the server; its default waits for the WAL flush). Nothing blocks a tokio
+//! The same contract as [`SqliteStore`](super::sqlite::SqliteStore) (see [`super::Store`]): a
+//! call returns only after its transaction committed (PostgreSQL's `synchronous_commit`
+//! decides what that means on the server; its default waits for the WAL flush). Nothing blocks a tokio
 //! worker: the client is asynchronous.
 //!
 //! * **Writes** go to one task that owns one connection and commits the calls queued since
@@ -20,15 +20,18 @@
 //!
 //! The live counts (and so the `max-queued` check) are what this node's writer committed,
 //! read from the database at open and after a reconnection: exact while one node writes.
+//!
+//! A namespace of its own under `store`, as [`sqlite`](super::sqlite) is: each backend's
+//! [`inspect`] and [`latest_schema`] have the same names.
 
 mod error;
-pub mod leases;
+mod leases;
 mod pool;
 mod read;
 mod reports;
 mod schema;
 mod tls;
-pub mod url;
+pub(crate) mod url;
 mod write;
 
 pub use error::PgError;
@@ -150,7 +153,7 @@ impl PgOptions {
     }
 }
 
-/// Parses a URL (or `key=value` text) and refuses what [`url::check`] refuses: a password
+/// Parses a URL (or `key=value` text) and refuses what the `url` module's `check` refuses: a password
 /// (it belongs in `[store] password`, which can come from a file or the environment and
 /// never shows in logs) or a TLS parameter (TLS is `[store] tls`).
 pub fn client_config(url: &str) -> Result<tokio_postgres::Config, PgError> {

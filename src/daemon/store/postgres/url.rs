@@ -12,7 +12,7 @@ use tokio_postgres::config::Host;
 /// Why a URL is refused, worded as what is expected instead. Never holds the URL, which may
 /// hold a password.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum UrlProblem {
+pub(crate) enum UrlProblem {
     /// It does not parse.
     #[error("postgres://USER@HOST:PORT/DATABASE (or key=value pairs: host=... dbname=...)")]
     Unparsable,
@@ -26,7 +26,7 @@ pub enum UrlProblem {
 
 /// Parses `url` (a `postgres://` URL or `key=value` text) and refuses what smppd does not
 /// take from it: a password, or a TLS parameter.
-pub fn check(url: &str) -> Result<tokio_postgres::Config, UrlProblem> {
+pub(crate) fn check(url: &str) -> Result<tokio_postgres::Config, UrlProblem> {
     // Before parsing: the parser refuses the TLS parameters it does not know (`sslrootcert`)
     // with a message that says nothing of where TLS is set.
     if let Some(name) = parameter_names(url)
@@ -47,7 +47,7 @@ pub fn check(url: &str) -> Result<tokio_postgres::Config, UrlProblem> {
 /// Whether TLS is on when `[store] tls` is not set: off only when every address the URL
 /// names is on this machine (a Unix socket directory, `localhost`, 127.0.0.0/8 or ::1),
 /// where nothing crosses a network.
-pub fn tls_by_default(config: &tokio_postgres::Config) -> bool {
+pub(crate) fn tls_by_default(config: &tokio_postgres::Config) -> bool {
     let hosts = config.get_hosts();
     let local_hosts = hosts.iter().all(|host| match host {
         Host::Unix(_) => true,
@@ -59,7 +59,7 @@ pub fn tls_by_default(config: &tokio_postgres::Config) -> bool {
 }
 
 /// Whether a host of the URL is a Unix socket directory, where PostgreSQL offers no TLS.
-pub fn names_a_unix_socket(config: &tokio_postgres::Config) -> bool {
+pub(crate) fn names_a_unix_socket(config: &tokio_postgres::Config) -> bool {
     config
         .get_hosts()
         .iter()

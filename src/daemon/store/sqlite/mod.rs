@@ -13,6 +13,9 @@
 //!   every commit the writer made while the previous one ran;
 //! * the **reader** answers queries from its own read-only connection, which sees every
 //!   committed transaction and never waits for the writer.
+//!
+//! A namespace of its own under `store`, as [`postgres`](super::postgres) is: each backend's
+//! [`inspect`] and [`latest_schema`] have the same names.
 
 mod backlog;
 
@@ -77,8 +80,8 @@ impl SqliteOptions {
     }
 }
 
-pub use super::gauges::{gauge, Gauges};
-pub use super::Recovery;
+use super::gauges::{gauge, Gauges};
+use super::Recovery;
 
 /// A query for the reader thread.
 enum Read {
