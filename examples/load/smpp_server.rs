@@ -29,7 +29,7 @@ use smppd::secret::Secret;
 use crate::stats::{
     cpu_ticks, cpu_ticks_of, median, peak_rss_kib, percentile, Stats, TICKS_PER_SECOND,
 };
-use crate::{smppd_binary, SimProcess, PASSWORD, SYSTEM_ID};
+use crate::{smppd_binary, Impl, SimProcess, Transport, PASSWORD, SYSTEM_ID};
 
 /// Flags of `load smpp-server`.
 #[derive(Debug, Args)]
@@ -510,8 +510,8 @@ pub fn run(args: SmppServerArgs) {
         let sim = SimProcess::start(false);
         if !args.no_baseline {
             baselines.push((
-                baseline(&sim, "smppd", args.window, args.count),
-                baseline(&sim, "smpp34", args.window, args.count),
+                baseline(&sim, Impl::Smppd, args.window, args.count),
+                baseline(&sim, Impl::Smpp34, args.window, args.count),
             ));
         }
         let users: Vec<(String, usize)> =
@@ -623,27 +623,9 @@ pub(crate) fn loadavg() -> String {
 }
 
 /// One `load client` process against the simulator: the bare session path.
-fn baseline(sim: &SimProcess, client: &str, window: usize, count: u64) -> Stats {
-    let out = Command::new(std::env::current_exe().expect("current exe"))
-        .args(["client", "--client", client, "--addr"])
-        .arg(sim.addr.to_string())
-        .args(["--transport", "plain", "--window"])
-        .arg(window.to_string())
-        .arg("--count")
-        .arg(count.to_string())
-        .output()
-        .expect("client process");
-    assert!(
-        out.status.success(),
-        "baseline client failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    let line = text
-        .lines()
-        .find(|l| l.starts_with("RESULT"))
-        .unwrap_or_else(|| panic!("no RESULT in {text}"));
-    Stats::from_line(line)
+fn baseline(sim: &SimProcess, client: Impl, window: usize, count: u64) -> Stats {
+    let exe = std::env::current_exe().expect("current exe");
+    crate::client_run(&exe, sim, client, Transport::Plain, window, count)
 }
 
 fn measure(daemon: &ServerDaemon, sim: &SimProcess, args: &SmppServerArgs) -> Run {
