@@ -508,10 +508,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
 
             match (&fill, io.record.as_ref()) {
                 (Fill::WantsPlace, Some(record)) => {
-                    let record = record.clone();
-                    let freed = waits
-                        .place
-                        .get_or_insert_with(|| Box::pin(async move { record.freed().await }));
+                    let freed = waits.place.get_or_insert_with(|| {
+                        let record = record.clone();
+                        Box::pin(async move { record.freed().await })
+                    });
                     if freed.as_mut().poll(cx).is_ready() {
                         waits.place = None;
                         continue;
