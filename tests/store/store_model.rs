@@ -16,7 +16,9 @@
 //! the same or a different fingerprint, a small `max-queued`), claim by channel `a` or `b`,
 //! submit_sm_resp (a fresh SMSC id per segment), error response, delivery receipts
 //! (delivered, undeliverable, enroute, expired; quoting the id exactly, case-folded with
-//! leading zeros, or in decimal; sometimes on the wrong channel), release (sent or not),
+//! leading zeros, or in decimal; sometimes on the wrong channel), several answers, error
+//! responses and receipts as one report of one channel (a receipt often right after its
+//! answer, as a fast SMSC sends them), release (sent or not),
 //! a channel reporting a claimed message expired, removal of a channel from the
 //! configuration, time passing with or without upkeep (validity expiry, receipt-wait,
 //! retention purge; by whole seconds or to one of the model's deadlines, give or take a
@@ -168,6 +170,10 @@ enum Op {
         quote: Quote,
         wrong_channel: bool,
     },
+    /// Several of the above as one report of one channel (one `apply` call): each change
+    /// sees the ones before it. A receipt right after an answer in the same report is the
+    /// usual case on a fast SMSC.
+    Report(Vec<Part>),
     /// A channel gives a claimed message back.
     Release {
         pick: Index,
@@ -215,6 +221,63 @@ fn spec() -> impl Strategy<Value = Spec> {
         )
 }
 
+/// One change of a [`Op::Report`]; parts whose channel is not the report's are left out.
+#[derive(Debug, Clone)]
+enum Part {
+    Submit {
+        pick: Index,
+        whole: bool,
+    },
+    Fail {
+        pick: Index,
+        status: Option<u32>,
+    },
+    /// A receipt for the segment answered last in this report (if any), quoted exactly.
+    ReceiptForLast {
+        kind: Kind,
+    },
+    Receipt {
+        pick: Index,
+        awaited: bool,
+        kind: Kind,
+        quote: Quote,
+    },
+}
+
+fn kind() -> impl Strategy<Value = Kind> {
+    prop_oneof![
+        3 => Just(Kind::Delivered),
+        1 => Just(Kind::Undeliverable),
+        1 => Just(Kind::Enroute),
+        1 => Just(Kind::Expired),
+    ]
+}
+
+fn quote() -> impl Strategy<Value = Quote> {
+    prop_oneof![
+        Just(Quote::Exact),
+        Just(Quote::Folded),
+        Just(Quote::Decimal)
+    ]
+}
+
+fn part() -> impl Strategy<Value = Part> {
+    prop_oneof![
+        4 => (any::<Index>(), any::<bool>()).prop_map(|(pick, whole)| Part::Submit { pick, whole }),
+        1 => (any::<Index>(), prop::option::of(1u32..0x100))
+            .prop_map(|(pick, status)| Part::Fail { pick, status }),
+        4 => kind().prop_map(|kind| Part::ReceiptForLast { kind }),
+        2 => (any::<Index>(), prop::bool::weighted(0.8), kind(), quote()).prop_map(
+            |(pick, awaited, kind, quote)| Part::Receipt {
+                pick,
+                awaited,
+                kind,
+                quote,
+            }
+        ),
+    ]
+}
+
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         4 => prop::collection::vec(spec(), 1..4).prop_map(Op::Accept),
@@ -225,13 +288,8 @@ fn op() -> impl Strategy<Value = Op> {
         4 => (
             any::<Index>(),
             prop::bool::weighted(0.8),
-            prop_oneof![
-                3 => Just(Kind::Delivered),
-                1 => Just(Kind::Undeliverable),
-                1 => Just(Kind::Enroute),
-                1 => Just(Kind::Expired),
-            ],
-            prop_oneof![Just(Quote::Exact), Just(Quote::Folded), Just(Quote::Decimal)],
+            kind(),
+            quote(),
             prop::bool::weighted(0.1),
         )
             .prop_map(|(pick, awaited, kind, quote, wrong_channel)| Op::Receipt {
@@ -241,6 +299,7 @@ fn op() -> impl Strategy<Value = Op> {
                 quote,
                 wrong_channel,
             }),
+        3 => prop::collection::vec(part(), 2..8).prop_map(Op::Report),
         2 => (any::<Index>(), any::<bool>()).prop_map(|(pick, sent)| Op::Release { pick, sent }),
         1 => any::<Index>().prop_map(|pick| Op::Expire { pick }),
         5 => (
@@ -776,16 +835,41 @@ async fn claim(
     Ok(())
 }
 
-async fn submit(
-    store: &dyn Store,
+/// Changes of one report, planned on the model, with what applying each must answer.
+struct Planned {
+    channel: usize,
+    changes: Vec<Change>,
+    want: Vec<Applied>,
+    what: String,
+}
+
+impl Planned {
+    /// Applies the report and compares every answer with the model's.
+    async fn run(self, store: &dyn Store, model: &Model) -> Result<(), String> {
+        let got = store
+            .apply(CHANNELS[self.channel], self.changes, time(model.now))
+            .await
+            .map_err(|e| e.to_string())?;
+        same(&got, &self.want, || self.what)
+    }
+}
+
+/// submit_sm_resp for the picked segment in flight (or every segment of its message its
+/// channel holds), if its channel is `on` (any when `None`). The model moves as the store
+/// must; the segments answered come back with the plan.
+fn plan_submit(
     model: &mut Model,
     pick: Index,
     whole: bool,
-) -> Result<(), String> {
+    on: Option<usize>,
+) -> Option<(Planned, Vec<(usize, usize)>)> {
     if model.in_flight.is_empty() {
-        return Ok(());
+        return None;
     }
     let (k, _, channel) = model.in_flight[pick.index(model.in_flight.len())];
+    if on.is_some_and(|c| c != channel) {
+        return None;
+    }
     // One segment, or every segment of its message this channel holds, in one batch.
     let answered: Vec<(usize, usize, usize)> = if whole {
         model
@@ -825,39 +909,32 @@ async fn submit(
         }
         want.push(Applied::Done(model.outcome(k)));
     }
-    let got = store
-        .apply(CHANNELS[channel], changes, time(model.now))
-        .await
-        .map_err(|e| e.to_string())?;
     let segments: Vec<usize> = answered.iter().map(|f| f.1).collect();
-    same(&got, &want, || {
-        format!("submit_sm_resp for message {k} segments {segments:?}")
-    })
+    let plan = Planned {
+        channel,
+        changes,
+        want,
+        what: format!("submit_sm_resp for message {k} segments {segments:?}"),
+    };
+    Some((plan, answered.iter().map(|f| (f.0, f.1)).collect()))
 }
 
-async fn fail(
-    store: &dyn Store,
+/// An error response for the picked segment in flight, if its channel is `on`.
+fn plan_fail(
     model: &mut Model,
     pick: Index,
     status: Option<u32>,
-) -> Result<(), String> {
+    on: Option<usize>,
+) -> Option<Planned> {
     if model.in_flight.is_empty() {
-        return Ok(());
+        return None;
     }
-    let (k, i, channel) = model.in_flight.remove(pick.index(model.in_flight.len()));
+    let at = pick.index(model.in_flight.len());
+    if on.is_some_and(|c| c != model.in_flight[at].2) {
+        return None;
+    }
+    let (k, i, channel) = model.in_flight.remove(at);
     let seq = model.msgs[k].seq.expect("in flight, so claimed");
-    let got = store
-        .apply(
-            CHANNELS[channel],
-            vec![Change::Failed {
-                key: segment_key(seq, i as u8),
-                status,
-                reason: REFUSED.into(),
-            }],
-            time(model.now),
-        )
-        .await
-        .map_err(|e| e.to_string())?;
     if !model.msgs[k].purged {
         let m = &mut model.msgs[k];
         if m.state == MessageState::Queued && m.claimed == Some(channel) {
@@ -869,63 +946,41 @@ async fn fail(
         };
         model.enter(k, MessageState::Failed, Some(failure));
     }
-    same(&got, &vec![Applied::Done(model.outcome(k))], || {
-        format!("error response for message {k} segment {i}")
+    Some(Planned {
+        channel,
+        changes: vec![Change::Failed {
+            key: segment_key(seq, i as u8),
+            status,
+            reason: REFUSED.into(),
+        }],
+        want: vec![Applied::Done(model.outcome(k))],
+        what: format!("error response for message {k} segment {i}"),
     })
 }
 
-async fn receipt(
-    store: &dyn Store,
+/// A receipt for segment `i` of message `k` (one that has an SMSC id), quoted as `quote`
+/// on the channel that reported the id (the other one when `wrong_channel`), if that
+/// channel is `on`.
+fn plan_receipt(
     model: &mut Model,
-    (pick, awaited): (Index, bool),
+    (k, i): (usize, usize),
     kind: Kind,
     quote: Quote,
     wrong_channel: bool,
-) -> Result<(), String> {
-    let sent: Vec<(usize, usize)> = if awaited {
-        model.corr.values().map(|c| (c.msg, c.seg)).collect()
-    } else {
-        model
-            .msgs
-            .iter()
-            .enumerate()
-            .flat_map(|(k, m)| {
-                m.segs
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, s)| s.smsc.is_some())
-                    .map(move |(i, _)| (k, i))
-            })
-            .collect()
-    };
-    if sent.is_empty() {
-        return Ok(());
-    }
-    let (k, i) = sent[pick.index(sent.len())];
+    on: Option<usize>,
+) -> Option<Planned> {
     let seg = &model.msgs[k].segs[i];
     let smsc = seg.smsc.clone().expect("sent");
     let channel = seg.via.expect("sent") ^ usize::from(wrong_channel);
+    if on.is_some_and(|c| c != channel) {
+        return None;
+    }
     let value = u32::from_str_radix(&smsc, 16).expect("hex");
     let quoted = match quote {
         Quote::Exact => smsc.clone(),
         Quote::Folded => format!("00{value:x}"),
         Quote::Decimal => value.to_string(),
     };
-    let got = store
-        .apply(
-            CHANNELS[channel],
-            vec![Change::Receipt {
-                receipt: ReceiptReport {
-                    smsc_message_id: quoted,
-                    state: kind.state(),
-                    error_code: None,
-                },
-                event: Some(serde_json::Map::new()),
-            }],
-            time(model.now),
-        )
-        .await
-        .map_err(|e| e.to_string())?;
     // The event is queued whether or not the receipt matched.
     model.outbox += 1;
     let want = match model.corr.get(&(channel, smsc.clone())) {
@@ -943,12 +998,88 @@ async fn receipt(
             }
         }
     };
-    same(&got, &vec![Applied::Receipt(want)], || {
-        format!(
+    Some(Planned {
+        channel,
+        changes: vec![Change::Receipt {
+            receipt: ReceiptReport {
+                smsc_message_id: quoted,
+                state: kind.state(),
+                error_code: None,
+            },
+            event: Some(serde_json::Map::new()),
+        }],
+        want: vec![Applied::Receipt(want)],
+        what: format!(
             "receipt {kind:?} for message {k} segment {i} on {}",
             CHANNELS[channel]
-        )
+        ),
     })
+}
+
+/// The segments a receipt may be for (`awaited`: those still correlated; else any with an
+/// SMSC id), and the picked one.
+fn receipt_target(model: &Model, pick: Index, awaited: bool) -> Option<(usize, usize)> {
+    let sent: Vec<(usize, usize)> = if awaited {
+        model.corr.values().map(|c| (c.msg, c.seg)).collect()
+    } else {
+        model
+            .msgs
+            .iter()
+            .enumerate()
+            .flat_map(|(k, m)| {
+                m.segs
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| s.smsc.is_some())
+                    .map(move |(i, _)| (k, i))
+            })
+            .collect()
+    };
+    (!sent.is_empty()).then(|| sent[pick.index(sent.len())])
+}
+
+/// Several changes as one report: the first part that applies chooses the channel, the
+/// others join only if they are for it.
+async fn report(store: &dyn Store, model: &mut Model, parts: &[Part]) -> Result<(), String> {
+    let mut on: Option<usize> = None;
+    let mut last: Option<(usize, usize)> = None;
+    let mut all: Option<Planned> = None;
+    for part in parts {
+        let planned = match part {
+            Part::Submit { pick, whole } => {
+                plan_submit(model, *pick, *whole, on).map(|(plan, answered)| {
+                    last = answered.last().copied();
+                    plan
+                })
+            }
+            Part::Fail { pick, status } => plan_fail(model, *pick, *status, on),
+            Part::ReceiptForLast { kind } => last
+                .and_then(|segment| plan_receipt(model, segment, *kind, Quote::Exact, false, on)),
+            Part::Receipt {
+                pick,
+                awaited,
+                kind,
+                quote,
+            } => receipt_target(model, *pick, *awaited)
+                .and_then(|segment| plan_receipt(model, segment, *kind, *quote, false, on)),
+        };
+        let Some(planned) = planned else {
+            continue;
+        };
+        on = Some(planned.channel);
+        match &mut all {
+            None => all = Some(planned),
+            Some(all) => {
+                all.changes.extend(planned.changes);
+                all.want.extend(planned.want);
+                all.what = format!("{}; {}", all.what, planned.what);
+            }
+        }
+    }
+    match all {
+        Some(all) => all.run(store, model).await,
+        None => Ok(()),
+    }
 }
 
 async fn release(
@@ -1125,8 +1256,14 @@ async fn run(backend: &Backend, ops: &[Op]) -> Result<(), String> {
             Op::Claim { channel, limit } => {
                 claim(store.as_ref(), &mut model, *channel, *limit).await
             }
-            Op::Submit { pick, whole } => submit(store.as_ref(), &mut model, *pick, *whole).await,
-            Op::Fail { pick, status } => fail(store.as_ref(), &mut model, *pick, *status).await,
+            Op::Submit { pick, whole } => match plan_submit(&mut model, *pick, *whole, None) {
+                Some((plan, _)) => plan.run(store.as_ref(), &model).await,
+                None => Ok(()),
+            },
+            Op::Fail { pick, status } => match plan_fail(&mut model, *pick, *status, None) {
+                Some(plan) => plan.run(store.as_ref(), &model).await,
+                None => Ok(()),
+            },
             Op::Receipt {
                 pick,
                 awaited,
@@ -1134,17 +1271,15 @@ async fn run(backend: &Backend, ops: &[Op]) -> Result<(), String> {
                 quote,
                 wrong_channel,
             } => {
-                let sent = (*pick, *awaited);
-                receipt(
-                    store.as_ref(),
-                    &mut model,
-                    sent,
-                    *kind,
-                    *quote,
-                    *wrong_channel,
-                )
-                .await
+                let plan = receipt_target(&model, *pick, *awaited).and_then(|segment| {
+                    plan_receipt(&mut model, segment, *kind, *quote, *wrong_channel, None)
+                });
+                match plan {
+                    Some(plan) => plan.run(store.as_ref(), &model).await,
+                    None => Ok(()),
+                }
             }
+            Op::Report(parts) => report(store.as_ref(), &mut model, parts).await,
             Op::Release { pick, sent } => release(store.as_ref(), &mut model, *pick, *sent).await,
             Op::Expire { pick } => expire(store.as_ref(), &mut model, *pick).await,
             Op::Advance { step, upkeep } => {

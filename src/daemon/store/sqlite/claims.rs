@@ -10,11 +10,14 @@
 //! The book changes inside a transaction that may still roll back, so every change is
 //! journalled and undone by [`ClaimBook::rollback`].
 
+use crate::daemon::store::MessageId;
 use std::collections::HashMap;
 
 /// What the writer knows of a held message without reading its row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Held {
+    /// Its id.
+    pub id: MessageId,
     /// The channel holding it.
     pub channel: String,
     /// The queue it was claimed from (`""` for the shared one).
@@ -206,6 +209,7 @@ mod tests {
 
     fn held(queue: &str) -> Held {
         Held {
+            id: MessageId::parse(&"0".repeat(crate::daemon::store::ID_LEN)).unwrap(),
             channel: "a".into(),
             queue: queue.into(),
             accepted_at: 0,

@@ -25,6 +25,10 @@ use std::sync::{Arc, PoisonError};
 use std::time::SystemTime;
 use tokio::sync::mpsc;
 
+mod kept_acks;
+
+use kept_acks::KeptAcks;
+
 /// How many rows one upkeep step touches per kind: small, so that the group commit it
 /// shares with API requests stays short.
 const UPKEEP_BATCH: i64 = 500;
@@ -609,9 +613,10 @@ impl Writer {
                 let sent = self.acknowledged_segments(w.seq)?;
                 segments.retain(|(idx, _)| !sent.contains(&i64::from(*idx)));
             }
+            let id = stored_id(w.id)?;
             let message = ClaimedMessage {
                 seq: w.seq,
-                id: stored_id(w.id)?,
+                id: id.clone(),
                 to: w.to,
                 from: w.from,
                 delivery_report: w.delivery_report,
@@ -629,6 +634,7 @@ impl Writer {
             self.claims.take(
                 w.seq,
                 Held {
+                    id,
                     channel: channel.to_string(),
                     queue: queue.to_string(),
                     accepted_at: w.accepted_at,
@@ -831,12 +837,26 @@ impl Writer {
     fn apply(&mut self, channel: &str, changes: &[Change], now: SystemTime) -> Sql<Vec<Applied>> {
         let at = ms(now);
         let mut applied = Vec::with_capacity(changes.len());
+        let mut kept = KeptAcks::default();
         for change in changes {
-            applied.push(match change {
+            match change {
+                Change::Submitted { key, .. } => {
+                    // A second answer for a kept one: the first is written before it.
+                    let (seq, _) = split_key(*key);
+                    self.write_kept(&mut kept, Some(seq), channel, at, &mut applied)?;
+                }
+                Change::Receipt { .. } => {}
+                _ => self.write_kept(&mut kept, None, channel, at, &mut applied)?,
+            }
+            let next = applied.len();
+            let result = match change {
                 Change::Submitted {
                     key,
                     smsc_message_id,
-                } => self.submitted(channel, *key, smsc_message_id, at)?,
+                } => match self.keep_ack(&mut kept, channel, *key, smsc_message_id, at, next)? {
+                    Some(kept) => kept,
+                    None => self.submitted(channel, *key, smsc_message_id, at)?,
+                },
                 Change::Failed {
                     key,
                     status,
@@ -866,7 +886,8 @@ impl Writer {
                     if self.outbox_full() {
                         Applied::OutboxFull
                     } else {
-                        let (matched, users) = self.receipt(channel, receipt, at)?;
+                        let (matched, users) =
+                            self.receipt(channel, receipt, at, &mut kept, &mut applied)?;
                         // A receipt for a user's message goes to that user only.
                         if let (Some(event), false) = (event.clone(), users) {
                             self.queue_event(matched.complete_event(event), at, None)?;
@@ -908,8 +929,10 @@ impl Writer {
                     self.forget_parts(channel, set)?;
                     Applied::Done(None)
                 }
-            });
+            };
+            applied.push(result);
         }
+        self.write_kept(&mut kept, None, channel, at, &mut applied)?;
         Ok(applied)
     }
 
@@ -978,7 +1001,7 @@ impl Writer {
     fn submitted(&mut self, channel: &str, key: u64, smsc_id: &str, now: i64) -> Sql<Applied> {
         let (seq, idx) = split_key(key);
         if let Some(held) = self.claims.get(seq).cloned() {
-            if let Some(applied) = self.first_ack(channel, &held, seq, idx, smsc_id, now)? {
+            if let Some(applied) = self.first_ack(channel, &held, seq, idx, smsc_id, now, true)? {
                 return Ok(applied);
             }
         }
@@ -1029,7 +1052,9 @@ impl Writer {
     }
 
     /// The first acknowledgement of a segment of a held message, written without reading:
-    /// `None` when the row is not as the claim left it (then the caller reads it).
+    /// `None` when the row is not as the claim left it (then the caller reads it). Writes
+    /// the correlation too when `correlate` (a kept answer's was written when it was kept).
+    #[allow(clippy::too_many_arguments)]
     fn first_ack(
         &mut self,
         channel: &str,
@@ -1038,6 +1063,7 @@ impl Writer {
         idx: u8,
         smsc_id: &str,
         now: i64,
+        correlate: bool,
     ) -> Sql<Option<Applied>> {
         let done = held.acked + 1 >= held.segments;
         let written = if held.segments == 1 {
@@ -1081,7 +1107,7 @@ impl Writer {
         } else {
             self.claims.acked(seq);
         }
-        if held.delivery_report {
+        if held.delivery_report && correlate {
             self.correlate(channel, seq, idx, smsc_id)?;
         }
         Ok(Some(Applied::Done(Some(Outcome {
@@ -1193,6 +1219,8 @@ impl Writer {
         channel: &str,
         receipt: &ReceiptReport,
         now: i64,
+        kept: &mut KeptAcks,
+        applied: &mut [Applied],
     ) -> Sql<(ReceiptMatch, bool)> {
         let key = MessageIdKey::new(&receipt.smsc_message_id);
         let mut found: Vec<Found> = Vec::new();
@@ -1208,6 +1236,13 @@ impl Writer {
             Ok(one) => one,
             Err(none_or_several) => return Ok((none_or_several, false)),
         };
+        if kept.holds(seq) {
+            if let Some(matched) =
+                self.settle_kept(kept, channel, seq, idx, &smsc_id, receipt, now, applied)?
+            {
+                return Ok((matched, false));
+            }
+        }
         let Some((_, state, _, _, id, count, origin)) = self.message(seq)? else {
             self.uncorrelate(channel, seq, idx, &smsc_id)?;
             return Ok((ReceiptMatch::NotFound, false));
