@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime};
 use clap::{Args, ValueEnum};
 use smppd::daemon::store::postgres::{PgOptions, PgStore};
 use smppd::daemon::store::sqlite::{SqliteOptions, SqliteStore};
-use smppd::daemon::store::{segment_key, Change, MessageId, NewMessage, Store};
+use smppd::daemon::store::{segment_key, Change, ClaimedMessage, MessageId, NewMessage, Store};
 use smppd::daemon::{ReceiptReport, ReceiptState};
 use smppd::sms::{Field, Segment};
 
@@ -37,6 +37,11 @@ pub struct StoreArgs {
     /// Ask for receipts and apply a final one per message.
     #[arg(long)]
     receipts: bool,
+    /// With `--receipts`: report each answer with its receipt right behind it, in one call,
+    /// as the sink reports an SMSC that sends a receipt at once (else answers and receipts
+    /// are two calls).
+    #[arg(long, requires = "receipts")]
+    interleaved: bool,
     /// Which store.
     #[arg(long, value_enum, default_value_t = Backend::Sqlite)]
     backend: Backend,
@@ -109,7 +114,11 @@ pub fn run(args: StoreArgs) {
         .expect("runtime");
     println!(
         "\n### Store alone (`load store`: accept, claim, submitted{})\n",
-        if args.receipts { ", receipt" } else { "" }
+        match (args.receipts, args.interleaved) {
+            (false, _) => "",
+            (true, false) => ", receipt",
+            (true, true) => " and its receipt in one report",
+        }
     );
     println!("| backend | messages | callers × per call | msg/s | accept p50 / p99 ms | process CPU µs/msg | writer CPU µs/msg | round trips/msg | calls per commit | commits |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
@@ -125,7 +134,11 @@ pub fn run(args: StoreArgs) {
         args.callers,
         args.per_call,
         args.claim,
-        if args.receipts { " --receipts" } else { "" },
+        match (args.receipts, args.interleaved) {
+            (false, _) => "",
+            (true, false) => " --receipts",
+            (true, true) => " --receipts --interleaved",
+        },
         match args.backend {
             Backend::Sqlite => "sqlite",
             Backend::Postgres => "postgres",
@@ -270,31 +283,32 @@ async fn drive(store: &Arc<dyn Store>, args: &StoreArgs) -> Vec<u32> {
             tokio::time::sleep(Duration::from_micros(200)).await;
             continue;
         }
-        let submitted = claimed
-            .iter()
-            .map(|m| Change::Submitted {
-                key: segment_key(m.seq, 0),
+        let answer = |m: &ClaimedMessage| Change::Submitted {
+            key: segment_key(m.seq, 0),
+            smsc_message_id: format!("{:x}", m.seq),
+        };
+        let receipt = |m: &ClaimedMessage| Change::Receipt {
+            receipt: ReceiptReport {
                 smsc_message_id: format!("{:x}", m.seq),
-            })
-            .collect();
-        store
-            .apply("a", submitted, SystemTime::now())
-            .await
-            .expect("apply");
-        if args.receipts {
-            let receipts = claimed
+                state: ReceiptState::Delivered,
+                error_code: None,
+            },
+            event: Some(serde_json::Map::new()),
+        };
+        let reports: Vec<Vec<Change>> = match (args.receipts, args.interleaved) {
+            (false, _) => vec![claimed.iter().map(answer).collect()],
+            (true, false) => vec![
+                claimed.iter().map(answer).collect(),
+                claimed.iter().map(receipt).collect(),
+            ],
+            (true, true) => vec![claimed
                 .iter()
-                .map(|m| Change::Receipt {
-                    receipt: ReceiptReport {
-                        smsc_message_id: format!("{:x}", m.seq),
-                        state: ReceiptState::Delivered,
-                        error_code: None,
-                    },
-                    event: Some(serde_json::Map::new()),
-                })
-                .collect();
+                .flat_map(|m| [answer(m), receipt(m)])
+                .collect()],
+        };
+        for report in reports {
             store
-                .apply("a", receipts, SystemTime::now())
+                .apply("a", report, SystemTime::now())
                 .await
                 .expect("apply");
         }
