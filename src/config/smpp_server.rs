@@ -77,6 +77,13 @@ pub(crate) const SMPP_SERVER_OPTIONS: &[OptionSpec] = &[
         Seconds,
         "How long a bound session may stay without receiving any PDU (enquire_link included); then it is closed.",
     ),
+    integer(
+        "deliver-window",
+        100,
+        (1, 1000),
+        Count,
+        "deliver_sm (receipts, inbound messages) a session has sent and the client not yet answered, at most.",
+    ),
 ];
 
 /// The keys that only mean something with TLS on.
@@ -103,6 +110,9 @@ pub struct SmppServerConfig {
     pub bind_timeout: Duration,
     /// `idle-timeout`: the longest a bound session may go without receiving a PDU.
     pub idle_timeout: Duration,
+    /// `deliver-window`: deliver_sm a session has unanswered at most. Receipts come back at
+    /// most this many per round trip to the client and the store.
+    pub deliver_window: usize,
 }
 
 /// The TLS the server offers, by `tls-mode`: each mode carries exactly what it needs.
@@ -177,12 +187,14 @@ pub(super) fn parse_server<'a>(
     let tls = tls(&mut r);
     let bind_timeout = Duration::from_secs(r.integer("bind-timeout").unsigned_abs());
     let idle_timeout = Duration::from_secs(r.integer("idle-timeout").unsigned_abs());
+    let deliver_window = r.integer("deliver-window").unsigned_abs() as usize;
     r.finish();
     let config = listen.map(|listen| SmppServerConfig {
         listen,
         tls,
         bind_timeout,
         idle_timeout,
+        deliver_window,
     });
     (config, r)
 }

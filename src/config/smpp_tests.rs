@@ -42,6 +42,7 @@ tls-certificate-password = { env = "P12_KEY" }
 tls-client-ca = "pki/clients-ca.pem"
 bind-timeout = 5
 idle-timeout = 600
+deliver-window = 250
 "#
     .to_string()
 }
@@ -108,6 +109,7 @@ fn a_full_example_reads_as_written() {
     assert_eq!(server.tls.mode(), TlsMode::Mutual);
     assert_eq!(server.bind_timeout, std::time::Duration::from_secs(5));
     assert_eq!(server.idle_timeout, std::time::Duration::from_secs(600));
+    assert_eq!(server.deliver_window, 250);
     assert_eq!(
         server.tls,
         ServerTls::Mutual {
@@ -383,6 +385,12 @@ fn each_refusal_names_its_section_and_key() {
             "smpp-server",
             "idle-timeout",
             "out of range 10-86400",
+        ),
+        (
+            format!("{CHANNELS}\n[smpp-server]\nlisten = \"127.0.0.1:2775\"\ndeliver-window = 0\n"),
+            "smpp-server",
+            "deliver-window",
+            "out of range 1-1000",
         ),
         (
             format!("{CHANNELS}\n[smpp-server]\nlisten = \"2775\"\n"),

@@ -33,7 +33,7 @@ pub struct ServerParams {
 
 impl Default for ServerParams {
     /// Values that suit a typical ESME: a 64 KiB PDU limit, 30 s to bind, 90 s of silence
-    /// (three missed 30 s enquire_links), 30 s to answer, 10 deliver_sm and 100 submits in flight.
+    /// (three missed 30 s enquire_links), 30 s to answer, 100 deliver_sm and 100 submits in flight.
     fn default() -> Self {
         ServerParams {
             system_id: "smppd".to_owned(),
@@ -41,7 +41,7 @@ impl Default for ServerParams {
             bind_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(90),
             response_timeout: Duration::from_secs(30),
-            deliver_window: 10,
+            deliver_window: 100,
             max_pending: 100,
         }
     }

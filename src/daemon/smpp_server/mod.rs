@@ -77,6 +77,7 @@ impl SmppServer {
         let params = ServerParams {
             bind_timeout: server.bind_timeout,
             idle_timeout: server.idle_timeout,
+            deliver_window: server.deliver_window,
             ..ServerParams::default()
         };
         let shared = Arc::new(Shared {
