@@ -27,6 +27,7 @@ on_every_backend!(
     a_users_messages_wait_in_its_queue_for_the_channels_serving_it,
     credits_are_charged_at_accept_refused_when_short_and_refunded_on_failure,
     a_users_receipts_and_routed_events_go_to_that_user_only,
+    a_users_receipt_right_behind_its_answer_goes_to_that_user,
 );
 
 async fn a_users_messages_wait_in_its_queue_for_the_channels_serving_it(h: Harness) {
@@ -242,4 +243,97 @@ async fn a_users_receipts_and_routed_events_go_to_that_user_only(h: Harness) {
         .unwrap()
         .is_empty());
     assert_eq!(store.counts().outbox, 1);
+}
+
+/// A fast SMSC sends the receipt right behind the submit_sm_resp, so both come in one
+/// report: the user is told exactly as when they come apart.
+async fn a_users_receipt_right_behind_its_answer_goes_to_that_user(h: Harness) {
+    let (store, _) = h.open(|_| {}).await;
+    let delivered = user_message("acme", 0, ReceiptWish::Final);
+    let failed = user_message("acme", 0, ReceiptWish::FailureOnly);
+    let quiet = user_message("acme", 0, ReceiptWish::FailureOnly);
+    let ids = [delivered.id.clone(), failed.id.clone(), quiet.id.clone()];
+    store
+        .accept(vec![delivered, failed, quiet], now())
+        .await
+        .unwrap();
+    let claimed = store
+        .claim_with(&Fence::unleased("a"), vec![user_queue("acme")], 10, now())
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 3);
+    let answer = |n: usize, smsc: &str| Change::Submitted {
+        key: segment_key(claimed[n].seq, 0),
+        smsc_message_id: smsc.into(),
+    };
+    let receipt = |smsc: &str, state: ReceiptState| Change::Receipt {
+        receipt: ReceiptReport {
+            smsc_message_id: smsc.into(),
+            state,
+            error_code: Some("001".into()),
+        },
+        event: Some(webhook_event()),
+    };
+    let applied = store
+        .apply(
+            "a",
+            vec![
+                answer(0, "V1"),
+                receipt("V1", ReceiptState::Delivered),
+                answer(1, "V2"),
+                receipt("V2", ReceiptState::Undeliverable),
+                answer(2, "V3"),
+                receipt("V3", ReceiptState::Delivered),
+            ],
+            now(),
+        )
+        .await
+        .unwrap();
+    let states: Vec<Option<MessageState>> = applied
+        .iter()
+        .map(|a| match a {
+            Applied::Done(Some(o)) => Some(o.state),
+            Applied::Receipt(ReceiptMatch::Matched { state, .. }) => Some(*state),
+            _ => None,
+        })
+        .collect();
+    use MessageState::{Delivered, Failed, Submitted};
+    assert_eq!(
+        states,
+        [
+            Some(Submitted),
+            Some(Delivered),
+            Some(Submitted),
+            Some(Failed),
+            Some(Submitted),
+            Some(Delivered)
+        ]
+    );
+    assert!(
+        store.outbox_due(10, now()).await.unwrap().is_empty(),
+        "a user's receipts never reach the webhook"
+    );
+    let events = store.outbox_due_for("acme", 10, now()).await.unwrap();
+    let told: Vec<(serde_json::Value, serde_json::Value)> = events
+        .iter()
+        .map(|e| {
+            let body = json(&e.body);
+            (body["message_id"].clone(), body["stat"].clone())
+        })
+        .collect();
+    assert_eq!(
+        told,
+        [
+            (ids[0].as_str().into(), "DELIVRD".into()),
+            (ids[1].as_str().into(), "UNDELIV".into()),
+        ],
+        "the third asked for failures only"
+    );
+    let record = store.get(&ids[1]).await.unwrap().unwrap();
+    assert_eq!(record.state, MessageState::Failed);
+    assert_eq!(record.segments[0].smsc_message_id.as_deref(), Some("V2"));
+    assert_eq!(
+        record.segments[0].receipt,
+        Some(ReceiptState::Undeliverable)
+    );
 }

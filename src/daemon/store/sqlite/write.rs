@@ -1237,10 +1237,10 @@ impl Writer {
             Err(none_or_several) => return Ok((none_or_several, false)),
         };
         if kept.holds(seq) {
-            if let Some(matched) =
+            if let Some(settled) =
                 self.settle_kept(kept, channel, seq, idx, &smsc_id, receipt, now, applied)?
             {
-                return Ok((matched, false));
+                return Ok(settled);
             }
         }
         let Some((_, state, _, _, id, count, origin)) = self.message(seq)? else {

@@ -19,6 +19,7 @@ use crate::daemon::engine::ReceiptReport;
 use crate::daemon::store::record::{split_key, Applied, MessageState, Outcome, ReceiptMatch};
 use crate::daemon::store::sqlite::schema::{DELIVERED, EXPIRED, FAILED};
 use crate::daemon::store::state::state_from_receipts;
+use crate::daemon::store::user_event;
 use crate::daemon::store::SegmentRecord;
 use rusqlite::params;
 
@@ -61,12 +62,10 @@ impl Writer {
         let Some(held) = self.claims.get(seq) else {
             return Ok(None);
         };
-        // A user's message settles with its user's receipt (see `receipt`): not kept.
         if idx != 0
             || held.segments != 1
             || held.acked != 0
             || !held.delivery_report
-            || held.queue.starts_with('@')
             || kept.holds(seq)
         {
             return Ok(None);
@@ -132,8 +131,9 @@ impl Writer {
     }
 
     /// Settles the kept answer for `seq` with its receipt in one row write, when the
-    /// receipt is final. `None` when it is not (then the answer has been written on its
-    /// own and the receipt goes the usual way).
+    /// receipt is final: the match, and whether the message is an SMPP user's (its user
+    /// is told, as `receipt` does). `None` when it is not final (then the answer has been
+    /// written on its own and the receipt goes the usual way).
     #[allow(clippy::too_many_arguments)]
     pub(super) fn settle_kept(
         &mut self,
@@ -145,7 +145,7 @@ impl Writer {
         receipt: &ReceiptReport,
         now: i64,
         applied: &mut [Applied],
-    ) -> Sql<Option<ReceiptMatch>> {
+    ) -> Sql<Option<(ReceiptMatch, bool)>> {
         let settled = if idx == 0 {
             state_from_receipts(&[SegmentRecord {
                 smsc_message_id: Some(smsc_id.to_string()),
@@ -193,10 +193,17 @@ impl Writer {
         kept.0.remove(&seq);
         self.claims.drop_held(seq, false);
         self.counts.left(&held.queue, 1);
-        Ok(Some(ReceiptMatch::Matched {
+        // Only an SMPP user's messages wait in a user's queue (see `user_queue`).
+        let user = held.queue.starts_with('@');
+        if user {
+            let (stat, err) = user_event::upstream_words(receipt);
+            self.tell_user(seq, code == DELIVERED, stat, err, now)?;
+        }
+        let matched = ReceiptMatch::Matched {
             id: held.id,
             segment: 0,
             state,
-        }))
+        };
+        Ok(Some((matched, user)))
     }
 }
