@@ -151,28 +151,8 @@ enum Op {
         channel: usize,
         limit: usize,
     },
-    /// submit_sm_resp for a segment in flight.
-    Submit {
-        pick: Index,
-        /// Every segment of the picked one's message that its channel holds, in one batch.
-        whole: bool,
-    },
-    /// An error response for a segment in flight.
-    Fail {
-        pick: Index,
-        status: Option<u32>,
-    },
-    /// A receipt for a segment that has an SMSC id (`awaited`: one still correlated).
-    Receipt {
-        pick: Index,
-        awaited: bool,
-        kind: Kind,
-        quote: Quote,
-        wrong_channel: bool,
-    },
-    /// Several of the above as one report of one channel (one `apply` call): each change
-    /// sees the ones before it. A receipt right after an answer in the same report is the
-    /// usual case on a fast SMSC.
+    /// What a channel reports, as one `apply` call: one part, or several, each seeing the
+    /// ones before it (a receipt right after its answer is the usual case on a fast SMSC).
     Report(Vec<Part>),
     /// A channel gives a claimed message back.
     Release {
@@ -221,27 +201,28 @@ fn spec() -> impl Strategy<Value = Spec> {
         )
 }
 
-/// One change of a [`Op::Report`]; parts whose channel is not the report's are left out.
+/// One change of an [`Op::Report`]; in a report of several, a part whose channel is not the
+/// report's is left out.
 #[derive(Debug, Clone)]
 enum Part {
+    /// submit_sm_resp for a segment in flight.
     Submit {
         pick: Index,
+        /// Every segment of the picked one's message that its channel holds, in one batch.
         whole: bool,
     },
-    Fail {
-        pick: Index,
-        status: Option<u32>,
-    },
-    /// A receipt for the segment answered last in this report (if any), quoted exactly.
-    ReceiptForLast {
-        kind: Kind,
-    },
+    /// An error response for a segment in flight.
+    Fail { pick: Index, status: Option<u32> },
+    /// A receipt for a segment that has an SMSC id (`awaited`: one still correlated).
     Receipt {
         pick: Index,
         awaited: bool,
         kind: Kind,
         quote: Quote,
+        wrong_channel: bool,
     },
+    /// A receipt for the segment answered last in this report (if any), quoted exactly.
+    ReceiptForLast { kind: Kind },
 }
 
 fn kind() -> impl Strategy<Value = Kind> {
@@ -261,20 +242,42 @@ fn quote() -> impl Strategy<Value = Quote> {
     ]
 }
 
-fn part() -> impl Strategy<Value = Part> {
-    prop_oneof![
-        4 => (any::<Index>(), any::<bool>()).prop_map(|(pick, whole)| Part::Submit { pick, whole }),
-        1 => (any::<Index>(), prop::option::of(1u32..0x100))
-            .prop_map(|(pick, status)| Part::Fail { pick, status }),
-        4 => kind().prop_map(|kind| Part::ReceiptForLast { kind }),
-        2 => (any::<Index>(), prop::bool::weighted(0.8), kind(), quote()).prop_map(
-            |(pick, awaited, kind, quote)| Part::Receipt {
+fn submit() -> impl Strategy<Value = Part> {
+    (any::<Index>(), any::<bool>()).prop_map(|(pick, whole)| Part::Submit { pick, whole })
+}
+
+fn fail() -> impl Strategy<Value = Part> {
+    (any::<Index>(), prop::option::of(1u32..0x100))
+        .prop_map(|(pick, status)| Part::Fail { pick, status })
+}
+
+/// A receipt quoted on the wrong channel with probability `wrong`.
+fn receipt(wrong: f64) -> impl Strategy<Value = Part> {
+    (
+        any::<Index>(),
+        prop::bool::weighted(0.8),
+        kind(),
+        quote(),
+        prop::bool::weighted(wrong),
+    )
+        .prop_map(
+            |(pick, awaited, kind, quote, wrong_channel)| Part::Receipt {
                 pick,
                 awaited,
                 kind,
                 quote,
-            }
-        ),
+                wrong_channel,
+            },
+        )
+}
+
+/// A part of a report of several.
+fn part() -> impl Strategy<Value = Part> {
+    prop_oneof![
+        4 => submit(),
+        1 => fail(),
+        4 => kind().prop_map(|kind| Part::ReceiptForLast { kind }),
+        2 => receipt(0.0),
     ]
 }
 
@@ -282,23 +285,9 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         4 => prop::collection::vec(spec(), 1..4).prop_map(Op::Accept),
         4 => (0..2usize, 1..5usize).prop_map(|(channel, limit)| Op::Claim { channel, limit }),
-        6 => (any::<Index>(), any::<bool>()).prop_map(|(pick, whole)| Op::Submit { pick, whole }),
-        1 => (any::<Index>(), prop::option::of(1u32..0x100))
-            .prop_map(|(pick, status)| Op::Fail { pick, status }),
-        4 => (
-            any::<Index>(),
-            prop::bool::weighted(0.8),
-            kind(),
-            quote(),
-            prop::bool::weighted(0.1),
-        )
-            .prop_map(|(pick, awaited, kind, quote, wrong_channel)| Op::Receipt {
-                pick,
-                awaited,
-                kind,
-                quote,
-                wrong_channel,
-            }),
+        6 => submit().prop_map(|p| Op::Report(vec![p])),
+        1 => fail().prop_map(|p| Op::Report(vec![p])),
+        4 => receipt(0.1).prop_map(|p| Op::Report(vec![p])),
         3 => prop::collection::vec(part(), 2..8).prop_map(Op::Report),
         2 => (any::<Index>(), any::<bool>()).prop_map(|(pick, sent)| Op::Release { pick, sent }),
         1 => any::<Index>().prop_map(|pick| Op::Expire { pick }),
@@ -1038,8 +1027,8 @@ fn receipt_target(model: &Model, pick: Index, awaited: bool) -> Option<(usize, u
     (!sent.is_empty()).then(|| sent[pick.index(sent.len())])
 }
 
-/// Several changes as one report: the first part that applies chooses the channel, the
-/// others join only if they are for it.
+/// One report of one or more changes: the first part that applies chooses the channel,
+/// the others join only if they are for it.
 async fn report(store: &dyn Store, model: &mut Model, parts: &[Part]) -> Result<(), String> {
     let mut on: Option<usize> = None;
     let mut last: Option<(usize, usize)> = None;
@@ -1060,8 +1049,10 @@ async fn report(store: &dyn Store, model: &mut Model, parts: &[Part]) -> Result<
                 awaited,
                 kind,
                 quote,
-            } => receipt_target(model, *pick, *awaited)
-                .and_then(|segment| plan_receipt(model, segment, *kind, *quote, false, on)),
+                wrong_channel,
+            } => receipt_target(model, *pick, *awaited).and_then(|segment| {
+                plan_receipt(model, segment, *kind, *quote, *wrong_channel, on)
+            }),
         };
         let Some(planned) = planned else {
             continue;
@@ -1255,29 +1246,6 @@ async fn run(backend: &Backend, ops: &[Op]) -> Result<(), String> {
             Op::Accept(specs) => accept(store.as_ref(), &mut model, specs).await,
             Op::Claim { channel, limit } => {
                 claim(store.as_ref(), &mut model, *channel, *limit).await
-            }
-            Op::Submit { pick, whole } => match plan_submit(&mut model, *pick, *whole, None) {
-                Some((plan, _)) => plan.run(store.as_ref(), &model).await,
-                None => Ok(()),
-            },
-            Op::Fail { pick, status } => match plan_fail(&mut model, *pick, *status, None) {
-                Some(plan) => plan.run(store.as_ref(), &model).await,
-                None => Ok(()),
-            },
-            Op::Receipt {
-                pick,
-                awaited,
-                kind,
-                quote,
-                wrong_channel,
-            } => {
-                let plan = receipt_target(&model, *pick, *awaited).and_then(|segment| {
-                    plan_receipt(&mut model, segment, *kind, *quote, *wrong_channel, None)
-                });
-                match plan {
-                    Some(plan) => plan.run(store.as_ref(), &model).await,
-                    None => Ok(()),
-                }
             }
             Op::Report(parts) => report(store.as_ref(), &mut model, parts).await,
             Op::Release { pick, sent } => release(store.as_ref(), &mut model, *pick, *sent).await,

@@ -13,6 +13,18 @@ fn user_message(user: &str, charge: u32, receipts: ReceiptWish) -> NewMessage {
     m
 }
 
+/// Accepts `messages` (all of user `acme`) and claims them all on channel `a`.
+async fn accepted_and_claimed(store: &dyn Store, messages: Vec<NewMessage>) -> Vec<ClaimedMessage> {
+    let count = messages.len();
+    store.accept(messages, now()).await.unwrap();
+    let claimed = store
+        .claim_with(&Fence::unleased("a"), vec![user_queue("acme")], 10, now())
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), count);
+    claimed
+}
+
 fn webhook_event() -> serde_json::Map<String, serde_json::Value> {
     let mut event = serde_json::Map::new();
     event.insert("type".into(), "receipt".into());
@@ -154,15 +166,8 @@ async fn a_users_receipts_and_routed_events_go_to_that_user_only(h: Harness) {
         failure_only.id.clone(),
         refused.id.clone(),
     ];
-    store
-        .accept(vec![delivered, failure_only, refused], now())
-        .await
-        .unwrap();
-    let claimed = store
-        .claim_with(&Fence::unleased("a"), vec![user_queue("acme")], 10, now())
-        .await
-        .unwrap();
-    assert_eq!(claimed.len(), 3);
+    let claimed =
+        accepted_and_claimed(store.as_ref(), vec![delivered, failure_only, refused]).await;
     let receipt = |smsc: &str| Change::Receipt {
         receipt: ReceiptReport {
             smsc_message_id: smsc.into(),
@@ -253,15 +258,7 @@ async fn a_users_receipt_right_behind_its_answer_goes_to_that_user(h: Harness) {
     let failed = user_message("acme", 0, ReceiptWish::FailureOnly);
     let quiet = user_message("acme", 0, ReceiptWish::FailureOnly);
     let ids = [delivered.id.clone(), failed.id.clone(), quiet.id.clone()];
-    store
-        .accept(vec![delivered, failed, quiet], now())
-        .await
-        .unwrap();
-    let claimed = store
-        .claim_with(&Fence::unleased("a"), vec![user_queue("acme")], 10, now())
-        .await
-        .unwrap();
-    assert_eq!(claimed.len(), 3);
+    let claimed = accepted_and_claimed(store.as_ref(), vec![delivered, failed, quiet]).await;
     let answer = |n: usize, smsc: &str| Change::Submitted {
         key: segment_key(claimed[n].seq, 0),
         smsc_message_id: smsc.into(),
