@@ -12,16 +12,18 @@
 
 use crate::daemon::store::MessageId;
 use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Arc;
 
 /// What the writer knows of a held message without reading its row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Held {
     /// Its id.
     pub id: MessageId,
-    /// The channel holding it.
-    pub channel: String,
+    /// The channel holding it (shared by the messages of one claim).
+    pub channel: Arc<str>,
     /// The queue it was claimed from (`""` for the shared one).
-    pub queue: String,
+    pub queue: Arc<str>,
     /// When it was accepted (ms).
     pub accepted_at: i64,
     /// Its number of segments.
@@ -38,7 +40,7 @@ enum Undo {
     /// `seq` was given back or finished: hold it again as it was.
     Dropped(i64, Held),
     /// A queue's scan position was `Some(from)` or unset.
-    Cursor(String, Option<i64>),
+    Cursor(Arc<str>, Option<i64>),
     /// A queue's recorded high-water mark was `Some(upto)` or unset.
     Upto(String, Option<i64>),
     /// The `claims` table held rows (it was just emptied).
@@ -50,7 +52,7 @@ enum Undo {
 pub(super) struct ClaimBook {
     held: HashMap<i64, Held>,
     /// Per queue: every waiting message not held has a greater key.
-    cursor: HashMap<String, i64>,
+    cursor: HashMap<Arc<str>, i64>,
     /// Per queue: the mark in the `claims` table.
     upto: HashMap<String, i64>,
     /// Whether the `claims` table may hold rows.
@@ -131,7 +133,7 @@ impl ClaimBook {
         let seqs: Vec<i64> = self
             .held
             .iter()
-            .filter(|(_, h)| h.queue == queue)
+            .filter(|(_, h)| &*h.queue == queue)
             .map(|(seq, _)| *seq)
             .collect();
         for seq in seqs {
@@ -192,7 +194,7 @@ impl ClaimBook {
     }
 }
 
-fn restore(map: &mut HashMap<String, i64>, key: String, before: Option<i64>) {
+fn restore<K: Eq + Hash>(map: &mut HashMap<K, i64>, key: K, before: Option<i64>) {
     match before {
         Some(v) => {
             map.insert(key, v);

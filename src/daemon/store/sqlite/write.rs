@@ -600,6 +600,9 @@ impl Writer {
         waiting.sort_unstable_by_key(|w| w.seq);
         waiting.truncate(limit);
         let mut claimed = Vec::with_capacity(waiting.len());
+        // Shared by every message held in this claim.
+        let holder: Arc<str> = Arc::from(channel);
+        let held_in: Vec<Arc<str>> = queues.iter().map(|q| Arc::from(*q)).collect();
         // Per queue (its place in `queues`), the highest key taken.
         let mut top: Vec<(usize, i64)> = Vec::with_capacity(queues.len());
         for w in waiting {
@@ -626,7 +629,6 @@ impl Writer {
                 resend: w.resend,
             };
             let slot = w.queue;
-            let queue = queues[slot];
             match top.iter_mut().find(|(s, _)| *s == slot) {
                 Some(t) => t.1 = t.1.max(w.seq),
                 None => top.push((slot, w.seq)),
@@ -635,8 +637,8 @@ impl Writer {
                 w.seq,
                 Held {
                     id,
-                    channel: channel.to_string(),
-                    queue: queue.to_string(),
+                    channel: holder.clone(),
+                    queue: held_in[slot].clone(),
                     accepted_at: w.accepted_at,
                     segments: w.segments,
                     acked: w.acked,
@@ -726,11 +728,11 @@ impl Writer {
             (_, false) => None,
             (Some(h), true) => Some(h.queue.clone()),
             // Not held (upkeep's expiry, a receipt for a part sent before a restart): read.
-            (None, true) => Some(self.conn.query_row(
+            (None, true) => Some(Arc::from(self.conn.query_row(
                 "SELECT queue FROM messages WHERE seq = ?1",
                 [seq],
                 |r| r.get::<_, String>(0),
-            )?),
+            )?)),
         };
         let holder = if settled_by_receipt {
             None
