@@ -43,9 +43,14 @@ pub struct MessageIdKey {
 }
 
 impl MessageIdKey {
+    /// The exact form of `id`: without the white space and NULs around it.
+    pub fn exact_of(id: &str) -> &str {
+        id.trim_matches(|c: char| c.is_whitespace() || c == '\0')
+    }
+
     /// Computes the forms of `id`.
     pub fn new(id: &str) -> MessageIdKey {
-        let exact = id.trim_matches(|c: char| c.is_whitespace() || c == '\0');
+        let exact = MessageIdKey::exact_of(id);
         let digits = exact
             .strip_prefix("0x")
             .or_else(|| exact.strip_prefix("0X"))

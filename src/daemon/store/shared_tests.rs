@@ -222,6 +222,7 @@ on_every_backend!(
     the_queue_limit_refuses_and_expiry_reports,
     receipts_match_exact_first_then_folded_then_across_radix,
     an_id_the_smsc_reuses_points_to_the_newest_submission,
+    a_receipt_right_behind_its_answer_is_matched_as_it_would_be_alone,
     a_receipt_delivered_again_after_the_final_one_still_names_its_message,
     one_report_applies_outcomes_and_receipts_in_their_order,
     the_backlog_counts_each_queue_and_dates_its_oldest_message_and_event,
@@ -460,6 +461,73 @@ async fn an_id_the_smsc_reuses_points_to_the_newest_submission(h: Harness) {
     }
 }
 
+/// A receipt in the same report as its answer finds what it would find in a report of its
+/// own, also when the SMSC reused the id for a message with a higher `seq` answered before,
+/// in this run or the one before a restart (the highest `seq` wins, as above).
+async fn a_receipt_right_behind_its_answer_is_matched_as_it_would_be_alone(h: Harness) {
+    let submitted = |seq: i64, smsc: &str| Change::Submitted {
+        key: segment_key(seq, 0),
+        smsc_message_id: smsc.into(),
+    };
+    let receipt = |smsc: &str| Change::Receipt {
+        receipt: ReceiptReport {
+            smsc_message_id: smsc.into(),
+            state: ReceiptState::Delivered,
+            error_code: None,
+        },
+        event: None,
+    };
+    let matched = |applied: &[Applied]| match applied.last() {
+        Some(Applied::Receipt(ReceiptMatch::Matched { id, .. })) => id.clone(),
+        other => panic!("{other:?}"),
+    };
+    let (store, _) = h.open(|_| {}).await;
+    let (ids, seqs) = claimed_pair(store.as_ref()).await;
+    store
+        .apply("a", vec![submitted(seqs[1], "77")], now())
+        .await
+        .unwrap();
+    let applied = store
+        .apply("a", vec![submitted(seqs[0], "77"), receipt("77")], now())
+        .await
+        .unwrap();
+    assert_eq!(matched(&applied), ids[1]);
+    // A new id: the message it was just given.
+    let (ids, seqs) = claimed_pair(store.as_ref()).await;
+    let applied = store
+        .apply(
+            "a",
+            vec![
+                submitted(seqs[0], "88"),
+                submitted(seqs[1], "99"),
+                receipt("88"),
+            ],
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(matched(&applied), ids[0]);
+    // The higher one answered before a restart, the lower one (given back by the restart)
+    // after it.
+    let (ids, seqs) = claimed_pair(store.as_ref()).await;
+    store
+        .apply("a", vec![submitted(seqs[1], "66")], now())
+        .await
+        .unwrap();
+    drop(store);
+    let (store, _) = h.open(|_| {}).await;
+    // What the store reads of its file at start has had time to land (the answer is the
+    // same before it does).
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let again = store.claim("a", 10, now()).await.unwrap();
+    assert!(again.iter().any(|m| m.seq == seqs[0]));
+    let applied = store
+        .apply("a", vec![submitted(seqs[0], "66"), receipt("66")], now())
+        .await
+        .unwrap();
+    assert_eq!(matched(&applied), ids[1]);
+}
+
 async fn a_receipt_delivered_again_after_the_final_one_still_names_its_message(h: Harness) {
     let (store, _) = h
         .open(|o| o.finished_retention = Duration::from_secs(60))
@@ -688,6 +756,23 @@ async fn one_report_applies_outcomes_and_receipts_in_their_order(h: Harness) {
         ]
     );
     assert_eq!((store.counts().waiting, store.counts().outbox), (0, 6));
+}
+
+/// Two one-segment messages on channel `a`, claimed together: their ids and `seq`s, in
+/// acceptance order.
+async fn claimed_pair(store: &dyn Store) -> (Vec<MessageId>, Vec<i64>) {
+    let batch = vec![message("a", true, 1), message("a", true, 1)];
+    let ids: Vec<MessageId> = batch.iter().map(|m| m.id.clone()).collect();
+    store.accept(batch, now()).await.unwrap();
+    let seqs: Vec<i64> = store
+        .claim("a", 10, now())
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.seq)
+        .collect();
+    assert_eq!(seqs.len(), 2);
+    (ids, seqs)
 }
 
 /// Submits one single-segment message on channel `a` with `smsc_id`; returns its id.

@@ -25,8 +25,10 @@ use std::sync::{Arc, PoisonError};
 use std::time::SystemTime;
 use tokio::sync::mpsc;
 
+mod fresh_ids;
 mod kept_acks;
 
+use fresh_ids::FreshIds;
 use kept_acks::KeptAcks;
 
 /// How many rows one upkeep step touches per kind: small, so that the group commit it
@@ -91,6 +93,8 @@ pub(super) struct Writer {
     gauges: Arc<Gauges>,
     counts: Counts,
     claims: ClaimBook,
+    /// Which receipts of the current call need no look-up.
+    fresh: FreshIds,
     /// Where answers wait for their commit to be on disk.
     sync: SyncQueue,
     /// How far the syncer got.
@@ -177,12 +181,14 @@ impl Writer {
             outbox: outbox as u64,
             depths,
         };
+        let fresh = FreshIds::scan(&options.path);
         let writer = Writer {
             conn,
             options,
             gauges,
             counts,
             claims: ClaimBook::new(false),
+            fresh,
             sync: sync.0,
             progress: sync.1,
             written: 0,
@@ -840,6 +846,7 @@ impl Writer {
         let at = ms(now);
         let mut applied = Vec::with_capacity(changes.len());
         let mut kept = KeptAcks::default();
+        self.fresh.end_call();
         for change in changes {
             match change {
                 Change::Submitted { key, .. } => {
@@ -935,6 +942,7 @@ impl Writer {
             applied.push(result);
         }
         self.write_kept(&mut kept, None, channel, at, &mut applied)?;
+        self.fresh.end_call();
         Ok(applied)
     }
 
@@ -1153,6 +1161,7 @@ impl Writer {
         for form in stored_forms(&key) {
             insert.execute(params![channel, form, seq, idx, key.as_str()])?;
         }
+        self.fresh.written(seq, key.as_str());
         Ok(())
     }
 
@@ -1213,6 +1222,22 @@ impl Writer {
         Ok(found)
     }
 
+    /// The submission a receipt's id names, tier by tier (as [`crate::sms::MessageIdIndex`]
+    /// does).
+    fn find(&self, channel: &str, receipt: &ReceiptReport) -> Sql<Result<Found, ReceiptMatch>> {
+        let key = MessageIdKey::new(&receipt.smsc_message_id);
+        let mut found: Vec<Found> = Vec::new();
+        for tier in MatchRule::TIERS {
+            for probe in key.probes(tier, MatchRules::default()) {
+                add_found(&mut found, self.lookup(channel, &probe)?);
+            }
+            if !found.is_empty() {
+                break;
+            }
+        }
+        Ok(pick(found))
+    }
+
     /// Matches a receipt tier by tier (as [`crate::sms::MessageIdIndex`] does) and records
     /// it; also says whether it is for an SMPP user's message (its user is told, when the
     /// receipt is final and the user asked for it).
@@ -1224,19 +1249,21 @@ impl Writer {
         kept: &mut KeptAcks,
         applied: &mut [Applied],
     ) -> Sql<(ReceiptMatch, bool)> {
-        let key = MessageIdKey::new(&receipt.smsc_message_id);
-        let mut found: Vec<Found> = Vec::new();
-        for tier in MatchRule::TIERS {
-            for probe in key.probes(tier, MatchRules::default()) {
-                add_found(&mut found, self.lookup(channel, &probe)?);
-            }
-            if !found.is_empty() {
-                break;
-            }
-        }
-        let (seq, idx, smsc_id) = match pick(found) {
-            Ok(one) => one,
-            Err(none_or_several) => return Ok((none_or_several, false)),
+        let sole = self
+            .fresh
+            .sole(&receipt.smsc_message_id)
+            .filter(|seq| kept.holds(*seq));
+        let (seq, idx, smsc_id) = match sole {
+            // What the look-up would find (see `fresh_ids`).
+            Some(seq) => (
+                seq,
+                0,
+                MessageIdKey::exact_of(&receipt.smsc_message_id).to_string(),
+            ),
+            None => match self.find(channel, receipt)? {
+                Ok(one) => one,
+                Err(none_or_several) => return Ok((none_or_several, false)),
+            },
         };
         if kept.holds(seq) {
             if let Some(settled) =
