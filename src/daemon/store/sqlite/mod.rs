@@ -240,24 +240,38 @@ impl SqliteStore {
         let wal = open_wal(&path)?;
         let (sync_tx, sync_rx) = std::sync::mpsc::channel();
         let progress = Arc::new(sync::Progress::default());
-        let (writer, requeued) = write::Writer::new(
-            conn,
-            options.clone(),
-            gauges.clone(),
-            (sync_tx, progress.clone()),
-        )
-        .map_err(|e| open_error(&path, e))?;
-        let syncer = sync::Syncer::new(wal, gauges.clone(), progress);
-        let reader = read::Reader::new(open_reader(&path)?, path.clone());
         let (writes, write_rx) = mpsc::unbounded_channel();
         let (reads, read_rx) = mpsc::unbounded_channel();
+        // The writer borrows its connection for its prepared statements, so the thread that
+        // owns the connection builds it, and says how that went before running it.
+        let (ready, started) = std::sync::mpsc::channel();
+        let writer_options = options.clone();
+        let writer_gauges = gauges.clone();
+        let writer_progress = progress.clone();
+        std::thread::Builder::new()
+            .name("smppd-store-writer".into())
+            .spawn(move || {
+                let sync = (sync_tx, writer_progress);
+                match write::Writer::new(&conn, writer_options, writer_gauges, sync) {
+                    Ok((writer, requeued)) => {
+                        let _ = ready.send(Ok(requeued));
+                        writer.run(write_rx);
+                    }
+                    Err(e) => {
+                        let _ = ready.send(Err(e));
+                    }
+                }
+            })
+            .map_err(|e| open_error(&path, e))?;
+        let requeued = started
+            .recv()
+            .map_err(|_| open_error(&path, "the writer thread ended before it started"))?
+            .map_err(|e| open_error(&path, e))?;
+        let syncer = sync::Syncer::new(wal, gauges.clone(), progress);
+        let reader = read::Reader::new(open_reader(&path)?, path.clone());
         std::thread::Builder::new()
             .name("smppd-store-sync".into())
             .spawn(move || syncer.run(sync_rx))
-            .map_err(|e| open_error(&path, e))?;
-        std::thread::Builder::new()
-            .name("smppd-store-writer".into())
-            .spawn(move || writer.run(write_rx))
             .map_err(|e| open_error(&path, e))?;
         std::thread::Builder::new()
             .name("smppd-store-reader".into())

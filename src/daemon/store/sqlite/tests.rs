@@ -324,14 +324,13 @@ fn the_claim_query_is_prepared_once_whatever_it_is_given() {
     let (store, _) = SqliteStore::open(options(&dir)).unwrap();
     drop(store);
     let conn = open_reader(&dir.path().join("smppd.db")).unwrap();
-    // As the writer runs it: taken from the cache and put back (bindings cleared) each time.
+    // As the writer runs it: prepared once, bound anew for each claim.
+    let mut s = conn.prepare(super::write::WAITING).unwrap();
     for (queue, limit) in [("", 1i64), ("a", 7), ("", 500), ("b", 3)] {
-        let mut s = conn.prepare_cached(super::write::WAITING).unwrap();
         s.query(rusqlite::params![queue, 0, 0, limit])
             .unwrap()
             .next()
             .unwrap();
     }
-    let s = conn.prepare_cached(super::write::WAITING).unwrap();
     assert_eq!(s.get_status(rusqlite::StatementStatus::RePrepare), 0);
 }

@@ -26,9 +26,11 @@ use std::time::SystemTime;
 use tokio::sync::mpsc;
 
 mod fresh_ids;
+mod hot;
 mod kept_acks;
 
 use fresh_ids::FreshIds;
+use hot::Hot;
 use kept_acks::KeptAcks;
 
 /// How many rows one upkeep step touches per kind: small, so that the group commit it
@@ -76,19 +78,20 @@ impl Counts {
 ///
 /// `+?1` and `+?4`, not `?1` and `?4`: SQLite's planner looks at the values bound to a
 /// LIMIT and to an equality when it prepares a statement, and marks the statement to be
-/// prepared again once other values are bound (rusqlite clears the bindings whenever a
-/// cached statement is put back, so that is every time). Each claim asks for another
-/// limit and reads two queues, so every query was prepared anew, at several times the
-/// cost of running it. A unary plus hides the parameter from the planner; the plan (the
+/// prepared again once other values are bound. Each claim asks for another limit and reads
+/// two queues, so every query would be prepared anew, at several times the cost of running
+/// it. A unary plus hides the parameter from the planner; the plan (the
 /// `messages_waiting` index, `queue = ? AND seq > ?`) stays the same.
 pub(super) const WAITING: &str = "SELECT seq, id, dest, src, delivery_report, expires_at,
         send_validity, resend, segments, acked, accepted_at, body
      FROM messages WHERE queue = +?1 AND state = 0 AND seq > ?2 AND expires_at > ?3
      ORDER BY seq LIMIT +?4";
 
-/// The state of the writer thread.
-pub(super) struct Writer {
-    conn: Connection,
+/// The state of the writer thread, on the connection the thread owns.
+pub(super) struct Writer<'c> {
+    conn: &'c Connection,
+    /// The statements run for nearly every message, prepared once.
+    hot: Hot<'c>,
     options: SqliteOptions,
     gauges: Arc<Gauges>,
     counts: Counts,
@@ -142,16 +145,16 @@ struct Waiting {
     body: Vec<u8>,
 }
 
-impl Writer {
+impl<'c> Writer<'c> {
     /// Prepares the writer: marks as possible re-sends the queued messages the last run may
     /// have handed to the SMSC (see [`ClaimBook`]) and loads the counts. Returns how many
     /// were marked.
     pub(super) fn new(
-        conn: Connection,
+        conn: &'c Connection,
         options: SqliteOptions,
         gauges: Arc<Gauges>,
         sync: (SyncQueue, Arc<Progress>),
-    ) -> Sql<(Writer, u64)> {
+    ) -> Sql<(Writer<'c>, u64)> {
         let marks: Vec<(String, i64)> = {
             let mut s = conn.prepare("SELECT queue, upto FROM claims")?;
             let rows = s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -184,6 +187,7 @@ impl Writer {
         let fresh = FreshIds::scan(&options.path);
         let writer = Writer {
             conn,
+            hot: Hot::prepare(conn)?,
             options,
             gauges,
             counts,
@@ -360,7 +364,7 @@ impl Writer {
             }
             Call::Upkeep(now, _) => Done::Upkeep(self.upkeep(*now)?),
             Call::OutboxDue(target, limit, _) => {
-                Done::Outbox(super::read::outbox(&self.conn, target.as_deref(), *limit)?)
+                Done::Outbox(super::read::outbox(self.conn, target.as_deref(), *limit)?)
             }
             Call::Credits(users, _) => {
                 self.credits_configure(users)?;
@@ -425,35 +429,26 @@ impl Writer {
                 None => 0,
             };
             let queue = m.queue();
-            self.conn
-                .prepare_cached(
-                    "INSERT INTO messages (id, channel, routed, queue, state, dest, src,
-                        delivery_report, send_validity, encoding, data_coding, segments,
-                        accepted_at, expires_at, idem_key, idem_fingerprint, body, origin,
-                        origin_receipts, charged)
-                     VALUES (?1, ?2, ?2, ?3, 0, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
-                        ?15, ?16, ?17, ?18)",
-                )?
-                .execute(params![
-                    m.id.as_str(),
-                    m.channel,
-                    queue.as_ref(),
-                    m.to,
-                    m.from,
-                    m.delivery_report,
-                    m.send_validity,
-                    m.encoding,
-                    m.data_coding,
-                    m.segments.len() as i64,
-                    ms(now),
-                    ms(m.expires_at),
-                    m.idempotency.as_ref().map(|i| i.key.as_str()),
-                    m.idempotency.as_ref().map(|i| i.fingerprint.as_str()),
-                    body::pack(&m.segments),
-                    m.origin.as_ref().map(|o| o.user.as_str()),
-                    m.origin.as_ref().map_or(0, |o| o.receipts.code()),
-                    i64::from(charged),
-                ])?;
+            self.hot.insert_message.execute(params![
+                m.id.as_str(),
+                m.channel,
+                queue.as_ref(),
+                m.to,
+                m.from,
+                m.delivery_report,
+                m.send_validity,
+                m.encoding,
+                m.data_coding,
+                m.segments.len() as i64,
+                ms(now),
+                ms(m.expires_at),
+                m.idempotency.as_ref().map(|i| i.key.as_str()),
+                m.idempotency.as_ref().map(|i| i.fingerprint.as_str()),
+                body::pack(&m.segments),
+                m.origin.as_ref().map(|o| o.user.as_str()),
+                m.origin.as_ref().map_or(0, |o| o.receipts.code()),
+                i64::from(charged),
+            ])?;
             self.counts.queued(&queue);
             results.push(Ok(Accepted::New(AcceptedMessage {
                 id: m.id.clone(),
@@ -542,10 +537,16 @@ impl Writer {
 
     /// Up to `limit` of the oldest waiting, unexpired messages of `queue` not held by a
     /// channel, with what a claim hands out.
-    fn waiting_in(&self, queue: &str, slot: usize, limit: usize, now: i64) -> Sql<Vec<Waiting>> {
+    fn waiting_in(
+        &mut self,
+        queue: &str,
+        slot: usize,
+        limit: usize,
+        now: i64,
+    ) -> Sql<Vec<Waiting>> {
         let mut found = Vec::with_capacity(limit.min(1024));
         let mut after = self.claims.cursor(queue);
-        let mut s = self.conn.prepare_cached(WAITING)?;
+        let s = &mut self.hot.waiting;
         // Held messages above the cursor (one given back moved it down) are skipped; a
         // page of them only means reading on.
         loop {
@@ -1077,13 +1078,8 @@ impl Writer {
     ) -> Sql<Option<Applied>> {
         let done = held.acked + 1 >= held.segments;
         let written = if held.segments == 1 {
-            self.conn
-                .prepare_cached(
-                    "UPDATE messages SET smsc_id = ?2, acked_on = ?3, channel = ?3, acked = 1,
-                        state = 1, submitted_at = ?4,
-                        finished_at = CASE WHEN delivery_report = 0 THEN ?4 ELSE NULL END
-                     WHERE seq = ?1 AND state = 0 AND smsc_id IS NULL",
-                )?
+            self.hot
+                .first_ack
                 .execute(params![seq, smsc_id, channel, now])?
         } else {
             let inserted = self
@@ -1153,13 +1149,11 @@ impl Writer {
     /// An SMSC that reuses an id is handled when matching: the newest submission with that
     /// exact id wins.
     fn correlate(&mut self, channel: &str, seq: i64, idx: u8, smsc_id: &str) -> Sql<()> {
-        let mut insert = self.conn.prepare_cached(
-            "INSERT OR IGNORE INTO correlation (channel, form, seq, idx, smsc_id)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?;
         let key = MessageIdKey::new(smsc_id);
         for form in stored_forms(&key) {
-            insert.execute(params![channel, form, seq, idx, key.as_str()])?;
+            self.hot
+                .correlate
+                .execute(params![channel, form, seq, idx, key.as_str()])?;
         }
         self.fresh.written(seq, key.as_str());
         Ok(())
@@ -1297,7 +1291,7 @@ impl Writer {
                 receipt_error: receipt.error_code.clone(),
             }]
         } else {
-            segment_records(&self.conn, seq, count)?
+            segment_records(self.conn, seq, count)?
         };
         let in_row = (count == 1).then_some(words);
         let mut state = state;

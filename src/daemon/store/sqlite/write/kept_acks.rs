@@ -45,7 +45,7 @@ impl KeptAcks {
     }
 }
 
-impl Writer {
+impl Writer<'_> {
     /// Keeps back the answer for `key` (the `at`th change of the call) if it is the first
     /// one of a held one-segment message that asked for a receipt: writes its correlation
     /// and returns what applying it does. `None` when it is not such an answer.
@@ -168,24 +168,16 @@ impl Writer {
         };
         // The answer's write and the receipt's move (`first_ack`, then `enter` with the
         // receipt as cause) as one statement.
-        let written = self
-            .conn
-            .prepare_cached(
-                "UPDATE messages SET smsc_id = ?2, acked_on = ?3, channel = ?3, acked = 1,
-                    state = ?4, submitted_at = ?5, finished_at = ?5, receipt = ?6,
-                    receipt_error = ?7, failure_reason = COALESCE(?8, failure_reason)
-                 WHERE seq = ?1 AND state = 0 AND smsc_id IS NULL",
-            )?
-            .execute(params![
-                seq,
-                one.smsc_id,
-                channel,
-                code,
-                now,
-                receipt.state.as_str(),
-                receipt.error_code.as_deref(),
-                reason,
-            ])?;
+        let written = self.hot.settle.execute(params![
+            seq,
+            one.smsc_id,
+            channel,
+            code,
+            now,
+            receipt.state.as_str(),
+            receipt.error_code.as_deref(),
+            reason,
+        ])?;
         if written == 0 {
             self.write_kept(kept, Some(seq), channel, now, applied)?;
             return Ok(None);
