@@ -89,18 +89,23 @@ impl ClaimBook {
         self.cursor.get(queue).copied().unwrap_or(0)
     }
 
-    /// Records that `seq` of `held.queue` is handed to `held.channel`.
+    /// Records that `seq` of `held.queue` is handed to `held.channel`; the claim then moves
+    /// the queue's scan past it ([`ClaimBook::advance`]).
     pub(super) fn take(&mut self, seq: i64, held: Held) {
-        let queue = held.queue.clone();
         if let Some(before) = self.held.insert(seq, held) {
             self.journal.push(Undo::Dropped(seq, before));
         } else {
             self.journal.push(Undo::Took(seq));
         }
-        let before = self.cursor.get(&queue).copied();
+    }
+
+    /// Moves the scan of `queue` up to `seq` (once per claim and queue: the highest key it
+    /// took there).
+    pub(super) fn advance(&mut self, queue: &Arc<str>, seq: i64) {
+        let before = self.cursor.get(queue).copied();
         if before.is_none_or(|c| c < seq) {
             self.journal.push(Undo::Cursor(queue.clone(), before));
-            self.cursor.insert(queue, seq);
+            self.cursor.insert(queue.clone(), seq);
         }
     }
 
@@ -114,10 +119,10 @@ impl ClaimBook {
     }
 
     /// `seq` is no longer held: it finished, or it went back to its queue (`requeue`), in
-    /// which case the queue's scan must see it again.
-    pub(super) fn drop_held(&mut self, seq: i64, requeue: bool) -> Option<Held> {
+    /// which case the queue's scan must see it again. Returns what it was held as (kept in
+    /// the journal, for a rollback).
+    pub(super) fn drop_held(&mut self, seq: i64, requeue: bool) -> Option<&Held> {
         let held = self.held.remove(&seq)?;
-        self.journal.push(Undo::Dropped(seq, held.clone()));
         if requeue {
             let before = self.cursor.get(&held.queue).copied();
             if before.is_some_and(|c| c >= seq) {
@@ -125,7 +130,11 @@ impl ClaimBook {
                 self.cursor.insert(held.queue.clone(), seq - 1);
             }
         }
-        Some(held)
+        self.journal.push(Undo::Dropped(seq, held));
+        match self.journal.last() {
+            Some(Undo::Dropped(_, held)) => Some(held),
+            _ => None,
+        }
     }
 
     /// Nothing of `queue` is held any more (its messages were failed).
@@ -224,10 +233,13 @@ mod tests {
     #[test]
     fn a_rollback_restores_everything_since_the_last_commit() {
         let mut book = ClaimBook::new(false);
+        let queue: Arc<str> = Arc::from("");
         book.take(5, held(""));
+        book.advance(&queue, 5);
         book.marked("", 5);
         book.commit();
         book.take(7, held(""));
+        book.advance(&queue, 7);
         book.acked(5);
         book.drop_held(5, true);
         book.marked("", 7);
@@ -246,6 +258,7 @@ mod tests {
         for seq in [3, 4, 9] {
             book.take(seq, held("q"));
         }
+        book.advance(&Arc::from("q"), 9);
         book.drop_held(9, false);
         assert_eq!(book.cursor("q"), 9);
         book.drop_held(4, true);

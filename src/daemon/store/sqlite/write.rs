@@ -535,22 +535,23 @@ impl<'c> Writer<'c> {
         Ok(())
     }
 
-    /// Up to `limit` of the oldest waiting, unexpired messages of `queue` not held by a
-    /// channel, with what a claim hands out.
+    /// Adds to `found` up to `limit` of the oldest waiting, unexpired messages of `queue`
+    /// (the claim's `slot`th) not held by a channel, with what a claim hands out.
     fn waiting_in(
         &mut self,
+        found: &mut Vec<Waiting>,
         queue: &str,
         slot: usize,
         limit: usize,
         now: i64,
-    ) -> Sql<Vec<Waiting>> {
-        let mut found = Vec::with_capacity(limit.min(1024));
+    ) -> Sql<()> {
+        let mut taken = 0;
         let mut after = self.claims.cursor(queue);
         let s = &mut self.hot.waiting;
         // Held messages above the cursor (one given back moved it down) are skipped; a
         // page of them only means reading on.
         loop {
-            let want = limit - found.len();
+            let want = limit - taken;
             let mut rows = s.query(params![queue, after, now, want as i64])?;
             let mut seen = 0;
             while let Some(r) = rows.next()? {
@@ -560,6 +561,7 @@ impl<'c> Writer<'c> {
                 if self.claims.holds(seq) {
                     continue;
                 }
+                taken += 1;
                 found.push(Waiting {
                     seq,
                     queue: slot,
@@ -576,8 +578,8 @@ impl<'c> Writer<'c> {
                     body: r.get::<_, Option<Vec<u8>>>(11)?.unwrap_or_default(),
                 });
             }
-            if seen < want || found.len() >= limit {
-                return Ok(found);
+            if seen < want || taken >= limit {
+                return Ok(());
             }
         }
     }
@@ -597,12 +599,12 @@ impl<'c> Writer<'c> {
             .into_iter()
             .chain(also.iter().map(String::as_str))
             .collect();
-        let mut waiting = Vec::new();
+        let mut waiting = Vec::with_capacity(limit.min(4096));
         for (slot, queue) in queues.iter().enumerate() {
             if queues[..slot].contains(queue) {
                 continue;
             }
-            waiting.extend(self.waiting_in(queue, slot, limit, now)?);
+            self.waiting_in(&mut waiting, queue, slot, limit, now)?;
         }
         waiting.sort_unstable_by_key(|w| w.seq);
         waiting.truncate(limit);
@@ -655,6 +657,7 @@ impl<'c> Writer<'c> {
             claimed.push(message);
         }
         for (slot, upto) in top {
+            self.claims.advance(&held_in[slot], upto);
             let queue = queues[slot];
             if self.claims.mark_needed(queue, upto) {
                 self.conn
@@ -744,7 +747,7 @@ impl<'c> Writer<'c> {
         let holder = if settled_by_receipt {
             None
         } else {
-            held.map(|h| h.channel)
+            held.map(|h| h.channel.clone())
         };
         self.conn
             .prepare_cached(
@@ -969,12 +972,14 @@ impl<'c> Writer<'c> {
             "event_id".into(),
             Value::from(MessageId::generate().as_str()),
         );
-        let body = Value::Object(event).to_string();
+        // Straight to bytes: `to_string` goes through the formatting machinery.
+        let body = serde_json::to_vec(&event)
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
         self.conn
             .prepare_cached(
                 "INSERT INTO outbox (body, due, created_at, target) VALUES (?1, ?2, ?2, ?3)",
             )?
-            .execute(params![body.as_bytes(), now, user])?;
+            .execute(params![body, now, user])?;
         if user.is_none() {
             self.counts.outbox += 1;
         }
