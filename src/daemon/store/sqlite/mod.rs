@@ -14,6 +14,9 @@
 //! * the **reader** answers queries from its own read-only connection, which sees every
 //!   committed transaction and never waits for the writer.
 //!
+//! A fourth thread lives only at start: it reads what the writer wants to know of a table
+//! that may be large without making the writer wait for it (`write/fresh_ids.rs`).
+//!
 //! A namespace of its own under `store`, as [`postgres`](super::postgres) is: each backend's
 //! [`inspect`] and [`latest_schema`] have the same names.
 
