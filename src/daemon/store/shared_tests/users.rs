@@ -148,12 +148,42 @@ async fn credits_are_charged_at_accept_refused_when_short_and_refunded_on_failur
         .await
         .unwrap();
     assert_eq!(store.credits().await.unwrap()[0].1, 11);
-    // Unlimited again: no balance kept.
+    // Unlimited again: no balance kept, nothing charged.
     store
         .credits_configure(vec![("acme".into(), None)])
         .await
         .unwrap();
     assert!(store.credits().await.unwrap().is_empty());
+    let free = store
+        .accept(vec![user_message("acme", 1000, ReceiptWish::None)], now())
+        .await
+        .unwrap();
+    assert!(free[0].is_ok(), "{free:?}");
+    // A user given a balance after sending without one is charged from then on.
+    let before = store
+        .accept(vec![user_message("late", 5, ReceiptWish::None)], now())
+        .await
+        .unwrap();
+    assert!(before[0].is_ok(), "{before:?}");
+    store
+        .credits_configure(vec![("late".into(), Some(4))])
+        .await
+        .unwrap();
+    let after = store
+        .accept(vec![user_message("late", 5, ReceiptWish::None)], now())
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            &after[0],
+            Err(Refused::NoCredit {
+                left: 4,
+                charge: 5,
+                ..
+            })
+        ),
+        "{after:?}"
+    );
 }
 
 async fn a_users_receipts_and_routed_events_go_to_that_user_only(h: Harness) {

@@ -19,7 +19,7 @@ use crate::daemon::store::{MessageId, StoreError};
 use crate::sms::{IdForm, MatchRule, MatchRules, MessageIdKey};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
 use std::time::SystemTime;
@@ -98,6 +98,10 @@ pub(super) struct Writer<'c> {
     claims: ClaimBook,
     /// Which receipts of the current call need no look-up.
     fresh: FreshIds,
+    /// The SMPP users with a row in `smpp_credits` (a balance), when known: a user without
+    /// one is charged nothing, and most accepts need no statement to learn that. Forgotten
+    /// when the rows change (configuration) and when a transaction rolls back.
+    balanced: Option<HashSet<String>>,
     /// Where answers wait for their commit to be on disk.
     sync: SyncQueue,
     /// How far the syncer got.
@@ -193,6 +197,7 @@ impl<'c> Writer<'c> {
             counts,
             claims: ClaimBook::new(false),
             fresh,
+            balanced: None,
             sync: sync.0,
             progress: sync.1,
             written: 0,
@@ -316,6 +321,7 @@ impl<'c> Writer<'c> {
                 let _ = self.statement("ROLLBACK");
             }
             self.claims.rollback();
+            self.balanced = None;
             return Err(write_error(e));
         }
         self.claims.commit();
@@ -464,6 +470,20 @@ impl<'c> Writer<'c> {
     /// Charges `user` `charge` credits: what was charged (0 for a user without a balance),
     /// or the refusal when the balance is too low.
     fn charge(&mut self, user: &str, charge: u32) -> Sql<Result<u32, Refused>> {
+        let balanced = match &self.balanced {
+            Some(users) => users,
+            None => {
+                let users = {
+                    let mut s = self.conn.prepare_cached("SELECT user FROM smpp_credits")?;
+                    let rows = s.query_map([], |r| r.get(0))?;
+                    rows.collect::<Sql<HashSet<String>>>()?
+                };
+                self.balanced.insert(users)
+            }
+        };
+        if !balanced.contains(user) {
+            return Ok(Ok(0));
+        }
         let left: Option<i64> = self
             .conn
             .prepare_cached(
@@ -491,6 +511,7 @@ impl<'c> Writer<'c> {
     }
 
     fn credits_configure(&mut self, users: &[(String, Option<u64>)]) -> Sql<()> {
+        self.balanced = None;
         for (user, first) in users {
             match first {
                 Some(first) => self
