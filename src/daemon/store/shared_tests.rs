@@ -482,7 +482,7 @@ async fn a_receipt_right_behind_its_answer_is_matched_as_it_would_be_alone(h: Ha
         other => panic!("{other:?}"),
     };
     let (store, _) = h.open(|_| {}).await;
-    let (ids, seqs) = claimed_pair(store.as_ref()).await;
+    let (ids, seqs) = claimed_on_a(store.as_ref(), 2).await;
     store
         .apply("a", vec![submitted(seqs[1], "77")], now())
         .await
@@ -493,7 +493,7 @@ async fn a_receipt_right_behind_its_answer_is_matched_as_it_would_be_alone(h: Ha
         .unwrap();
     assert_eq!(matched(&applied), ids[1]);
     // A new id: the message it was just given.
-    let (ids, seqs) = claimed_pair(store.as_ref()).await;
+    let (ids, seqs) = claimed_on_a(store.as_ref(), 2).await;
     let applied = store
         .apply(
             "a",
@@ -509,7 +509,7 @@ async fn a_receipt_right_behind_its_answer_is_matched_as_it_would_be_alone(h: Ha
     assert_eq!(matched(&applied), ids[0]);
     // The higher one answered before a restart, the lower one (given back by the restart)
     // after it.
-    let (ids, seqs) = claimed_pair(store.as_ref()).await;
+    let (ids, seqs) = claimed_on_a(store.as_ref(), 2).await;
     store
         .apply("a", vec![submitted(seqs[1], "66")], now())
         .await
@@ -656,17 +656,7 @@ async fn the_backlog_counts_each_queue_and_dates_its_oldest_message_and_event(h:
 /// before it in the report and none after it, whatever the backend groups.
 async fn one_report_applies_outcomes_and_receipts_in_their_order(h: Harness) {
     let (store, _) = h.open(|_| {}).await;
-    let batch: Vec<NewMessage> = (0..3).map(|_| message("a", true, 1)).collect();
-    let ids: Vec<MessageId> = batch.iter().map(|m| m.id.clone()).collect();
-    store.accept(batch, now()).await.unwrap();
-    let seqs: Vec<i64> = store
-        .claim("a", 10, now())
-        .await
-        .unwrap()
-        .iter()
-        .map(|m| m.seq)
-        .collect();
-    assert_eq!(seqs.len(), 3);
+    let (ids, seqs) = claimed_on_a(store.as_ref(), 3).await;
     let submitted = |n: usize, smsc: &str| Change::Submitted {
         key: segment_key(seqs[n], 0),
         smsc_message_id: smsc.into(),
@@ -758,10 +748,10 @@ async fn one_report_applies_outcomes_and_receipts_in_their_order(h: Harness) {
     assert_eq!((store.counts().waiting, store.counts().outbox), (0, 6));
 }
 
-/// Two one-segment messages on channel `a`, claimed together: their ids and `seq`s, in
-/// acceptance order.
-async fn claimed_pair(store: &dyn Store) -> (Vec<MessageId>, Vec<i64>) {
-    let batch = vec![message("a", true, 1), message("a", true, 1)];
+/// `n` one-segment messages on channel `a`, accepted and claimed together: their ids and
+/// `seq`s, in acceptance order.
+async fn claimed_on_a(store: &dyn Store, n: usize) -> (Vec<MessageId>, Vec<i64>) {
+    let batch: Vec<NewMessage> = (0..n).map(|_| message("a", true, 1)).collect();
     let ids: Vec<MessageId> = batch.iter().map(|m| m.id.clone()).collect();
     store.accept(batch, now()).await.unwrap();
     let seqs: Vec<i64> = store
@@ -771,7 +761,7 @@ async fn claimed_pair(store: &dyn Store) -> (Vec<MessageId>, Vec<i64>) {
         .iter()
         .map(|m| m.seq)
         .collect();
-    assert_eq!(seqs.len(), 2);
+    assert_eq!(seqs.len(), n);
     (ids, seqs)
 }
 
