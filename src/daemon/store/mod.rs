@@ -27,6 +27,7 @@
 mod backlog;
 mod body;
 mod call;
+mod event_body;
 mod fence;
 mod forms;
 mod gauges;

@@ -427,12 +427,9 @@ pub enum ReceiptMatch {
 }
 
 impl ReceiptMatch {
-    /// A receipt's webhook `event` completed with what it matched: `message_id`, `segment`
-    /// and `message_state`, null when it matched no one message.
-    pub fn complete_event(
-        &self,
-        mut event: serde_json::Map<String, serde_json::Value>,
-    ) -> serde_json::Map<String, serde_json::Value> {
+    /// What a receipt's webhook event says of the message it matched: `message_id`,
+    /// `segment` and `message_state`, null when it matched no one message.
+    pub fn event_fields(&self) -> [(&'static str, serde_json::Value); 3] {
         use serde_json::Value;
         let (id, segment, state) = match self {
             ReceiptMatch::Matched { id, segment, state } => (
@@ -442,10 +439,11 @@ impl ReceiptMatch {
             ),
             _ => (Value::Null, Value::Null, Value::Null),
         };
-        event.insert("message_id".into(), id);
-        event.insert("segment".into(), segment);
-        event.insert("message_state".into(), state);
-        event
+        [
+            ("message_id", id),
+            ("segment", segment),
+            ("message_state", state),
+        ]
     }
 }
 

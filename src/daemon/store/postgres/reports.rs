@@ -21,9 +21,10 @@
 //! * the receipts settled together each touch another message, so their order among
 //!   themselves matters only for their events, which are inserted in order.
 
-use super::error::Pg;
+use super::error::{Pg, PgError};
 use super::write::{settled_code, state_of, stored_id, Tx, QUEUED};
 use crate::daemon::engine::ReceiptReport;
+use crate::daemon::store::event_body::EventBody;
 use crate::daemon::store::forms::{add_found, pick, probe, stored_forms, Found, Lookup};
 use crate::daemon::store::record::{
     split_key, Applied, Change, MessageState, Outcome, ReceiptMatch, SegmentRecord,
@@ -326,7 +327,7 @@ impl Tx<'_> {
                     if let Some(event) = event {
                         writes
                             .events
-                            .push(event_body(matched.complete_event(event.clone())));
+                            .push(event_body(event, Vec::from(matched.event_fields()))?);
                         self.counts.outbox += 1;
                     }
                     set(done, n, Applied::Receipt(matched));
@@ -572,12 +573,20 @@ pub(super) fn can_enter(from: i64, to: i64) -> bool {
 
 /// An event's stored body, with a fresh `event_id` that stays with it through every
 /// delivery attempt.
-pub(super) fn event_body(mut event: Map<String, Value>) -> Vec<u8> {
-    event.insert(
-        "event_id".into(),
+pub(super) fn event_body(
+    event: &Map<String, Value>,
+    mut added: Vec<(&'static str, Value)>,
+) -> Pg<Vec<u8>> {
+    added.push((
+        "event_id",
         Value::from(crate::daemon::store::MessageId::generate().as_str()),
-    );
-    Value::Object(event).to_string().into_bytes()
+    ));
+    EventBody {
+        base: event,
+        added: &added,
+    }
+    .to_vec()
+    .map_err(|e| PgError::Sql(format!("an event cannot be written: {e}")))
 }
 
 /// Records what a change applied at position `n`.

@@ -924,7 +924,7 @@ impl Tx<'_> {
             done_at: now,
         }
         .event();
-        self.queue_event(event, now, Some(&user)).await
+        self.queue_event(&event, now, Some(&user)).await
     }
 
     async fn outcome(&mut self, seq: i64, now: i64) -> Pg<Option<Outcome>> {
@@ -996,9 +996,9 @@ impl Tx<'_> {
                 } else {
                     let (matched, users) = self.receipt(channel, receipt, at).await?;
                     // A receipt for a user's message goes to that user only.
-                    if let (Some(event), false) = (event.clone(), users) {
-                        self.queue_event(matched.complete_event(event), at, None)
-                            .await?;
+                    if let (Some(event), false) = (event, users) {
+                        let body = event_body(event, Vec::from(matched.event_fields()))?;
+                        self.queue_body(body, at, None).await?;
                     }
                     Applied::Receipt(matched)
                 }
@@ -1008,7 +1008,7 @@ impl Tx<'_> {
                 if user.is_none() && self.outbox_full() {
                     Applied::OutboxFull
                 } else {
-                    self.queue_event(event.clone(), at, user.as_deref()).await?;
+                    self.queue_event(event, at, user.as_deref()).await?;
                     Applied::Done(None)
                 }
             }
@@ -1029,7 +1029,7 @@ impl Tx<'_> {
                     // Whoever takes the set's kept parts completes it: a sibling session (on
                     // any node) that saw the same set whole finds none left and queues nothing.
                     if self.forget_parts(channel, set).await? > 0 {
-                        self.queue_event(event.clone(), at, user.as_deref()).await?;
+                        self.queue_event(event, at, user.as_deref()).await?;
                     }
                     Applied::Done(None)
                 }
@@ -1058,11 +1058,16 @@ impl Tx<'_> {
     /// Queues an event with a fresh, stable `event_id`, for the webhook or an SMPP user.
     async fn queue_event(
         &mut self,
-        event: Map<String, Value>,
+        event: &Map<String, Value>,
         now: i64,
         user: Option<&str>,
     ) -> Pg<()> {
-        let body = event_body(event);
+        let body = event_body(event, Vec::new())?;
+        self.queue_body(body, now, user).await
+    }
+
+    /// Queues an event's document.
+    async fn queue_body(&mut self, body: Vec<u8>, now: i64, user: Option<&str>) -> Pg<()> {
         self.execute(
             "INSERT INTO outbox (body, due, created_at, target) VALUES ($1, $2, $2, $3)",
             &[&body, &now, &user],
@@ -1098,7 +1103,7 @@ impl Tx<'_> {
             );
             // The outbox bound is for what the SMSC can redeliver; an expiry has no one to
             // redeliver it, so it is queued even past the bound.
-            self.queue_event(event, now, None).await?;
+            self.queue_event(&event, now, None).await?;
         }
         Ok(())
     }

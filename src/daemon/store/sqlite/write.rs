@@ -7,6 +7,7 @@ use super::{from_ms, ms, Gauges, SqliteOptions, MAX_GROUP};
 use crate::daemon::engine::ReceiptReport;
 use crate::daemon::store::body;
 use crate::daemon::store::call::{answer, missing_result, Call, Done};
+use crate::daemon::store::event_body::EventBody;
 use crate::daemon::store::forms::{add_found, pick, stored_forms, Found};
 use crate::daemon::store::record::{
     split_key, Accepted, AcceptedMessage, Applied, Change, ClaimedMessage, MessageState,
@@ -854,7 +855,7 @@ impl<'c> Writer<'c> {
             done_at: now,
         }
         .event();
-        self.queue_event(event, now, Some(&user))
+        self.queue_event(&event, now, Some(&user))
     }
 
     fn outcome(&self, seq: i64, now: i64) -> Sql<Option<Outcome>> {
@@ -923,8 +924,9 @@ impl<'c> Writer<'c> {
                         let (matched, users) =
                             self.receipt(channel, receipt, at, &mut kept, &mut applied)?;
                         // A receipt for a user's message goes to that user only.
-                        if let (Some(event), false) = (event.clone(), users) {
-                            self.queue_event(matched.complete_event(event), at, None)?;
+                        if let (Some(event), false) = (event, users) {
+                            let mut added = Vec::from(matched.event_fields());
+                            self.queue_event_with(event, &mut added, at, None)?;
                         }
                         Applied::Receipt(matched)
                     }
@@ -934,7 +936,7 @@ impl<'c> Writer<'c> {
                     if user.is_none() && self.outbox_full() {
                         Applied::OutboxFull
                     } else {
-                        self.queue_event(event.clone(), at, user.as_deref())?;
+                        self.queue_event(event, at, user.as_deref())?;
                         Applied::Done(None)
                     }
                 }
@@ -954,7 +956,7 @@ impl<'c> Writer<'c> {
                         // Whoever takes the set's kept parts completes it: a sibling session
                         // that saw the same set whole finds none left and queues nothing.
                         if self.forget_parts(channel, set)? > 0 {
-                            self.queue_event(event.clone(), at, user.as_deref())?;
+                            self.queue_event(event, at, user.as_deref())?;
                         }
                         Applied::Done(None)
                     }
@@ -983,24 +985,23 @@ impl<'c> Writer<'c> {
     }
 
     /// Queues an event with a fresh, stable `event_id`, for the webhook or an SMPP user.
-    fn queue_event(
+    fn queue_event(&mut self, event: &Map<String, Value>, now: i64, user: Option<&str>) -> Sql<()> {
+        self.queue_event_with(event, &mut Vec::new(), now, user)
+    }
+
+    /// Queues `event` with `added`'s fields and a fresh, stable `event_id`.
+    fn queue_event_with(
         &mut self,
-        mut event: Map<String, Value>,
+        event: &Map<String, Value>,
+        added: &mut Vec<(&'static str, Value)>,
         now: i64,
         user: Option<&str>,
     ) -> Sql<()> {
-        event.insert(
-            "event_id".into(),
-            Value::from(MessageId::generate().as_str()),
-        );
-        // Straight to bytes: `to_string` goes through the formatting machinery.
-        let body = serde_json::to_vec(&event)
+        added.push(("event_id", Value::from(MessageId::generate().as_str())));
+        let body = EventBody { base: event, added }
+            .to_vec()
             .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
-        self.conn
-            .prepare_cached(
-                "INSERT INTO outbox (body, due, created_at, target) VALUES (?1, ?2, ?2, ?3)",
-            )?
-            .execute(params![body, now, user])?;
+        self.hot.insert_event.execute(params![body, now, user])?;
         if user.is_none() {
             self.counts.outbox += 1;
         }
@@ -1027,7 +1028,7 @@ impl<'c> Writer<'c> {
             );
             // The outbox bound is for what the SMSC can redeliver; an expiry has no one to
             // redeliver it, so it is queued even past the bound.
-            self.queue_event(event, now, None)?;
+            self.queue_event(&event, now, None)?;
         }
         Ok(())
     }

@@ -31,6 +31,10 @@ const SETTLE: &str = "UPDATE messages SET smsc_id = ?2, acked_on = ?3, channel =
 const CORRELATE: &str = "INSERT OR IGNORE INTO correlation (channel, form, seq, idx, smsc_id)
      VALUES (?1, ?2, ?3, ?4, ?5)";
 
+/// An event for the webhook (`target` NULL) or an SMPP user.
+const INSERT_EVENT: &str =
+    "INSERT INTO outbox (body, due, created_at, target) VALUES (?1, ?2, ?2, ?3)";
+
 /// The writer's hottest statements, borrowing its connection.
 pub(super) struct Hot<'c> {
     /// [`INSERT_MESSAGE`].
@@ -43,6 +47,8 @@ pub(super) struct Hot<'c> {
     pub correlate: Statement<'c>,
     /// [`WAITING`].
     pub waiting: Statement<'c>,
+    /// [`INSERT_EVENT`].
+    pub insert_event: Statement<'c>,
 }
 
 impl<'c> Hot<'c> {
@@ -54,6 +60,7 @@ impl<'c> Hot<'c> {
             settle: conn.prepare(SETTLE)?,
             correlate: conn.prepare(CORRELATE)?,
             waiting: conn.prepare(WAITING)?,
+            insert_event: conn.prepare(INSERT_EVENT)?,
         })
     }
 }
