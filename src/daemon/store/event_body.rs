@@ -10,13 +10,40 @@
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
-/// `base`'s fields, then `added`; an added field replaces a field of `base` of the same name.
+/// `base`'s fields, then `added`, then `event_id`; an added field replaces a field of `base`
+/// of the same name.
 pub(crate) struct EventBody<'a> {
     /// The caller's fields.
     pub base: &'a Map<String, Value>,
     /// The store's fields.
-    pub added: &'a [(&'static str, Value)],
+    pub added: &'a [(&'static str, Field<'a>)],
+    /// The event's stable id.
+    pub event_id: &'a str,
 }
+
+/// The value of a field the store adds: borrowed, so adding it allocates nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Field<'a> {
+    /// A string.
+    Text(&'a str),
+    /// A number.
+    Number(usize),
+    /// `null`.
+    Null,
+}
+
+impl Serialize for Field<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Field::Text(text) => serializer.serialize_str(text),
+            Field::Number(n) => serializer.serialize_u64(*n as u64),
+            Field::Null => serializer.serialize_unit(),
+        }
+    }
+}
+
+/// The name of the field every event carries.
+const EVENT_ID: &str = "event_id";
 
 impl EventBody<'_> {
     /// The document as bytes.
@@ -29,13 +56,14 @@ impl Serialize for EventBody<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(None)?;
         for (name, value) in self.base {
-            if !self.added.iter().any(|(added, _)| added == name) {
+            if name != EVENT_ID && !self.added.iter().any(|(added, _)| added == name) {
                 map.serialize_entry(name, value)?;
             }
         }
         for (name, value) in self.added {
             map.serialize_entry(name, value)?;
         }
+        map.serialize_entry(EVENT_ID, self.event_id)?;
         map.end()
     }
 }
@@ -54,46 +82,55 @@ mod tests {
         let Value::Object(base) = json!({"type": "receipt", "channel": "a", "n": 1}) else {
             unreachable!()
         };
-        let added = [("event_id", Value::from("e1")), ("segment", Value::Null)];
+        let added = [("segment", Field::Null), ("m", Field::Text("m1"))];
         let body = EventBody {
             base: &base,
             added: &added,
+            event_id: "e1",
         };
         assert_eq!(
             parsed(&body),
-            json!({"type": "receipt", "channel": "a", "n": 1, "event_id": "e1", "segment": null})
+            json!({"type": "receipt", "channel": "a", "n": 1, "event_id": "e1", "segment": null,
+                "m": "m1"})
         );
     }
 
     #[test]
-    fn an_added_field_replaces_the_callers_field_of_that_name() {
-        let Value::Object(base) = json!({"event_id": "old", "x": "a \"quoted\" \u{1} text"}) else {
+    fn the_stores_fields_replace_the_callers_fields_of_those_names() {
+        let Value::Object(base) =
+            json!({"event_id": "old", "n": 1, "x": "a \"quoted\" \u{1} text"})
+        else {
             unreachable!()
         };
-        let added = [("event_id", Value::from("new"))];
+        let added = [("n", Field::Number(7))];
         let bytes = EventBody {
             base: &base,
             added: &added,
+            event_id: "new",
         }
         .to_vec()
         .unwrap();
         let text = String::from_utf8(bytes).unwrap();
         assert_eq!(text.matches("event_id").count(), 1, "{text}");
+        assert_eq!(text.matches("\"n\"").count(), 1, "{text}");
         assert_eq!(
             serde_json::from_str::<Value>(&text).unwrap(),
-            json!({"event_id": "new", "x": "a \"quoted\" \u{1} text"})
+            json!({"event_id": "new", "n": 7, "x": "a \"quoted\" \u{1} text"})
         );
     }
 
     #[test]
-    fn nothing_added_is_the_callers_map() {
-        let Value::Object(base) = json!({"a": [1, 2], "b": {"c": null}}) else {
+    fn nothing_added_is_the_callers_map_and_its_id() {
+        let Value::Object(mut base) = json!({"a": [1, 2], "b": {"c": null}}) else {
             unreachable!()
         };
         let body = EventBody {
             base: &base,
             added: &[],
+            event_id: "e",
         };
-        assert_eq!(body.to_vec().unwrap(), serde_json::to_vec(&base).unwrap());
+        let bytes = body.to_vec().unwrap();
+        base.insert("event_id".into(), "e".into());
+        assert_eq!(bytes, serde_json::to_vec(&base).unwrap());
     }
 }

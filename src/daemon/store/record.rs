@@ -1,5 +1,6 @@
 //! The shapes the store keeps and returns.
 
+use super::event_body::Field;
 use super::MessageId;
 use crate::daemon::engine::ReceiptState;
 use crate::sms::Segment;
@@ -429,15 +430,14 @@ pub enum ReceiptMatch {
 impl ReceiptMatch {
     /// What a receipt's webhook event says of the message it matched: `message_id`,
     /// `segment` and `message_state`, null when it matched no one message.
-    pub fn event_fields(&self) -> [(&'static str, serde_json::Value); 3] {
-        use serde_json::Value;
+    pub(crate) fn event_fields(&self) -> [(&'static str, Field<'_>); 3] {
         let (id, segment, state) = match self {
             ReceiptMatch::Matched { id, segment, state } => (
-                Value::from(id.as_str()),
-                Value::from(*segment),
-                Value::from(state.as_str()),
+                Field::Text(id.as_str()),
+                Field::Number(*segment),
+                Field::Text(state.as_str()),
             ),
-            _ => (Value::Null, Value::Null, Value::Null),
+            _ => (Field::Null, Field::Null, Field::Null),
         };
         [
             ("message_id", id),

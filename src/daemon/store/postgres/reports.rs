@@ -24,7 +24,7 @@
 use super::error::{Pg, PgError};
 use super::write::{settled_code, state_of, stored_id, Tx, QUEUED};
 use crate::daemon::engine::ReceiptReport;
-use crate::daemon::store::event_body::EventBody;
+use crate::daemon::store::event_body::{EventBody, Field};
 use crate::daemon::store::forms::{add_found, pick, probe, stored_forms, Found, Lookup};
 use crate::daemon::store::record::{
     split_key, Applied, Change, MessageState, Outcome, ReceiptMatch, SegmentRecord,
@@ -327,7 +327,7 @@ impl Tx<'_> {
                     if let Some(event) = event {
                         writes
                             .events
-                            .push(event_body(event, Vec::from(matched.event_fields()))?);
+                            .push(event_body(event, &matched.event_fields())?);
                         self.counts.outbox += 1;
                     }
                     set(done, n, Applied::Receipt(matched));
@@ -575,15 +575,12 @@ pub(super) fn can_enter(from: i64, to: i64) -> bool {
 /// delivery attempt.
 pub(super) fn event_body(
     event: &Map<String, Value>,
-    mut added: Vec<(&'static str, Value)>,
+    added: &[(&'static str, Field<'_>)],
 ) -> Pg<Vec<u8>> {
-    added.push((
-        "event_id",
-        Value::from(crate::daemon::store::MessageId::generate().as_str()),
-    ));
     EventBody {
         base: event,
-        added: &added,
+        added,
+        event_id: crate::daemon::store::MessageId::generate().as_str(),
     }
     .to_vec()
     .map_err(|e| PgError::Sql(format!("an event cannot be written: {e}")))

@@ -997,7 +997,7 @@ impl Tx<'_> {
                     let (matched, users) = self.receipt(channel, receipt, at).await?;
                     // A receipt for a user's message goes to that user only.
                     if let (Some(event), false) = (event, users) {
-                        let body = event_body(event, Vec::from(matched.event_fields()))?;
+                        let body = event_body(event, &matched.event_fields())?;
                         self.queue_body(body, at, None).await?;
                     }
                     Applied::Receipt(matched)
@@ -1062,7 +1062,7 @@ impl Tx<'_> {
         now: i64,
         user: Option<&str>,
     ) -> Pg<()> {
-        let body = event_body(event, Vec::new())?;
+        let body = event_body(event, &[])?;
         self.queue_body(body, now, user).await
     }
 

@@ -7,7 +7,7 @@ use super::{from_ms, ms, Gauges, SqliteOptions, MAX_GROUP};
 use crate::daemon::engine::ReceiptReport;
 use crate::daemon::store::body;
 use crate::daemon::store::call::{answer, missing_result, Call, Done};
-use crate::daemon::store::event_body::EventBody;
+use crate::daemon::store::event_body::{EventBody, Field};
 use crate::daemon::store::forms::{add_found, pick, stored_forms, Found};
 use crate::daemon::store::record::{
     split_key, Accepted, AcceptedMessage, Applied, Change, ClaimedMessage, MessageState,
@@ -925,8 +925,8 @@ impl<'c> Writer<'c> {
                             self.receipt(channel, receipt, at, &mut kept, &mut applied)?;
                         // A receipt for a user's message goes to that user only.
                         if let (Some(event), false) = (event, users) {
-                            let mut added = Vec::from(matched.event_fields());
-                            self.queue_event_with(event, &mut added, at, None)?;
+                            let added = matched.event_fields();
+                            self.queue_event_with(event, &added, at, None)?;
                         }
                         Applied::Receipt(matched)
                     }
@@ -986,21 +986,24 @@ impl<'c> Writer<'c> {
 
     /// Queues an event with a fresh, stable `event_id`, for the webhook or an SMPP user.
     fn queue_event(&mut self, event: &Map<String, Value>, now: i64, user: Option<&str>) -> Sql<()> {
-        self.queue_event_with(event, &mut Vec::new(), now, user)
+        self.queue_event_with(event, &[], now, user)
     }
 
     /// Queues `event` with `added`'s fields and a fresh, stable `event_id`.
     fn queue_event_with(
         &mut self,
         event: &Map<String, Value>,
-        added: &mut Vec<(&'static str, Value)>,
+        added: &[(&'static str, Field<'_>)],
         now: i64,
         user: Option<&str>,
     ) -> Sql<()> {
-        added.push(("event_id", Value::from(MessageId::generate().as_str())));
-        let body = EventBody { base: event, added }
-            .to_vec()
-            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        let body = EventBody {
+            base: event,
+            added,
+            event_id: MessageId::generate().as_str(),
+        }
+        .to_vec()
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
         self.hot.insert_event.execute(params![body, now, user])?;
         if user.is_none() {
             self.counts.outbox += 1;
