@@ -7,8 +7,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// in milliseconds, the other 20 (80 bits) are random: ids of different daemons or restarts
 /// never collide and cannot be guessed from one another, and new ids sort after old ones,
 /// so the store's index of ids grows at one end instead of being written all over.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct MessageId(String);
+///
+/// Held inline (32 ASCII bytes): an id is made, copied and dropped on every step of every
+/// message, and none of that allocates.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MessageId([u8; ID_LEN]);
 
 /// Random bytes fetched from the OS at once per thread: 64 ids' worth, so that an id costs
 /// a copy instead of a `getrandom` system call.
@@ -62,29 +65,39 @@ impl MessageId {
         }
         bytes[..6].copy_from_slice(&millis.to_be_bytes()[2..]);
         const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut text = String::with_capacity(ID_LEN);
-        for b in bytes {
-            text.push(char::from(HEX[usize::from(b >> 4)]));
-            text.push(char::from(HEX[usize::from(b & 0xf)]));
+        let mut text = [0u8; ID_LEN];
+        for (pair, b) in text.chunks_exact_mut(2).zip(bytes) {
+            pair[0] = HEX[usize::from(b >> 4)];
+            pair[1] = HEX[usize::from(b & 0xf)];
         }
         MessageId(text)
     }
 
     /// Parses an id from a URL path: exactly [`ID_LEN`] hex digits (either case).
     pub fn parse(text: &str) -> Option<MessageId> {
-        (text.len() == ID_LEN && text.bytes().all(|b| b.is_ascii_hexdigit()))
-            .then(|| MessageId(text.to_ascii_lowercase()))
+        let bytes: [u8; ID_LEN] = text.as_bytes().try_into().ok()?;
+        bytes
+            .iter()
+            .all(u8::is_ascii_hexdigit)
+            .then(|| MessageId(bytes.map(|b| b.to_ascii_lowercase())))
     }
 
     /// The id as text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        // Every constructor writes ASCII hex digits only, so the fallback is never taken.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl fmt::Debug for MessageId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("MessageId").field(&self.as_str()).finish()
     }
 }
 
 impl fmt::Display for MessageId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
@@ -101,6 +114,13 @@ mod tests {
         assert_eq!(MessageId::parse(&a.as_str().to_uppercase()), Some(a));
         assert_eq!(MessageId::parse("xyz"), None);
         assert_eq!(MessageId::parse(&"g".repeat(ID_LEN)), None);
+        assert_eq!(MessageId::parse(&"a".repeat(ID_LEN + 1)), None);
+        // 32 bytes, not 32 hex digits.
+        assert_eq!(MessageId::parse(&"é".repeat(ID_LEN / 2)), None);
+        assert_eq!(
+            format!("{:?}", MessageId::parse(&"A".repeat(ID_LEN)).unwrap()),
+            format!("MessageId({:?})", "a".repeat(ID_LEN))
+        );
     }
 
     #[test]

@@ -137,7 +137,7 @@ struct Waiting {
     seq: i64,
     /// Which of the claim's queues it waits in.
     queue: usize,
-    id: String,
+    id: MessageId,
     to: String,
     from: Option<String>,
     delivery_report: bool,
@@ -398,7 +398,7 @@ impl<'c> Writer<'c> {
                     .query_row([&idem.key], |r| {
                         Ok((
                             AcceptedMessage {
-                                id: stored_id(r.get(0)?)?,
+                                id: stored_id(&r.get::<_, String>(0)?)?,
                                 segments: r.get::<_, i64>(1)? as usize,
                                 channel: r.get(2)?,
                                 encoding: r.get(3)?,
@@ -587,7 +587,13 @@ impl<'c> Writer<'c> {
                 found.push(Waiting {
                     seq,
                     queue: slot,
-                    id: r.get(1)?,
+                    id: stored_id(r.get_ref(1)?.as_str().map_err(|e| {
+                        rusqlite::Error::FromSqlConversionFailure(
+                            1,
+                            rusqlite::types::Type::Text,
+                            Box::new(e),
+                        )
+                    })?)?,
                     to: r.get(2)?,
                     from: r.get(3)?,
                     delivery_report: r.get(4)?,
@@ -647,7 +653,7 @@ impl<'c> Writer<'c> {
                 let sent = self.acknowledged_segments(w.seq)?;
                 segments.retain(|(idx, _)| !sent.contains(&i64::from(*idx)));
             }
-            let id = stored_id(w.id)?;
+            let id = w.id;
             let message = ClaimedMessage {
                 seq: w.seq,
                 id: id.clone(),
@@ -1353,7 +1359,7 @@ impl<'c> Writer<'c> {
         }
         Ok((
             ReceiptMatch::Matched {
-                id: stored_id(id)?,
+                id: stored_id(&id)?,
                 segment: idx as usize,
                 state: state_of(state),
             },
@@ -1533,8 +1539,8 @@ fn damaged(what: String) -> rusqlite::Error {
 }
 
 /// A message id read back from the file; anything else is a damaged row, reported as such.
-pub(super) fn stored_id(text: String) -> Sql<MessageId> {
-    MessageId::parse(&text).ok_or_else(|| {
+pub(super) fn stored_id(text: &str) -> Sql<MessageId> {
+    MessageId::parse(text).ok_or_else(|| {
         rusqlite::Error::FromSqlConversionFailure(
             0,
             rusqlite::types::Type::Text,
