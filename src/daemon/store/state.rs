@@ -35,6 +35,27 @@ pub fn state_from_receipts(segments: &[SegmentRecord]) -> Option<(MessageState, 
     delivered.then_some((MessageState::Delivered, None))
 }
 
+/// What one segment's receipt settles a message of one segment to: [`state_from_receipts`]
+/// of that segment alone, without building its record.
+pub(crate) fn state_from_receipt(
+    receipt: &ReceiptState,
+    error: Option<&str>,
+) -> Option<(MessageState, Option<String>)> {
+    match receipt {
+        ReceiptState::Undeliverable | ReceiptState::Rejected | ReceiptState::Deleted => {
+            let state = receipt.as_str();
+            let reason = match error {
+                Some(err) => format!("receipt: {state} (err {err})"),
+                None => format!("receipt: {state}"),
+            };
+            Some((MessageState::Failed, Some(reason)))
+        }
+        ReceiptState::Expired => Some((MessageState::Expired, None)),
+        ReceiptState::Delivered | ReceiptState::Accepted => Some((MessageState::Delivered, None)),
+        ReceiptState::Enroute | ReceiptState::Unknown | ReceiptState::Other(_) => None,
+    }
+}
+
 /// Whether a receipt in this state is the last one its segment gets.
 pub fn is_final_receipt(state: &ReceiptState) -> bool {
     matches!(
@@ -72,6 +93,36 @@ mod tests {
             smsc_message_id: Some("1".into()),
             receipt,
             receipt_error: Some("000".into()),
+        }
+    }
+
+    #[test]
+    fn one_receipt_settles_as_its_segment_alone() {
+        use ReceiptState as R;
+        let states = [
+            R::Enroute,
+            R::Delivered,
+            R::Expired,
+            R::Deleted,
+            R::Undeliverable,
+            R::Accepted,
+            R::Unknown,
+            R::Rejected,
+            R::Other("odd".into()),
+        ];
+        for state in states {
+            for error in [None, Some("042")] {
+                let alone = SegmentRecord {
+                    smsc_message_id: Some("1".into()),
+                    receipt: Some(state.clone()),
+                    receipt_error: error.map(String::from),
+                };
+                assert_eq!(
+                    state_from_receipt(&state, error),
+                    state_from_receipts(&[alone]),
+                    "{state:?} {error:?}"
+                );
+            }
         }
     }
 

@@ -13,13 +13,14 @@ use crate::daemon::store::record::{
     split_key, Accepted, AcceptedMessage, Applied, Change, ClaimedMessage, MessageState,
     NewMessage, Outcome, ReceiptMatch, ReceiptWish, Refused, SegmentRecord, Upkeep,
 };
-use crate::daemon::store::state::{receipt_state, state_from_receipts};
+use crate::daemon::store::state::{receipt_state, state_from_receipt, state_from_receipts};
 use crate::daemon::store::user_event::{self, UserReceipt};
 use crate::daemon::store::Fence;
 use crate::daemon::store::{MessageId, StoreError};
 use crate::sms::{IdForm, MatchRule, MatchRules, MessageIdKey};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
@@ -1288,16 +1289,16 @@ impl<'c> Writer<'c> {
             Some(seq) => (
                 seq,
                 0,
-                MessageIdKey::exact_of(&receipt.smsc_message_id).to_string(),
+                Cow::Borrowed(MessageIdKey::exact_of(&receipt.smsc_message_id)),
             ),
             None => match self.find(channel, receipt)? {
-                Ok(one) => one,
+                Ok((seq, idx, smsc_id)) => (seq, idx, Cow::Owned(smsc_id)),
                 Err(none_or_several) => return Ok((none_or_several, false)),
             },
         };
         if kept.holds(seq) {
             if let Some(settled) =
-                self.settle_kept(kept, channel, seq, idx, &smsc_id, receipt, now, applied)?
+                self.settle_kept(kept, channel, seq, idx, receipt, now, applied)?
             {
                 return Ok(settled);
             }
@@ -1320,19 +1321,15 @@ impl<'c> Writer<'c> {
         // its message (the receiver cannot drop it by event_id: it is a new event).
         // A message of one segment needs no look at its segments: this receipt is all, and
         // it is written with the move it causes, in one statement.
-        let segments = if count == 1 {
-            vec![SegmentRecord {
-                smsc_message_id: Some(smsc_id.clone()),
-                receipt: Some(receipt.state.clone()),
-                receipt_error: receipt.error_code.clone(),
-            }]
+        let settled = if count == 1 {
+            state_from_receipt(&receipt.state, receipt.error_code.as_deref())
         } else {
-            segment_records(self.conn, seq, count)?
+            state_from_receipts(&segment_records(self.conn, seq, count)?)
         };
         let in_row = (count == 1).then_some(words);
         let mut state = state;
         let mut written = false;
-        if let Some((next, reason)) = state_from_receipts(&segments) {
+        if let Some((next, reason)) = settled {
             let code = match next {
                 MessageState::Delivered => DELIVERED,
                 MessageState::Expired => EXPIRED,

@@ -18,27 +18,26 @@ use super::{Sql, Writer};
 use crate::daemon::engine::ReceiptReport;
 use crate::daemon::store::record::{split_key, Applied, MessageState, Outcome, ReceiptMatch};
 use crate::daemon::store::sqlite::schema::{DELIVERED, EXPIRED, FAILED};
-use crate::daemon::store::state::state_from_receipts;
+use crate::daemon::store::state::state_from_receipt;
 use crate::daemon::store::user_event;
-use crate::daemon::store::SegmentRecord;
 use rusqlite::params;
 
 /// The answers kept back in one [`Writer::apply`] call, by message.
 #[derive(Default)]
-pub(super) struct KeptAcks(HashMap<i64, Kept>);
+pub(super) struct KeptAcks<'a>(HashMap<i64, Kept<'a>>);
 
-/// One kept answer.
-struct Kept {
+/// One kept answer, borrowing from the call's changes.
+struct Kept<'a> {
     /// The answer's segment key.
     key: u64,
     /// The SMSC's id for the message.
-    smsc_id: String,
+    smsc_id: &'a str,
     /// Where the answer's result is in the call's results: it is replaced when the row
     /// turns out not to be as the claim left it.
     at: usize,
 }
 
-impl KeptAcks {
+impl KeptAcks<'_> {
     /// Whether message `seq` has a kept answer.
     pub(super) fn holds(&self, seq: i64) -> bool {
         self.0.contains_key(&seq)
@@ -49,12 +48,12 @@ impl Writer<'_> {
     /// Keeps back the answer for `key` (the `at`th change of the call) if it is the first
     /// one of a held one-segment message that asked for a receipt: writes its correlation
     /// and returns what applying it does. `None` when it is not such an answer.
-    pub(super) fn keep_ack(
+    pub(super) fn keep_ack<'a>(
         &mut self,
-        kept: &mut KeptAcks,
+        kept: &mut KeptAcks<'a>,
         channel: &str,
         key: u64,
-        smsc_id: &str,
+        smsc_id: &'a str,
         now: i64,
         at: usize,
     ) -> Sql<Option<Applied>> {
@@ -73,14 +72,7 @@ impl Writer<'_> {
         let since_accepted =
             std::time::Duration::from_millis((now - held.accepted_at).max(0) as u64);
         self.correlate(channel, seq, idx, smsc_id)?;
-        kept.0.insert(
-            seq,
-            Kept {
-                key,
-                smsc_id: smsc_id.to_string(),
-                at,
-            },
-        );
+        kept.0.insert(seq, Kept { key, smsc_id, at });
         Ok(Some(Applied::Done(Some(Outcome {
             channel: channel.to_string(),
             state: MessageState::Submitted,
@@ -91,7 +83,7 @@ impl Writer<'_> {
     /// Writes the kept answer for `only` (all kept answers when `None`) on its own.
     pub(super) fn write_kept(
         &mut self,
-        kept: &mut KeptAcks,
+        kept: &mut KeptAcks<'_>,
         only: Option<i64>,
         channel: &str,
         now: i64,
@@ -115,13 +107,13 @@ impl Writer<'_> {
                 continue;
             };
             let written = match self.claims.get(seq).cloned() {
-                Some(held) => self.first_ack(channel, &held, seq, 0, &one.smsc_id, now, false)?,
+                Some(held) => self.first_ack(channel, &held, seq, 0, one.smsc_id, now, false)?,
                 None => None,
             };
             let result = match written {
                 Some(result) => result,
                 // Not as the claim left it: what the answer would have done unkept.
-                None => self.submitted(channel, one.key, &one.smsc_id, now)?,
+                None => self.submitted(channel, one.key, one.smsc_id, now)?,
             };
             if let Some(slot) = applied.get_mut(one.at) {
                 *slot = result;
@@ -137,21 +129,16 @@ impl Writer<'_> {
     #[allow(clippy::too_many_arguments)]
     pub(super) fn settle_kept(
         &mut self,
-        kept: &mut KeptAcks,
+        kept: &mut KeptAcks<'_>,
         channel: &str,
         seq: i64,
         idx: i64,
-        smsc_id: &str,
         receipt: &ReceiptReport,
         now: i64,
         applied: &mut [Applied],
     ) -> Sql<Option<(ReceiptMatch, bool)>> {
         let settled = if idx == 0 {
-            state_from_receipts(&[SegmentRecord {
-                smsc_message_id: Some(smsc_id.to_string()),
-                receipt: Some(receipt.state.clone()),
-                receipt_error: receipt.error_code.clone(),
-            }])
+            state_from_receipt(&receipt.state, receipt.error_code.as_deref())
         } else {
             None
         };
