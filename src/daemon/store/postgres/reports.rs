@@ -27,9 +27,9 @@ use crate::daemon::engine::ReceiptReport;
 use crate::daemon::store::event_body::{EventBody, Field};
 use crate::daemon::store::forms::{add_found, pick, probe, stored_forms, Found, Lookup};
 use crate::daemon::store::record::{
-    split_key, Applied, Change, MessageState, Outcome, ReceiptMatch, SegmentRecord,
+    split_key, Applied, Change, MessageState, Outcome, ReceiptMatch,
 };
-use crate::daemon::store::state::state_from_receipts;
+use crate::daemon::store::state::state_from_receipt;
 use crate::sms::{MatchRule, MatchRules, MessageIdKey};
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
@@ -438,7 +438,7 @@ impl Tx<'_> {
         }
         let mut found = Vec::new();
         add_found(&mut found, wanted);
-        let (seq, idx, smsc_id) = match pick(found) {
+        let (seq, idx, _) = match pick(found) {
             Ok(one) => one,
             Err(none_or_several) => return Ok(Settled::Fast(none_or_several, None)),
         };
@@ -451,13 +451,8 @@ impl Tx<'_> {
         if settled_seqs.contains(&seq) {
             return Ok(Settled::Again);
         }
-        let segment = SegmentRecord {
-            smsc_message_id: Some(smsc_id),
-            receipt: Some(receipt.state.clone()),
-            receipt_error: receipt.error_code.clone(),
-        };
         let from = message.state;
-        let next = state_from_receipts(std::slice::from_ref(&segment))
+        let next = state_from_receipt(&receipt.state, receipt.error_code.as_deref())
             .map(|(next, reason)| (settled_code(next), reason));
         let (moved, state, reason) = match next {
             Some((code, reason)) if can_enter(from, code) => (true, code, reason),

@@ -21,9 +21,9 @@ use crate::daemon::store::forms::{add_found, pick, probe, stored_forms, Found};
 use crate::daemon::store::gauges::Gauges;
 use crate::daemon::store::record::{
     split_key, Accepted, AcceptedMessage, Applied, Change, ClaimedMessage, MessageState,
-    NewMessage, Outcome, ReceiptMatch, ReceiptWish, Refused, SegmentRecord, Upkeep,
+    NewMessage, Outcome, ReceiptMatch, ReceiptWish, Refused, Upkeep,
 };
-use crate::daemon::store::state::state_from_receipts;
+use crate::daemon::store::state::{state_from_receipt, state_from_receipts};
 use crate::daemon::store::user_event::{self, UserReceipt};
 use crate::daemon::store::Fence;
 use crate::daemon::store::{MessageId, StoreError};
@@ -1374,19 +1374,15 @@ impl Tx<'_> {
         // The correlation stays after a final receipt, until the message is purged: an SMSC
         // that missed our answer delivers the receipt again, and that repeat must still name
         // its message.
-        let segments = if count == 1 {
-            vec![SegmentRecord {
-                smsc_message_id: Some(smsc_id.clone()),
-                receipt: Some(receipt.state.clone()),
-                receipt_error: receipt.error_code.clone(),
-            }]
+        let settled = if count == 1 {
+            state_from_receipt(&receipt.state, receipt.error_code.as_deref())
         } else {
-            segment_records(self.c, seq, count).await?
+            state_from_receipts(&segment_records(self.c, seq, count).await?)
         };
         let in_row = (count == 1).then_some(words);
         let mut state = state;
         let mut written = false;
-        if let Some((next, reason)) = state_from_receipts(&segments) {
+        if let Some((next, reason)) = settled {
             let code = settled_code(next);
             let failure = reason.as_deref().map(|r| (None, r));
             if self
