@@ -40,7 +40,8 @@
 //! SMPP server's users are checked against (`[smpp-user-NAME] password-hash`, written by
 //! `smppd hash-password`). [`limited_file`] reads the files a configuration names (secrets,
 //! keystores, the configuration itself): regular files only, never more than a stated size. [`build_info`] says what the binary was built from (version,
-//! git commit, cargo features) for `smppd --version` and `/metrics`.
+//! git commit, cargo features) for `smppd --version` and `/metrics`. [`seq_map`] is the
+//! hash map for keys this process counts out itself (sequence numbers, message keys).
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
 
@@ -52,6 +53,7 @@ pub mod limited_file;
 pub mod password;
 pub mod pdu_view;
 pub mod secret;
+pub mod seq_map;
 pub mod server;
 pub mod session;
 pub mod simulator;

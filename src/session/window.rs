@@ -8,8 +8,8 @@
 //! ([`Expired::answered_since`]): a peer that answers later requests lost this one, a peer
 //! that answers none has stopped answering, and the driver treats the two differently.
 
-use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
+use crate::seq_map::SeqMap;
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 /// In-flight requests with per-request deadlines; never more than `capacity` of them.
@@ -19,39 +19,11 @@ pub struct Window<T> {
     timeout: Duration,
     /// Send order breaks deadline ties and lets [`Window::drain`] return entries in order.
     ordinal: u64,
-    entries: HashMap<u32, Slot<T>, BuildHasherDefault<SequenceHasher>>,
+    /// By sequence number, hashed cheaply (see [`crate::seq_map`]).
+    entries: SeqMap<u32, Slot<T>>,
     deadlines: BTreeMap<(Instant, u64), u32>,
     /// The send ordinal of the newest entry answered so far (0: none yet).
     newest_answered: u64,
-}
-
-/// Hashes the window's keys, our own sequence numbers, with one multiplication. SipHash
-/// (the standard map's default) guards against keys chosen to collide; these keys are the
-/// numbers this session handed out, one after the other, so only the cost would remain: it
-/// was a sizeable part of a window-1 round trip. A response naming a number the session
-/// never sent only looks one up.
-#[derive(Debug, Default)]
-struct SequenceHasher(u64);
-
-impl Hasher for SequenceHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.write_u64(u64::from(n));
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        // Fibonacci hashing: consecutive numbers spread over the buckets and the control bits.
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
 }
 
 #[derive(Debug)]
@@ -81,7 +53,7 @@ impl<T> Window<T> {
             capacity: capacity.max(1),
             timeout,
             ordinal: 0,
-            entries: HashMap::default(),
+            entries: SeqMap::default(),
             deadlines: BTreeMap::new(),
             newest_answered: 0,
         }

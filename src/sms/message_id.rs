@@ -48,21 +48,39 @@ impl MessageIdKey {
         id.trim_matches(|c: char| c.is_whitespace() || c == '\0')
     }
 
+    /// The hex digits after a `0x` prefix of `exact`, when that is all it holds.
+    fn hex_digits(exact: &str) -> Option<&str> {
+        exact
+            .strip_prefix("0x")
+            .or_else(|| exact.strip_prefix("0X"))
+            .filter(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_hexdigit()))
+    }
+
+    /// Appends the folded form of `exact` (an id as [`MessageIdKey::exact_of`] leaves it) to
+    /// `out`: what [`MessageIdKey::folded`] returns, without computing the other forms.
+    pub fn fold_into(exact: &str, out: &mut String) {
+        let body = MessageIdKey::hex_digits(exact).unwrap_or(exact);
+        let mut kept = body;
+        if body.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            let zeros = body.bytes().take_while(|&b| b == b'0').count();
+            // Keep one zero of an all-zero id so it does not fold to "".
+            let zeros = zeros.min(body.len().saturating_sub(1));
+            kept = body.get(zeros..).unwrap_or(body);
+        }
+        let from = out.len();
+        out.push_str(kept);
+        if let Some(added) = out.get_mut(from..) {
+            added.make_ascii_lowercase();
+        }
+    }
+
     /// Computes the forms of `id`.
     pub fn new(id: &str) -> MessageIdKey {
         let exact = MessageIdKey::exact_of(id);
-        let digits = exact
-            .strip_prefix("0x")
-            .or_else(|| exact.strip_prefix("0X"))
-            .filter(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_hexdigit()));
+        let digits = MessageIdKey::hex_digits(exact);
         let body = digits.unwrap_or(exact);
-        let mut folded = body.to_ascii_lowercase();
-        if folded.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            let zeros = folded.bytes().take_while(|&b| b == b'0').count();
-            // Keep one zero of an all-zero id so it does not fold to "".
-            let zeros = zeros.min(folded.len().saturating_sub(1));
-            folded.drain(..zeros);
-        }
+        let mut folded = String::with_capacity(body.len());
+        MessageIdKey::fold_into(exact, &mut folded);
         let all = |f: fn(&u8) -> bool| !body.is_empty() && body.bytes().all(|b| f(&b));
         let decimal = (digits.is_none() && all(u8::is_ascii_digit))
             .then(|| body.parse::<u128>().ok())
@@ -330,6 +348,21 @@ impl<V> MessageIdIndex<V> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn folding_alone_gives_the_key_s_folded_form() {
+        for id in [
+            "ABC", "007", "0", "00", "0x0A", "0X", "0xG1", "A-0B", "ÄB", "x0", "0é",
+        ] {
+            let mut out = String::from("prefix:");
+            MessageIdKey::fold_into(id, &mut out);
+            assert_eq!(
+                out.strip_prefix("prefix:"),
+                Some(MessageIdKey::new(id).folded()),
+                "{id:?}"
+            );
+        }
+    }
+
     use super::*;
 
     fn found<V: Copy>(index: &MessageIdIndex<V>, receipt: &str) -> Option<(V, MatchRule)> {

@@ -21,6 +21,36 @@ pub(crate) fn stored_forms(key: &MessageIdKey) -> Vec<String> {
     forms
 }
 
+/// The forms of one SMSC id after another, written into buffers that are kept from one id
+/// to the next: [`stored_forms`] without building a [`MessageIdKey`] (whose numeric forms
+/// the stored forms do not need) or a string per form. The writer stores an id for nearly
+/// every message it sends.
+#[derive(Debug, Default)]
+pub(crate) struct StoredForms {
+    exact: String,
+    folded: String,
+}
+
+impl StoredForms {
+    /// The forms `exact` (an id as [`MessageIdKey::exact_of`] leaves it) is stored under,
+    /// in [`stored_forms`]' order.
+    pub(crate) fn of(&mut self, exact: &str) -> impl Iterator<Item = &str> {
+        self.folded.clear();
+        self.folded.push_str("f:");
+        MessageIdKey::fold_into(exact, &mut self.folded);
+        let changed = self.folded.get(2..) != Some(exact);
+        self.exact.clear();
+        if changed {
+            self.exact.push_str("e:");
+            self.exact.push_str(exact);
+        }
+        changed
+            .then_some(self.exact.as_str())
+            .into_iter()
+            .chain(std::iter::once(self.folded.as_str()))
+    }
+}
+
 /// One look-up of the correlation for a probe of a receipt's id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Lookup {
@@ -93,6 +123,62 @@ pub(crate) fn pick(mut found: Vec<Found>) -> Result<Found, ReceiptMatch> {
             let mut submit_ids: Vec<String> = found.into_iter().map(|f| f.2).collect();
             submit_ids.sort();
             Err(ReceiptMatch::Ambiguous { submit_ids })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{stored_forms, StoredForms};
+    use crate::sms::MessageIdKey;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any id, as an SMSC may send it: the same forms either way, also when the
+        /// buffers held a longer id before.
+        #[test]
+        fn any_id_has_the_same_forms_both_ways(
+            id in "[ 0xX0-9a-fA-Fg-z\\-\\x00é]{0,24}",
+            before in "[0-9a-z]{0,40}",
+        ) {
+            let mut forms = StoredForms::default();
+            let _ = forms.of(&before).count();
+            let from_buffers: Vec<String> = forms
+                .of(MessageIdKey::exact_of(&id))
+                .map(str::to_string)
+                .collect();
+            prop_assert_eq!(from_buffers, stored_forms(&MessageIdKey::new(&id)));
+        }
+    }
+
+    #[test]
+    fn the_buffers_give_the_forms_a_key_gives() {
+        let ids = [
+            "abc",
+            "ABC",
+            "007",
+            "0",
+            "000",
+            "0x1F",
+            "0X00ff",
+            "0x",
+            "0xZZ",
+            " 12 ",
+            "a-b_0",
+            "00A-b",
+            "héllo",
+            "\0x\0",
+            "",
+            "12345678901234567890123456789012345678901",
+        ];
+        let mut forms = StoredForms::default();
+        for id in ids {
+            let key = MessageIdKey::new(id);
+            let from_buffers: Vec<String> = forms
+                .of(MessageIdKey::exact_of(id))
+                .map(str::to_string)
+                .collect();
+            assert_eq!(from_buffers, stored_forms(&key), "{id:?}");
         }
     }
 }

@@ -11,6 +11,7 @@
 //! journalled and undone by [`ClaimBook::rollback`].
 
 use crate::daemon::store::MessageId;
+use crate::seq_map::SeqMap;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Arc;
@@ -50,7 +51,8 @@ enum Undo {
 /// The messages held, where each queue's scan resumes, and the marks on disk.
 #[derive(Default)]
 pub(super) struct ClaimBook {
-    held: HashMap<i64, Held>,
+    /// By message key, hashed cheaply (see [`crate::seq_map`]).
+    held: SeqMap<i64, Held>,
     /// Per queue: every waiting message not held has a greater key.
     cursor: HashMap<Arc<str>, i64>,
     /// Per queue: the mark in the `claims` table.

@@ -8,7 +8,7 @@ use crate::daemon::engine::ReceiptReport;
 use crate::daemon::store::body;
 use crate::daemon::store::call::{answer, missing_result, Call, Done};
 use crate::daemon::store::event_body::{EventBody, Field};
-use crate::daemon::store::forms::{add_found, pick, stored_forms, Found};
+use crate::daemon::store::forms::{add_found, pick, stored_forms, Found, StoredForms};
 use crate::daemon::store::record::{
     split_key, Accepted, AcceptedMessage, Applied, Change, ClaimedMessage, MessageState,
     NewMessage, Outcome, ReceiptMatch, ReceiptWish, Refused, SegmentRecord, Upkeep,
@@ -100,6 +100,8 @@ pub(super) struct Writer<'c> {
     claims: ClaimBook,
     /// Which receipts of the current call need no look-up.
     fresh: FreshIds,
+    /// Where the forms of each correlated SMSC id are written.
+    forms: StoredForms,
     /// The SMPP users with a row in `smpp_credits` (a balance), when known: a user without
     /// one is charged nothing, and most accepts need no statement to learn that. Forgotten
     /// when the rows change (configuration) and when a transaction rolls back.
@@ -199,6 +201,7 @@ impl<'c> Writer<'c> {
             counts,
             claims: ClaimBook::new(false),
             fresh,
+            forms: StoredForms::default(),
             balanced: None,
             sync: sync.0,
             progress: sync.1,
@@ -1186,13 +1189,13 @@ impl<'c> Writer<'c> {
     /// An SMSC that reuses an id is handled when matching: the newest submission with that
     /// exact id wins.
     fn correlate(&mut self, channel: &str, seq: i64, idx: u8, smsc_id: &str) -> Sql<()> {
-        let key = MessageIdKey::new(smsc_id);
-        for form in stored_forms(&key) {
+        let exact = MessageIdKey::exact_of(smsc_id);
+        for form in self.forms.of(exact) {
             self.hot
                 .correlate
-                .execute(params![channel, form, seq, idx, key.as_str()])?;
+                .execute(params![channel, form, seq, idx, exact])?;
         }
-        self.fresh.written(seq, key.as_str());
+        self.fresh.written(seq, exact);
         Ok(())
     }
 

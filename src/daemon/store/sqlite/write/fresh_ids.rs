@@ -92,13 +92,12 @@ impl FreshIds {
     pub(super) fn written(&mut self, seq: i64, exact: &str) {
         self.poll_scan();
         let above = self.highest.is_some_and(|highest| seq > highest);
-        let sole = above && !self.call.contains_key(exact);
         // A second row for the same message and id (a form of it) changes nothing.
         match self.call.get_mut(exact) {
             Some(entry) if *entry == Some(seq) => {}
             Some(entry) => *entry = None,
             None => {
-                self.call.insert(exact.to_string(), sole.then_some(seq));
+                self.call.insert(exact.to_string(), above.then_some(seq));
             }
         }
         self.since_start = self.since_start.max(seq);

@@ -12,19 +12,18 @@
 //! write the kept answers on their own, as they would have been written without keeping
 //! them. Nothing is kept across calls: a commit holds the same rows either way.
 
-use std::collections::HashMap;
-
 use super::{Sql, Writer};
 use crate::daemon::engine::ReceiptReport;
 use crate::daemon::store::record::{split_key, Applied, MessageState, Outcome, ReceiptMatch};
 use crate::daemon::store::sqlite::schema::{DELIVERED, EXPIRED, FAILED};
 use crate::daemon::store::state::state_from_receipt;
 use crate::daemon::store::user_event;
+use crate::seq_map::SeqMap;
 use rusqlite::params;
 
 /// The answers kept back in one [`Writer::apply`] call, by message.
 #[derive(Default)]
-pub(super) struct KeptAcks<'a>(HashMap<i64, Kept<'a>>);
+pub(super) struct KeptAcks<'a>(SeqMap<i64, Kept<'a>>);
 
 /// One kept answer, borrowing from the call's changes.
 struct Kept<'a> {
