@@ -205,15 +205,24 @@ fn match_key(rest: &[u8]) -> Option<(Option<ReceiptField>, usize)> {
 }
 
 /// Parses the text form of a receipt.
+///
+/// One pass: each value runs from its key to the next key, so a value is read when the key
+/// after it is found (or the input ends), and nothing is allocated.
 pub fn parse_text_receipt(input: &[u8]) -> Result<TextReceipt<'_>, ReceiptError> {
-    // (field or unknown, key offset, value start)
-    let mut keys: Vec<(Option<ReceiptField>, usize, usize)> = Vec::with_capacity(8);
+    let mut receipt = TextReceipt::default();
+    // The known fields read so far, one bit each.
+    let mut seen: u16 = 0;
+    // The last key found (field or unknown, key offset, value start): its value is open.
+    let mut open: Option<(Option<ReceiptField>, usize, usize)> = None;
     let mut pos = 0;
     let mut at_boundary = true;
     while let Some(&b) = input.get(pos) {
         if at_boundary && !b.is_ascii_whitespace() {
             if let Some((field, len)) = input.get(pos..).and_then(match_key) {
-                keys.push((field, pos, pos + len));
+                if let Some(key) = open.take() {
+                    read_value(&mut receipt, &mut seen, input, key, pos)?;
+                }
+                open = Some((field, pos, pos + len));
                 pos += len;
                 if field == Some(ReceiptField::Text) {
                     break;
@@ -221,50 +230,63 @@ pub fn parse_text_receipt(input: &[u8]) -> Result<TextReceipt<'_>, ReceiptError>
                 at_boundary = false;
                 continue;
             }
-            if keys.is_empty() {
+            if open.is_none() {
                 return Err(ReceiptError::UnexpectedText { offset: pos });
             }
         }
         at_boundary = b.is_ascii_whitespace();
         pos += 1;
     }
-    if keys.iter().all(|(f, _, _)| f.is_none()) {
+    if let Some(key) = open {
+        read_value(&mut receipt, &mut seen, input, key, input.len())?;
+    }
+    if seen == 0 {
         return Err(ReceiptError::NotAReceipt);
     }
-    let mut receipt = TextReceipt::default();
-    let mut seen: Vec<ReceiptField> = Vec::with_capacity(8);
-    for (i, &(field, key_offset, start)) in keys.iter().enumerate() {
-        let Some(field) = field else { continue };
-        if seen.contains(&field) {
-            return Err(ReceiptError::DuplicateField {
-                field,
-                offset: key_offset,
-            });
-        }
-        seen.push(field);
-        let end = keys.get(i + 1).map_or(input.len(), |&(_, next, _)| next);
-        let raw = input.get(start..end).unwrap_or_default();
-        if field == ReceiptField::Text {
-            receipt.text = Some(raw);
-            continue;
-        }
-        let (value, offset) = trimmed(raw, start);
-        let value = std::str::from_utf8(value).map_err(|e| ReceiptError::NotUtf8 {
-            field,
-            offset: offset + e.valid_up_to(),
-        })?;
-        match field {
-            ReceiptField::Id => receipt.id = Some(value),
-            ReceiptField::Sub => receipt.sub = Some(count(field, value, offset)?),
-            ReceiptField::Dlvrd => receipt.dlvrd = Some(count(field, value, offset)?),
-            ReceiptField::SubmitDate => receipt.submit_date = Some(date(field, value, offset)?),
-            ReceiptField::DoneDate => receipt.done_date = Some(date(field, value, offset)?),
-            ReceiptField::Stat => receipt.stat = Some(DeliveryState::from_stat(value)),
-            ReceiptField::Err => receipt.err = Some(value),
-            ReceiptField::Text => {}
-        }
-    }
     Ok(receipt)
+}
+
+/// Reads the value of `key` (field or unknown, key offset, value start), which ends at `end`,
+/// into `receipt`; unknown keys are skipped.
+fn read_value<'a>(
+    receipt: &mut TextReceipt<'a>,
+    seen: &mut u16,
+    input: &'a [u8],
+    (field, key_offset, start): (Option<ReceiptField>, usize, usize),
+    end: usize,
+) -> Result<(), ReceiptError> {
+    let Some(field) = field else {
+        return Ok(());
+    };
+    let bit = 1u16 << (field as u16);
+    if *seen & bit != 0 {
+        return Err(ReceiptError::DuplicateField {
+            field,
+            offset: key_offset,
+        });
+    }
+    *seen |= bit;
+    let raw = input.get(start..end).unwrap_or_default();
+    if field == ReceiptField::Text {
+        receipt.text = Some(raw);
+        return Ok(());
+    }
+    let (value, offset) = trimmed(raw, start);
+    let value = std::str::from_utf8(value).map_err(|e| ReceiptError::NotUtf8 {
+        field,
+        offset: offset + e.valid_up_to(),
+    })?;
+    match field {
+        ReceiptField::Id => receipt.id = Some(value),
+        ReceiptField::Sub => receipt.sub = Some(count(field, value, offset)?),
+        ReceiptField::Dlvrd => receipt.dlvrd = Some(count(field, value, offset)?),
+        ReceiptField::SubmitDate => receipt.submit_date = Some(date(field, value, offset)?),
+        ReceiptField::DoneDate => receipt.done_date = Some(date(field, value, offset)?),
+        ReceiptField::Stat => receipt.stat = Some(DeliveryState::from_stat(value)),
+        ReceiptField::Err => receipt.err = Some(value),
+        ReceiptField::Text => {}
+    }
+    Ok(())
 }
 
 /// `raw` without surrounding whitespace, and the offset where the trimmed value starts.

@@ -167,6 +167,27 @@ fn garbage_is_a_typed_error() {
             offset: 3
         })
     );
+    // Fields are judged in the order they are written: the first fault is the one reported.
+    assert_eq!(
+        parse_text_receipt(b"id:1 sub:x id:2"),
+        Err(ReceiptError::InvalidCount {
+            field: ReceiptField::Sub,
+            offset: 9,
+            value: "x".into()
+        })
+    );
+    assert_eq!(
+        parse_text_receipt(b"id:1 id:2 sub:x"),
+        Err(ReceiptError::DuplicateField {
+            field: ReceiptField::Id,
+            offset: 5
+        })
+    );
+    assert_eq!(
+        parse_text_receipt(b"x_1:y id:1 x_1:z stat:DELIVRD").map(|r| (r.id, r.stat.is_some())),
+        Ok((Some("1"), true)),
+        "an unknown key may repeat and ends the value before it"
+    );
 }
 
 #[test]
