@@ -348,6 +348,8 @@ impl<V> MessageIdIndex<V> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn folding_alone_gives_the_key_s_folded_form() {
         for id in [
@@ -362,8 +364,6 @@ mod tests {
             );
         }
     }
-
-    use super::*;
 
     fn found<V: Copy>(index: &MessageIdIndex<V>, receipt: &str) -> Option<(V, MatchRule)> {
         match index.get(receipt) {

@@ -246,6 +246,9 @@ pub fn parse_text_receipt(input: &[u8]) -> Result<TextReceipt<'_>, ReceiptError>
     Ok(receipt)
 }
 
+// The fields seen are kept as bits of a `u16` (`Text` is the last field).
+const _: () = assert!((ReceiptField::Text as u16) < 16);
+
 /// Reads the value of `key` (field or unknown, key offset, value start), which ends at `end`,
 /// into `receipt`; unknown keys are skipped.
 fn read_value<'a>(
@@ -258,6 +261,7 @@ fn read_value<'a>(
     let Some(field) = field else {
         return Ok(());
     };
+    // Every field has a bit of its own (checked at compile time below).
     let bit = 1u16 << (field as u16);
     if *seen & bit != 0 {
         return Err(ReceiptError::DuplicateField {
