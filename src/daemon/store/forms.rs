@@ -10,21 +10,18 @@
 use super::record::ReceiptMatch;
 use crate::sms::{IdForm, MessageIdKey};
 
-/// The forms `key` is stored under.
+/// The forms `key` is stored under, as strings of their own.
 pub(crate) fn stored_forms(key: &MessageIdKey) -> Vec<String> {
-    let folded = key.folded();
-    let mut forms = Vec::with_capacity(2);
-    if key.as_str() != folded {
-        forms.push(format!("e:{}", key.as_str()));
-    }
-    forms.push(format!("f:{folded}"));
-    forms
+    StoredForms::default()
+        .of(key.as_str())
+        .map(str::to_string)
+        .collect()
 }
 
 /// The forms of one SMSC id after another, written into buffers that are kept from one id
-/// to the next: [`stored_forms`] without building a [`MessageIdKey`] (whose numeric forms
-/// the stored forms do not need) or a string per form. The writer stores an id for nearly
-/// every message it sends.
+/// to the next, so that storing an id (the writer does it for nearly every message it
+/// sends) needs neither a [`MessageIdKey`] (whose numeric forms are not stored) nor a
+/// string per form.
 #[derive(Debug, Default)]
 pub(crate) struct StoredForms {
     exact: String,
@@ -32,8 +29,9 @@ pub(crate) struct StoredForms {
 }
 
 impl StoredForms {
-    /// The forms `exact` (an id as [`MessageIdKey::exact_of`] leaves it) is stored under,
-    /// in [`stored_forms`]' order.
+    /// The forms `exact` (an id as [`MessageIdKey::exact_of`] leaves it) is stored under:
+    /// `e:` and the exact text when folding changes it, then always `f:` and its folded
+    /// form.
     pub(crate) fn of(&mut self, exact: &str) -> impl Iterator<Item = &str> {
         self.folded.clear();
         self.folded.push_str("f:");
@@ -133,11 +131,21 @@ mod tests {
     use crate::sms::MessageIdKey;
     use proptest::prelude::*;
 
+    /// The forms as the module documentation states them, from the key's folded form.
+    fn expected(id: &str) -> Vec<String> {
+        let key = MessageIdKey::new(id);
+        let mut forms = Vec::new();
+        if key.as_str() != key.folded() {
+            forms.push(format!("e:{}", key.as_str()));
+        }
+        forms.push(format!("f:{}", key.folded()));
+        forms
+    }
+
     proptest! {
-        /// Any id, as an SMSC may send it: the same forms either way, also when the
-        /// buffers held a longer id before.
+        /// Any id, as an SMSC may send it, also when the buffers held a longer id before.
         #[test]
-        fn any_id_has_the_same_forms_both_ways(
+        fn any_id_is_stored_under_its_forms(
             id in "[ 0xX0-9a-fA-Fg-z\\-\\x00é]{0,24}",
             before in "[0-9a-z]{0,40}",
         ) {
@@ -147,38 +155,29 @@ mod tests {
                 .of(MessageIdKey::exact_of(&id))
                 .map(str::to_string)
                 .collect();
-            prop_assert_eq!(from_buffers, stored_forms(&MessageIdKey::new(&id)));
+            prop_assert_eq!(&from_buffers, &expected(&id));
+            prop_assert_eq!(stored_forms(&MessageIdKey::new(&id)), from_buffers);
         }
     }
 
     #[test]
-    fn the_buffers_give_the_forms_a_key_gives() {
-        let ids = [
-            "abc",
-            "ABC",
-            "007",
-            "0",
-            "000",
-            "0x1F",
-            "0X00ff",
-            "0x",
-            "0xZZ",
-            " 12 ",
-            "a-b_0",
-            "00A-b",
-            "héllo",
-            "\0x\0",
-            "",
-            "12345678901234567890123456789012345678901",
+    fn ids_are_stored_under_these_forms() {
+        let cases: [(&str, &[&str]); 10] = [
+            ("abc", &["f:abc"]),
+            ("ABC", &["e:ABC", "f:abc"]),
+            ("007", &["e:007", "f:7"]),
+            ("000", &["e:000", "f:0"]),
+            ("0", &["f:0"]),
+            ("0X00ff", &["e:0X00ff", "f:ff"]),
+            ("0x", &["e:0x", "f:x"]),
+            (" 12 ", &["f:12"]),
+            ("00A-b", &["e:00A-b", "f:00a-b"]),
+            ("", &["f:"]),
         ];
         let mut forms = StoredForms::default();
-        for id in ids {
-            let key = MessageIdKey::new(id);
-            let from_buffers: Vec<String> = forms
-                .of(MessageIdKey::exact_of(id))
-                .map(str::to_string)
-                .collect();
-            assert_eq!(from_buffers, stored_forms(&key), "{id:?}");
+        for (id, want) in cases {
+            let got: Vec<&str> = forms.of(MessageIdKey::exact_of(id)).collect();
+            assert_eq!(got, want, "{id:?}");
         }
     }
 }
