@@ -305,6 +305,110 @@ async fn credits_run_out_and_the_next_submit_is_refused() {
     sim.shutdown().await;
 }
 
+/// Submits that arrive in one read are committed together: each answer still pairs with
+/// its own submit (sequence number, our id, its credit), and only the charged ones go out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submits_written_at_once_are_each_answered_for_themselves() {
+    use futures_util::{SinkExt, StreamExt};
+    use rusmpp::pdus::{BindTransceiver, SubmitSm};
+    use rusmpp::types::{COctetString, OctetString};
+    use rusmpp::{tokio_codec::CommandCodec, Command, CommandId, CommandStatus, Pdu};
+    use std::str::FromStr;
+    use tokio_util::codec::Framed;
+
+    let sim = simulator().await;
+    let dir = TempDir::new("smpp-server-burst");
+    let daemon = Daemon::run(&config(
+        &dir,
+        &sim,
+        "credits = 5
+",
+    ));
+    let addr = server_address(&daemon);
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut client = Framed::new(tcp, CommandCodec::new());
+    let bind = Command::builder()
+        .status(CommandStatus::EsmeRok)
+        .sequence_number(1)
+        .pdu(
+            BindTransceiver::builder()
+                .system_id(COctetString::from_str("acme").unwrap())
+                .password(COctetString::from_str(USER_PASSWORD).unwrap())
+                .build(),
+        );
+    client.send(bind).await.unwrap();
+    let resp = client.next().await.unwrap().unwrap();
+    assert_eq!(resp.status(), CommandStatus::EsmeRok, "{resp:?}");
+    // Eight submits, one write: `feed` buffers, `flush` writes them together.
+    for n in 2..10u32 {
+        let submit = Command::builder()
+            .status(CommandStatus::EsmeRok)
+            .sequence_number(n)
+            .pdu(
+                SubmitSm::builder()
+                    .source_addr(COctetString::from_str("ACME").unwrap())
+                    .destination_addr(COctetString::from_str("31612345678").unwrap())
+                    .short_message(OctetString::from_str(&format!("burst {n}")).unwrap())
+                    .build(),
+            );
+        client.feed(submit).await.unwrap();
+    }
+    SinkExt::<Command>::flush(&mut client).await.unwrap();
+    let mut answers = std::collections::BTreeMap::new();
+    while answers.len() < 8 {
+        let command = tokio::time::timeout(HANG_GUARD, client.next())
+            .await
+            .expect("every submit is answered")
+            .unwrap()
+            .unwrap();
+        if command.id() == CommandId::SubmitSmResp {
+            // A refusal carries no body, so no id.
+            let id = match command.pdu() {
+                Some(Pdu::SubmitSmResp(resp)) => resp.message_id().to_string(),
+                _ => String::new(),
+            };
+            let before = answers.insert(command.sequence_number(), (command.status(), id));
+            assert!(before.is_none(), "one answer per submit");
+        }
+    }
+    assert_eq!(
+        answers.keys().copied().collect::<Vec<_>>(),
+        (2..10).collect::<Vec<_>>()
+    );
+    let accepted: std::collections::BTreeSet<u32> = answers
+        .iter()
+        .filter(|(_, (status, _))| *status == CommandStatus::EsmeRok)
+        .map(|(n, _)| *n)
+        .collect();
+    // Five credits: five accepted, each with an id of its own; the rest refused for credit.
+    assert_eq!(accepted.len(), 5, "{answers:?}");
+    let ids: std::collections::BTreeSet<&String> = accepted.iter().map(|n| &answers[n].1).collect();
+    assert_eq!(ids.len(), 5, "{answers:?}");
+    assert!(ids.iter().all(|id| id.len() == 32), "{answers:?}");
+    for (n, (status, _)) in &answers {
+        if !accepted.contains(n) {
+            // ESME_RSUBMITFAIL: no credits left.
+            assert_eq!(*status, CommandStatus::EsmeRsubmitfail, "submit {n}");
+        }
+    }
+    // What went upstream is exactly what was answered as accepted.
+    crate::support::daemon::wait_until("the accepted submits reach the simulator", || {
+        sim.record().submits.len() >= 5
+    })
+    .await;
+    let sent: std::collections::BTreeSet<String> = sim
+        .record()
+        .submits
+        .iter()
+        .map(|s| String::from_utf8_lossy(&s.short_message).into_owned())
+        .collect();
+    let expected: std::collections::BTreeSet<String> =
+        accepted.iter().map(|n| format!("burst {n}")).collect();
+    assert_eq!(sent, expected);
+    daemon.signal("TERM");
+    sim.shutdown().await;
+}
+
 /// TLS and mutual TLS, with rusmpp's codec as the client over rustls.
 mod tls {
     use super::*;

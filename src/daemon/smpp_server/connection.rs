@@ -10,7 +10,9 @@ use super::deliver::deliver_sm;
 use super::submit::new_message;
 use super::users::User;
 use crate::codec::{CommandStatus, MessageState as SmppState, SmppTime};
-use crate::daemon::store::{Accepted, MessageId, MessageState, OutboxEvent, Refused, Store};
+use crate::daemon::store::{
+    Accepted, MessageId, MessageState, NewMessage, OutboxEvent, Refused, Store,
+};
 use crate::server::{QueryAnswer, ServerEvent, ServerParams, ServerSession, Submitted, Token};
 use crate::sms::smpp_absolute_time;
 use bytes::BytesMut;
@@ -52,7 +54,8 @@ impl std::fmt::Debug for Shared {
 /// What a task spawned for an event brings back.
 enum Answer {
     Bind(Token, crate::server::BindMode, Result<Arc<User>, Refusal>),
-    Submit(Token, Result<String, CommandStatus>),
+    /// The submits of one pass, in the order they came.
+    Submits(Vec<(Token, Result<String, CommandStatus>)>),
     Query(Token, Result<QueryAnswer, CommandStatus>),
     /// The events due, read under the user's outbox lock (held until they are handed out).
     Events(Vec<OutboxEvent>, tokio::sync::OwnedMutexGuard<()>),
@@ -74,6 +77,8 @@ where
         next_fetch: Instant::now(),
         answers: mpsc::unbounded_channel(),
         delivering: Vec::new(),
+        submits: Vec::new(),
+        delivered: Vec::new(),
         closed: false,
         unbinding: false,
     };
@@ -104,6 +109,10 @@ struct Connection {
     ),
     /// Outbox events handed to the core and not answered yet.
     delivering: Vec<i64>,
+    /// Submits of this pass over the core's events, committed together (one store call).
+    submits: Vec<(Token, NewMessage)>,
+    /// Events the client acknowledged in this pass, deleted together (one store call).
+    delivered: Vec<i64>,
     /// The close was logged.
     closed: bool,
     /// The operator (or a reload) asked for an unbind.
@@ -124,6 +133,8 @@ impl Connection {
             while let Some(event) = self.session.poll_event() {
                 self.on_event(event);
             }
+            self.commit_submits();
+            self.forget_delivered();
             self.maybe_fetch();
             if self.session.poll_transmit(&mut output) {
                 // A client that does not read for this long is not coming back.
@@ -154,7 +165,14 @@ impl Connection {
                     Err(_) => return Some("the connection failed"),
                     Ok(_) => self.session.handle_bytes(&mut input, std::time::Instant::now()),
                 },
-                Some(answer) = self.answers.1.recv() => self.on_answer(answer),
+                Some(answer) = self.answers.1.recv() => {
+                    // Everything already back goes out in one write: the answers of one
+                    // commit arrive together.
+                    self.on_answer(answer);
+                    while let Ok(answer) = self.answers.1.try_recv() {
+                        self.on_answer(answer);
+                    }
+                }
                 _ = tokio::time::sleep_until(deadline) => {
                     self.session.handle_timeout(std::time::Instant::now());
                 }
@@ -213,23 +231,19 @@ impl Connection {
                 let Some(user) = self.user.clone() else {
                     return;
                 };
-                let store = self.shared.store.clone();
                 if status == CommandStatus::EsmeRok {
                     user.counters.delivered.fetch_add(1, Ordering::Relaxed);
                     self.entry
                         .counters
                         .delivered
                         .fetch_add(1, Ordering::Relaxed);
-                    tokio::spawn(async move {
-                        // Gone from the outbox before any session may take it again.
-                        let _ = store.outbox_delivered(vec![seq]).await;
-                        release(&user, seq).await;
-                    });
+                    self.delivered.push(seq);
                 } else {
+                    let store = self.shared.store.clone();
                     tokio::spawn(async move {
                         let due = SystemTime::now() + REFUSED_RETRY;
                         let _ = store.outbox_retry(seq, due).await;
-                        release(&user, seq).await;
+                        release(&user, &[seq]).await;
                     });
                 }
                 self.next_fetch = Instant::now();
@@ -280,13 +294,40 @@ impl Connection {
                 .answer_submit(token, Err(CommandStatus::EsmeRthrottled), now_std);
             return;
         }
+        self.submits.push((token, message));
+    }
+
+    /// Commits the submits of this pass in one store call; each is answered once it is
+    /// durable (or refused).
+    fn commit_submits(&mut self) {
+        if self.submits.is_empty() {
+            return;
+        }
+        let Some(user) = self.user.clone() else {
+            return;
+        };
+        let (tokens, messages): (Vec<Token>, Vec<NewMessage>) =
+            std::mem::take(&mut self.submits).into_iter().unzip();
         let shared = self.shared.clone();
         let tx = self.answers.0.clone();
         tokio::spawn(async move {
-            let result = match shared.store.accept(vec![message], SystemTime::now()).await {
-                Ok(mut results) => match results.pop() {
+            let count = messages.len();
+            let mut results = match shared.store.accept(messages, SystemTime::now()).await {
+                Ok(results) => results.into_iter(),
+                Err(e) => {
+                    tracing::warn!(event = "smpp_submit_store_failed", user = %user.name, messages = count, error = %e, "cannot commit submitted messages");
+                    Vec::new().into_iter()
+                }
+            };
+            let mut answers = Vec::with_capacity(count);
+            let mut woken = false;
+            for token in tokens {
+                let answer = match results.next() {
                     Some(Ok(Accepted::New(m) | Accepted::Repeat(m))) => {
-                        (shared.wake)();
+                        if !woken {
+                            (shared.wake)();
+                            woken = true;
+                        }
                         user.counters.accepted.fetch_add(1, Ordering::Relaxed);
                         Ok(m.id.as_str().to_string())
                     }
@@ -298,18 +339,32 @@ impl Connection {
                         user.counters.refused.fetch_add(1, Ordering::Relaxed);
                         Err(CommandStatus::EsmeRmsgqful)
                     }
+                    // Not committed (the store failed, or answered for fewer messages).
                     Some(Err(Refused::KeyReused { .. })) | None => {
                         user.counters.refused.fetch_add(1, Ordering::Relaxed);
                         Err(CommandStatus::EsmeRsyserr)
                     }
-                },
-                Err(e) => {
-                    tracing::warn!(event = "smpp_submit_store_failed", user = %user.name, error = %e, "cannot commit a submitted message");
-                    user.counters.refused.fetch_add(1, Ordering::Relaxed);
-                    Err(CommandStatus::EsmeRsyserr)
-                }
-            };
-            let _ = tx.send(Answer::Submit(token, result));
+                };
+                answers.push((token, answer));
+            }
+            let _ = tx.send(Answer::Submits(answers));
+        });
+    }
+
+    /// Deletes the events acknowledged in this pass in one store call, then lets them go.
+    fn forget_delivered(&mut self) {
+        if self.delivered.is_empty() {
+            return;
+        }
+        let Some(user) = self.user.clone() else {
+            return;
+        };
+        let seqs = std::mem::take(&mut self.delivered);
+        let store = self.shared.store.clone();
+        tokio::spawn(async move {
+            // Gone from the outbox before any session may take them again.
+            let _ = store.outbox_delivered(seqs.clone()).await;
+            release(&user, &seqs).await;
         });
     }
 
@@ -359,13 +414,15 @@ impl Connection {
             Answer::Bind(token, _, Err(refusal)) => {
                 self.session.answer_bind(token, Err(refusal.status()), now);
             }
-            Answer::Submit(token, result) => {
-                let counter = match result {
-                    Ok(_) => &self.entry.counters.submitted,
-                    Err(_) => &self.entry.counters.refused,
-                };
-                counter.fetch_add(1, Ordering::Relaxed);
-                self.session.answer_submit(token, result, now);
+            Answer::Submits(answers) => {
+                for (token, result) in answers {
+                    let counter = match result {
+                        Ok(_) => &self.entry.counters.submitted,
+                        Err(_) => &self.entry.counters.refused,
+                    };
+                    counter.fetch_add(1, Ordering::Relaxed);
+                    self.session.answer_submit(token, result, now);
+                }
             }
             Answer::Query(token, result) => self.session.answer_query(token, result, now),
             Answer::Events(events, read) => {
@@ -436,7 +493,7 @@ impl Connection {
                     let (seq, user) = (event.seq, user.clone());
                     tokio::spawn(async move {
                         let _ = store.outbox_delivered(vec![seq]).await;
-                        release(&user, seq).await;
+                        release(&user, &[seq]).await;
                     });
                     continue;
                 }
@@ -492,11 +549,13 @@ impl Connection {
     }
 }
 
-/// Unmarks an answered event once its store call is done, when no outbox read that might
-/// still hold it is being handed out (see [`User::outbox`]).
-async fn release(user: &User, seq: i64) {
+/// Unmarks answered events once their store call is done, when no outbox read that might
+/// still hold them is being handed out (see [`User::outbox`]).
+async fn release(user: &User, seqs: &[i64]) {
     let _reads = user.outbox.lock().await;
-    user.end_delivery(seq);
+    for seq in seqs {
+        user.end_delivery(*seq);
+    }
 }
 
 /// The status of a submit refused for want of credits: submit_sm failed (SMPP 3.4
