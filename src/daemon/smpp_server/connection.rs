@@ -1,8 +1,9 @@
 //! The driver of one client connection: the socket, the clock and the daemon around a
 //! [`ServerSession`]. It answers the core's events — binds through the [`Gate`], submits by
-//! committing them to the store before their response, queries from the store — and feeds
-//! the user's outbox events (receipts, inbound messages) to a receiver bind, deleting each
-//! only once the client acknowledged its deliver_sm.
+//! committing them to the store before their response (the submits of one read in one
+//! call), queries from the store — and feeds the user's outbox events (receipts, inbound
+//! messages) to a receiver bind, deleting each only once the client acknowledged its
+//! deliver_sm.
 
 use super::auth::{Gate, Refusal};
 use super::board::SessionEntry;
