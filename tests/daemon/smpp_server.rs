@@ -305,53 +305,62 @@ async fn credits_run_out_and_the_next_submit_is_refused() {
     sim.shutdown().await;
 }
 
-/// Submits that arrive in one read are committed together: each answer still pairs with
-/// its own submit (sequence number, our id, its credit), and only the charged ones go out.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn submits_written_at_once_are_each_answered_for_themselves() {
-    use futures_util::{SinkExt, StreamExt};
-    use rusmpp::pdus::{BindTransceiver, SubmitSm};
-    use rusmpp::types::{COctetString, OctetString};
-    use rusmpp::{tokio_codec::CommandCodec, Command, CommandId, CommandStatus, Pdu};
+/// A bind_transceiver as `acme`, for the tests that speak through rusmpp's codec.
+fn rusmpp_bind(sequence_number: u32) -> rusmpp::Command {
+    use rusmpp::pdus::BindTransceiver;
+    use rusmpp::types::COctetString;
     use std::str::FromStr;
-    use tokio_util::codec::Framed;
-
-    let sim = simulator().await;
-    let dir = TempDir::new("smpp-server-burst");
-    let daemon = Daemon::run(&config(
-        &dir,
-        &sim,
-        "credits = 5
-",
-    ));
-    let addr = server_address(&daemon);
-    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let mut client = Framed::new(tcp, CommandCodec::new());
-    let bind = Command::builder()
-        .status(CommandStatus::EsmeRok)
-        .sequence_number(1)
+    rusmpp::Command::builder()
+        .status(rusmpp::CommandStatus::EsmeRok)
+        .sequence_number(sequence_number)
         .pdu(
             BindTransceiver::builder()
                 .system_id(COctetString::from_str("acme").unwrap())
                 .password(COctetString::from_str(USER_PASSWORD).unwrap())
                 .build(),
-        );
-    client.send(bind).await.unwrap();
+        )
+}
+
+/// A submit_sm of `text` from ACME, through rusmpp's codec.
+fn rusmpp_submit(sequence_number: u32, text: &str) -> rusmpp::Command {
+    use rusmpp::pdus::SubmitSm;
+    use rusmpp::types::{COctetString, OctetString};
+    use std::str::FromStr;
+    rusmpp::Command::builder()
+        .status(rusmpp::CommandStatus::EsmeRok)
+        .sequence_number(sequence_number)
+        .pdu(
+            SubmitSm::builder()
+                .source_addr(COctetString::from_str("ACME").unwrap())
+                .destination_addr(COctetString::from_str("31612345678").unwrap())
+                .short_message(OctetString::from_str(text).unwrap())
+                .build(),
+        )
+}
+
+/// Submits that arrive in one read are committed together: each answer still pairs with
+/// its own submit (sequence number, our id, its credit), and only the charged ones go out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submits_written_at_once_are_each_answered_for_themselves() {
+    use futures_util::{SinkExt, StreamExt};
+    use rusmpp::{tokio_codec::CommandCodec, Command, CommandId, CommandStatus, Pdu};
+    use tokio_util::codec::Framed;
+
+    let sim = simulator().await;
+    let dir = TempDir::new("smpp-server-burst");
+    let daemon = Daemon::run(&config(&dir, &sim, "credits = 5\n"));
+    let addr = server_address(&daemon);
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut client = Framed::new(tcp, CommandCodec::new());
+    client.send(rusmpp_bind(1)).await.unwrap();
     let resp = client.next().await.unwrap().unwrap();
     assert_eq!(resp.status(), CommandStatus::EsmeRok, "{resp:?}");
     // Eight submits, one write: `feed` buffers, `flush` writes them together.
     for n in 2..10u32 {
-        let submit = Command::builder()
-            .status(CommandStatus::EsmeRok)
-            .sequence_number(n)
-            .pdu(
-                SubmitSm::builder()
-                    .source_addr(COctetString::from_str("ACME").unwrap())
-                    .destination_addr(COctetString::from_str("31612345678").unwrap())
-                    .short_message(OctetString::from_str(&format!("burst {n}")).unwrap())
-                    .build(),
-            );
-        client.feed(submit).await.unwrap();
+        client
+            .feed(rusmpp_submit(n, &format!("burst {n}")))
+            .await
+            .unwrap();
     }
     SinkExt::<Command>::flush(&mut client).await.unwrap();
     let mut answers = std::collections::BTreeMap::new();
@@ -414,12 +423,9 @@ mod tls {
     use super::*;
     use crate::support::dev_pki::dev;
     use futures_util::{SinkExt, StreamExt};
-    use rusmpp::pdus::{BindTransceiver, SubmitSm};
-    use rusmpp::types::{COctetString, OctetString};
-    use rusmpp::{tokio_codec::CommandCodec, Command, CommandStatus, Pdu};
+    use rusmpp::{tokio_codec::CommandCodec, CommandStatus, Pdu};
     use rustls_pki_types::pem::PemObject;
     use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
-    use std::str::FromStr;
     use tokio_util::codec::Framed;
 
     /// The `[smpp-server]` TLS lines: the development PKI's server keystore, and in mutual
@@ -483,29 +489,10 @@ mod tls {
 
     /// Binds as `acme` and submits one message; the submit_sm_resp's id.
     async fn bind_and_submit(client: &mut Client) -> Option<String> {
-        let bind = Command::builder()
-            .status(CommandStatus::EsmeRok)
-            .sequence_number(1)
-            .pdu(
-                BindTransceiver::builder()
-                    .system_id(COctetString::from_str("acme").unwrap())
-                    .password(COctetString::from_str(USER_PASSWORD).unwrap())
-                    .build(),
-            );
-        client.send(bind).await.ok()?;
+        client.send(rusmpp_bind(1)).await.ok()?;
         let resp = client.next().await?.ok()?;
         assert_eq!(resp.status(), CommandStatus::EsmeRok, "{resp:?}");
-        let submit = Command::builder()
-            .status(CommandStatus::EsmeRok)
-            .sequence_number(2)
-            .pdu(
-                SubmitSm::builder()
-                    .source_addr(COctetString::from_str("ACME").unwrap())
-                    .destination_addr(COctetString::from_str("31612345678").unwrap())
-                    .short_message(OctetString::from_str("over tls").unwrap())
-                    .build(),
-            );
-        client.send(submit).await.ok()?;
+        client.send(rusmpp_submit(2, "over tls")).await.ok()?;
         loop {
             let command = client.next().await?.ok()?;
             if let Some(Pdu::SubmitSmResp(resp)) = command.pdu() {

@@ -9,6 +9,7 @@
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
+use std::time::SystemTime;
 
 /// `base`'s fields, then `added`, then `event_id`; an added field replaces a field of `base`
 /// of the same name.
@@ -68,6 +69,24 @@ impl Serialize for EventBody<'_> {
     }
 }
 
+/// The webhook's event for a message that expired before it was sent.
+pub(crate) fn expired_event(
+    channel: String,
+    message_id: String,
+    at: SystemTime,
+) -> Map<String, Value> {
+    let mut event = Map::new();
+    event.insert("type".into(), Value::from("expired"));
+    event.insert("channel".into(), Value::from(channel));
+    event.insert("message_id".into(), Value::from(message_id));
+    event.insert("message_state".into(), Value::from("expired"));
+    event.insert(
+        "expired_at".into(),
+        Value::from(crate::daemon::store::rfc3339(at)),
+    );
+    event
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,6 +94,17 @@ mod tests {
 
     fn parsed(body: &EventBody<'_>) -> Value {
         serde_json::from_slice(&body.to_vec().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn an_expiry_names_its_channel_message_and_time() {
+        let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+        let event = expired_event("smsc-a".into(), "m1".into(), at);
+        assert_eq!(
+            Value::Object(event),
+            json!({"type": "expired", "channel": "smsc-a", "message_id": "m1",
+                "message_state": "expired", "expired_at": "2023-11-14T22:13:20.000Z"})
+        );
     }
 
     #[test]

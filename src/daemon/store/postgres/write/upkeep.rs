@@ -1,9 +1,9 @@
 //! Upkeep: expiry, purging, and messages of channels no longer configured.
 
 use super::{from_ms, ms, ms_of, Cause, Tx, EXPIRED, UPKEEP_BATCH};
+use crate::daemon::store::event_body::expired_event;
 use crate::daemon::store::postgres::error::Pg;
 use crate::daemon::store::record::Upkeep;
-use serde_json::{Map, Value};
 use std::time::SystemTime;
 
 impl Tx<'_> {
@@ -19,15 +19,7 @@ impl Tx<'_> {
         }
         // A user's message: its user was told (see `enter`), not the webhook.
         if self.options.events && origin.is_none() {
-            let mut event = Map::new();
-            event.insert("type".into(), Value::from("expired"));
-            event.insert("channel".into(), Value::from(channel));
-            event.insert("message_id".into(), Value::from(id));
-            event.insert("message_state".into(), Value::from("expired"));
-            event.insert(
-                "expired_at".into(),
-                Value::from(crate::daemon::store::rfc3339(from_ms(now))),
-            );
+            let event = expired_event(channel, id, from_ms(now));
             // The outbox bound is for what the SMSC can redeliver; an expiry has no one to
             // redeliver it, so it is queued even past the bound.
             self.queue_event(&event, now, None).await?;

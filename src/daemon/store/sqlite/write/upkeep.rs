@@ -1,11 +1,11 @@
 //! Upkeep: expiry, purging, and messages of channels no longer configured.
 
 use super::{ms_of, Cause, Sql, Writer, UPKEEP_BATCH};
+use crate::daemon::store::event_body::expired_event;
 use crate::daemon::store::record::Upkeep;
 use crate::daemon::store::sqlite::schema::EXPIRED;
 use crate::daemon::store::sqlite::{from_ms, ms};
 use rusqlite::params;
-use serde_json::{Map, Value};
 use std::time::SystemTime;
 
 impl Writer<'_> {
@@ -18,15 +18,7 @@ impl Writer<'_> {
         }
         // A user's message: its user was told (see `enter`), not the webhook.
         if self.options.events && origin.is_none() {
-            let mut event = Map::new();
-            event.insert("type".into(), Value::from("expired"));
-            event.insert("channel".into(), Value::from(channel));
-            event.insert("message_id".into(), Value::from(id));
-            event.insert("message_state".into(), Value::from("expired"));
-            event.insert(
-                "expired_at".into(),
-                Value::from(crate::daemon::store::rfc3339(from_ms(now))),
-            );
+            let event = expired_event(channel, id, from_ms(now));
             // The outbox bound is for what the SMSC can redeliver; an expiry has no one to
             // redeliver it, so it is queued even past the bound.
             self.queue_event(&event, now, None)?;
