@@ -304,11 +304,17 @@ impl Connection {
         if self.submits.is_empty() {
             return;
         }
-        let Some(user) = self.user.clone() else {
-            return;
-        };
         let (tokens, messages): (Vec<Token>, Vec<NewMessage>) =
             std::mem::take(&mut self.submits).into_iter().unzip();
+        let Some(user) = self.user.clone() else {
+            // Only a bound session takes submits; answered all the same, never dropped.
+            let now = std::time::Instant::now();
+            for token in tokens {
+                self.session
+                    .answer_submit(token, Err(CommandStatus::EsmeRinvbndsts), now);
+            }
+            return;
+        };
         let shared = self.shared.clone();
         let tx = self.answers.0.clone();
         tokio::spawn(async move {
