@@ -363,10 +363,11 @@ impl Connection {
         if self.delivered.is_empty() {
             return;
         }
+        let seqs = std::mem::take(&mut self.delivered);
+        // Only a bound session delivers; without one the events stay queued for another.
         let Some(user) = self.user.clone() else {
             return;
         };
-        let seqs = std::mem::take(&mut self.delivered);
         let store = self.shared.store.clone();
         tokio::spawn(async move {
             // Gone from the outbox before any session may take them again.
