@@ -3,7 +3,7 @@
 
 use super::{segment_records, state_of, stored_id, Cause, KeptAcks, Sql, Writer};
 use crate::daemon::engine::ReceiptReport;
-use crate::daemon::store::forms::{add_found, pick, stored_forms, Found};
+use crate::daemon::store::forms::{add_found, pick, Found};
 use crate::daemon::store::record::{Applied, MessageState, ReceiptMatch};
 use crate::daemon::store::sqlite::schema::{DELIVERED, EXPIRED, FAILED};
 use crate::daemon::store::state::{state_from_receipt, state_from_receipts};
@@ -13,7 +13,7 @@ use rusqlite::params;
 use std::borrow::Cow;
 
 impl Writer<'_> {
-    /// Records an SMSC id under the forms a receipt may quote it in (see [`stored_forms`]).
+    /// Records an SMSC id under the forms a receipt may quote it in (see `forms::StoredForms`).
     /// An SMSC that reuses an id is handled when matching: the newest submission with that
     /// exact id wins.
     pub(super) fn correlate(&mut self, channel: &str, seq: i64, idx: u8, smsc_id: &str) -> Sql<()> {
@@ -36,11 +36,12 @@ impl Writer<'_> {
         smsc_id: &str,
     ) -> Sql<()> {
         // One primary-key delete per stored form: an `IN` list of bound values would make
-        // SQLite build a temporary index at every run.
+        // SQLite build a temporary index at every run. The forms come from the buffers
+        // `correlate` uses: a purge forgets ids one after another.
         let mut delete = self.conn.prepare_cached(
             "DELETE FROM correlation WHERE channel = ?1 AND form = ?2 AND seq = ?3 AND idx = ?4",
         )?;
-        for form in stored_forms(&MessageIdKey::new(smsc_id)) {
+        for form in self.forms.of(MessageIdKey::exact_of(smsc_id)) {
             delete.execute(params![channel, form, seq, idx])?;
         }
         Ok(())
