@@ -17,7 +17,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
-use crate::stats::{cpu_ticks_of, peak_rss_kib, percentile, TICKS_PER_SECOND};
+use crate::stats::{cpu_ticks, cpu_ticks_of, peak_rss_kib, percentile, TICKS_PER_SECOND};
 use crate::{start_daemon, SimProcess, PASSWORD, SYSTEM_ID};
 
 /// Flags of `load http`.
@@ -105,14 +105,14 @@ pub fn run(args: HttpArgs) {
     println!(
         "\n### HTTP API end to end (`smppd run`, one plain-TCP channel, window 1000, rate 0)\n"
     );
-    println!("| endpoint | messages | concurrency | accepted by API msg/s | acknowledged by simulator msg/s | refused | request p50 / p99 ms | daemon CPU µs/msg | simulator CPU µs/msg | daemon peak RSS MiB | store calls per commit |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| endpoint | messages | concurrency | accepted by API msg/s | acknowledged by simulator msg/s | refused | request p50 / p99 ms | daemon CPU µs/msg | simulator CPU µs/msg | load client CPU µs/msg | daemon peak RSS MiB | store calls per commit |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for mode in &args.modes {
         let concurrency = match mode {
             Mode::Single => args.concurrency,
             Mode::Batch => args.batch_concurrency,
         };
-        let (d0, s0) = (cpu_ticks_of(daemon_pid), sim.cpu_ticks());
+        let (d0, s0, l0) = (cpu_ticks_of(daemon_pid), sim.cpu_ticks(), cpu_ticks());
         let c0 = rt.block_on(commits(&api));
         // The timer must be created inside the runtime.
         let r = rt.block_on(async {
@@ -125,7 +125,7 @@ pub fn run(args: HttpArgs) {
             );
             continue;
         };
-        let (d1, s1) = (cpu_ticks_of(daemon_pid), sim.cpu_ticks());
+        let (d1, s1, l1) = (cpu_ticks_of(daemon_pid), sim.cpu_ticks(), cpu_ticks());
         let c1 = rt.block_on(commits(&api));
         let per = |ticks: u64| ticks as f64 / TICKS_PER_SECOND * 1e6 / r.accepted.max(1) as f64;
         let mut latencies = r.latencies_us.clone();
@@ -133,7 +133,7 @@ pub fn run(args: HttpArgs) {
         let ms = |p: f64| f64::from(percentile(&latencies, p)) / 1000.0;
         let grouped = (c1.1 - c0.1) as f64 / (c1.0 - c0.0).max(1) as f64;
         println!(
-            "| {} | {} | {} | {:.0} | {:.0} | {} | {:.2} / {:.2} | {:.1} | {:.1} | {:.1} | {:.1} |",
+            "| {} | {} | {} | {:.0} | {:.0} | {} | {:.2} / {:.2} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |",
             match mode {
                 Mode::Single => "POST /v1/messages",
                 Mode::Batch => "POST /v1/messages/batch (1000)",
@@ -147,6 +147,7 @@ pub fn run(args: HttpArgs) {
             ms(99.0),
             per(d1 - d0),
             per(s1 - s0),
+            per(l1 - l0),
             peak_rss_kib(daemon_pid) as f64 / 1024.0,
             grouped,
         );

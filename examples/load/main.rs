@@ -6,6 +6,7 @@
 //! cargo run --release --example load -- submit            # throughput, latency, CPU/message
 //! cargo run --release --example load -- idle              # RSS of 1000 idle bound channels
 //! cargo run --release --example load -- http              # HTTP API end to end
+//! cargo run --release --example load -- http-floor        # the same requests answered at once: the floor
 //! cargo run --release --example load -- http --backend both --nodes 1,2  # on SQLite and PostgreSQL
 //! cargo run --release --example load -- backlog           # 1M queued with the SMSC down, then drained
 //! cargo run --release --example load -- store             # the store alone (--backend sqlite/postgres/both)
@@ -33,6 +34,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 mod backlog;
 mod http;
+mod http_floor;
 mod http_nodes;
 mod smpp_server;
 mod smpp_storm;
@@ -97,6 +99,12 @@ enum Cmd {
     },
     /// `smppd run` end to end: HTTP API in, simulator out.
     Http(http::HttpArgs),
+    /// The floor under `http`: the same requests answered 202 at once by smppd's HTTP
+    /// pieces alone (no store, no SMSC); server and client CPU per request.
+    HttpFloor(http_floor::FloorArgs),
+    /// The server of `http-floor` (spawned by it; prints its address, serves until killed).
+    #[command(hide = true)]
+    HttpFloorServer,
     /// Store and forward: messages queued through the HTTP API while the SMSC is down, then
     /// drained once it comes up; accept and drain rate, RSS and store size per checkpoint.
     Backlog(backlog::BacklogArgs),
@@ -173,6 +181,8 @@ fn main() {
         }
         Cmd::Idle { channels } => idle::run(channels),
         Cmd::Http(args) => http::run(args),
+        Cmd::HttpFloor(args) => http_floor::run(args),
+        Cmd::HttpFloorServer => http_floor::serve(),
         Cmd::Backlog(args) => backlog::run(args),
         Cmd::Store(args) => store::run(args),
         Cmd::Soak(args) => soak::run(args),
