@@ -17,7 +17,7 @@ use smppd::daemon::store::{segment_key, Change, ClaimedMessage, MessageId, NewMe
 use smppd::daemon::{ReceiptReport, ReceiptState};
 use smppd::sms::{Field, Segment};
 
-use crate::stats::{cpu_ticks, percentile, TICKS_PER_SECOND};
+use crate::stats::{cpu_ticks, peak_rss_kib, percentile, TICKS_PER_SECOND};
 
 /// Flags of `load store`.
 #[derive(Debug, Args)]
@@ -120,8 +120,8 @@ pub fn run(args: StoreArgs) {
             (true, true) => " and its receipt in one report",
         }
     );
-    println!("| backend | messages | callers × per call | msg/s | accept p50 / p99 ms | process CPU µs/msg | writer CPU µs/msg | round trips/msg | calls per commit | commits |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| backend | messages | callers × per call | msg/s | accept p50 / p99 ms | process CPU µs/msg | writer CPU µs/msg | round trips/msg | calls per commit | commits | process peak RSS MiB (so far) |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     if matches!(args.backend, Backend::Sqlite | Backend::Both) {
         run_sqlite(&rt, &args);
     }
@@ -233,7 +233,7 @@ fn measure(
         format!("{:.1}", per_msg(writer_cpu))
     };
     println!(
-        "| {name} | {} | {} × {} | {:.0} | {:.2} / {:.2} | {:.1} | {writer_cpu} | {trips} | {:.1} | {} |",
+        "| {name} | {} | {} × {} | {:.0} | {:.2} / {:.2} | {:.1} | {writer_cpu} | {trips} | {:.1} | {} | {:.1} |",
         args.count,
         args.callers,
         args.per_call,
@@ -243,6 +243,7 @@ fn measure(
         per_msg(cpu),
         counts.grouped_calls as f64 / counts.commits.max(1) as f64,
         counts.commits,
+        peak_rss_kib(std::process::id()) as f64 / 1024.0,
     );
 }
 
