@@ -9,6 +9,7 @@
 //! request is the floor under `load http`'s daemon figure, and the client's own CPU per
 //! request is the share of the machine that the client takes in both.
 
+use std::io::BufRead;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -22,7 +23,6 @@ use http_body_util::BodyExt;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use smppd::daemon::api::{request, AcceptedBody};
-use std::io::BufRead;
 
 use crate::http::{post_all, HttpClient, Mode};
 use crate::stats::{cpu_ticks, cpu_ticks_of, median, peak_rss_kib, percentile, TICKS_PER_SECOND};
@@ -41,8 +41,8 @@ pub struct FloorArgs {
     pub(crate) repeat: usize,
 }
 
-/// A request body may not be larger than this (the daemon's own limit is larger; the
-/// load tool's body is 63 bytes).
+/// A request body may not be larger than this (the daemon's `max-body-bytes` defaults to
+/// 4 MiB; the load tool's body is 63 bytes).
 const MAX_BODY: usize = 64 * 1024;
 
 /// `load http-floor`: starts the floor server as a child process and drives it.
