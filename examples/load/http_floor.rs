@@ -47,7 +47,8 @@ const MAX_BODY: usize = 64 * 1024;
 
 /// `load http-floor`: starts the floor server as a child process and drives it.
 pub fn run(args: FloorArgs) {
-    let (mut server, addr) = start_server();
+    let server = FloorServer::start();
+    let addr = server.addr.clone();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -61,7 +62,7 @@ pub fn run(args: FloorArgs) {
     let mut server_cpu = Vec::new();
     let mut client_cpu = Vec::new();
     for run in 1..=args.repeat {
-        let (s0, c0) = (cpu_ticks_of(server.id()), cpu_ticks());
+        let (s0, c0) = (server.cpu_ticks(), cpu_ticks());
         let posted = rt.block_on(async {
             let client: HttpClient = Client::builder(TokioExecutor::new())
                 .pool_max_idle_per_host(args.concurrency)
@@ -75,7 +76,7 @@ pub fn run(args: FloorArgs) {
             )
             .await
         });
-        let (s1, c1) = (cpu_ticks_of(server.id()), cpu_ticks());
+        let (s1, c1) = (server.cpu_ticks(), cpu_ticks());
         assert_eq!(
             posted.accepted, args.count,
             "the floor server refused requests"
@@ -93,7 +94,7 @@ pub fn run(args: FloorArgs) {
             ms(99.0),
             per(s1 - s0),
             per(c1 - c0),
-            peak_rss_kib(server.id()) as f64 / 1024.0,
+            peak_rss_kib(server.child.id()) as f64 / 1024.0,
         );
         rates.push(rate);
         server_cpu.push(per(s1 - s0));
@@ -105,30 +106,53 @@ pub fn run(args: FloorArgs) {
         median(server_cpu),
         median(client_cpu)
     );
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
     println!(
         "\nReproduce: `cargo build --release --bin smppd --example load && target/release/examples/load http-floor --count {} --concurrency {} --repeat {}`",
         args.count, args.concurrency, args.repeat
     );
 }
 
-/// This program as `load http-floor-server`, once it printed the address it listens on.
-fn start_server() -> (Child, String) {
-    let exe = std::env::current_exe().expect("current exe");
-    let mut child = Command::new(exe)
-        .arg("http-floor-server")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn the floor server");
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.as_mut().expect("stdout"))
-        .read_line(&mut line)
-        .expect("the floor server's address");
-    let addr = line.trim().to_owned();
-    assert!(!addr.is_empty(), "the floor server printed no address");
-    (child, addr)
+/// This program as `load http-floor-server`; killed when dropped, also when a run fails.
+struct FloorServer {
+    child: Child,
+    /// Where it listens, as it printed it.
+    addr: String,
+}
+
+impl FloorServer {
+    /// Starts the server and waits for the address it listens on.
+    fn start() -> FloorServer {
+        let exe = std::env::current_exe().expect("current exe");
+        let mut child = Command::new(exe)
+            .arg("http-floor-server")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn the floor server");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.as_mut().expect("stdout"))
+            .read_line(&mut line)
+            .expect("the floor server's address");
+        let addr = line.trim().to_owned();
+        let server = FloorServer { child, addr };
+        assert!(
+            !server.addr.is_empty(),
+            "the floor server printed no address"
+        );
+        server
+    }
+
+    fn cpu_ticks(&self) -> u64 {
+        cpu_ticks_of(self.child.id())
+    }
+}
+
+impl Drop for FloorServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// `load http-floor-server`: serves `POST /v1/messages` on a free loopback port, printing
